@@ -1,0 +1,41 @@
+/* The docker-like command line: one file per command family. Each command
+ * returns the process exit code; only this layer prints errors. */
+#ifndef ISOBOX_CLI_H
+#define ISOBOX_CLI_H
+
+#include "util/err.h"
+
+struct cli {
+	const char *root;      /* state directory, default /var/lib/isobox */
+	const char *argv0;     /* path this binary was started as */
+};
+
+/* Print "isobox: <msg>" to stderr and return the exit code for the error. */
+int cli_fail(const struct err *err);
+/* Print a usage error for a command ("isobox run: ...") and return 125. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int cmd_import(struct cli *cli, int argc, char **argv);
+int cmd_images(struct cli *cli, int argc, char **argv);
+int cmd_rmi(struct cli *cli, int argc, char **argv);
+int cmd_image(struct cli *cli, int argc, char **argv);   /* image inspect|ls|rm|import */
+
+int cmd_run(struct cli *cli, int argc, char **argv);
+int cmd_create(struct cli *cli, int argc, char **argv);
+int cmd_start(struct cli *cli, int argc, char **argv);
+int cmd_stop(struct cli *cli, int argc, char **argv);
+int cmd_kill(struct cli *cli, int argc, char **argv);
+int cmd_restart(struct cli *cli, int argc, char **argv);
+int cmd_rm(struct cli *cli, int argc, char **argv);
+int cmd_ps(struct cli *cli, int argc, char **argv);
+int cmd_logs(struct cli *cli, int argc, char **argv);
+int cmd_inspect(struct cli *cli, int argc, char **argv);
+int cmd_wait(struct cli *cli, int argc, char **argv);
+int cmd_exec(struct cli *cli, int argc, char **argv);
+int cmd_version(struct cli *cli, int argc, char **argv);
+int cmd_info(struct cli *cli, int argc, char **argv);
+
+/* Hidden: the per-container monitor re-entry, see runtime/monitor.c. */
+int cmd_monitor(struct cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,124 @@
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define ISOBOX_VERSION "0.1.0"
+
+struct command {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, char **argv);
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "run", cmd_run, "Create and run a new container from an image" },
+	{ "create", cmd_create, "Create a new container" },
+	{ "start", cmd_start, "Start one or more stopped containers" },
+	{ "stop", cmd_stop, "Stop one or more running containers" },
+	{ "kill", cmd_kill, "Kill one or more running containers" },
+	{ "restart", cmd_restart, "Restart one or more containers" },
+	{ "rm", cmd_rm, "Remove one or more containers" },
+	{ "ps", cmd_ps, "List containers" },
+	{ "logs", cmd_logs, "Fetch the logs of a container" },
+	{ "inspect", cmd_inspect, "Return low-level information on containers or images" },
+	{ "wait", cmd_wait, "Block until containers stop, then print their exit codes" },
+	{ "exec", cmd_exec, "Run a command in a running container" },
+	{ "import", cmd_import, "Import a rootfs tarball to create an image" },
+	{ "images", cmd_images, "List images" },
+	{ "rmi", cmd_rmi, "Remove one or more images" },
+	{ "image", cmd_image, "Manage images (inspect, ls, rm, import)" },
+	{ "info", cmd_info, "Display system-wide information" },
+	{ "version", cmd_version, "Show the isobox version" },
+	{ "__monitor", cmd_monitor, NULL },
+};
+
+int cli_fail(const struct err *err)
+{
+	fprintf(stderr, "isobox: %s\n", err->msg);
+	return err->kind ? err->kind : ERR_RUNTIME;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "isobox %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nSee 'isobox %s --help'.\n", cmd);
+	return ERR_RUNTIME;
+}
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fputs("Usage:  isobox [OPTIONS] COMMAND\n\n"
+	      "A container runtime with two isolation modes: process and hyperv.\n\n"
+	      "Options:\n"
+	      "      --root DIR   Root of isobox's state (default /var/lib/isobox)\n"
+	      "  -v, --version    Print version information and quit\n\n"
+	      "Commands:\n", out);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].help)
+			fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].help);
+	fputs("\nRun 'isobox COMMAND --help' for more information on a command.\n", out);
+}
+
+int cmd_version(struct cli *cli, int argc, char **argv)
+{
+	printf("isobox version %s\n", ISOBOX_VERSION);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ 0 },
+	};
+	struct cli cli = { .root = getenv("ISOBOX_ROOT"), .argv0 = argv[0] };
+	size_t i;
+	int c;
+
+	if (!cli.root || !*cli.root)
+		cli.root = "/var/lib/isobox";
+	while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			cli.root = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'v':
+			return cmd_version(&cli, 0, NULL);
+		default:
+			usage(stderr);
+			return ERR_RUNTIME;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return ERR_RUNTIME;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(argv[optind], commands[i].name)) {
+			int sub_argc = argc - optind;
+			char **sub_argv = argv + optind;
+
+			optind = 1;
+			return commands[i].fn(&cli, sub_argc, sub_argv);
+		}
+	}
+	fprintf(stderr, "isobox: '%s' is not an isobox command.\nSee 'isobox --help'.\n",
+		argv[optind]);
+	return ERR_RUNTIME;
+}

@@ -1,0 +1,46 @@
+/* The image store: an OCI image layout under ROOT (blobs/sha256/<hex>,
+ * index.json naming manifests by "name:tag"), and the unpacked layers under
+ * ROOT/layers/<diff-id hex>/, each unpacked once and shared by every container. */
+#ifndef ISOBOX_IMAGE_H
+#define ISOBOX_IMAGE_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "util/err.h"
+
+struct image {
+	char *ref;          /* normalized "name:tag", or NULL when looked up by id */
+	char *id;           /* "sha256:<hex>" of the config blob */
+	json_t *config;     /* the OCI image config (owned) */
+	char **layer_dirs;  /* unpacked layer directories, bottom first, NULL-terminated */
+	size_t n_layers;
+};
+
+/* "busybox" -> "busybox:latest"; refuses malformed references. Caller frees. */
+int image_ref_normalize(const char *ref, char **out, struct err *err);
+
+/* Find an image by name[:tag], full id, or unique id prefix (>= 4 hex digits).
+ * A missing image fails with a message that says how to add one. */
+int image_lookup(const char *root, const char *ref, struct image *img, struct err *err);
+void image_free(struct image *img);
+
+/* Import a rootfs tarball (plain, gzip, xz, bzip2 or zstd; path or "-" for stdin)
+ * as a one-layer image named ref. changes: docker's --change instructions
+ * ("CMD [\"sh\"]", "ENV A=b", "WORKDIR /x", "USER u", "ENTRYPOINT ...",
+ * "LABEL k=v", "EXPOSE", "STOPSIGNAL SIGINT"), may be NULL. id_out gets "sha256:<hex>". */
+int image_import(const char *root, const char *file, const char *ref,
+		 const char *const *changes, size_t n_changes, char **id_out, struct err *err);
+
+/* A JSON array with one object per name:tag:
+ * {"Repository","Tag","Id","Created","Size"} (Size in bytes of the layers). */
+int image_list(const char *root, json_t **out, struct err *err);
+
+/* docker image inspect's object for an image. */
+int image_inspect(const char *root, const char *ref, json_t **out, struct err *err);
+
+/* Untag ref; when no tag is left, delete its blobs and unpacked layers
+ * (those no other image uses). in_use is checked by the caller. */
+int image_remove(const char *root, const char *ref, struct err *err);
+
+#endif
