@@ -35,7 +35,5 @@ int cmd_exec(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_info(struct cli *cli, int argc, char **argv);
 
-/* Hidden: the per-container monitor re-entry, see runtime/monitor.c. */
-int cmd_monitor(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -33,7 +33,6 @@ static const struct command commands[] = {
 	{ "image", cmd_image, "Manage images (inspect, ls, rm, import)" },
 	{ "info", cmd_info, "Display system-wide information" },
 	{ "version", cmd_version, "Show the isobox version" },
-	{ "__monitor", cmd_monitor, NULL },
 };
 
 int cli_fail(const struct err *err)

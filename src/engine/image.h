@@ -43,4 +43,40 @@ int image_inspect(const char *root, const char *ref, json_t **out, struct err *e
  * (those no other image uses). in_use is checked by the caller. */
 int image_remove(const char *root, const char *ref, struct err *err);
 
+/* ---- Additions beyond the first interface. ---- */
+
+/* Split a normalized "name:tag" into its parts (both malloc'ed). */
+void image_ref_split(const char *ref, char **name, char **tag);
+
+/* Apply one docker --change instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL,
+ * STOPSIGNAL, USER, VOLUME, WORKDIR) to an image config's "config" object. */
+int image_change_apply(json_t *config, const char *instr, struct err *err);
+/* A new OCI image config (no layers yet) with changes applied, Env's default
+ * PATH, and a history entry carrying message (may be NULL). */
+int image_config_new(const char *const *changes, size_t n_changes, const char *message,
+		     json_t **out, struct err *err);
+/* "SIGTERM", "term", "15", "SIGRTMIN+3" -> signal number; -1 if none. */
+int image_signal_parse(const char *s, int *signo);
+
+struct image_import_opts {
+	const char *file;                /* path, or "-" for stdin */
+	const char *ref;                 /* "name[:tag]", or NULL for an untagged image */
+	const char *const *changes;
+	size_t n_changes;
+	const char *message;             /* history comment, or NULL */
+};
+int image_import_ex(const char *root, const struct image_import_opts *opts, char **id_out,
+		    struct err *err);
+
+enum image_remove_flags {
+	IMAGE_RM_FORCE = 1,      /* by ID: remove every tag of a multiply-tagged image */
+	IMAGE_RM_KEEP_DATA = 2,  /* a container uses it: untag, keep it as <none> */
+};
+/* image_remove with flags; report (a JSON array, may be NULL) gets docker's
+ * {"Untagged": "name:tag"} and {"Deleted": "sha256:..."} entries. */
+int image_remove_ex(const char *root, const char *ref, unsigned flags, json_t *report,
+		    struct err *err);
+/* The image ID ("sha256:<hex>", malloc'ed) that ref names. */
+int image_resolve_id(const char *root, const char *ref, char **id_out, struct err *err);
+
 #endif

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 #include "fs.h"
 
 #include <ctype.h>
@@ -74,23 +73,23 @@ int mkdir_p(const char *path, mode_t mode, struct err *err)
 	return 0;
 }
 
-static int rm_rf_at(int dirfd, const char *name, dev_t dev, struct err *err)
+static int rm_rf_at(int dfd, const char *name, dev_t dev, struct err *err)
 {
 	struct stat st;
 	_cleanup_close_ int fd = -1;
 	DIR *d;
 	struct dirent *de;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : err_sys(err, errno, "stat %s", name);
 	if (!S_ISDIR(st.st_mode)) {
-		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
 			return err_sys(err, errno, "remove %s", name);
 		return 0;
 	}
 	if (st.st_dev != dev)
 		return err_set(err, "refusing to remove %s: it is a mount point", name);
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(err, errno, "open %s", name);
 	d = fdopendir(fd);
@@ -106,7 +105,7 @@ static int rm_rf_at(int dirfd, const char *name, dev_t dev, struct err *err)
 		}
 	}
 	closedir(d);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return err_sys(err, errno, "remove %s", name);
 	return 0;
 }

@@ -1,0 +1,224 @@
+/* run and create: docker's flags into struct run_opts. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "engine/container.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+enum {
+	OPT_RM = 256, OPT_NAME, OPT_ENV_FILE, OPT_HOSTNAME, OPT_ENTRYPOINT, OPT_READ_ONLY,
+	OPT_TMPFS, OPT_CPUS, OPT_PIDS_LIMIT, OPT_ULIMIT, OPT_CAP_ADD, OPT_CAP_DROP,
+	OPT_PRIVILEGED, OPT_SECURITY_OPT, OPT_LABEL, OPT_ISOLATION, OPT_HELP, OPT_STOP_SIGNAL,
+};
+
+static const struct option run_options[] = {
+	{ "detach", no_argument, NULL, 'd' },
+	{ "interactive", no_argument, NULL, 'i' },
+	{ "tty", no_argument, NULL, 't' },
+	{ "rm", no_argument, NULL, OPT_RM },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "env", required_argument, NULL, 'e' },
+	{ "env-file", required_argument, NULL, OPT_ENV_FILE },
+	{ "workdir", required_argument, NULL, 'w' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "hostname", required_argument, NULL, 'h' },
+	{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
+	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
+	{ "ulimit", required_argument, NULL, OPT_ULIMIT },
+	{ "cap-add", required_argument, NULL, OPT_CAP_ADD },
+	{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+	{ "privileged", no_argument, NULL, OPT_PRIVILEGED },
+	{ "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
+	{ "label", required_argument, NULL, 'l' },
+	{ "isolation", required_argument, NULL, OPT_ISOLATION },
+	{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ 0 },
+};
+
+static const char run_usage[] =
+	"Usage:  isobox %s [OPTIONS] IMAGE [COMMAND] [ARG...]\n\n"
+	"Options:\n"
+	"      --cap-add list          Add Linux capabilities\n"
+	"      --cap-drop list         Drop Linux capabilities\n"
+	"      --cpus decimal          Number of CPUs\n"
+	"  -d, --detach                Run container in background and print container ID\n"
+	"      --entrypoint string     Overwrite the default ENTRYPOINT of the image\n"
+	"  -e, --env list              Set environment variables\n"
+	"      --env-file list         Read in a file of environment variables\n"
+	"  -h, --hostname string       Container host name\n"
+	"  -i, --interactive           Keep STDIN open even if not attached\n"
+	"      --isolation string      Container isolation technology: process, hyperv (vm), default\n"
+	"  -l, --label list            Set meta data on a container\n"
+	"  -m, --memory bytes          Memory limit\n"
+	"      --name string           Assign a name to the container\n"
+	"      --pids-limit int        Tune container pids limit\n"
+	"      --privileged            Give extended privileges to this container\n"
+	"      --read-only             Mount the container's root filesystem as read only\n"
+	"      --rm                    Automatically remove the container when it exits\n"
+	"      --security-opt list     Security Options (seccomp=unconfined|FILE, no-new-privileges)\n"
+	"      --stop-signal string    Signal to stop the container\n"
+	"      --tmpfs list            Mount a tmpfs directory\n"
+	"  -t, --tty                   Allocate a pseudo-TTY\n"
+	"      --ulimit ulimit         Ulimit options\n"
+	"  -u, --user string           Username or UID (format: <name|uid>[:<group|gid>])\n"
+	"  -w, --workdir string        Working directory inside the container\n";
+
+static int env_file_read(const char *path, struct strv *env, struct err *err)
+{
+	_cleanup_free_ char *data = NULL;
+	char *line, *save;
+
+	if (read_file(path, 1 << 20, &data, NULL, err) < 0)
+		return err_wrap(err, "--env-file");
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		while (*line == ' ' || *line == '\t')
+			line++;
+		line[strcspn(line, "\r")] = '\0';
+		if (*line && *line != '#')
+			strv_push(env, line);
+	}
+	return 0;
+}
+
+static int parse_cpus(const char *s, long long *nano)
+{
+	char *end;
+	double v = strtod(s, &end);
+
+	if (end == s || *end || v <= 0 || v > 1024)
+		return -1;
+	*nano = (long long)(v * 1e9);
+	return 0;
+}
+
+static void run_opts_free(struct run_opts *o)
+{
+	struct strv *lists[] = { &o->cmd, &o->env, &o->tmpfs, &o->ulimits, &o->cap_add,
+				 &o->cap_drop, &o->security_opt, &o->labels };
+	size_t i;
+
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		strv_free(lists[i]);
+}
+
+/* Returns 0, or an exit code (with a message printed) for a bad command line;
+ * -1 for --help (already printed). */
+static int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
+{
+	struct err err = { 0 };
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+dite:w:u:h:m:l:", run_options, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->detach = true; break;
+		case 'i': o->interactive = true; break;
+		case 't': o->tty = true; break;
+		case OPT_RM: o->autoremove = true; break;
+		case OPT_NAME: o->name = optarg; break;
+		case 'e': strv_push(&o->env, optarg); break;
+		case OPT_ENV_FILE:
+			if (env_file_read(optarg, &o->env, &err) < 0)
+				return cli_fail(&err);
+			break;
+		case 'w': o->workdir = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'h': o->hostname = optarg; break;
+		case OPT_ENTRYPOINT: o->entrypoint = optarg; break;
+		case OPT_READ_ONLY: o->read_only = true; break;
+		case OPT_TMPFS: strv_push(&o->tmpfs, optarg); break;
+		case 'm':
+			if (parse_bytes(optarg, &o->memory) < 0 || o->memory < 6 * 1024 * 1024)
+				return cli_usage(cmd, "invalid --memory %s: want a size of at "
+						 "least 6m, e.g. 64m or 1g", optarg);
+			break;
+		case OPT_CPUS:
+			if (parse_cpus(optarg, &o->nano_cpus) < 0)
+				return cli_usage(cmd, "invalid --cpus %s: want a positive "
+						 "number, e.g. 0.5", optarg);
+			break;
+		case OPT_PIDS_LIMIT: {
+			char *end;
+
+			o->pids_limit = strtoll(optarg, &end, 10);
+			if (end == optarg || *end)
+				return cli_usage(cmd, "invalid --pids-limit %s", optarg);
+			break;
+		}
+		case OPT_ULIMIT: strv_push(&o->ulimits, optarg); break;
+		case OPT_CAP_ADD: strv_push(&o->cap_add, optarg); break;
+		case OPT_CAP_DROP: strv_push(&o->cap_drop, optarg); break;
+		case OPT_PRIVILEGED: o->privileged = true; break;
+		case OPT_SECURITY_OPT: strv_push(&o->security_opt, optarg); break;
+		case 'l': strv_push(&o->labels, optarg); break;
+		case OPT_ISOLATION: o->isolation = optarg; break;
+		case OPT_STOP_SIGNAL:
+			if (signal_parse(optarg) < 0)
+				return cli_usage(cmd, "invalid --stop-signal %s", optarg);
+			o->stop_signal = optarg;
+			break;
+		case OPT_HELP:
+			printf(run_usage, cmd);
+			return -1;
+		default:
+			return cli_usage(cmd, "unknown or malformed flag");
+		}
+	}
+	if (optind >= argc)
+		return cli_usage(cmd, "requires at least 1 argument (the image)");
+	o->image = argv[optind];
+	for (int i = optind + 1; i < argc; i++)
+		strv_push(&o->cmd, argv[i]);
+	return 0;
+}
+
+static int run_or_create(struct cli *cli, int argc, char **argv, bool run)
+{
+	const char *cmd = run ? "run" : "create";
+	struct run_opts o = { 0 };
+	struct container c;
+	struct err err = { 0 };
+	int r, code = 0;
+
+	r = run_opts_parse(cmd, argc, argv, &o);
+	if (r != 0) {
+		run_opts_free(&o);
+		return r < 0 ? 0 : r;
+	}
+	if (container_create(cli->root, &o, &c, &err) < 0) {
+		run_opts_free(&o);
+		return cli_fail(&err);
+	}
+	if (!run || o.detach) {
+		if (run && container_start(cli->root, &c, false, false, &code, &err) < 0)
+			code = cli_fail(&err);
+		else
+			printf("%s\n", c.id);
+	} else if (container_start(cli->root, &c, true, o.interactive, &code, &err) < 0) {
+		code = cli_fail(&err);
+	}
+	/* A --rm container that never ran is removed here; one that ran removes itself. */
+	if (run && o.autoremove && code && err.kind)
+		container_remove(cli->root, &c, true, &(struct err){ 0 });
+	container_free(&c);
+	run_opts_free(&o);
+	return code;
+}
+
+int cmd_run(struct cli *cli, int argc, char **argv)
+{
+	return run_or_create(cli, argc, argv, true);
+}
+
+int cmd_create(struct cli *cli, int argc, char **argv)
+{
+	return run_or_create(cli, argc, argv, false);
+}

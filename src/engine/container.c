@@ -1,0 +1,617 @@
+#include "engine/container.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/image.h"
+#include "engine/spec_build.h"
+#include "engine/user.h"
+#include "runtime/runtime.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+static const char *const adjectives[] = { "brave", "calm", "eager", "fancy", "gentle",
+					  "happy", "jolly", "keen", "lucid", "merry",
+					  "nifty", "quirky", "serene", "tender", "vivid",
+					  "witty", "zealous", "bold", "crisp", "dazzling" };
+static const char *const nouns[] = { "turing", "hopper", "lovelace", "ritchie", "thompson",
+				     "torvalds", "knuth", "dijkstra", "hamilton", "liskov",
+				     "lamport", "backus", "shannon", "noether", "curie",
+				     "euler", "gauss", "kepler", "pascal", "wozniak" };
+
+static void random_hex(char *out, size_t bytes)
+{
+	unsigned char buf[64];
+	size_t i;
+
+	if (getrandom(buf, bytes, 0) != (ssize_t)bytes)
+		abort();
+	for (i = 0; i < bytes; i++)
+		sprintf(out + 2 * i, "%02x", buf[i]);
+}
+
+static bool name_valid(const char *name)
+{
+	const char *p;
+
+	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') ||
+	      (name[0] >= '0' && name[0] <= '9')) || strlen(name) > 128)
+		return false;
+	for (p = name; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", *p))
+			return false;
+	return true;
+}
+
+/* Take the name atomically: the symlink exists or it does not. */
+static int name_reserve(const char *root, const char *name, const char *id, struct err *err)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/names", root);
+	_cleanup_free_ char *link = xasprintf("%s/%s", dir, name);
+	char other[80];
+	ssize_t n;
+
+	if (mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	if (symlink(id, link) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return err_sys(err, errno, "reserve name %s", name);
+	n = readlink(link, other, sizeof(other) - 1);
+	other[n > 0 ? n : 0] = '\0';
+	return err_set(err, "the container name \"/%s\" is already in use by container \"%s\". "
+		       "You have to remove (or rename) that container to be able to reuse "
+		       "that name.", name, other);
+}
+
+static void name_release(const char *root, const char *name, const char *id)
+{
+	_cleanup_free_ char *link = xasprintf("%s/names/%s", root, name);
+	char target[80];
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+
+	if (n > 0) {
+		target[n] = '\0';
+		if (!strcmp(target, id))
+			unlink(link);
+	}
+}
+
+static int name_pick(const char *root, const struct run_opts *o, const char *id, char **out,
+		     struct err *err)
+{
+	unsigned char r[2];
+	int tries;
+
+	if (o->name) {
+		if (!name_valid(o->name))
+			return err_set(err, "invalid container name \"%s\": only [a-zA-Z0-9]"
+				       "[a-zA-Z0-9_.-] are allowed", o->name);
+		if (name_reserve(root, o->name, id, err) < 0)
+			return -1;
+		*out = xstrdup(o->name);
+		return 0;
+	}
+	for (tries = 0; tries < 20; tries++) {
+		_cleanup_free_ char *name = NULL;
+
+		if (getrandom(r, 2, 0) != 2)
+			return err_sys(err, errno, "getrandom");
+		name = xasprintf("%s_%s", adjectives[r[0] % 20], nouns[r[1] % 20]);
+		if (tries >= 10) {
+			char *n2 = xasprintf("%s%d", name, tries);
+			free(name);
+			name = n2;
+		}
+		if (name_reserve(root, name, id, err) == 0) {
+			*out = take_ptr(&name);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int write_etc_files(const char *dir, const char *hostname, struct err *err)
+{
+	_cleanup_free_ char *h = xasprintf("%s/hostname", dir);
+	_cleanup_free_ char *hosts = xasprintf("%s/hosts", dir);
+	_cleanup_free_ char *resolv = xasprintf("%s/resolv.conf", dir);
+	_cleanup_free_ char *hline = xasprintf("%s\n", hostname);
+	_cleanup_free_ char *hostsdata = xasprintf(
+		"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+		"127.0.1.1\t%s\n", hostname);
+	_cleanup_free_ char *rc = NULL;
+	struct err ignore = { 0 };
+
+	if (read_file("/etc/resolv.conf", 1 << 16, &rc, NULL, &ignore) < 0)
+		rc = xstrdup("");
+	if (write_file_atomic(h, hline, strlen(hline), 0644, err) < 0 ||
+	    write_file_atomic(hosts, hostsdata, strlen(hostsdata), 0644, err) < 0 ||
+	    write_file_atomic(resolv, rc, strlen(rc), 0644, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int isolation_check(const char *iso, struct err *err)
+{
+	if (!iso || !*iso || !strcasecmp(iso, "default") || !strcasecmp(iso, "process"))
+		return 0;
+	if (!strcasecmp(iso, "hyperv") || !strcasecmp(iso, "vm"))
+		return err_set(err, "--isolation=%s: Hyper-V isolation is not available in this "
+			       "version of isobox yet; run the container with "
+			       "--isolation=process", iso);
+	return err_set(err, "invalid --isolation value \"%s\": valid values are process, "
+		       "hyperv (alias vm) and default", iso);
+}
+
+static json_t *strv_json(const struct strv *s)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		json_array_append_new(a, json_string(s->v[i]));
+	return a;
+}
+
+static json_t *labels_json(json_t *image_cfg, const struct strv *labels)
+{
+	json_t *l = json_object(), *img = json_object_get(image_cfg, "Labels");
+	size_t i;
+
+	if (json_is_object(img))
+		json_object_update(l, img);
+	for (i = 0; i < labels->n; i++) {
+		_cleanup_free_ char *k = xstrdup(labels->v[i]);
+		char *v = strchr(k, '=');
+
+		if (v)
+			*v++ = '\0';
+		json_object_set_new(l, k, json_string(v ? v : ""));
+	}
+	return l;
+}
+
+static json_t *record_build(const char *id, const char *name, const struct image *img,
+			    const struct run_opts *o, json_t *spec, const char *dir)
+{
+	json_t *proc = json_object_get(spec, "process");
+	json_t *args = json_deep_copy(json_object_get(proc, "args"));
+	json_t *cfg = json_object_get(img->config, "config");
+	json_t *path = json_incref(json_array_get(args, 0));
+	json_t *stop = json_object_get(cfg, "StopSignal");
+	_cleanup_free_ char *log = xasprintf("%s/container.log", dir);
+	char now[40];
+	json_t *rec;
+
+	time_rfc3339(now, sizeof(now));
+	json_array_remove(args, 0);
+	rec = json_pack(
+		"{s:s, s:s, s:o, s:o, s:s, s:s, s:s, s:s, s:i,"
+		" s:{s:s, s:s, s:O, s:O, s:O, s:s, s:o, s:b, s:b, s:b, s:s, s:s},"
+		" s:{s:s, s:b, s:I, s:I, s:I, s:b, s:b, s:o, s:o, s:o, s:o, s:o}}",
+		"Id", id, "Created", now, "Path", path, "Args", args, "Name", name, "Image",
+		img->id, "ImageName", o->image, "LogPath", log, "RestartCount", 0,
+		"Config", "Hostname", json_string_value(json_object_get(spec, "hostname")), "User",
+		o->user ? o->user : json_string_value(json_object_get(cfg, "User")) ?: "",
+		"Env", json_object_get(proc, "env"), "Cmd", json_object_get(proc, "args"),
+		"Entrypoint", o->entrypoint ? json_null() : json_object_get(cfg, "Entrypoint") ?: json_null(),
+		"WorkingDir", json_string_value(json_object_get(proc, "cwd")),
+		"Labels", labels_json(cfg, &o->labels), "Tty", o->tty, "OpenStdin", o->interactive,
+		"AttachStdin", o->interactive && !o->detach, "Image", o->image, "StopSignal",
+		o->stop_signal ? o->stop_signal : json_is_string(stop) ? json_string_value(stop) : "SIGTERM",
+		"HostConfig", "Isolation", "process", "AutoRemove", o->autoremove, "Memory",
+		(json_int_t)o->memory, "NanoCpus", (json_int_t)o->nano_cpus, "PidsLimit",
+		(json_int_t)o->pids_limit, "Privileged", o->privileged, "ReadonlyRootfs",
+		o->read_only, "CapAdd", strv_json(&o->cap_add), "CapDrop", strv_json(&o->cap_drop),
+		"SecurityOpt", strv_json(&o->security_opt), "Tmpfs", strv_json(&o->tmpfs),
+		"Ulimits", strv_json(&o->ulimits));
+	return rec;
+}
+
+static int layers_top_first(const struct image *img, const char ***out)
+{
+	const char **v = xmalloc((img->n_layers + 1) * sizeof(char *));
+	size_t i;
+
+	for (i = 0; i < img->n_layers; i++)
+		v[i] = img->layer_dirs[img->n_layers - 1 - i];
+	*out = v;
+	return 0;
+}
+
+static int container_populate(const char *root, const struct run_opts *o,
+			      const struct image *img, const char *id, const char *name,
+			      const char *tmp, const char *dir, struct err *err)
+{
+	static const char *const subdirs[] = { "rootfs", "upper", "work" };
+	_cleanup_free_ const char **layers = NULL;
+	_cleanup_json_ json_t *spec = NULL, *rec = NULL;
+	_cleanup_free_ char *cfg_path = xasprintf("%s/config.json", tmp);
+	_cleanup_free_ char *rec_path = xasprintf("%s/container.json", tmp);
+	char hostname[13];
+	struct user_ids ids;
+	const char *user = o->user;
+	size_t i;
+
+	snprintf(hostname, sizeof(hostname), "%.12s", id);
+	if (!user)
+		user = json_string_value(json_object_get(json_object_get(img->config, "config"),
+							 "User"));
+	layers_top_first(img, &layers);
+	if (user_resolve(layers, img->n_layers, user, &ids, err) < 0)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", tmp, subdirs[i]);
+
+		if (mkdir_p(p, 0755, err) < 0)
+			return -1;
+	}
+	if (write_etc_files(tmp, o->hostname ? o->hostname : hostname, err) < 0)
+		return -1;
+	if (spec_build(img, o, dir, o->hostname ? o->hostname : hostname, &ids, &spec, err) < 0)
+		return -1;
+	rec = record_build(id, name, img, o, spec, dir);
+	if (!rec)
+		return err_set(err, "build the container record");
+	if (json_save_atomic(cfg_path, spec, err) < 0 || json_save_atomic(rec_path, rec, err) < 0)
+		return -1;
+	return rt_state_write(tmp, &(struct rt_state){ .status = RT_CREATED }, err);
+}
+
+int container_create(const char *root, const struct run_opts *o, struct container *c,
+		     struct err *err)
+{
+	struct image img = { 0 };
+	char id[65];
+	_cleanup_free_ char *name = NULL, *base = xasprintf("%s/containers", root);
+	_cleanup_free_ char *tmp = NULL, *dir = NULL;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if (isolation_check(o->isolation, err) < 0)
+		return -1;
+	if (image_lookup(root, o->image, &img, err) < 0)
+		return -1;
+	random_hex(id, 32);
+	tmp = xasprintf("%s/.tmp-%s", base, id);
+	dir = xasprintf("%s/%s", base, id);
+	if (name_pick(root, o, id, &name, err) < 0) {
+		image_free(&img);
+		return -1;
+	}
+	r = mkdir_p(tmp, 0711, err);
+	if (r == 0)
+		r = container_populate(root, o, &img, id, name, tmp, dir, err);
+	if (r == 0 && rename(tmp, dir) < 0)
+		r = err_sys(err, errno, "create %s", dir);
+	image_free(&img);
+	if (r < 0) {
+		rm_rf(tmp, &(struct err){ 0 });
+		name_release(root, name, id);
+		return -1;
+	}
+	return container_find(root, id, c, err);
+}
+
+static int container_load(const char *root, const char *id, struct container *c,
+			  struct err *err)
+{
+	_cleanup_free_ char *path = NULL;
+
+	c->id = xstrdup(id);
+	c->dir = xasprintf("%s/containers/%s", root, id);
+	path = xasprintf("%s/container.json", c->dir);
+	if (json_load_path(path, &c->record, err) < 0) {
+		container_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+static bool is_hex(const char *s)
+{
+	return *s && strspn(s, "0123456789abcdef") == strlen(s);
+}
+
+int container_find(const char *root, const char *ref, struct container *c, struct err *err)
+{
+	_cleanup_free_ char *link = xasprintf("%s/names/%s", root, ref);
+	_cleanup_free_ char *base = xasprintf("%s/containers", root);
+	_cleanup_closedir_ DIR *d = NULL;
+	char target[80], match[256] = "";
+	struct dirent *de;
+	ssize_t n;
+	int hits = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (!*ref || strchr(ref, '/'))
+		return err_set(err, "No such container: %s", ref);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n > 0) {
+		target[n] = '\0';
+		if (container_load(root, target, c, err) == 0)
+			return 0;
+	}
+	d = opendir(base);
+	if (is_hex(ref) && d) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] != '.' && !strncmp(de->d_name, ref, strlen(ref))) {
+				snprintf(match, sizeof(match), "%s", de->d_name);
+				hits++;
+			}
+		}
+	}
+	if (hits > 1)
+		return err_set(err, "multiple containers match the prefix %s: give more of the id",
+			       ref);
+	if (hits == 0 || container_load(root, match, c, err) < 0)
+		return err_set(err, "No such container: %s", ref);
+	return 0;
+}
+
+void container_free(struct container *c)
+{
+	free(c->id);
+	free(c->dir);
+	json_decref(c->record);
+	memset(c, 0, sizeof(*c));
+}
+
+static const char *container_name(const struct container *c)
+{
+	return json_string_value(json_object_get(c->record, "Name"));
+}
+
+int container_inspect(const struct container *c, json_t **out, struct err *err)
+{
+	struct rt_state st;
+	json_t *j;
+
+	if (rt_state_read(c->dir, &st, err) < 0)
+		return -1;
+	j = json_deep_copy(c->record);
+	json_object_set_new(j, "Name", json_sprintf("/%s", container_name(c)));
+	json_object_set_new(
+		j, "State",
+		json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}", "Status",
+			  rt_status_name(st.status), "Running", st.status == RT_RUNNING, "Paused",
+			  0, "Restarting", 0, "OOMKilled", st.oom_killed, "Dead", 0, "Pid",
+			  st.status == RT_RUNNING ? st.pid : 0, "ExitCode", st.exit_code, "Error",
+			  st.error, "StartedAt", *st.started_at ? st.started_at : "0001-01-01T00:00:00Z",
+			  "FinishedAt", *st.finished_at ? st.finished_at : "0001-01-01T00:00:00Z"));
+	*out = j;
+	return 0;
+}
+
+static int created_cmp(const void *a, const void *b)
+{
+	const char *x = json_string_value(json_object_get(*(json_t *const *)a, "Created"));
+	const char *y = json_string_value(json_object_get(*(json_t *const *)b, "Created"));
+
+	return strcmp(y ? y : "", x ? x : "");
+}
+
+int container_list(const char *root, bool all, json_t **out, struct err *err)
+{
+	_cleanup_free_ char *base = xasprintf("%s/containers", root);
+	_cleanup_closedir_ DIR *d = opendir(base);
+	json_t **items = NULL, *arr = json_array();
+	size_t n = 0, i;
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		struct container c;
+		json_t *j;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (container_load(root, de->d_name, &c, &(struct err){ 0 }) < 0)
+			continue;       /* removed meanwhile */
+		if (container_inspect(&c, &j, &(struct err){ 0 }) == 0) {
+			if (all || json_is_true(json_object_get(json_object_get(j, "State"),
+								"Running"))) {
+				items = realloc(items, (n + 1) * sizeof(*items));
+				items[n++] = j;
+			} else {
+				json_decref(j);
+			}
+		}
+		container_free(&c);
+	}
+	qsort(items, n, sizeof(*items), created_cmp);
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, items[i]);
+	free(items);
+	*out = arr;
+	return 0;
+}
+
+/* --rm: runs in the monitor once the exit is recorded. */
+static void container_autoremove(const char *dir, void *data)
+{
+	const char *root = data;
+	_cleanup_free_ char *copy = xstrdup(dir);
+	struct container c;
+
+	if (container_load(root, strrchr(copy, '/') + 1, &c, &(struct err){ 0 }) < 0)
+		return;
+	name_release(root, container_name(&c), c.id);
+	rm_rf(c.dir, &(struct err){ 0 });
+	container_free(&c);
+}
+
+int container_start(const char *root, struct container *c, bool attach, bool interactive,
+		    int *exit_code, struct err *err)
+{
+	json_t *cfg = json_object_get(c->record, "Config");
+	struct rt_state st;
+	struct rt_start rs = {
+		.id = c->id,
+		.dir = c->dir,
+		.tty = json_is_true(json_object_get(cfg, "Tty")),
+		.attach = attach,
+		.interactive = interactive && json_is_true(json_object_get(cfg, "OpenStdin")),
+		.on_exit = json_is_true(json_object_get(json_object_get(c->record, "HostConfig"),
+							"AutoRemove"))
+				   ? container_autoremove
+				   : NULL,
+		.on_exit_data = (void *)root,
+	};
+
+	if (rt_state_read(c->dir, &st, err) < 0)
+		return -1;
+	if (st.status == RT_RUNNING)
+		return attach ? err_set(err, "container %s is already running", c->id) : 0;
+	if (rt_start(&rs, exit_code, err) < 0)
+		return -1;
+	return 0;
+}
+
+int signal_parse(const char *s)
+{
+	static const struct { const char *name; int sig; } sigs[] = {
+		{ "HUP", SIGHUP },   { "INT", SIGINT },     { "QUIT", SIGQUIT }, { "ILL", SIGILL },
+		{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT },   { "BUS", SIGBUS },   { "FPE", SIGFPE },
+		{ "KILL", SIGKILL }, { "USR1", SIGUSR1 },   { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
+		{ "PIPE", SIGPIPE }, { "ALRM", SIGALRM },   { "TERM", SIGTERM }, { "CHLD", SIGCHLD },
+		{ "CONT", SIGCONT }, { "STOP", SIGSTOP },   { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },
+		{ "TTOU", SIGTTOU }, { "URG", SIGURG },     { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
+		{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
+		{ "PWR", SIGPWR },   { "SYS", SIGSYS },
+	};
+	char *end;
+	long n;
+	size_t i;
+
+	if (!s || !*s)
+		return -1;
+	n = strtol(s, &end, 10);
+	if (!*end)
+		return n > 0 && n < 65 ? (int)n : -1;
+	if (!strncasecmp(s, "SIG", 3))
+		s += 3;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (!strcasecmp(s, sigs[i].name))
+			return sigs[i].sig;
+	return -1;
+}
+
+int container_kill(struct container *c, const char *signal, struct err *err)
+{
+	int sig = signal_parse(signal ? signal : "KILL");
+
+	if (sig < 0)
+		return err_set(err, "invalid signal: %s", signal);
+	if (rt_kill(c->dir, sig, err) < 0)
+		return err_wrap(err, "cannot kill container %s", c->id);
+	return 0;
+}
+
+int container_stop(struct container *c, int timeout, struct err *err)
+{
+	const char *sig = json_string_value(
+		json_object_get(json_object_get(c->record, "Config"), "StopSignal"));
+	struct rt_state st;
+	int code;
+
+	if (rt_state_read(c->dir, &st, err) < 0)
+		return -1;
+	if (st.status != RT_RUNNING)
+		return 0;
+	if (rt_kill(c->dir, signal_parse(sig) > 0 ? signal_parse(sig) : SIGTERM, err) < 0)
+		return 0;       /* it exited meanwhile */
+	if (rt_wait_timeout(c->dir, timeout * 1000, err) == 1)
+		return 0;
+	rt_kill(c->dir, SIGKILL, &(struct err){ 0 });
+	return rt_wait(c->dir, &code, err);
+}
+
+int container_wait(struct container *c, int *exit_code, struct err *err)
+{
+	return rt_wait(c->dir, exit_code, err);
+}
+
+int container_remove(const char *root, struct container *c, bool force, struct err *err)
+{
+	_cleanup_free_ char *trash = xasprintf("%s/containers/.rm-%s", root, c->id);
+	struct rt_state st;
+	int code;
+
+	if (rt_state_read(c->dir, &st, err) < 0)
+		return -1;
+	if (st.status == RT_RUNNING) {
+		if (!force)
+			return err_set(err, "cannot remove container %s: container is running: "
+				       "stop the container before removing or force remove",
+				       c->id);
+		rt_kill(c->dir, SIGKILL, &(struct err){ 0 });
+		if (rt_wait(c->dir, &code, err) < 0)
+			return -1;
+	}
+	if (rt_cleanup(c->id, err) < 0)
+		return -1;
+	/* Out of sight first, so a listing never sees half a container. */
+	if (rename(c->dir, trash) < 0)
+		return errno == ENOENT ? 0 : err_sys(err, errno, "remove %s", c->dir);
+	name_release(root, container_name(c), c->id);
+	return rm_rf(trash, err);
+}
+
+int container_exec(struct container *c, const struct exec_opts *o, int *exit_code,
+		   struct err *err)
+{
+	struct rt_exec re = { .dir = c->dir, .args = strv_get(&o->cmd), .env = strv_get(&o->env),
+			      .cwd = o->workdir, .tty = o->tty, .interactive = o->interactive,
+			      .detach = o->detach };
+	char user[64];
+
+	if (!o->cmd.n)
+		return err_set(err, "exec needs a command");
+	if (o->user) {
+		_cleanup_free_ char *proot = NULL;
+		struct rt_state st;
+		struct user_ids ids;
+		const char *roots[1];
+
+		if (rt_state_read(c->dir, &st, err) < 0)
+			return -1;
+		proot = xasprintf("/proc/%d/root", st.pid);
+		roots[0] = proot;
+		if (user_resolve(roots, 1, o->user, &ids, err) < 0)
+			return -1;
+		snprintf(user, sizeof(user), "%u:%u", ids.uid, ids.gid);
+		re.user = user;
+	}
+	if (rt_exec(&re, exit_code, err) < 0)
+		return err_wrap(err, "container %s", c->id);
+	return 0;
+}
+
+int container_image_in_use(const char *root, const char *image_id, char **name_out,
+			   struct err *err)
+{
+	_cleanup_json_ json_t *all = NULL;
+	json_t *c;
+	size_t i;
+
+	if (container_list(root, true, &all, err) < 0)
+		return -1;
+	json_array_foreach(all, i, c) {
+		const char *img = json_string_value(json_object_get(c, "Image"));
+
+		if (img && !strcmp(img, image_id)) {
+			if (name_out)
+				*name_out = xstrdup(json_string_value(json_object_get(c, "Name")) + 1);
+			return 1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,76 @@
+/* Containers: a directory per container under ROOT/containers/<id> holding
+ * the OCI bundle (config.json, rootfs/), the record docker's inspect shows
+ * (container.json), the runtime's state.json and the log. Names are symlinks
+ * ROOT/names/<name> -> <id>, created atomically, so a name is never taken twice. */
+#ifndef ISOBOX_CONTAINER_H
+#define ISOBOX_CONTAINER_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "util/err.h"
+#include "util/strv.h"
+
+struct run_opts {
+	const char *image;
+	struct strv cmd;            /* after the image name */
+	const char *name;
+	bool detach, interactive, tty, autoremove, privileged, read_only;
+	struct strv env;            /* -e, in order; --env-file lines are added here */
+	const char *workdir;
+	const char *user;
+	const char *hostname;
+	const char *entrypoint;     /* NULL: the image's; "": none */
+	struct strv tmpfs;          /* "/path[:opts]" */
+	long long memory;           /* bytes, 0 = unlimited */
+	long long nano_cpus;
+	long long pids_limit;
+	struct strv ulimits;        /* "nofile=1024:2048" */
+	struct strv cap_add, cap_drop;
+	struct strv security_opt;   /* "seccomp=unconfined|FILE", "no-new-privileges" */
+	struct strv labels;         /* "k=v" */
+	const char *isolation;      /* process|hyperv|vm|default; NULL = default */
+	const char *stop_signal;
+};
+
+struct container {
+	char *id;
+	char *dir;
+	json_t *record;             /* container.json */
+};
+
+int container_create(const char *root, const struct run_opts *o, struct container *c,
+		     struct err *err);
+/* By full id, unique id prefix, or name. */
+int container_find(const char *root, const char *ref, struct container *c, struct err *err);
+void container_free(struct container *c);
+
+/* docker inspect's object: the record plus State. */
+int container_inspect(const struct container *c, json_t **out, struct err *err);
+/* inspect objects of all containers (running only unless all), newest first. */
+int container_list(const char *root, bool all, json_t **out, struct err *err);
+
+/* attach: relay the caller's stdio and set *exit_code when it exits. */
+int container_start(const char *root, struct container *c, bool attach, bool interactive,
+		    int *exit_code, struct err *err);
+int container_stop(struct container *c, int timeout, struct err *err);
+int container_kill(struct container *c, const char *signal, struct err *err);
+int container_wait(struct container *c, int *exit_code, struct err *err);
+int container_remove(const char *root, struct container *c, bool force, struct err *err);
+
+struct exec_opts {
+	struct strv cmd, env;
+	const char *workdir, *user;
+	bool detach, interactive, tty;
+};
+int container_exec(struct container *c, const struct exec_opts *o, int *exit_code,
+		   struct err *err);
+
+/* Whether any container uses the image; *name_out names one (caller frees). */
+int container_image_in_use(const char *root, const char *image_id, char **name_out,
+			   struct err *err);
+
+/* "SIGTERM", "TERM", "15" -> 15; -1 when unknown. */
+int signal_parse(const char *s);
+
+#endif

@@ -1,0 +1,360 @@
+#include "spec.h"
+
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+
+#include "util/fs.h"
+
+struct mount_flag {
+	const char *name;
+	bool clear;
+	unsigned long flag;
+};
+
+static const struct mount_flag mount_flags[] = {
+	{ "defaults", false, 0 },     { "ro", false, MS_RDONLY },
+	{ "rw", true, MS_RDONLY },    { "nosuid", false, MS_NOSUID },
+	{ "suid", true, MS_NOSUID },  { "nodev", false, MS_NODEV },
+	{ "dev", true, MS_NODEV },    { "noexec", false, MS_NOEXEC },
+	{ "exec", true, MS_NOEXEC },  { "sync", false, MS_SYNCHRONOUS },
+	{ "async", true, MS_SYNCHRONOUS }, { "dirsync", false, MS_DIRSYNC },
+	{ "remount", false, MS_REMOUNT }, { "mand", false, MS_MANDLOCK },
+	{ "nomand", true, MS_MANDLOCK }, { "atime", true, MS_NOATIME },
+	{ "noatime", false, MS_NOATIME }, { "diratime", true, MS_NODIRATIME },
+	{ "nodiratime", false, MS_NODIRATIME }, { "relatime", false, MS_RELATIME },
+	{ "norelatime", true, MS_RELATIME }, { "strictatime", false, MS_STRICTATIME },
+	{ "nostrictatime", true, MS_STRICTATIME },
+};
+
+static const struct mount_flag propagation_flags[] = {
+	{ "private", false, MS_PRIVATE },   { "rprivate", false, MS_PRIVATE | MS_REC },
+	{ "shared", false, MS_SHARED },     { "rshared", false, MS_SHARED | MS_REC },
+	{ "slave", false, MS_SLAVE },       { "rslave", false, MS_SLAVE | MS_REC },
+	{ "unbindable", false, MS_UNBINDABLE }, { "runbindable", false, MS_UNBINDABLE | MS_REC },
+};
+
+static const struct { const char *name; int res; } rlimits[] = {
+	{ "RLIMIT_AS", RLIMIT_AS },         { "RLIMIT_CORE", RLIMIT_CORE },
+	{ "RLIMIT_CPU", RLIMIT_CPU },       { "RLIMIT_DATA", RLIMIT_DATA },
+	{ "RLIMIT_FSIZE", RLIMIT_FSIZE },   { "RLIMIT_LOCKS", RLIMIT_LOCKS },
+	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
+	{ "RLIMIT_NICE", RLIMIT_NICE },     { "RLIMIT_NOFILE", RLIMIT_NOFILE },
+	{ "RLIMIT_NPROC", RLIMIT_NPROC },   { "RLIMIT_RSS", RLIMIT_RSS },
+	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO }, { "RLIMIT_RTTIME", RLIMIT_RTTIME },
+	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
+};
+
+static const struct { const char *type; int flag; } namespaces[] = {
+	{ "mount", CLONE_NEWNS }, { "pid", CLONE_NEWPID },   { "uts", CLONE_NEWUTS },
+	{ "ipc", CLONE_NEWIPC },  { "network", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP },
+};
+
+int spec_rlimit_resource(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rlimits) / sizeof(rlimits[0]); i++)
+		if (!strcmp(rlimits[i].name, name))
+			return rlimits[i].res;
+	return -1;
+}
+
+/* A NULL-terminated array of the strings of a JSON array (borrowed). */
+static int strv_from_json(json_t *arr, const char *what, const char ***out, struct err *err)
+{
+	const char **v;
+	size_t i;
+	json_t *s;
+
+	if (!arr) {
+		*out = xmalloc(sizeof(char *));
+		return 0;
+	}
+	if (!json_is_array(arr))
+		return err_set(err, "%s: must be an array of strings", what);
+	v = xmalloc((json_array_size(arr) + 1) * sizeof(char *));
+	json_array_foreach(arr, i, s) {
+		if (!json_is_string(s)) {
+			free(v);
+			return err_set(err, "%s[%zu]: must be a string", what, i);
+		}
+		v[i] = json_string_value(s);
+	}
+	*out = v;
+	return 0;
+}
+
+static int flag_lookup(const struct mount_flag *tab, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(tab[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static void data_append(char **data, const char *opt)
+{
+	char *old = *data;
+
+	*data = old ? xasprintf("%s,%s", old, opt) : xstrdup(opt);
+	free(old);
+}
+
+int spec_mount_options(json_t *options, struct oci_mount *m, struct err *err)
+{
+	size_t i, n_mf = sizeof(mount_flags) / sizeof(mount_flags[0]);
+	size_t n_pf = sizeof(propagation_flags) / sizeof(propagation_flags[0]);
+	json_t *o;
+
+	if (options && !json_is_array(options))
+		return err_set(err, "mount %s: options must be an array", m->destination);
+	json_array_foreach(options, i, o) {
+		const char *s = json_string_value(o);
+		int k;
+
+		if (!s)
+			return err_set(err, "mount %s: options[%zu] must be a string",
+				       m->destination, i);
+		if (!strcmp(s, "bind") || !strcmp(s, "rbind")) {
+			m->bind = true;
+			m->flags |= MS_BIND | (s[0] == 'r' ? MS_REC : 0);
+		} else if ((k = flag_lookup(mount_flags, n_mf, s)) >= 0) {
+			if (mount_flags[k].clear)
+				m->flags &= ~mount_flags[k].flag;
+			else
+				m->flags |= mount_flags[k].flag;
+		} else if ((k = flag_lookup(propagation_flags, n_pf, s)) >= 0) {
+			m->propagation = propagation_flags[k].flag;
+		} else {
+			data_append(&m->data, s);
+		}
+	}
+	if (m->bind && (m->flags & MS_RDONLY)) {
+		m->readonly_bind = true;
+		m->flags &= ~MS_RDONLY;
+	}
+	return 0;
+}
+
+/* Destinations are resolved beneath the rootfs later; here they must at least
+ * be absolute and free of "..", so no mount can be aimed outside it. */
+static int path_check(const char *what, const char *path, struct err *err)
+{
+	const char *p;
+
+	if (!path || path[0] != '/')
+		return err_set(err, "%s: must be an absolute path", what);
+	for (p = path; (p = strstr(p, "..")); p += 2)
+		if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+			return err_set(err, "%s: %s must not contain '..'", what, path);
+	return 0;
+}
+
+static int parse_mounts(json_t *arr, struct oci_spec *spec, struct err *err)
+{
+	size_t i;
+	json_t *m;
+
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr))
+		return err_set(err, "mounts: must be an array");
+	spec->mounts = xmalloc(json_array_size(arr) * sizeof(*spec->mounts));
+	json_array_foreach(arr, i, m) {
+		struct oci_mount *om = &spec->mounts[i];
+		char what[32];
+
+		snprintf(what, sizeof(what), "mounts[%zu]", i);
+		spec->n_mounts = i + 1;
+		if (!json_is_object(m))
+			return err_set(err, "%s: must be an object", what);
+		om->destination = json_string_value(json_object_get(m, "destination"));
+		om->type = json_string_value(json_object_get(m, "type"));
+		om->source = json_string_value(json_object_get(m, "source"));
+		if (path_check(what, om->destination, err) < 0)
+			return -1;
+		if (spec_mount_options(json_object_get(m, "options"), om, err) < 0)
+			return -1;
+		if (!om->type)
+			om->type = om->bind ? "bind" : "none";
+		if (!om->source)
+			om->source = om->type;
+	}
+	return 0;
+}
+
+static int parse_user(json_t *user, struct oci_spec *spec, struct err *err)
+{
+	json_t *gids = json_object_get(user, "additionalGids"), *g;
+	size_t i;
+
+	if (!json_is_object(user))
+		return 0;
+	if (json_integer_value(json_object_get(user, "uid")) < 0 ||
+	    json_integer_value(json_object_get(user, "gid")) < 0)
+		return err_set(err, "process.user: uid and gid must not be negative");
+	spec->uid = json_integer_value(json_object_get(user, "uid"));
+	spec->gid = json_integer_value(json_object_get(user, "gid"));
+	if (!json_is_array(gids))
+		return 0;
+	spec->gids = xmalloc((json_array_size(gids) + 1) * sizeof(gid_t));
+	json_array_foreach(gids, i, g) {
+		if (!json_is_integer(g) || json_integer_value(g) < 0)
+			return err_set(err, "process.user.additionalGids[%zu]: bad gid", i);
+		spec->gids[spec->n_gids++] = json_integer_value(g);
+	}
+	return 0;
+}
+
+static int parse_rlimits(json_t *arr, struct oci_spec *spec, struct err *err)
+{
+	size_t i;
+	json_t *r;
+
+	if (!json_is_array(arr))
+		return 0;
+	spec->rlimits = xmalloc((json_array_size(arr) + 1) * sizeof(*spec->rlimits));
+	json_array_foreach(arr, i, r) {
+		const char *type = json_string_value(json_object_get(r, "type"));
+		int res = type ? spec_rlimit_resource(type) : -1;
+
+		if (res < 0)
+			return err_set(err, "process.rlimits[%zu]: unknown type %s", i,
+				       type ? type : "(none)");
+		spec->rlimits[i].resource = res;
+		spec->rlimits[i].soft = json_integer_value(json_object_get(r, "soft"));
+		spec->rlimits[i].hard = json_integer_value(json_object_get(r, "hard"));
+		if (spec->rlimits[i].soft > spec->rlimits[i].hard)
+			return err_set(err, "process.rlimits[%zu]: soft limit above hard", i);
+		spec->n_rlimits = i + 1;
+	}
+	return 0;
+}
+
+static int parse_process(json_t *proc, struct oci_spec *spec, struct err *err)
+{
+	if (!json_is_object(proc))
+		return err_set(err, "process: missing");
+	if (strv_from_json(json_object_get(proc, "args"), "process.args", &spec->args, err) < 0 ||
+	    strv_from_json(json_object_get(proc, "env"), "process.env", &spec->env, err) < 0)
+		return -1;
+	if (!spec->args[0])
+		return err_set(err, "process.args: must not be empty");
+	spec->cwd = json_string_value(json_object_get(proc, "cwd"));
+	if (!spec->cwd)
+		spec->cwd = "/";
+	if (path_check("process.cwd", spec->cwd, err) < 0)
+		return -1;
+	spec->terminal = json_is_true(json_object_get(proc, "terminal"));
+	spec->no_new_privileges = json_is_true(json_object_get(proc, "noNewPrivileges"));
+	spec->capabilities = json_object_get(proc, "capabilities");
+	if (parse_user(json_object_get(proc, "user"), spec, err) < 0)
+		return -1;
+	return parse_rlimits(json_object_get(proc, "rlimits"), spec, err);
+}
+
+static int parse_namespaces(json_t *arr, struct oci_spec *spec, struct err *err)
+{
+	size_t i, k;
+	json_t *ns;
+
+	json_array_foreach(arr, i, ns) {
+		const char *type = json_string_value(json_object_get(ns, "type"));
+
+		for (k = 0; type && k < sizeof(namespaces) / sizeof(namespaces[0]); k++)
+			if (!strcmp(namespaces[k].type, type))
+				break;
+		if (!type || k == sizeof(namespaces) / sizeof(namespaces[0]))
+			return err_set(err, "linux.namespaces[%zu]: unsupported type %s", i,
+				       type ? type : "(none)");
+		if (json_object_get(ns, "path"))
+			return err_set(err, "linux.namespaces[%zu]: joining a namespace by path "
+				       "is not supported", i);
+		spec->clone_flags |= namespaces[k].flag;
+	}
+	return 0;
+}
+
+static void parse_resources(json_t *res, struct oci_spec *spec)
+{
+	json_t *mem = json_object_get(res, "memory"), *cpu = json_object_get(res, "cpu");
+
+	spec->memory_limit = json_integer_value(json_object_get(mem, "limit"));
+	spec->cpu_quota = json_integer_value(json_object_get(cpu, "quota"));
+	spec->cpu_period = json_integer_value(json_object_get(cpu, "period"));
+	spec->pids_limit = json_integer_value(json_object_get(json_object_get(res, "pids"),
+							      "limit"));
+}
+
+static int parse_linux(json_t *lx, struct oci_spec *spec, struct err *err)
+{
+	if (lx && !json_is_object(lx))
+		return err_set(err, "linux: must be an object");
+	if (parse_namespaces(json_object_get(lx, "namespaces"), spec, err) < 0)
+		return -1;
+	if (strv_from_json(json_object_get(lx, "maskedPaths"), "linux.maskedPaths",
+			   &spec->masked_paths, err) < 0 ||
+	    strv_from_json(json_object_get(lx, "readonlyPaths"), "linux.readonlyPaths",
+			   &spec->readonly_paths, err) < 0)
+		return -1;
+	spec->seccomp = json_object_get(lx, "seccomp");
+	parse_resources(json_object_get(lx, "resources"), spec);
+	return 0;
+}
+
+int spec_parse(json_t *json, struct oci_spec *spec, struct err *err)
+{
+	json_t *root;
+
+	memset(spec, 0, sizeof(*spec));
+	spec->json = json_incref(json);
+	if (!json_is_object(json))
+		return err_set(err, "config.json: must be an object");
+	root = json_object_get(json, "root");
+	spec->root_path = json_string_value(json_object_get(root, "path"));
+	if (!spec->root_path)
+		return err_set(err, "config.json: root.path: missing");
+	spec->root_readonly = json_is_true(json_object_get(root, "readonly"));
+	spec->hostname = json_string_value(json_object_get(json, "hostname"));
+	spec->annotations = json_object_get(json, "annotations");
+	if (parse_process(json_object_get(json, "process"), spec, err) < 0 ||
+	    parse_mounts(json_object_get(json, "mounts"), spec, err) < 0 ||
+	    parse_linux(json_object_get(json, "linux"), spec, err) < 0)
+		return err_wrap(err, "config.json");
+	return 0;
+}
+
+int spec_load(const char *path, struct oci_spec *spec, struct err *err)
+{
+	json_t *j;
+	int r;
+
+	memset(spec, 0, sizeof(*spec));
+	if (json_load_path(path, &j, err) < 0)
+		return -1;
+	r = spec_parse(j, spec, err);
+	json_decref(j);
+	return r;
+}
+
+void spec_free(struct oci_spec *spec)
+{
+	size_t i;
+
+	for (i = 0; i < spec->n_mounts; i++)
+		free(spec->mounts[i].data);
+	free(spec->mounts);
+	free(spec->args);
+	free(spec->env);
+	free(spec->gids);
+	free(spec->rlimits);
+	free(spec->masked_paths);
+	free(spec->readonly_paths);
+	json_decref(spec->json);
+	memset(spec, 0, sizeof(*spec));
+}

@@ -1,0 +1,71 @@
+/* The OCI runtime spec (config.json): the contract between the engine and the
+ * backends. spec_parse validates hostile input once; the backends read only
+ * this struct. */
+#ifndef ISOBOX_SPEC_H
+#define ISOBOX_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "util/err.h"
+
+struct oci_mount {
+	const char *destination;
+	const char *type;
+	const char *source;
+	unsigned long flags;        /* MS_* for the mount itself */
+	unsigned long propagation;  /* MS_PRIVATE/MS_SLAVE/... applied afterwards */
+	bool bind;
+	bool readonly_bind;         /* a bind that needs a read-only remount */
+	char *data;                 /* the options that are not flags, comma-joined */
+};
+
+struct oci_rlimit {
+	int resource;
+	unsigned long long soft, hard;
+};
+
+struct oci_spec {
+	json_t *json;               /* owns every const char * below */
+	const char **args;          /* NULL-terminated */
+	const char **env;           /* NULL-terminated */
+	const char *cwd;
+	uid_t uid;
+	gid_t gid;
+	gid_t *gids;
+	size_t n_gids;
+	bool terminal;
+	bool no_new_privileges;
+	json_t *capabilities;       /* process.capabilities, may be NULL */
+	struct oci_rlimit *rlimits;
+	size_t n_rlimits;
+	const char *root_path;
+	bool root_readonly;
+	const char *hostname;
+	struct oci_mount *mounts;
+	size_t n_mounts;
+	int clone_flags;            /* CLONE_NEW* of namespaces to create */
+	const char **masked_paths;  /* NULL-terminated */
+	const char **readonly_paths;
+	json_t *seccomp;            /* linux.seccomp, may be NULL */
+	long long memory_limit;     /* bytes, 0 = none */
+	long long cpu_quota;        /* microseconds per period, 0 = none */
+	long long cpu_period;
+	long long pids_limit;       /* 0 = none */
+	json_t *annotations;
+};
+
+/* Parse and validate a config.json already loaded (takes a reference). */
+int spec_parse(json_t *json, struct oci_spec *spec, struct err *err);
+int spec_load(const char *path, struct oci_spec *spec, struct err *err);
+void spec_free(struct oci_spec *spec);
+
+/* Parse one mount option list into flags/propagation/data. Exposed for tests. */
+int spec_mount_options(json_t *options, struct oci_mount *m, struct err *err);
+
+/* RLIMIT_NOFILE from "RLIMIT_NOFILE"; -1 when unknown. */
+int spec_rlimit_resource(const char *name);
+
+#endif

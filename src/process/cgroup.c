@@ -1,0 +1,215 @@
+#include "cgroup.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+/* The v1 controllers a container is placed in; limits need memory, cpu and pids. */
+static const char *const v1_controllers[] = { "memory", "cpu", "cpuacct", "pids",
+					      "freezer", "devices", "blkio" };
+
+static bool cgroup_is_unified(void)
+{
+	return access(CGROUP_ROOT "/cgroup.controllers", F_OK) == 0;
+}
+
+void cgroup_open(const char *id, struct cgroup *cg)
+{
+	size_t i;
+
+	memset(cg, 0, sizeof(*cg));
+	cg->unified = cgroup_is_unified();
+	if (cg->unified) {
+		cg->dirs[cg->n_dirs++] = xasprintf(CGROUP_ROOT "/isobox/%s", id);
+		cg->memory_dir = cg->dirs[0];
+		return;
+	}
+	for (i = 0; i < sizeof(v1_controllers) / sizeof(v1_controllers[0]); i++) {
+		_cleanup_free_ char *base = xasprintf(CGROUP_ROOT "/%s", v1_controllers[i]);
+
+		if (access(base, F_OK) < 0)
+			continue;
+		cg->dirs[cg->n_dirs] = xasprintf("%s/isobox/%s", base, id);
+		if (!strcmp(v1_controllers[i], "memory"))
+			cg->memory_dir = cg->dirs[cg->n_dirs];
+		cg->n_dirs++;
+	}
+}
+
+static int cgroup_write(const char *dir, const char *file, const char *value, struct err *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
+
+	return write_file(path, value, err);
+}
+
+static int cgroup_write_ll(const char *dir, const char *file, long long v, struct err *err)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", v);
+	return cgroup_write(dir, file, buf, err);
+}
+
+static int cgroup_limits_v2(const struct cgroup *cg, const struct oci_spec *spec,
+			    struct err *err)
+{
+	const char *dir = cg->dirs[0];
+	char buf[64];
+
+	if (cgroup_write(CGROUP_ROOT "/isobox", "cgroup.subtree_control", "+memory +pids +cpu",
+			 err) < 0)
+		return -1;
+	if (spec->memory_limit > 0) {
+		if (cgroup_write_ll(dir, "memory.max", spec->memory_limit, err) < 0)
+			return -1;
+		cgroup_write(dir, "memory.swap.max", "0", &(struct err){ 0 });
+	}
+	if (spec->pids_limit > 0 && cgroup_write_ll(dir, "pids.max", spec->pids_limit, err) < 0)
+		return -1;
+	if (spec->cpu_quota > 0) {
+		snprintf(buf, sizeof(buf), "%lld %lld", spec->cpu_quota,
+			 spec->cpu_period > 0 ? spec->cpu_period : 100000);
+		if (cgroup_write(dir, "cpu.max", buf, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *cgroup_dir_of(const struct cgroup *cg, const char *controller)
+{
+	size_t i;
+	_cleanup_free_ char *needle = xasprintf("/%s/isobox/", controller);
+
+	for (i = 0; i < cg->n_dirs; i++)
+		if (strstr(cg->dirs[i], needle))
+			return cg->dirs[i];
+	return NULL;
+}
+
+static int cgroup_limits_v1(const struct cgroup *cg, const struct oci_spec *spec,
+			    struct err *err)
+{
+	const char *mem = cgroup_dir_of(cg, "memory"), *pids = cgroup_dir_of(cg, "pids");
+	const char *cpu = cgroup_dir_of(cg, "cpu");
+
+	if (spec->memory_limit > 0) {
+		if (!mem)
+			return err_set(err, "--memory needs the memory cgroup controller");
+		if (cgroup_write_ll(mem, "memory.limit_in_bytes", spec->memory_limit, err) < 0)
+			return -1;
+		/* No swap beyond the limit, as docker does when swap is not asked for
+		 * and the host has none; hosts without swap accounting lack the file. */
+		cgroup_write_ll(mem, "memory.memsw.limit_in_bytes", spec->memory_limit,
+				&(struct err){ 0 });
+	}
+	if (spec->pids_limit > 0) {
+		if (!pids)
+			return err_set(err, "--pids-limit needs the pids cgroup controller");
+		if (cgroup_write_ll(pids, "pids.max", spec->pids_limit, err) < 0)
+			return -1;
+	}
+	if (spec->cpu_quota > 0) {
+		if (!cpu)
+			return err_set(err, "--cpus needs the cpu cgroup controller");
+		if (cgroup_write_ll(cpu, "cpu.cfs_period_us",
+				    spec->cpu_period > 0 ? spec->cpu_period : 100000, err) < 0 ||
+		    cgroup_write_ll(cpu, "cpu.cfs_quota_us", spec->cpu_quota, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int cgroup_create(const char *id, const struct oci_spec *spec, struct cgroup *cg,
+		  struct err *err)
+{
+	size_t i;
+	int r;
+
+	cgroup_open(id, cg);
+	for (i = 0; i < cg->n_dirs; i++)
+		if (mkdir_p(cg->dirs[i], 0755, err) < 0)
+			goto fail;
+	r = cg->unified ? cgroup_limits_v2(cg, spec, err) : cgroup_limits_v1(cg, spec, err);
+	if (r == 0)
+		return 0;
+fail:
+	cgroup_destroy(cg, &(struct err){ 0 });
+	return err_wrap(err, "cgroup");
+}
+
+int cgroup_enter(const struct cgroup *cg, pid_t pid, struct err *err)
+{
+	char buf[32];
+	size_t i;
+
+	snprintf(buf, sizeof(buf), "%d", pid);
+	for (i = 0; i < cg->n_dirs; i++)
+		if (cgroup_write(cg->dirs[i], "cgroup.procs", buf, err) < 0)
+			return -1;
+	return 0;
+}
+
+bool cgroup_oom_killed(const struct cgroup *cg)
+{
+	_cleanup_free_ char *path = NULL, *buf = NULL;
+	struct err err = { 0 };
+	const char *p;
+
+	if (!cg->memory_dir)
+		return false;
+	path = xasprintf("%s/%s", cg->memory_dir,
+			 cg->unified ? "memory.events" : "memory.oom_control");
+	if (read_file(path, 1 << 16, &buf, NULL, &err) < 0)
+		return false;
+	p = strstr(buf, "oom_kill ");
+	return p && atoll(p + strlen("oom_kill ")) > 0;
+}
+
+static void cgroup_kill_all(const char *dir)
+{
+	_cleanup_free_ char *path = xasprintf("%s/cgroup.procs", dir);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	int pid;
+
+	while (f && fscanf(f, "%d", &pid) == 1)
+		kill(pid, SIGKILL);
+}
+
+int cgroup_destroy(struct cgroup *cg, struct err *err)
+{
+	size_t i;
+	int tries;
+
+	for (i = 0; i < cg->n_dirs; i++) {
+		for (tries = 0; tries < 200; tries++) {
+			if (rmdir(cg->dirs[i]) == 0 || errno == ENOENT)
+				break;
+			if (errno != EBUSY)
+				return err_sys(err, errno, "remove cgroup %s", cg->dirs[i]);
+			cgroup_kill_all(cg->dirs[i]);
+			nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
+		}
+		if (tries == 200)
+			return err_sys(err, EBUSY, "remove cgroup %s", cg->dirs[i]);
+	}
+	return 0;
+}
+
+void cgroup_free(struct cgroup *cg)
+{
+	size_t i;
+
+	for (i = 0; i < cg->n_dirs; i++)
+		free(cg->dirs[i]);
+	memset(cg, 0, sizeof(*cg));
+}

@@ -1,0 +1,34 @@
+/* Container cgroups on v1, v2 and hybrid hosts. On v1 and hybrid hosts each
+ * controller isobox uses gets ROOT/<ctrl>/isobox/<id>; on a pure v2 host,
+ * /sys/fs/cgroup/isobox/<id>. */
+#ifndef ISOBOX_CGROUP_H
+#define ISOBOX_CGROUP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "oci/spec.h"
+#include "util/err.h"
+
+#define CGROUP_MAX_DIRS 8
+
+struct cgroup {
+	bool unified;                    /* pure cgroup v2 */
+	char *dirs[CGROUP_MAX_DIRS];     /* every directory the container is placed in */
+	size_t n_dirs;
+	char *memory_dir;                /* where memory limits and OOM events live */
+};
+
+/* Detect the layout and create the directories with the spec's limits. */
+int cgroup_create(const char *id, const struct oci_spec *spec, struct cgroup *cg,
+		  struct err *err);
+/* Recompute the directories of an existing container without creating anything. */
+void cgroup_open(const char *id, struct cgroup *cg);
+int cgroup_enter(const struct cgroup *cg, pid_t pid, struct err *err);
+/* True when the kernel OOM-killed a process of this cgroup. */
+bool cgroup_oom_killed(const struct cgroup *cg);
+/* Kill what is left inside and remove the directories. */
+int cgroup_destroy(struct cgroup *cg, struct err *err);
+void cgroup_free(struct cgroup *cg);
+
+#endif

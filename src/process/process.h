@@ -1,0 +1,36 @@
+/* The process-isolation backend: a container is a process tree in new
+ * namespaces, a cgroup, an overlay rootfs entered with pivot_root, reduced
+ * capabilities and a seccomp filter. PID 1 inside is isobox-init. */
+#ifndef ISOBOX_PROCESS_H
+#define ISOBOX_PROCESS_H
+
+#include <sys/types.h>
+
+#include "oci/spec.h"
+#include "process/cgroup.h"
+#include "util/err.h"
+
+struct process_start {
+	const char *bundle;          /* directory holding config.json and rootfs */
+	const struct oci_spec *spec;
+	int stdio[3];                /* become the container's fds 0, 1 and 2 */
+	const char *console;         /* pty slave bound on /dev/console, or NULL */
+	int init_fd;                 /* isobox-init, see process_init_open */
+};
+
+/* Start the container's PID 1 inside cg (already created); *pid is its host pid. */
+int process_spawn(const struct process_start *ps, const struct cgroup *cg, pid_t *pid,
+		  struct err *err);
+
+/* Run spec's process (args, env, cwd, user, capabilities, seccomp) inside the
+ * running container whose PID 1 is init_pid. *pid is the new process; the
+ * caller waits for it. An executable that cannot be found fails with
+ * err->kind ERR_NOTFOUND (127) or ERR_NOEXEC (126), as docker exec does. */
+int process_exec(pid_t init_pid, const struct cgroup *cg, const struct oci_spec *spec,
+		 const int stdio[3], pid_t *pid, struct err *err);
+
+/* A sealed in-memory copy of isobox-init: the container can see it as
+ * /proc/1/exe but never write the host's binary through it (CVE-2019-5736). */
+int process_init_open(const char *path, struct err *err);
+
+#endif

@@ -1,0 +1,21 @@
+/* The container's file system view, built inside its new mount namespace:
+ * the rootfs, the spec's mounts, /dev, pivot_root, masked and read-only paths. */
+#ifndef ISOBOX_ROOTFS_H
+#define ISOBOX_ROOTFS_H
+
+#include "oci/spec.h"
+#include "util/err.h"
+
+/* Everything up to and including pivot_root; afterwards "/" is the container's.
+ * console: the pty slave to bind on /dev/console, or NULL. */
+int rootfs_prepare(const char *bundle, const struct oci_spec *spec, const char *console,
+		   struct err *err);
+/* After pivot_root: masked paths, read-only paths, read-only root. */
+int rootfs_finish(const struct oci_spec *spec, struct err *err);
+
+/* Open (creating what is missing as directories, or the last component as a
+ * file when as_file) PATH beneath the directory rootfd, never leaving it even
+ * through symlinks. Returns an O_PATH fd. */
+int rootfs_open_beneath(int rootfd, const char *path, int as_file, struct err *err);
+
+#endif

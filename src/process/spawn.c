@@ -1,0 +1,356 @@
+#include "process/process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "process/caps.h"
+#include "process/rootfs.h"
+#include "process/seccomp.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+extern char **environ;
+
+int process_init_open(const char *path, struct err *err)
+{
+	_cleanup_close_ int src = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int mfd = -1;
+	struct stat st;
+	off_t off = 0;
+
+	if (src < 0 || fstat(src, &st) < 0)
+		return err_sys(err, errno, "open %s", path);
+	mfd = memfd_create("isobox-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		return err_sys(err, errno, "memfd_create");
+	while (off < st.st_size)
+		if (sendfile(mfd, src, &off, st.st_size - off) <= 0)
+			return err_sys(err, errno, "copy %s", path);
+	if (fchmod(mfd, 0555) < 0 ||
+	    fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		return err_sys(err, errno, "seal isobox-init");
+	return take_fd(&mfd);
+}
+
+/* The child reports a failure as "<kind> <message>" on the error pipe and
+ * exits; a successful exec closes the pipe (O_CLOEXEC) instead. */
+static void __attribute__((noreturn)) child_fail(int errfd, const struct err *err)
+{
+	dprintf(errfd, "%d %s", err->kind ? err->kind : ERR_RUNTIME, err->msg);
+	_exit(err->kind ? err->kind : ERR_RUNTIME);
+}
+
+static int read_child_error(int errfd, pid_t pid, struct err *err)
+{
+	char buf[sizeof(err->msg) + 16];
+	ssize_t n, total = 0;
+	int kind;
+	char *msg;
+
+	while ((n = read(errfd, buf + total, sizeof(buf) - 1 - total)) > 0 ||
+	       (n < 0 && errno == EINTR))
+		total += n > 0 ? n : 0;
+	if (total == 0)
+		return 0;
+	buf[total] = '\0';
+	kind = (int)strtol(buf, &msg, 10);
+	waitpid(pid, NULL, 0);
+	err_kind(err, kind ? kind : ERR_RUNTIME, "%s", *msg ? msg + 1 : msg);
+	return -1;
+}
+
+static int apply_rlimits(const struct oci_spec *spec, struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < spec->n_rlimits; i++) {
+		struct rlimit rl = { spec->rlimits[i].soft, spec->rlimits[i].hard };
+
+		if (setrlimit(spec->rlimits[i].resource, &rl) < 0)
+			return err_sys(err, errno, "set rlimit %d to %llu:%llu",
+				       spec->rlimits[i].resource, spec->rlimits[i].soft,
+				       spec->rlimits[i].hard);
+	}
+	return 0;
+}
+
+/* Become the container's user with its capabilities and seccomp filter: the
+ * last steps before exec, in the order runc uses. */
+static int enter_credentials(const struct oci_spec *spec, struct err *err)
+{
+	json_t *caps = spec->capabilities;
+
+	if (setgroups(spec->n_gids, spec->gids) < 0)
+		return err_sys(err, errno, "setgroups");
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return err_sys(err, errno, "keep capabilities");
+	if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
+		return err_sys(err, errno, "setgid %u", spec->gid);
+	if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
+		return err_sys(err, errno, "setuid %u", spec->uid);
+	if (caps_apply(json_object_get(caps, "bounding"), json_object_get(caps, "effective"),
+		       json_object_get(caps, "inheritable"), json_object_get(caps, "permitted"),
+		       json_object_get(caps, "ambient"), err) < 0)
+		return -1;
+	if (spec->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return err_sys(err, errno, "set no_new_privs");
+	/* The container dies with its monitor; set after setuid, which clears it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return err_sys(err, errno, "set parent death signal");
+	if (spec->seccomp && seccomp_apply(spec->seccomp, err) < 0)
+		return err_wrap(err, "seccomp");
+	return 0;
+}
+
+static int setup_stdio(const int stdio[3], struct err *err)
+{
+	int i, fds[3];
+
+	/* dup everything out of the way first so 0..2 cannot clobber each other. */
+	for (i = 0; i < 3; i++) {
+		fds[i] = fcntl(stdio[i], F_DUPFD_CLOEXEC, 3);
+		if (fds[i] < 0)
+			return err_sys(err, errno, "dup stdio");
+	}
+	for (i = 0; i < 3; i++) {
+		if (dup2(fds[i], i) < 0)
+			return err_sys(err, errno, "dup2 stdio");
+		close(fds[i]);
+	}
+	return 0;
+}
+
+static int container_setup(const struct process_start *ps, struct err *err)
+{
+	const struct oci_spec *spec = ps->spec;
+
+	if (setsid() < 0)
+		return err_sys(err, errno, "setsid");
+	if (setup_stdio(ps->stdio, err) < 0)
+		return -1;
+	if ((spec->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return err_sys(err, errno, "unshare cgroup namespace");
+	if (rootfs_prepare(ps->bundle, spec, ps->console, err) < 0)
+		return err_wrap(err, "rootfs");
+	if (spec->hostname && (spec->clone_flags & CLONE_NEWUTS) &&
+	    sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+		return err_sys(err, errno, "sethostname %s", spec->hostname);
+	if (rootfs_finish(spec, err) < 0)
+		return err_wrap(err, "rootfs");
+	if (apply_rlimits(spec, err) < 0)
+		return -1;
+	if (mkdir_p(spec->cwd, 0755, err) < 0 || chdir(spec->cwd) < 0)
+		return err_sys(err, errno, "chdir to working directory %s", spec->cwd);
+	return enter_credentials(spec, err);
+}
+
+static void __attribute__((noreturn)) container_child(const struct process_start *ps,
+						       int gofd, int errfd)
+{
+	const struct oci_spec *spec = ps->spec;
+	struct err err = { 0 };
+	const char **argv;
+	size_t n = 0, i = 0;
+	char go;
+
+	if (read(gofd, &go, 1) != 1)
+		_exit(ERR_RUNTIME);
+	if (container_setup(ps, &err) < 0)
+		child_fail(errfd, &err);
+	while (spec->args[n])
+		n++;
+	argv = xmalloc((n + 4) * sizeof(char *));
+	argv[i++] = "isobox-init";
+	if (spec->terminal)
+		argv[i++] = "-t";
+	argv[i++] = "--";
+	memcpy(argv + i, spec->args, (n + 1) * sizeof(char *));
+	syscall(SYS_execveat, ps->init_fd, "", argv, spec->env, AT_EMPTY_PATH);
+	err_sys(&err, errno, "exec isobox-init");
+	child_fail(errfd, &err);
+}
+
+int process_spawn(const struct process_start *ps, const struct cgroup *cg, pid_t *pid,
+		  struct err *err)
+{
+	int go[2], errp[2];
+	pid_t child;
+	int r;
+
+	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+		return err_sys(err, errno, "pipe");
+	/* The cgroup namespace is unshared by the child once it is in its cgroup. */
+	child = syscall(SYS_clone, (ps->spec->clone_flags & ~CLONE_NEWCGROUP) | SIGCHLD, 0, 0,
+			0, 0);
+	if (child < 0) {
+		r = err_sys(err, errno, "clone");
+		goto out;
+	}
+	if (child == 0) {
+		close(go[1]);
+		close(errp[0]);
+		container_child(ps, go[0], errp[1]);
+	}
+	close(go[0]);
+	close(errp[1]);
+	go[0] = errp[1] = -1;
+	if (cgroup_enter(cg, child, err) < 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		r = -1;
+		goto out;
+	}
+	if (write(go[1], "g", 1) != 1) {
+		r = err_sys(err, errno, "start container");
+		goto out;
+	}
+	r = read_child_error(errp[0], child, err);
+	if (r == 0)
+		*pid = child;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (go[i] >= 0)
+			close(go[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+	}
+	return r;
+}
+
+static const struct {
+	const char *name;
+	int flag;
+} ns_files[] = {
+	{ "cgroup", CLONE_NEWCGROUP }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },
+	{ "net", CLONE_NEWNET },       { "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS },
+};
+
+static int join_namespaces(pid_t init_pid, int flags, struct err *err)
+{
+	int fds[sizeof(ns_files) / sizeof(ns_files[0])];
+	size_t i, n = sizeof(ns_files) / sizeof(ns_files[0]);
+	int r = 0;
+
+	/* Open them all first: after joining the mount namespace /proc is another. */
+	for (i = 0; i < n; i++) {
+		_cleanup_free_ char *path = xasprintf("/proc/%d/ns/%s", init_pid, ns_files[i].name);
+
+		fds[i] = (flags & ns_files[i].flag) ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		if ((flags & ns_files[i].flag) && fds[i] < 0 && r == 0)
+			r = err_sys(err, errno, "open %s", path);
+	}
+	for (i = 0; i < n && r == 0; i++)
+		if (fds[i] >= 0 && setns(fds[i], ns_files[i].flag) < 0)
+			r = err_sys(err, errno, "join %s namespace", ns_files[i].name);
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return r;
+}
+
+static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cgroup *cg,
+						  const struct oci_spec *spec, const int stdio[3],
+						  int errfd)
+{
+	struct err err = { 0 };
+	pid_t pid;
+
+	if (cgroup_enter(cg, getpid(), &err) < 0 ||
+	    join_namespaces(init_pid, spec->clone_flags, &err) < 0)
+		child_fail(errfd, &err);
+	/* Joining a PID namespace applies to children: fork once more, and let
+	 * the intermediate exit so the caller waits on the process itself. */
+	pid = fork();
+	if (pid < 0) {
+		err_sys(&err, errno, "fork");
+		child_fail(errfd, &err);
+	}
+	if (pid > 0) {
+		dprintf(errfd, "pid %d\n", pid);
+		_exit(0);
+	}
+	if (setsid() < 0 || setup_stdio(stdio, &err) < 0)
+		child_fail(errfd, &err);
+	if (spec->terminal)
+		ioctl(0, TIOCSCTTY, 0);
+	if (chdir(spec->cwd) < 0) {
+		err_sys(&err, errno, "chdir to %s", spec->cwd);
+		child_fail(errfd, &err);
+	}
+	if (enter_credentials(spec, &err) < 0)
+		child_fail(errfd, &err);
+	environ = (char **)spec->env;
+	execvp(spec->args[0], (char **)spec->args);
+	if (errno == ENOENT && !strchr(spec->args[0], '/'))
+		err_kind(&err, ERR_NOTFOUND, "exec: \"%s\": executable file not found in $PATH",
+			 spec->args[0]);
+	else
+		err_kind(&err, errno == ENOENT ? ERR_NOTFOUND : ERR_NOEXEC, "exec: \"%s\": %s",
+			 spec->args[0], strerror(errno));
+	child_fail(errfd, &err);
+}
+
+int process_exec(pid_t init_pid, const struct cgroup *cg, const struct oci_spec *spec,
+		 const int stdio[3], pid_t *pid, struct err *err)
+{
+	char buf[sizeof(err->msg) + 64];
+	_cleanup_close_ int rfd = -1;
+	ssize_t n, total = 0;
+	int errp[2], kind;
+	pid_t mid, exec_pid = 0;
+	char *p;
+
+	/* The process is our grandchild: become its subreaper so we can wait for it. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		return err_sys(err, errno, "set child subreaper");
+	if (pipe2(errp, O_CLOEXEC) < 0)
+		return err_sys(err, errno, "pipe");
+	mid = fork();
+	if (mid < 0) {
+		close(errp[0]);
+		close(errp[1]);
+		return err_sys(err, errno, "fork");
+	}
+	if (mid == 0) {
+		close(errp[0]);
+		exec_child(init_pid, cg, spec, stdio, errp[1]);
+	}
+	close(errp[1]);
+	rfd = errp[0];
+	while ((n = read(rfd, buf + total, sizeof(buf) - 1 - total)) > 0 ||
+	       (n < 0 && errno == EINTR))
+		total += n > 0 ? n : 0;
+	buf[total] = '\0';
+	waitpid(mid, NULL, 0);
+	p = buf;
+	if (!strncmp(p, "pid ", 4)) {
+		exec_pid = strtol(p + 4, &p, 10);
+		p += *p == '\n';
+	}
+	if (*p) {
+		kind = (int)strtol(p, &p, 10);
+		if (exec_pid > 0)
+			waitpid(exec_pid, NULL, 0);
+		return err_kind(err, kind ? kind : ERR_RUNTIME, "%s", *p ? p + 1 : p);
+	}
+	if (exec_pid <= 0)
+		return err_set(err, "exec: the process did not start");
+	*pid = exec_pid;
+	return 0;
+}

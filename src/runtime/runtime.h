@@ -1,0 +1,77 @@
+/* The runtime: starts a container's monitor and talks to it. Below it sit the
+ * backends (process today; hyperv next), chosen by the bundle's isolation. The
+ * engine above knows a container only by its directory (the OCI bundle). */
+#ifndef ISOBOX_RUNTIME_H
+#define ISOBOX_RUNTIME_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util/err.h"
+
+enum rt_status { RT_CREATED, RT_RUNNING, RT_EXITED };
+
+/* What the monitor records in DIR/state.json. */
+struct rt_state {
+	enum rt_status status;
+	pid_t pid;                        /* the container's PID 1 on the host */
+	pid_t monitor_pid;
+	int exit_code;
+	bool oom_killed;
+	char started_at[40];              /* RFC 3339, "" when never started */
+	char finished_at[40];
+	char error[512];
+};
+
+const char *rt_status_name(enum rt_status s);
+
+/* Read the state; a container whose monitor is gone (killed, or the host
+ * rebooted) is reported, and recorded, as exited. */
+int rt_state_read(const char *dir, struct rt_state *st, struct err *err);
+int rt_state_write(const char *dir, const struct rt_state *st, struct err *err);
+
+/* Called by the monitor after the container exited and was recorded, e.g. to
+ * remove a --rm container. Runs in the monitor process. */
+typedef void (*rt_exit_hook)(const char *dir, void *data);
+
+struct rt_start {
+	const char *id;
+	const char *dir;                  /* the bundle: config.json, rootfs/ */
+	bool tty;                         /* process.terminal */
+	bool attach;                      /* the caller's stdio is attached */
+	bool interactive;                 /* forward the caller's stdin */
+	rt_exit_hook on_exit;
+	void *on_exit_data;
+};
+
+/* Start the container under a new monitor process that outlives the caller.
+ * With attach, the caller's stdio is relayed until the container exits and
+ * *exit_code is its status; otherwise returns once the container runs. */
+int rt_start(const struct rt_start *rs, int *exit_code, struct err *err);
+
+/* Send a signal to the container's PID 1 (it forwards to the app). */
+int rt_kill(const char *dir, int sig, struct err *err);
+/* Block until the monitor has recorded the exit; *exit_code is the status. */
+int rt_wait(const char *dir, int *exit_code, struct err *err);
+/* Wait up to timeout seconds; returns 1 when exited, 0 on timeout. */
+int rt_wait_timeout(const char *dir, int timeout_ms, struct err *err);
+
+/* Run a process in a running container; args/env/cwd/user override the
+ * container's process. Attached: relays stdio and returns the exit code. */
+struct rt_exec {
+	const char *dir;
+	const char *const *args;
+	const char *const *env;           /* added to the container's env */
+	const char *cwd;                  /* NULL: the container's */
+	const char *user;                 /* "uid[:gid]" already resolved, or NULL */
+	bool tty, interactive, detach;
+};
+int rt_exec(const struct rt_exec *re, int *exit_code, struct err *err);
+
+/* Remove the backend's leftovers of a stopped container (cgroups). */
+int rt_cleanup(const char *id, struct err *err);
+
+/* Where isobox-init is: $ISOBOX_INIT, beside this binary, or ../libexec/isobox. */
+int rt_init_path(char *buf, size_t len, struct err *err);
+
+#endif
