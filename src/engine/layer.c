@@ -112,6 +112,13 @@ static int fail_write(struct unpack *u, struct archive *a, const char *what,
 	return err_set(err, "%s: %s", what, msg ? msg : "write failed");
 }
 
+static int fail_extract(struct unpack *u, const char *path, struct err *err)
+{
+	_cleanup_free_ char *what = xasprintf("extract '%s'", path);
+
+	return fail_write(u, u->disk, what, err);
+}
+
 static int unpack_open_outputs(struct unpack *u, struct err *err)
 {
 	_cleanup_free_ char *blobs = xasprintf("%s/blobs/sha256", u->root);
@@ -121,7 +128,7 @@ static int unpack_open_outputs(struct unpack *u, struct err *err)
 		return -1;
 	u->tmp_blob = xasprintf("%s/.tmp-XXXXXX", blobs);
 	u->blob_fd = mkostemp(u->tmp_blob, O_CLOEXEC);
-	if (u->blob_fd < 0) {
+	if (u->blob_fd < 0 || fchmod(u->blob_fd, 0644) < 0) {
 		int e = errno;
 
 		free(u->tmp_blob);
@@ -202,7 +209,7 @@ static int copy_data(struct unpack *u, struct archive_entry *e, bool to_disk,
 		if (tar_write_zeros(u, off - pos, err) < 0 || tar_write(u, buf, size, err) < 0)
 			return -1;
 		if (to_disk && archive_write_data_block(u->disk, buf, size, off) < ARCHIVE_OK)
-			return fail_write(u, u->disk, archive_entry_pathname(e), err);
+			return fail_extract(u, archive_entry_pathname(e), err);
 		pos = off + (la_int64_t)size;
 	}
 	if (r != ARCHIVE_EOF)
@@ -314,11 +321,11 @@ static int unpack_entry(struct unpack *u, struct archive_entry *e, struct err *e
 	if (is_whiteout(e))
 		return copy_data(u, e, false, err) < 0 ? -1 : unpack_whiteout(u, path, err);
 	if (archive_write_header(u->disk, e) < ARCHIVE_WARN)
-		return fail_write(u, u->disk, path, err);
+		return fail_extract(u, path, err);
 	if (copy_data(u, e, true, err) < 0)
 		return -1;
 	if (archive_write_finish_entry(u->disk) < ARCHIVE_WARN)
-		return fail_write(u, u->disk, path, err);
+		return fail_extract(u, path, err);
 	return 0;
 }
 

@@ -13,33 +13,33 @@
 
 #define CAP_NAME_MAX 64
 
+/* clang-format off */
 #define NAME(c) [c] = #c
 static const char *const cap_names[] = {
-	NAME(CAP_CHOWN),           NAME(CAP_DAC_OVERRIDE),   NAME(CAP_DAC_READ_SEARCH),
-	NAME(CAP_FOWNER),          NAME(CAP_FSETID),         NAME(CAP_KILL),
-	NAME(CAP_SETGID),          NAME(CAP_SETUID),         NAME(CAP_SETPCAP),
+	NAME(CAP_CHOWN), NAME(CAP_DAC_OVERRIDE), NAME(CAP_DAC_READ_SEARCH), NAME(CAP_FOWNER),
+	NAME(CAP_FSETID), NAME(CAP_KILL), NAME(CAP_SETGID), NAME(CAP_SETUID), NAME(CAP_SETPCAP),
 	NAME(CAP_LINUX_IMMUTABLE), NAME(CAP_NET_BIND_SERVICE), NAME(CAP_NET_BROADCAST),
-	NAME(CAP_NET_ADMIN),       NAME(CAP_NET_RAW),        NAME(CAP_IPC_LOCK),
-	NAME(CAP_IPC_OWNER),       NAME(CAP_SYS_MODULE),     NAME(CAP_SYS_RAWIO),
-	NAME(CAP_SYS_CHROOT),      NAME(CAP_SYS_PTRACE),     NAME(CAP_SYS_PACCT),
-	NAME(CAP_SYS_ADMIN),       NAME(CAP_SYS_BOOT),       NAME(CAP_SYS_NICE),
-	NAME(CAP_SYS_RESOURCE),    NAME(CAP_SYS_TIME),       NAME(CAP_SYS_TTY_CONFIG),
-	NAME(CAP_MKNOD),           NAME(CAP_LEASE),          NAME(CAP_AUDIT_WRITE),
-	NAME(CAP_AUDIT_CONTROL),   NAME(CAP_SETFCAP),        NAME(CAP_MAC_OVERRIDE),
-	NAME(CAP_MAC_ADMIN),       NAME(CAP_SYSLOG),         NAME(CAP_WAKE_ALARM),
-	NAME(CAP_BLOCK_SUSPEND),   NAME(CAP_AUDIT_READ),     NAME(CAP_PERFMON),
-	NAME(CAP_BPF),             NAME(CAP_CHECKPOINT_RESTORE),
+	NAME(CAP_NET_ADMIN), NAME(CAP_NET_RAW), NAME(CAP_IPC_LOCK), NAME(CAP_IPC_OWNER),
+	NAME(CAP_SYS_MODULE), NAME(CAP_SYS_RAWIO), NAME(CAP_SYS_CHROOT), NAME(CAP_SYS_PTRACE),
+	NAME(CAP_SYS_PACCT), NAME(CAP_SYS_ADMIN), NAME(CAP_SYS_BOOT), NAME(CAP_SYS_NICE),
+	NAME(CAP_SYS_RESOURCE), NAME(CAP_SYS_TIME), NAME(CAP_SYS_TTY_CONFIG), NAME(CAP_MKNOD),
+	NAME(CAP_LEASE), NAME(CAP_AUDIT_WRITE), NAME(CAP_AUDIT_CONTROL), NAME(CAP_SETFCAP),
+	NAME(CAP_MAC_OVERRIDE), NAME(CAP_MAC_ADMIN), NAME(CAP_SYSLOG), NAME(CAP_WAKE_ALARM),
+	NAME(CAP_BLOCK_SUSPEND), NAME(CAP_AUDIT_READ), NAME(CAP_PERFMON), NAME(CAP_BPF),
+	NAME(CAP_CHECKPOINT_RESTORE),
 };
 #undef NAME
+/* clang-format on */
 
 #define CAP_TABLE_LEN ((int)(sizeof(cap_names) / sizeof(cap_names[0])))
 
+/* clang-format off */
 const char *const caps_docker_default[] = {
-	"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-	"CAP_MKNOD",  "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
-	"CAP_SETFCAP", "CAP_SETPCAP",     "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-	"CAP_KILL",   "CAP_AUDIT_WRITE",
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+	"CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+	"CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 };
+/* clang-format on */
 const size_t caps_docker_default_len = sizeof(caps_docker_default) / sizeof(caps_docker_default[0]);
 
 int caps_from_name(const char *name)
@@ -110,8 +110,10 @@ static int cap_request_add(struct cap_request *req, const char *name, struct err
 	if (v < 0)
 		return err_set(err, "unknown capability: %s", up);
 	if (!(caps_available_mask() & (UINT64_C(1) << v)))
-		return err_set(err, "capability %s is not supported by your kernel or not "
-				    "available in the current environment", up);
+		return err_set(err,
+			       "capability %s is not supported by your kernel or not "
+			       "available in the current environment",
+			       up);
 	req->mask |= UINT64_C(1) << v;
 	return 0;
 }
@@ -181,14 +183,16 @@ static int caps_set_parse(json_t *list, const char *set, uint64_t *mask, struct 
 		return 0;
 	if (!json_is_array(list))
 		return err_set(err, "process.capabilities.%s: must be an array", set);
-	json_array_foreach (list, i, c) {
+	json_array_foreach(list, i, c)
+	{
 		int v = json_is_string(c) ? caps_from_name(json_string_value(c)) : -1;
 
 		if (!json_is_string(c))
-			return err_set(err, "process.capabilities.%s[%zu]: must be a string", set, i);
+			return err_set(err, "process.capabilities.%s[%zu]: must be a string", set,
+				       i);
 		if (v < 0)
-			return err_set(err, "process.capabilities.%s[%zu]: unknown capability: %s", set,
-				       i, json_string_value(c));
+			return err_set(err, "process.capabilities.%s[%zu]: unknown capability: %s",
+				       set, i, json_string_value(c));
 		*mask |= UINT64_C(1) << v;
 	}
 	*mask &= caps_known_mask();
@@ -249,8 +253,9 @@ static int caps_set_sets(uint64_t eff, uint64_t inh, uint64_t prm, struct err *e
 	if (r == 0)
 		r = cap_set_proc(c);
 	if (r < 0)
-		r = err_sys(err, errno, "set the effective, permitted and inheritable capabilities "
-					"(effective must be within permitted)");
+		r = err_sys(err, errno,
+			    "set the effective, permitted and inheritable capabilities "
+			    "(effective must be within permitted)");
 	cap_free(c);
 	return r;
 }
@@ -264,8 +269,10 @@ static int caps_set_ambient(uint64_t amb, struct err *err)
 		if (!(amb & (UINT64_C(1) << i)))
 			continue;
 		if (cap_set_ambient((cap_value_t)i, CAP_SET) < 0)
-			return err_sys(err, errno, "raise ambient capability %s (it must be "
-						   "permitted and inheritable)", cap_names[i]);
+			return err_sys(err, errno,
+				       "raise ambient capability %s (it must be "
+				       "permitted and inheritable)",
+				       cap_names[i]);
 	}
 	return 0;
 }
@@ -281,7 +288,8 @@ int caps_apply(json_t *bounding, json_t *effective, json_t *inheritable, json_t 
 	    caps_set_parse(permitted, "permitted", &prm, err) < 0 ||
 	    caps_set_parse(ambient, "ambient", &amb, err) < 0)
 		return -1;
-	/* Order: effective=permitted (CAP_SETPCAP back), bounding drops, final eff/inh/prm, ambient. */
+	/* Order: effective=permitted (CAP_SETPCAP back), bounding drops, final eff/inh/prm,
+	 * ambient. */
 	if (caps_raise_effective(err) < 0 || caps_drop_bounding(bnd, err) < 0 ||
 	    caps_set_sets(eff, inh, prm, err) < 0 || caps_set_ambient(amb, err) < 0)
 		return -1;

@@ -3,8 +3,8 @@
 #ifndef ISOBOX_CAPS_H
 #define ISOBOX_CAPS_H
 
-#include <stddef.h>
 #include <jansson.h>
+#include <stddef.h>
 
 #include "util/err.h"
 

@@ -4,11 +4,11 @@
 #include "process/seccomp.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <limits.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,8 +21,8 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 
-#define RULE_ARGS_MAX 64      /* conditions per rule; more is a hostile profile */
-#define SYSCALL_ARG_COUNT 6   /* a syscall has arguments 0..5 */
+#define RULE_ARGS_MAX 64    /* conditions per rule; more is a hostile profile */
+#define SYSCALL_ARG_COUNT 6 /* a syscall has arguments 0..5 */
 #define SYSCALL_NAME_MAX 64
 #define ACTION_DATA_MAX 0xffff /* SCMP_ACT_ERRNO/TRACE keep 16 bits of data */
 
@@ -32,61 +32,61 @@ struct named {
 };
 
 static const struct named actions[] = {
-	{ "SCMP_ACT_KILL", SCMP_ACT_KILL },
-	{ "SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS },
-	{ "SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD },
-	{ "SCMP_ACT_TRAP", SCMP_ACT_TRAP },
-	{ "SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0) },
-	{ "SCMP_ACT_TRACE", SCMP_ACT_TRACE(0) },
-	{ "SCMP_ACT_ALLOW", SCMP_ACT_ALLOW },
-	{ "SCMP_ACT_LOG", SCMP_ACT_LOG },
+    {"SCMP_ACT_KILL", SCMP_ACT_KILL},
+    {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS},
+    {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD},
+    {"SCMP_ACT_TRAP", SCMP_ACT_TRAP},
+    {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0)},
+    {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0)},
+    {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW},
+    {"SCMP_ACT_LOG", SCMP_ACT_LOG},
 };
 
 static const struct named ops[] = {
-	{ "SCMP_CMP_NE", SCMP_CMP_NE },
-	{ "SCMP_CMP_LT", SCMP_CMP_LT },
-	{ "SCMP_CMP_LE", SCMP_CMP_LE },
-	{ "SCMP_CMP_EQ", SCMP_CMP_EQ },
-	{ "SCMP_CMP_GE", SCMP_CMP_GE },
-	{ "SCMP_CMP_GT", SCMP_CMP_GT },
-	{ "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 
 static const struct named arches[] = {
-	{ "SCMP_ARCH_X86", SCMP_ARCH_X86 },
-	{ "SCMP_ARCH_X86_64", SCMP_ARCH_X86_64 },
-	{ "SCMP_ARCH_X32", SCMP_ARCH_X32 },
-	{ "SCMP_ARCH_ARM", SCMP_ARCH_ARM },
-	{ "SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64 },
-	{ "SCMP_ARCH_MIPS", SCMP_ARCH_MIPS },
-	{ "SCMP_ARCH_MIPS64", SCMP_ARCH_MIPS64 },
-	{ "SCMP_ARCH_MIPS64N32", SCMP_ARCH_MIPS64N32 },
-	{ "SCMP_ARCH_MIPSEL", SCMP_ARCH_MIPSEL },
-	{ "SCMP_ARCH_MIPSEL64", SCMP_ARCH_MIPSEL64 },
-	{ "SCMP_ARCH_MIPSEL64N32", SCMP_ARCH_MIPSEL64N32 },
-	{ "SCMP_ARCH_PPC", SCMP_ARCH_PPC },
-	{ "SCMP_ARCH_PPC64", SCMP_ARCH_PPC64 },
-	{ "SCMP_ARCH_PPC64LE", SCMP_ARCH_PPC64LE },
-	{ "SCMP_ARCH_S390", SCMP_ARCH_S390 },
-	{ "SCMP_ARCH_S390X", SCMP_ARCH_S390X },
-	{ "SCMP_ARCH_PARISC", SCMP_ARCH_PARISC },
-	{ "SCMP_ARCH_PARISC64", SCMP_ARCH_PARISC64 },
-	{ "SCMP_ARCH_RISCV64", SCMP_ARCH_RISCV64 },
+    {"SCMP_ARCH_X86", SCMP_ARCH_X86},
+    {"SCMP_ARCH_X86_64", SCMP_ARCH_X86_64},
+    {"SCMP_ARCH_X32", SCMP_ARCH_X32},
+    {"SCMP_ARCH_ARM", SCMP_ARCH_ARM},
+    {"SCMP_ARCH_AARCH64", SCMP_ARCH_AARCH64},
+    {"SCMP_ARCH_MIPS", SCMP_ARCH_MIPS},
+    {"SCMP_ARCH_MIPS64", SCMP_ARCH_MIPS64},
+    {"SCMP_ARCH_MIPS64N32", SCMP_ARCH_MIPS64N32},
+    {"SCMP_ARCH_MIPSEL", SCMP_ARCH_MIPSEL},
+    {"SCMP_ARCH_MIPSEL64", SCMP_ARCH_MIPSEL64},
+    {"SCMP_ARCH_MIPSEL64N32", SCMP_ARCH_MIPSEL64N32},
+    {"SCMP_ARCH_PPC", SCMP_ARCH_PPC},
+    {"SCMP_ARCH_PPC64", SCMP_ARCH_PPC64},
+    {"SCMP_ARCH_PPC64LE", SCMP_ARCH_PPC64LE},
+    {"SCMP_ARCH_S390", SCMP_ARCH_S390},
+    {"SCMP_ARCH_S390X", SCMP_ARCH_S390X},
+    {"SCMP_ARCH_PARISC", SCMP_ARCH_PARISC},
+    {"SCMP_ARCH_PARISC64", SCMP_ARCH_PARISC64},
+    {"SCMP_ARCH_RISCV64", SCMP_ARCH_RISCV64},
 };
 
 /* The OCI flags are seccomp(2) flags; we pass them to the kernel ourselves. */
 static const struct named filter_flags[] = {
-	{ "SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC },
-	{ "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG },
-	{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW },
+    {"SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC},
+    {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* snprintf for the place named in a message; a place cut short still reads
  * fine, and vsnprintf keeps gcc from flagging every nested path as truncated. */
-static __attribute__((format(printf, 3, 4))) void at_printf(char *buf, size_t size,
-							      const char *fmt, ...)
+static __attribute__((format(printf, 3, 4))) void at_printf(char *buf, size_t size, const char *fmt,
+							    ...)
 {
 	va_list ap;
 
@@ -152,7 +152,8 @@ int seccomp_check_flags(json_t *flags, const char *where, struct err *err)
 
 	if (!json_is_array(flags))
 		return err_set(err, "%s: must be an array", where);
-	json_array_foreach (flags, i, f) {
+	json_array_foreach(flags, i, f)
+	{
 		if (!json_is_string(f))
 			return err_set(err, "%s[%zu]: must be a string", where, i);
 		if (!named_find(filter_flags, N_OF(filter_flags), json_string_value(f)))
@@ -170,8 +171,10 @@ static int check_name(json_t *name, const char *where, struct err *err)
 	if (!s)
 		return err_set(err, "%s: must be a string", where);
 	len = strlen(s);
-	if (len == 0 || len > SYSCALL_NAME_MAX || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)
-		return err_set(err, "%s: invalid syscall name \"%.*s\"", where, SYSCALL_NAME_MAX, s);
+	if (len == 0 || len > SYSCALL_NAME_MAX ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)
+		return err_set(err, "%s: invalid syscall name \"%.*s\"", where, SYSCALL_NAME_MAX,
+			       s);
 	return 0;
 }
 
@@ -183,7 +186,8 @@ static int check_names(json_t *names, const char *where, struct err *err)
 
 	if (!json_is_array(names) || json_array_size(names) == 0)
 		return err_set(err, "%s.names: must be a non-empty array of syscall names", where);
-	json_array_foreach (names, i, n) {
+	json_array_foreach(names, i, n)
+	{
 		at_printf(at, sizeof(at), "%s.names[%zu]", where, i);
 		if (check_name(n, at, err) < 0)
 			return -1;
@@ -227,7 +231,8 @@ static int check_args(json_t *args, const char *where, struct err *err)
 		return err_set(err, "%s.args: must be an array", where);
 	if (json_array_size(args) > RULE_ARGS_MAX)
 		return err_set(err, "%s.args: more than %d conditions", where, RULE_ARGS_MAX);
-	json_array_foreach (args, i, a) {
+	json_array_foreach(args, i, a)
+	{
 		at_printf(at, sizeof(at), "%s.args[%zu]", where, i);
 		if (check_arg(a, at, err) < 0)
 			return -1;
@@ -263,7 +268,8 @@ static int check_arches(json_t *list, const char *where, struct err *err)
 		return 0;
 	if (!json_is_array(list))
 		return err_set(err, "%s: must be an array", where);
-	json_array_foreach (list, i, a) {
+	json_array_foreach(list, i, a)
+	{
 		at_printf(at, sizeof(at), "%s[%zu]", where, i);
 		if (seccomp_check_arch(a, at, err) < 0)
 			return -1;
@@ -281,7 +287,8 @@ static int check_rules(json_t *rules, struct err *err)
 		return 0;
 	if (!json_is_array(rules))
 		return err_set(err, "linux.seccomp.syscalls: must be an array");
-	json_array_foreach (rules, i, r) {
+	json_array_foreach(rules, i, r)
+	{
 		at_printf(at, sizeof(at), "linux.seccomp.syscalls[%zu]", i);
 		if (seccomp_check_rule(r, at, err) < 0)
 			return -1;
@@ -297,14 +304,14 @@ int seccomp_validate(json_t *s, struct err *err)
 
 	if (!json_is_object(s))
 		return err_set(err, "linux.seccomp: must be an object");
-	if (seccomp_check_action(json_object_get(s, "defaultAction"),
-				 "linux.seccomp.defaultAction", err) < 0)
+	if (seccomp_check_action(json_object_get(s, "defaultAction"), "linux.seccomp.defaultAction",
+				 err) < 0)
 		return -1;
 	if (errno_ret && !json_is_null(errno_ret) &&
 	    seccomp_check_errno(errno_ret, "linux.seccomp.defaultErrnoRet", err) < 0)
 		return -1;
-	if (check_arches(json_object_get(s, "architectures"), "linux.seccomp.architectures",
-			 err) < 0)
+	if (check_arches(json_object_get(s, "architectures"), "linux.seccomp.architectures", err) <
+	    0)
 		return -1;
 	if (flags && !json_is_null(flags) &&
 	    seccomp_check_flags(flags, "linux.seccomp.flags", err) < 0)
@@ -326,7 +333,8 @@ static uint32_t named_value(const struct named *t, size_t n, json_t *name)
 static uint32_t action_value(json_t *action, json_t *errno_ret)
 {
 	uint32_t act = named_value(actions, N_OF(actions), action);
-	uint32_t data = json_is_integer(errno_ret) ? (uint32_t)json_integer_value(errno_ret) : EPERM;
+	uint32_t data =
+	    json_is_integer(errno_ret) ? (uint32_t)json_integer_value(errno_ret) : EPERM;
 
 	if (act == SCMP_ACT_ERRNO(0))
 		return SCMP_ACT_ERRNO(data);
@@ -339,16 +347,18 @@ static uint32_t action_value(json_t *action, json_t *errno_ret)
  * libseccomp cannot AND those, so like runc each becomes its own rule. */
 static size_t args_parse(json_t *args, struct scmp_arg_cmp *cmp, bool *separate)
 {
-	unsigned seen[SYSCALL_ARG_COUNT] = { 0 };
+	unsigned seen[SYSCALL_ARG_COUNT] = {0};
 	size_t i;
 	json_t *a;
 
 	*separate = false;
-	json_array_foreach (args, i, a) {
+	json_array_foreach(args, i, a)
+	{
 		json_t *two = json_object_get(a, "valueTwo");
 
 		cmp[i].arg = (unsigned)json_integer_value(json_object_get(a, "index"));
-		cmp[i].op = (enum scmp_compare)named_value(ops, N_OF(ops), json_object_get(a, "op"));
+		cmp[i].op =
+		    (enum scmp_compare)named_value(ops, N_OF(ops), json_object_get(a, "op"));
 		cmp[i].datum_a = (scmp_datum_t)json_integer_value(json_object_get(a, "value"));
 		cmp[i].datum_b = two ? (scmp_datum_t)json_integer_value(two) : 0;
 		if (++seen[cmp[i].arg] > 1)
@@ -376,8 +386,8 @@ static int filter_add_rule(scmp_filter_ctx ctx, uint32_t def, json_t *rule, size
 			   struct err *err)
 {
 	struct scmp_arg_cmp cmp[RULE_ARGS_MAX];
-	uint32_t act = action_value(json_object_get(rule, "action"),
-				    json_object_get(rule, "errnoRet"));
+	uint32_t act =
+	    action_value(json_object_get(rule, "action"), json_object_get(rule, "errnoRet"));
 	bool separate;
 	size_t n = args_parse(json_object_get(rule, "args"), cmp, &separate);
 	size_t i;
@@ -386,7 +396,8 @@ static int filter_add_rule(scmp_filter_ctx ctx, uint32_t def, json_t *rule, size
 	/* libseccomp refuses a rule whose action is the default one; it is a no-op */
 	if (act == def)
 		return 0;
-	json_array_foreach (json_object_get(rule, "names"), i, name) {
+	json_array_foreach(json_object_get(rule, "names"), i, name)
+	{
 		int nr = seccomp_syscall_resolve_name(json_string_value(name));
 		int r;
 
@@ -406,7 +417,8 @@ static int filter_add_arches(scmp_filter_ctx ctx, json_t *list, struct err *err)
 	size_t i;
 	json_t *a;
 
-	json_array_foreach (list, i, a) {
+	json_array_foreach(list, i, a)
+	{
 		int r = seccomp_arch_add(ctx, named_value(arches, N_OF(arches), a));
 
 		if (r < 0 && r != -EEXIST)
@@ -426,14 +438,16 @@ static int filter_build(json_t *s, scmp_filter_ctx *out, struct err *err)
 	int r;
 
 	if (!ctx)
-		return err_set(err, "seccomp: cannot create a filter with default action %s "
-				    "(not supported by this kernel or libseccomp?)",
+		return err_set(err,
+			       "seccomp: cannot create a filter with default action %s "
+			       "(not supported by this kernel or libseccomp?)",
 			       json_string_value(json_object_get(s, "defaultAction")));
 	/* the caller sets no_new_privs itself, at the point it chooses */
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	if (r == 0 && filter_add_arches(ctx, json_object_get(s, "architectures"), err) < 0)
 		r = -1;
-	json_array_foreach (json_object_get(s, "syscalls"), i, rule) {
+	json_array_foreach(json_object_get(s, "syscalls"), i, rule)
+	{
 		if (r < 0 || filter_add_rule(ctx, def, rule, i, err) < 0) {
 			r = -1;
 			break;
@@ -467,8 +481,9 @@ static int filter_export(scmp_filter_ctx ctx, struct sock_fprog *prog, struct er
 		return err_sys(err, errno, "seccomp: stat the compiled filter");
 	size = (size_t)st.st_size;
 	if (size == 0 || size % sizeof(*insns) || size / sizeof(*insns) > BPF_MAXINSNS)
-		return err_set(err, "seccomp: the compiled filter has %zu bytes (at most %d "
-				    "instructions fit); simplify the profile",
+		return err_set(err,
+			       "seccomp: the compiled filter has %zu bytes (at most %d "
+			       "instructions fit); simplify the profile",
 			       size, BPF_MAXINSNS);
 	insns = xmalloc(size);
 	if (pread(fd, insns, size, 0) != (ssize_t)size)
@@ -484,8 +499,7 @@ static unsigned long flags_value(json_t *flags)
 	size_t i;
 	json_t *f;
 
-	json_array_foreach (flags, i, f)
-		v |= named_value(filter_flags, N_OF(filter_flags), f);
+	json_array_foreach(flags, i, f) { v |= named_value(filter_flags, N_OF(filter_flags), f); }
 	return v;
 }
 
@@ -498,8 +512,9 @@ static int filter_install(const struct sock_fprog *prog, unsigned long flags, st
 	if (r > 0)
 		return err_set(err, "seccomp: thread %ld could not be synchronized (TSYNC)", r);
 	if (errno == EACCES)
-		return err_sys(err, errno, "seccomp: load filter (set no_new_privs first, or "
-					   "hold CAP_SYS_ADMIN)");
+		return err_sys(err, errno,
+			       "seccomp: load filter (set no_new_privs first, or "
+			       "hold CAP_SYS_ADMIN)");
 	return err_sys(err, errno, "seccomp: load filter");
 }
 

@@ -1,8 +1,9 @@
 /* Tests for src/process/caps.c. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+/* cmocka needs the headers above first */
 #include <cmocka.h>
 
 #include <errno.h>
@@ -22,9 +23,11 @@ static int list_has(json_t *list, const char *name)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach (list, i, v)
+	json_array_foreach(list, i, v)
+	{
 		if (strcmp(json_string_value(v), name) == 0)
 			return 1;
+	}
 	return 0;
 }
 
@@ -48,7 +51,7 @@ static size_t caps_known(void)
 static void test_default_set(void **state)
 {
 	_cleanup_json_ json_t *list = NULL;
-	struct err err = { 0 };
+	struct err err = {0};
 
 	assert_int_equal(caps_docker_default_len, 14);
 	assert_int_equal(caps_resolve(NULL, 0, NULL, 0, 0, &list, &err), 0);
@@ -60,10 +63,10 @@ static void test_default_set(void **state)
 
 static void test_add_drop(void **state)
 {
-	static const char *const add[] = { "sys_admin", "CAP_NET_ADMIN", "Cap_Sys_Ptrace", "chown" };
-	static const char *const drop[] = { "cap_chown", "MKNOD", "net_raw" };
+	static const char *const add[] = {"sys_admin", "CAP_NET_ADMIN", "Cap_Sys_Ptrace", "chown"};
+	static const char *const drop[] = {"cap_chown", "MKNOD", "net_raw"};
 	_cleanup_json_ json_t *list = NULL;
-	struct err err = { 0 };
+	struct err err = {0};
 
 	assert_int_equal(caps_resolve(add, 4, drop, 3, 0, &list, &err), 0);
 	assert_true(list_has(list, "CAP_SYS_ADMIN"));
@@ -79,11 +82,11 @@ static void test_add_drop(void **state)
 
 static void test_all(void **state)
 {
-	static const char *const all[] = { "all" };
-	static const char *const raw[] = { "NET_RAW" };
-	static const char *const chown_[] = { "CAP_CHOWN" };
+	static const char *const all[] = {"all"};
+	static const char *const raw[] = {"NET_RAW"};
+	static const char *const chown_[] = {"CAP_CHOWN"};
 	_cleanup_json_ json_t *a = NULL, *b = NULL, *c = NULL, *d = NULL;
-	struct err err = { 0 };
+	struct err err = {0};
 
 	assert_int_equal(caps_resolve(all, 1, raw, 1, 0, &a, &err), 0);
 	assert_int_equal(json_array_size(a), caps_known() - 1);
@@ -101,14 +104,14 @@ static void test_all(void **state)
 
 static void test_unknown(void **state)
 {
-	static const char *const bad[][1] = { { "CAP_FOO" }, { "foo" }, { "cap_all" }, { "" } };
-	static const char *const want[] = { "unknown capability: CAP_FOO",
-					    "unknown capability: CAP_FOO",
-					    "unknown capability: CAP_ALL", "unknown capability: CAP_" };
+	static const char *const bad[][1] = {{"CAP_FOO"}, {"foo"}, {"cap_all"}, {""}};
+	static const char *const want[] = {
+	    "unknown capability: CAP_FOO", "unknown capability: CAP_FOO",
+	    "unknown capability: CAP_ALL", "unknown capability: CAP_"};
 	char longname[200];
 
 	for (size_t i = 0; i < 4; i++) {
-		struct err err = { 0 };
+		struct err err = {0};
 		json_t *list = NULL;
 
 		assert_int_equal(caps_resolve(bad[i], 1, NULL, 0, 0, &list, &err), -1);
@@ -120,8 +123,8 @@ static void test_unknown(void **state)
 	memset(longname, 'A', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	{
-		const char *const l[] = { longname };
-		struct err err = { 0 };
+		const char *const l[] = {longname};
+		struct err err = {0};
 		json_t *list = NULL;
 
 		assert_int_equal(caps_resolve(l, 1, NULL, 0, 0, &list, &err), -1);
@@ -143,7 +146,7 @@ static void test_apply_bad_input(void **state)
 	_cleanup_json_ json_t *bad = json_pack("[s]", "CAP_NOPE");
 	_cleanup_json_ json_t *num = json_pack("[i]", 3);
 	_cleanup_json_ json_t *obj = json_object();
-	struct err err = { 0 };
+	struct err err = {0};
 
 	assert_int_equal(caps_apply(bad, NULL, NULL, NULL, NULL, &err), -1);
 	assert_string_equal(err.msg,
@@ -174,7 +177,7 @@ static int child_apply(void)
 	_cleanup_json_ json_t *bnd = json_pack("[s, s, s]", "CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW");
 	_cleanup_json_ json_t *set = json_pack("[s, s]", "CAP_CHOWN", "CAP_KILL");
 	_cleanup_json_ json_t *amb = json_pack("[s]", "CAP_KILL");
-	struct err err = { 0 };
+	struct err err = {0};
 
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setresgid(1000, 1000, 1000) < 0 ||
 	    setresuid(1000, 1000, 1000) < 0)
@@ -198,8 +201,8 @@ static int child_apply(void)
 
 static void test_unavailable(void **state)
 {
-	static const char *const res[] = { "SYS_RESOURCE" };
-	struct err err = { 0 };
+	static const char *const res[] = {"SYS_RESOURCE"};
+	struct err err = {0};
 	json_t *list = NULL;
 
 	/* root on some hosts (this one included) lacks CAP_SYS_RESOURCE */
@@ -214,7 +217,7 @@ static void test_unavailable(void **state)
 static int child_apply_privileged(void)
 {
 	_cleanup_json_ json_t *all = NULL;
-	struct err err = { 0 };
+	struct err err = {0};
 
 	if (caps_resolve(NULL, 0, NULL, 0, 1, &all, &err) < 0 ||
 	    caps_apply(all, all, all, all, all, &err) < 0) {
@@ -259,15 +262,15 @@ static void test_apply_after_setuid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_default_set),
-		cmocka_unit_test(test_add_drop),
-		cmocka_unit_test(test_all),
-		cmocka_unit_test(test_unknown),
-		cmocka_unit_test(test_from_name),
-		cmocka_unit_test(test_apply_bad_input),
-		cmocka_unit_test(test_unavailable),
-		cmocka_unit_test(test_apply_privileged),
-		cmocka_unit_test(test_apply_after_setuid),
+	    cmocka_unit_test(test_default_set),
+	    cmocka_unit_test(test_add_drop),
+	    cmocka_unit_test(test_all),
+	    cmocka_unit_test(test_unknown),
+	    cmocka_unit_test(test_from_name),
+	    cmocka_unit_test(test_apply_bad_input),
+	    cmocka_unit_test(test_unavailable),
+	    cmocka_unit_test(test_apply_privileged),
+	    cmocka_unit_test(test_apply_after_setuid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,9 @@
 /* Tests for src/engine/seccomp_profile.c and src/process/seccomp.c. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
+/* cmocka needs the headers above first */
 #include <cmocka.h>
 
 #include <errno.h>
@@ -29,26 +30,33 @@ static json_t *rule_find(json_t *oci, const char *name)
 	size_t i, k;
 	json_t *r, *n;
 
-	json_array_foreach (json_object_get(oci, "syscalls"), i, r)
-		json_array_foreach (json_object_get(r, "names"), k, n)
+	json_array_foreach(json_object_get(oci, "syscalls"), i, r)
+	{
+		json_array_foreach(json_object_get(r, "names"), k, n)
+		{
 			if (strcmp(json_string_value(n), name) == 0)
 				return r;
+		}
+	}
 	return NULL;
 }
 
-/* A rule naming name without argument conditions, with the given action. */
+/* An SCMP_ACT_ALLOW rule naming name without argument conditions. */
 static int allowed_plain(json_t *oci, const char *name)
 {
 	size_t i, k;
 	json_t *r, *n;
 
-	json_array_foreach (json_object_get(oci, "syscalls"), i, r) {
+	json_array_foreach(json_object_get(oci, "syscalls"), i, r)
+	{
 		if (json_object_get(r, "args") ||
 		    strcmp(json_string_value(json_object_get(r, "action")), "SCMP_ACT_ALLOW") != 0)
 			continue;
-		json_array_foreach (json_object_get(r, "names"), k, n)
+		json_array_foreach(json_object_get(r, "names"), k, n)
+		{
 			if (strcmp(json_string_value(n), name) == 0)
 				return 1;
+		}
 	}
 	return 0;
 }
@@ -77,7 +85,7 @@ static int load_text(const char *text, const char *const *caps, size_t n, json_t
 static void test_default_profile_basics(void **state)
 {
 	_cleanup_json_ json_t *p = seccomp_profile_default(NULL, 0);
-	struct err err = { 0 };
+	struct err err = {0};
 	json_t *clone, *arg;
 
 	assert_non_null(p);
@@ -86,8 +94,9 @@ static void test_default_profile_basics(void **state)
 	assert_int_equal(json_integer_value(json_object_get(p, "defaultErrnoRet")), 1);
 #if defined(__x86_64__)
 	assert_int_equal(json_array_size(json_object_get(p, "architectures")), 3);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(p, "architectures"), 0)),
-			    "SCMP_ARCH_X86_64");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(p, "architectures"), 0)),
+	    "SCMP_ARCH_X86_64");
 	assert_true(allowed_plain(p, "arch_prctl"));
 #endif
 	assert_true(allowed_plain(p, "read"));
@@ -102,15 +111,16 @@ static void test_default_profile_basics(void **state)
 	assert_string_equal(json_string_value(json_object_get(arg, "op")), "SCMP_CMP_MASKED_EQ");
 	assert_int_equal(json_integer_value(json_object_get(arg, "value")), 0x7E020000);
 	assert_int_equal(json_integer_value(json_object_get(arg, "index")), 0);
-	assert_int_equal(json_integer_value(json_object_get(rule_find(p, "clone3"), "errnoRet")), 38);
+	assert_int_equal(json_integer_value(json_object_get(rule_find(p, "clone3"), "errnoRet")),
+			 38);
 	assert_int_equal(seccomp_validate(p, &err), 0);
 }
 
 static void test_default_profile_caps(void **state)
 {
-	static const char *const caps[] = { "CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_BPF" };
+	static const char *const caps[] = {"CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_BPF"};
 	_cleanup_json_ json_t *p = seccomp_profile_default(caps, 3);
-	struct err err = { 0 };
+	struct err err = {0};
 
 	assert_non_null(p);
 	assert_true(allowed_plain(p, "mount"));
@@ -133,37 +143,43 @@ static void test_default_profile_caps(void **state)
 }
 
 static const char small_profile[] =
-	"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 1,"
-	" \"archMap\": [{\"architecture\": \"SCMP_ARCH_AARCH64\", \"subArchitectures\": [\"SCMP_ARCH_ARM\"]},"
-	"   {\"architecture\": \"SCMP_ARCH_X86_64\", \"subArchitectures\": [\"SCMP_ARCH_X86\"]}],"
-	" \"syscalls\": ["
-	"  {\"names\": [\"read\", \"write\"], \"action\": \"SCMP_ACT_ALLOW\", \"comment\": \"x\"},"
-	"  {\"name\": \"mount\", \"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"caps\": [\"CAP_SYS_ADMIN\"]}},"
-	"  {\"names\": [\"clone3\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 38,"
-	"   \"excludes\": {\"caps\": [\"CAP_SYS_ADMIN\"]}},"
-	"  {\"names\": [\"ptrace\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"minKernel\": \"4.8\"}},"
-	"  {\"names\": [\"futex\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"minKernel\": \"200.0\"}},"
-	"  {\"names\": [\"personality\"], \"action\": \"SCMP_ACT_ALLOW\","
-	"   \"args\": [{\"index\": 0, \"value\": 8, \"op\": \"SCMP_CMP_EQ\"}]}"
-	" ]}";
+    "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 1,"
+    " \"archMap\": [{\"architecture\": \"SCMP_ARCH_AARCH64\", \"subArchitectures\": "
+    "[\"SCMP_ARCH_ARM\"]},"
+    "   {\"architecture\": \"SCMP_ARCH_X86_64\", \"subArchitectures\": [\"SCMP_ARCH_X86\"]}],"
+    " \"syscalls\": ["
+    "  {\"names\": [\"read\", \"write\"], \"action\": \"SCMP_ACT_ALLOW\", \"comment\": \"x\"},"
+    "  {\"name\": \"mount\", \"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"caps\": "
+    "[\"CAP_SYS_ADMIN\"]}},"
+    "  {\"names\": [\"clone3\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 38,"
+    "   \"excludes\": {\"caps\": [\"CAP_SYS_ADMIN\"]}},"
+    "  {\"names\": [\"ptrace\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"minKernel\": "
+    "\"4.8\"}},"
+    "  {\"names\": [\"futex\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"minKernel\": "
+    "\"200.0\"}},"
+    "  {\"names\": [\"personality\"], \"action\": \"SCMP_ACT_ALLOW\","
+    "   \"args\": [{\"index\": 0, \"value\": 8, \"op\": \"SCMP_CMP_EQ\"}]}"
+    " ]}";
 
 static void test_docker_convert(void **state)
 {
-	static const char *const admin[] = { "CAP_SYS_ADMIN" };
+	static const char *const admin[] = {"CAP_SYS_ADMIN"};
 	_cleanup_json_ json_t *plain = NULL, *priv = NULL;
-	struct err err = { 0 };
+	struct err err = {0};
 
 	assert_int_equal(load_text(small_profile, NULL, 0, &plain, &err), 0);
 	assert_int_equal(load_text(small_profile, admin, 1, &priv, &err), 0);
 #if defined(__x86_64__)
 	assert_int_equal(json_array_size(json_object_get(plain, "architectures")), 2);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(plain, "architectures"), 1)),
-			    "SCMP_ARCH_X86");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(plain, "architectures"), 1)),
+	    "SCMP_ARCH_X86");
 #endif
 	assert_true(allowed_plain(plain, "read"));
 	assert_null(rule_find(plain, "mount"));
 	assert_true(allowed_plain(priv, "mount"));
-	assert_int_equal(json_integer_value(json_object_get(rule_find(plain, "clone3"), "errnoRet")), 38);
+	assert_int_equal(
+	    json_integer_value(json_object_get(rule_find(plain, "clone3"), "errnoRet")), 38);
 	assert_null(rule_find(priv, "clone3"));
 	assert_true(allowed_plain(plain, "ptrace"));
 	assert_null(rule_find(plain, "futex"));
@@ -179,56 +195,70 @@ static void test_docker_malformed(void **state)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{ "{\"defaultAction\": ", "not valid JSON" },
-		{ "[1, 2]", "must be a JSON object" },
-		{ "{\"syscalls\": []}", "defaultAction is missing" },
-		{ "{\"defaultAction\": 7}", "defaultAction: must be a string" },
-		{ "{\"defaultAction\": \"SCMP_ACT_NOPE\"}", "defaultAction: unknown action SCMP_ACT_NOPE" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": -1}", "defaultErrnoRet" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": {}}", "syscalls: must be an array" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], "
-		  "\"action\": \"SCMP_ACT_ALLOW\"}, 3]}", "syscalls[1]: must be an object" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], "
-		  "\"action\": \"SCMP_ACT_ALLOW\"}, {}, {}, {\"names\": [\"x\"], \"action\": "
-		  "\"SCMP_ACT_FOO\"}]}", "syscalls[1].names" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a\"], "
-		  "\"action\": \"SCMP_ACT_ALLOW\"}, {\"names\": [\"b\"], \"action\": \"SCMP_ACT_ALLOW\"}, "
-		  "{\"names\": [\"c\"], \"action\": \"SCMP_ACT_ALLOW\"}, {\"names\": [\"x\"], \"action\": "
-		  "\"SCMP_ACT_FOO\"}]}", "syscalls[3].action: unknown action SCMP_ACT_FOO" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [1], "
-		  "\"action\": \"SCMP_ACT_ALLOW\"}]}", "syscalls[0].names[0]: must be a string" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a b\"], "
-		  "\"action\": \"SCMP_ACT_ALLOW\"}]}", "invalid syscall name" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"name\": \"a\", \"names\": "
-		  "[\"b\"], \"action\": \"SCMP_ACT_ALLOW\"}]}", "both \"name\" and \"names\"" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a\"], "
-		  "\"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 6, \"value\": 1, \"op\": "
-		  "\"SCMP_CMP_EQ\"}]}]}", "args[0].index: 6 is out of range 0..5" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a\"], "
-		  "\"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"value\": 1, \"op\": "
-		  "\"SCMP_CMP_XX\"}]}]}", "args[0].op: unknown operator SCMP_CMP_XX" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a\"], "
-		  "\"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"value\": \"1\", \"op\": "
-		  "\"SCMP_CMP_EQ\"}]}]}", "args[0].value: must be an integer" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a\"], "
-		  "\"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"caps\": \"CAP_X\"}}]}",
-		  "includes.caps: must be an array of strings" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a\"], "
-		  "\"action\": \"SCMP_ACT_ALLOW\", \"excludes\": {\"minKernel\": \"4\"}}]}",
-		  "excludes.minKernel: invalid kernel version 4" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_X86\"], "
-		  "\"archMap\": [{\"architecture\": \"SCMP_ARCH_X86\"}]}", "both \"architectures\"" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_VAX\"]}",
-		  "architectures[0]: unknown architecture SCMP_ARCH_VAX" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"flags\": [\"SECCOMP_FILTER_FLAG_BOGUS\"]}",
-		  "flags[0]: unsupported flag" },
-		{ "{\"defaultAction\": \"SCMP_ACT_NOTIFY\"}", "SCMP_ACT_NOTIFY is not supported" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultAction\": \"SCMP_ACT_ALLOW\"}",
-		  "not valid JSON" },
+	    {"{\"defaultAction\": ", "not valid JSON"},
+	    {"[1, 2]", "must be a JSON object"},
+	    {"{\"syscalls\": []}", "defaultAction is missing"},
+	    {"{\"defaultAction\": 7}", "defaultAction: must be a string"},
+	    {"{\"defaultAction\": \"SCMP_ACT_NOPE\"}",
+	     "defaultAction: unknown action SCMP_ACT_NOPE"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": -1}", "defaultErrnoRet"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": {}}",
+	     "syscalls: must be an array"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], "
+	     "\"action\": \"SCMP_ACT_ALLOW\"}, 3]}",
+	     "syscalls[1]: must be an object"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"read\"], "
+	     "\"action\": \"SCMP_ACT_ALLOW\"}, {}, {}, {\"names\": [\"x\"], \"action\": "
+	     "\"SCMP_ACT_FOO\"}]}",
+	     "syscalls[1].names"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a\"], "
+	     "\"action\": \"SCMP_ACT_ALLOW\"}, {\"names\": [\"b\"], \"action\": "
+	     "\"SCMP_ACT_ALLOW\"}, "
+	     "{\"names\": [\"c\"], \"action\": \"SCMP_ACT_ALLOW\"}, {\"names\": [\"x\"], "
+	     "\"action\": "
+	     "\"SCMP_ACT_FOO\"}]}",
+	     "syscalls[3].action: unknown action SCMP_ACT_FOO"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [1], "
+	     "\"action\": \"SCMP_ACT_ALLOW\"}]}",
+	     "syscalls[0].names[0]: must be a string"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a b\"], "
+	     "\"action\": \"SCMP_ACT_ALLOW\"}]}",
+	     "invalid syscall name"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"name\": \"a\", \"names\": "
+	     "[\"b\"], \"action\": \"SCMP_ACT_ALLOW\"}]}",
+	     "both \"name\" and \"names\""},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a\"], "
+	     "\"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 6, \"value\": 1, \"op\": "
+	     "\"SCMP_CMP_EQ\"}]}]}",
+	     "args[0].index: 6 is out of range 0..5"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a\"], "
+	     "\"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"value\": 1, \"op\": "
+	     "\"SCMP_CMP_XX\"}]}]}",
+	     "args[0].op: unknown operator SCMP_CMP_XX"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a\"], "
+	     "\"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"value\": \"1\", \"op\": "
+	     "\"SCMP_CMP_EQ\"}]}]}",
+	     "args[0].value: must be an integer"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a\"], "
+	     "\"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"caps\": \"CAP_X\"}}]}",
+	     "includes.caps: must be an array of strings"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"syscalls\": [{\"names\": [\"a\"], "
+	     "\"action\": \"SCMP_ACT_ALLOW\", \"excludes\": {\"minKernel\": \"4\"}}]}",
+	     "excludes.minKernel: invalid kernel version 4"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_X86\"], "
+	     "\"archMap\": [{\"architecture\": \"SCMP_ARCH_X86\"}]}",
+	     "both \"architectures\""},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"architectures\": [\"SCMP_ARCH_VAX\"]}",
+	     "architectures[0]: unknown architecture SCMP_ARCH_VAX"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"flags\": [\"SECCOMP_FILTER_FLAG_BOGUS\"]}",
+	     "flags[0]: unsupported flag"},
+	    {"{\"defaultAction\": \"SCMP_ACT_NOTIFY\"}", "SCMP_ACT_NOTIFY is not supported"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultAction\": \"SCMP_ACT_ALLOW\"}",
+	     "not valid JSON"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct err err = { 0 };
+		struct err err = {0};
 		json_t *out = NULL;
 
 		if (load_text(cases[i].text, NULL, 0, &out, &err) == 0 ||
@@ -241,10 +271,11 @@ static void test_docker_malformed(void **state)
 
 static void test_docker_missing_file(void **state)
 {
-	struct err err = { 0 };
+	struct err err = {0};
 	json_t *out = NULL;
 
-	assert_int_equal(seccomp_profile_load_docker("/nonexistent/p.json", NULL, 0, &out, &err), -1);
+	assert_int_equal(seccomp_profile_load_docker("/nonexistent/p.json", NULL, 0, &out, &err),
+			 -1);
 	assert_non_null(strstr(err.msg, "seccomp profile"));
 	assert_non_null(strstr(err.msg, "/nonexistent/p.json"));
 }
@@ -254,20 +285,22 @@ static void test_validate_oci(void **state)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{ "[]", "linux.seccomp: must be an object" },
-		{ "{}", "linux.seccomp.defaultAction: missing" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": \"x\"}",
-		  "linux.seccomp.architectures: must be an array" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [], "
-		  "\"action\": \"SCMP_ACT_ERRNO\"}]}", "linux.seccomp.syscalls[0].names" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], "
-		  "\"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 70000}]}", "errnoRet: 70000 is out of range" },
-		{ "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"/x\"}", "listenerPath" },
+	    {"[]", "linux.seccomp: must be an object"},
+	    {"{}", "linux.seccomp.defaultAction: missing"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": \"x\"}",
+	     "linux.seccomp.architectures: must be an array"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [], "
+	     "\"action\": \"SCMP_ACT_ERRNO\"}]}",
+	     "linux.seccomp.syscalls[0].names"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [{\"names\": [\"read\"], "
+	     "\"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 70000}]}",
+	     "errnoRet: 70000 is out of range"},
+	    {"{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"listenerPath\": \"/x\"}", "listenerPath"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		_cleanup_json_ json_t *j = json_loads(cases[i].text, 0, NULL);
-		struct err err = { 0 };
+		struct err err = {0};
 
 		assert_non_null(j);
 		if (seccomp_validate(j, &err) == 0 || !strstr(err.msg, cases[i].want))
@@ -284,7 +317,7 @@ static int run_child(int (*fn)(json_t *), json_t *filter)
 
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct err err = { 0 };
+		struct err err = {0};
 
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_apply(filter, &err) < 0) {
 			fprintf(stderr, "seccomp_apply: %s\n", err.msg);
@@ -302,7 +335,8 @@ static int check_small_filter(json_t *filter)
 	int fd;
 
 	errno = 0;
-	if (syscall(SYS_mkdirat, AT_FDCWD, "/tmp/isobox-seccomp-denied", 0700) != -1 || errno != EPERM)
+	if (syscall(SYS_mkdirat, AT_FDCWD, "/tmp/isobox-seccomp-denied", 0700) != -1 ||
+	    errno != EPERM)
 		return 1;
 	if (syscall(SYS_fchmodat, AT_FDCWD, "/nonexistent", 0) != -1 || errno != EXDEV)
 		return 2;
@@ -325,18 +359,20 @@ static int check_small_filter(json_t *filter)
 static void test_apply_small(void **state)
 {
 	_cleanup_json_ json_t *f = json_loads(
-		"{\"defaultAction\": \"SCMP_ACT_ALLOW\","
-		" \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\", \"SCMP_ARCH_X32\"],"
-		" \"syscalls\": ["
-		"  {\"names\": [\"mkdirat\", \"no_such_syscall_here\"], \"action\": \"SCMP_ACT_ERRNO\"},"
-		"  {\"names\": [\"fchmodat\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 18},"
-		"  {\"names\": [\"getpid\"], \"action\": \"SCMP_ACT_ALLOW\"},"
-		"  {\"names\": [\"socket\"], \"action\": \"SCMP_ACT_ERRNO\","
-		"   \"args\": [{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]},"
-		"  {\"names\": [\"getppid\"], \"action\": \"SCMP_ACT_ERRNO\","
-		"   \"args\": [{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"},"
-		"              {\"index\": 0, \"value\": 2, \"op\": \"SCMP_CMP_EQ\"}]}"
-		" ]}", 0, NULL);
+	    "{\"defaultAction\": \"SCMP_ACT_ALLOW\","
+	    " \"architectures\": [\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\", \"SCMP_ARCH_X32\"],"
+	    " \"syscalls\": ["
+	    "  {\"names\": [\"mkdirat\", \"no_such_syscall_here\"], \"action\": "
+	    "\"SCMP_ACT_ERRNO\"},"
+	    "  {\"names\": [\"fchmodat\"], \"action\": \"SCMP_ACT_ERRNO\", \"errnoRet\": 18},"
+	    "  {\"names\": [\"getpid\"], \"action\": \"SCMP_ACT_ALLOW\"},"
+	    "  {\"names\": [\"socket\"], \"action\": \"SCMP_ACT_ERRNO\","
+	    "   \"args\": [{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"}]},"
+	    "  {\"names\": [\"getppid\"], \"action\": \"SCMP_ACT_ERRNO\","
+	    "   \"args\": [{\"index\": 0, \"value\": 1, \"op\": \"SCMP_CMP_EQ\"},"
+	    "              {\"index\": 0, \"value\": 2, \"op\": \"SCMP_CMP_EQ\"}]}"
+	    " ]}",
+	    0, NULL);
 
 	assert_non_null(f);
 	rmdir("/tmp/isobox-seccomp-denied");
@@ -388,7 +424,7 @@ static void test_apply_default(void **state)
 static void test_apply_invalid(void **state)
 {
 	_cleanup_json_ json_t *f = json_loads("{\"defaultAction\": \"SCMP_ACT_BOGUS\"}", 0, NULL);
-	struct err err = { 0 };
+	struct err err = {0};
 
 	/* fails in validation, before anything is loaded */
 	assert_int_equal(seccomp_apply(f, &err), -1);
@@ -398,15 +434,15 @@ static void test_apply_invalid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_default_profile_basics),
-		cmocka_unit_test(test_default_profile_caps),
-		cmocka_unit_test(test_docker_convert),
-		cmocka_unit_test(test_docker_malformed),
-		cmocka_unit_test(test_docker_missing_file),
-		cmocka_unit_test(test_validate_oci),
-		cmocka_unit_test(test_apply_small),
-		cmocka_unit_test(test_apply_default),
-		cmocka_unit_test(test_apply_invalid),
+	    cmocka_unit_test(test_default_profile_basics),
+	    cmocka_unit_test(test_default_profile_caps),
+	    cmocka_unit_test(test_docker_convert),
+	    cmocka_unit_test(test_docker_malformed),
+	    cmocka_unit_test(test_docker_missing_file),
+	    cmocka_unit_test(test_validate_oci),
+	    cmocka_unit_test(test_apply_small),
+	    cmocka_unit_test(test_apply_default),
+	    cmocka_unit_test(test_apply_invalid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,162 @@
+"""isobox run: output, exit codes and the flags of docker run."""
+import os
+
+import pytest
+
+
+def run(isobox, mode, *args, **kw):
+    return isobox("run", "--rm", f"--isolation={mode}", *args, **kw)
+
+
+def test_echo(isobox, mode):
+    r = run(isobox, mode, "busybox", "echo", "hello")
+    assert r.returncode == 0
+    assert r.stdout == "hello\n"
+
+
+@pytest.mark.parametrize("code", [0, 1, 3, 42, 255])
+def test_exit_code_is_the_apps(isobox, mode, code):
+    assert run(isobox, mode, "busybox", "sh", "-c", f"exit {code}").returncode == code
+
+
+def test_command_not_found_is_127(isobox, mode):
+    r = run(isobox, mode, "busybox", "no-such-command")
+    assert r.returncode == 127
+    assert 'executable file not found in $PATH' in r.stderr
+
+
+def test_not_executable_is_126(isobox, mode):
+    r = run(isobox, mode, "busybox", "/etc/passwd")
+    assert r.returncode == 126
+    assert "permission denied" in r.stderr.lower()
+
+
+def test_killed_by_signal_is_128_plus_n(isobox, mode):
+    assert run(isobox, mode, "busybox", "sh", "-c", "kill -9 $$").returncode == 137
+    assert run(isobox, mode, "busybox", "sh", "-c", "kill -15 $$").returncode == 143
+
+
+def test_unknown_image_is_125(isobox, mode):
+    r = run(isobox, mode, "no-such-image", "true")
+    assert r.returncode == 125
+    assert "no-such-image" in r.stderr and "not found" in r.stderr
+
+
+def test_bad_flag_is_125(isobox):
+    r = isobox("run", "--no-such-flag", "busybox", "true")
+    assert r.returncode == 125
+
+
+def test_stdout_and_stderr_are_separate(isobox, mode):
+    r = run(isobox, mode, "busybox", "sh", "-c", "echo out; echo err >&2")
+    assert r.stdout == "out\n"
+    assert r.stderr == "err\n"
+
+
+def test_stdin_with_i(isobox, mode):
+    r = run(isobox, mode, "-i", "busybox", "sh", "-c", "tr a-z A-Z", input="shout\n")
+    assert r.stdout == "SHOUT\n"
+
+
+def test_no_stdin_without_i(isobox, mode):
+    r = run(isobox, mode, "busybox", "cat", input="ignored\n")
+    assert r.returncode == 0 and r.stdout == ""
+
+
+def test_env_and_env_file(isobox, mode, tmp_path):
+    f = tmp_path / "env"
+    f.write_text("# comment\nFROM_FILE=yes\n\nOTHER=2\n")
+    os.environ["ISOBOX_TEST_PASS"] = "passed-through"
+    r = run(isobox, mode, "-e", "A=1", "-e", "ISOBOX_TEST_PASS", "--env-file", str(f),
+            "busybox", "sh", "-c", 'echo "$A $FROM_FILE $OTHER $ISOBOX_TEST_PASS"')
+    assert r.stdout == "1 yes 2 passed-through\n"
+
+
+def test_default_env_has_path_and_hostname(isobox, mode):
+    r = run(isobox, mode, "--hostname", "box1", "busybox", "sh", "-c", 'echo "$PATH $HOSTNAME"; hostname')
+    assert r.stdout.split("\n")[0].startswith("/usr/local/sbin:")
+    assert r.stdout.split("\n")[0].endswith(" box1")
+    assert r.stdout.split("\n")[1] == "box1"
+
+
+def test_workdir_is_created(isobox, mode):
+    assert run(isobox, mode, "-w", "/a/b", "busybox", "pwd").stdout == "/a/b\n"
+
+
+def test_relative_workdir_is_refused(isobox, mode):
+    r = run(isobox, mode, "-w", "rel", "busybox", "pwd")
+    assert r.returncode == 125 and "absolute" in r.stderr
+
+
+@pytest.mark.parametrize("user,want", [
+    ("nobody", "uid=65534(nobody) gid=65534(nogroup)"),
+    ("1000", "uid=1000 gid=0(root)"),
+    ("1000:1000", "uid=1000 gid=1000"),
+    ("daemon:tty", "uid=1(daemon) gid=5(tty)"),
+])
+def test_user(isobox, mode, user, want):
+    assert run(isobox, mode, "-u", user, "busybox", "id").stdout.strip().startswith(want)
+
+
+def test_unknown_user_is_refused(isobox, mode):
+    r = run(isobox, mode, "-u", "nosuchuser", "busybox", "id")
+    assert r.returncode == 125
+    assert "unable to find user nosuchuser" in r.stderr
+
+
+def test_entrypoint(isobox, mode):
+    r = run(isobox, mode, "--entrypoint", "echo", "busybox", "from", "entrypoint")
+    assert r.stdout == "from entrypoint\n"
+
+
+def test_read_only_rootfs(isobox, mode):
+    r = run(isobox, mode, "--read-only", "busybox", "sh", "-c", "touch /x; echo $?")
+    assert r.stdout.strip() != "0"
+    assert "Read-only file system" in r.stderr
+
+
+def test_tmpfs(isobox, mode):
+    r = run(isobox, mode, "--read-only", "--tmpfs", "/scratch:size=1m", "busybox",
+            "sh", "-c", "touch /scratch/x && grep /scratch /proc/mounts")
+    assert r.returncode == 0
+    assert "tmpfs" in r.stdout and "size=1024k" in r.stdout
+
+
+def test_label_shows_in_inspect(isobox, mode):
+    cid = isobox.out("create", f"--isolation={mode}", "--label", "tier=web", "busybox", "true").strip()
+    assert isobox.out("inspect", "-f", "{{.Config.Labels.tier}}", cid) == "web\n"
+    isobox("rm", cid, check=True)
+
+
+def test_hyperv_is_refused_clearly_until_it_lands(isobox):
+    for iso in ("hyperv", "vm"):
+        r = isobox("run", "--rm", f"--isolation={iso}", "busybox", "true")
+        assert r.returncode == 125
+        assert "Hyper-V isolation is not available" in r.stderr
+    assert isobox("ps", "-aq").stdout == ""
+
+
+def test_bad_isolation_value_lists_valid_ones(isobox):
+    r = isobox("run", "--rm", "--isolation=bogus", "busybox", "true")
+    assert r.returncode == 125
+    assert "process" in r.stderr and "hyperv" in r.stderr
+
+
+def test_isolation_is_case_insensitive_and_recorded(isobox):
+    cid = isobox.out("create", "--isolation=Process", "busybox", "true").strip()
+    assert isobox.out("inspect", "-f", "{{.HostConfig.Isolation}}", cid) == "process\n"
+    isobox("rm", cid, check=True)
+
+
+def test_rm_removes_the_container(isobox, mode):
+    before = isobox.out("ps", "-aq")
+    run(isobox, mode, "busybox", "true")
+    assert isobox.out("ps", "-aq") == before
+
+
+def test_changes_survive_stop_and_start(isobox, mode):
+    cid = isobox.out("create", f"--isolation={mode}", "busybox", "sh", "-c",
+                     "echo x >> /data; wc -l < /data").strip()
+    isobox("start", "-a", cid, check=True)
+    assert isobox.out("start", "-a", cid).strip() == "2"
+    isobox("rm", cid, check=True)
