@@ -267,7 +267,7 @@ int image_signal_parse(const char *s, int *signo)
 		v = strtol(name + 6, &end, 10);
 		if (*end || end == name + 6 || v < 0 || v > SIGRTMAX - SIGRTMIN)
 			return -1;
-		*signo = toupper((unsigned char)name[5]) == 'N' ? SIGRTMIN + (int)v
+		*signo = toupper((unsigned char)name[4]) == 'N' ? SIGRTMIN + (int)v
 							       : SIGRTMAX - (int)v;
 		return 0;
 	}

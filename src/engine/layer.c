@@ -128,13 +128,15 @@ static int unpack_open_outputs(struct unpack *u, struct err *err)
 		return -1;
 	u->tmp_blob = xasprintf("%s/.tmp-XXXXXX", blobs);
 	u->blob_fd = mkostemp(u->tmp_blob, O_CLOEXEC);
-	if (u->blob_fd < 0 || fchmod(u->blob_fd, 0644) < 0) {
+	if (u->blob_fd < 0) {
 		int e = errno;
 
 		free(u->tmp_blob);
 		u->tmp_blob = NULL;
 		return err_sys(err, e, "create temporary blob in %s", blobs);
 	}
+	if (fchmod(u->blob_fd, 0644) < 0)
+		return err_sys(err, errno, "chmod %s", u->tmp_blob);
 	u->tmp_dir = xasprintf("%s/.tmp-XXXXXX", layers);
 	if (!mkdtemp(u->tmp_dir)) {
 		int e = errno;

@@ -428,13 +428,19 @@ static int filter_add_arches(scmp_filter_ctx ctx, json_t *list, struct err *err)
 	return 0;
 }
 
+static int filter_add_rules(scmp_filter_ctx ctx, uint32_t def, json_t *rules, struct err *err)
+{
+	for (size_t i = 0; i < json_array_size(rules); i++)
+		if (filter_add_rule(ctx, def, json_array_get(rules, i), i, err) < 0)
+			return -1;
+	return 0;
+}
+
 static int filter_build(json_t *s, scmp_filter_ctx *out, struct err *err)
 {
 	uint32_t def = action_value(json_object_get(s, "defaultAction"),
 				    json_object_get(s, "defaultErrnoRet"));
 	scmp_filter_ctx ctx = seccomp_init(def);
-	size_t i;
-	json_t *rule;
 	int r;
 
 	if (!ctx)
@@ -444,18 +450,10 @@ static int filter_build(json_t *s, scmp_filter_ctx *out, struct err *err)
 			       json_string_value(json_object_get(s, "defaultAction")));
 	/* the caller sets no_new_privs itself, at the point it chooses */
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	if (r == 0 && filter_add_arches(ctx, json_object_get(s, "architectures"), err) < 0)
-		r = -1;
-	json_array_foreach(json_object_get(s, "syscalls"), i, rule)
-	{
-		if (r < 0 || filter_add_rule(ctx, def, rule, i, err) < 0) {
-			r = -1;
-			break;
-		}
-	}
-	if (r < 0) {
-		if (err->kind == 0)
-			err_sys(err, -r, "seccomp: set filter attribute");
+	if (r < 0)
+		err_sys(err, -r, "seccomp: clear the no_new_privs filter attribute");
+	if (r < 0 || filter_add_arches(ctx, json_object_get(s, "architectures"), err) < 0 ||
+	    filter_add_rules(ctx, def, json_object_get(s, "syscalls"), err) < 0) {
 		seccomp_release(ctx);
 		return -1;
 	}
@@ -470,6 +468,7 @@ static int filter_export(scmp_filter_ctx ctx, struct sock_fprog *prog, struct er
 	_cleanup_free_ struct sock_filter *insns = NULL;
 	struct stat st;
 	size_t size;
+	ssize_t n;
 	int r;
 
 	if (fd < 0)
@@ -486,8 +485,11 @@ static int filter_export(scmp_filter_ctx ctx, struct sock_fprog *prog, struct er
 			       "instructions fit); simplify the profile",
 			       size, BPF_MAXINSNS);
 	insns = xmalloc(size);
-	if (pread(fd, insns, size, 0) != (ssize_t)size)
-		return err_sys(err, errno ? errno : EIO, "seccomp: read the compiled filter");
+	n = pread(fd, insns, size, 0);
+	if (n < 0)
+		return err_sys(err, errno, "seccomp: read the compiled filter");
+	if ((size_t)n != size)
+		return err_set(err, "seccomp: short read of the compiled filter");
 	prog->len = (unsigned short)(size / sizeof(*insns));
 	prog->filter = take_ptr(&insns);
 	return 0;
@@ -496,10 +498,9 @@ static int filter_export(scmp_filter_ctx ctx, struct sock_fprog *prog, struct er
 static unsigned long flags_value(json_t *flags)
 {
 	unsigned long v = 0;
-	size_t i;
-	json_t *f;
 
-	json_array_foreach(flags, i, f) { v |= named_value(filter_flags, N_OF(filter_flags), f); }
+	for (size_t i = 0; i < json_array_size(flags); i++)
+		v |= named_value(filter_flags, N_OF(filter_flags), json_array_get(flags, i));
 	return v;
 }
 

@@ -421,6 +421,32 @@ static void test_apply_default(void **state)
 	assert_int_equal(run_child(check_default_filter, p), 0);
 }
 
+/* Every capability: the rules that repeat names (syslog, bpf, ptrace...) load. */
+static int check_privileged_filter(json_t *filter)
+{
+	errno = 0;
+	if (syscall(SYS_umount2, "/nonexistent-isobox", 0) != -1 || errno == EPERM)
+		return 1;
+	if (syscall(SYS_kexec_load, 0, 0, NULL, 0) != -1 || errno != EPERM)
+		return 2;
+	return check_fork_exec() == 3 ? 0 : 3;
+}
+
+static void test_apply_privileged(void **state)
+{
+	static const char *const caps[] = {"CAP_SYS_ADMIN", "CAP_SYS_PTRACE",	  "CAP_SYS_MODULE",
+					   "CAP_SYS_BOOT",  "CAP_SYS_CHROOT",	  "CAP_SYS_NICE",
+					   "CAP_SYS_PACCT", "CAP_SYS_RAWIO",	  "CAP_SYS_TIME",
+					   "CAP_SYSLOG",    "CAP_SYS_TTY_CONFIG", "CAP_BPF",
+					   "CAP_PERFMON",   "CAP_DAC_READ_SEARCH"};
+	_cleanup_json_ json_t *p = seccomp_profile_default(caps, sizeof(caps) / sizeof(caps[0]));
+
+	assert_non_null(p);
+	assert_true(allowed_plain(p, "reboot"));
+	assert_true(allowed_plain(p, "open_by_handle_at"));
+	assert_int_equal(run_child(check_privileged_filter, p), 0);
+}
+
 static void test_apply_invalid(void **state)
 {
 	_cleanup_json_ json_t *f = json_loads("{\"defaultAction\": \"SCMP_ACT_BOGUS\"}", 0, NULL);
@@ -442,6 +468,7 @@ int main(void)
 	    cmocka_unit_test(test_validate_oci),
 	    cmocka_unit_test(test_apply_small),
 	    cmocka_unit_test(test_apply_default),
+	    cmocka_unit_test(test_apply_privileged),
 	    cmocka_unit_test(test_apply_invalid),
 	};
 
