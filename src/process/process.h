@@ -14,7 +14,7 @@ struct process_start {
 	const char *bundle;          /* directory holding config.json and rootfs */
 	const struct oci_spec *spec;
 	int stdio[3];                /* become the container's fds 0, 1 and 2 */
-	const char *console;         /* pty slave bound on /dev/console, or NULL */
+	int console_sock;            /* process.terminal: the pty master is sent here */
 	int init_fd;                 /* isobox-init, see process_init_open */
 };
 
@@ -25,9 +25,11 @@ int process_spawn(const struct process_start *ps, const struct cgroup *cg, pid_t
 /* Run spec's process (args, env, cwd, user, capabilities, seccomp) inside the
  * running container whose PID 1 is init_pid. *pid is the new process; the
  * caller waits for it. An executable that cannot be found fails with
- * err->kind ERR_NOTFOUND (127) or ERR_NOEXEC (126), as docker exec does. */
+ * err->kind ERR_NOTFOUND (127) or ERR_NOEXEC (126), as docker exec does.
+ * With spec->terminal the pty is made inside the container and its master
+ * sent to console_sock, as runc's --console-socket. */
 int process_exec(pid_t init_pid, const struct cgroup *cg, const struct oci_spec *spec,
-		 const int stdio[3], pid_t *pid, struct err *err);
+		 const int stdio[3], int console_sock, pid_t *pid, struct err *err);
 
 /* A sealed in-memory copy of isobox-init: the container can see it as
  * /proc/1/exe but never write the host's binary through it (CVE-2019-5736). */

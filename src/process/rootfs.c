@@ -140,7 +140,7 @@ static const struct {
 	{ "pts/ptmx", "ptmx" },        { "/proc/kcore", "core" },
 };
 
-static int rootfs_setup_dev(int rootfd, const char *console, struct err *err)
+static int rootfs_setup_dev(int rootfd, struct err *err)
 {
 	_cleanup_close_ int dev = -1;
 	size_t i;
@@ -157,17 +157,6 @@ static int rootfs_setup_dev(int rootfd, const char *console, struct err *err)
 	for (i = 0; i < sizeof(dev_links) / sizeof(dev_links[0]); i++)
 		if (symlinkat(dev_links[i].target, dev, dev_links[i].name) < 0 && errno != EEXIST)
 			return err_sys(err, errno, "create /dev/%s", dev_links[i].name);
-	if (console) {
-		_cleanup_close_ int fd = -1;
-
-		if (mknodat(dev, "console", S_IFREG | 0600, 0) < 0 && errno != EEXIST)
-			return err_sys(err, errno, "create /dev/console");
-		fd = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return err_sys(err, errno, "open /dev/console");
-		if (mount_at_fd(console, fd, NULL, MS_BIND, NULL, "/dev/console", err) < 0)
-			return -1;
-	}
 	return 0;
 }
 
@@ -202,8 +191,7 @@ static int rootfs_pivot(const char *rootfs, struct err *err)
 	return 0;
 }
 
-int rootfs_prepare(const char *bundle, const struct oci_spec *spec, const char *console,
-		   struct err *err)
+int rootfs_prepare(const char *bundle, const struct oci_spec *spec, struct err *err)
 {
 	_cleanup_free_ char *rootfs = NULL;
 	_cleanup_close_ int rootfd = -1;
@@ -221,7 +209,7 @@ int rootfs_prepare(const char *bundle, const struct oci_spec *spec, const char *
 	for (i = 0; i < spec->n_mounts; i++)
 		if (mount_one(rootfd, &spec->mounts[i], err) < 0)
 			return -1;
-	if (rootfs_setup_dev(rootfd, console, err) < 0)
+	if (rootfs_setup_dev(rootfd, err) < 0)
 		return -1;
 	return rootfs_pivot(rootfs, err);
 }

@@ -6,10 +6,8 @@
 #include "oci/spec.h"
 #include "util/err.h"
 
-/* Everything up to and including pivot_root; afterwards "/" is the container's.
- * console: the pty slave to bind on /dev/console, or NULL. */
-int rootfs_prepare(const char *bundle, const struct oci_spec *spec, const char *console,
-		   struct err *err);
+/* Everything up to and including pivot_root; afterwards "/" is the container's. */
+int rootfs_prepare(const char *bundle, const struct oci_spec *spec, struct err *err);
 /* After pivot_root: masked paths, read-only paths, read-only root. */
 int rootfs_finish(const struct oci_spec *spec, struct err *err);
 

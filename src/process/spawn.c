@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <stdbool.h>
+#include <sys/mount.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -23,6 +25,7 @@
 #include "process/rootfs.h"
 #include "process/seccomp.h"
 #include "util/cleanup.h"
+#include "util/fdpass.h"
 #include "util/fs.h"
 
 extern char **environ;
@@ -92,10 +95,15 @@ static int apply_rlimits(const struct oci_spec *spec, struct err *err)
 
 /* Become the container's user with its capabilities and seccomp filter: the
  * last steps before exec, in the order runc uses. */
-static int enter_credentials(const struct oci_spec *spec, struct err *err)
+static int enter_credentials(const struct oci_spec *spec, bool die_with_parent,
+			     struct err *err)
 {
 	json_t *caps = spec->capabilities;
 
+	/* Without no_new_privs only CAP_SYS_ADMIN may load a filter: load it
+	 * before the capabilities go (the profile allows what follows). */
+	if (!spec->no_new_privileges && spec->seccomp && seccomp_apply(spec->seccomp, err) < 0)
+		return -1;
 	if (setgroups(spec->n_gids, spec->gids) < 0)
 		return err_sys(err, errno, "setgroups");
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
@@ -111,10 +119,10 @@ static int enter_credentials(const struct oci_spec *spec, struct err *err)
 	if (spec->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_sys(err, errno, "set no_new_privs");
 	/* The container dies with its monitor; set after setuid, which clears it. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+	if (die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		return err_sys(err, errno, "set parent death signal");
-	if (spec->seccomp && seccomp_apply(spec->seccomp, err) < 0)
-		return err_wrap(err, "seccomp");
+	if (spec->no_new_privileges && spec->seccomp && seccomp_apply(spec->seccomp, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -136,6 +144,34 @@ static int setup_stdio(const int stdio[3], struct err *err)
 	return 0;
 }
 
+/* Make the pty inside the container's devpts, so the app sees /dev/pts/N as
+ * its terminal, and hand the master to whoever relays it. */
+static int console_open(int sock, bool bind_console, struct err *err)
+{
+	_cleanup_close_ int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	_cleanup_close_ int slave = -1;
+	char name[64];
+	int i;
+
+	if (master < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)))
+		return err_sys(err, errno, "allocate the container's pty");
+	slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		return err_sys(err, errno, "open %s", name);
+	if (bind_console) {
+		_cleanup_close_ int c = open("/dev/console", O_CREAT | O_RDONLY | O_CLOEXEC, 0600);
+
+		if (c < 0 || mount(name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+			return err_sys(err, errno, "bind %s on /dev/console", name);
+	}
+	if (fd_send(sock, master) < 0)
+		return err_sys(err, errno, "send the pty to the monitor");
+	for (i = 0; i < 3; i++)
+		if (dup2(slave, i) < 0)
+			return err_sys(err, errno, "dup2 pty");
+	return 0;
+}
+
 static int container_setup(const struct process_start *ps, struct err *err)
 {
 	const struct oci_spec *spec = ps->spec;
@@ -146,18 +182,20 @@ static int container_setup(const struct process_start *ps, struct err *err)
 		return -1;
 	if ((spec->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		return err_sys(err, errno, "unshare cgroup namespace");
-	if (rootfs_prepare(ps->bundle, spec, ps->console, err) < 0)
+	if (rootfs_prepare(ps->bundle, spec, err) < 0)
 		return err_wrap(err, "rootfs");
 	if (spec->hostname && (spec->clone_flags & CLONE_NEWUTS) &&
 	    sethostname(spec->hostname, strlen(spec->hostname)) < 0)
 		return err_sys(err, errno, "sethostname %s", spec->hostname);
 	if (rootfs_finish(spec, err) < 0)
 		return err_wrap(err, "rootfs");
+	if (spec->terminal && console_open(ps->console_sock, true, err) < 0)
+		return -1;
 	if (apply_rlimits(spec, err) < 0)
 		return -1;
 	if (mkdir_p(spec->cwd, 0755, err) < 0 || chdir(spec->cwd) < 0)
 		return err_sys(err, errno, "chdir to working directory %s", spec->cwd);
-	return enter_credentials(spec, err);
+	return enter_credentials(spec, true, err);
 }
 
 static void __attribute__((noreturn)) container_child(const struct process_start *ps,
@@ -266,7 +304,7 @@ static int join_namespaces(pid_t init_pid, int flags, struct err *err)
 
 static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cgroup *cg,
 						  const struct oci_spec *spec, const int stdio[3],
-						  int errfd)
+						  int console_sock, int errfd)
 {
 	struct err err = { 0 };
 	pid_t pid;
@@ -287,13 +325,16 @@ static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cg
 	}
 	if (setsid() < 0 || setup_stdio(stdio, &err) < 0)
 		child_fail(errfd, &err);
-	if (spec->terminal)
+	if (spec->terminal) {
+		if (console_open(console_sock, false, &err) < 0)
+			child_fail(errfd, &err);
 		ioctl(0, TIOCSCTTY, 0);
+	}
 	if (chdir(spec->cwd) < 0) {
 		err_sys(&err, errno, "chdir to %s", spec->cwd);
 		child_fail(errfd, &err);
 	}
-	if (enter_credentials(spec, &err) < 0)
+	if (enter_credentials(spec, false, &err) < 0)
 		child_fail(errfd, &err);
 	environ = (char **)spec->env;
 	execvp(spec->args[0], (char **)spec->args);
@@ -307,7 +348,7 @@ static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cg
 }
 
 int process_exec(pid_t init_pid, const struct cgroup *cg, const struct oci_spec *spec,
-		 const int stdio[3], pid_t *pid, struct err *err)
+		 const int stdio[3], int console_sock, pid_t *pid, struct err *err)
 {
 	char buf[sizeof(err->msg) + 64];
 	_cleanup_close_ int rfd = -1;
@@ -329,7 +370,7 @@ int process_exec(pid_t init_pid, const struct cgroup *cg, const struct oci_spec 
 	}
 	if (mid == 0) {
 		close(errp[0]);
-		exec_child(init_pid, cg, spec, stdio, errp[1]);
+		exec_child(init_pid, cg, spec, stdio, console_sock, errp[1]);
 	}
 	close(errp[1]);
 	rfd = errp[0];

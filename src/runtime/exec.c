@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "process/cgroup.h"
 #include "process/process.h"
 #include "util/cleanup.h"
+#include "util/fdpass.h"
 #include "util/fs.h"
 
 /* Apply exec's overrides to the container's process in the spec's JSON. */
@@ -123,26 +125,12 @@ static int exec_relay_tty(int master, pid_t pid, bool interactive)
 	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-static int open_exec_pty(int *master, int *slave, struct err *err)
-{
-	struct winsize ws;
-
-	*master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (*master < 0 || grantpt(*master) < 0 || unlockpt(*master) < 0)
-		return err_sys(err, errno, "allocate a pty");
-	*slave = open(ptsname(*master), O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (*slave < 0)
-		return err_sys(err, errno, "open pty");
-	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
-		ioctl(*master, TIOCSWINSZ, &ws);
-	return 0;
-}
-
 int rt_exec(const struct rt_exec *re, int *exit_code, struct err *err)
 {
 	_cleanup_free_ char *dircopy = xstrdup(re->dir);
 	_cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	_cleanup_close_ int master = -1, slave = -1;
+	_cleanup_close_ int master = -1;
+	int console[2] = { -1, -1 };
 	struct oci_spec spec = { 0 };
 	struct rt_state st;
 	struct cgroup cg;
@@ -159,18 +147,24 @@ int rt_exec(const struct rt_exec *re, int *exit_code, struct err *err)
 	if (re->detach) {
 		stdio[0] = stdio[1] = stdio[2] = null;
 	} else if (re->tty) {
-		if (open_exec_pty(&master, &slave, err) < 0) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0) {
 			spec_free(&spec);
-			return -1;
+			return err_sys(err, errno, "socketpair");
 		}
-		stdio[0] = stdio[1] = stdio[2] = slave;
+		stdio[0] = stdio[1] = stdio[2] = null;
 	} else if (!re->interactive) {
 		stdio[0] = null;
 	}
 	cgroup_open(basename(dircopy), &cg);
-	r = process_exec(st.pid, &cg, &spec, stdio, &pid, err);
+	r = process_exec(st.pid, &cg, &spec, stdio, console[1], &pid, err);
 	cgroup_free(&cg);
 	spec_free(&spec);
+	if (console[1] >= 0)
+		close(console[1]);
+	if (r == 0 && re->tty && (master = fd_recv(console[0])) < 0)
+		r = err_sys(err, errno, "receive the exec's pty");
+	if (console[0] >= 0)
+		close(console[0]);
 	if (r < 0)
 		return -1;
 	if (re->detach) {
@@ -178,8 +172,10 @@ int rt_exec(const struct rt_exec *re, int *exit_code, struct err *err)
 		return 0;
 	}
 	if (re->tty) {
-		close(slave);
-		slave = -1;
+		struct winsize ws;
+
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+			ioctl(master, TIOCSWINSZ, &ws);
 		*exit_code = exec_relay_tty(master, pid, re->interactive);
 		return 0;
 	}

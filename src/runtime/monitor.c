@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "runtime/logfile.h"
 #include "runtime/monitor.h"
 #include "util/cleanup.h"
+#include "util/fdpass.h"
 #include "util/fs.h"
 
 /* Signals the monitor forwards to the container, as a runc-supervising
@@ -58,41 +60,20 @@ static void status_send(struct monitor *m, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int open_pty(int *master, char **slave_path, int *slave, struct err *err)
-{
-	_cleanup_close_ int mfd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	const char *name;
-
-	if (mfd < 0 || grantpt(mfd) < 0 || unlockpt(mfd) < 0 || !(name = ptsname(mfd)))
-		return err_sys(err, errno, "allocate a pty");
-	*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (*slave < 0)
-		return err_sys(err, errno, "open %s", name);
-	*slave_path = xstrdup(name);
-	*master = take_fd(&mfd);
-	return 0;
-}
-
 /* Give the container its stdio: child_fds become its 0..2, the monitor keeps
  * the other ends. */
-static int monitor_stdio(struct monitor *m, int child_fds[3], char **console, struct err *err)
+static int monitor_stdio(struct monitor *m, int child_fds[3], int console[2], struct err *err)
 {
 	const struct rt_start *rs = m->rs;
 	int p[2];
 	int i;
 
 	if (rs->tty) {
-		int master = -1, slave = -1;
-		struct winsize ws;
-
-		if (open_pty(&master, console, &slave, err) < 0)
-			return -1;
-		if (rs->attach && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
-			ioctl(master, TIOCSWINSZ, &ws);
+		/* The pty is made inside the container; its master comes back here. */
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0)
+			return err_sys(err, errno, "socketpair");
 		for (i = 0; i < 3; i++)
-			child_fds[i] = slave;
-		m->in_dst = master;
-		m->out_src[0] = master;
+			child_fds[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
 		return 0;
 	}
 	if (rs->interactive) {
@@ -236,16 +217,30 @@ static int monitor_setup_signals(struct monitor *m, struct err *err)
 	return 0;
 }
 
+static int monitor_take_pty(struct monitor *m, int sock, struct err *err)
+{
+	struct winsize ws;
+	int master = fd_recv(sock);
+
+	if (master < 0)
+		return err_sys(err, errno, "receive the container's pty");
+	if (m->rs->attach && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		ioctl(master, TIOCSWINSZ, &ws);
+	m->in_dst = master;
+	m->out_src[0] = master;
+	return 0;
+}
+
 static int monitor_start(struct monitor *m, struct oci_spec *spec, struct cgroup *cg,
 			 struct err *err)
 {
 	const struct rt_start *rs = m->rs;
 	_cleanup_free_ char *config = xasprintf("%s/config.json", rs->dir);
 	_cleanup_free_ char *log = xasprintf("%s/container.log", rs->dir);
-	_cleanup_free_ char *console = NULL;
 	_cleanup_close_ int init_fd = -1;
 	char init_path[4096];
 	int child_fds[3] = { -1, -1, -1 };
+	int console[2] = { -1, -1 };
 	int r, i;
 
 	if (spec_load(config, spec, err) < 0)
@@ -256,18 +251,24 @@ static int monitor_start(struct monitor *m, struct oci_spec *spec, struct cgroup
 	if (rt_init_path(init_path, sizeof(init_path), err) < 0)
 		return -1;
 	init_fd = process_init_open(init_path, err);
-	if (init_fd < 0 || monitor_stdio(m, child_fds, &console, err) < 0)
+	if (init_fd < 0 || monitor_stdio(m, child_fds, console, err) < 0)
 		return -1;
 	if (cgroup_create(rs->id, spec, cg, err) < 0)
 		return -1;
 	r = process_spawn(&(struct process_start){ .bundle = rs->dir, .spec = spec,
 						   .stdio = { child_fds[0], child_fds[1],
 							      child_fds[2] },
-						   .console = console, .init_fd = init_fd },
+						   .console_sock = console[1], .init_fd = init_fd },
 			  cg, &m->pid, err);
 	for (i = 0; i < 3; i++)
-		if (child_fds[i] >= 0 && (i == 0 || child_fds[i] != child_fds[i - 1]))
+		if (child_fds[i] >= 0)
 			close(child_fds[i]);
+	if (console[1] >= 0)
+		close(console[1]);
+	if (r == 0 && rs->tty)
+		r = monitor_take_pty(m, console[0], err);
+	if (console[0] >= 0)
+		close(console[0]);
 	return r;
 }
 
