@@ -1,0 +1,93 @@
+#!/bin/sh
+# Compare `isobox run --rm busybox true` with Debian's crun running the same
+# busybox rootfs as an OCI bundle: median wall time over BENCH_RUNS runs
+# (default 30, after 3 warm-up runs each) and peak RSS of one run (GNU time %M).
+# Both loops use the same python3 timing loop (perf_counter around
+# subprocess.run). Usage (as root, after `make`): bench/run-vs-crun.sh
+set -eu
+
+die() { echo "run-vs-crun: $*" >&2; exit 1; }
+
+cd "$(dirname "$0")/.."
+RUNS=${BENCH_RUNS:-30}
+WARMUP=3
+PY=/usr/bin/python3
+ISOBOX=$PWD/build/isobox
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+[ -x "$ISOBOX" ] && [ -x build/isobox-init ] || die "build/isobox missing: run make first"
+for tool in $PY /usr/bin/time crun unshare mount; do
+	command -v "$tool" >/dev/null 2>&1 || die "required tool not found: $tool"
+done
+case $RUNS in '' | *[!0-9]* | 0) die "BENCH_RUNS must be a positive integer" ;; esac
+
+TMP=$(mktemp -d /tmp/isobox-bench.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 130' INT TERM
+
+# Timing loop: argv = runs warmup cmd... ; "{i}" in cmd is replaced by the run
+# index (unique crun container ids). Prints the median in ms.
+cat >"$TMP/loop.py" <<'EOF'
+import statistics, subprocess, sys, time
+runs, warmup, cmd = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+samples = []
+for i in range(warmup + runs):
+    argv = [a.replace("{i}", str(i)) for a in cmd]
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE)
+    t1 = time.perf_counter()
+    if p.returncode != 0:
+        sys.exit("run failed (rc=%d): %s\n%s" % (p.returncode, " ".join(argv),
+                 p.stderr.decode(errors="replace")))
+    if i >= warmup:
+        samples.append((t1 - t0) * 1000)
+print("%.1f" % statistics.median(samples))
+EOF
+
+# Peak RSS in KiB of one run of "$@" (GNU time; stderr of the command kept apart).
+rss() {
+	/usr/bin/time -f %M -o "$TMP/rss" "$@" >/dev/null 2>"$TMP/rss.err" ||
+		die "run failed: $* ($(cat "$TMP/rss.err"))"
+	tail -n 1 "$TMP/rss"
+}
+
+# --- rootfs, isobox image, OCI bundle ---------------------------------------
+scripts/make-busybox-rootfs.sh "$TMP/busybox.tar" || die "make-busybox-rootfs.sh failed"
+mkdir "$TMP/root" "$TMP/bundle" "$TMP/bundle/rootfs"
+"$ISOBOX" --root "$TMP/root" import "$TMP/busybox.tar" busybox >/dev/null ||
+	die "isobox import failed"
+tar -C "$TMP/bundle/rootfs" -xf "$TMP/busybox.tar"
+(cd "$TMP/bundle" && crun spec) || die "crun spec failed"
+$PY -c 'import json, sys
+p = sys.argv[1]; c = json.load(open(p))
+c["process"]["args"] = ["/bin/true"]; c["process"]["terminal"] = False
+json.dump(c, open(p, "w"), indent=2)' "$TMP/bundle/config.json"
+: >"$TMP/empty"
+
+# --- isobox ------------------------------------------------------------------
+iso_ms=$($PY "$TMP/loop.py" "$RUNS" "$WARMUP" \
+	"$ISOBOX" --root "$TMP/root" run --rm busybox true) || die "isobox timing failed"
+iso_kb=$(rss "$ISOBOX" --root "$TMP/root" run --rm busybox true)
+
+# --- crun (private mount ns hides the hybrid cgroup v2 controllers file) -----
+export TMP PY RUNS WARMUP
+crun_out=$(unshare -m sh -c '
+	set -e
+	mount --bind "$TMP/empty" /sys/fs/cgroup/unified/cgroup.controllers
+	$PY "$TMP/loop.py" "$RUNS" "$WARMUP" crun run -b "$TMP/bundle" "isobox-bench-$$-{i}"
+	/usr/bin/time -f %M -o "$TMP/rss" crun run -b "$TMP/bundle" "isobox-bench-$$-rss" >/dev/null
+	tail -n 1 "$TMP/rss"') || die "crun measurement failed"
+crun_ms=$(echo "$crun_out" | sed -n 1p)
+crun_kb=$(echo "$crun_out" | sed -n 2p)
+
+# --- report ------------------------------------------------------------------
+$PY - "$iso_ms" "$iso_kb" "$crun_ms" "$crun_kb" "$RUNS" <<'EOF'
+import sys
+ims, ikb, cms, ckb = (float(a) for a in sys.argv[1:5])
+print("median of %s runs (after 3 warm-ups), peak RSS of one run (GNU time)" % sys.argv[5])
+print("%-32s median %6.1f ms   peak RSS %4.1f MiB" % ("isobox run --rm busybox true", ims, ikb / 1024))
+print("%-32s median %6.1f ms   peak RSS %4.1f MiB" % ("crun run (same bundle)", cms, ckb / 1024))
+print("%-32s time %5.2fx        RSS %4.2fx   (targets: time <= 1.5x, RSS <= 1.0x)"
+      % ("ratio isobox/crun", ims / cms, ikb / ckb))
+EOF

@@ -1,0 +1,43 @@
+"""Many commands at once leave nothing behind: no stray file, mount, cgroup or process."""
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+
+def mounts():
+    return open("/proc/self/mountinfo").read()
+
+
+def test_20_run_d_then_rm_f_at_once(fresh, rootfs_tar, mode):
+    fresh("import", rootfs_tar, "busybox", check=True)
+    with ThreadPoolExecutor(20) as pool:
+        runs = list(pool.map(lambda i: fresh("run", "-d", f"--isolation={mode}", "--name", f"c{i}",
+                                             "busybox", "sleep", "300"), range(20)))
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs if r.returncode]
+    ids = [r.stdout.strip() for r in runs]
+    assert len(set(ids)) == 20
+    assert len(fresh.out("ps", "-q").split()) == 20
+    pids = [int(fresh.out("inspect", "-f", "{{.State.Pid}}", i).strip()) for i in ids]
+    with ThreadPoolExecutor(20) as pool:
+        rms = list(pool.map(lambda i: fresh("rm", "-f", i), ids))
+    assert all(r.returncode == 0 for r in rms), [r.stderr for r in rms if r.returncode]
+    assert fresh.out("ps", "-aq") == ""
+    assert os.listdir(os.path.join(fresh.root, "containers")) == []
+    assert os.listdir(os.path.join(fresh.root, "names")) == []
+    for cid in ids:
+        assert cid not in mounts()
+        for ctrl in ("memory", "pids", "cpu"):
+            assert not os.path.exists(f"/sys/fs/cgroup/{ctrl}/isobox/{cid}")
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}")
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert fresh.root not in out
+
+
+def test_same_name_at_once_only_one_wins(fresh, rootfs_tar):
+    fresh("import", rootfs_tar, "busybox", check=True)
+    with ThreadPoolExecutor(8) as pool:
+        rs = list(pool.map(lambda i: fresh("create", "--name", "dup", "busybox", "true"), range(8)))
+    assert sum(r.returncode == 0 for r in rs) == 1
+    assert all("already in use" in r.stderr for r in rs if r.returncode)
+    assert len(fresh.out("ps", "-aq").split()) == 1

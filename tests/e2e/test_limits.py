@@ -1,0 +1,66 @@
+"""Resource limits: memory (OOM kill is 137 and OOMKilled), pids, cpus, ulimits."""
+import json
+import os
+import time
+
+
+def test_memory_hog_is_oom_killed(isobox, mode):
+    cid = isobox.out("create", f"--isolation={mode}", "-m", "16m", "busybox", "sh", "-c",
+                     'x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived').strip()
+    r = isobox("start", "-a", cid, timeout=120)
+    assert r.returncode == 137
+    assert "survived" not in r.stdout
+    [obj] = json.loads(isobox.out("inspect", cid))
+    assert obj["State"]["OOMKilled"] is True
+    assert obj["State"]["ExitCode"] == 137
+    assert obj["HostConfig"]["Memory"] == 16 * 1024 * 1024
+    isobox("rm", cid, check=True)
+
+
+def test_within_memory_limit_runs(isobox, mode):
+    r = isobox("run", "--rm", f"--isolation={mode}", "-m", "64m", "busybox", "sh", "-c",
+               'x=$(head -c 1000000 /dev/zero | tr "\\0" a); echo ok')
+    assert r.stdout == "ok\n"
+
+
+def test_fork_bomb_stops_at_pids_limit(isobox, mode):
+    cid = isobox.out("run", "-d", f"--isolation={mode}", "--pids-limit", "20", "busybox", "sh",
+                     "-c", "while true; do sleep 30 & done 2>/dev/null").strip()
+    time.sleep(1.5)
+    base = (f"/sys/fs/cgroup/pids/isobox/{cid}" if os.path.exists("/sys/fs/cgroup/pids/isobox")
+            else f"/sys/fs/cgroup/isobox/{cid}")
+    assert int(open(f"{base}/pids.current").read()) <= 20
+    assert int(open(f"{base}/pids.events").read().split()[1]) > 0     # forks were refused
+    assert isobox.out("inspect", "-f", "{{.State.Status}}", cid) == "running\n"
+    isobox("rm", "-f", cid, check=True)
+
+
+def test_cpus_sets_quota(isobox, mode):
+    cid = isobox.out("run", "-d", f"--isolation={mode}", "--cpus", "0.5", "busybox", "sleep", "30").strip()
+    quota = open(f"/sys/fs/cgroup/cpu/isobox/{cid}/cpu.cfs_quota_us").read().strip() \
+        if os.path.exists("/sys/fs/cgroup/cpu/isobox") else \
+        open(f"/sys/fs/cgroup/isobox/{cid}/cpu.max").read().split()[0]
+    assert quota == "50000"
+    isobox("rm", "-f", cid, check=True)
+
+
+def test_ulimit(isobox, mode):
+    r = isobox("run", "--rm", f"--isolation={mode}", "--ulimit", "nofile=512:1024", "busybox",
+               "sh", "-c", "ulimit -n; ulimit -Hn")
+    assert r.stdout.split() == ["512", "1024"]
+
+
+def test_bad_limits_are_refused(isobox):
+    for flags in (["-m", "lots"], ["-m", "1k"], ["--cpus", "-1"], ["--pids-limit", "x"],
+                  ["--ulimit", "nofile"], ["--ulimit", "bogus=1"], ["--ulimit", "nofile=10:5"]):
+        r = isobox("run", "--rm", *flags, "busybox", "true")
+        assert r.returncode == 125, flags
+        assert r.stderr.strip(), flags
+
+
+def test_cgroups_are_removed_after_exit(isobox, mode):
+    cid = isobox.out("run", "-d", f"--isolation={mode}", "-m", "32m", "busybox", "true").strip()
+    isobox("wait", cid, check=True)
+    for ctrl in ("memory", "pids", "cpu"):
+        assert not os.path.exists(f"/sys/fs/cgroup/{ctrl}/isobox/{cid}")
+    isobox("rm", cid, check=True)

@@ -1,0 +1,144 @@
+"""The fence around a process-isolated container: namespaces, capabilities,
+seccomp, masked paths, no leaked fds, no way back to the host's binaries."""
+import os
+
+import pytest
+
+
+def sh(isobox, mode, script, *flags):
+    return isobox("run", "--rm", f"--isolation={mode}", *flags, "busybox", "sh", "-c", script)
+
+
+def test_pid_namespace(isobox, mode):
+    r = sh(isobox, mode, "echo $$; ps -o pid | wc -l")
+    lines = r.stdout.split()
+    assert lines[0] == "2"              # isobox-init is 1, the app is 2
+    assert int(lines[1]) <= 5          # header, init, sh, ps, wc
+
+
+def test_init_is_pid_1(isobox, mode):
+    assert "isobox-init" in sh(isobox, mode, "cat /proc/1/cmdline | tr '\\0' ' '").stdout
+
+
+def test_namespaces_differ_from_host(isobox, mode):
+    for ns in ("mnt", "pid", "uts", "ipc", "net", "cgroup"):
+        inside = sh(isobox, mode, f"readlink /proc/self/ns/{ns}").stdout.strip()
+        assert inside and inside != os.readlink(f"/proc/self/ns/{ns}"), ns
+
+
+def test_network_is_loopback_only(isobox, mode):
+    out = sh(isobox, mode, "ls /sys/class/net").stdout.split()
+    assert out == ["lo"]
+
+
+def test_default_capabilities_are_dockers(isobox, mode):
+    out = sh(isobox, mode, "grep CapEff /proc/self/status").stdout
+    assert out.split()[1] == "00000000a80425fb"
+
+
+def test_cap_drop_and_add(isobox, mode):
+    r = sh(isobox, mode, "chown 1 /tmp", "--cap-drop", "CHOWN")
+    assert r.returncode != 0 and "Operation not permitted" in r.stderr
+    eff = sh(isobox, mode, "grep CapEff /proc/self/status", "--cap-add", "NET_ADMIN").stdout.split()[1]
+    assert int(eff, 16) & (1 << 12)
+    eff = sh(isobox, mode, "grep CapEff /proc/self/status", "--cap-drop", "ALL").stdout.split()[1]
+    assert int(eff, 16) == 0
+
+
+def test_unknown_capability_is_refused(isobox, mode):
+    r = sh(isobox, mode, "true", "--cap-add", "CAP_NOPE")
+    assert r.returncode == 125 and "CAP_NOPE" in r.stderr
+
+
+def test_no_new_privs_and_seccomp(isobox, mode):
+    out = sh(isobox, mode, "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status").stdout.split()
+    assert out == ["NoNewPrivs:", "1", "Seccomp:", "2"]
+
+
+def test_seccomp_blocks_what_docker_blocks(isobox, mode):
+    # unshare(CLONE_NEWUSER) is refused by docker's profile without CAP_SYS_ADMIN.
+    r = sh(isobox, mode, "unshare -U true")
+    assert r.returncode != 0 and "Operation not permitted" in r.stderr
+
+
+def test_seccomp_unconfined(isobox, mode):
+    out = sh(isobox, mode, "grep Seccomp: /proc/self/status", "--security-opt",
+             "seccomp=unconfined").stdout.split()
+    assert out == ["Seccomp:", "0"]
+
+
+def test_seccomp_profile_file(isobox, mode, tmp_path):
+    prof = tmp_path / "p.json"
+    prof.write_text('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": ['
+                    '{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}')
+    r = sh(isobox, mode, "mkdir /tmp/x", "--security-opt", f"seccomp={prof}")
+    assert r.returncode != 0 and "Operation not permitted" in r.stderr
+    prof.write_text('{"defaultAction": "SCMP_ACT_FOO"}')
+    r = sh(isobox, mode, "true", "--security-opt", f"seccomp={prof}")
+    assert r.returncode == 125 and "SCMP_ACT_FOO" in r.stderr
+
+
+def test_privileged(isobox, mode):
+    out = sh(isobox, mode, "grep -E '^(CapEff|Seccomp):' /proc/self/status; mkdir -p /mnt; mount -t tmpfs t /mnt && echo mounted",
+             "--privileged").stdout
+    assert "Seccomp:\t0" in out and "mounted" in out
+
+
+def test_masked_and_readonly_paths(isobox, mode):
+    r = sh(isobox, mode, "cat /proc/kcore | wc -c; ls /sys/firmware | wc -l; echo 1 > /proc/sys/kernel/domainname")
+    assert r.stdout.split()[:2] == ["0", "0"]
+    assert "Read-only file system" in r.stderr
+
+
+def test_sys_is_read_only(isobox, mode):
+    r = sh(isobox, mode, "touch /sys/x")
+    assert r.returncode != 0
+
+
+def test_dev_has_only_the_standard_nodes(isobox, mode):
+    out = sh(isobox, mode, "ls /dev").stdout.split()
+    for node in ("null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "mqueue"):
+        assert node in out
+    for host_only in ("vda", "kvm", "mem", "sda"):
+        assert host_only not in out
+
+
+def test_no_fd_leaks_into_the_container(isobox, mode):
+    # Open an extra fd in the caller: it must not reach the container.
+    r_fd, w_fd = os.pipe()
+    os.set_inheritable(w_fd, True)
+    try:
+        out = sh(isobox, mode, "ls /proc/self/fd").stdout.split()
+    finally:
+        os.close(r_fd)
+        os.close(w_fd)
+    # 0, 1, 2 and the fd ls itself opens for the directory.
+    assert len(out) <= 4, out
+    pid1 = sh(isobox, mode, "ls /proc/1/fd").stdout.split()
+    assert sorted(pid1) == ["0", "1", "2"], pid1
+
+
+def test_proc_1_exe_is_not_the_host_binary(isobox, mode):
+    r = sh(isobox, mode, "readlink /proc/1/exe; echo x > /proc/1/exe && echo WROTE")
+    assert "memfd:isobox-init" in r.stdout
+    assert "WROTE" not in r.stdout
+
+
+def test_cwd_is_inside_the_container(isobox, mode):
+    r = sh(isobox, mode, "readlink /proc/self/cwd; readlink /proc/1/cwd; ls /proc/1/root/ | head -3")
+    assert r.stdout.split()[:2] == ["/", "/"]
+
+
+def test_hostile_mount_destination_is_refused(isobox, mode):
+    r = sh(isobox, mode, "true", "--tmpfs", "/../../etc")
+    assert r.returncode == 125
+
+
+def test_symlinked_workdir_stays_inside(isobox, mode, tmp_path):
+    # An image whose /evil points at the host's /: the working dir must resolve inside.
+    cid = isobox.out("create", f"--isolation={mode}", "busybox", "sh", "-c",
+                     "ln -s / /evil 2>/dev/null; true").strip()
+    isobox("start", "-a", cid, check=True)
+    isobox("rm", cid, check=True)
+    r = sh(isobox, mode, "pwd", "-w", "/tmp/../..")
+    assert r.returncode == 125 or r.stdout.strip() == "/"
