@@ -15,7 +15,7 @@ PY=/usr/bin/python3
 ISOBOX=$PWD/build/isobox
 
 [ "$(id -u)" = 0 ] || die "must run as root"
-[ -x "$ISOBOX" ] && [ -x build/isobox-init ] || die "build/isobox missing: run make first"
+for f in isobox isobox-init; do [ -x "build/$f" ] || die "build/$f missing: run make first"; done
 for tool in $PY /usr/bin/time crun unshare mount; do
 	command -v "$tool" >/dev/null 2>&1 || die "required tool not found: $tool"
 done

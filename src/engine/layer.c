@@ -334,13 +334,19 @@ static int unpack_entry(struct unpack *u, struct archive_entry *e, struct err *e
 static int unpack_entries(struct unpack *u, struct err *err)
 {
 	struct archive_entry *e;
+	size_t entries = 0;
 	int r;
 
-	while ((r = archive_read_next_header(u->in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
+	while ((r = archive_read_next_header(u->in, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
 		if (unpack_entry(u, e, err) < 0)
 			return -1;
+		entries++;
+	}
 	if (r != ARCHIVE_EOF)
 		return fail_read(u, err);
+	/* An empty input is a mistake (a failed download, the wrong file), not a rootfs. */
+	if (entries == 0)
+		return err_set(err, "the archive has no entries");
 	return 0;
 }
 
