@@ -132,9 +132,9 @@ static int write_etc_files(const char *dir, const char *hostname, struct err *er
 
 	if (read_file("/etc/resolv.conf", 1 << 16, &rc, NULL, &ignore) < 0)
 		rc = xstrdup("");
-	if (write_file_atomic(h, hline, strlen(hline), 0644, err) < 0 ||
-	    write_file_atomic(hosts, hostsdata, strlen(hostsdata), 0644, err) < 0 ||
-	    write_file_atomic(resolv, rc, strlen(rc), 0644, err) < 0)
+	if (write_file_replace(h, hline, strlen(hline), 0644, err) < 0 ||
+	    write_file_replace(hosts, hostsdata, strlen(hostsdata), 0644, err) < 0 ||
+	    write_file_replace(resolv, rc, strlen(rc), 0644, err) < 0)
 		return -1;
 	return 0;
 }
@@ -261,7 +261,7 @@ static int container_populate(const char *root, const struct run_opts *o,
 	rec = record_build(id, name, img, o, spec, dir);
 	if (!rec)
 		return err_set(err, "build the container record");
-	if (json_save_atomic(cfg_path, spec, err) < 0 || json_save_atomic(rec_path, rec, err) < 0)
+	if (json_save_replace(cfg_path, spec, err) < 0 || json_save_replace(rec_path, rec, err) < 0)
 		return -1;
 	return rt_state_write(tmp, &(struct rt_state){ .status = RT_CREATED }, err);
 }
@@ -452,10 +452,12 @@ int container_start(const char *root, struct container *c, bool attach, bool int
 		    int *exit_code, struct err *err)
 {
 	json_t *cfg = json_object_get(c->record, "Config");
+	_cleanup_free_ char *cache = xasprintf("%s/cache/seccomp", root);
 	struct rt_state st;
 	struct rt_start rs = {
 		.id = c->id,
 		.dir = c->dir,
+		.cache_dir = cache,
 		.tty = json_is_true(json_object_get(cfg, "Tty")),
 		.attach = attach,
 		.interactive = interactive && json_is_true(json_object_get(cfg, "OpenStdin")),
@@ -568,7 +570,9 @@ int container_remove(const char *root, struct container *c, bool force, struct e
 int container_exec(struct container *c, const struct exec_opts *o, int *exit_code,
 		   struct err *err)
 {
-	struct rt_exec re = { .dir = c->dir, .args = strv_get(&o->cmd), .env = strv_get(&o->env),
+	_cleanup_free_ char *cache = xasprintf("%s/../../cache/seccomp", c->dir);
+	struct rt_exec re = { .dir = c->dir, .cache_dir = cache, .args = strv_get(&o->cmd),
+			      .env = strv_get(&o->env),
 			      .cwd = o->workdir, .tty = o->tty, .interactive = o->interactive,
 			      .detach = o->detach };
 	char user[64];

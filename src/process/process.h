@@ -8,6 +8,7 @@
 
 #include "oci/spec.h"
 #include "process/cgroup.h"
+#include "process/seccomp.h"
 #include "util/err.h"
 
 struct process_start {
@@ -16,6 +17,7 @@ struct process_start {
 	int stdio[3];                /* become the container's fds 0, 1 and 2 */
 	int console_sock;            /* process.terminal: the pty master is sent here */
 	int init_fd;                 /* isobox-init, see process_init_open */
+	const struct seccomp_prog *seccomp;  /* compiled linux.seccomp, or NULL */
 };
 
 /* Start the container's PID 1 inside cg (already created); *pid is its host pid. */
@@ -29,7 +31,8 @@ int process_spawn(const struct process_start *ps, const struct cgroup *cg, pid_t
  * With spec->terminal the pty is made inside the container and its master
  * sent to console_sock, as runc's --console-socket. */
 int process_exec(pid_t init_pid, const struct cgroup *cg, const struct oci_spec *spec,
-		 const int stdio[3], int console_sock, pid_t *pid, struct err *err);
+		 const struct seccomp_prog *seccomp, const int stdio[3], int console_sock,
+		 pid_t *pid, struct err *err);
 
 /* A sealed in-memory copy of isobox-init: the container can see it as
  * /proc/1/exe but never write the host's binary through it (CVE-2019-5736). */

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <openssl/evp.h>
 #include <seccomp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -519,22 +520,96 @@ static int filter_install(const struct sock_fprog *prog, unsigned long flags, st
 	return err_sys(err, errno, "seccomp: load filter");
 }
 
-int seccomp_apply(json_t *s, struct err *err)
+/* The cache key: the profile as canonical JSON plus the libseccomp version,
+ * so an upgrade never loads a program another version compiled. */
+static int cache_path(json_t *s, const char *cache_dir, char **out, struct err *err)
 {
-	struct sock_fprog prog;
+	const struct scmp_version *v = seccomp_version();
+	_cleanup_free_ char *canon = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char hex[2 * EVP_MAX_MD_SIZE + 1];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int i;
+
+	if (!canon || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
+	    !EVP_DigestUpdate(ctx, canon, strlen(canon)) ||
+	    !EVP_DigestUpdate(ctx, v, sizeof(*v)) || !EVP_DigestFinal_ex(ctx, md, &mdlen)) {
+		EVP_MD_CTX_free(ctx);
+		return err_set(err, "seccomp: hash the profile");
+	}
+	EVP_MD_CTX_free(ctx);
+	for (i = 0; i < mdlen; i++)
+		sprintf(hex + 2 * i, "%02x", md[i]);
+	*out = xasprintf("%s/%s.bpf", cache_dir, hex);
+	return 0;
+}
+
+static int cache_read(const char *path, struct sock_fprog *prog)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	struct err ignore = { 0 };
+
+	if (read_file(path, BPF_MAXINSNS * sizeof(struct sock_filter), &data, &len, &ignore) < 0)
+		return -1;
+	if (len == 0 || len % sizeof(struct sock_filter))
+		return -1;
+	prog->len = (unsigned short)(len / sizeof(struct sock_filter));
+	prog->filter = take_ptr(&data);
+	return 0;
+}
+
+int seccomp_prog_compile(json_t *s, const char *cache_dir, struct seccomp_prog *out,
+		    struct err *err)
+{
+	_cleanup_free_ char *path = NULL;
 	scmp_filter_ctx ctx = NULL;
 	int r;
 
-	if (seccomp_validate(s, err) < 0 || filter_build(s, &ctx, err) < 0)
+	memset(out, 0, sizeof(*out));
+	if (seccomp_validate(s, err) < 0)
 		return -1;
-	r = filter_export(ctx, &prog, err);
+	out->flags = flags_value(json_object_get(s, "flags"));
+	if (cache_dir && cache_path(s, cache_dir, &path, err) < 0)
+		return -1;
+	if (path && cache_read(path, &out->fprog) == 0)
+		return 0;
+	if (filter_build(s, &ctx, err) < 0)
+		return -1;
+	r = filter_export(ctx, &out->fprog, err);
 	seccomp_release(ctx);
-	if (r < 0)
+	if (r < 0 || !path)
+		return r;
+	/* A cache that cannot be written only costs the next container the compile. */
+	if (mkdir_p(cache_dir, 0700, &(struct err){ 0 }) == 0)
+		write_file_atomic(path, out->fprog.filter, out->fprog.len * sizeof(struct sock_filter),
+				  0600, &(struct err){ 0 });
+	return 0;
+}
+
+int seccomp_prog_load(const struct seccomp_prog *prog, struct err *err)
+{
+	return filter_install(&prog->fprog, prog->flags, err);
+}
+
+void seccomp_prog_free(struct seccomp_prog *prog)
+{
+	free(prog->fprog.filter);
+	memset(prog, 0, sizeof(*prog));
+}
+
+int seccomp_apply(json_t *s, struct err *err)
+{
+	struct seccomp_prog prog;
+
+	if (seccomp_prog_compile(s, NULL, &prog, err) < 0)
 		return -1;
-	r = filter_install(&prog, flags_value(json_object_get(s, "flags")), err);
 	/* On success prog.filter is not freed: free() may trim the heap with
 	 * brk/munmap, which the new filter may kill; the caller execs next. */
-	if (r < 0)
-		free(prog.filter);
-	return r;
+	if (seccomp_prog_load(&prog, err) < 0) {
+		seccomp_prog_free(&prog);
+		return -1;
+	}
+	return 0;
 }

@@ -4,6 +4,7 @@
 #define ISOBOX_SECCOMP_H
 
 #include <jansson.h>
+#include <linux/filter.h>
 
 #include "util/err.h"
 
@@ -17,6 +18,17 @@ int seccomp_validate(json_t *oci_seccomp, struct err *err);
  * would do afterwards except execve. The caller sets no_new_privs (or holds
  * CAP_SYS_ADMIN). Syscall names unknown to this libseccomp are skipped. */
 int seccomp_apply(json_t *oci_seccomp, struct err *err);
+
+/* A compiled filter: compile before the fork (once per profile, cached in
+ * cache_dir when not NULL), load in the child right before exec. */
+struct seccomp_prog {
+	struct sock_fprog fprog;
+	unsigned long flags;
+};
+int seccomp_prog_compile(json_t *oci_seccomp, const char *cache_dir, struct seccomp_prog *out,
+		    struct err *err);
+int seccomp_prog_load(const struct seccomp_prog *prog, struct err *err);
+void seccomp_prog_free(struct seccomp_prog *prog);
 
 /* Pieces of seccomp_validate, for converters of other profile formats. `where`
  * names the value and prefixes the message: where="profile p: syscalls[3].action"

@@ -95,14 +95,14 @@ static int apply_rlimits(const struct oci_spec *spec, struct err *err)
 
 /* Become the container's user with its capabilities and seccomp filter: the
  * last steps before exec, in the order runc uses. */
-static int enter_credentials(const struct oci_spec *spec, bool die_with_parent,
-			     struct err *err)
+static int enter_credentials(const struct oci_spec *spec, const struct seccomp_prog *seccomp,
+			     bool die_with_parent, struct err *err)
 {
 	json_t *caps = spec->capabilities;
 
 	/* Without no_new_privs only CAP_SYS_ADMIN may load a filter: load it
 	 * before the capabilities go (the profile allows what follows). */
-	if (!spec->no_new_privileges && spec->seccomp && seccomp_apply(spec->seccomp, err) < 0)
+	if (!spec->no_new_privileges && seccomp && seccomp_prog_load(seccomp, err) < 0)
 		return -1;
 	if (setgroups(spec->n_gids, spec->gids) < 0)
 		return err_sys(err, errno, "setgroups");
@@ -121,7 +121,7 @@ static int enter_credentials(const struct oci_spec *spec, bool die_with_parent,
 	/* The container dies with its monitor; set after setuid, which clears it. */
 	if (die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		return err_sys(err, errno, "set parent death signal");
-	if (spec->no_new_privileges && spec->seccomp && seccomp_apply(spec->seccomp, err) < 0)
+	if (spec->no_new_privileges && seccomp && seccomp_prog_load(seccomp, err) < 0)
 		return -1;
 	return 0;
 }
@@ -172,16 +172,15 @@ static int console_open(int sock, bool bind_console, struct err *err)
 	return 0;
 }
 
-static int container_setup(const struct process_start *ps, struct err *err)
+static int container_setup(const struct process_start *ps, int gofd, struct err *err)
 {
+	char go;
 	const struct oci_spec *spec = ps->spec;
 
 	if (setsid() < 0)
 		return err_sys(err, errno, "setsid");
 	if (setup_stdio(ps->stdio, err) < 0)
 		return -1;
-	if ((spec->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
-		return err_sys(err, errno, "unshare cgroup namespace");
 	if (rootfs_prepare(ps->bundle, spec, err) < 0)
 		return err_wrap(err, "rootfs");
 	if (spec->hostname && (spec->clone_flags & CLONE_NEWUTS) &&
@@ -195,7 +194,13 @@ static int container_setup(const struct process_start *ps, struct err *err)
 		return -1;
 	if (mkdir_p(spec->cwd, 0755, err) < 0 || chdir(spec->cwd) < 0)
 		return err_sys(err, errno, "chdir to working directory %s", spec->cwd);
-	return enter_credentials(spec, true, err);
+	/* The monitor moves us into the cgroup while we built the rootfs (a v1
+	 * migration waits for an RCU grace period); nothing of the app runs before. */
+	if (read(gofd, &go, 1) != 1)
+		return err_set(err, "the monitor did not place the container in its cgroup");
+	if ((spec->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return err_sys(err, errno, "unshare cgroup namespace");
+	return enter_credentials(spec, ps->seccomp, true, err);
 }
 
 static void __attribute__((noreturn)) container_child(const struct process_start *ps,
@@ -205,11 +210,8 @@ static void __attribute__((noreturn)) container_child(const struct process_start
 	struct err err = { 0 };
 	const char **argv;
 	size_t n = 0, i = 0;
-	char go;
 
-	if (read(gofd, &go, 1) != 1)
-		_exit(ERR_RUNTIME);
-	if (container_setup(ps, &err) < 0)
+	if (container_setup(ps, gofd, &err) < 0)
 		child_fail(errfd, &err);
 	while (spec->args[n])
 		n++;
@@ -303,8 +305,9 @@ static int join_namespaces(pid_t init_pid, int flags, struct err *err)
 }
 
 static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cgroup *cg,
-						  const struct oci_spec *spec, const int stdio[3],
-						  int console_sock, int errfd)
+						  const struct oci_spec *spec,
+						  const struct seccomp_prog *seccomp,
+						  const int stdio[3], int console_sock, int errfd)
 {
 	struct err err = { 0 };
 	pid_t pid;
@@ -334,7 +337,7 @@ static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cg
 		err_sys(&err, errno, "chdir to %s", spec->cwd);
 		child_fail(errfd, &err);
 	}
-	if (enter_credentials(spec, false, &err) < 0)
+	if (enter_credentials(spec, seccomp, false, &err) < 0)
 		child_fail(errfd, &err);
 	environ = (char **)spec->env;
 	execvp(spec->args[0], (char **)spec->args);
@@ -348,7 +351,8 @@ static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cg
 }
 
 int process_exec(pid_t init_pid, const struct cgroup *cg, const struct oci_spec *spec,
-		 const int stdio[3], int console_sock, pid_t *pid, struct err *err)
+		 const struct seccomp_prog *seccomp, const int stdio[3], int console_sock,
+		 pid_t *pid, struct err *err)
 {
 	char buf[sizeof(err->msg) + 64];
 	_cleanup_close_ int rfd = -1;
@@ -370,7 +374,7 @@ int process_exec(pid_t init_pid, const struct cgroup *cg, const struct oci_spec 
 	}
 	if (mid == 0) {
 		close(errp[0]);
-		exec_child(init_pid, cg, spec, stdio, console_sock, errp[1]);
+		exec_child(init_pid, cg, spec, seccomp, stdio, console_sock, errp[1]);
 	}
 	close(errp[1]);
 	rfd = errp[0];

@@ -132,6 +132,7 @@ int rt_exec(const struct rt_exec *re, int *exit_code, struct err *err)
 	_cleanup_close_ int master = -1;
 	int console[2] = { -1, -1 };
 	struct oci_spec spec = { 0 };
+	struct seccomp_prog seccomp = { 0 };
 	struct rt_state st;
 	struct cgroup cg;
 	int stdio[3] = { 0, 1, 2 };
@@ -144,11 +145,16 @@ int rt_exec(const struct rt_exec *re, int *exit_code, struct err *err)
 		return err_set(err, "is not running");
 	if (exec_spec(re, &spec, err) < 0)
 		return -1;
+	if (spec.seccomp && seccomp_prog_compile(spec.seccomp, re->cache_dir, &seccomp, err) < 0) {
+		spec_free(&spec);
+		return -1;
+	}
 	if (re->detach) {
 		stdio[0] = stdio[1] = stdio[2] = null;
 	} else if (re->tty) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0) {
 			spec_free(&spec);
+			seccomp_prog_free(&seccomp);
 			return err_sys(err, errno, "socketpair");
 		}
 		stdio[0] = stdio[1] = stdio[2] = null;
@@ -156,7 +162,9 @@ int rt_exec(const struct rt_exec *re, int *exit_code, struct err *err)
 		stdio[0] = null;
 	}
 	cgroup_open(basename(dircopy), &cg);
-	r = process_exec(st.pid, &cg, &spec, stdio, console[1], &pid, err);
+	r = process_exec(st.pid, &cg, &spec, spec.seccomp ? &seccomp : NULL, stdio, console[1],
+			 &pid, err);
+	seccomp_prog_free(&seccomp);
 	cgroup_free(&cg);
 	spec_free(&spec);
 	if (console[1] >= 0)

@@ -238,6 +238,7 @@ static int monitor_start(struct monitor *m, struct oci_spec *spec, struct cgroup
 	_cleanup_free_ char *config = xasprintf("%s/config.json", rs->dir);
 	_cleanup_free_ char *log = xasprintf("%s/container.log", rs->dir);
 	_cleanup_close_ int init_fd = -1;
+	struct seccomp_prog seccomp = { 0 };
 	char init_path[4096];
 	int child_fds[3] = { -1, -1, -1 };
 	int console[2] = { -1, -1 };
@@ -253,13 +254,19 @@ static int monitor_start(struct monitor *m, struct oci_spec *spec, struct cgroup
 	init_fd = process_init_open(init_path, err);
 	if (init_fd < 0 || monitor_stdio(m, child_fds, console, err) < 0)
 		return -1;
-	if (cgroup_create(rs->id, spec, cg, err) < 0)
+	if (spec->seccomp && seccomp_prog_compile(spec->seccomp, rs->cache_dir, &seccomp, err) < 0)
 		return -1;
+	if (cgroup_create(rs->id, spec, cg, err) < 0) {
+		seccomp_prog_free(&seccomp);
+		return -1;
+	}
 	r = process_spawn(&(struct process_start){ .bundle = rs->dir, .spec = spec,
 						   .stdio = { child_fds[0], child_fds[1],
 							      child_fds[2] },
-						   .console_sock = console[1], .init_fd = init_fd },
+						   .console_sock = console[1], .init_fd = init_fd,
+						   .seccomp = spec->seccomp ? &seccomp : NULL },
 			  cg, &m->pid, err);
+	seccomp_prog_free(&seccomp);
 	for (i = 0; i < 3; i++)
 		if (child_fds[i] >= 0)
 			close(child_fds[i]);
@@ -325,9 +332,10 @@ static void __attribute__((noreturn)) monitor_main(const struct rt_start *rs, in
 	monitor_loop(&m);
 	monitor_record_exit(&m, &cg);
 	cgroup_destroy(&cg, &err);
-	status_send(&m, "exit %d\n", m.exit_code);
+	/* --rm: gone before the attached caller returns, as with docker run --rm. */
 	if (rs->on_exit)
 		rs->on_exit(rs->dir, rs->on_exit_data);
+	status_send(&m, "exit %d\n", m.exit_code);
 	_exit(0);
 }
 

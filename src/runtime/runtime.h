@@ -37,6 +37,7 @@ typedef void (*rt_exit_hook)(const char *dir, void *data);
 struct rt_start {
 	const char *id;
 	const char *dir;                  /* the bundle: config.json, rootfs/ */
+	const char *cache_dir;            /* compiled seccomp filters, shared */
 	bool tty;                         /* process.terminal */
 	bool attach;                      /* the caller's stdio is attached */
 	bool interactive;                 /* forward the caller's stdin */
@@ -60,6 +61,7 @@ int rt_wait_timeout(const char *dir, int timeout_ms, struct err *err);
  * container's process. Attached: relays stdio and returns the exit code. */
 struct rt_exec {
 	const char *dir;
+	const char *cache_dir;
 	const char *const *args;
 	const char *const *env;           /* added to the container's env */
 	const char *cwd;                  /* NULL: the container's */

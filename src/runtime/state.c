@@ -53,7 +53,7 @@ int rt_state_write(const char *dir, const struct rt_state *st, struct err *err)
 		st->exit_code, "oom_killed", st->oom_killed, "started_at", st->started_at,
 		"finished_at", st->finished_at, "error", st->error);
 
-	return json_save_atomic(path, j, err);
+	return json_save_replace(path, j, err);
 }
 
 /* The monitor holds DIR/monitor.lock for as long as it lives. */

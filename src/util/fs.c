@@ -1,6 +1,7 @@
 #include "fs.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -170,8 +171,8 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-		      struct err *err)
+static int write_file_rename(const char *path, const void *data, size_t len, mode_t mode,
+			     bool durable, struct err *err)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, getpid());
 	_cleanup_free_ char *dir = xstrdup(path);
@@ -181,7 +182,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return err_sys(err, errno, "create %s", tmp);
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		int e = errno;
 		unlink(tmp);
 		return err_sys(err, e, "write %s", tmp);
@@ -191,10 +192,24 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 		unlink(tmp);
 		return err_sys(err, e, "rename %s", tmp);
 	}
+	if (!durable)
+		return 0;
 	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0)
 		fsync(dfd);
 	return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		      struct err *err)
+{
+	return write_file_rename(path, data, len, mode, true, err);
+}
+
+int write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+		       struct err *err)
+{
+	return write_file_rename(path, data, len, mode, false, err);
 }
 
 int write_file(const char *path, const char *data, struct err *err)
@@ -229,6 +244,15 @@ int json_save_atomic(const char *path, json_t *j, struct err *err)
 	if (!s)
 		return err_set(err, "encode %s", path);
 	return write_file_atomic(path, s, strlen(s), 0600, err);
+}
+
+int json_save_replace(const char *path, json_t *j, struct err *err)
+{
+	_cleanup_free_ char *s = json_dumps(j, JSON_COMPACT);
+
+	if (!s)
+		return err_set(err, "encode %s", path);
+	return write_file_replace(path, s, strlen(s), 0600, err);
 }
 
 int lock_path(const char *path, int op, struct err *err)

@@ -22,10 +22,16 @@ int read_file(const char *path, size_t max, char **out, size_t *len, struct err 
 /* write to PATH.tmp.PID, fsync, rename over PATH, fsync the directory. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		      struct err *err);
+/* The same without fsync: readers never see half a file, but a crash may lose
+ * the change. For container state, as runc and crun write theirs; what must
+ * survive a crash (the image store) uses write_file_atomic. */
+int write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+		       struct err *err);
 int write_file(const char *path, const char *data, struct err *err);
 
 int json_load_path(const char *path, json_t **out, struct err *err);
 int json_save_atomic(const char *path, json_t *j, struct err *err);
+int json_save_replace(const char *path, json_t *j, struct err *err);
 
 /* flock() a lock file (created if missing); returns the fd or -1.
  * With nonblock, a held lock fails with errno EWOULDBLOCK and err->errnum set. */
