@@ -247,6 +247,8 @@ static json_t *resources_build(const struct run_opts *o)
 							  (json_int_t)100000));
 	if (o->pids_limit > 0)
 		json_object_set_new(res, "pids", json_pack("{s:I}", "limit", o->pids_limit));
+	json_object_set_new(res, "devices", json_pack("[{s:b, s:s}]", "allow", o->privileged,
+						      "access", "rwm"));
 	return res;
 }
 

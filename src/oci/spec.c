@@ -280,6 +280,17 @@ static int parse_namespaces(json_t *arr, struct oci_spec *spec, struct err *err)
 	return 0;
 }
 
+/* The device rules isobox writes: docker's defaults, or everything when the
+ * last rule allows all devices (what --privileged asks for). */
+static bool devices_allow_all(json_t *rules)
+{
+	json_t *last = json_array_get(rules, json_array_size(rules) - 1);
+
+	return json_array_size(rules) && json_is_true(json_object_get(last, "allow")) &&
+	       !json_object_get(last, "type") && !json_object_get(last, "major") &&
+	       !json_object_get(last, "minor");
+}
+
 static void parse_resources(json_t *res, struct oci_spec *spec)
 {
 	json_t *mem = json_object_get(res, "memory"), *cpu = json_object_get(res, "cpu");
@@ -289,6 +300,7 @@ static void parse_resources(json_t *res, struct oci_spec *spec)
 	spec->cpu_period = json_integer_value(json_object_get(cpu, "period"));
 	spec->pids_limit = json_integer_value(json_object_get(json_object_get(res, "pids"),
 							      "limit"));
+	spec->devices_allow_all = devices_allow_all(json_object_get(res, "devices"));
 }
 
 static int parse_linux(json_t *lx, struct oci_spec *spec, struct err *err)

@@ -54,6 +54,7 @@ struct oci_spec {
 	long long cpu_quota;        /* microseconds per period, 0 = none */
 	long long cpu_period;
 	long long pids_limit;       /* 0 = none */
+	bool devices_allow_all;     /* linux.resources.devices allows "a" (privileged) */
 	json_t *annotations;
 };
 
