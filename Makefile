@@ -3,10 +3,11 @@
 CC ?= cc
 PREFIX ?= /usr/local
 BUILD ?= build
-PKGS := libarchive jansson libseccomp libcap libcrypto
+# libarchive is dlopen'ed by import only (engine/archive_dl.c); tests link it.
+PKGS := jansson libseccomp libcap nettle
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
-	  -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	  -Isrc $(shell pkg-config --cflags $(PKGS) libarchive 2>/dev/null)
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 UTIL_SRC := $(wildcard src/util/*.c)
@@ -35,7 +36,7 @@ $(BUILD)/isobox-init: src/guest/init.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -larchive -lcmocka
 
 install: all
 	install -D -m 0755 $(BUILD)/isobox $(DESTDIR)$(PREFIX)/bin/isobox

@@ -1,61 +1,45 @@
 #include "digest.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/sha256.h"
 
 int digest_init(struct digest *d, struct err *err)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-	d->ctx = NULL;
-	if (!ctx)
-		return err_set(err, "sha256: out of memory");
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(ctx);
-		return err_set(err, "sha256: cannot initialise libcrypto digest");
-	}
-	d->ctx = ctx;
+	d->ctx = xmalloc(sizeof(struct sha256));
+	sha256_begin(d->ctx);
 	return 0;
 }
 
 void digest_update(struct digest *d, const void *data, size_t len)
 {
-	/* EVP_DigestUpdate on an initialised sha256 context cannot fail. */
 	if (d->ctx && len)
-		EVP_DigestUpdate(d->ctx, data, len);
+		sha256_add(d->ctx, data, len);
 }
 
 int digest_final(struct digest *d, char out[DIGEST_STR_LEN], struct err *err)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
-	char *p = out + strlen(DIGEST_PREFIX);
+	char hex[SHA256_HEX_LEN + 1];
 
-	if (!d->ctx || EVP_DigestFinal_ex(d->ctx, md, &n) != 1 || n * 2 != DIGEST_HEX_LEN) {
-		digest_free(d);
-		return err_set(err, "sha256: cannot finish digest");
-	}
+	if (!d->ctx)
+		return err_set(err, "sha256: digest not started");
+	sha256_end_hex(d->ctx, hex);
 	digest_free(d);
-	memcpy(out, DIGEST_PREFIX, strlen(DIGEST_PREFIX));
-	for (i = 0; i < n; i++) {
-		*p++ = hex[md[i] >> 4];
-		*p++ = hex[md[i] & 15];
-	}
-	*p = '\0';
+	snprintf(out, DIGEST_STR_LEN, "%s%s", DIGEST_PREFIX, hex);
 	return 0;
 }
 
 void digest_free(struct digest *d)
 {
-	EVP_MD_CTX_free(d->ctx);
+	free(d->ctx);
 	d->ctx = NULL;
 }
 

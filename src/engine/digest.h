@@ -14,7 +14,7 @@
 #define DIGEST_STR_LEN (sizeof(DIGEST_PREFIX) + DIGEST_HEX_LEN)
 
 struct digest {
-	void *ctx;      /* EVP_MD_CTX, hidden so callers need no OpenSSL headers */
+	void *ctx;      /* struct sha256 */
 };
 
 int digest_init(struct digest *d, struct err *err);

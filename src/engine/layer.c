@@ -10,9 +10,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 
+#include "engine/archive_dl.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -431,6 +430,8 @@ int layer_unpack_fd(const char *root, int fd, struct layer_info *info, struct er
 	int r;
 
 	memset(info, 0, sizeof(*info));
+	if (archive_dl_load(err) < 0)
+		return -1;
 	r = digest_init(&u.dg, err);
 	if (r == 0)
 		r = unpack_open_outputs(&u, err);

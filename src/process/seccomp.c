@@ -7,7 +7,6 @@
 #include <limits.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <openssl/evp.h>
 #include <seccomp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -21,6 +20,7 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/sha256.h"
 
 #define RULE_ARGS_MAX 64    /* conditions per rule; more is a hostile profile */
 #define SYSCALL_ARG_COUNT 6 /* a syscall has arguments 0..5 */
@@ -526,21 +526,15 @@ static int cache_path(json_t *s, const char *cache_dir, char **out, struct err *
 {
 	const struct scmp_version *v = seccomp_version();
 	_cleanup_free_ char *canon = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char hex[2 * EVP_MAX_MD_SIZE + 1];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned int i;
+	char hex[SHA256_HEX_LEN + 1];
+	struct sha256 h;
 
-	if (!canon || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
-	    !EVP_DigestUpdate(ctx, canon, strlen(canon)) ||
-	    !EVP_DigestUpdate(ctx, v, sizeof(*v)) || !EVP_DigestFinal_ex(ctx, md, &mdlen)) {
-		EVP_MD_CTX_free(ctx);
-		return err_set(err, "seccomp: hash the profile");
-	}
-	EVP_MD_CTX_free(ctx);
-	for (i = 0; i < mdlen; i++)
-		sprintf(hex + 2 * i, "%02x", md[i]);
+	if (!canon)
+		return err_set(err, "seccomp: encode the profile");
+	sha256_begin(&h);
+	sha256_add(&h, canon, strlen(canon));
+	sha256_add(&h, v, sizeof(*v));
+	sha256_end_hex(&h, hex);
 	*out = xasprintf("%s/%s.bpf", cache_dir, hex);
 	return 0;
 }
