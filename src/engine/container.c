@@ -132,9 +132,9 @@ static int write_etc_files(const char *dir, const char *hostname, struct err *er
 
 	if (read_file("/etc/resolv.conf", 1 << 16, &rc, NULL, &ignore) < 0)
 		rc = xstrdup("");
-	if (write_file_replace(h, hline, strlen(hline), 0644, err) < 0 ||
-	    write_file_replace(hosts, hostsdata, strlen(hostsdata), 0644, err) < 0 ||
-	    write_file_replace(resolv, rc, strlen(rc), 0644, err) < 0)
+	if (write_file_new(h, hline, strlen(hline), 0644, err) < 0 ||
+	    write_file_new(hosts, hostsdata, strlen(hostsdata), 0644, err) < 0 ||
+	    write_file_new(resolv, rc, strlen(rc), 0644, err) < 0)
 		return -1;
 	return 0;
 }
@@ -227,6 +227,15 @@ static int layers_top_first(const struct image *img, const char ***out)
 	return 0;
 }
 
+static int json_write_new(const char *path, json_t *j, struct err *err)
+{
+	_cleanup_free_ char *s = json_dumps(j, JSON_COMPACT);
+
+	if (!s)
+		return err_set(err, "encode %s", path);
+	return write_file_new(path, s, strlen(s), 0600, err);
+}
+
 static int container_populate(const char *root, const struct run_opts *o,
 			      const struct image *img, const char *id, const char *name,
 			      const char *tmp, const char *dir, struct err *err)
@@ -261,9 +270,8 @@ static int container_populate(const char *root, const struct run_opts *o,
 	rec = record_build(id, name, img, o, spec, dir);
 	if (!rec)
 		return err_set(err, "build the container record");
-	if (json_save_replace(cfg_path, spec, err) < 0 || json_save_replace(rec_path, rec, err) < 0)
-		return -1;
-	return rt_state_write(tmp, &(struct rt_state){ .status = RT_CREATED }, err);
+	return json_write_new(cfg_path, spec, err) < 0 || json_write_new(rec_path, rec, err) < 0
+		       ? -1 : 0;
 }
 
 int container_create(const char *root, const struct run_opts *o, struct container *c,

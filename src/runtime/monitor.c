@@ -304,7 +304,6 @@ static void __attribute__((noreturn)) monitor_main(const struct rt_start *rs, in
 {
 	struct monitor m = { .rs = rs, .status_fd = status_fd, .log_fd = -1, .in_src = -1,
 			     .in_dst = -1, .out_src = { -1, -1 }, .out_dst = { -1, -1 } };
-	_cleanup_free_ char *lock = xasprintf("%s/monitor.lock", rs->dir);
 	struct oci_spec spec = { 0 };
 	struct cgroup cg = { 0 };
 	struct err err = { 0 };
@@ -317,7 +316,8 @@ static void __attribute__((noreturn)) monitor_main(const struct rt_start *rs, in
 		if (rs->interactive)
 			m.in_src = STDIN_FILENO;
 	}
-	if (lock_path(lock, LOCK_EX, &err) < 0 || monitor_setup_signals(&m, &err) < 0 ||
+	if ((rt_lock_dir(rs->dir, LOCK_EX) < 0 && err_sys(&err, errno, "lock %s", rs->dir)) ||
+	    monitor_setup_signals(&m, &err) < 0 ||
 	    monitor_start(&m, &spec, &cg, &err) < 0) {
 		cgroup_destroy(&cg, &(struct err){ 0 });
 		status_send(&m, "error %d %s\n", err.kind ? err.kind : ERR_RUNTIME, err.msg);

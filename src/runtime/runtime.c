@@ -211,18 +211,12 @@ int rt_kill(const char *dir, int sig, struct err *err)
 	return 0;
 }
 
+/* 0 once the monitor is gone (or with LOCK_NB, -1 while it lives). */
 static int lock_monitor(const char *dir, int op)
 {
-	_cleanup_free_ char *path = xasprintf("%s/monitor.lock", dir);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = rt_lock_dir(dir, op);
 
-	if (fd < 0)
-		return 0;
-	while (flock(fd, op) < 0) {
-		if (errno != EINTR)
-			return errno == EWOULDBLOCK ? -1 : 0;
-	}
-	return 0;
+	return fd < 0 && errno == EWOULDBLOCK ? -1 : 0;
 }
 
 int rt_wait(const char *dir, int *exit_code, struct err *err)

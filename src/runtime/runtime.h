@@ -29,6 +29,9 @@ const char *rt_status_name(enum rt_status s);
  * rebooted) is reported, and recorded, as exited. */
 int rt_state_read(const char *dir, struct rt_state *st, struct err *err);
 int rt_state_write(const char *dir, const struct rt_state *st, struct err *err);
+/* flock() the container directory (op as flock's); returns the fd or -1.
+ * The monitor holds LOCK_EX for its whole life. */
+int rt_lock_dir(const char *dir, int op);
 
 /* Called by the monitor after the container exited and was recorded, e.g. to
  * remove a --rm container. Runs in the monitor process. */

@@ -56,17 +56,24 @@ int rt_state_write(const char *dir, const struct rt_state *st, struct err *err)
 	return json_save_replace(path, j, err);
 }
 
-/* The monitor holds DIR/monitor.lock for as long as it lives. */
-static bool monitor_alive(const char *dir)
+int rt_lock_dir(const char *dir, int op)
 {
-	_cleanup_free_ char *path = xasprintf("%s/monitor.lock", dir);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
-		return false;
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0)
-		return false;
-	return errno == EWOULDBLOCK;
+		return -1;
+	while (flock(fd, op) < 0)
+		if (errno != EINTR)
+			return -1;
+	return take_fd(&fd);
+}
+
+/* The monitor holds a lock on the container's directory while it lives. */
+static bool monitor_alive(const char *dir)
+{
+	_cleanup_close_ int fd = rt_lock_dir(dir, LOCK_SH | LOCK_NB);
+
+	return fd < 0 && errno == EWOULDBLOCK;
 }
 
 int rt_state_read(const char *dir, struct rt_state *st, struct err *err)
@@ -74,6 +81,12 @@ int rt_state_read(const char *dir, struct rt_state *st, struct err *err)
 	_cleanup_free_ char *path = xasprintf("%s/state.json", dir);
 	_cleanup_json_ json_t *j = NULL;
 
+	/* No state yet: created and never started. */
+	if (access(path, F_OK) < 0 && errno == ENOENT && access(dir, F_OK) == 0) {
+		memset(st, 0, sizeof(*st));
+		st->status = RT_CREATED;
+		return 0;
+	}
 	if (json_load_path(path, &j, err) < 0 || state_parse(j, st, err) < 0)
 		return -1;
 	if (st->status != RT_RUNNING || monitor_alive(dir))

@@ -212,6 +212,18 @@ int write_file_replace(const char *path, const void *data, size_t len, mode_t mo
 	return write_file_rename(path, data, len, mode, false, err);
 }
 
+int write_file_new(const char *path, const void *data, size_t len, mode_t mode,
+		   struct err *err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+
+	if (fd < 0)
+		return err_sys(err, errno, "create %s", path);
+	if (write_all(fd, data, len) < 0)
+		return err_sys(err, errno, "write %s", path);
+	return 0;
+}
+
 int write_file(const char *path, const char *data, struct err *err)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);

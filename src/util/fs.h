@@ -27,6 +27,10 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
  * survive a crash (the image store) uses write_file_atomic. */
 int write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 		       struct err *err);
+/* Create a file that must not exist yet, in a directory nobody sees until the
+ * caller publishes it (renames it into place). */
+int write_file_new(const char *path, const void *data, size_t len, mode_t mode,
+		   struct err *err);
 int write_file(const char *path, const char *data, struct err *err);
 
 int json_load_path(const char *path, json_t **out, struct err *err);
