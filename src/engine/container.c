@@ -442,18 +442,25 @@ int container_list(const char *root, bool all, json_t **out, struct err *err)
 	return 0;
 }
 
-/* --rm: runs in the monitor once the exit is recorded. */
-static void container_autoremove(const char *dir, void *data)
+/* --rm: runs in the monitor once the exit is recorded. Out of sight at once;
+ * the monitor deletes the returned directory after telling the caller. */
+static char *container_autoremove(const char *dir, void *data)
 {
 	const char *root = data;
 	_cleanup_free_ char *copy = xstrdup(dir);
 	struct container c;
+	char *trash;
 
 	if (container_load(root, strrchr(copy, '/') + 1, &c, &(struct err){ 0 }) < 0)
-		return;
+		return NULL;
+	trash = xasprintf("%s/containers/.rm-%s", root, c.id);
+	if (rename(c.dir, trash) < 0) {
+		free(trash);
+		trash = NULL;
+	}
 	name_release(root, container_name(&c), c.id);
-	rm_rf(c.dir, &(struct err){ 0 });
 	container_free(&c);
+	return trash;
 }
 
 int container_start(const char *root, struct container *c, bool attach, bool interactive,

@@ -307,6 +307,7 @@ static void __attribute__((noreturn)) monitor_main(const struct rt_start *rs, in
 	struct oci_spec spec = { 0 };
 	struct cgroup cg = { 0 };
 	struct err err = { 0 };
+	char *trash = NULL;
 
 	m.streams[0].name = "stdout";
 	m.streams[1].name = "stderr";
@@ -331,11 +332,13 @@ static void __attribute__((noreturn)) monitor_main(const struct rt_start *rs, in
 	}
 	monitor_loop(&m);
 	monitor_record_exit(&m, &cg);
-	cgroup_destroy(&cg, &err);
 	/* --rm: gone before the attached caller returns, as with docker run --rm. */
 	if (rs->on_exit)
-		rs->on_exit(rs->dir, rs->on_exit_data);
+		trash = rs->on_exit(rs->dir, rs->on_exit_data);
 	status_send(&m, "exit %d\n", m.exit_code);
+	cgroup_destroy(&cg, &err);
+	if (trash)
+		rm_rf(trash, &err);
 	_exit(0);
 }
 

@@ -33,9 +33,11 @@ int rt_state_write(const char *dir, const struct rt_state *st, struct err *err);
  * The monitor holds LOCK_EX for its whole life. */
 int rt_lock_dir(const char *dir, int op);
 
-/* Called by the monitor after the container exited and was recorded, e.g. to
- * remove a --rm container. Runs in the monitor process. */
-typedef void (*rt_exit_hook)(const char *dir, void *data);
+/* Called by the monitor after the container exited and was recorded, before
+ * an attached caller is told (a --rm container is gone from listings by then).
+ * It may return a directory (malloc'ed) that the monitor deletes after telling
+ * the caller, so slow deletion does not delay it. */
+typedef char *(*rt_exit_hook)(const char *dir, void *data);
 
 struct rt_start {
 	const char *id;
