@@ -174,14 +174,16 @@ fail:
 	return err_wrap(err, "cgroup");
 }
 
-int cgroup_enter(const struct cgroup *cg, pid_t pid, struct err *err)
+int cgroup_enter_self(const struct cgroup *cg, struct err *err)
 {
-	char buf[32];
+	/* On v1 a single thread that moves itself through "tasks" skips the
+	 * global threadgroup lock, whose write side waits for an RCU grace
+	 * period (~10 ms here); cgroup.procs would take it. */
+	const char *file = cg->unified ? "cgroup.procs" : "tasks";
 	size_t i;
 
-	snprintf(buf, sizeof(buf), "%d", pid);
 	for (i = 0; i < cg->n_dirs; i++)
-		if (cgroup_write(cg->dirs[i], "cgroup.procs", buf, err) < 0)
+		if (cgroup_write(cg->dirs[i], file, "0", err) < 0)
 			return -1;
 	return 0;
 }

@@ -24,7 +24,8 @@ int cgroup_create(const char *id, const struct oci_spec *spec, struct cgroup *cg
 		  struct err *err);
 /* Recompute the directories of an existing container without creating anything. */
 void cgroup_open(const char *id, struct cgroup *cg);
-int cgroup_enter(const struct cgroup *cg, pid_t pid, struct err *err);
+/* Move the calling process, which must be single-threaded, into the cgroup. */
+int cgroup_enter_self(const struct cgroup *cg, struct err *err);
 /* True when the kernel OOM-killed a process of this cgroup. */
 bool cgroup_oom_killed(const struct cgroup *cg);
 /* Kill what is left inside and remove the directories. */

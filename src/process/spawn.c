@@ -172,13 +172,17 @@ static int console_open(int sock, bool bind_console, struct err *err)
 	return 0;
 }
 
-static int container_setup(const struct process_start *ps, int gofd, struct err *err)
+static int container_setup(const struct process_start *ps, const struct cgroup *cg,
+			   struct err *err)
 {
-	char go;
 	const struct oci_spec *spec = ps->spec;
 
 	if (setsid() < 0)
 		return err_sys(err, errno, "setsid");
+	if (cgroup_enter_self(cg, err) < 0)
+		return err_wrap(err, "cgroup");
+	if ((spec->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return err_sys(err, errno, "unshare cgroup namespace");
 	if (setup_stdio(ps->stdio, err) < 0)
 		return -1;
 	if (rootfs_prepare(ps->bundle, spec, err) < 0)
@@ -194,24 +198,18 @@ static int container_setup(const struct process_start *ps, int gofd, struct err 
 		return -1;
 	if (mkdir_p(spec->cwd, 0755, err) < 0 || chdir(spec->cwd) < 0)
 		return err_sys(err, errno, "chdir to working directory %s", spec->cwd);
-	/* The monitor moves us into the cgroup while we built the rootfs (a v1
-	 * migration waits for an RCU grace period); nothing of the app runs before. */
-	if (read(gofd, &go, 1) != 1)
-		return err_set(err, "the monitor did not place the container in its cgroup");
-	if ((spec->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
-		return err_sys(err, errno, "unshare cgroup namespace");
 	return enter_credentials(spec, ps->seccomp, true, err);
 }
 
 static void __attribute__((noreturn)) container_child(const struct process_start *ps,
-						       int gofd, int errfd)
+						       const struct cgroup *cg, int errfd)
 {
 	const struct oci_spec *spec = ps->spec;
 	struct err err = { 0 };
 	const char **argv;
 	size_t n = 0, i = 0;
 
-	if (container_setup(ps, gofd, &err) < 0)
+	if (container_setup(ps, cg, &err) < 0)
 		child_fail(errfd, &err);
 	while (spec->args[n])
 		n++;
@@ -229,48 +227,30 @@ static void __attribute__((noreturn)) container_child(const struct process_start
 int process_spawn(const struct process_start *ps, const struct cgroup *cg, pid_t *pid,
 		  struct err *err)
 {
-	int go[2], errp[2];
+	_cleanup_close_ int rfd = -1;
+	int errp[2];
 	pid_t child;
-	int r;
 
-	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)
+	if (pipe2(errp, O_CLOEXEC) < 0)
 		return err_sys(err, errno, "pipe");
-	/* The cgroup namespace is unshared by the child once it is in its cgroup. */
+	/* The child joins its cgroup itself, then unshares the cgroup namespace. */
 	child = syscall(SYS_clone, (ps->spec->clone_flags & ~CLONE_NEWCGROUP) | SIGCHLD, 0, 0,
 			0, 0);
 	if (child < 0) {
-		r = err_sys(err, errno, "clone");
-		goto out;
+		close(errp[0]);
+		close(errp[1]);
+		return err_sys(err, errno, "clone");
 	}
 	if (child == 0) {
-		close(go[1]);
 		close(errp[0]);
-		container_child(ps, go[0], errp[1]);
+		container_child(ps, cg, errp[1]);
 	}
-	close(go[0]);
 	close(errp[1]);
-	go[0] = errp[1] = -1;
-	if (cgroup_enter(cg, child, err) < 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-		r = -1;
-		goto out;
-	}
-	if (write(go[1], "g", 1) != 1) {
-		r = err_sys(err, errno, "start container");
-		goto out;
-	}
-	r = read_child_error(errp[0], child, err);
-	if (r == 0)
-		*pid = child;
-out:
-	for (int i = 0; i < 2; i++) {
-		if (go[i] >= 0)
-			close(go[i]);
-		if (errp[i] >= 0)
-			close(errp[i]);
-	}
-	return r;
+	rfd = errp[0];
+	if (read_child_error(rfd, child, err) < 0)
+		return -1;
+	*pid = child;
+	return 0;
 }
 
 static const struct {
@@ -312,7 +292,7 @@ static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cg
 	struct err err = { 0 };
 	pid_t pid;
 
-	if (cgroup_enter(cg, getpid(), &err) < 0 ||
+	if (cgroup_enter_self(cg, &err) < 0 ||
 	    join_namespaces(init_pid, spec->clone_flags, &err) < 0)
 		child_fail(errfd, &err);
 	/* Joining a PID namespace applies to children: fork once more, and let
