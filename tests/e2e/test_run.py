@@ -160,3 +160,24 @@ def test_changes_survive_stop_and_start(isobox, mode):
     isobox("start", "-a", cid, check=True)
     assert isobox.out("start", "-a", cid).strip() == "2"
     isobox("rm", cid, check=True)
+
+
+def test_signals_to_an_attached_run_reach_the_app(isobox, mode):
+    # docker's sig-proxy: SIGTERM to the CLI of an attached run goes to the app.
+    import signal
+    import subprocess
+    import time
+    p = subprocess.Popen(isobox.cmd("run", "--rm", f"--isolation={mode}", "busybox", "sh", "-c",
+                                    'trap "echo got-term; exit 4" TERM; echo ready; '
+                                    'while true; do sleep 0.1; done'),
+                         stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline() == "ready\n"
+    p.send_signal(signal.SIGTERM)
+    out, _ = p.communicate(timeout=10)
+    assert out == "got-term\n"
+    assert p.returncode == 4
+
+
+def test_run_detached_with_rm_and_name_reuse(isobox, mode):
+    isobox("run", "--rm", "--name", "reuse", f"--isolation={mode}", "busybox", "true", check=True)
+    isobox("run", "--rm", "--name", "reuse", f"--isolation={mode}", "busybox", "true", check=True)
