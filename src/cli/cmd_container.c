@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/format.h"
 #include "engine/container.h"
+#include "util/signal.h"
 #include "engine/image.h"
 #include "util/cleanup.h"
 

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "engine/container.h"
+#include "util/signal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 

@@ -16,6 +16,7 @@
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/signal.h"
 
 static const char *const adjectives[] = { "brave", "calm", "eager", "fancy", "gentle",
 					  "happy", "jolly", "keen", "lucid", "merry",
@@ -490,35 +491,6 @@ int container_start(const char *root, struct container *c, bool attach, bool int
 	if (rt_start(&rs, exit_code, err) < 0)
 		return -1;
 	return 0;
-}
-
-int signal_parse(const char *s)
-{
-	static const struct { const char *name; int sig; } sigs[] = {
-		{ "HUP", SIGHUP },   { "INT", SIGINT },     { "QUIT", SIGQUIT }, { "ILL", SIGILL },
-		{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT },   { "BUS", SIGBUS },   { "FPE", SIGFPE },
-		{ "KILL", SIGKILL }, { "USR1", SIGUSR1 },   { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
-		{ "PIPE", SIGPIPE }, { "ALRM", SIGALRM },   { "TERM", SIGTERM }, { "CHLD", SIGCHLD },
-		{ "CONT", SIGCONT }, { "STOP", SIGSTOP },   { "TSTP", SIGTSTP }, { "TTIN", SIGTTIN },
-		{ "TTOU", SIGTTOU }, { "URG", SIGURG },     { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
-		{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF }, { "WINCH", SIGWINCH }, { "IO", SIGIO },
-		{ "PWR", SIGPWR },   { "SYS", SIGSYS },
-	};
-	char *end;
-	long n;
-	size_t i;
-
-	if (!s || !*s)
-		return -1;
-	n = strtol(s, &end, 10);
-	if (!*end)
-		return n > 0 && n < 65 ? (int)n : -1;
-	if (!strncasecmp(s, "SIG", 3))
-		s += 3;
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (!strcasecmp(s, sigs[i].name))
-			return sigs[i].sig;
-	return -1;
 }
 
 int container_kill(struct container *c, const char *signal, struct err *err)

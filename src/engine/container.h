@@ -70,7 +70,4 @@ int container_exec(struct container *c, const struct exec_opts *o, int *exit_cod
 int container_image_in_use(const char *root, const char *image_id, char **name_out,
 			   struct err *err);
 
-/* "SIGTERM", "TERM", "15" -> 15; -1 when unknown. */
-int signal_parse(const char *s);
-
 #endif

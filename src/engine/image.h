@@ -55,8 +55,6 @@ int image_change_apply(json_t *config, const char *instr, struct err *err);
  * PATH, and a history entry carrying message (may be NULL). */
 int image_config_new(const char *const *changes, size_t n_changes, const char *message,
 		     json_t **out, struct err *err);
-/* "SIGTERM", "term", "15", "SIGRTMIN+3" -> signal number; -1 if none. */
-int image_signal_parse(const char *s, int *signo);
 
 struct image_import_opts {
 	const char *file;                /* path, or "-" for stdin */

@@ -10,6 +10,7 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/signal.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -241,44 +242,9 @@ static int change_expose(json_t *cfg, const char *arg, struct err *err)
 	return 0;
 }
 
-int image_signal_parse(const char *s, int *signo)
-{
-	const char *name = strncasecmp(s, "SIG", 3) ? s : s + 3;
-	char *end;
-	long v;
-	int i;
-
-	if (isdigit((unsigned char)*s)) {
-		v = strtol(s, &end, 10);
-		if (*end || v < 1 || v > SIGRTMAX)
-			return -1;
-		*signo = (int)v;
-		return 0;
-	}
-	for (i = 1; i < SIGRTMIN; i++) {
-		const char *abbrev = sigabbrev_np(i);
-
-		if (abbrev && !strcasecmp(abbrev, name)) {
-			*signo = i;
-			return 0;
-		}
-	}
-	if (!strncasecmp(name, "RTMIN+", 6) || !strncasecmp(name, "RTMAX-", 6)) {
-		v = strtol(name + 6, &end, 10);
-		if (*end || end == name + 6 || v < 0 || v > SIGRTMAX - SIGRTMIN)
-			return -1;
-		*signo = toupper((unsigned char)name[4]) == 'N' ? SIGRTMIN + (int)v
-							       : SIGRTMAX - (int)v;
-		return 0;
-	}
-	return -1;
-}
-
 static int change_stopsignal(json_t *cfg, const char *arg, struct err *err)
 {
-	int signo;
-
-	if (image_signal_parse(arg, &signo) < 0)
+	if (signal_parse(arg) < 0)
 		return err_set(err, "STOPSIGNAL '%s' is not a signal: give a name such as "
 			       "SIGTERM or a number", arg);
 	json_object_set_new(cfg, "StopSignal", json_string(arg));

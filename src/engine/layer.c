@@ -58,29 +58,12 @@ char *layer_dir(const char *root, const char *diff_id)
 	return xasprintf("%s/layers/%s", root, digest_hex(diff_id));
 }
 
-static int write_all_fd(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t r = write(fd, p, len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		p += r;
-		len -= r;
-	}
-	return 0;
-}
-
 /* libarchive's tar writer hands its output here: to the blob file and the hash. */
 static la_ssize_t tar_sink(struct archive *a, void *data, const void *buf, size_t len)
 {
 	struct unpack *u = data;
 
-	if (write_all_fd(u->blob_fd, buf, len) < 0) {
+	if (write_all(u->blob_fd, buf, len) < 0) {
 		u->write_errno = errno;
 		archive_set_error(a, errno, "write layer blob: %s", strerror(errno));
 		return -1;

@@ -155,7 +155,7 @@ int read_file(const char *path, size_t max, char **out, size_t *len, struct err 
 	return 0;
 }
 
-static int write_all(int fd, const void *data, size_t len)
+int write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 

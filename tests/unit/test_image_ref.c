@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/image.h"
+#include "util/signal.h"
 #include "util/cleanup.h"
 
 static void assert_ref(const char *in, const char *want)
@@ -193,21 +194,16 @@ static void test_change_misc(void **state)
 
 static void test_signal_parse(void **state)
 {
-	int s;
-
-	assert_int_equal(image_signal_parse("SIGTERM", &s), 0);
-	assert_int_equal(s, SIGTERM);
-	assert_int_equal(image_signal_parse("kill", &s), 0);
-	assert_int_equal(s, SIGKILL);
-	assert_int_equal(image_signal_parse("15", &s), 0);
-	assert_int_equal(s, 15);
-	assert_int_equal(image_signal_parse("SIGRTMIN+2", &s), 0);
-	assert_int_equal(s, SIGRTMIN + 2);
-	assert_int_equal(image_signal_parse("RTMAX-1", &s), 0);
-	assert_int_equal(s, SIGRTMAX - 1);
-	assert_int_equal(image_signal_parse("SIGFOO", &s), -1);
-	assert_int_equal(image_signal_parse("15x", &s), -1);
-	assert_int_equal(image_signal_parse("RTMIN+", &s), -1);
+	assert_int_equal(signal_parse("SIGTERM"), SIGTERM);
+	assert_int_equal(signal_parse("kill"), SIGKILL);
+	assert_int_equal(signal_parse("15"), 15);
+	assert_int_equal(signal_parse("SIGRTMIN+2"), SIGRTMIN + 2);
+	assert_int_equal(signal_parse("RTMAX-1"), SIGRTMAX - 1);
+	assert_int_equal(signal_parse("SIGFOO"), -1);
+	assert_int_equal(signal_parse("15x"), -1);
+	assert_int_equal(signal_parse("RTMIN+"), -1);
+	assert_int_equal(signal_parse("0"), -1);
+	assert_int_equal(signal_parse(""), -1);
 }
 
 static void test_config_new(void **state)

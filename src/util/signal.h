@@ -1,0 +1,8 @@
+/* Signal names as docker takes them: "SIGTERM", "term", "15", "RTMIN+3". */
+#ifndef ISOBOX_SIGNAL_H
+#define ISOBOX_SIGNAL_H
+
+/* The signal number, or -1 when s names none. */
+int signal_parse(const char *s);
+
+#endif
