@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "process/devices.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -69,6 +70,8 @@ static int cgroup_limits_v2(const struct cgroup *cg, const struct oci_spec *spec
 	if (cgroup_write(CGROUP_ROOT "/isobox", "cgroup.subtree_control", "+memory +pids +cpu",
 			 err) < 0)
 		return -1;
+	if (devices_apply_v2(dir, spec->devices_allow_all, err) < 0)
+		return -1;
 	if (spec->memory_limit > 0) {
 		if (cgroup_write_ll(dir, "memory.max", spec->memory_limit, err) < 0)
 			return -1;
@@ -96,27 +99,6 @@ static const char *cgroup_dir_of(const struct cgroup *cg, const char *controller
 	return NULL;
 }
 
-/* Docker's default device rules: mknod of anything, use of the standard
- * nodes only. Without them CAP_MKNOD would open the host's disks. */
-static const char *const devices_allowed[] = {
-	"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",
-	"c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
-};
-
-static int cgroup_devices_v1(const char *dir, bool all, struct err *err)
-{
-	size_t i;
-
-	if (all)
-		return cgroup_write(dir, "devices.allow", "a", err);
-	if (cgroup_write(dir, "devices.deny", "a", err) < 0)
-		return -1;
-	for (i = 0; i < sizeof(devices_allowed) / sizeof(devices_allowed[0]); i++)
-		if (cgroup_write(dir, "devices.allow", devices_allowed[i], err) < 0)
-			return -1;
-	return 0;
-}
-
 static int cgroup_limits_v1(const struct cgroup *cg, const struct oci_spec *spec,
 			    struct err *err)
 {
@@ -127,7 +109,7 @@ static int cgroup_limits_v1(const struct cgroup *cg, const struct oci_spec *spec
 	if (!devices)
 		return err_set(err, "the devices cgroup controller is missing: without it the "
 			       "container could open the host's devices");
-	if (cgroup_devices_v1(devices, spec->devices_allow_all, err) < 0)
+	if (devices_apply_v1(devices, spec->devices_allow_all, err) < 0)
 		return -1;
 	if (spec->memory_limit > 0) {
 		if (!mem)

@@ -1,0 +1,108 @@
+/* Device rules: the v1 rule strings and the v2 BPF program, loaded for real
+ * into a cgroup2 hierarchy and checked against device opens in a child. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "process/devices.h"
+#include "util/fs.h"
+
+static const char *cgroup2_root(void)
+{
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+		return "/sys/fs/cgroup";
+	if (access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) == 0)
+		return "/sys/fs/cgroup/unified";
+	return NULL;
+}
+
+/* In a child inside dir: 0 when opening a fresh c major:minor node works. */
+static int open_in_cgroup(const char *dir, unsigned major, unsigned minor)
+{
+	char node[64];
+	int status, fd;
+	pid_t pid;
+
+	snprintf(node, sizeof(node), "/tmp/isobox-devtest-%d", getpid());
+	unlink(node);
+	if (mknod(node, S_IFCHR | 0600, makedev(major, minor)) < 0)
+		return -2;
+	pid = fork();
+	if (pid == 0) {
+		char *procs = xasprintf("%s/cgroup.procs", dir);
+		struct err err = { 0 };
+
+		if (write_file(procs, "0", &err) < 0)
+			_exit(3);
+		fd = open(node, O_RDONLY | O_NONBLOCK);
+		_exit(fd >= 0 ? 0 : errno == EPERM ? 1 : 2);
+	}
+	waitpid(pid, &status, 0);
+	unlink(node);
+	return WEXITSTATUS(status);
+}
+
+static void test_bpf_program_enforces_the_rules(void **state)
+{
+	const char *root = cgroup2_root();
+	char *dir;
+	struct err err = { 0 };
+
+	assert_non_null(root);  /* this test needs a cgroup2 hierarchy: fail loudly */
+	dir = xasprintf("%s/isobox-devtest-%d", root, getpid());
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(devices_apply_v2(dir, false, &err), 0);
+	assert_int_equal(open_in_cgroup(dir, 1, 3), 0);    /* /dev/null */
+	assert_int_equal(open_in_cgroup(dir, 1, 9), 0);    /* /dev/urandom */
+	assert_int_equal(open_in_cgroup(dir, 1, 11), 1);   /* /dev/kmsg: denied */
+	assert_int_equal(open_in_cgroup(dir, 1, 1), 1);    /* /dev/mem: denied */
+	assert_int_equal(open_in_cgroup(dir, 10, 200), 1); /* /dev/net/tun: denied */
+	assert_int_equal(rmdir(dir), 0);
+	free(dir);
+}
+
+static void test_allow_all_attaches_nothing(void **state)
+{
+	const char *root = cgroup2_root();
+	char *dir;
+	struct err err = { 0 };
+
+	assert_non_null(root);
+	dir = xasprintf("%s/isobox-devtest-all-%d", root, getpid());
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(devices_apply_v2(dir, true, &err), 0);
+	assert_int_equal(open_in_cgroup(dir, 1, 11), 0);
+	assert_int_equal(rmdir(dir), 0);
+	free(dir);
+}
+
+static void test_program_too_long_is_refused(void **state)
+{
+	struct bpf_insn insns[8];
+
+	assert_int_equal(devices_bpf_build(devices_default, devices_default_len, insns, 8), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bpf_program_enforces_the_rules),
+		cmocka_unit_test(test_allow_all_attaches_nothing),
+		cmocka_unit_test(test_program_too_long_is_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
