@@ -11,22 +11,29 @@ CFLAGS += -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 UTIL_SRC := $(wildcard src/util/*.c)
-LIB_SRC := $(UTIL_SRC) $(wildcard src/engine/*.c src/oci/*.c src/runtime/*.c src/process/*.c)
+VMM_SRC := $(filter-out src/vmm/main.c,$(wildcard src/vmm/*.c))
+LIB_SRC := $(UTIL_SRC) $(wildcard src/engine/*.c src/oci/*.c src/runtime/*.c src/process/*.c) \
+	   $(VMM_SRC)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all install demo check check-unit check-e2e deps fmt lint bench clean
+.PHONY: all install demo check check-unit check-e2e deps fmt lint bench clean fuzz
 
-all: $(BUILD)/isobox $(BUILD)/isobox-init
+all: $(BUILD)/isobox $(BUILD)/isobox-init $(BUILD)/isobox-vmm
 
 $(BUILD)/obj/%.o: %.c $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/isobox: $(CLI_OBJ) $(LIB_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The VMM: only libc, so its own footprint stays small.
+$(BUILD)/isobox-vmm: $(BUILD)/obj/src/vmm/main.o $(VMM_SRC:%.c=$(BUILD)/obj/%.o) \
+		     $(UTIL_SRC:%.c=$(BUILD)/obj/%.o)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # PID 1 of every container: static, so it runs in any image.
@@ -38,9 +45,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -larchive -lcmocka
 
+# format.c is a CLI object: its test links it explicitly.
+$(BUILD)/tests/test_format: $(BUILD)/obj/src/cli/format.o
+
 install: all
 	install -D -m 0755 $(BUILD)/isobox $(DESTDIR)$(PREFIX)/bin/isobox
 	install -D -m 0755 $(BUILD)/isobox-init $(DESTDIR)$(PREFIX)/libexec/isobox/isobox-init
+	install -D -m 0755 $(BUILD)/isobox-vmm $(DESTDIR)$(PREFIX)/libexec/isobox/isobox-vmm
 
 deps:
 	sh scripts/install-deps.sh
@@ -58,6 +69,37 @@ check-unit: all $(UNIT_BIN)
 
 check-e2e: all
 	sh tests/run.sh e2e
+
+# libFuzzer targets (clang): each runs FUZZ_SECONDS from the seeds and the
+# corpus kept in build/fuzz/corpus/; crashes land in build/fuzz/artifacts/.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := spec layer user
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := -g -O1 -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
+	       -Isrc $(shell pkg-config --cflags $(PKGS) libarchive 2>/dev/null)
+FUZZ_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_BIN := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+$(BUILD)/fuzz/obj/%.o: %.c $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) -larchive
+
+fuzz: $(FUZZ_BIN)
+	rm -rf $(BUILD)/fuzz/seeds
+	python3 tests/fuzz/seeds.py $(BUILD)/fuzz/seeds
+	@mkdir -p $(BUILD)/fuzz/artifacts
+	set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(BUILD)/fuzz/corpus/$$t; \
+		dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 $$dict \
+			-artifact_prefix=$(BUILD)/fuzz/artifacts/$$t- \
+			$(BUILD)/fuzz/corpus/$$t $(BUILD)/fuzz/seeds/$$t; \
+	done
 
 fmt:
 	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c
