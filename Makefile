@@ -31,10 +31,11 @@ $(BUILD)/obj/%.o: %.c $(wildcard src/*/*.h)
 $(BUILD)/isobox: $(CLI_OBJ) $(LIB_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# The VMM: only libc, so its own footprint stays small.
+# The VMM links only the VMM and util objects (and what util needs), so its
+# own footprint stays small.
 $(BUILD)/isobox-vmm: $(BUILD)/obj/src/vmm/main.o $(VMM_SRC:%.c=$(BUILD)/obj/%.o) \
 		     $(UTIL_SRC:%.c=$(BUILD)/obj/%.o)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
 
 # PID 1 of every container: static, so it runs in any image.
 $(BUILD)/isobox-init: src/guest/init.c
