@@ -11,7 +11,7 @@ CFLAGS += -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 UTIL_SRC := $(wildcard src/util/*.c)
-VMM_SRC := $(filter-out src/vmm/main.c,$(wildcard src/vmm/*.c))
+VMM_SRC := $(filter-out src/vmm/main.c,$(wildcard src/vmm/*.c src/vmm/devices/*.c))
 LIB_SRC := $(UTIL_SRC) $(wildcard src/engine/*.c src/oci/*.c src/runtime/*.c src/process/*.c) \
 	   $(VMM_SRC)
 CLI_SRC := $(wildcard src/cli/*.c)
@@ -93,13 +93,13 @@ fuzz: $(FUZZ_BIN)
 	rm -rf $(BUILD)/fuzz/seeds
 	python3 tests/fuzz/seeds.py $(BUILD)/fuzz/seeds
 	@mkdir -p $(BUILD)/fuzz/artifacts
-	set -e; for t in $(FUZZ_TARGETS); do \
-		mkdir -p $(BUILD)/fuzz/corpus/$$t; \
-		dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
-		$(BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	@# absolute paths: fuzz_layer changes its working directory
+	set -e; f=$(abspath $(BUILD)/fuzz); for t in $(FUZZ_TARGETS); do \
+		mkdir -p $$f/corpus/$$t; \
+		dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=$(CURDIR)/tests/fuzz/$$t.dict; \
+		$$f/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 			-rss_limit_mb=4096 -max_len=65536 -print_final_stats=1 $$dict \
-			-artifact_prefix=$(BUILD)/fuzz/artifacts/$$t- \
-			$(BUILD)/fuzz/corpus/$$t $(BUILD)/fuzz/seeds/$$t; \
+			-artifact_prefix=$$f/artifacts/$$t- $$f/corpus/$$t $$f/seeds/$$t; \
 	done
 
 fmt:

@@ -7,29 +7,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/fs.h"
 
-/* Open a file beneath root, resolving symlinks as if root were "/". */
+#define USER_FILE_MAX (4 << 20)
+
+/* Open a file beneath root, resolving symlinks as if root were "/". Only a
+ * regular file of sane size: an image's FIFO or device node must not hang us. */
 static FILE *open_in_root(const char *root, const char *path)
 {
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC,
+	struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
 				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 	_cleanup_close_ int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int fd;
+	_cleanup_close_ int fd = -1;
+	struct stat st;
 	FILE *f;
 
 	if (dfd < 0)
 		return NULL;
 	fd = syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-	if (fd < 0)
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > USER_FILE_MAX)
 		return NULL;
 	f = fdopen(fd, "re");
-	if (!f)
-		close(fd);
+	if (f)
+		fd = -1;
 	return f;
 }
 
@@ -84,7 +89,8 @@ static char *field_dup(char *line, int k)
 	return strndup(p, n);
 }
 
-static int lookup_passwd(FILE *f, const char *user, struct user_ids *ids, bool *found)
+static int lookup_passwd(FILE *f, const char *user, struct user_ids *ids, char *name_out,
+			 size_t name_len, bool *found)
 {
 	char line[1024];
 
@@ -100,6 +106,7 @@ static int lookup_passwd(FILE *f, const char *user, struct user_ids *ids, bool *
 			continue;
 		ids->uid = u;
 		ids->gid = g;
+		snprintf(name_out, name_len, "%s", name);
 		*found = true;
 		return 0;
 	}
@@ -140,25 +147,29 @@ int user_resolve(const char *const *roots, size_t n, const char *spec, struct us
 	char *user = copy, *group = strchr(copy, ':');
 	_cleanup_fclose_ FILE *pw = NULL, *gr = NULL;
 	bool found = false;
+	char name[256];
 	unsigned num;
 
 	memset(ids, 0, sizeof(*ids));
 	if (group)
 		*group++ = '\0';
+	/* No user given: root, even in an image without /etc/passwd, as docker. */
 	if (!*user)
-		user = "root";
+		user = "0";
 	pw = open_first(roots, n, "/etc/passwd");
-	lookup_passwd(pw, user, ids, &found);
+	lookup_passwd(pw, user, ids, name, sizeof(name), &found);
 	if (!found) {
 		if (!parse_id(user, &num))
 			return err_set(err, "unable to find user %s: no matching entries in "
 				       "passwd file", user);
 		ids->uid = num;
 		ids->gid = 0;
+		snprintf(name, sizeof(name), "%s", user);
 	}
 	gr = open_first(roots, n, "/etc/group");
 	found = false;
-	scan_groups(gr, group, user, ids, &found);
+	/* Group membership lists names: "-u 1000" finds the groups of its name. */
+	scan_groups(gr, group, name, ids, &found);
 	if (group && !found) {
 		if (!parse_id(group, &num))
 			return err_set(err, "unable to find group %s: no matching entries in "

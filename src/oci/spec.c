@@ -188,6 +188,27 @@ static int parse_mounts(json_t *arr, struct oci_spec *spec, struct err *err)
 	return 0;
 }
 
+/* uid_t and gid_t are 32 bits and (uid_t)-1 means "unchanged" to the kernel:
+ * anything else, truncated, could become 0. */
+#define ID_MAX 0xfffffffeu
+
+static int id_parse(json_t *v, unsigned int *out)
+{
+	json_int_t n;
+
+	if (!v) {
+		*out = 0;
+		return 0;
+	}
+	if (!json_is_integer(v))
+		return -1;
+	n = json_integer_value(v);
+	if (n < 0 || n > (json_int_t)ID_MAX)
+		return -1;
+	*out = (unsigned int)n;
+	return 0;
+}
+
 static int parse_user(json_t *user, struct oci_spec *spec, struct err *err)
 {
 	json_t *gids = json_object_get(user, "additionalGids"), *g;
@@ -195,18 +216,19 @@ static int parse_user(json_t *user, struct oci_spec *spec, struct err *err)
 
 	if (!json_is_object(user))
 		return 0;
-	if (json_integer_value(json_object_get(user, "uid")) < 0 ||
-	    json_integer_value(json_object_get(user, "gid")) < 0)
-		return err_set(err, "process.user: uid and gid must not be negative");
-	spec->uid = json_integer_value(json_object_get(user, "uid"));
-	spec->gid = json_integer_value(json_object_get(user, "gid"));
-	if (!json_is_array(gids))
+	if (id_parse(json_object_get(user, "uid"), &spec->uid) < 0 ||
+	    id_parse(json_object_get(user, "gid"), &spec->gid) < 0)
+		return err_set(err, "process.user: uid and gid must be integers from 0 to %u",
+			       ID_MAX);
+	if (!gids)
 		return 0;
+	if (!json_is_array(gids) || json_array_size(gids) > 65536)
+		return err_set(err, "process.user.additionalGids: must be an array of gids");
 	spec->gids = xmalloc((json_array_size(gids) + 1) * sizeof(gid_t));
 	json_array_foreach(gids, i, g) {
-		if (!json_is_integer(g) || json_integer_value(g) < 0)
+		if (id_parse(g, &spec->gids[spec->n_gids]) < 0)
 			return err_set(err, "process.user.additionalGids[%zu]: bad gid", i);
-		spec->gids[spec->n_gids++] = json_integer_value(g);
+		spec->n_gids++;
 	}
 	return 0;
 }
@@ -263,6 +285,8 @@ static int parse_namespaces(json_t *arr, struct oci_spec *spec, struct err *err)
 	size_t i, k;
 	json_t *ns;
 
+	if (arr && !json_is_array(arr))
+		return err_set(err, "linux.namespaces: must be an array");
 	json_array_foreach(arr, i, ns) {
 		const char *type = json_string_value(json_object_get(ns, "type"));
 
@@ -286,9 +310,12 @@ static bool devices_allow_all(json_t *rules)
 {
 	json_t *last = json_array_get(rules, json_array_size(rules) - 1);
 
+	const char *access = json_string_value(json_object_get(last, "access"));
+
 	return json_array_size(rules) && json_is_true(json_object_get(last, "allow")) &&
 	       !json_object_get(last, "type") && !json_object_get(last, "major") &&
-	       !json_object_get(last, "minor");
+	       !json_object_get(last, "minor") &&
+	       (!access || (strchr(access, 'r') && strchr(access, 'w') && strchr(access, 'm')));
 }
 
 static void parse_resources(json_t *res, struct oci_spec *spec)
