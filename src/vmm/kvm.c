@@ -128,6 +128,25 @@ void *kvm_vm_gpa(const struct kvm_vm *vm, uint64_t gpa, uint64_t len)
 	return NULL;
 }
 
+/* What KVM_GET_SUPPORTED_CPUID leaves for the VMM to say: that there is a
+ * hypervisor (without that bit a guest never looks at the hypervisor leaves,
+ * so no kvm-clock) and which APIC this vCPU has. */
+static void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int id)
+{
+	uint32_t i;
+
+	for (i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function == 1) {
+			e->ecx |= 1u << 31;
+			e->ebx = (e->ebx & 0x00ffffff) | ((uint32_t)id << 24);
+		} else if (e->function == 0xb) {
+			e->edx = (uint32_t)id;
+		}
+	}
+}
+
 int kvm_vcpu_create(struct kvm_vm *vm, int id, struct kvm_vcpu *vcpu, struct err *err)
 {
 	void *run;
@@ -146,6 +165,7 @@ int kvm_vcpu_create(struct kvm_vm *vm, int id, struct kvm_vcpu *vcpu, struct err
 	vcpu->run_size = vm->run_size;
 	/* The hypervisor leaves (0x40000000+) stay as KVM reports them: a PVM
 	 * guest kernel finds its hypervisor there. */
+	cpuid_for_vcpu(vm->cpuid, id);
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, vm->cpuid) < 0)
 		return err_sys(err, errno, "KVM_SET_CPUID2 on vCPU %d", id);
 	return 0;

@@ -1,0 +1,217 @@
+#include "vmm/linux_vm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "vmm/boot.h"
+#include "vmm/devices/rtc.h"
+#include "vmm/devices/serial.h"
+#include "vmm/kvm.h"
+
+#define KERNEL_MAX (256u << 20)
+#define INITRD_MAX (1024u << 20)
+#define I8042_COMMAND 0x64
+#define I8042_RESET 0xfe
+
+enum vm_state { VM_RUNNING, VM_EXITED, VM_RESET };
+
+struct linux_vm {
+	struct kvm_vm kvm;
+	struct kvm_vcpu vcpu;
+	struct serial serial;
+	struct rtc rtc;
+	enum vm_state state;
+	int status;
+};
+
+static void irq_pulse(void *ctx, int line)
+{
+	struct linux_vm *vm = ctx;
+	struct kvm_irq_level irq = { .irq = (uint32_t)line, .level = 1 };
+
+	ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq);
+	irq.level = 0;
+	ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq);
+}
+
+static uint8_t port_read(struct linux_vm *vm, uint16_t port)
+{
+	if (port >= SERIAL_PORT && port < SERIAL_PORT + SERIAL_PORT_LEN)
+		return serial_read(&vm->serial, port - SERIAL_PORT);
+	if (port >= RTC_PORT && port < RTC_PORT + RTC_PORT_LEN)
+		return rtc_read(&vm->rtc, port - RTC_PORT);
+	if (port == I8042_COMMAND || port == 0x60)
+		return 0;          /* an i8042 with nothing to say */
+	return 0xff;               /* nothing there: the bus floats high */
+}
+
+static void port_write(struct linux_vm *vm, uint16_t port, uint8_t v)
+{
+	if (port >= SERIAL_PORT && port < SERIAL_PORT + SERIAL_PORT_LEN)
+		serial_write(&vm->serial, port - SERIAL_PORT, v);
+	else if (port >= RTC_PORT && port < RTC_PORT + RTC_PORT_LEN)
+		rtc_write(&vm->rtc, port - RTC_PORT, v);
+	else if (port == LINUX_VM_EXIT_PORT && vm->state == VM_RUNNING) {
+		vm->status = v;
+		vm->state = VM_EXITED;
+	} else if (port == I8042_COMMAND && v == I8042_RESET && vm->state == VM_RUNNING)
+		vm->state = VM_RESET;
+}
+
+/* One KVM_EXIT_IO: count repetitions of size-byte accesses in the run page. */
+static int handle_io(struct linux_vm *vm, struct err *err)
+{
+	struct kvm_run *run = vm->vcpu.run;
+	uint64_t bytes = (uint64_t)run->io.size * run->io.count;
+	uint8_t *data;
+	uint64_t i;
+
+	if (run->io.data_offset >= vm->vcpu.run_size ||
+	    bytes > vm->vcpu.run_size - run->io.data_offset)
+		return err_set(err, "bad I/O exit from KVM");
+	data = (uint8_t *)run + run->io.data_offset;
+	for (i = 0; i < bytes; i++) {
+		/* Wider accesses reach byte registers one byte at a time. */
+		uint16_t port = (uint16_t)(run->io.port + i % run->io.size);
+
+		if (run->io.direction == KVM_EXIT_IO_OUT)
+			port_write(vm, port, data[i]);
+		else
+			data[i] = port_read(vm, port);
+	}
+	return 0;
+}
+
+static void handle_mmio(struct linux_vm *vm)
+{
+	struct kvm_run *run = vm->vcpu.run;
+
+	/* No device answers there yet: reads see all ones, writes vanish. */
+	if (!run->mmio.is_write)
+		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;     /* only interrupts KVM_RUN */
+}
+
+static int arm_timeout(unsigned ms, timer_t *timer, struct err *err)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGALRM };
+	struct itimerspec its = { .it_value = { ms / 1000, (ms % 1000) * 1000000L },
+				  .it_interval = { 0, 100 * 1000000L } };
+
+	if (!ms)
+		return 0;
+	sigaction(SIGALRM, &sa, NULL);     /* no SA_RESTART: KVM_RUN returns EINTR */
+	if (timer_create(CLOCK_MONOTONIC, &sev, timer) < 0 || timer_settime(*timer, 0, &its, NULL) < 0)
+		return err_sys(err, errno, "arm the boot timeout");
+	return 0;
+}
+
+static int run_loop(struct linux_vm *vm, unsigned timeout_ms, struct err *err)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (vm->state == VM_RUNNING) {
+		if (kvm_vcpu_run(&vm->vcpu, err) < 0)
+			return -1;
+		switch (vm->vcpu.run->exit_reason) {
+		case KVM_EXIT_IO:
+			if (handle_io(vm, err) < 0)
+				return -1;
+			break;
+		case KVM_EXIT_MMIO:
+			handle_mmio(vm);
+			break;
+		case KVM_EXIT_INTR:
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (timeout_ms && (now.tv_sec - start.tv_sec) * 1000 +
+			    (now.tv_nsec - start.tv_nsec) / 1000000 >= (long)timeout_ms)
+				return err_set(err, "the guest did not finish within %u ms: see "
+					       "its kernel log", timeout_ms);
+			break;
+		case KVM_EXIT_HLT:
+			return err_set(err, "the guest halted its only CPU");
+		case KVM_EXIT_SHUTDOWN:
+			return err_set(err, "the guest crashed (triple fault): see its kernel log");
+		case KVM_EXIT_FAIL_ENTRY:
+			return err_set(err, "KVM could not enter the guest (hardware reason %#llx)",
+				       (unsigned long long)vm->vcpu.run->fail_entry
+					       .hardware_entry_failure_reason);
+		case KVM_EXIT_INTERNAL_ERROR:
+			return err_set(err, "KVM internal error %u (on PVM hosts only kernels "
+				       "built with CONFIG_PVM_GUEST boot)",
+				       vm->vcpu.run->internal.suberror);
+		default:
+			return err_set(err, "the guest stopped with KVM exit reason %u",
+				       vm->vcpu.run->exit_reason);
+		}
+	}
+	if (vm->state == VM_RESET)
+		return err_set(err, "the guest reset before reporting an exit status "
+			       "(a kernel panic?): see its kernel log");
+	return 0;
+}
+
+static int load_images(const struct linux_vm_config *c, void *ram, struct boot_entry *entry,
+		       struct err *err)
+{
+	_cleanup_free_ char *kernel = NULL, *initrd = NULL;
+	struct boot_images img = { .cmdline = c->cmdline ? c->cmdline : "" };
+
+	if (read_file(c->kernel, KERNEL_MAX, &kernel, &img.kernel_len, err) < 0)
+		return err_wrap(err, "kernel");
+	img.kernel = kernel;
+	if (c->initrd) {
+		if (read_file(c->initrd, INITRD_MAX, &initrd, &img.initrd_len, err) < 0)
+			return err_wrap(err, "initramfs");
+		img.initrd = initrd;
+	}
+	if (boot_load(&img, ram, c->mem_bytes, entry, err) < 0)
+		return err_wrap(err, "kernel %s", c->kernel);
+	return 0;
+}
+
+int linux_vm_run(const struct linux_vm_config *c, int *status, struct err *err)
+{
+	struct linux_vm *vm = xmalloc(sizeof(*vm));
+	struct boot_entry entry;
+	timer_t timer = 0;
+	bool timer_armed = false;
+	void *ram;
+	int r = -1;
+
+	vm->vcpu.fd = -1;
+	vm->kvm.kvm_fd = vm->kvm.vm_fd = -1;
+	serial_init(&vm->serial, c->serial_fd, c->serial_limit, irq_pulse, vm);
+	if (kvm_vm_create(&vm->kvm, true, err) < 0 ||
+	    kvm_vm_add_memory(&vm->kvm, 0, c->mem_bytes, &ram, err) < 0 ||
+	    load_images(c, ram, &entry, err) < 0 ||
+	    kvm_vcpu_create(&vm->kvm, 0, &vm->vcpu, err) < 0 ||
+	    boot_setup_vcpu(&entry, &vm->vcpu, ram, c->mem_bytes, err) < 0)
+		goto out;
+	if (arm_timeout(c->timeout_ms, &timer, err) < 0)
+		goto out;
+	timer_armed = c->timeout_ms != 0;
+	r = run_loop(vm, c->timeout_ms, err);
+	if (r == 0)
+		*status = vm->status;
+out:
+	if (timer_armed)
+		timer_delete(timer);
+	kvm_vcpu_destroy(&vm->vcpu);
+	kvm_vm_destroy(&vm->kvm);
+	free(vm);
+	return r;
+}

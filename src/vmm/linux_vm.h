@@ -1,0 +1,27 @@
+/* A Linux guest from kernel to exit: memory, the kernel and initramfs loaded,
+ * one vCPU, the legacy devices a PC kernel probes (UART, CMOS clock, i8042
+ * reset line), and the exit paths: the guest's status on the debug-exit port,
+ * a reset, a triple fault, or the boot timeout. */
+#ifndef ISOBOX_LINUX_VM_H
+#define ISOBOX_LINUX_VM_H
+
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define LINUX_VM_EXIT_PORT 0xf4
+
+struct linux_vm_config {
+	const char *kernel;          /* bzImage or PVH vmlinux */
+	const char *initrd;          /* may be NULL */
+	const char *cmdline;
+	uint64_t mem_bytes;
+	int serial_fd;               /* the guest kernel's log; -1 discards it */
+	uint64_t serial_limit;       /* bytes of log kept; a flooding guest is cut off */
+	unsigned timeout_ms;         /* 0: none */
+};
+
+/* *status is the byte the guest wrote to the exit port. */
+int linux_vm_run(const struct linux_vm_config *c, int *status, struct err *err);
+
+#endif
