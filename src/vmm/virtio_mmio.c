@@ -1,0 +1,235 @@
+#include "vmm/virtio_mmio.h"
+
+#include <string.h>
+
+#define REG_MAGIC 0x000
+#define REG_VERSION 0x004
+#define REG_DEVICE_ID 0x008
+#define REG_VENDOR_ID 0x00c
+#define REG_DEVICE_FEATURES 0x010
+#define REG_DEVICE_FEATURES_SEL 0x014
+#define REG_DRIVER_FEATURES 0x020
+#define REG_DRIVER_FEATURES_SEL 0x024
+#define REG_QUEUE_SEL 0x030
+#define REG_QUEUE_NUM_MAX 0x034
+#define REG_QUEUE_NUM 0x038
+#define REG_QUEUE_READY 0x044
+#define REG_QUEUE_NOTIFY 0x050
+#define REG_INTERRUPT_STATUS 0x060
+#define REG_INTERRUPT_ACK 0x064
+#define REG_STATUS 0x070
+#define REG_QUEUE_DESC_LOW 0x080
+#define REG_QUEUE_DESC_HIGH 0x084
+#define REG_QUEUE_DRIVER_LOW 0x090
+#define REG_QUEUE_DRIVER_HIGH 0x094
+#define REG_QUEUE_DEVICE_LOW 0x0a0
+#define REG_QUEUE_DEVICE_HIGH 0x0a4
+#define REG_CONFIG_GENERATION 0x0fc
+#define REG_CONFIG 0x100
+
+#define MAGIC 0x74726976            /* "virt" */
+#define VENDOR 0x584f4249           /* "IBOX" */
+#define STATUS_DRIVER_OK 4
+#define STATUS_FEATURES_OK 8
+#define STATUS_NEEDS_RESET 0x40
+#define INT_USED 1
+#define INT_CONFIG 2
+
+void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, void *priv,
+		     const struct kvm_vm *mem, uint64_t base, uint32_t gsi,
+		     void (*set_irq)(void *ctx, uint32_t gsi, int level), void *irq_ctx)
+{
+	unsigned i;
+
+	memset(d, 0, sizeof(*d));
+	d->ops = ops;
+	d->priv = priv;
+	d->base = base;
+	d->gsi = gsi;
+	d->set_irq = set_irq;
+	d->irq_ctx = irq_ctx;
+	pthread_mutex_init(&d->lock, NULL);
+	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		d->queues[i].mem = mem;
+}
+
+static void update_irq(struct virtio_dev *d)
+{
+	if (d->set_irq)
+		d->set_irq(d->irq_ctx, d->gsi, d->interrupt_status ? 1 : 0);
+}
+
+void virtio_notify_used(struct virtio_dev *d, unsigned q)
+{
+	if (q < d->ops->n_queues && !virtq_wants_interrupt(&d->queues[q]))
+		return;
+	d->interrupt_status |= INT_USED;
+	update_irq(d);
+}
+
+void virtio_notify_config(struct virtio_dev *d)
+{
+	d->config_generation++;
+	d->interrupt_status |= INT_CONFIG;
+	update_irq(d);
+}
+
+void virtio_fail(struct virtio_dev *d, const struct err *err)
+{
+	(void)err;      /* the guest's driver sees NEEDS_RESET; the VMM log has no room here */
+	d->broken = true;
+	d->status |= STATUS_NEEDS_RESET;
+	virtio_notify_config(d);
+}
+
+bool virtio_running(const struct virtio_dev *d)
+{
+	return !d->broken && (d->status & STATUS_DRIVER_OK);
+}
+
+static void device_reset(struct virtio_dev *d)
+{
+	unsigned i;
+
+	if (d->ops->reset)
+		d->ops->reset(d);
+	for (i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		virtq_reset(&d->queues[i]);
+	d->status = d->device_features_sel = d->driver_features_sel = d->queue_sel = 0;
+	d->interrupt_status = 0;
+	d->driver_features = 0;
+	d->broken = false;
+	update_irq(d);
+}
+
+static struct virtq *selected_queue(struct virtio_dev *d)
+{
+	return d->queue_sel < d->ops->n_queues ? &d->queues[d->queue_sel] : NULL;
+}
+
+static uint32_t reg_read(struct virtio_dev *d, uint64_t off)
+{
+	uint64_t offered = d->ops->features | VIRTIO_F_VERSION_1;
+	struct virtq *q = selected_queue(d);
+
+	switch (off) {
+	case REG_MAGIC: return MAGIC;
+	case REG_VERSION: return 2;
+	case REG_DEVICE_ID: return d->ops->device_id;
+	case REG_VENDOR_ID: return VENDOR;
+	case REG_DEVICE_FEATURES:
+		return d->device_features_sel == 0 ? (uint32_t)offered :
+		       d->device_features_sel == 1 ? (uint32_t)(offered >> 32) : 0;
+	case REG_QUEUE_NUM_MAX: return q ? VIRTQ_MAX_SIZE : 0;
+	case REG_QUEUE_READY: return q && q->ready;
+	case REG_INTERRUPT_STATUS: return d->interrupt_status;
+	case REG_STATUS: return d->status;
+	case REG_CONFIG_GENERATION: return d->config_generation;
+	default: return 0;
+	}
+}
+
+static void set_addr(uint64_t *addr, bool high, uint32_t v)
+{
+	*addr = high ? (*addr & 0xffffffffULL) | ((uint64_t)v << 32)
+		     : (*addr & ~0xffffffffULL) | v;
+}
+
+static void queue_write(struct virtio_dev *d, struct virtq *q, uint64_t off, uint32_t v)
+{
+	/* A queue is configured only while it is not live. */
+	if (q->ready && off != REG_QUEUE_READY)
+		return;
+	switch (off) {
+	case REG_QUEUE_NUM:
+		/* A power of two no larger than we offered, or the queue stays off. */
+		q->size = (v && v <= VIRTQ_MAX_SIZE && !(v & (v - 1))) ? (uint16_t)v : 0;
+		break;
+	case REG_QUEUE_READY: q->ready = v == 1 && q->size; break;
+	case REG_QUEUE_DESC_LOW: set_addr(&q->desc, false, v); break;
+	case REG_QUEUE_DESC_HIGH: set_addr(&q->desc, true, v); break;
+	case REG_QUEUE_DRIVER_LOW: set_addr(&q->avail, false, v); break;
+	case REG_QUEUE_DRIVER_HIGH: set_addr(&q->avail, true, v); break;
+	case REG_QUEUE_DEVICE_LOW: set_addr(&q->used, false, v); break;
+	case REG_QUEUE_DEVICE_HIGH: set_addr(&q->used, true, v); break;
+	}
+	(void)d;
+}
+
+static void status_write(struct virtio_dev *d, uint32_t v)
+{
+	uint64_t offered = d->ops->features | VIRTIO_F_VERSION_1;
+
+	if (v == 0) {
+		device_reset(d);
+		return;
+	}
+	/* FEATURES_OK only for a subset of what we offer that includes VERSION_1. */
+	if ((v & STATUS_FEATURES_OK) && !(d->status & STATUS_FEATURES_OK) &&
+	    ((d->driver_features & ~offered) || !(d->driver_features & VIRTIO_F_VERSION_1)))
+		v &= ~STATUS_FEATURES_OK;
+	d->status = v | (d->status & STATUS_NEEDS_RESET);
+}
+
+static void reg_write(struct virtio_dev *d, uint64_t off, uint32_t v)
+{
+	struct virtq *q = selected_queue(d);
+
+	switch (off) {
+	case REG_DEVICE_FEATURES_SEL: d->device_features_sel = v; break;
+	case REG_DRIVER_FEATURES_SEL: d->driver_features_sel = v; break;
+	case REG_DRIVER_FEATURES:
+		if (d->status & STATUS_FEATURES_OK)
+			break;
+		if (d->driver_features_sel == 0)
+			d->driver_features = (d->driver_features & ~0xffffffffULL) | v;
+		else if (d->driver_features_sel == 1)
+			d->driver_features = (d->driver_features & 0xffffffffULL) | ((uint64_t)v << 32);
+		break;
+	case REG_QUEUE_SEL: d->queue_sel = v; break;
+	case REG_QUEUE_NOTIFY:
+		if (v < d->ops->n_queues && virtio_running(d) && d->ops->notify)
+			d->ops->notify(d, v);
+		break;
+	case REG_INTERRUPT_ACK:
+		d->interrupt_status &= ~v;
+		update_irq(d);
+		break;
+	case REG_STATUS: status_write(d, v); break;
+	default:
+		if (q)
+			queue_write(d, q, off, v);
+		break;
+	}
+}
+
+void virtio_mmio_read(struct virtio_dev *d, uint64_t off, uint8_t *data, uint32_t len)
+{
+	uint32_t v;
+
+	memset(data, 0, len);
+	pthread_mutex_lock(&d->lock);
+	if (off >= REG_CONFIG) {
+		off -= REG_CONFIG;
+		if (d->ops->config_read && off < d->ops->config_len &&
+		    len <= d->ops->config_len - off)
+			d->ops->config_read(d, (uint32_t)off, data, len);
+	} else if (len == 4 && !(off & 3)) {
+		v = reg_read(d, off);
+		memcpy(data, &v, 4);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
+void virtio_mmio_write(struct virtio_dev *d, uint64_t off, const uint8_t *data, uint32_t len)
+{
+	uint32_t v;
+
+	/* Registers are 32-bit; the config space of our devices is read-only. */
+	if (off >= REG_CONFIG || len != 4 || (off & 3))
+		return;
+	memcpy(&v, data, 4);
+	pthread_mutex_lock(&d->lock);
+	reg_write(d, off, v);
+	pthread_mutex_unlock(&d->lock);
+}

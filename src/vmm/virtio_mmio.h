@@ -1,0 +1,67 @@
+/* The virtio-mmio transport (virtio 1.x, register layout version 2): one
+ * 4 KiB register window per device, described to the guest in ACPI. A device
+ * supplies its id, features, queues and config space through struct
+ * virtio_dev_ops; the transport keeps the negotiation and the queues. */
+#ifndef ISOBOX_VIRTIO_MMIO_H
+#define ISOBOX_VIRTIO_MMIO_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "vmm/virtq.h"
+
+#define VIRTIO_MMIO_SIZE 0x1000
+#define VIRTIO_MAX_QUEUES 4
+#define VIRTIO_F_VERSION_1 (1ULL << 32)
+
+struct virtio_dev;
+
+struct virtio_dev_ops {
+	uint32_t device_id;
+	uint64_t features;          /* offered; VERSION_1 is added by the transport */
+	unsigned n_queues;
+	/* Read len bytes at offset of the device's config space (bounds checked). */
+	void (*config_read)(struct virtio_dev *d, uint32_t offset, void *data, uint32_t len);
+	uint32_t config_len;
+	/* The driver kicked queue q; called with d->lock held. */
+	void (*notify)(struct virtio_dev *d, unsigned q);
+	/* The driver reset the device; called with d->lock held. */
+	void (*reset)(struct virtio_dev *d);
+};
+
+struct virtio_dev {
+	const struct virtio_dev_ops *ops;
+	void *priv;                 /* the device's own state */
+	uint64_t base;              /* guest physical address of the register window */
+	uint32_t gsi;               /* its interrupt line */
+	void (*set_irq)(void *ctx, uint32_t gsi, int level);
+	void *irq_ctx;
+	pthread_mutex_t lock;       /* vCPU thread (registers) vs. I/O thread (input) */
+	uint32_t status, device_features_sel, driver_features_sel, queue_sel;
+	uint32_t interrupt_status, config_generation;
+	uint64_t driver_features;
+	bool broken;                /* the guest broke the rules: stop, ask for a reset */
+	struct virtq queues[VIRTIO_MAX_QUEUES];
+};
+
+void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, void *priv,
+		     const struct kvm_vm *mem, uint64_t base, uint32_t gsi,
+		     void (*set_irq)(void *ctx, uint32_t gsi, int level), void *irq_ctx);
+
+/* A guest access at offset in the window; called with d->lock NOT held. */
+void virtio_mmio_read(struct virtio_dev *d, uint64_t offset, uint8_t *data, uint32_t len);
+void virtio_mmio_write(struct virtio_dev *d, uint64_t offset, const uint8_t *data,
+		       uint32_t len);
+
+/* With d->lock held: tell the driver about used buffers / a config change. */
+void virtio_notify_used(struct virtio_dev *d, unsigned q);
+void virtio_notify_config(struct virtio_dev *d);
+/* With d->lock held: the guest broke the rules (err says how): the device
+ * stops and asks the driver for a reset (DEVICE_NEEDS_RESET). */
+void virtio_fail(struct virtio_dev *d, const struct err *err);
+/* Whether the driver has set DRIVER_OK and the device is usable. */
+bool virtio_running(const struct virtio_dev *d);
+
+#endif

@@ -1,0 +1,377 @@
+/* The virtqueue walker and the virtio-mmio transport against hostile guests:
+ * guest memory is a plain buffer behind a struct kvm_vm with one slot. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmm/devices/virtio_blk.h"
+#include "vmm/devices/virtio_console.h"
+#include "vmm/virtio_mmio.h"
+#include "vmm/virtq.h"
+
+#define MEM_SIZE 0x10000
+#define DESC 0x1000
+#define AVAIL 0x2000
+#define USED 0x3000
+#define DATA 0x4000
+#define QSIZE 8
+
+struct guest {
+	struct kvm_vm vm;
+	uint8_t *mem;
+	struct virtq q;
+};
+
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+static int setup(void **state)
+{
+	struct guest *g = calloc(1, sizeof(*g));
+
+	g->mem = calloc(1, MEM_SIZE);
+	g->vm.slots[0] = (struct kvm_slot){ .gpa = 0, .size = MEM_SIZE, .host = g->mem };
+	g->vm.n_slots = 1;
+	g->q = (struct virtq){ .size = QSIZE, .ready = true, .desc = DESC, .avail = AVAIL,
+			       .used = USED, .mem = &g->vm };
+	*state = g;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct guest *g = *state;
+
+	free(g->mem);
+	free(g);
+	return 0;
+}
+
+static void set_desc(struct guest *g, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+		     uint16_t next)
+{
+	struct desc d = { addr, len, flags, next };
+
+	memcpy(g->mem + DESC + 16 * i, &d, sizeof(d));
+}
+
+static void publish(struct guest *g, uint16_t slot, uint16_t head, uint16_t idx)
+{
+	memcpy(g->mem + AVAIL + 4 + 2 * slot, &head, 2);
+	memcpy(g->mem + AVAIL + 2, &idx, 2);
+}
+
+static void test_simple_chain(void **state)
+{
+	struct guest *g = *state;
+	struct virtq_chain c;
+	struct err err = { 0 };
+	uint32_t used[2];
+	uint16_t used_idx;
+	char out[16];
+
+	memcpy(g->mem + DATA, "hello", 5);
+	set_desc(g, 0, DATA, 5, 1, 3);            /* NEXT -> 3 */
+	set_desc(g, 3, DATA + 0x100, 64, 2, 0);   /* WRITE */
+	publish(g, 0, 0, 1);
+	assert_int_equal(virtq_pop(&g->q, &c, &err), 1);
+	assert_int_equal(c.head, 0);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(virtq_chain_len(&c, false), 5);
+	assert_int_equal(virtq_chain_len(&c, true), 64);
+	assert_int_equal(virtq_chain_read(&c, 1, out, 16), 4);
+	assert_memory_equal(out, "ello", 4);
+	assert_int_equal(virtq_chain_write(&c, 60, "abcdefgh", 8), 4);
+	assert_memory_equal(g->mem + DATA + 0x100 + 60, "abcd", 4);
+	assert_int_equal(virtq_pop(&g->q, &c, &err), 0);     /* empty now */
+	assert_int_equal(virtq_push(&g->q, 0, 7, &err), 0);
+	memcpy(used, g->mem + USED + 4, 8);
+	memcpy(&used_idx, g->mem + USED + 2, 2);
+	assert_int_equal(used[0], 0);
+	assert_int_equal(used[1], 7);
+	assert_int_equal(used_idx, 1);
+}
+
+static void test_loop_is_refused(void **state)
+{
+	struct guest *g = *state;
+	struct virtq_chain c;
+	struct err err = { 0 };
+
+	set_desc(g, 0, DATA, 8, 1, 1);
+	set_desc(g, 1, DATA, 8, 1, 0);            /* 0 -> 1 -> 0 -> ... */
+	publish(g, 0, 0, 1);
+	assert_int_equal(virtq_pop(&g->q, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "too long or loops"));
+}
+
+static void test_index_out_of_range(void **state)
+{
+	struct guest *g = *state;
+	struct virtq_chain c;
+	struct err err = { 0 };
+
+	publish(g, 0, QSIZE, 1);                  /* head index == size */
+	assert_int_equal(virtq_pop(&g->q, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "descriptor index"));
+	set_desc(g, 0, DATA, 8, 1, 200);          /* next out of range */
+	g->q.next_avail = 0;
+	publish(g, 0, 0, 1);
+	assert_int_equal(virtq_pop(&g->q, &c, &err), -1);
+}
+
+static void test_buffer_outside_memory(void **state)
+{
+	struct guest *g = *state;
+	struct virtq_chain c;
+	struct err err = { 0 };
+
+	set_desc(g, 0, MEM_SIZE - 4, 8, 0, 0);    /* straddles the end */
+	publish(g, 0, 0, 1);
+	assert_int_equal(virtq_pop(&g->q, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "outside guest memory"));
+	set_desc(g, 0, UINT64_MAX - 2, 8, 0, 0);  /* wraps around */
+	g->q.next_avail = 0;
+	assert_int_equal(virtq_pop(&g->q, &c, &err), -1);
+	set_desc(g, 0, DATA, UINT32_MAX, 0, 0);   /* huge length */
+	g->q.next_avail = 0;
+	assert_int_equal(virtq_pop(&g->q, &c, &err), -1);
+}
+
+static void test_rings_outside_memory(void **state)
+{
+	struct guest *g = *state;
+	struct virtq_chain c;
+	struct err err = { 0 };
+
+	g->q.avail = MEM_SIZE - 2;
+	assert_int_equal(virtq_pop(&g->q, &c, &err), -1);
+	g->q.avail = AVAIL;
+	g->q.desc = MEM_SIZE - 16;
+	publish(g, 0, 0, 1);
+	assert_int_equal(virtq_pop(&g->q, &c, &err), -1);
+	g->q.used = MEM_SIZE - 8;
+	assert_int_equal(virtq_push(&g->q, 0, 0, &err), -1);
+}
+
+static void test_too_many_published(void **state)
+{
+	struct guest *g = *state;
+	struct virtq_chain c;
+	struct err err = { 0 };
+
+	publish(g, 0, 0, QSIZE + 1);
+	assert_int_equal(virtq_pop(&g->q, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "published"));
+}
+
+static void test_indirect_refused(void **state)
+{
+	struct guest *g = *state;
+	struct virtq_chain c;
+	struct err err = { 0 };
+
+	set_desc(g, 0, DATA, 16, 4, 0);           /* INDIRECT, never offered */
+	publish(g, 0, 0, 1);
+	assert_int_equal(virtq_pop(&g->q, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "indirect"));
+}
+
+static void test_not_ready_is_empty(void **state)
+{
+	struct guest *g = *state;
+	struct virtq_chain c;
+	struct err err = { 0 };
+
+	g->q.ready = false;
+	publish(g, 0, 0, 1);
+	assert_int_equal(virtq_pop(&g->q, &c, &err), 0);
+}
+
+static void test_interrupt_suppression(void **state)
+{
+	struct guest *g = *state;
+	uint16_t flags = 1;
+
+	assert_true(virtq_wants_interrupt(&g->q));
+	memcpy(g->mem + AVAIL, &flags, 2);
+	assert_false(virtq_wants_interrupt(&g->q));
+}
+
+/* The transport: negotiation rules, queue setup, notify, interrupts. */
+static int irq_level = -1;
+
+static void record_irq(void *ctx, uint32_t gsi, int level)
+{
+	(void)ctx;
+	(void)gsi;
+	irq_level = level;
+}
+
+static uint32_t rd(struct virtio_dev *d, uint64_t off)
+{
+	uint32_t v;
+
+	virtio_mmio_read(d, off, (uint8_t *)&v, 4);
+	return v;
+}
+
+static void wr(struct virtio_dev *d, uint64_t off, uint32_t v)
+{
+	virtio_mmio_write(d, off, (uint8_t *)&v, 4);
+}
+
+static void test_mmio_negotiation(void **state)
+{
+	struct guest *g = *state;
+	struct virtio_console con;
+	int fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	virtio_console_init(&con, &g->vm, 0xd0000000, 5, record_irq, NULL, -1, fds[1]);
+	assert_int_equal(rd(&con.dev, 0x000), 0x74726976);
+	assert_int_equal(rd(&con.dev, 0x004), 2);
+	assert_int_equal(rd(&con.dev, 0x008), 3);
+	wr(&con.dev, 0x014, 1);
+	assert_int_equal(rd(&con.dev, 0x010), 1);            /* VERSION_1 is bit 32 */
+	/* A driver that wants a feature we do not offer gets no FEATURES_OK. */
+	wr(&con.dev, 0x024, 0);
+	wr(&con.dev, 0x020, 1u << 7);
+	wr(&con.dev, 0x024, 1);
+	wr(&con.dev, 0x020, 1);
+	wr(&con.dev, 0x070, 1 | 2 | 8);
+	assert_int_equal(rd(&con.dev, 0x070) & 8, 0);
+	wr(&con.dev, 0x070, 0);                              /* reset */
+	wr(&con.dev, 0x024, 0);
+	wr(&con.dev, 0x020, 0);
+	wr(&con.dev, 0x024, 1);
+	wr(&con.dev, 0x020, 1);
+	wr(&con.dev, 0x070, 1 | 2 | 8);
+	assert_int_equal(rd(&con.dev, 0x070) & 8, 8);
+	/* Queue 1 (transmit): a size that is not a power of two keeps it off. */
+	wr(&con.dev, 0x030, 1);
+	wr(&con.dev, 0x038, 3);
+	wr(&con.dev, 0x044, 1);
+	assert_int_equal(rd(&con.dev, 0x044), 0);
+	wr(&con.dev, 0x038, QSIZE);
+	wr(&con.dev, 0x080, DESC);
+	wr(&con.dev, 0x090, AVAIL);
+	wr(&con.dev, 0x0a0, USED);
+	wr(&con.dev, 0x044, 1);
+	assert_int_equal(rd(&con.dev, 0x044), 1);
+	wr(&con.dev, 0x070, 1 | 2 | 8 | 4);                  /* DRIVER_OK */
+	/* The guest writes "hi": it reaches the host, and an interrupt follows. */
+	memcpy(g->mem + DATA, "hi", 2);
+	set_desc(g, 0, DATA, 2, 0, 0);
+	publish(g, 0, 0, 1);
+	wr(&con.dev, 0x050, 1);
+	{
+		char got[2];
+
+		assert_int_equal(read(fds[0], got, 2), 2);
+		assert_memory_equal(got, "hi", 2);
+	}
+	assert_int_equal(irq_level, 1);
+	assert_int_equal(rd(&con.dev, 0x060), 1);
+	wr(&con.dev, 0x064, 1);
+	assert_int_equal(irq_level, 0);
+	/* A hostile chain marks the device broken (NEEDS_RESET), nothing else. */
+	set_desc(g, 1, MEM_SIZE + 100, 2, 0, 0);
+	publish(g, 1, 1, 2);
+	wr(&con.dev, 0x050, 1);
+	assert_int_equal(rd(&con.dev, 0x070) & 0x40, 0x40);
+	/* Unaligned and narrow register accesses are ignored; config reads are bounded. */
+	wr(&con.dev, 0x071, 0);
+	assert_int_equal(rd(&con.dev, 0x070) & 0x40, 0x40);
+	{
+		uint8_t big[64];
+
+		virtio_mmio_read(&con.dev, 0x100 + 8, big, 64);     /* past the config: zeros */
+		assert_int_equal(big[0], 0);
+	}
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void test_blk_requests(void **state)
+{
+	struct guest *g = *state;
+	struct virtio_blk blk;
+	struct err err = { 0 };
+	char path[] = "/tmp/isobox-blk-XXXXXX";
+	int fd = mkstemp(path);
+	uint8_t sector[512], status;
+	struct { uint32_t type, reserved; uint64_t sector; } h = { 0, 0, 1 };
+
+	memset(sector, 'x', sizeof(sector));
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(pwrite(fd, sector, 512, 512), 512);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	assert_int_equal(virtio_blk_init(&blk, &g->vm, 0xd0001000, 6, record_irq, NULL, fd, true,
+					 "root", &err), 0);
+	wr(&blk.dev, 0x024, 1);
+	wr(&blk.dev, 0x020, 1);
+	wr(&blk.dev, 0x070, 1 | 2 | 8);
+	wr(&blk.dev, 0x030, 0);
+	wr(&blk.dev, 0x038, QSIZE);
+	wr(&blk.dev, 0x080, DESC);
+	wr(&blk.dev, 0x090, AVAIL);
+	wr(&blk.dev, 0x0a0, USED);
+	wr(&blk.dev, 0x044, 1);
+	wr(&blk.dev, 0x070, 1 | 2 | 8 | 4);
+	/* Read sector 1. */
+	memcpy(g->mem + DATA, &h, sizeof(h));
+	set_desc(g, 0, DATA, sizeof(h), 1, 1);
+	set_desc(g, 1, DATA + 0x100, 512, 2 | 1, 2);
+	set_desc(g, 2, DATA + 0x400, 1, 2, 0);
+	g->mem[DATA + 0x400] = 0xee;
+	publish(g, 0, 0, 1);
+	wr(&blk.dev, 0x050, 0);
+	status = g->mem[DATA + 0x400];
+	assert_int_equal(status, 0);
+	assert_memory_equal(g->mem + DATA + 0x100, sector, 512);
+	/* Past the end of the disk: an I/O error, and nothing read. */
+	h.sector = 8;
+	memcpy(g->mem + DATA, &h, sizeof(h));
+	publish(g, 1, 0, 2);
+	wr(&blk.dev, 0x050, 0);
+	assert_int_equal(g->mem[DATA + 0x400], 1);
+	/* A write to a read-only disk fails. */
+	h.type = 1;
+	h.sector = 0;
+	memcpy(g->mem + DATA, &h, sizeof(h));
+	set_desc(g, 1, DATA + 0x100, 512, 1, 2);
+	publish(g, 2, 0, 3);
+	wr(&blk.dev, 0x050, 0);
+	assert_int_equal(g->mem[DATA + 0x400], 1);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_simple_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loop_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_out_of_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_buffer_outside_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rings_outside_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_many_published, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_indirect_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_ready_is_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interrupt_suppression, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mmio_negotiation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blk_requests, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
