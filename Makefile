@@ -38,9 +38,9 @@ $(BUILD)/isobox-vmm: $(BUILD)/obj/src/vmm/main.o $(VMM_SRC:%.c=$(BUILD)/obj/%.o)
 	$(CC) $(CFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
 
 # PID 1 of every container: static, so it runs in any image.
-$(BUILD)/isobox-init: src/guest/init.c
+$(BUILD)/isobox-init: $(wildcard src/guest/*.c src/guest/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -static -o $@ $<
+	$(CC) $(CFLAGS) -static -o $@ $(filter %.c,$^)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)

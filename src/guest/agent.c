@@ -1,0 +1,336 @@
+#include "agent.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/io.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_proto.h"
+
+#define MODULES_DIR "/lib/isobox-modules"
+#define DEVICE_WAIT_MS 5000
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* What went wrong goes to the kernel log (the VMM's serial log file). */
+static void say(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (fd >= 0) {
+		dprintf(fd, "isobox-agent: %s\n", buf);
+		close(fd);
+	} else {
+		fprintf(stderr, "isobox-agent: %s\n", buf);
+	}
+}
+
+void agent_report(int status)
+{
+	sync();
+	if (ioperm(AGENT_EXIT_PORT, 1, 1) == 0)
+		outb((unsigned char)status, AGENT_EXIT_PORT);
+	/* Not under isobox's VMM: power off instead. */
+	reboot(RB_POWER_OFF);
+	for (;;)
+		pause();
+}
+
+static void __attribute__((noreturn)) die(const char *what)
+{
+	say("%s: %s", what, strerror(errno));
+	agent_report(125);
+}
+
+bool agent_is_vm_init(int argc)
+{
+	return getpid() == 1 && argc == 1;
+}
+
+static void load_modules(void)
+{
+	char order[4096], path[300];
+	FILE *f = fopen(MODULES_DIR "/order", "re");
+
+	/* The initramfs lists its modules in dependency order, one per line. */
+	while (f && fgets(order, sizeof(order), f)) {
+		int fd;
+
+		order[strcspn(order, "\n")] = '\0';
+		if (!*order)
+			continue;
+		snprintf(path, sizeof(path), MODULES_DIR "/%s", order);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST))
+			say("load %s: %s", order, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	if (f)
+		fclose(f);
+}
+
+/* /dev/vdX whose virtio serial is want, waiting for the disks to appear. */
+static int find_disk(const char *want, char *dev, size_t len)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		DIR *d = opendir("/sys/block");
+		struct dirent *e;
+
+		while (d && (e = readdir(d))) {
+			char path[300], serial[64] = "";
+			int fd;
+			ssize_t n;
+
+			if (strncmp(e->d_name, "vd", 2))
+				continue;
+			snprintf(path, sizeof(path), "/sys/block/%s/serial", e->d_name);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			n = fd >= 0 ? read(fd, serial, sizeof(serial) - 1) : -1;
+			if (fd >= 0)
+				close(fd);
+			serial[n > 0 ? n : 0] = '\0';
+			serial[strcspn(serial, "\n")] = '\0';
+			if (!strcmp(serial, want)) {
+				snprintf(dev, len, "/dev/%s", e->d_name);
+				closedir(d);
+				return 0;
+			}
+		}
+		if (d)
+			closedir(d);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >
+		    DEVICE_WAIT_MS)
+			return -1;
+		nanosleep(&(struct timespec){ 0, 2 * 1000 * 1000 }, NULL);
+	}
+}
+
+static char *dup_field(const unsigned char *p, uint32_t n)
+{
+	char *s = malloc((size_t)n + 1);
+
+	if (!s)
+		return NULL;
+	memcpy(s, p, n);
+	s[n] = '\0';
+	/* A NUL inside would cut the string short where the host did not. */
+	return memchr(s, '\0', n) ? (free(s), NULL) : s;
+}
+
+static int push(char ***v, size_t *n, char *s)
+{
+	char **nv;
+
+	if (!s || *n >= AGENT_MAX_ARGS)
+		return -1;
+	nv = realloc(*v, (*n + 2) * sizeof(char *));
+	if (!nv)
+		return -1;
+	nv[(*n)++] = s;
+	nv[*n] = NULL;
+	*v = nv;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > 0xfffffffeUL)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int apply_record(struct agent_process *p, unsigned tag, char *s, size_t *n_args,
+			size_t *n_env)
+{
+	switch (tag) {
+	case TAG_ARG: return push(&p->argv, n_args, s);
+	case TAG_ENV: return push(&p->envp, n_env, s);
+	case TAG_CWD: free(p->cwd); p->cwd = s; return s && s[0] == '/' ? 0 : -1;
+	case TAG_HOSTNAME: free(p->hostname); p->hostname = s; return s ? 0 : -1;
+	case TAG_UID: { int r = parse_uint(s, &p->uid); free(s); return r; }
+	case TAG_GID: { int r = parse_uint(s, &p->gid); free(s); return r; }
+	case TAG_TTY: p->tty = s && !strcmp(s, "1"); free(s); return 0;
+	case TAG_READONLY: p->readonly = s && !strcmp(s, "1"); free(s); return 0;
+	default: free(s); return -1;
+	}
+}
+
+int agent_config_parse(const unsigned char *buf, size_t len, struct agent_process *p)
+{
+	size_t off = AGENT_MAGIC_LEN, n_args = 0, n_env = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (len < AGENT_MAGIC_LEN || memcmp(buf, AGENT_MAGIC, AGENT_MAGIC_LEN))
+		return -1;
+	for (;;) {
+		uint32_t n;
+		unsigned tag;
+
+		if (len - off < 1)
+			return -1;
+		tag = buf[off++];
+		if (tag == TAG_END)
+			break;
+		if (len - off < 4)
+			return -1;
+		n = (uint32_t)buf[off] | (uint32_t)buf[off + 1] << 8 | (uint32_t)buf[off + 2] << 16 |
+		    (uint32_t)buf[off + 3] << 24;
+		off += 4;
+		if (n > len - off)
+			return -1;
+		if (apply_record(p, tag, dup_field(buf + off, n), &n_args, &n_env) < 0)
+			return -1;
+		off += n;
+	}
+	if (!n_args)
+		return -1;
+	if (!p->envp && push(&p->envp, &n_env, strdup("PATH=/usr/local/sbin:/usr/local/bin:"
+						       "/usr/sbin:/usr/bin:/sbin:/bin")) < 0)
+		return -1;
+	if (!p->cwd)
+		p->cwd = strdup("/");
+	return p->cwd ? 0 : -1;
+}
+
+static void read_config(struct agent_process *p)
+{
+	static unsigned char buf[AGENT_CONFIG_MAX];
+	char dev[64];
+	ssize_t n;
+	int fd;
+
+	if (find_disk(AGENT_DISK_CONFIG, dev, sizeof(dev)) < 0) {
+		say("no disk with serial %s appeared", AGENT_DISK_CONFIG);
+		agent_report(125);
+	}
+	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die(dev);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0)
+		die("read the container's config");
+	if (agent_config_parse(buf, (size_t)n, p) < 0) {
+		say("the container's config is malformed");
+		agent_report(125);
+	}
+}
+
+static void mount_or_die(const char *src, const char *dst, const char *type, unsigned long fl,
+			 const char *data)
+{
+	mkdir(dst, 0755);
+	if (mount(src, dst, type, fl, data) < 0)
+		die(dst);
+}
+
+/* EROFS image below, the writable layer (its own disk, so changes survive a
+ * stop, or a tmpfs) above, an overlay as the container's root. */
+static void mount_root(const struct agent_process *p)
+{
+	char root[64], upper[64];
+
+	if (find_disk(AGENT_DISK_ROOT, root, sizeof(root)) < 0) {
+		say("no disk with serial %s appeared", AGENT_DISK_ROOT);
+		agent_report(125);
+	}
+	mount_or_die(root, "/lower", "erofs", MS_RDONLY, NULL);
+	if (find_disk(AGENT_DISK_UPPER, upper, sizeof(upper)) == 0)
+		mount_or_die(upper, "/rw", "ext4", 0, NULL);
+	else
+		mount_or_die("tmpfs", "/rw", "tmpfs", 0, "mode=0755");
+	mkdir("/rw/upper", 0755);
+	mkdir("/rw/work", 0755);
+	mount_or_die("overlay", "/root", "overlay", p->readonly ? MS_RDONLY : 0,
+		     "lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work");
+	mount_or_die("proc", "/root/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount_or_die("sysfs", "/root/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	mount_or_die("devtmpfs", "/root/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+	mount_or_die("devpts", "/root/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		     "newinstance,ptmxmode=0666,mode=0620");
+	mount_or_die("tmpfs", "/root/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+}
+
+/* The initramfs is rootfs, which cannot be pivoted away: move the new root
+ * over it and chroot, as switch_root does. */
+static void enter_root(void)
+{
+	if (chdir("/root") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
+	    chdir("/") < 0)
+		die("switch to the container's root");
+}
+
+static void raw_console(int fd)
+{
+	struct termios t;
+
+	if (tcgetattr(fd, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(fd, TCSANOW, &t);
+	}
+}
+
+/* hvc0 carries stdin and stdout, hvc1 stderr. Without a terminal they are
+ * raw: the bytes pass through untouched. */
+static void setup_stdio(const struct agent_process *p)
+{
+	int out = open("/dev/hvc0", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int err = p->tty ? out : open("/dev/hvc1", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (out < 0 || err < 0)
+		die("open the console devices");
+	if (!p->tty) {
+		raw_console(out);
+		raw_console(err);
+	}
+	if (dup2(out, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+		die("dup2");
+}
+
+void agent_boot(struct agent_process *p)
+{
+	mount_or_die("proc", "/proc", "proc", 0, NULL);
+	mount_or_die("sysfs", "/sys", "sysfs", 0, NULL);
+	mount_or_die("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+	load_modules();
+	read_config(p);
+	mount_root(p);
+	enter_root();
+	setup_stdio(p);
+	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
+		die("sethostname");
+	if (chdir(p->cwd) < 0 && (mkdir(p->cwd, 0755), chdir(p->cwd) < 0))
+		die(p->cwd);
+	if (setgid(p->gid) < 0 || setuid(p->uid) < 0)
+		die("set the container's user");
+}
