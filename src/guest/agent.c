@@ -66,7 +66,7 @@ bool agent_is_vm_init(int argc)
 
 static void load_modules(void)
 {
-	char order[4096], path[300];
+	char order[256], path[sizeof(MODULES_DIR) + 256];
 	FILE *f = fopen(MODULES_DIR "/order", "re");
 
 	/* The initramfs lists its modules in dependency order, one per line. */
@@ -98,13 +98,13 @@ static int find_disk(const char *want, char *dev, size_t len)
 		struct dirent *e;
 
 		while (d && (e = readdir(d))) {
-			char path[300], serial[64] = "";
+			char path[64], serial[64] = "";
 			int fd;
 			ssize_t n;
 
 			if (strncmp(e->d_name, "vd", 2))
 				continue;
-			snprintf(path, sizeof(path), "/sys/block/%s/serial", e->d_name);
+			snprintf(path, sizeof(path), "/sys/block/%.32s/serial", e->d_name);
 			fd = open(path, O_RDONLY | O_CLOEXEC);
 			n = fd >= 0 ? read(fd, serial, sizeof(serial) - 1) : -1;
 			if (fd >= 0)
@@ -112,7 +112,7 @@ static int find_disk(const char *want, char *dev, size_t len)
 			serial[n > 0 ? n : 0] = '\0';
 			serial[strcspn(serial, "\n")] = '\0';
 			if (!strcmp(serial, want)) {
-				snprintf(dev, len, "/dev/%s", e->d_name);
+				snprintf(dev, len, "/dev/%.32s", e->d_name);
 				closedir(d);
 				return 0;
 			}
