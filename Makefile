@@ -46,8 +46,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -larchive -lcmocka
 
-# format.c is a CLI object: its test links it explicitly.
+# format.c is a CLI object and agent.c part of the static isobox-init: their
+# tests link them explicitly.
 $(BUILD)/tests/test_format: $(BUILD)/obj/src/cli/format.o
+$(BUILD)/tests/test_agent: $(BUILD)/obj/src/guest/agent.o
 
 install: all
 	install -D -m 0755 $(BUILD)/isobox $(DESTDIR)$(PREFIX)/bin/isobox

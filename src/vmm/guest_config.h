@@ -1,0 +1,23 @@
+/* The container's process as the guest agent reads it: the blob of
+ * guest/agent_proto.h, built here and handed to the guest as a disk. */
+#ifndef ISOBOX_GUEST_CONFIG_H
+#define ISOBOX_GUEST_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+struct guest_process {
+	const char *const *argv;    /* NULL-terminated, not empty */
+	const char *const *env;     /* NULL-terminated, may be NULL */
+	const char *cwd;            /* NULL: "/" */
+	const char *hostname;       /* may be NULL */
+	unsigned uid, gid;
+	bool tty, readonly;
+};
+
+/* A memfd holding the blob, padded to whole 512-byte sectors (it is a disk). */
+int guest_config_memfd(const struct guest_process *p, struct err *err);
+
+#endif
