@@ -64,9 +64,13 @@ static void console_transmit(struct virtio_console *c)
 
 static void console_notify(struct virtio_dev *d, unsigned q)
 {
+	struct virtio_console *c = d->priv;
+	uint64_t one = 1;
+
 	if (q == Q_TX)
-		console_transmit(d->priv);
-	/* Q_RX: new receive buffers; the I/O thread retries input on its own. */
+		console_transmit(c);
+	else if (c->wake_fd >= 0 && write(c->wake_fd, &one, sizeof(one)) < 0)
+		c->wake_fd = -1;   /* new receive buffers: the I/O thread retries input */
 }
 
 static const struct virtio_dev_ops console_ops = {
@@ -87,6 +91,7 @@ void virtio_console_init(struct virtio_console *c, const struct kvm_vm *mem, uin
 	c->out_fd = out_fd;
 	c->cols = 80;
 	c->rows = 24;
+	c->wake_fd = -1;
 	virtio_dev_init(&c->dev, &console_ops, c, mem, base, gsi, set_irq, irq_ctx);
 }
 

@@ -15,6 +15,7 @@ struct virtio_console {
 	int out_fd;             /* guest -> host, -1 discards */
 	uint16_t cols, rows;    /* the terminal size the guest sees (F_SIZE) */
 	bool in_eof;
+	int wake_fd;            /* eventfd poked when the guest posts receive buffers */
 };
 
 void virtio_console_init(struct virtio_console *c, const struct kvm_vm *mem, uint64_t base,

@@ -1,0 +1,50 @@
+/* The devices of a container's VM: two consoles (hvc0: stdin and stdout,
+ * hvc1: stderr) and the disks the agent finds by serial (root EROFS image,
+ * config blob, optional writable layer), each a virtio-mmio window with its
+ * own IOAPIC line. Also the I/O loop that feeds the guest its stdin. */
+#ifndef ISOBOX_VM_DEVICES_H
+#define ISOBOX_VM_DEVICES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "vmm/devices/virtio_blk.h"
+#include "vmm/devices/virtio_console.h"
+
+#define VM_MMIO_BASE 0xd0000000ULL
+#define VM_GSI_BASE 16           /* IOAPIC pins above the ISA interrupts */
+#define VM_MAX_DEVICES 8
+
+struct vm_container_io {
+	int stdin_fd, stdout_fd, stderr_fd;   /* -1: none */
+	const char *rootfs;                   /* EROFS image; NULL: no devices at all */
+	const char *upper;                    /* writable ext4 image, or NULL */
+	int config_fd;                        /* the guest config blob */
+};
+
+struct vm_devices {
+	struct virtio_console con[2];
+	struct virtio_blk blk[3];
+	struct virtio_dev *all[VM_MAX_DEVICES];
+	size_t n;
+	int wake_fd;                          /* eventfd: receive buffers, or stop */
+	int disk_fds[3];
+	volatile bool stop;
+};
+
+int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
+		      const struct vm_container_io *io,
+		      void (*set_irq)(void *, uint32_t, int), void *irq_ctx, struct err *err);
+void vm_devices_destroy(struct vm_devices *d);
+
+/* A guest access at addr: true when a device owns it. */
+bool vm_devices_mmio(struct vm_devices *d, uint64_t addr, uint8_t *data, uint32_t len,
+		     bool is_write);
+
+/* Run until vm_devices_stop: give the guest what arrives on stdin. */
+void vm_devices_io_loop(struct vm_devices *d);
+void vm_devices_stop(struct vm_devices *d);
+
+#endif
