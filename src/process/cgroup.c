@@ -67,6 +67,10 @@ static int cgroup_limits_v2(const struct cgroup *cg, const struct oci_spec *spec
 	const char *dir = cg->dirs[0];
 	char buf[64];
 
+	/* The controllers must be enabled at every level above the container. A
+	 * host's init usually did it at the root; a bare one has not. */
+	cgroup_write(CGROUP_ROOT, "cgroup.subtree_control", "+memory +pids +cpu",
+		     &(struct err){ 0 });
 	if (cgroup_write(CGROUP_ROOT "/isobox", "cgroup.subtree_control", "+memory +pids +cpu",
 			 err) < 0)
 		return -1;
