@@ -126,6 +126,7 @@ static int load_bzimage(const struct boot_images *img, void *ram, uint64_t ram_s
 	bp->hdr.cmdline_size = strlen(img->cmdline);
 	bp->hdr.ramdisk_image = (uint32_t)initrd_gpa;
 	bp->hdr.ramdisk_size = (uint32_t)img->initrd_len;
+	bp->acpi_rsdp_addr = LAYOUT_ACPI_RSDP;    /* ACPI: acpi.c writes it there */
 	e820_add(bp, 0, LAYOUT_EBDA, E820_RAM);
 	e820_add(bp, LAYOUT_EBDA, LAYOUT_HIMEM - LAYOUT_EBDA, E820_RESERVED);
 	e820_add(bp, LAYOUT_HIMEM, ram_size - LAYOUT_HIMEM, E820_RAM);
@@ -227,6 +228,7 @@ static int load_pvh(const struct boot_images *img, void *ram, uint64_t ram_size,
 	*si = (struct hvm_start_info){
 		.magic = PVH_START_MAGIC, .version = 1, .cmdline_paddr = LAYOUT_CMDLINE,
 		.memmap_paddr = LAYOUT_PVH_INFO + ((char *)mm - (char *)si), .memmap_entries = 3,
+		.rsdp_paddr = LAYOUT_ACPI_RSDP,   /* ACPI: acpi.c writes it there */
 	};
 	if (img->initrd) {
 		*mod = (struct hvm_modlist_entry){ .paddr = initrd_gpa, .size = img->initrd_len };

@@ -13,6 +13,9 @@
 #define LAYOUT_CMDLINE      0x20000ULL
 #define LAYOUT_CMDLINE_MAX  0x10000ULL
 #define LAYOUT_EBDA         0x9fc00ULL   /* end of low RAM */
+/* acpi.c: the RSDP, where Linux's legacy scan finds it; the other ACPI
+ * tables follow it, up to LAYOUT_HIMEM (reserved in the e820 map). */
+#define LAYOUT_ACPI_RSDP    0xe0000ULL
 #define LAYOUT_HIMEM        0x100000ULL  /* where the kernel is loaded */
 #define LAYOUT_RAM_MAX      (3ULL << 30) /* below the 32-bit MMIO hole */
 

@@ -10,6 +10,7 @@
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "vmm/acpi.h"
 #include "vmm/boot.h"
 #include "vmm/devices/rtc.h"
 #include "vmm/devices/serial.h"
@@ -20,7 +21,7 @@
 #define I8042_COMMAND 0x64
 #define I8042_RESET 0xfe
 
-enum vm_state { VM_RUNNING, VM_EXITED, VM_RESET };
+enum vm_state { VM_RUNNING, VM_EXITED, VM_RESET, VM_POWEROFF };
 
 struct linux_vm {
 	struct kvm_vm kvm;
@@ -49,6 +50,8 @@ static uint8_t port_read(struct linux_vm *vm, uint16_t port)
 		return rtc_read(&vm->rtc, port - RTC_PORT);
 	if (port == I8042_COMMAND || port == 0x60)
 		return 0;          /* an i8042 with nothing to say */
+	if (port == ACPI_SLEEP_PORT || port == ACPI_SLEEP_STATUS_PORT)
+		return 0;          /* ACPI: never asleep, no wake status */
 	return 0xff;               /* nothing there: the bus floats high */
 }
 
@@ -63,6 +66,8 @@ static void port_write(struct linux_vm *vm, uint16_t port, uint8_t v)
 		vm->state = VM_EXITED;
 	} else if (port == I8042_COMMAND && v == I8042_RESET && vm->state == VM_RUNNING)
 		vm->state = VM_RESET;
+	else if (port == ACPI_SLEEP_PORT && (v & ACPI_SLP_EN) && vm->state == VM_RUNNING)
+		vm->state = VM_POWEROFF;       /* ACPI: \_S5 is the only sleep state */
 }
 
 /* One KVM_EXIT_IO: count repetitions of size-byte accesses in the run page. */
@@ -161,6 +166,9 @@ static int run_loop(struct linux_vm *vm, unsigned timeout_ms, struct err *err)
 	if (vm->state == VM_RESET)
 		return err_set(err, "the guest reset before reporting an exit status "
 			       "(a kernel panic?): see its kernel log");
+	if (vm->state == VM_POWEROFF)
+		return err_set(err, "the guest powered off before reporting an exit status: "
+			       "see its kernel log");
 	return 0;
 }
 
@@ -183,6 +191,30 @@ static int load_images(const struct linux_vm_config *c, void *ram, struct boot_e
 	return 0;
 }
 
+/* ACPI: the virtio-mmio devices the guest is told about. The devices fill
+ * this in; until then only the test entry (no device behind it). */
+#define ACPI_TEST_DEVICE_GPA 0xd0000000ULL
+#define ACPI_TEST_DEVICE_GSI 5
+
+static size_t acpi_devices(const struct linux_vm_config *c, struct acpi_mmio_device *devs)
+{
+	size_t n = 0;
+
+	if (c->acpi_test_device)
+		devs[n++] = (struct acpi_mmio_device){ .base = ACPI_TEST_DEVICE_GPA,
+						       .size = 0x1000, .gsi = ACPI_TEST_DEVICE_GSI };
+	return n;
+}
+
+static int write_acpi(const struct linux_vm_config *c, void *ram, struct err *err)
+{
+	struct acpi_mmio_device devs[ACPI_MAX_DEVICES];
+
+	if (acpi_build(ram, c->mem_bytes, 1, devs, acpi_devices(c, devs), err) < 0)
+		return err_wrap(err, "ACPI tables");
+	return 0;
+}
+
 int linux_vm_run(const struct linux_vm_config *c, int *status, struct err *err)
 {
 	struct linux_vm *vm = xmalloc(sizeof(*vm));
@@ -198,6 +230,7 @@ int linux_vm_run(const struct linux_vm_config *c, int *status, struct err *err)
 	if (kvm_vm_create(&vm->kvm, true, err) < 0 ||
 	    kvm_vm_add_memory(&vm->kvm, 0, c->mem_bytes, &ram, err) < 0 ||
 	    load_images(c, ram, &entry, err) < 0 ||
+	    write_acpi(c, ram, err) < 0 ||
 	    kvm_vcpu_create(&vm->kvm, 0, &vm->vcpu, err) < 0 ||
 	    boot_setup_vcpu(&entry, &vm->vcpu, ram, c->mem_bytes, err) < 0)
 		goto out;

@@ -5,6 +5,7 @@
 #ifndef ISOBOX_LINUX_VM_H
 #define ISOBOX_LINUX_VM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/err.h"
@@ -19,6 +20,7 @@ struct linux_vm_config {
 	int serial_fd;               /* the guest kernel's log; -1 discards it */
 	uint64_t serial_limit;       /* bytes of log kept; a flooding guest is cut off */
 	unsigned timeout_ms;         /* 0: none */
+	bool acpi_test_device;       /* test only: an ACPI LNRO0005 entry with no device */
 };
 
 /* *status is the byte the guest wrote to the exit port. */

@@ -39,6 +39,7 @@ static int cmd_boot(int argc, char **argv)
 		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
 		{ "cmdline", required_argument, NULL, 'c' }, { "mem", required_argument, NULL, 'm' },
 		{ "serial", required_argument, NULL, 's' }, { "timeout", required_argument, NULL, 't' },
+		{ "acpi-test-device", no_argument, NULL, 'A' },
 		{ 0 },
 	};
 	struct linux_vm_config c = { .cmdline = "console=ttyS0", .mem_bytes = 256ULL << 20,
@@ -69,6 +70,7 @@ static int cmd_boot(int argc, char **argv)
 			if (*end)
 				return usage();
 			break;
+		case 'A': c.acpi_test_device = true; break;   /* test only, undocumented */
 		default:
 			return usage();
 		}
