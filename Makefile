@@ -20,7 +20,7 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all install demo check check-unit check-e2e deps fmt lint bench clean fuzz
+.PHONY: all install demo check check-unit check-e2e check-hyperv deps fmt lint bench clean fuzz
 
 all: $(BUILD)/isobox $(BUILD)/isobox-init $(BUILD)/isobox-vmm
 
@@ -72,6 +72,11 @@ check-unit: all $(UNIT_BIN)
 
 check-e2e: all
 	sh tests/run.sh e2e
+
+# The hyperv tests need real KVM: they run inside the test host (QEMU/TCG
+# with SVM and nested KVM, see scripts/testhost), which `make check` also does.
+check-hyperv: all
+	sh tests/run.sh hyperv
 
 # libFuzzer targets (clang): each runs FUZZ_SECONDS from the seeds and the
 # corpus kept in build/fuzz/corpus/; crashes land in build/fuzz/artifacts/.

@@ -27,16 +27,33 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 	done
 fi
 
-if [ "$what" = all ] || [ "$what" = e2e ]; then
-	/usr/bin/python3 -m pytest -p no:cacheprovider -q tests/e2e 2>&1 | tee "$log"
-	summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed)|^(=+ )?[0-9]+ failed' "$log" | tail -n 1)
+# Count pytest's closing line from $log into passed/failed.
+count_pytest() {
+	summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|error)' "$log" | tail -n 1)
 	p=$(echo "$summary" | sed -n 's/.*\b\([0-9][0-9]*\) passed.*/\1/p')
 	f=$(echo "$summary" | sed -n 's/.*\b\([0-9][0-9]*\) failed.*/\1/p')
 	e=$(echo "$summary" | sed -n 's/.*\b\([0-9][0-9]*\) error.*/\1/p')
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0} + ${e:-0}))
 	if [ -z "$summary" ]; then
-		echo "pytest printed no summary"
+		echo "$1: pytest printed no summary"
+		failed=$((failed + 1))
+	fi
+}
+
+if [ "$what" = all ] || [ "$what" = e2e ]; then
+	/usr/bin/python3 -m pytest -p no:cacheprovider -q tests/e2e 2>&1 | tee "$log"
+	count_pytest e2e
+fi
+
+# Inside the test host: this machine's /dev/kvm cannot boot Debian's kernels.
+if [ "$what" = all ] || [ "$what" = hyperv ]; then
+	if sh tests/hyperv/prepare.sh; then
+		scripts/testhost/run.sh --timeout 2400 -- \
+			/usr/bin/python3 -m pytest -p no:cacheprovider -q tests/hyperv 2>&1 | tee "$log"
+		count_pytest hyperv
+	else
+		echo "hyperv: preparing the test host failed"
 		failed=$((failed + 1))
 	fi
 fi

@@ -1,6 +1,7 @@
 #include "vmm/linux_vm.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "vmm/devices/rtc.h"
 #include "vmm/devices/serial.h"
 #include "vmm/kvm.h"
+#include "vmm/vm_devices.h"
 
 #define KERNEL_MAX (256u << 20)
 #define INITRD_MAX (1024u << 20)
@@ -26,6 +28,10 @@ enum vm_state { VM_RUNNING, VM_EXITED, VM_RESET, VM_POWEROFF };
 struct linux_vm {
 	struct kvm_vm kvm;
 	struct kvm_vcpu vcpu;
+	struct vm_devices devs;
+	unsigned timeout_ms;
+	int result;                  /* of the vCPU thread's loop */
+	struct err err;
 	struct serial serial;
 	struct rtc rtc;
 	enum vm_state state;
@@ -39,6 +45,15 @@ static void irq_pulse(void *ctx, int line)
 
 	ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq);
 	irq.level = 0;
+	ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq);
+}
+
+/* Virtio devices hold their (level-triggered) line until the guest acks. */
+static void irq_level(void *ctx, uint32_t gsi, int level)
+{
+	struct linux_vm *vm = ctx;
+	struct kvm_irq_level irq = { .irq = gsi, .level = (uint32_t)level };
+
 	ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq);
 }
 
@@ -97,8 +112,12 @@ static int handle_io(struct linux_vm *vm, struct err *err)
 static void handle_mmio(struct linux_vm *vm)
 {
 	struct kvm_run *run = vm->vcpu.run;
+	uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : 0;
 
-	/* No device answers there yet: reads see all ones, writes vanish. */
+	/* Where no device answers, reads see all ones and writes vanish. */
+	if (len && vm_devices_mmio(&vm->devs, run->mmio.phys_addr, run->mmio.data, len,
+				   run->mmio.is_write))
+		return;
 	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
 }
@@ -193,26 +212,62 @@ static int load_images(const struct linux_vm_config *c, void *ram, struct boot_e
 
 /* ACPI: the virtio-mmio devices the guest is told about. The devices fill
  * this in; until then only the test entry (no device behind it). */
-#define ACPI_TEST_DEVICE_GPA 0xd0000000ULL
-#define ACPI_TEST_DEVICE_GSI 5
-
-static size_t acpi_devices(const struct linux_vm_config *c, struct acpi_mmio_device *devs)
+static size_t acpi_devices(const struct vm_devices *d, struct acpi_mmio_device *devs)
 {
-	size_t n = 0;
+	size_t i;
 
-	if (c->acpi_test_device)
-		devs[n++] = (struct acpi_mmio_device){ .base = ACPI_TEST_DEVICE_GPA,
-						       .size = 0x1000, .gsi = ACPI_TEST_DEVICE_GSI };
-	return n;
+	for (i = 0; i < d->n && i < ACPI_MAX_DEVICES; i++)
+		devs[i] = (struct acpi_mmio_device){ .base = d->all[i]->base,
+						     .size = VIRTIO_MMIO_SIZE,
+						     .gsi = d->all[i]->gsi };
+	return i;
 }
 
-static int write_acpi(const struct linux_vm_config *c, void *ram, struct err *err)
+static int write_acpi(const struct linux_vm_config *c, const struct vm_devices *d, void *ram,
+		      struct err *err)
 {
 	struct acpi_mmio_device devs[ACPI_MAX_DEVICES];
 
-	if (acpi_build(ram, c->mem_bytes, 1, devs, acpi_devices(c, devs), err) < 0)
+	if (acpi_build(ram, c->mem_bytes, 1, devs, acpi_devices(d, devs), err) < 0)
 		return err_wrap(err, "ACPI tables");
 	return 0;
+}
+
+/* The vCPU thread: runs the guest, then stops the I/O loop. SIGALRM (the
+ * boot timeout) is blocked everywhere else, so it lands here and ends KVM_RUN. */
+static void *vcpu_thread(void *arg)
+{
+	struct linux_vm *vm = arg;
+	sigset_t alrm;
+
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+	vm->result = run_loop(vm, vm->timeout_ms, &vm->err);
+	vm_devices_stop(&vm->devs);
+	return NULL;
+}
+
+static int run_vcpu(struct linux_vm *vm, struct err *err)
+{
+	sigset_t alrm, old;
+	pthread_t t;
+	int e;
+
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &alrm, &old);
+	e = pthread_create(&t, NULL, vcpu_thread, vm);
+	if (e) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return err_sys(err, e, "start the vCPU thread");
+	}
+	vm_devices_io_loop(&vm->devs);
+	pthread_join(t, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (vm->result < 0)
+		*err = vm->err;
+	return vm->result;
 }
 
 int linux_vm_run(const struct linux_vm_config *c, int *status, struct err *err)
@@ -226,23 +281,27 @@ int linux_vm_run(const struct linux_vm_config *c, int *status, struct err *err)
 
 	vm->vcpu.fd = -1;
 	vm->kvm.kvm_fd = vm->kvm.vm_fd = -1;
+	vm->devs.wake_fd = -1;
+	vm->timeout_ms = c->timeout_ms;
 	serial_init(&vm->serial, c->serial_fd, c->serial_limit, irq_pulse, vm);
 	if (kvm_vm_create(&vm->kvm, true, err) < 0 ||
 	    kvm_vm_add_memory(&vm->kvm, 0, c->mem_bytes, &ram, err) < 0 ||
+	    vm_devices_create(&vm->devs, &vm->kvm, c->io, irq_level, vm, err) < 0 ||
 	    load_images(c, ram, &entry, err) < 0 ||
-	    write_acpi(c, ram, err) < 0 ||
+	    write_acpi(c, &vm->devs, ram, err) < 0 ||
 	    kvm_vcpu_create(&vm->kvm, 0, &vm->vcpu, err) < 0 ||
 	    boot_setup_vcpu(&entry, &vm->vcpu, ram, c->mem_bytes, err) < 0)
 		goto out;
 	if (arm_timeout(c->timeout_ms, &timer, err) < 0)
 		goto out;
 	timer_armed = c->timeout_ms != 0;
-	r = run_loop(vm, c->timeout_ms, err);
+	r = run_vcpu(vm, err);
 	if (r == 0)
 		*status = vm->status;
 out:
 	if (timer_armed)
 		timer_delete(timer);
+	vm_devices_destroy(&vm->devs);
 	kvm_vcpu_destroy(&vm->vcpu);
 	kvm_vm_destroy(&vm->kvm);
 	free(vm);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "util/err.h"
+#include "vmm/vm_devices.h"
 
 #define LINUX_VM_EXIT_PORT 0xf4
 
@@ -20,7 +21,7 @@ struct linux_vm_config {
 	int serial_fd;               /* the guest kernel's log; -1 discards it */
 	uint64_t serial_limit;       /* bytes of log kept; a flooding guest is cut off */
 	unsigned timeout_ms;         /* 0: none */
-	bool acpi_test_device;       /* test only: an ACPI LNRO0005 entry with no device */
+	const struct vm_container_io *io;  /* the container's stdio and disks; NULL: none */
 };
 
 /* *status is the byte the guest wrote to the exit port. */

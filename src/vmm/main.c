@@ -1,85 +1,53 @@
 /* isobox-vmm: isobox's virtual machine monitor.
- *   isobox-vmm firmware IMAGE [--mem MiB]      raw real-mode firmware (the VMM floor)
- *   isobox-vmm boot --kernel K [--initrd I] [--cmdline C] [--mem MiB]
- *                   [--serial FILE] [--timeout MS]
- * boot runs a Linux guest until it reports its status on the exit port and
- * exits with that status; the guest kernel's log goes to --serial (default:
- * stderr). The Hyper-V isolation backend grows here. */
+ *   isobox-vmm firmware IMAGE [--mem MiB]
+ *       raw real-mode firmware from the reset vector (the VMM floor)
+ *   isobox-vmm boot VM-OPTIONS
+ *       a Linux guest until it reports a status on the exit port
+ *   isobox-vmm run VM-OPTIONS --rootfs EROFS [--upper EXT4] [--env K=V]... [--workdir DIR]
+ *                  [--user UID:GID] [--hostname NAME] [--tty] -- CMD [ARG...]
+ *       a container in a VM: the guest agent runs CMD from the EROFS root with
+ *       this process's stdin/stdout on hvc0 and stderr on hvc1
+ * VM-OPTIONS: --kernel FILE [--initrd FILE] [--cmdline TEXT] [--mem MiB]
+ *             [--serial FILE] [--timeout MS]
+ * The exit status is the guest's (the container's); 125 when the VMM fails.
+ * The guest kernel's log goes to --serial (default: discarded for run,
+ * stderr for boot). */
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/err.h"
 #include "util/fs.h"
+#include "util/strv.h"
 #include "vmm/firmware.h"
+#include "vmm/guest_config.h"
 #include "vmm/kvm.h"
 #include "vmm/linux_vm.h"
+
+/* What the agent's guests boot with: the serial log, no reboot loop on panic,
+ * a reset through the keyboard controller, no time lost on probes. */
+#define RUN_CMDLINE "console=ttyS0 quiet reboot=k panic=-1 pci=off i8042.noaux"
 
 static int usage(void)
 {
 	fputs("usage: isobox-vmm firmware IMAGE [--mem MiB]\n"
 	      "       isobox-vmm boot --kernel FILE [--initrd FILE] [--cmdline TEXT] [--mem MiB]\n"
-	      "                       [--serial FILE] [--timeout MS]\n", stderr);
+	      "                       [--serial FILE] [--timeout MS]\n"
+	      "       isobox-vmm run  (the boot options) --rootfs EROFS [--upper EXT4]\n"
+	      "                       [--env K=V]... [--workdir DIR] [--user UID:GID]\n"
+	      "                       [--hostname NAME] [--tty] -- CMD [ARG...]\n", stderr);
 	return 125;
 }
 
-static int fail(const struct err *err)
+static int fail(const char *msg)
 {
-	fprintf(stderr, "isobox-vmm: %s\n", err->msg);
+	fprintf(stderr, "isobox-vmm: %s\n", msg);
 	return 125;
-}
-
-static int cmd_boot(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "kernel", required_argument, NULL, 'k' }, { "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'c' }, { "mem", required_argument, NULL, 'm' },
-		{ "serial", required_argument, NULL, 's' }, { "timeout", required_argument, NULL, 't' },
-		{ "acpi-test-device", no_argument, NULL, 'A' },
-		{ 0 },
-	};
-	struct linux_vm_config c = { .cmdline = "console=ttyS0", .mem_bytes = 256ULL << 20,
-				     .serial_fd = STDERR_FILENO, .serial_limit = 16 << 20 };
-	_cleanup_close_ int serial = -1;
-	struct err err = { 0 };
-	int o, status = 0;
-	char *end;
-
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (o) {
-		case 'k': c.kernel = optarg; break;
-		case 'i': c.initrd = optarg; break;
-		case 'c': c.cmdline = optarg; break;
-		case 'm':
-			c.mem_bytes = strtoull(optarg, &end, 10) << 20;
-			if (*end || c.mem_bytes < (4ULL << 20) || c.mem_bytes > (3ULL << 30))
-				return usage();
-			break;
-		case 's':
-			serial = open(optarg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-			if (serial < 0)
-				return fail(&(struct err){ .msg = "cannot open the --serial file" });
-			c.serial_fd = serial;
-			break;
-		case 't':
-			c.timeout_ms = (unsigned)strtoul(optarg, &end, 10);
-			if (*end)
-				return usage();
-			break;
-		case 'A': c.acpi_test_device = true; break;   /* test only, undocumented */
-		default:
-			return usage();
-		}
-	}
-	if (!c.kernel || optind != argc)
-		return usage();
-	if (linux_vm_run(&c, &status, &err) < 0)
-		return fail(&err);
-	return status;
 }
 
 static int cmd_firmware(int argc, char **argv)
@@ -99,11 +67,126 @@ static int cmd_firmware(int argc, char **argv)
 	if (mem_mib > 65536)
 		return usage();
 	if (read_file(argv[2], FIRMWARE_MAX_SIZE, &image, &len, &err) < 0 ||
-	    firmware_run(image, len, (uint64_t)mem_mib << 20, &value, &err) < 0) {
-		fprintf(stderr, "isobox-vmm: %s\n", err.msg);
-		return 125;
-	}
+	    firmware_run(image, len, (uint64_t)mem_mib << 20, &value, &err) < 0)
+		return fail(err.msg);
 	return value;
+}
+
+enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_SERIAL, O_TIMEOUT, O_ROOTFS, O_UPPER,
+       O_ENV, O_WORKDIR, O_USER, O_HOSTNAME, O_TTY };
+
+static const struct option vm_options[] = {
+	{ "kernel", required_argument, NULL, O_KERNEL },
+	{ "initrd", required_argument, NULL, O_INITRD },
+	{ "cmdline", required_argument, NULL, O_CMDLINE },
+	{ "mem", required_argument, NULL, O_MEM },
+	{ "serial", required_argument, NULL, O_SERIAL },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "rootfs", required_argument, NULL, O_ROOTFS },
+	{ "upper", required_argument, NULL, O_UPPER },
+	{ "env", required_argument, NULL, O_ENV },
+	{ "workdir", required_argument, NULL, O_WORKDIR },
+	{ "user", required_argument, NULL, O_USER },
+	{ "hostname", required_argument, NULL, O_HOSTNAME },
+	{ "tty", no_argument, NULL, O_TTY },
+	{ 0 },
+};
+
+struct options {
+	struct linux_vm_config vm;
+	struct vm_container_io io;
+	struct guest_process gp;
+	struct strv env;
+	int serial_fd;
+};
+
+static int parse_ids(const char *s, unsigned *uid, unsigned *gid)
+{
+	char *end;
+	unsigned long u = strtoul(s, &end, 10), g = 0;
+
+	if (end == s || (*end && *end != ':'))
+		return -1;
+	if (*end == ':') {
+		const char *gs = end + 1;
+
+		g = strtoul(gs, &end, 10);
+		if (end == gs || *end)
+			return -1;
+	}
+	if (u > 0xfffffffeUL || g > 0xfffffffeUL)
+		return -1;
+	*uid = (unsigned)u;
+	*gid = (unsigned)g;
+	return 0;
+}
+
+static int parse_option(struct options *o, int opt, const char *arg)
+{
+	char *end;
+
+	switch (opt) {
+	case O_KERNEL: o->vm.kernel = arg; return 0;
+	case O_INITRD: o->vm.initrd = arg; return 0;
+	case O_CMDLINE: o->vm.cmdline = arg; return 0;
+	case O_MEM:
+		o->vm.mem_bytes = strtoull(arg, &end, 10) << 20;
+		return *end || o->vm.mem_bytes < (4ULL << 20) || o->vm.mem_bytes > (3ULL << 30)
+			       ? -1 : 0;
+	case O_SERIAL:
+		o->serial_fd = open(arg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		o->vm.serial_fd = o->serial_fd;
+		return o->serial_fd < 0 ? -1 : 0;
+	case O_TIMEOUT:
+		o->vm.timeout_ms = (unsigned)strtoul(arg, &end, 10);
+		return *end ? -1 : 0;
+	case O_ROOTFS: o->io.rootfs = arg; return 0;
+	case O_UPPER: o->io.upper = arg; return 0;
+	case O_ENV: strv_push(&o->env, arg); return 0;
+	case O_WORKDIR: o->gp.cwd = arg; return arg[0] == '/' ? 0 : -1;
+	case O_USER: return parse_ids(arg, &o->gp.uid, &o->gp.gid);
+	case O_HOSTNAME: o->gp.hostname = arg; return 0;
+	case O_TTY: o->gp.tty = true; return 0;
+	default: return -1;
+	}
+}
+
+static int cmd_vm(int argc, char **argv, bool container)
+{
+	struct options o = {
+		.vm = { .cmdline = container ? RUN_CMDLINE : "console=ttyS0",
+			.mem_bytes = 256ULL << 20, .serial_fd = container ? -1 : STDERR_FILENO,
+			.serial_limit = 16 << 20 },
+		.io = { .stdin_fd = STDIN_FILENO, .stdout_fd = STDOUT_FILENO,
+			.stderr_fd = STDERR_FILENO, .config_fd = -1 },
+		.serial_fd = -1,
+	};
+	struct err err = { 0 };
+	int opt, status = 0, r;
+
+	while ((opt = getopt_long(argc, argv, "+", vm_options, NULL)) != -1)
+		if (opt >= O_ROOTFS && !container)
+			return usage();
+		else if (parse_option(&o, opt, optarg) < 0)
+			return opt == O_SERIAL ? fail("cannot open the --serial file") : usage();
+	if (!o.vm.kernel || (container && (!o.io.rootfs || optind >= argc)) ||
+	    (!container && optind != argc))
+		return usage();
+	if (container) {
+		o.gp.argv = (const char *const *)argv + optind;
+		o.gp.env = o.env.n ? strv_get(&o.env) : NULL;
+		o.io.config_fd = guest_config_memfd(&o.gp, &err);
+		if (o.io.config_fd < 0)
+			return fail(err.msg);
+		o.vm.io = &o.io;
+	}
+	r = linux_vm_run(&o.vm, &status, &err);
+	if (o.io.config_fd >= 0)
+		close(o.io.config_fd);
+	if (o.serial_fd >= 0)
+		close(o.serial_fd);
+	strv_free(&o.env);
+	return r < 0 ? fail(err.msg) : status;
 }
 
 int main(int argc, char **argv)
@@ -111,6 +194,8 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "firmware"))
 		return cmd_firmware(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "boot"))
-		return cmd_boot(argc - 1, argv + 1);
+		return cmd_vm(argc - 1, argv + 1, false);
+	if (argc >= 2 && !strcmp(argv[1], "run"))
+		return cmd_vm(argc - 1, argv + 1, true);
 	return usage();
 }

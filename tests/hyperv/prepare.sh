@@ -1,0 +1,22 @@
+#!/bin/sh
+# What the hyperv tests need, built on this machine before the test host
+# starts (the test host sees build/ read-only): the test host itself, the
+# guest kernel (Debian's cloud kernel), the agent initramfs, a bare guest that
+# reports 7, and the busybox image as EROFS.
+set -eu
+cd "$(dirname "$0")/../.."
+sh scripts/testhost/prepare.sh >/dev/null
+out=build/hyperv
+mkdir -p "$out"
+version=$(ls build/testhost/cloud/lib/modules | head -n 1)
+cp "build/testhost/cloud/boot/vmlinuz-$version" "$out/vmlinuz"
+sh tests/hyperv/make-agent-initramfs.sh build/testhost/cloud "$version" build/isobox-init \
+	"$out/agent.cpio"
+sh tests/hyperv/make-guest-initramfs.sh "$out/exit7.cpio"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+sh scripts/make-busybox-rootfs.sh "$tmp/rootfs.tar"
+mkdir "$tmp/root"
+tar -C "$tmp/root" -xf "$tmp/rootfs.tar"
+rm -f "$out/busybox.erofs"
+mkfs.erofs --quiet "$out/busybox.erofs" "$tmp/root"
