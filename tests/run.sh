@@ -42,7 +42,7 @@ count_pytest() {
 }
 
 if [ "$what" = all ] || [ "$what" = e2e ]; then
-	/usr/bin/python3 -m pytest -p no:cacheprovider -q tests/e2e 2>&1 | tee "$log"
+	/usr/bin/python3 -m pytest -p no:cacheprovider --color=no -q tests/e2e 2>&1 | tee "$log"
 	count_pytest e2e
 fi
 
@@ -50,7 +50,7 @@ fi
 if [ "$what" = all ] || [ "$what" = hyperv ]; then
 	if sh tests/hyperv/prepare.sh; then
 		scripts/testhost/run.sh --timeout 2400 -- \
-			/usr/bin/python3 -m pytest -p no:cacheprovider -q tests/hyperv 2>&1 | tee "$log"
+			/usr/bin/python3 -m pytest -p no:cacheprovider --color=no -q tests/hyperv 2>&1 | tee "$log"
 		count_pytest hyperv
 	else
 		echo "hyperv: preparing the test host failed"

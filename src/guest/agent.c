@@ -45,7 +45,7 @@ static void say(const char *fmt, ...)
 void agent_report(int status)
 {
 	sync();
-	if (ioperm(AGENT_EXIT_PORT, 1, 1) == 0)
+	if (ioperm(AGENT_EXIT_PORT, 2, 1) == 0)
 		outb((unsigned char)status, AGENT_EXIT_PORT);
 	/* Not under isobox's VMM: power off instead. */
 	reboot(RB_POWER_OFF);
@@ -315,6 +315,8 @@ static void setup_stdio(const struct agent_process *p)
 	}
 	if (dup2(out, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
 		die("dup2");
+	if (ioperm(AGENT_READY_PORT, 1, 1) == 0)
+		outb(1, AGENT_READY_PORT);
 }
 
 void agent_boot(struct agent_process *p)
@@ -331,6 +333,6 @@ void agent_boot(struct agent_process *p)
 		die("sethostname");
 	if (chdir(p->cwd) < 0 && (mkdir(p->cwd, 0755), chdir(p->cwd) < 0))
 		die(p->cwd);
-	if (setgid(p->gid) < 0 || setuid(p->uid) < 0)
-		die("set the container's user");
+	/* The user is taken by the app's process only: PID 1 stays root, to
+	 * report the status and power the VM off. */
 }

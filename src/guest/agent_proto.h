@@ -32,5 +32,8 @@ enum agent_tag {
 
 /* The agent reports the container's exit status here (one byte, outb). */
 #define AGENT_EXIT_PORT 0xf4
+/* The agent writes here once the container's stdio is set up: the VMM holds
+ * stdin back until then, since a console nobody has opened loses its input. */
+#define AGENT_READY_PORT 0xf5
 
 #endif

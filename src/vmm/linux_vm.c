@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
+#include "guest/agent_proto.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "vmm/acpi.h"
@@ -76,6 +77,8 @@ static void port_write(struct linux_vm *vm, uint16_t port, uint8_t v)
 		serial_write(&vm->serial, port - SERIAL_PORT, v);
 	else if (port >= RTC_PORT && port < RTC_PORT + RTC_PORT_LEN)
 		rtc_write(&vm->rtc, port - RTC_PORT, v);
+	else if (port == AGENT_READY_PORT)
+		vm_devices_stdin_ready(&vm->devs);
 	else if (port == LINUX_VM_EXIT_PORT && vm->state == VM_RUNNING) {
 		vm->status = v;
 		vm->state = VM_EXITED;

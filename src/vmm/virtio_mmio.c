@@ -168,6 +168,15 @@ static void status_write(struct virtio_dev *d, uint32_t v)
 	if ((v & STATUS_FEATURES_OK) && !(d->status & STATUS_FEATURES_OK) &&
 	    ((d->driver_features & ~offered) || !(d->driver_features & VIRTIO_F_VERSION_1)))
 		v &= ~STATUS_FEATURES_OK;
+	/* Going live: the driver may have posted buffers (and kicked) before. */
+	if ((v & STATUS_DRIVER_OK) && !(d->status & STATUS_DRIVER_OK) && !d->broken) {
+		unsigned q;
+
+		d->status = v | (d->status & STATUS_NEEDS_RESET);
+		for (q = 0; q < d->ops->n_queues && d->ops->notify; q++)
+			d->ops->notify(d, q);
+		return;
+	}
 	d->status = v | (d->status & STATUS_NEEDS_RESET);
 }
 

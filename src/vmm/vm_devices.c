@@ -111,6 +111,15 @@ void vm_devices_stop(struct vm_devices *d)
 		return;
 }
 
+void vm_devices_stdin_ready(struct vm_devices *d)
+{
+	uint64_t one = 1;
+
+	d->stdin_ready = true;
+	if (d->wake_fd >= 0 && write(d->wake_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
 void vm_devices_io_loop(struct vm_devices *d)
 {
 	struct virtio_console *in = &d->con[0];
@@ -119,7 +128,8 @@ void vm_devices_io_loop(struct vm_devices *d)
 	while (!d->stop) {
 		struct pollfd p[2] = {
 			{ .fd = d->wake_fd, .events = POLLIN },
-			{ .fd = d->n && in->in_fd >= 0 && !in->in_eof && !waiting ? in->in_fd : -1,
+			{ .fd = d->n && d->stdin_ready && in->in_fd >= 0 && !in->in_eof && !waiting
+					? in->in_fd : -1,
 			  .events = POLLIN },
 		};
 		uint64_t v;

@@ -32,6 +32,7 @@ struct vm_devices {
 	int wake_fd;                          /* eventfd: receive buffers, or stop */
 	int disk_fds[3];
 	volatile bool stop;
+	volatile bool stdin_ready;            /* the agent opened the consoles */
 };
 
 int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
@@ -46,5 +47,7 @@ bool vm_devices_mmio(struct vm_devices *d, uint64_t addr, uint8_t *data, uint32_
 /* Run until vm_devices_stop: give the guest what arrives on stdin. */
 void vm_devices_io_loop(struct vm_devices *d);
 void vm_devices_stop(struct vm_devices *d);
+/* The agent set up the container's stdio: start giving it stdin. */
+void vm_devices_stdin_ready(struct vm_devices *d);
 
 #endif
