@@ -55,6 +55,9 @@ install: all
 	install -D -m 0755 $(BUILD)/isobox $(DESTDIR)$(PREFIX)/bin/isobox
 	install -D -m 0755 $(BUILD)/isobox-init $(DESTDIR)$(PREFIX)/libexec/isobox/isobox-init
 	install -D -m 0755 $(BUILD)/isobox-vmm $(DESTDIR)$(PREFIX)/libexec/isobox/isobox-vmm
+	install -D -m 0755 scripts/kernel-install.sh $(DESTDIR)$(PREFIX)/libexec/isobox/kernel-install.sh
+	install -D -m 0755 scripts/make-agent-initramfs.sh \
+		$(DESTDIR)$(PREFIX)/libexec/isobox/make-agent-initramfs.sh
 
 deps:
 	sh scripts/install-deps.sh

@@ -34,6 +34,7 @@ int cmd_wait(struct cli *cli, int argc, char **argv);
 int cmd_exec(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_info(struct cli *cli, int argc, char **argv);
+int cmd_kernel(struct cli *cli, int argc, char **argv);
 
 
 #endif

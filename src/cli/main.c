@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "util/fs.h"
 
 #define ISOBOX_VERSION "0.1.0"
 
@@ -31,6 +33,7 @@ static const struct command commands[] = {
 	{ "images", cmd_images, "List images" },
 	{ "rmi", cmd_rmi, "Remove one or more images" },
 	{ "image", cmd_image, "Manage images (inspect, ls, rm, import)" },
+	{ "kernel", cmd_kernel, "Manage the guest kernels of Hyper-V isolation" },
 	{ "info", cmd_info, "Display system-wide information" },
 	{ "version", cmd_version, "Show the isobox version" },
 };
@@ -84,6 +87,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct cli cli = { .root = getenv("ISOBOX_ROOT"), .argv0 = argv[0] };
+	char *root_abs = NULL;
 	size_t i;
 	int c;
 
@@ -107,6 +111,17 @@ int main(int argc, char **argv)
 	if (optind >= argc) {
 		usage(stderr);
 		return ERR_RUNTIME;
+	}
+	/* State records paths (bundles, images, kernels) that the monitor, which
+	 * runs from "/", must find: keep the root absolute. */
+	if (cli.root[0] != '/') {
+		char cwd[4096];
+
+		if (!getcwd(cwd, sizeof(cwd))) {
+			perror("isobox: getcwd");
+			return ERR_RUNTIME;
+		}
+		cli.root = root_abs = xasprintf("%s/%s", cwd, cli.root);
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (!strcmp(argv[optind], commands[i].name)) {

@@ -11,12 +11,16 @@
 #include <unistd.h>
 
 #include "engine/image.h"
+#include "engine/kernel.h"
+#include "engine/vm_image.h"
 #include "engine/spec_build.h"
 #include "engine/user.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/signal.h"
+#include "vmm/kvm.h"
+#include "vmm/vm_backend.h"
 
 static const char *const adjectives[] = { "brave", "calm", "eager", "fancy", "gentle",
 					  "happy", "jolly", "keen", "lucid", "merry",
@@ -140,16 +144,63 @@ static int write_etc_files(const char *dir, const char *hostname, struct err *er
 	return 0;
 }
 
-static int isolation_check(const char *iso, struct err *err)
+/* The mode a container gets. Without a flag: process isolation (choosing by
+ * host role and policy is the next step). */
+static int isolation_parse(const char *iso, bool *hyperv, struct err *err)
 {
+	*hyperv = false;
 	if (!iso || !*iso || !strcasecmp(iso, "default") || !strcasecmp(iso, "process"))
 		return 0;
-	if (!strcasecmp(iso, "hyperv") || !strcasecmp(iso, "vm"))
-		return err_set(err, "--isolation=%s: Hyper-V isolation is not available in this "
-			       "version of isobox yet; run the container with "
-			       "--isolation=process", iso);
+	if (!strcasecmp(iso, "hyperv") || !strcasecmp(iso, "vm")) {
+		*hyperv = true;
+		return 0;
+	}
 	return err_set(err, "invalid --isolation value \"%s\": valid values are process, "
 		       "hyperv (alias vm) and default", iso);
+}
+
+/* Whether this host can run a hyperv container, and with which kernel. */
+static int hyperv_check(const char *root, struct kernel_entry *k, struct err *err)
+{
+	if (access("/dev/kvm", R_OK | W_OK) < 0)
+		return err_set(err, "Hyper-V isolation needs /dev/kvm, and this host has none (no "
+			       "hardware virtualization, or the kvm module is not loaded): run the "
+			       "container with --isolation=process");
+	if (kernel_find(root, NULL, k, err) < 0)
+		return -1;
+	/* PVM (kvm_pvm) boots only kernels built with CONFIG_PVM_GUEST; Debian's are not. */
+	if (kvm_host_is_pvm() && strncmp(k->name, "custom-", 7)) {
+		kernel_entry_free(k);
+		return err_set(err, "this host's /dev/kvm is PVM (kvm_pvm), which boots only guest "
+			       "kernels built with CONFIG_PVM_GUEST, and Debian ships none: add one "
+			       "with 'isobox kernel install --path FILE', or run the container with "
+			       "--isolation=process");
+	}
+	return 0;
+}
+
+/* A hyperv container's bundle names its VM: kernel, initramfs, root image,
+ * writable disk, memory. */
+static int hyperv_bundle(const char *root, const struct image *img,
+			 const struct kernel_entry *k, const struct run_opts *o, const char *tmp,
+			 const char *dir, json_t *spec, struct err *err)
+{
+	_cleanup_free_ char *rootfs = NULL, *upper_tmp = xasprintf("%s/upper.ext4", tmp);
+	_cleanup_free_ char *upper = xasprintf("%s/upper.ext4", dir);
+	json_t *ann = json_object_get(spec, "annotations");
+	char mem[32];
+
+	if (vm_image_rootfs(root, img, &rootfs, err) < 0 ||
+	    vm_image_upper(upper_tmp, VM_UPPER_SIZE, err) < 0)
+		return -1;
+	snprintf(mem, sizeof(mem), "%lld", o->memory);
+	json_object_set_new(ann, VM_ANNOTATION_ISOLATION, json_string("hyperv"));
+	json_object_set_new(ann, VM_ANNOTATION_KERNEL, json_string(k->vmlinuz));
+	json_object_set_new(ann, VM_ANNOTATION_INITRD, json_string(k->initrd));
+	json_object_set_new(ann, VM_ANNOTATION_ROOTFS, json_string(rootfs));
+	json_object_set_new(ann, VM_ANNOTATION_UPPER, json_string(upper));
+	json_object_set_new(ann, VM_ANNOTATION_MEMORY, json_string(mem));
+	return 0;
 }
 
 static json_t *strv_json(const struct strv *s)
@@ -181,7 +232,7 @@ static json_t *labels_json(json_t *image_cfg, const struct strv *labels)
 }
 
 static json_t *record_build(const char *id, const char *name, const struct image *img,
-			    const struct run_opts *o, json_t *spec, const char *dir)
+			    const struct run_opts *o, json_t *spec, const char *dir, bool hyperv)
 {
 	json_t *proc = json_object_get(spec, "process");
 	json_t *args = json_deep_copy(json_object_get(proc, "args"));
@@ -208,7 +259,7 @@ static json_t *record_build(const char *id, const char *name, const struct image
 		"Labels", labels_json(cfg, &o->labels), "Tty", o->tty, "OpenStdin", o->interactive,
 		"AttachStdin", o->interactive && !o->detach, "Image", o->image, "StopSignal",
 		o->stop_signal ? o->stop_signal : json_is_string(stop) ? json_string_value(stop) : "SIGTERM",
-		"HostConfig", "Isolation", "process", "AutoRemove", o->autoremove, "Memory",
+		"HostConfig", "Isolation", hyperv ? "hyperv" : "process", "AutoRemove", o->autoremove, "Memory",
 		(json_int_t)o->memory, "NanoCpus", (json_int_t)o->nano_cpus, "PidsLimit",
 		(json_int_t)o->pids_limit, "Privileged", o->privileged, "ReadonlyRootfs",
 		o->read_only, "CapAdd", strv_json(&o->cap_add), "CapDrop", strv_json(&o->cap_drop),
@@ -238,8 +289,9 @@ static int json_write_new(const char *path, json_t *j, struct err *err)
 }
 
 static int container_populate(const char *root, const struct run_opts *o,
-			      const struct image *img, const char *id, const char *name,
-			      const char *tmp, const char *dir, struct err *err)
+			      const struct image *img, const struct kernel_entry *kernel,
+			      const char *id, const char *name, const char *tmp, const char *dir,
+			      struct err *err)
 {
 	static const char *const subdirs[] = { "rootfs", "upper", "work" };
 	_cleanup_free_ const char **layers = NULL;
@@ -268,7 +320,9 @@ static int container_populate(const char *root, const struct run_opts *o,
 		return -1;
 	if (spec_build(img, o, dir, o->hostname ? o->hostname : hostname, &ids, &spec, err) < 0)
 		return -1;
-	rec = record_build(id, name, img, o, spec, dir);
+	if (kernel && hyperv_bundle(root, img, kernel, o, tmp, dir, spec, err) < 0)
+		return -1;
+	rec = record_build(id, name, img, o, spec, dir, kernel != NULL);
 	if (!rec)
 		return err_set(err, "build the container record");
 	return json_write_new(cfg_path, spec, err) < 0 || json_write_new(rec_path, rec, err) < 0
@@ -282,26 +336,34 @@ int container_create(const char *root, const struct run_opts *o, struct containe
 	char id[65];
 	_cleanup_free_ char *name = NULL, *base = xasprintf("%s/containers", root);
 	_cleanup_free_ char *tmp = NULL, *dir = NULL;
+	struct kernel_entry kernel = { 0 };
+	bool hyperv;
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	if (isolation_check(o->isolation, err) < 0)
+	if (isolation_parse(o->isolation, &hyperv, err) < 0 ||
+	    (hyperv && hyperv_check(root, &kernel, err) < 0))
 		return -1;
-	if (image_lookup(root, o->image, &img, err) < 0)
+	if (image_lookup(root, o->image, &img, err) < 0) {
+		kernel_entry_free(&kernel);
 		return -1;
+	}
 	random_hex(id, 32);
 	tmp = xasprintf("%s/.tmp-%s", base, id);
 	dir = xasprintf("%s/%s", base, id);
 	if (name_pick(root, o, id, &name, err) < 0) {
 		image_free(&img);
+		kernel_entry_free(&kernel);
 		return -1;
 	}
 	r = mkdir_p(tmp, 0711, err);
 	if (r == 0)
-		r = container_populate(root, o, &img, id, name, tmp, dir, err);
+		r = container_populate(root, o, &img, hyperv ? &kernel : NULL, id, name, tmp, dir,
+				       err);
 	if (r == 0 && rename(tmp, dir) < 0)
 		r = err_sys(err, errno, "create %s", dir);
 	image_free(&img);
+	kernel_entry_free(&kernel);
 	if (r < 0) {
 		rm_rf(tmp, &(struct err){ 0 });
 		name_release(root, name, id);

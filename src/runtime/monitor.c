@@ -27,6 +27,7 @@
 #include "util/cleanup.h"
 #include "util/fdpass.h"
 #include "util/fs.h"
+#include "vmm/vm_backend.h"
 
 /* Signals the monitor forwards to the container, as a runc-supervising
  * process (or a VMM) would. */
@@ -231,28 +232,20 @@ static int monitor_take_pty(struct monitor *m, int sock, struct err *err)
 	return 0;
 }
 
-static int monitor_start(struct monitor *m, struct oci_spec *spec, struct cgroup *cg,
-			 struct err *err)
+/* The process backend: the container is a process tree on this kernel. */
+static int spawn_process(struct monitor *m, const struct oci_spec *spec, struct cgroup *cg,
+			 const int child_fds[3], int console_sock, struct err *err)
 {
 	const struct rt_start *rs = m->rs;
-	_cleanup_free_ char *config = xasprintf("%s/config.json", rs->dir);
-	_cleanup_free_ char *log = xasprintf("%s/container.log", rs->dir);
 	_cleanup_close_ int init_fd = -1;
 	struct seccomp_prog seccomp = { 0 };
 	char init_path[4096];
-	int child_fds[3] = { -1, -1, -1 };
-	int console[2] = { -1, -1 };
-	int r, i;
+	int r;
 
-	if (spec_load(config, spec, err) < 0)
-		return -1;
-	m->log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (m->log_fd < 0)
-		return err_sys(err, errno, "open %s", log);
 	if (rt_init_path(init_path, sizeof(init_path), err) < 0)
 		return -1;
 	init_fd = process_init_open(init_path, err);
-	if (init_fd < 0 || monitor_stdio(m, child_fds, console, err) < 0)
+	if (init_fd < 0)
 		return -1;
 	if (spec->seccomp && seccomp_prog_compile(spec->seccomp, rs->cache_dir, &seccomp, err) < 0)
 		return -1;
@@ -263,10 +256,46 @@ static int monitor_start(struct monitor *m, struct oci_spec *spec, struct cgroup
 	r = process_spawn(&(struct process_start){ .bundle = rs->dir, .spec = spec,
 						   .stdio = { child_fds[0], child_fds[1],
 							      child_fds[2] },
-						   .console_sock = console[1], .init_fd = init_fd,
+						   .console_sock = console_sock, .init_fd = init_fd,
 						   .seccomp = spec->seccomp ? &seccomp : NULL },
 			  cg, &m->pid, err);
 	seccomp_prog_free(&seccomp);
+	return r;
+}
+
+/* The hyperv backend: the container is a micro-VM whose VMM is our child. */
+static int spawn_vm(struct monitor *m, const struct oci_spec *spec, const int child_fds[3],
+		    int console_sock, struct err *err)
+{
+	_cleanup_free_ char *serial = xasprintf("%s/vm-kernel.log", m->rs->dir);
+
+	return vm_spawn(&(struct vm_start){ .spec = spec,
+					    .stdio = { child_fds[0], child_fds[1], child_fds[2] },
+					    .console_sock = console_sock, .serial_log = serial },
+			&m->pid, err);
+}
+
+static int monitor_start(struct monitor *m, struct oci_spec *spec, struct cgroup *cg,
+			 struct err *err)
+{
+	const struct rt_start *rs = m->rs;
+	_cleanup_free_ char *config = xasprintf("%s/config.json", rs->dir);
+	_cleanup_free_ char *log = xasprintf("%s/container.log", rs->dir);
+	int child_fds[3] = { -1, -1, -1 };
+	int console[2] = { -1, -1 };
+	int r, i;
+
+	if (spec_load(config, spec, err) < 0)
+		return -1;
+	m->log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (m->log_fd < 0)
+		return err_sys(err, errno, "open %s", log);
+	if (monitor_stdio(m, child_fds, console, err) < 0)
+		return -1;
+	if (vm_spec_is_hyperv(spec))
+		r = spawn_vm(m, spec, child_fds, console[1], err);
+	else
+		r = spawn_process(m, spec, cg, child_fds, console[1], err);
 	for (i = 0; i < 3; i++)
 		if (child_fds[i] >= 0)
 			close(child_fds[i]);

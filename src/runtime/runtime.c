@@ -23,6 +23,7 @@
 #include "runtime/monitor.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/libexec.h"
 
 static const int proxied_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
 				       SIGWINCH };
@@ -30,25 +31,12 @@ static const int proxied_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1
 int rt_init_path(char *buf, size_t len, struct err *err)
 {
 	const char *env = getenv("ISOBOX_INIT");
-	char self[PATH_MAX];
-	ssize_t n;
 
 	if (env && *env) {
 		snprintf(buf, len, "%s", env);
 		return 0;
 	}
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return err_sys(err, errno, "readlink /proc/self/exe");
-	self[n] = '\0';
-	snprintf(buf, len, "%s/isobox-init", dirname(self));
-	if (access(buf, X_OK) == 0)
-		return 0;
-	snprintf(buf, len, "%s/../libexec/isobox/isobox-init", self);
-	if (access(buf, X_OK) == 0)
-		return 0;
-	return err_set(err, "isobox-init not found beside %s or in ../libexec/isobox: "
-		       "reinstall isobox or set ISOBOX_INIT", self);
+	return libexec_find("isobox-init", buf, len, err);
 }
 
 /* The caller's terminal in raw mode while a tty container is attached. */

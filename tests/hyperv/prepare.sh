@@ -10,7 +10,7 @@ out=build/hyperv
 mkdir -p "$out"
 version=$(ls build/testhost/cloud/lib/modules | head -n 1)
 cp "build/testhost/cloud/boot/vmlinuz-$version" "$out/vmlinuz"
-sh tests/hyperv/make-agent-initramfs.sh build/testhost/cloud "$version" build/isobox-init \
+sh scripts/make-agent-initramfs.sh build/testhost/cloud "$version" build/isobox-init \
 	"$out/agent.cpio"
 sh tests/hyperv/make-guest-initramfs.sh "$out/exit7.cpio"
 tmp=$(mktemp -d)

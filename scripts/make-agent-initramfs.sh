@@ -3,6 +3,7 @@
 # modules it loads (virtio-mmio, block, console, EROFS, overlay) with their
 # dependencies, in load order. Uncompressed: the kernel need not unpack it.
 # Usage: make-agent-initramfs.sh MODULES_ROOT KERNEL_VERSION ISOBOX_INIT OUT.cpio
+# (KERNEL_VERSION "none": no modules, for a kernel with the drivers built in.)
 set -eu
 root=$1 version=$2 init=$3 out=$4
 dir=$(mktemp -d)
@@ -11,11 +12,12 @@ mkdir -p "$dir/lib/isobox-modules" "$dir/dev" "$dir/proc" "$dir/sys" "$dir/lower
 	"$dir/rw" "$dir/root"
 cp "$init" "$dir/init"
 mknod "$dir/dev/console" c 5 1
-for m in virtio_mmio virtio_blk virtio_console erofs overlay; do
+[ "$version" = none ] || for m in virtio_mmio virtio_blk virtio_console erofs overlay; do
 	modprobe -d "$root" -S "$version" --show-depends "$m"
 done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r ko; do
 	name=$(basename "$ko")
 	cp "$ko" "$dir/lib/isobox-modules/$name"
 	echo "$name" >>"$dir/lib/isobox-modules/order"
 done
+touch "$dir/lib/isobox-modules/order"
 (cd "$dir" && find . | cpio -o -H newc --quiet) >"$out"

@@ -1,0 +1,118 @@
+#include "vmm/vm_backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/fdpass.h"
+#include "util/fs.h"
+#include "vmm/guest_config.h"
+#include "vmm/linux_vm.h"
+
+#define VM_CMDLINE "console=ttyS0 quiet reboot=k panic=-1 pci=off i8042.noaux"
+#define VM_DEFAULT_MEMORY (256ULL << 20)
+#define VM_SERIAL_LIMIT (4ULL << 20)
+
+static const char *annotation(const struct oci_spec *spec, const char *key)
+{
+	return json_string_value(json_object_get(spec->annotations, key));
+}
+
+int vm_spec_is_hyperv(const struct oci_spec *spec)
+{
+	const char *iso = annotation(spec, VM_ANNOTATION_ISOLATION);
+
+	return iso && !strcmp(iso, "hyperv");
+}
+
+/* -m: the VM's memory is the limit (plus nothing: the guest is small). */
+static uint64_t vm_memory(const struct oci_spec *spec)
+{
+	const char *m = annotation(spec, VM_ANNOTATION_MEMORY);
+	uint64_t bytes = m ? strtoull(m, NULL, 10) : 0;
+
+	if (!bytes)
+		bytes = spec->memory_limit > 0 ? (uint64_t)spec->memory_limit : VM_DEFAULT_MEMORY;
+	bytes = (bytes + (1 << 20) - 1) & ~((1ULL << 20) - 1);
+	return bytes < (64ULL << 20) ? 64ULL << 20 : bytes > (3ULL << 30) ? 3ULL << 30 : bytes;
+}
+
+/* With a terminal the consoles face a host pty, whose master the monitor gets. */
+static int vm_tty(int sock, int stdio[3], struct err *err)
+{
+	_cleanup_close_ int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int slave;
+	char name[64];
+
+	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
+	    ptsname_r(master, name, sizeof(name)))
+		return err_sys(err, errno, "allocate a pty");
+	slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		return err_sys(err, errno, "open %s", name);
+	if (fd_send(sock, master) < 0)
+		return err_sys(err, errno, "send the pty to the monitor");
+	stdio[0] = stdio[1] = stdio[2] = slave;
+	return 0;
+}
+
+static int vm_child(const struct vm_start *vs, struct err *err)
+{
+	const struct oci_spec *spec = vs->spec;
+	struct guest_process gp = {
+		.argv = spec->args, .env = spec->env, .cwd = spec->cwd, .hostname = spec->hostname,
+		.uid = spec->uid, .gid = spec->gid, .tty = spec->terminal,
+		.readonly = spec->root_readonly,
+	};
+	struct vm_container_io io = {
+		.stdin_fd = vs->stdio[0], .stdout_fd = vs->stdio[1], .stderr_fd = vs->stdio[2],
+		.rootfs = annotation(spec, VM_ANNOTATION_ROOTFS),
+		.upper = annotation(spec, VM_ANNOTATION_UPPER), .config_fd = -1,
+	};
+	struct linux_vm_config c = {
+		.kernel = annotation(spec, VM_ANNOTATION_KERNEL),
+		.initrd = annotation(spec, VM_ANNOTATION_INITRD), .cmdline = VM_CMDLINE,
+		.mem_bytes = vm_memory(spec), .serial_limit = VM_SERIAL_LIMIT, .io = &io,
+	};
+	int stdio[3] = { vs->stdio[0], vs->stdio[1], vs->stdio[2] };
+	int status = 0;
+
+	if (!c.kernel || !c.initrd || !io.rootfs)
+		return err_set(err, "the bundle names no guest kernel, initramfs or root image");
+	if (spec->terminal && vm_tty(vs->console_sock, stdio, err) < 0)
+		return -1;
+	io.stdin_fd = stdio[0];
+	io.stdout_fd = stdio[1];
+	io.stderr_fd = stdio[2];
+	c.serial_fd = vs->serial_log ? open(vs->serial_log, O_WRONLY | O_CREAT | O_TRUNC |
+					    O_CLOEXEC, 0600) : -1;
+	io.config_fd = guest_config_memfd(&gp, err);
+	if (io.config_fd < 0 || linux_vm_run(&c, &status, err) < 0)
+		return -1;
+	return status;
+}
+
+int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
+{
+	pid_t child = fork();
+
+	if (child < 0)
+		return err_sys(err, errno, "fork the VMM");
+	if (child == 0) {
+		struct err e = { 0 };
+		int status = vm_child(vs, &e);
+
+		if (status < 0) {
+			/* The container's stderr is where its user looks. */
+			dprintf(vs->stdio[2], "isobox: hyperv: %s\n", e.msg);
+			_exit(125);
+		}
+		_exit(status);
+	}
+	*pid = child;
+	return 0;
+}

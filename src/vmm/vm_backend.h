@@ -1,0 +1,33 @@
+/* The hyperv backend, as the monitor sees it: like the process backend's
+ * process_spawn, it starts "the container" as a child process, here a VMM
+ * running the container's micro-VM. The child exits with the container's
+ * status, so the monitor above stays the same for both modes. */
+#ifndef ISOBOX_VM_BACKEND_H
+#define ISOBOX_VM_BACKEND_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "oci/spec.h"
+#include "util/err.h"
+
+/* The bundle's annotations that make a container a hyperv one. */
+#define VM_ANNOTATION_ISOLATION "io.isobox.isolation"
+#define VM_ANNOTATION_KERNEL "io.isobox.vm.kernel"
+#define VM_ANNOTATION_INITRD "io.isobox.vm.initrd"
+#define VM_ANNOTATION_ROOTFS "io.isobox.vm.rootfs"
+#define VM_ANNOTATION_UPPER "io.isobox.vm.upper"
+#define VM_ANNOTATION_MEMORY "io.isobox.vm.memory"
+
+struct vm_start {
+	const struct oci_spec *spec;
+	int stdio[3];
+	int console_sock;            /* process.terminal: a host pty's master goes here */
+	const char *serial_log;      /* the guest kernel's log file */
+};
+
+/* True when the spec asks for hyperv isolation. */
+int vm_spec_is_hyperv(const struct oci_spec *spec);
+int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err);
+
+#endif
