@@ -300,26 +300,38 @@ static void raw_console(int fd)
 	}
 }
 
-/* hvc0 carries stdin and stdout, hvc1 stderr. Without a terminal they are
- * raw: the bytes pass through untouched. */
-static void setup_stdio(const struct agent_process *p)
+/* hvc0 carries stdin and stdout, hvc1 stderr, hvc2 the VMM's control
+ * lines. Without a terminal they are raw (the bytes pass untouched) and
+ * stdin goes through a pipe that init feeds, so the app can see its end. */
+static void setup_stdio(const struct agent_process *p, int *stdin_src, int *stdin_dst, int *ctl)
 {
 	int out = open("/dev/hvc0", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	int err = p->tty ? out : open("/dev/hvc1", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int pipefd[2];
 
-	if (out < 0 || err < 0)
+	*ctl = open("/dev/hvc2", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (out < 0 || err < 0 || *ctl < 0)
 		die("open the console devices");
-	if (!p->tty) {
+	raw_console(*ctl);
+	if (p->tty) {
+		if (dup2(out, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+			die("dup2");
+	} else {
 		raw_console(out);
 		raw_console(err);
+		if (pipe2(pipefd, O_CLOEXEC) < 0)
+			die("pipe");
+		if (dup2(pipefd[0], 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+			die("dup2");
+		close(pipefd[0]);
+		*stdin_src = out;
+		*stdin_dst = pipefd[1];
 	}
-	if (dup2(out, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-		die("dup2");
 	if (ioperm(AGENT_READY_PORT, 1, 1) == 0)
 		outb(1, AGENT_READY_PORT);
 }
 
-void agent_boot(struct agent_process *p)
+void agent_boot(struct agent_process *p, int *stdin_src, int *stdin_dst, int *ctl)
 {
 	mount_or_die("proc", "/proc", "proc", 0, NULL);
 	mount_or_die("sysfs", "/sys", "sysfs", 0, NULL);
@@ -328,7 +340,7 @@ void agent_boot(struct agent_process *p)
 	read_config(p);
 	mount_root(p);
 	enter_root();
-	setup_stdio(p);
+	setup_stdio(p, stdin_src, stdin_dst, ctl);
 	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
 		die("sethostname");
 	if (chdir(p->cwd) < 0 && (mkdir(p->cwd, 0755), chdir(p->cwd) < 0))

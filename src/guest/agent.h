@@ -16,9 +16,11 @@ struct agent_process {
 
 /* True when this process is a VM's first process (not a container's). */
 bool agent_is_vm_init(int argc);
-/* Set up the guest and the container's root; fills p. Exits through
- * agent_report (status 125) on failure, after printing why on the console. */
-void agent_boot(struct agent_process *p);
+/* Set up the guest and the container's root; fills p, and the fds init
+ * relays: hvc0 into the app's stdin pipe (-1 with a terminal) and the VMM's
+ * control console. Exits through agent_report (status 125) on failure, after
+ * saying why in the kernel log. */
+void agent_boot(struct agent_process *p, int *stdin_src, int *stdin_dst, int *ctl);
 /* Tell the VMM the container's status; never returns. */
 void agent_report(int status) __attribute__((noreturn));
 /* The parser of the config blob, exposed for tests: 0, or -1 when malformed. */

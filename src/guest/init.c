@@ -7,12 +7,15 @@
  * agent first (agent.c): it brings the container up inside the VM, runs the
  * same loop, and reports the status to the VMM instead of exiting. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,29 +71,102 @@ static int status_code(int status)
 	return WEXITSTATUS(status);
 }
 
+/* In a VM the agent relays the app's stdin (so it can deliver EOF) and reads
+ * the VMM's control messages; in a container both are -1. */
+struct relay {
+	int stdin_src, stdin_dst;   /* hvc0 -> the app's stdin pipe */
+	int ctl;                    /* hvc2: "eof" and "signal N" lines from the VMM */
+	char line[64];
+	size_t len;
+};
+
+static void relay_stdin(struct relay *r)
+{
+	char buf[4096];
+	ssize_t n = read(r->stdin_src, buf, sizeof(buf));
+
+	if (n > 0 && write(r->stdin_dst, buf, (size_t)n) == n)
+		return;
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	close(r->stdin_dst);     /* the app is gone, or we are done */
+	r->stdin_dst = r->stdin_src = -1;
+}
+
+static void relay_control(struct relay *r, pid_t app)
+{
+	ssize_t n = read(r->ctl, r->line + r->len, sizeof(r->line) - 1 - r->len);
+	char *nl;
+
+	if (n <= 0) {
+		if (!(n < 0 && (errno == EINTR || errno == EAGAIN)))
+			r->ctl = -1;
+		return;
+	}
+	r->len += (size_t)n;
+	r->line[r->len] = '\0';
+	while ((nl = strchr(r->line, '\n'))) {
+		*nl = '\0';
+		if (!strcmp(r->line, "eof") && r->stdin_dst >= 0) {
+			/* Whatever stdin still holds goes first. */
+			while (r->stdin_src >= 0 && fcntl(r->stdin_src, F_SETFL, O_NONBLOCK) == 0 &&
+			       r->stdin_dst >= 0) {
+				char buf[4096];
+				ssize_t m = read(r->stdin_src, buf, sizeof(buf));
+
+				if (m <= 0 || write(r->stdin_dst, buf, (size_t)m) != m)
+					break;
+			}
+			if (r->stdin_dst >= 0)
+				close(r->stdin_dst);
+			r->stdin_dst = r->stdin_src = -1;
+		} else if (!strncmp(r->line, "signal ", 7)) {
+			kill(app, atoi(r->line + 7));
+		}
+		r->len -= (size_t)(nl + 1 - r->line);
+		memmove(r->line, nl + 1, r->len + 1);
+	}
+	if (r->len == sizeof(r->line) - 1)
+		r->len = 0;        /* a line that long is not ours: drop it */
+}
+
 /* Start the app and be its init until it exits; returns its status. */
-static int run_init(const struct app *a)
+static int run_init(const struct app *a, struct relay *r)
 {
 	sigset_t all;
 	pid_t app;
+	int sfd;
 
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
+	sfd = signalfd(-1, &all, SFD_CLOEXEC);
 	app = fork();
-	if (app < 0) {
-		perror("isobox: fork");
+	if (app < 0 || sfd < 0) {
+		perror("isobox: start");
 		return 125;
 	}
 	if (app == 0)
 		exec_app(a);
+	if (r && r->stdin_dst >= 0)
+		close(STDIN_FILENO);     /* the app holds the pipe's read end */
 	for (;;) {
-		siginfo_t si;
-		int sig = sigwaitinfo(&all, &si);
+		struct pollfd p[3] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = r ? r->stdin_src : -1, .events = POLLIN },
+			{ .fd = r ? r->ctl : -1, .events = POLLIN },
+		};
+		struct signalfd_siginfo si;
 
-		if (sig < 0)
+		if (poll(p, 3, -1) < 0)
 			continue;
-		if (sig != SIGCHLD) {
-			kill(app, sig);
+		if (p[1].revents)
+			relay_stdin(r);
+		if (p[2].revents)
+			relay_control(r, app);
+		if (!(p[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo != SIGCHLD) {
+			kill(app, (int)si.ssi_signo);
 			continue;
 		}
 		for (;;) {
@@ -113,10 +189,12 @@ int main(int argc, char **argv)
 	if (agent_is_vm_init(argc)) {
 		struct agent_process p;
 
-		agent_boot(&p);
+		struct relay r = { .stdin_src = -1, .stdin_dst = -1, .ctl = -1 };
+
+		agent_boot(&p, &r.stdin_src, &r.stdin_dst, &r.ctl);
 		a = (struct app){ .argv = p.argv, .envp = p.envp, .tty = p.tty, .set_ids = 1,
 				  .uid = p.uid, .gid = p.gid };
-		agent_report(run_init(&a));
+		agent_report(run_init(&a, &r));
 	}
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--")) {
@@ -131,5 +209,5 @@ int main(int argc, char **argv)
 		return 125;
 	}
 	a.argv = argv + i;
-	return run_init(&a);
+	return run_init(&a, NULL);
 }

@@ -268,10 +268,14 @@ static int spawn_vm(struct monitor *m, const struct oci_spec *spec, const int ch
 		    int console_sock, struct err *err)
 {
 	_cleanup_free_ char *serial = xasprintf("%s/vm-kernel.log", m->rs->dir);
+	char init[4096];
 
+	if (rt_init_path(init, sizeof(init), err) < 0)
+		return -1;
 	return vm_spawn(&(struct vm_start){ .spec = spec,
 					    .stdio = { child_fds[0], child_fds[1], child_fds[2] },
-					    .console_sock = console_sock, .serial_log = serial },
+					    .console_sock = console_sock, .serial_log = serial,
+					    .init = init },
 			&m->pid, err);
 }
 

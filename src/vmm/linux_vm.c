@@ -5,8 +5,10 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/signalfd.h>
 #include <time.h>
 
 #include "guest/agent_proto.h"
@@ -14,6 +16,7 @@
 #include "util/fs.h"
 #include "vmm/acpi.h"
 #include "vmm/boot.h"
+#include "vmm/initramfs.h"
 #include "vmm/devices/rtc.h"
 #include "vmm/devices/serial.h"
 #include "vmm/kvm.h"
@@ -208,6 +211,16 @@ static int load_images(const struct linux_vm_config *c, void *ram, struct boot_e
 			return err_wrap(err, "initramfs");
 		img.initrd = initrd;
 	}
+	if (c->init) {
+		_cleanup_free_ char *init = NULL;
+		size_t init_len;
+
+		if (read_file(c->init, INITRD_MAX, &init, &init_len, err) < 0 ||
+		    initramfs_append(&initrd, &img.initrd_len, "init", init, init_len, 0100755,
+				     err) < 0)
+			return err_wrap(err, "the guest's /init");
+		img.initrd = initrd;
+	}
 	if (boot_load(&img, ram, c->mem_bytes, entry, err) < 0)
 		return err_wrap(err, "kernel %s", c->kernel);
 	return 0;
@@ -251,22 +264,35 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
+/* Signals for the container's process: the I/O loop reads them here and
+ * passes them into the guest, as a runc-supervising process would. */
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
 static int run_vcpu(struct linux_vm *vm, struct err *err)
 {
-	sigset_t alrm, old;
+	sigset_t block, old;
 	pthread_t t;
-	int e;
+	size_t i;
+	int e, sfd;
 
-	sigemptyset(&alrm);
-	sigaddset(&alrm, SIGALRM);
-	pthread_sigmask(SIG_BLOCK, &alrm, &old);
+	sigemptyset(&block);
+	sigaddset(&block, SIGALRM);
+	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&block, forwarded[i]);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	sigdelset(&block, SIGALRM);
+	sfd = signalfd(-1, &block, SFD_CLOEXEC);
 	e = pthread_create(&t, NULL, vcpu_thread, vm);
 	if (e) {
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (sfd >= 0)
+			close(sfd);
 		return err_sys(err, e, "start the vCPU thread");
 	}
-	vm_devices_io_loop(&vm->devs);
+	vm_devices_io_loop(&vm->devs, sfd);
 	pthread_join(t, NULL);
+	if (sfd >= 0)
+		close(sfd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (vm->result < 0)
 		*err = vm->err;

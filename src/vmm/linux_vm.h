@@ -16,6 +16,7 @@
 struct linux_vm_config {
 	const char *kernel;          /* bzImage or PVH vmlinux */
 	const char *initrd;          /* may be NULL */
+	const char *init;            /* appended to the initramfs as /init, or NULL */
 	const char *cmdline;
 	uint64_t mem_bytes;
 	int serial_fd;               /* the guest kernel's log; -1 discards it */

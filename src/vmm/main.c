@@ -7,8 +7,9 @@
  *                  [--user UID:GID] [--hostname NAME] [--tty] -- CMD [ARG...]
  *       a container in a VM: the guest agent runs CMD from the EROFS root with
  *       this process's stdin/stdout on hvc0 and stderr on hvc1
- * VM-OPTIONS: --kernel FILE [--initrd FILE] [--cmdline TEXT] [--mem MiB]
+ * VM-OPTIONS: --kernel FILE [--initrd FILE] [--init FILE] [--cmdline TEXT] [--mem MiB]
  *             [--serial FILE] [--timeout MS]
+ * --init appends FILE to the initramfs as /init (the agent of this build).
  * The exit status is the guest's (the container's); 125 when the VMM fails.
  * The guest kernel's log goes to --serial (default: discarded for run,
  * stderr for boot). */
@@ -72,12 +73,13 @@ static int cmd_firmware(int argc, char **argv)
 	return value;
 }
 
-enum { O_KERNEL = 256, O_INITRD, O_CMDLINE, O_MEM, O_SERIAL, O_TIMEOUT, O_ROOTFS, O_UPPER,
+enum { O_KERNEL = 256, O_INITRD, O_INIT, O_CMDLINE, O_MEM, O_SERIAL, O_TIMEOUT, O_ROOTFS, O_UPPER,
        O_ENV, O_WORKDIR, O_USER, O_HOSTNAME, O_TTY };
 
 static const struct option vm_options[] = {
 	{ "kernel", required_argument, NULL, O_KERNEL },
 	{ "initrd", required_argument, NULL, O_INITRD },
+	{ "init", required_argument, NULL, O_INIT },
 	{ "cmdline", required_argument, NULL, O_CMDLINE },
 	{ "mem", required_argument, NULL, O_MEM },
 	{ "serial", required_argument, NULL, O_SERIAL },
@@ -128,6 +130,7 @@ static int parse_option(struct options *o, int opt, const char *arg)
 	switch (opt) {
 	case O_KERNEL: o->vm.kernel = arg; return 0;
 	case O_INITRD: o->vm.initrd = arg; return 0;
+	case O_INIT: o->vm.init = arg; return 0;
 	case O_CMDLINE: o->vm.cmdline = arg; return 0;
 	case O_MEM:
 		o->vm.mem_bytes = strtoull(arg, &end, 10) << 20;

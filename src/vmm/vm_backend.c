@@ -75,7 +75,8 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 	};
 	struct linux_vm_config c = {
 		.kernel = annotation(spec, VM_ANNOTATION_KERNEL),
-		.initrd = annotation(spec, VM_ANNOTATION_INITRD), .cmdline = VM_CMDLINE,
+		.initrd = annotation(spec, VM_ANNOTATION_INITRD), .init = vs->init,
+		.cmdline = VM_CMDLINE,
 		.mem_bytes = vm_memory(spec), .serial_limit = VM_SERIAL_LIMIT, .io = &io,
 	};
 	int stdio[3] = { vs->stdio[0], vs->stdio[1], vs->stdio[2] };
@@ -96,6 +97,31 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 	return status;
 }
 
+/* The VMM keeps only what it is given: the monitor's other fds (its lock,
+ * the other ends of the stdio pipes, the caller's status pipe) must not stay
+ * open in it, or stdin would never end and the monitor's lock never drop. */
+static void vm_child_fds(const struct vm_start *vs, struct vm_start *mine)
+{
+	int want[4] = { vs->stdio[0], vs->stdio[1], vs->stdio[2], vs->console_sock };
+	int tmp[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		tmp[i] = want[i] >= 0 ? fcntl(want[i], F_DUPFD_CLOEXEC, 16) : -1;
+	for (i = 0; i < 4; i++) {
+		if (tmp[i] >= 0)
+			dup2(tmp[i], i);
+		else if (i < 3)
+			dup2(open("/dev/null", O_RDWR | O_CLOEXEC), i);
+	}
+	close_range(4, ~0U, 0);
+	*mine = *vs;
+	mine->stdio[0] = 0;
+	mine->stdio[1] = 1;
+	mine->stdio[2] = 2;
+	mine->console_sock = vs->console_sock >= 0 ? 3 : -1;
+}
+
 int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
 {
 	pid_t child = fork();
@@ -104,7 +130,12 @@ int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
 		return err_sys(err, errno, "fork the VMM");
 	if (child == 0) {
 		struct err e = { 0 };
-		int status = vm_child(vs, &e);
+		struct vm_start mine;
+		int status;
+
+		vm_child_fds(vs, &mine);
+		vs = &mine;
+		status = vm_child(vs, &e);
 
 		if (status < 0) {
 			/* The container's stderr is where its user looks. */

@@ -24,6 +24,7 @@ struct vm_start {
 	int stdio[3];
 	int console_sock;            /* process.terminal: a host pty's master goes here */
 	const char *serial_log;      /* the guest kernel's log file */
+	const char *init;            /* isobox-init: the guest's /init and agent */
 };
 
 /* True when the spec asks for hyperv isolation. */

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -19,7 +21,7 @@ static int add_disk(struct vm_devices *d, const struct kvm_vm *mem, int fd, bool
 		    struct err *err)
 {
 	size_t i = d->n;
-	struct virtio_blk *b = &d->blk[i - 2];
+	struct virtio_blk *b = &d->blk[i - 3];
 
 	if (virtio_blk_init(b, mem, VM_MMIO_BASE + i * VIRTIO_MMIO_SIZE, VM_GSI_BASE + (uint32_t)i,
 			    set_irq, ctx, fd, readonly, serial, err) < 0)
@@ -46,6 +48,7 @@ int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 	memset(d, 0, sizeof(*d));
 	for (i = 0; i < 3; i++)
 		d->disk_fds[i] = -1;
+	d->ctl[0] = d->ctl[1] = -1;
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->wake_fd < 0)
 		return err_sys(err, errno, "eventfd");
@@ -59,6 +62,12 @@ int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 	virtio_console_init(&d->con[1], mem, VM_MMIO_BASE + VIRTIO_MMIO_SIZE, VM_GSI_BASE + 1,
 			    set_irq, ctx, -1, io->stderr_fd);
 	add(d, &d->con[1].dev);
+	if (pipe2(d->ctl, O_CLOEXEC) < 0)
+		return err_sys(err, errno, "pipe");
+	virtio_console_init(&d->con[2], mem, VM_MMIO_BASE + 2 * VIRTIO_MMIO_SIZE, VM_GSI_BASE + 2,
+			    set_irq, ctx, d->ctl[0], -1);
+	d->con[2].wake_fd = d->wake_fd;
+	add(d, &d->con[2].dev);
 	if ((d->disk_fds[0] = open_disk(io->rootfs, true, err)) < 0 ||
 	    add_disk(d, mem, d->disk_fds[0], true, AGENT_DISK_ROOT, set_irq, ctx, err) < 0 ||
 	    add_disk(d, mem, io->config_fd, true, AGENT_DISK_CONFIG, set_irq, ctx, err) < 0)
@@ -77,6 +86,9 @@ void vm_devices_destroy(struct vm_devices *d)
 	for (i = 0; i < 3; i++)
 		if (d->disk_fds[i] >= 0)
 			close(d->disk_fds[i]);
+	for (i = 0; i < 2; i++)
+		if (d->ctl[i] >= 0)
+			close(d->ctl[i]);
 	if (d->wake_fd >= 0)
 		close(d->wake_fd);
 	d->wake_fd = -1;
@@ -120,28 +132,62 @@ void vm_devices_stdin_ready(struct vm_devices *d)
 		return;
 }
 
-void vm_devices_io_loop(struct vm_devices *d)
+/* A control line for the agent; the pipe holds it until the guest reads. */
+static void control(struct vm_devices *d, const char *line)
 {
-	struct virtio_console *in = &d->con[0];
-	bool waiting = false;     /* no receive buffer: wait for the guest's notify */
+	if (d->ctl[1] >= 0 && write(d->ctl[1], line, strlen(line)) < 0)
+		return;
+}
+
+static void forward_signal(struct vm_devices *d, int sfd)
+{
+	struct signalfd_siginfo si;
+	char line[32];
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	snprintf(line, sizeof(line), "signal %u\n", si.ssi_signo);
+	control(d, line);
+}
+
+void vm_devices_io_loop(struct vm_devices *d, int signal_fd)
+{
+	/* con[0] carries stdin, con[2] the control lines; each waits for the
+	 * guest to post receive buffers when it has none. */
+	static const int inputs[] = { 0, 2 };
+	bool waiting[2] = { false, false }, eof_sent = false;
 
 	while (!d->stop) {
-		struct pollfd p[2] = {
-			{ .fd = d->wake_fd, .events = POLLIN },
-			{ .fd = d->n && d->stdin_ready && in->in_fd >= 0 && !in->in_eof && !waiting
-					? in->in_fd : -1,
-			  .events = POLLIN },
-		};
+		struct pollfd p[4] = { { .fd = d->wake_fd, .events = POLLIN },
+				       { .fd = d->n ? signal_fd : -1, .events = POLLIN } };
 		uint64_t v;
+		int i;
 
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		for (i = 0; i < 2; i++) {
+			struct virtio_console *c = &d->con[inputs[i]];
+			bool on = d->n && d->stdin_ready && c->in_fd >= 0 && !c->in_eof && !waiting[i];
+
+			p[2 + i] = (struct pollfd){ .fd = on ? c->in_fd : -1, .events = POLLIN };
+		}
+		if (poll(p, 4, -1) < 0 && errno != EINTR)
 			return;
 		if (p[0].revents & POLLIN) {
 			if (read(d->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				return;
-			waiting = false;
+			waiting[0] = waiting[1] = false;
 		}
-		if (p[1].revents & (POLLIN | POLLHUP))
-			waiting = virtio_console_input(in) == 0 && !in->in_eof;
+		if (p[1].revents & POLLIN)
+			forward_signal(d, signal_fd);
+		for (i = 0; i < 2; i++) {
+			struct virtio_console *c = &d->con[inputs[i]];
+
+			if (p[2 + i].revents & (POLLIN | POLLHUP))
+				waiting[i] = virtio_console_input(c) == 0 && !c->in_eof;
+		}
+		/* The end of stdin, after all of it, is a control line. */
+		if (d->con[0].in_eof && !eof_sent) {
+			control(d, "eof\n");
+			eof_sent = true;
+		}
 	}
 }

@@ -1,7 +1,9 @@
-/* The devices of a container's VM: two consoles (hvc0: stdin and stdout,
- * hvc1: stderr) and the disks the agent finds by serial (root EROFS image,
- * config blob, optional writable layer), each a virtio-mmio window with its
- * own IOAPIC line. Also the I/O loop that feeds the guest its stdin. */
+/* The devices of a container's VM: three consoles (hvc0: stdin and stdout,
+ * hvc1: stderr, hvc2: control lines to the agent, "eof" and "signal N") and
+ * the disks the agent finds by serial (root EROFS image, config blob,
+ * optional writable layer), each a virtio-mmio window with its own IOAPIC
+ * line. Also the I/O loop that feeds the guest its stdin and forwards the
+ * signals this process receives to the container's process. */
 #ifndef ISOBOX_VM_DEVICES_H
 #define ISOBOX_VM_DEVICES_H
 
@@ -25,7 +27,8 @@ struct vm_container_io {
 };
 
 struct vm_devices {
-	struct virtio_console con[2];
+	struct virtio_console con[3];
+	int ctl[2];                           /* pipe: control lines into con[2] */
 	struct virtio_blk blk[3];
 	struct virtio_dev *all[VM_MAX_DEVICES];
 	size_t n;
@@ -44,8 +47,9 @@ void vm_devices_destroy(struct vm_devices *d);
 bool vm_devices_mmio(struct vm_devices *d, uint64_t addr, uint8_t *data, uint32_t len,
 		     bool is_write);
 
-/* Run until vm_devices_stop: give the guest what arrives on stdin. */
-void vm_devices_io_loop(struct vm_devices *d);
+/* Run until vm_devices_stop: give the guest what arrives on stdin, and pass
+ * each signal read from signal_fd (a signalfd, or -1) to the container. */
+void vm_devices_io_loop(struct vm_devices *d, int signal_fd);
 void vm_devices_stop(struct vm_devices *d);
 /* The agent set up the container's stdio: start giving it stdin. */
 void vm_devices_stdin_ready(struct vm_devices *d);
