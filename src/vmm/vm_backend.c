@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -133,6 +135,8 @@ int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
 		struct vm_start mine;
 		int status;
 
+		/* The container dies with its monitor, as in process mode. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		vm_child_fds(vs, &mine);
 		vs = &mine;
 		status = vm_child(vs, &e);

@@ -6,6 +6,9 @@ import pytest
 
 from conftest import BINARY
 
+# Hyper-V isolation does not have these yet: see the README.
+pytestmark = pytest.mark.process_only
+
 
 @pytest.fixture
 def running(isobox, mode):

@@ -7,14 +7,14 @@ import time
 
 import pytest
 
-LOOP = 'trap "echo got-term; exit 7" TERM; while true; do sleep 0.1; done'
+LOOP = 'trap "echo got-term; exit 7" TERM; echo ready; while true; do sleep 0.1; done'
 
 
 def state(isobox, ref, field="Status"):
     return isobox.out("inspect", "-f", "{{.State.%s}}" % field, ref).strip()
 
 
-def wait_for(pred, timeout=10):
+def wait_for(pred, timeout=90):
     end = time.time() + timeout
     while time.time() < end:
         if pred():
@@ -42,9 +42,14 @@ def test_run_d_prints_id_and_runs(isobox, mode):
     assert cid[:12] not in isobox.out("ps", "-a")
 
 
+def ready(isobox, cid, word="ready"):
+    """The app is up (a VM boots first): its handlers are installed."""
+    assert wait_for(lambda: word in isobox.out("logs", cid))
+
+
 def test_stop_sends_term_then_records_exit(isobox, mode):
     cid = isobox.out("run", "-d", f"--isolation={mode}", "busybox", "sh", "-c", LOOP).strip()
-    time.sleep(0.3)
+    ready(isobox, cid)
     assert isobox.out("stop", cid) == cid + "\n"
     assert state(isobox, cid) == "exited"
     assert state(isobox, cid, "ExitCode") == "7"
@@ -54,8 +59,8 @@ def test_stop_sends_term_then_records_exit(isobox, mode):
 
 def test_stop_kills_after_timeout_when_term_is_ignored(isobox, mode):
     cid = isobox.out("run", "-d", f"--isolation={mode}", "busybox", "sh", "-c",
-                     'trap "" TERM; while true; do sleep 0.1; done').strip()
-    time.sleep(0.3)
+                     'trap "" TERM; echo ready; while true; do sleep 0.1; done').strip()
+    ready(isobox, cid)
     t0 = time.time()
     isobox("stop", "-t", "1", cid, check=True)
     took = time.time() - t0
@@ -66,8 +71,8 @@ def test_stop_kills_after_timeout_when_term_is_ignored(isobox, mode):
 
 def test_kill_with_signal(isobox, mode):
     cid = isobox.out("run", "-d", f"--isolation={mode}", "busybox", "sh", "-c",
-                     'trap "echo usr1; exit 3" USR1; while true; do sleep 0.1; done').strip()
-    time.sleep(0.3)
+                     'trap "echo usr1; exit 3" USR1; echo ready; while true; do sleep 0.1; done').strip()
+    ready(isobox, cid)
     isobox("kill", "-s", "USR1", cid, check=True)
     assert isobox.out("wait", cid) == "3\n"
     assert "usr1" in isobox.out("logs", cid)
@@ -96,7 +101,7 @@ def test_kill_bad_signal(isobox):
 def test_restart(isobox, mode):
     cid = isobox.out("run", "-d", f"--isolation={mode}", "busybox", "sh", "-c",
                      "echo started; " + LOOP).strip()
-    time.sleep(0.3)
+    ready(isobox, cid)
     pid1 = state(isobox, cid, "Pid")
     isobox("restart", "-t", "2", cid, check=True)
     assert state(isobox, cid) == "running"
