@@ -27,31 +27,37 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 	done
 fi
 
-# Count pytest's closing line from $log into passed/failed.
+# Add up pytest's closing lines in $log (one per pytest run; $2 of them expected).
 count_pytest() {
-	summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed|error)' "$log" | tail -n 1)
-	p=$(echo "$summary" | sed -n 's/.*\b\([0-9][0-9]*\) passed.*/\1/p')
-	f=$(echo "$summary" | sed -n 's/.*\b\([0-9][0-9]*\) failed.*/\1/p')
-	e=$(echo "$summary" | sed -n 's/.*\b\([0-9][0-9]*\) error.*/\1/p')
-	passed=$((passed + ${p:-0}))
-	failed=$((failed + ${f:-0} + ${e:-0}))
-	if [ -z "$summary" ]; then
-		echo "$1: pytest printed no summary"
+	summaries=$(grep -E '^(=+ )?[0-9]+ (passed|failed|error|deselected)' "$log")
+	runs=$(printf '%s\n' "$summaries" | grep -c . || true)
+	for summary in $(printf '%s\n' "$summaries" | tr ' ' '_'); do
+		p=$(echo "$summary" | sed -n 's/.*\b\([0-9][0-9]*\)_passed.*/\1/p')
+		f=$(echo "$summary" | sed -n 's/.*\b\([0-9][0-9]*\)_failed.*/\1/p')
+		e=$(echo "$summary" | sed -n 's/.*\b\([0-9][0-9]*\)_error.*/\1/p')
+		passed=$((passed + ${p:-0}))
+		failed=$((failed + ${f:-0} + ${e:-0}))
+	done
+	if [ "$runs" -lt "$2" ]; then
+		echo "$1: pytest printed $runs summaries, expected $2"
 		failed=$((failed + 1))
 	fi
 }
 
 if [ "$what" = all ] || [ "$what" = e2e ]; then
 	/usr/bin/python3 -m pytest -p no:cacheprovider --color=no -q tests/e2e 2>&1 | tee "$log"
-	count_pytest e2e
+	count_pytest e2e 1
 fi
 
 # Inside the test host: this machine's /dev/kvm cannot boot Debian's kernels.
+# The VMM's own tests, then the end-to-end suite in hyperv mode.
 if [ "$what" = all ] || [ "$what" = hyperv ]; then
 	if sh tests/hyperv/prepare.sh; then
-		scripts/testhost/run.sh --timeout 2400 -- \
-			/usr/bin/python3 -m pytest -p no:cacheprovider --color=no -q tests/hyperv 2>&1 | tee "$log"
-		count_pytest hyperv
+		scripts/testhost/run.sh --timeout 3000 -- sh -c '
+			/usr/bin/python3 -m pytest -p no:cacheprovider --color=no -q tests/hyperv
+			ISOBOX_TEST_MODES=hyperv /usr/bin/python3 -m pytest -p no:cacheprovider \
+				--color=no -q tests/e2e' 2>&1 | tee "$log"
+		count_pytest hyperv 2
 	else
 		echo "hyperv: preparing the test host failed"
 		failed=$((failed + 1))

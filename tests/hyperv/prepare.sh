@@ -13,6 +13,9 @@ cp "build/testhost/cloud/boot/vmlinuz-$version" "$out/vmlinuz"
 sh scripts/make-agent-initramfs.sh build/testhost/cloud "$version" build/isobox-init \
 	"$out/agent.cpio"
 sh tests/hyperv/make-guest-initramfs.sh "$out/exit7.cpio"
+# The kernel store the end-to-end tests use in hyperv mode.
+[ -n "$(ls build/hyperv/root/kernels 2>/dev/null)" ] ||
+	./build/isobox --root build/hyperv/root kernel install >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sh scripts/make-busybox-rootfs.sh "$tmp/rootfs.tar"
