@@ -255,7 +255,15 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 	printf("Containers: %zu\n Running: %zu\n Stopped: %zu\n", json_array_size(list), running,
 	       json_array_size(list) - running);
 	printf("Isolation: process (default)\n");
-	printf(" hyperv: not available in this version\n");
+	{
+		_cleanup_free_ char *kernel = NULL;
+		struct err why = { 0 };
+
+		if (container_hyperv_available(cli->root, &kernel, &why) == 0)
+			printf(" hyperv: available, guest kernel %s\n", kernel);
+		else
+			printf(" hyperv: not available: %s\n", why.msg);
+	}
 	printf("Cgroup Version: %s\n",
 	       access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "2" : "1 (hybrid)");
 	printf("Kernel Version: %s\nOperating System: Linux\nArchitecture: %s\n", u.release,

@@ -179,6 +179,17 @@ static int hyperv_check(const char *root, struct kernel_entry *k, struct err *er
 	return 0;
 }
 
+int container_hyperv_available(const char *root, char **kernel_name, struct err *err)
+{
+	struct kernel_entry k;
+
+	if (hyperv_check(root, &k, err) < 0)
+		return -1;
+	*kernel_name = xstrdup(k.name);
+	kernel_entry_free(&k);
+	return 0;
+}
+
 /* A hyperv container's bundle names its VM: kernel, initramfs, root image,
  * writable disk, memory. */
 static int hyperv_bundle(const char *root, const struct image *img,

@@ -66,6 +66,10 @@ struct exec_opts {
 int container_exec(struct container *c, const struct exec_opts *o, int *exit_code,
 		   struct err *err);
 
+/* Whether this host can run hyperv containers; *kernel_name is the kernel
+ * they would boot, or err says why not (and what to do). */
+int container_hyperv_available(const char *root, char **kernel_name, struct err *err);
+
 /* Whether any container uses the image; *name_out names one (caller frees). */
 int container_image_in_use(const char *root, const char *image_id, char **name_out,
 			   struct err *err);
