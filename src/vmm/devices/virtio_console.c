@@ -1,5 +1,7 @@
 #include "vmm/devices/virtio_console.h"
 
+#include "util/fs.h"
+
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,21 +24,6 @@ static void console_config_read(struct virtio_dev *d, uint32_t off, void *data, 
 	memcpy(data, (char *)&cfg + off, len);
 }
 
-static int write_all_fd(int fd, const uint8_t *p, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The guest wrote: every device-readable buffer of every chain goes out. */
 static void console_transmit(struct virtio_console *c)
 {
@@ -50,7 +37,7 @@ static void console_transmit(struct virtio_console *c)
 
 		for (i = 0; i < chain.n; i++)
 			if (!chain.bufs[i].device_writes && c->out_fd >= 0 &&
-			    write_all_fd(c->out_fd, chain.bufs[i].host, chain.bufs[i].len) < 0)
+			    write_all(c->out_fd, chain.bufs[i].host, chain.bufs[i].len) < 0)
 				c->out_fd = -1;    /* the reader is gone: keep the guest going */
 		if (virtq_push(&d->queues[Q_TX], chain.head, 0, &err) < 0)
 			break;
