@@ -53,10 +53,8 @@ fi
 # The VMM's own tests, then the end-to-end suite in hyperv mode.
 if [ "$what" = all ] || [ "$what" = hyperv ]; then
 	if sh tests/hyperv/prepare.sh; then
-		scripts/testhost/run.sh --timeout 3000 -- sh -c '
-			/usr/bin/python3 -m pytest -p no:cacheprovider --color=no -q tests/hyperv
-			ISOBOX_TEST_MODES=hyperv /usr/bin/python3 -m pytest -p no:cacheprovider \
-				--color=no -q tests/e2e' 2>&1 | tee "$log"
+		scripts/testhost/run.sh --timeout 3000 -- sh tests/hyperv/run-in-testhost.sh 2>&1 |
+			tee "$log"
 		count_pytest hyperv 2
 	else
 		echo "hyperv: preparing the test host failed"
