@@ -32,9 +32,10 @@ count_pytest() {
 	summaries=$(grep -E '^(=+ )?[0-9]+ (passed|failed|error|deselected)' "$log")
 	runs=$(printf '%s\n' "$summaries" | grep -c . || true)
 	for summary in $(printf '%s\n' "$summaries" | tr ' ' '_'); do
-		p=$(echo "$summary" | sed -n 's/.*\b\([0-9][0-9]*\)_passed.*/\1/p')
-		f=$(echo "$summary" | sed -n 's/.*\b\([0-9][0-9]*\)_failed.*/\1/p')
-		e=$(echo "$summary" | sed -n 's/.*\b\([0-9][0-9]*\)_error.*/\1/p')
+		summary=_$summary
+		p=$(echo "$summary" | sed -n 's/.*[^0-9]\([0-9][0-9]*\)_passed.*/\1/p')
+		f=$(echo "$summary" | sed -n 's/.*[^0-9]\([0-9][0-9]*\)_failed.*/\1/p')
+		e=$(echo "$summary" | sed -n 's/.*[^0-9]\([0-9][0-9]*\)_error.*/\1/p')
 		passed=$((passed + ${p:-0}))
 		failed=$((failed + ${f:-0} + ${e:-0}))
 	done

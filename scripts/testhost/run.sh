@@ -44,6 +44,10 @@ append="$append isobox.mods=$(b64 "$DIR/generic/lib/modules") isobox.cmd=$(b64 "
 # x86 COMMAND_LINE_SIZE is 2048.
 [ ${#append} -lt 2040 ] || { echo "run.sh: command too long for the kernel command line" >&2; exit 125; }
 
+# mawk reads its input in blocks unless told it is interactive: then the
+# command's output would arrive only at the end.
+awk=awk
+if awk -W version 2>&1 | grep -q mawk; then awk="awk -W interactive"; fi
 rcfile=$(mktemp)
 trap 'rm -f "$rcfile"' EXIT
 # --foreground: QEMU may put a terminal on stdin in raw mode, which a
@@ -56,7 +60,7 @@ qemu-system-x86_64 -accel tcg -cpu "$cpu" -m "$mem" -smp "$smp" \
 	-kernel "$kernel" -initrd "$DIR/testhost-initramfs.gz" -append "$append" \
 	-fsdev local,id=r,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=r,mount_tag=hostroot |
-awk -v m="ISOBOX-TESTHOST-EXIT-$nonce=" -v f="$rcfile" '
+$awk -v m="ISOBOX-TESTHOST-EXIT-$nonce=" -v f="$rcfile" '
 	done { next }
 	{ i = index($0, m) }
 	i && substr($0, i + length(m)) ~ /^[0-9]+$/ {

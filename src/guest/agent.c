@@ -271,7 +271,8 @@ static void mount_root(const struct agent_process *p)
 		mount_or_die("tmpfs", "/rw", "tmpfs", 0, "mode=0755");
 	mkdir("/rw/upper", 0755);
 	mkdir("/rw/work", 0755);
-	mount_or_die("overlay", "/root", "overlay", p->readonly ? MS_RDONLY : 0,
+	/* Read-write first: the mount points below may need creating. */
+	mount_or_die("overlay", "/root", "overlay", 0,
 		     "lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work");
 	mount_or_die("proc", "/root/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	mount_or_die("sysfs", "/root/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
@@ -283,11 +284,32 @@ static void mount_root(const struct agent_process *p)
 
 /* The initramfs is rootfs, which cannot be pivoted away: move the new root
  * over it and chroot, as switch_root does. */
-static void enter_root(void)
+static void enter_root(const struct agent_process *p)
 {
 	if (chdir("/root") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
 	    chdir("/") < 0)
 		die("switch to the container's root");
+	if (p->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
+		die("make the root read-only");
+}
+
+/* mkdir -p, as docker creates a missing working directory. */
+static int mkdir_parents(const char *path)
+{
+	char buf[4096];
+	size_t i;
+
+	if (strlen(path) >= sizeof(buf))
+		return -1;
+	strcpy(buf, path);
+	for (i = 1; buf[i]; i++) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = '\0';
+		mkdir(buf, 0755);
+		buf[i] = '/';
+	}
+	return mkdir(buf, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 static void raw_console(int fd)
@@ -339,11 +361,11 @@ void agent_boot(struct agent_process *p, int *stdin_src, int *stdin_dst, int *ct
 	load_modules();
 	read_config(p);
 	mount_root(p);
-	enter_root();
+	enter_root(p);
 	setup_stdio(p, stdin_src, stdin_dst, ctl);
 	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
 		die("sethostname");
-	if (chdir(p->cwd) < 0 && (mkdir(p->cwd, 0755), chdir(p->cwd) < 0))
+	if (chdir(p->cwd) < 0 && (mkdir_parents(p->cwd), chdir(p->cwd) < 0))
 		die(p->cwd);
 	/* The user is taken by the app's process only: PID 1 stays root, to
 	 * report the status and power the VM off. */
