@@ -30,9 +30,6 @@
 #include "vmm/kvm.h"
 #include "vmm/linux_vm.h"
 
-/* What the agent's guests boot with: the serial log, no reboot loop on panic,
- * a reset through the keyboard controller, no time lost on probes. */
-#define RUN_CMDLINE "console=ttyS0 quiet reboot=k panic=-1 pci=off i8042.noaux"
 
 static int usage(void)
 {
@@ -157,7 +154,7 @@ static int parse_option(struct options *o, int opt, const char *arg)
 static int cmd_vm(int argc, char **argv, bool container)
 {
 	struct options o = {
-		.vm = { .cmdline = container ? RUN_CMDLINE : "console=ttyS0",
+		.vm = { .cmdline = container ? LINUX_VM_CONTAINER_CMDLINE : "console=ttyS0",
 			.mem_bytes = 256ULL << 20, .serial_fd = container ? -1 : STDERR_FILENO,
 			.serial_limit = 16 << 20 },
 		.io = { .stdin_fd = STDIN_FILENO, .stdout_fd = STDOUT_FILENO,

@@ -15,7 +15,6 @@
 #include "vmm/guest_config.h"
 #include "vmm/linux_vm.h"
 
-#define VM_CMDLINE "console=ttyS0 quiet reboot=k panic=-1 pci=off i8042.noaux"
 #define VM_DEFAULT_MEMORY (256ULL << 20)
 #define VM_SERIAL_LIMIT (4ULL << 20)
 
@@ -78,7 +77,7 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 	struct linux_vm_config c = {
 		.kernel = annotation(spec, VM_ANNOTATION_KERNEL),
 		.initrd = annotation(spec, VM_ANNOTATION_INITRD), .init = vs->init,
-		.cmdline = VM_CMDLINE,
+		.cmdline = LINUX_VM_CONTAINER_CMDLINE,
 		.mem_bytes = vm_memory(spec), .serial_limit = VM_SERIAL_LIMIT, .io = &io,
 	};
 	int stdio[3] = { vs->stdio[0], vs->stdio[1], vs->stdio[2] };
