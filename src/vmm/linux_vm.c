@@ -99,7 +99,7 @@ static int handle_io(struct linux_vm *vm, struct err *err)
 	uint8_t *data;
 	uint64_t i;
 
-	if (run->io.data_offset >= vm->vcpu.run_size ||
+	if (run->io.size == 0 || run->io.data_offset >= vm->vcpu.run_size ||
 	    bytes > vm->vcpu.run_size - run->io.data_offset)
 		return err_set(err, "bad I/O exit from KVM");
 	data = (uint8_t *)run + run->io.data_offset;
