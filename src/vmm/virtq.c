@@ -23,14 +23,21 @@ void virtq_reset(struct virtq *q)
 }
 
 /* The ring areas, checked whole against guest RAM every time: the driver
- * may move them only across a reset, but a check is cheaper than a doubt. */
+ * may move them only across a reset, but a check is cheaper than a doubt.
+ * A misaligned ring is refused too: virtio requires the alignment, and the
+ * 16-bit accesses below would be undefined behaviour without it (UBSan does
+ * not check volatile accesses, so nothing else would notice). */
 static volatile uint16_t *avail_ring(const struct virtq *q)
 {
+	if (q->avail % 2)
+		return NULL;
 	return kvm_vm_gpa(q->mem, q->avail, 4 + 2ULL * q->size + 2);
 }
 
 static volatile uint8_t *used_ring(const struct virtq *q)
 {
+	if (q->used % 4)
+		return NULL;
 	return kvm_vm_gpa(q->mem, q->used, 4 + 8ULL * q->size + 2);
 }
 
@@ -70,7 +77,8 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c, struct err *err)
 		return 0;
 	avail = avail_ring(q);
 	if (!avail)
-		return err_set(err, "virtqueue: the available ring is outside guest memory");
+		return err_set(err,
+			       "virtqueue: the available ring is misaligned or outside guest RAM");
 	idx = avail[1];
 	if (idx == q->next_avail)
 		return 0;
@@ -102,7 +110,7 @@ int virtq_push(struct virtq *q, uint16_t head, uint32_t written, struct err *err
 	uint32_t elem[2] = { head, written };
 
 	if (!used)
-		return err_set(err, "virtqueue: the used ring is outside guest memory");
+		return err_set(err, "virtqueue: the used ring is misaligned or outside guest RAM");
 	memcpy((void *)(used + 4 + 8ULL * (q->next_used % q->size)), elem, sizeof(elem));
 	q->next_used++;
 	/* The element must be visible before the index that publishes it. */

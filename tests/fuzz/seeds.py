@@ -63,3 +63,57 @@ put("layer", "gnu.tar", tar([("f", "a" * 150 + "/long-name", b"x")], tarfile.GNU
 put("user", "alice.bin", b"alice:staff\0root:x:0:0::/:/bin/sh\nalice:x:1000:1000::/:/bin/sh\n"
     b"\0staff:x:50:alice\nwheel:x:10:root,alice\n")
 put("user", "numeric.bin", b"1000:10\0alice:x:1000:1000::/:/bin/sh\n\0wheel:x:10:alice\n")
+
+# virtq: a guest driving the console (dev 0) and blk (dev 1); see the format
+# in fuzz_virtq.c. The bring-up puts queue k's rings at 0x1000 + 0x2000 * k
+# (console rx 0, tx 1; blk 2): descriptors there, avail +0x1000, used +0x1400.
+def le(v, n):
+    return v.to_bytes(n, "little")
+
+
+def poke(gpa, data):
+    return bytes([2, 0]) + le(gpa, 2) + bytes([len(data)]) + data
+
+
+def desc(dev, q, idx, gpa, length, flags, nxt):
+    return bytes([3, dev, q, idx, 0]) + le(gpa, 2) + bytes([0]) + le(length, 2) + \
+        bytes([flags]) + le(nxt, 2)
+
+
+def avail(dev, q, head):
+    return bytes([4, dev, q]) + le(head, 2)
+
+
+def kick(dev, q):
+    return bytes([6, dev, q])
+
+
+NEXT, WRITE = 1, 2
+cfg8 = bytes([3 << 4])          # queue size 8, writable disk
+put("virtq", "console-tx.bin", cfg8 + poke(0x8000, b"hello") +
+    desc(0, 1, 0, 0x8000, 5, 0, 0) + avail(0, 1, 0) + kick(0, 1))
+put("virtq", "console-rx.bin", cfg8 + desc(0, 0, 0, 0x8000, 64, WRITE, 0) +
+    avail(0, 0, 0) + kick(0, 0) + bytes([7, 3]) + b"abc" + bytes([8]) + le(120, 2) + le(40, 2))
+hdr_in = le(0, 4) + le(0, 4) + le(1, 8)
+hdr_out = le(1, 4) + le(0, 4) + le(2, 8)
+three = lambda: desc(1, 0, 0, 0x8000, 16, NEXT, 1) + desc(1, 0, 2, 0x8400, 1, WRITE, 0)
+put("virtq", "blk-read.bin", cfg8 + poke(0x8000, hdr_in) + three() +
+    desc(1, 0, 1, 0x8100, 512, WRITE | NEXT, 2) + avail(1, 0, 0) + kick(1, 0))
+put("virtq", "blk-write.bin", cfg8 + poke(0x8000, hdr_out) + poke(0x8100, b"x" * 200) + three() +
+    desc(1, 0, 1, 0x8100, 512, NEXT, 2) + avail(1, 0, 0) + kick(1, 0))
+put("virtq", "blk-flush-getid.bin", cfg8 + poke(0x8000, le(4, 4)) + poke(0x9000, le(8, 4)) +
+    desc(1, 0, 0, 0x8000, 16, NEXT, 2) + desc(1, 0, 2, 0x8400, 1, WRITE, 0) + avail(1, 0, 0) +
+    desc(1, 0, 3, 0x9000, 16, NEXT, 4) + desc(1, 0, 4, 0x9100, 21, WRITE, 0) + avail(1, 0, 3) +
+    kick(1, 0))
+put("virtq", "loop.bin", cfg8 + desc(0, 1, 0, 0x8000, 8, NEXT, 1) +
+    desc(0, 1, 1, 0x8000, 8, NEXT, 0) + avail(0, 1, 0) + kick(0, 1) + bytes([10, 0, 0]))
+put("virtq", "chain-copy.bin", cfg8 + desc(1, 0, 0, 0x8000, 100, NEXT, 1) +
+    desc(1, 0, 1, 0x8800, 300, WRITE, 0) + avail(1, 0, 0) + bytes([9, 1, 0]) + le(50, 4) +
+    le(400, 2) + bytes([1]))
+# a driver that sets everything up by hand, with 2-entry queues
+put("virtq", "manual.bin", bytes([2]) + b"".join(
+    bytes([0, 0]) + le(off, 2) + bytes([3]) + le(v, 4) for off, v in [
+        (0x70, 0), (0x70, 3), (0x24, 1), (0x20, 1), (0x70, 11), (0x30, 1), (0x38, 2),
+        (0x80, 0x3000), (0x90, 0x4000), (0xa0, 0x5000), (0x44, 1), (0x70, 15)]) +
+    bytes([1, 0]) + le(0x100, 2) + bytes([7]) + poke(0x8000, b"hi") +
+    desc(0, 1, 0, 0x8000, 2, 0, 0) + avail(0, 1, 0) + kick(0, 1))

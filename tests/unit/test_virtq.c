@@ -163,6 +163,31 @@ static void test_rings_outside_memory(void **state)
 	assert_int_equal(virtq_push(&g->q, 0, 0, &err), -1);
 }
 
+/* virtio requires aligned rings; without the check the 16-bit ring accesses
+ * were misaligned (undefined behaviour that UBSan misses on volatile). */
+static void test_misaligned_rings_refused(void **state)
+{
+	struct guest *g = *state;
+	struct virtq_chain c;
+	struct err err = { 0 };
+
+	set_desc(g, 0, DATA, 8, 0, 0);
+	publish(g, 0, 0, 1);
+	/* The same ring (idx 1, head 0) one byte off. */
+	memcpy(g->mem + AVAIL + 0x101, g->mem + AVAIL, 6);
+	g->q.avail = AVAIL + 0x101;
+	assert_int_equal(virtq_pop(&g->q, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "misaligned"));
+	g->q.avail = AVAIL;
+	assert_int_equal(virtq_pop(&g->q, &c, &err), 1);
+	g->q.used = USED + 2;
+	err_clear(&err);
+	assert_int_equal(virtq_push(&g->q, c.head, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "misaligned"));
+	g->q.used = USED;
+	assert_int_equal(virtq_push(&g->q, c.head, 0, &err), 0);
+}
+
 static void test_too_many_published(void **state)
 {
 	struct guest *g = *state;
@@ -365,6 +390,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_index_out_of_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_buffer_outside_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rings_outside_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_misaligned_rings_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_published, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_indirect_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_ready_is_empty, setup, teardown),
