@@ -627,6 +627,13 @@ int container_remove(const char *root, struct container *c, bool force, struct e
 	return rm_rf(trash, err);
 }
 
+static bool container_is_hyperv(const struct container *c)
+{
+	json_t *hc = json_object_get(c->record, "HostConfig");
+
+	return !strcmp(json_string_value(json_object_get(hc, "Isolation")) ?: "", "hyperv");
+}
+
 int container_exec(struct container *c, const struct exec_opts *o, int *exit_code,
 		   struct err *err)
 {
@@ -639,7 +646,10 @@ int container_exec(struct container *c, const struct exec_opts *o, int *exit_cod
 
 	if (!o->cmd.n)
 		return err_set(err, "exec needs a command");
-	if (o->user) {
+	/* In a VM the guest looks the user up in the container's own files. */
+	if (o->user && container_is_hyperv(c)) {
+		re.user = o->user;
+	} else if (o->user) {
 		_cleanup_free_ char *proot = NULL;
 		struct rt_state st;
 		struct user_ids ids;

@@ -181,15 +181,31 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, size_t *
 	case TAG_GID: { int r = parse_uint(s, &p->gid); free(s); return r; }
 	case TAG_TTY: p->tty = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_READONLY: p->readonly = s && !strcmp(s, "1"); free(s); return 0;
+	case TAG_USER: free(p->user); p->user = s; return s && *s ? 0 : -1;
 	default: free(s); return -1;
 	}
 }
 
-int agent_config_parse(const unsigned char *buf, size_t len, struct agent_process *p)
+void agent_process_free(struct agent_process *p)
+{
+	size_t i;
+
+	for (i = 0; p->argv && p->argv[i]; i++)
+		free(p->argv[i]);
+	for (i = 0; p->envp && p->envp[i]; i++)
+		free(p->envp[i]);
+	free(p->argv);
+	free(p->envp);
+	free(p->cwd);
+	free(p->hostname);
+	free(p->user);
+	memset(p, 0, sizeof(*p));
+}
+
+static int config_parse(const unsigned char *buf, size_t len, struct agent_process *p)
 {
 	size_t off = AGENT_MAGIC_LEN, n_args = 0, n_env = 0;
 
-	memset(p, 0, sizeof(*p));
 	if (len < AGENT_MAGIC_LEN || memcmp(buf, AGENT_MAGIC, AGENT_MAGIC_LEN))
 		return -1;
 	for (;;) {
@@ -220,6 +236,15 @@ int agent_config_parse(const unsigned char *buf, size_t len, struct agent_proces
 	if (!p->cwd)
 		p->cwd = strdup("/");
 	return p->cwd ? 0 : -1;
+}
+
+int agent_config_parse(const unsigned char *buf, size_t len, struct agent_process *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (config_parse(buf, len, p) == 0)
+		return 0;
+	agent_process_free(p);
+	return -1;
 }
 
 static void read_config(struct agent_process *p)
@@ -322,38 +347,60 @@ static void raw_console(int fd)
 	}
 }
 
+/* A pty of the guest for the app, its slave as the app's stdio. */
+static int open_app_pty(void)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), slave;
+	char name[64];
+
+	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
+	    ptsname_r(master, name, sizeof(name)))
+		die("allocate the container's terminal");
+	slave = open(name, O_RDWR | O_NOCTTY);
+	if (slave < 0 || dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0)
+		die(name);
+	close(slave);
+	return master;
+}
+
 /* hvc0 carries stdin and stdout, hvc1 stderr, hvc2 the VMM's control
- * lines. Without a terminal they are raw (the bytes pass untouched) and
- * stdin goes through a pipe that init feeds, so the app can see its end. */
-static void setup_stdio(const struct agent_process *p, int *stdin_src, int *stdin_dst, int *ctl)
+ * lines; all raw, so the bytes pass untouched. Without a terminal stdin goes
+ * through a pipe that init feeds, so the app can see its end. */
+static void setup_stdio(const struct agent_process *p, struct agent_io *io)
 {
 	int out = open("/dev/hvc0", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	int err = p->tty ? out : open("/dev/hvc1", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int err = open("/dev/hvc1", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	int pipefd[2];
 
-	*ctl = open("/dev/hvc2", O_RDONLY | O_NOCTTY | O_CLOEXEC);
-	if (out < 0 || err < 0 || *ctl < 0)
+	io->ctl = open("/dev/hvc2", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	io->exec_chan = open("/dev/hvc3", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (out < 0 || err < 0 || io->ctl < 0 || io->exec_chan < 0)
 		die("open the console devices");
-	raw_console(*ctl);
+	raw_console(io->ctl);
+	raw_console(io->exec_chan);
+	raw_console(out);
+	raw_console(err);
+	io->stdin_src = out;
 	if (p->tty) {
-		if (dup2(out, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-			die("dup2");
+		io->pty = open_app_pty();
+		io->stdin_dst = io->out_src = io->pty;
+		io->out_dst = out;
+		close(err);
 	} else {
-		raw_console(out);
-		raw_console(err);
 		if (pipe2(pipefd, O_CLOEXEC) < 0)
 			die("pipe");
 		if (dup2(pipefd[0], 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
 			die("dup2");
 		close(pipefd[0]);
-		*stdin_src = out;
-		*stdin_dst = pipefd[1];
+		close(err);
+		io->stdin_dst = pipefd[1];
+		io->out_src = io->out_dst = io->pty = -1;
 	}
 	if (ioperm(AGENT_READY_PORT, 1, 1) == 0)
 		outb(1, AGENT_READY_PORT);
 }
 
-void agent_boot(struct agent_process *p, int *stdin_src, int *stdin_dst, int *ctl)
+void agent_boot(struct agent_process *p, struct agent_io *io)
 {
 	mount_or_die("proc", "/proc", "proc", 0, NULL);
 	mount_or_die("sysfs", "/sys", "sysfs", 0, NULL);
@@ -362,7 +409,7 @@ void agent_boot(struct agent_process *p, int *stdin_src, int *stdin_dst, int *ct
 	read_config(p);
 	mount_root(p);
 	enter_root(p);
-	setup_stdio(p, stdin_src, stdin_dst, ctl);
+	setup_stdio(p, io);
 	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
 		die("sethostname");
 	if (chdir(p->cwd) < 0 && (mkdir_parents(p->cwd), chdir(p->cwd) < 0))

@@ -10,20 +10,33 @@ struct agent_process {
 	char **argv;            /* NULL-terminated */
 	char **envp;
 	char *cwd, *hostname;
+	char *user;             /* exec: "user[:group]" to look up, or NULL */
 	unsigned uid, gid;
 	bool tty, readonly;
 };
 
+/* The container's stdio as PID 1 relays it in a VM. Without a terminal the
+ * app writes to the consoles itself and only its stdin goes through PID 1
+ * (so that EOF reaches it); with one, the app has a pty of the guest and
+ * PID 1 carries both directions between it and hvc0. */
+struct agent_io {
+	int stdin_src, stdin_dst;   /* hvc0 -> the app's stdin pipe or pty master */
+	int out_src, out_dst;       /* the pty master -> hvc0, or -1 */
+	int pty;                    /* the pty master, for the size; or -1 */
+	int ctl;                    /* hvc2: "eof", "signal N", "resize ROWS COLS" */
+	int exec_chan;              /* hvc3: the frames of exec sessions */
+};
+
 /* True when this process is a VM's first process (not a container's). */
 bool agent_is_vm_init(int argc);
-/* Set up the guest and the container's root; fills p, and the fds init
- * relays: hvc0 into the app's stdin pipe (-1 with a terminal) and the VMM's
- * control console. Exits through agent_report (status 125) on failure, after
+/* Set up the guest and the container's root; fills p, and io with the fds
+ * PID 1 relays. Exits through agent_report (status 125) on failure, after
  * saying why in the kernel log. */
-void agent_boot(struct agent_process *p, int *stdin_src, int *stdin_dst, int *ctl);
+void agent_boot(struct agent_process *p, struct agent_io *io);
 /* Tell the VMM the container's status; never returns. */
 void agent_report(int status) __attribute__((noreturn));
 /* The parser of the config blob, exposed for tests: 0, or -1 when malformed. */
 int agent_config_parse(const unsigned char *buf, size_t len, struct agent_process *p);
+void agent_process_free(struct agent_process *p);
 
 #endif

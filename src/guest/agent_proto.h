@@ -8,6 +8,8 @@
 #ifndef ISOBOX_AGENT_PROTO_H
 #define ISOBOX_AGENT_PROTO_H
 
+#include <stdint.h>
+
 #define AGENT_MAGIC "ISOBOXC1"
 #define AGENT_MAGIC_LEN 8
 #define AGENT_CONFIG_MAX (1u << 20)
@@ -23,6 +25,7 @@ enum agent_tag {
 	TAG_HOSTNAME = 6,
 	TAG_TTY = 7,         /* "1": stdio is a terminal */
 	TAG_READONLY = 8,    /* "1": the root is read-only */
+	TAG_USER = 9,        /* exec: "user[:group]", names looked up in the guest */
 };
 
 /* Disk serials (virtio-blk GET_ID) the agent looks its disks up by. */
@@ -35,5 +38,51 @@ enum agent_tag {
 /* The agent writes here once the container's stdio is set up: the VMM holds
  * stdin back until then, since a console nobody has opened loses its input. */
 #define AGENT_READY_PORT 0xf5
+
+/* hvc3 carries `exec` sessions, as frames both ways: a one-byte type, the
+ * session as a little-endian u32, the length of the data as a little-endian
+ * u32, then the data. A frame is at most AGENT_FRAME_MAX bytes, header
+ * included, so that the VMM writes each one whole into a pipe (PIPE_BUF).
+ * A host's client speaks the same frames to the VMM, whose session number it
+ * leaves 0: the VMM numbers the sessions. */
+#define AGENT_FRAME_HDR 9
+#define AGENT_FRAME_MAX 4096
+#define AGENT_FRAME_DATA (AGENT_FRAME_MAX - AGENT_FRAME_HDR)
+#define AGENT_MAX_SESSIONS 16
+
+enum agent_frame_type {
+	/* host -> guest */
+	FRAME_CONFIG = 1,    /* part of the process's config blob (the records above) */
+	FRAME_START = 2,     /* the last part of it: start the process */
+	FRAME_STDIN = 3,
+	FRAME_STDIN_EOF = 4,
+	FRAME_RESIZE = 5,    /* "ROWS COLS" */
+	FRAME_SIGNAL = 6,    /* decimal signal number */
+	/* guest -> host */
+	FRAME_STDOUT = 16,
+	FRAME_STDERR = 17,
+	FRAME_EXIT = 18,     /* decimal status, the session's last frame */
+};
+
+static inline void agent_frame_put(uint8_t h[AGENT_FRAME_HDR], unsigned type, uint32_t session,
+				   uint32_t len)
+{
+	h[0] = (uint8_t)type;
+	h[1] = (uint8_t)session, h[2] = (uint8_t)(session >> 8);
+	h[3] = (uint8_t)(session >> 16), h[4] = (uint8_t)(session >> 24);
+	h[5] = (uint8_t)len, h[6] = (uint8_t)(len >> 8);
+	h[7] = (uint8_t)(len >> 16), h[8] = (uint8_t)(len >> 24);
+}
+
+/* The header's fields; -1 when the length cannot be a frame's. */
+static inline int agent_frame_get(const uint8_t h[AGENT_FRAME_HDR], unsigned *type,
+				  uint32_t *session, uint32_t *len)
+{
+	*type = h[0];
+	*session = (uint32_t)h[1] | (uint32_t)h[2] << 8 | (uint32_t)h[3] << 16 |
+		   (uint32_t)h[4] << 24;
+	*len = (uint32_t)h[5] | (uint32_t)h[6] << 8 | (uint32_t)h[7] << 16 | (uint32_t)h[8] << 24;
+	return *len <= AGENT_FRAME_DATA ? 0 : -1;
+}
 
 #endif

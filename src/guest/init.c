@@ -5,11 +5,11 @@
  * Usage: isobox-init [-t] -- CMD [ARG...]   (-t: the app gets the terminal)
  * Started by a kernel as a VM's /init (PID 1, no arguments), it is the guest
  * agent first (agent.c): it brings the container up inside the VM, runs the
- * same loop, and reports the status to the VMM instead of exiting. */
+ * same loop with the container's stdio, control lines and `exec` sessions
+ * (exec_server.c), and reports the status to the VMM instead of exiting. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,49 +20,11 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "app.h"
+#include "exec_server.h"
 
-extern char **environ;
-
-struct app {
-	char **argv;
-	char **envp;            /* NULL: our own environment */
-	int tty;
-	int set_ids;            /* become uid:gid first (in a VM, where PID 1 stays root) */
-	unsigned uid, gid;
-};
-
-static int exec_status(int errnum)
-{
-	return errnum == ENOENT || errnum == ENOTDIR ? 127 : 126;
-}
-
-static void exec_app(const struct app *a)
-{
-	char **argv = a->argv;
-	sigset_t all;
-
-	sigfillset(&all);
-	sigprocmask(SIG_UNBLOCK, &all, NULL);
-	if (a->tty) {
-		setsid();
-		ioctl(STDIN_FILENO, TIOCSCTTY, 0);
-	} else {
-		setpgid(0, 0);
-	}
-	if (a->set_ids && (setgroups(0, NULL) < 0 || setgid(a->gid) < 0 || setuid(a->uid) < 0)) {
-		perror("isobox: set the container's user");
-		_exit(125);
-	}
-	if (a->envp)
-		environ = a->envp;
-	execvp(argv[0], argv);
-	if (errno == ENOENT && !strchr(argv[0], '/'))
-		fprintf(stderr, "isobox: exec: \"%s\": executable file not found in $PATH\n",
-			argv[0]);
-	else
-		fprintf(stderr, "isobox: exec: \"%s\": %s\n", argv[0], strerror(errno));
-	_exit(exec_status(errno));
-}
+/* After the app, what its terminal still holds gets this long to drain. */
+#define DRAIN_MS 100
 
 static int status_code(int status)
 {
@@ -71,58 +33,94 @@ static int status_code(int status)
 	return WEXITSTATUS(status);
 }
 
-/* In a VM the agent relays the app's stdin (so it can deliver EOF) and reads
- * the VMM's control messages; in a container both are -1. */
-struct relay {
-	int stdin_src, stdin_dst;   /* hvc0 -> the app's stdin pipe */
-	int ctl;                    /* hvc2: "eof" and "signal N" lines from the VMM */
+/* In a VM: the container's stdio and control lines, and the exec sessions. */
+struct vm_relay {
+	struct agent_io io;
+	struct exec_server exec;
 	char line[64];
 	size_t len;
 };
 
-static void relay_stdin(struct relay *r)
+static void close_fd(int *fd)
 {
-	char buf[4096];
-	ssize_t n = read(r->stdin_src, buf, sizeof(buf));
-
-	if (n > 0 && write(r->stdin_dst, buf, (size_t)n) == n)
-		return;
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	close(r->stdin_dst);     /* the app is gone, or we are done */
-	r->stdin_dst = r->stdin_src = -1;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
-static void relay_control(struct relay *r, pid_t app)
+/* One read from src into dst; false at the end (or when dst is gone). */
+static bool relay_once(int src, int dst)
 {
-	ssize_t n = read(r->ctl, r->line + r->len, sizeof(r->line) - 1 - r->len);
+	char buf[4096];
+	ssize_t n = read(src, buf, sizeof(buf)), off = 0;
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return true;
+	while (n > 0 && off < n) {
+		ssize_t w = write(dst, buf + off, (size_t)(n - off));
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		off += w;
+	}
+	return n > 0;
+}
+
+static void relay_stdin(struct agent_io *io)
+{
+	if (relay_once(io->stdin_src, io->stdin_dst))
+		return;
+	/* The app is gone, or we are done; a terminal stays for the output. */
+	if (io->stdin_dst != io->pty)
+		close(io->stdin_dst);
+	io->stdin_dst = io->stdin_src = -1;
+}
+
+static void end_of_stdin(struct agent_io *io)
+{
+	if (io->stdin_dst < 0 || io->stdin_dst == io->pty)
+		return;
+	/* Whatever stdin still holds goes first. */
+	if (fcntl(io->stdin_src, F_SETFL, O_NONBLOCK) == 0)
+		while (relay_once(io->stdin_src, io->stdin_dst)) {
+			struct pollfd p = { .fd = io->stdin_src, .events = POLLIN };
+
+			if (poll(&p, 1, 0) <= 0)
+				break;
+		}
+	close_fd(&io->stdin_dst);
+	io->stdin_src = -1;
+}
+
+static void control_line(struct agent_io *io, const char *line, pid_t app)
+{
+	unsigned short rows, cols;
+
+	if (!strcmp(line, "eof"))
+		end_of_stdin(io);
+	else if (!strncmp(line, "signal ", 7))
+		kill(app, atoi(line + 7));
+	else if (sscanf(line, "resize %hu %hu", &rows, &cols) == 2 && io->pty >= 0)
+		ioctl(io->pty, TIOCSWINSZ, &(struct winsize){ .ws_row = rows, .ws_col = cols });
+}
+
+static void relay_control(struct vm_relay *r, pid_t app)
+{
+	ssize_t n = read(r->io.ctl, r->line + r->len, sizeof(r->line) - 1 - r->len);
 	char *nl;
 
 	if (n <= 0) {
 		if (!(n < 0 && (errno == EINTR || errno == EAGAIN)))
-			r->ctl = -1;
+			r->io.ctl = -1;
 		return;
 	}
 	r->len += (size_t)n;
 	r->line[r->len] = '\0';
 	while ((nl = strchr(r->line, '\n'))) {
 		*nl = '\0';
-		if (!strcmp(r->line, "eof") && r->stdin_dst >= 0) {
-			/* Whatever stdin still holds goes first. */
-			while (r->stdin_src >= 0 && fcntl(r->stdin_src, F_SETFL, O_NONBLOCK) == 0 &&
-			       r->stdin_dst >= 0) {
-				char buf[4096];
-				ssize_t m = read(r->stdin_src, buf, sizeof(buf));
-
-				if (m <= 0 || write(r->stdin_dst, buf, (size_t)m) != m)
-					break;
-			}
-			if (r->stdin_dst >= 0)
-				close(r->stdin_dst);
-			r->stdin_dst = r->stdin_src = -1;
-		} else if (!strncmp(r->line, "signal ", 7)) {
-			kill(app, atoi(r->line + 7));
-		}
+		control_line(&r->io, r->line, app);
 		r->len -= (size_t)(nl + 1 - r->line);
 		memmove(r->line, nl + 1, r->len + 1);
 	}
@@ -130,8 +128,48 @@ static void relay_control(struct relay *r, pid_t app)
 		r->len = 0;        /* a line that long is not ours: drop it */
 }
 
+/* The app exited: its terminal's last output goes out before the status. */
+static void drain_output(struct agent_io *io)
+{
+	struct pollfd p = { .fd = io->out_src, .events = POLLIN };
+
+	while (io->out_src >= 0 && poll(&p, 1, DRAIN_MS) > 0 &&
+	       relay_once(io->out_src, io->out_dst))
+		;
+}
+
+enum { P_SIG, P_STDIN, P_OUT, P_CTL, P_EXEC };
+
+static void vm_pollfds(struct vm_relay *r, struct pollfd *p)
+{
+	struct agent_io *io = r ? &r->io : NULL;
+
+	p[P_STDIN] = (struct pollfd){ .fd = io ? io->stdin_src : -1, .events = POLLIN };
+	p[P_OUT] = (struct pollfd){ .fd = io ? io->out_src : -1, .events = POLLIN };
+	p[P_CTL] = (struct pollfd){ .fd = io ? io->ctl : -1, .events = POLLIN };
+	if (r)
+		exec_server_pollfds(&r->exec, p + P_EXEC);
+	else
+		for (size_t i = 0; i < EXEC_SERVER_POLLFDS; i++)
+			p[P_EXEC + i] = (struct pollfd){ .fd = -1 };
+}
+
+static void vm_events(struct vm_relay *r, const struct pollfd *p, pid_t app)
+{
+	if (!r)
+		return;
+	if (p[P_STDIN].revents)
+		relay_stdin(&r->io);
+	if (p[P_OUT].revents && !relay_once(r->io.out_src, r->io.out_dst))
+		r->io.out_src = -1;
+	if (p[P_CTL].revents)
+		relay_control(r, app);
+	exec_server_events(&r->exec, p + P_EXEC);
+	exec_server_tick(&r->exec);
+}
+
 /* Start the app and be its init until it exits; returns its status. */
-static int run_init(const struct app *a, struct relay *r)
+static int run_init(const struct app *a, struct vm_relay *r)
 {
 	sigset_t all;
 	pid_t app;
@@ -146,27 +184,31 @@ static int run_init(const struct app *a, struct relay *r)
 		return 125;
 	}
 	if (app == 0)
-		exec_app(a);
-	if (r && r->stdin_dst >= 0)
-		close(STDIN_FILENO);     /* the app holds the pipe's read end */
+		app_exec(a);
+	if (r) {
+		/* The app holds its stdio; PID 1 keeps only the relay's ends. */
+		close(STDIN_FILENO);
+		if (r->io.pty >= 0) {
+			close(STDOUT_FILENO);
+			close(STDERR_FILENO);
+		}
+	}
 	for (;;) {
-		struct pollfd p[3] = {
-			{ .fd = sfd, .events = POLLIN },
-			{ .fd = r ? r->stdin_src : -1, .events = POLLIN },
-			{ .fd = r ? r->ctl : -1, .events = POLLIN },
-		};
+		struct pollfd p[P_EXEC + EXEC_SERVER_POLLFDS];
 		struct signalfd_siginfo si;
 
-		if (poll(p, 3, -1) < 0)
+		p[P_SIG] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		vm_pollfds(r, p);
+		if (poll(p, P_EXEC + EXEC_SERVER_POLLFDS,
+			 r ? exec_server_timeout(&r->exec) : -1) < 0)
 			continue;
-		if (p[1].revents)
-			relay_stdin(r);
-		if (p[2].revents)
-			relay_control(r, app);
-		if (!(p[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
+		vm_events(r, p, app);
+		if (!(p[P_SIG].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo != SIGCHLD) {
-			kill(app, (int)si.ssi_signo);
+			/* A write to a pipe whose reader left is not the app's business. */
+			if (!(si.ssi_signo == SIGPIPE && si.ssi_pid == (uint32_t)getpid()))
+				kill(app, (int)si.ssi_signo);
 			continue;
 		}
 		for (;;) {
@@ -175,8 +217,13 @@ static int run_init(const struct app *a, struct relay *r)
 
 			if (pid <= 0)
 				break;
-			if (pid == app)
+			if (pid == app) {
+				if (r)
+					drain_output(&r->io);
 				return status_code(status);
+			}
+			if (r)
+				exec_server_reaped(&r->exec, pid, status);
 		}
 	}
 }
@@ -187,11 +234,11 @@ int main(int argc, char **argv)
 	int i = 1;
 
 	if (agent_is_vm_init(argc)) {
+		static struct vm_relay r;
 		struct agent_process p;
 
-		struct relay r = { .stdin_src = -1, .stdin_dst = -1, .ctl = -1 };
-
-		agent_boot(&p, &r.stdin_src, &r.stdin_dst, &r.ctl);
+		agent_boot(&p, &r.io);
+		exec_server_init(&r.exec, r.io.exec_chan);
 		a = (struct app){ .argv = p.argv, .envp = p.envp, .tty = p.tty, .set_ids = 1,
 				  .uid = p.uid, .gid = p.gid };
 		agent_report(run_init(&a, &r));

@@ -19,6 +19,8 @@
 #include "oci/spec.h"
 #include "process/cgroup.h"
 #include "process/process.h"
+#include "runtime/exec_vm.h"
+#include "vmm/vm_backend.h"
 #include "util/cleanup.h"
 #include "util/fdpass.h"
 #include "util/fs.h"
@@ -29,10 +31,14 @@ static int exec_spec(const struct rt_exec *re, struct oci_spec *spec, struct err
 	_cleanup_free_ char *path = xasprintf("%s/config.json", re->dir);
 	_cleanup_json_ json_t *j = NULL;
 	json_t *proc, *args = json_array(), *env;
+	bool hyperv;
 	size_t i;
 
 	if (json_load_path(path, &j, err) < 0)
 		return -1;
+	hyperv = !strcmp(json_string_value(json_object_get(json_object_get(j, "annotations"),
+							   VM_ANNOTATION_ISOLATION)) ?: "",
+			 "hyperv");
 	proc = json_object_get(j, "process");
 	if (!json_is_object(proc))
 		return err_set(err, "config.json: process: missing");
@@ -49,7 +55,8 @@ static int exec_spec(const struct rt_exec *re, struct oci_spec *spec, struct err
 	if (re->cwd)
 		json_object_set_new(proc, "cwd", json_string(re->cwd));
 	json_object_set_new(proc, "terminal", json_boolean(re->tty));
-	if (re->user) {
+	/* In a VM the user is looked up by the guest (exec_vm). */
+	if (re->user && !hyperv) {
 		unsigned uid, gid;
 		int n = sscanf(re->user, "%u:%u", &uid, &gid);
 
@@ -145,6 +152,11 @@ int rt_exec(const struct rt_exec *re, int *exit_code, struct err *err)
 		return err_set(err, "is not running");
 	if (exec_spec(re, &spec, err) < 0)
 		return -1;
+	if (vm_spec_is_hyperv(&spec)) {
+		r = exec_vm(re, &spec, exit_code, err);
+		spec_free(&spec);
+		return r;
+	}
 	if (spec.seccomp && seccomp_prog_compile(spec.seccomp, re->cache_dir, &seccomp, err) < 0) {
 		spec_free(&spec);
 		return -1;

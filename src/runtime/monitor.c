@@ -43,7 +43,8 @@ struct monitor {
 	int out_src[2];                /* container stdout/stderr (or the pty master) */
 	int out_dst[2];                /* the caller's stdout/stderr, -1 when detached */
 	struct log_stream streams[2];
-	pid_t pid;
+	pid_t pid;                     /* the container's init, or its VMM */
+	bool vm;
 	int exit_code;
 };
 
@@ -155,6 +156,9 @@ static void handle_signal(struct monitor *m, bool *exited)
 
 		if (m->rs->tty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
 			ioctl(m->in_dst, TIOCSWINSZ, &ws);
+		/* The VMM holds the pty's other end outside its session: tell it. */
+		if (m->vm)
+			kill(m->pid, SIGWINCH);
 		return;
 	}
 	if (si.ssi_signo != SIGCHLD) {
@@ -268,6 +272,7 @@ static int spawn_vm(struct monitor *m, const struct oci_spec *spec, const int ch
 		    int console_sock, struct err *err)
 {
 	_cleanup_free_ char *serial = xasprintf("%s/vm-kernel.log", m->rs->dir);
+	_cleanup_free_ char *exec_socket = xasprintf("%s/" VM_EXEC_SOCKET, m->rs->dir);
 	char init[4096];
 
 	if (rt_init_path(init, sizeof(init), err) < 0)
@@ -275,7 +280,7 @@ static int spawn_vm(struct monitor *m, const struct oci_spec *spec, const int ch
 	return vm_spawn(&(struct vm_start){ .spec = spec,
 					    .stdio = { child_fds[0], child_fds[1], child_fds[2] },
 					    .console_sock = console_sock, .serial_log = serial,
-					    .init = init },
+					    .init = init, .exec_socket = exec_socket },
 			&m->pid, err);
 }
 
@@ -296,7 +301,8 @@ static int monitor_start(struct monitor *m, struct oci_spec *spec, struct cgroup
 		return err_sys(err, errno, "open %s", log);
 	if (monitor_stdio(m, child_fds, console, err) < 0)
 		return -1;
-	if (vm_spec_is_hyperv(spec))
+	m->vm = vm_spec_is_hyperv(spec);
+	if (m->vm)
 		r = spawn_vm(m, spec, child_fds, console[1], err);
 	else
 		r = spawn_process(m, spec, cg, child_fds, console[1], err);

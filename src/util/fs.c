@@ -171,6 +171,25 @@ int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+ssize_t read_full(int fd, void *data, size_t len)
+{
+	char *p = data;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t r = read(fd, p + got, len - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
 static int write_file_rename(const char *path, const void *data, size_t len, mode_t mode,
 			     bool durable, struct err *err)
 {

@@ -34,6 +34,8 @@ int write_file_new(const char *path, const void *data, size_t len, mode_t mode,
 int write_file(const char *path, const char *data, struct err *err);
 /* write() until done or a real error (-1, errno set); EINTR is retried. */
 int write_all(int fd, const void *data, size_t len);
+/* len bytes, or fewer at EOF: the count, or -1 on error. */
+ssize_t read_full(int fd, void *data, size_t len);
 
 int json_load_path(const char *path, json_t **out, struct err *err);
 int json_save_atomic(const char *path, json_t *j, struct err *err);

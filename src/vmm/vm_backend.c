@@ -7,11 +7,13 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/fdpass.h"
 #include "util/fs.h"
+#include "util/unixsock.h"
 #include "vmm/guest_config.h"
 #include "vmm/linux_vm.h"
 
@@ -46,6 +48,7 @@ static uint64_t vm_memory(const struct oci_spec *spec)
 static int vm_tty(int sock, int stdio[3], struct err *err)
 {
 	_cleanup_close_ int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	struct termios t;
 	int slave;
 	char name[64];
 
@@ -55,6 +58,11 @@ static int vm_tty(int sock, int stdio[3], struct err *err)
 	slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)
 		return err_sys(err, errno, "open %s", name);
+	/* The guest's own pty does the terminal's work: this one passes bytes. */
+	if (tcgetattr(slave, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(slave, TCSANOW, &t);
+	}
 	if (fd_send(sock, master) < 0)
 		return err_sys(err, errno, "send the pty to the monitor");
 	stdio[0] = stdio[1] = stdio[2] = slave;
@@ -72,7 +80,7 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 	struct vm_container_io io = {
 		.stdin_fd = vs->stdio[0], .stdout_fd = vs->stdio[1], .stderr_fd = vs->stdio[2],
 		.rootfs = annotation(spec, VM_ANNOTATION_ROOTFS),
-		.upper = annotation(spec, VM_ANNOTATION_UPPER), .config_fd = -1,
+		.upper = annotation(spec, VM_ANNOTATION_UPPER), .config_fd = -1, .exec_fd = -1,
 	};
 	struct linux_vm_config c = {
 		.kernel = annotation(spec, VM_ANNOTATION_KERNEL),
@@ -93,7 +101,11 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 	c.serial_fd = vs->serial_log ? open(vs->serial_log, O_WRONLY | O_CREAT | O_TRUNC |
 					    O_CLOEXEC, 0600) : -1;
 	io.config_fd = guest_config_memfd(&gp, err);
-	if (io.config_fd < 0 || linux_vm_run(&c, &status, err) < 0)
+	if (io.config_fd < 0)
+		return -1;
+	if (vs->exec_socket && (io.exec_fd = unix_listen(vs->exec_socket, err)) < 0)
+		return -1;
+	if (linux_vm_run(&c, &status, err) < 0)
 		return -1;
 	return status;
 }

@@ -19,12 +19,16 @@
 #define VM_ANNOTATION_UPPER "io.isobox.vm.upper"
 #define VM_ANNOTATION_MEMORY "io.isobox.vm.memory"
 
+/* In the container's directory: the VMM's socket for `exec`. */
+#define VM_EXEC_SOCKET "exec.sock"
+
 struct vm_start {
 	const struct oci_spec *spec;
 	int stdio[3];
 	int console_sock;            /* process.terminal: a host pty's master goes here */
 	const char *serial_log;      /* the guest kernel's log file */
 	const char *init;            /* isobox-init: the guest's /init and agent */
+	const char *exec_socket;     /* where `exec` connects, or NULL */
 };
 
 /* True when the spec asks for hyperv isolation. */

@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "guest/agent_proto.h"
@@ -21,7 +23,7 @@ static int add_disk(struct vm_devices *d, const struct kvm_vm *mem, int fd, bool
 		    struct err *err)
 {
 	size_t i = d->n;
-	struct virtio_blk *b = &d->blk[i - 3];
+	struct virtio_blk *b = &d->blk[i - VM_CONSOLES];
 
 	if (virtio_blk_init(b, mem, VM_MMIO_BASE + i * VIRTIO_MMIO_SIZE, VM_GSI_BASE + (uint32_t)i,
 			    set_irq, ctx, fd, readonly, serial, err) < 0)
@@ -50,6 +52,8 @@ int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 		d->disk_fds[i] = -1;
 	d->ctl[0] = d->ctl[1] = -1;
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (exec_mux_init(&d->exec, io ? io->exec_fd : -1, err) < 0)
+		return -1;
 	if (d->wake_fd < 0)
 		return err_sys(err, errno, "eventfd");
 	if (!io || !io->rootfs)
@@ -68,6 +72,10 @@ int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 			    set_irq, ctx, d->ctl[0], -1);
 	d->con[2].wake_fd = d->wake_fd;
 	add(d, &d->con[2].dev);
+	virtio_console_init(&d->con[3], mem, VM_MMIO_BASE + 3 * VIRTIO_MMIO_SIZE, VM_GSI_BASE + 3,
+			    set_irq, ctx, d->exec.to_guest[0], d->exec.from_guest[1]);
+	d->con[3].wake_fd = d->wake_fd;
+	add(d, &d->con[3].dev);
 	if ((d->disk_fds[0] = open_disk(io->rootfs, true, err)) < 0 ||
 	    add_disk(d, mem, d->disk_fds[0], true, AGENT_DISK_ROOT, set_irq, ctx, err) < 0 ||
 	    add_disk(d, mem, io->config_fd, true, AGENT_DISK_CONFIG, set_irq, ctx, err) < 0)
@@ -92,6 +100,7 @@ void vm_devices_destroy(struct vm_devices *d)
 	if (d->wake_fd >= 0)
 		close(d->wake_fd);
 	d->wake_fd = -1;
+	exec_mux_destroy(&d->exec);
 }
 
 bool vm_devices_mmio(struct vm_devices *d, uint64_t addr, uint8_t *data, uint32_t len,
@@ -139,6 +148,18 @@ static void control(struct vm_devices *d, const char *line)
 		return;
 }
 
+/* The size of the terminal on stdin, for the app's terminal in the guest. */
+static void forward_size(struct vm_devices *d)
+{
+	struct winsize ws;
+	char line[40];
+
+	if (d->con[0].in_fd < 0 || ioctl(d->con[0].in_fd, TIOCGWINSZ, &ws) < 0)
+		return;
+	snprintf(line, sizeof(line), "resize %u %u\n", ws.ws_row, ws.ws_col);
+	control(d, line);
+}
+
 static void forward_signal(struct vm_devices *d, int sfd)
 {
 	struct signalfd_siginfo si;
@@ -146,44 +167,61 @@ static void forward_signal(struct vm_devices *d, int sfd)
 
 	if (read(sfd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGWINCH) {
+		forward_size(d);
+		return;
+	}
 	snprintf(line, sizeof(line), "signal %u\n", si.ssi_signo);
 	control(d, line);
 }
 
+/* con[0] carries stdin, con[2] the control lines, con[3] the exec frames;
+ * each waits for the guest to post receive buffers when it has none. */
+static const int inputs[] = { 0, 2, 3 };
+#define N_INPUTS 3
+
 void vm_devices_io_loop(struct vm_devices *d, int signal_fd)
 {
-	/* con[0] carries stdin, con[2] the control lines; each waits for the
-	 * guest to post receive buffers when it has none. */
-	static const int inputs[] = { 0, 2 };
-	bool waiting[2] = { false, false }, eof_sent = false;
+	bool waiting[N_INPUTS] = { false }, eof_sent = false, sized = false;
+	enum { P_WAKE, P_SIG, P_IN, P_EXEC = P_IN + N_INPUTS, P_ALL = P_EXEC + EXEC_MUX_POLLFDS };
 
 	while (!d->stop) {
-		struct pollfd p[4] = { { .fd = d->wake_fd, .events = POLLIN },
-				       { .fd = d->n ? signal_fd : -1, .events = POLLIN } };
+		struct pollfd p[P_ALL] = { [P_WAKE] = { .fd = d->wake_fd, .events = POLLIN },
+					   [P_SIG] = { .fd = d->n ? signal_fd : -1,
+						       .events = POLLIN } };
 		uint64_t v;
 		int i;
 
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < N_INPUTS; i++) {
 			struct virtio_console *c = &d->con[inputs[i]];
 			bool on = d->n && d->stdin_ready && c->in_fd >= 0 && !c->in_eof && !waiting[i];
 
-			p[2 + i] = (struct pollfd){ .fd = on ? c->in_fd : -1, .events = POLLIN };
+			p[P_IN + i] = (struct pollfd){ .fd = on ? c->in_fd : -1, .events = POLLIN };
 		}
-		if (poll(p, 4, -1) < 0 && errno != EINTR)
+		exec_mux_pollfds(&d->exec, p + P_EXEC);
+		if (!d->n)
+			for (i = P_EXEC; i < P_ALL; i++)
+				p[i].fd = -1;
+		if (poll(p, P_ALL, -1) < 0 && errno != EINTR)
 			return;
-		if (p[0].revents & POLLIN) {
+		if (p[P_WAKE].revents & POLLIN) {
 			if (read(d->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				return;
-			waiting[0] = waiting[1] = false;
+			memset(waiting, 0, sizeof(waiting));
 		}
-		if (p[1].revents & POLLIN)
+		if (d->stdin_ready && !sized) {
+			forward_size(d);    /* the app's terminal starts at the user's size */
+			sized = true;
+		}
+		if (p[P_SIG].revents & POLLIN)
 			forward_signal(d, signal_fd);
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < N_INPUTS; i++) {
 			struct virtio_console *c = &d->con[inputs[i]];
 
-			if (p[2 + i].revents & (POLLIN | POLLHUP))
+			if (p[P_IN + i].revents & (POLLIN | POLLHUP))
 				waiting[i] = virtio_console_input(c) == 0 && !c->in_eof;
 		}
+		exec_mux_events(&d->exec, p + P_EXEC);
 		/* The end of stdin, after all of it, is a control line. */
 		if (d->con[0].in_eof && !eof_sent) {
 			control(d, "eof\n");

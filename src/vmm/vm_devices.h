@@ -1,5 +1,6 @@
-/* The devices of a container's VM: three consoles (hvc0: stdin and stdout,
- * hvc1: stderr, hvc2: control lines to the agent, "eof" and "signal N") and
+/* The devices of a container's VM: four consoles (hvc0: stdin and stdout,
+ * hvc1: stderr, hvc2: control lines to the agent, "eof", "signal N" and
+ * "resize ROWS COLS", hvc3: the frames of exec sessions) and
  * the disks the agent finds by serial (root EROFS image, config blob,
  * optional writable layer), each a virtio-mmio window with its own IOAPIC
  * line. Also the I/O loop that feeds the guest its stdin and forwards the
@@ -14,6 +15,7 @@
 #include "util/err.h"
 #include "vmm/devices/virtio_blk.h"
 #include "vmm/devices/virtio_console.h"
+#include "vmm/exec_mux.h"
 
 #define VM_MMIO_BASE 0xd0000000ULL
 #define VM_GSI_BASE 16           /* IOAPIC pins above the ISA interrupts */
@@ -24,10 +26,14 @@ struct vm_container_io {
 	const char *rootfs;                   /* EROFS image; NULL: no devices at all */
 	const char *upper;                    /* writable ext4 image, or NULL */
 	int config_fd;                        /* the guest config blob */
+	int exec_fd;                          /* listening socket for exec, or -1 */
 };
 
+#define VM_CONSOLES 4
+
 struct vm_devices {
-	struct virtio_console con[3];
+	struct virtio_console con[VM_CONSOLES];
+	struct exec_mux exec;
 	int ctl[2];                           /* pipe: control lines into con[2] */
 	struct virtio_blk blk[3];
 	struct virtio_dev *all[VM_MAX_DEVICES];
@@ -47,8 +53,9 @@ void vm_devices_destroy(struct vm_devices *d);
 bool vm_devices_mmio(struct vm_devices *d, uint64_t addr, uint8_t *data, uint32_t len,
 		     bool is_write);
 
-/* Run until vm_devices_stop: give the guest what arrives on stdin, and pass
- * each signal read from signal_fd (a signalfd, or -1) to the container. */
+/* Run until vm_devices_stop: give the guest what arrives on stdin, carry the
+ * exec sessions, and pass each signal read from signal_fd (a signalfd, or
+ * -1) to the container; SIGWINCH passes on the size of stdin's terminal. */
 void vm_devices_io_loop(struct vm_devices *d, int signal_fd);
 void vm_devices_stop(struct vm_devices *d);
 /* The agent set up the container's stdio: start giving it stdin. */

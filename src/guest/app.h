@@ -1,0 +1,25 @@
+/* A process isobox-init starts: the container's app, or (in a VM) a process
+ * of `exec`. The child side of the fork: take the terminal or a process
+ * group, become the user, and exec. */
+#ifndef ISOBOX_GUEST_APP_H
+#define ISOBOX_GUEST_APP_H
+
+struct app {
+	char **argv;
+	char **envp;            /* NULL: our own environment */
+	int tty;                /* stdin is a terminal to take as the controlling one */
+	int set_ids;            /* become uid:gid first (in a VM, where PID 1 stays root) */
+	unsigned uid, gid;
+	const char *user;       /* "user[:group]" to look up in /etc/passwd, or NULL */
+};
+
+/* Never returns: exits 125 when the user cannot be taken, 126/127 when the
+ * command cannot be executed, after saying why on stderr. */
+void app_exec(const struct app *a) __attribute__((noreturn));
+
+/* "user[:group]" with names looked up in /etc/passwd and /etc/group, as
+ * docker does; 0, or -1 when a name is unknown. Exposed for tests. */
+int app_user_lookup(const char *spec, const char *passwd, const char *group, unsigned *uid,
+		    unsigned *gid);
+
+#endif

@@ -1,0 +1,49 @@
+/* `exec` in a VM, on the host's side: clients connect to the container's
+ * exec socket and speak the frames of guest/agent_proto.h; the VMM numbers
+ * their sessions and carries the frames through one virtio console (hvc3) to
+ * the agent, and the agent's frames back to the client of their session.
+ * The guest is not trusted: a frame that cannot be one ends the channel,
+ * and a frame for a session nobody holds is dropped. */
+#ifndef ISOBOX_EXEC_MUX_H
+#define ISOBOX_EXEC_MUX_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guest/agent_proto.h"
+#include "util/err.h"
+
+struct exec_client {
+	int fd;                        /* -1: a free slot */
+	uint32_t session;
+	uint8_t frame[AGENT_FRAME_MAX];
+	size_t have;
+	bool ready;                    /* frame is whole, waiting for room in the pipe */
+};
+
+struct exec_mux {
+	int listen_fd;                 /* -1: no exec */
+	int to_guest[2];               /* pipe: [0] is the console's input */
+	int from_guest[2];             /* pipe: [1] is the console's output */
+	struct exec_client c[AGENT_MAX_SESSIONS];
+	uint32_t next_session;
+	uint8_t frame[AGENT_FRAME_MAX];
+	size_t have;
+	bool broken;                   /* the guest sent garbage: drain and drop */
+};
+
+/* The pollfds the mux watches: the socket, the guest's pipe, the room in the
+ * pipe to the guest, and each client. */
+#define EXEC_MUX_POLLFDS (3 + AGENT_MAX_SESSIONS)
+
+/* listen_fd (taken) may be -1: the console then carries nothing. */
+int exec_mux_init(struct exec_mux *m, int listen_fd, struct err *err);
+void exec_mux_destroy(struct exec_mux *m);
+void exec_mux_pollfds(struct exec_mux *m, struct pollfd p[EXEC_MUX_POLLFDS]);
+void exec_mux_events(struct exec_mux *m, const struct pollfd p[EXEC_MUX_POLLFDS]);
+/* Whatever the guest wrote, routed (for tests and for the end of the VM). */
+void exec_mux_from_guest(struct exec_mux *m, const uint8_t *data, size_t len);
+
+#endif
