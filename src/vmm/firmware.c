@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "vmm/kvm.h"
+#include "vmm/vmm_seccomp.h"
 
 #define FIRMWARE_TOP 0x100000000ULL
 #define FIRMWARE_MAX_EXITS 100000
@@ -75,7 +76,7 @@ int firmware_run(const void *image, size_t len, uint64_t ram_bytes, int *exit_va
 		goto out;
 	/* The image ends at 4 GiB, so its last 16 bytes hold the reset vector. */
 	memcpy((char *)rom + (size - len), image, len);
-	if (kvm_vcpu_create(&vm, 0, &vcpu, err) < 0)
+	if (kvm_vcpu_create(&vm, 0, &vcpu, err) < 0 || vmm_seccomp_install(err) < 0)
 		goto out;
 	r = firmware_loop(&vcpu, exit_value, err);
 out:

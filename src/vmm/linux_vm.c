@@ -21,6 +21,7 @@
 #include "vmm/devices/serial.h"
 #include "vmm/kvm.h"
 #include "vmm/vm_devices.h"
+#include "vmm/vmm_seccomp.h"
 
 #define KERNEL_MAX (256u << 20)
 #define INITRD_MAX (1024u << 20)
@@ -324,6 +325,8 @@ int linux_vm_run(const struct linux_vm_config *c, int *status, struct err *err)
 	if (arm_timeout(c->timeout_ms, &timer, err) < 0)
 		goto out;
 	timer_armed = c->timeout_ms != 0;
+	if (vmm_seccomp_install(err) < 0)
+		goto out;
 	r = run_vcpu(vm, err);
 	if (r == 0)
 		*status = vm->status;
