@@ -20,7 +20,8 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all install demo check check-unit check-e2e check-hyperv deps fmt lint bench clean fuzz fuzz-check
+.PHONY: all install demo check check-unit check-e2e check-hyperv deps fmt lint bench clean fuzz fuzz-check \
+	fuzz-check-virtq fuzz-check-exec_mux
 
 all: $(BUILD)/isobox $(BUILD)/isobox-init $(BUILD)/isobox-vmm
 
@@ -46,10 +47,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -larchive -lcmocka
 
-# format.c is a CLI object and agent.c part of the static isobox-init: their
-# tests link them explicitly.
+# format.c is a CLI object, agent.c and app.c parts of the static isobox-init:
+# their tests link them explicitly.
 $(BUILD)/tests/test_format: $(BUILD)/obj/src/cli/format.o
-$(BUILD)/tests/test_agent: $(BUILD)/obj/src/guest/agent.o
+$(BUILD)/tests/test_agent: $(BUILD)/obj/src/guest/agent.o $(BUILD)/obj/src/guest/app.o
 
 install: all
 	install -D -m 0755 $(BUILD)/isobox $(DESTDIR)$(PREFIX)/bin/isobox
@@ -85,7 +86,7 @@ check-hyperv: all
 # corpus kept in build/fuzz/corpus/; crashes land in build/fuzz/artifacts/.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := spec layer user virtq
+FUZZ_TARGETS := spec layer user virtq exec_mux
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -g -O1 -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	       -Isrc $(shell pkg-config --cflags $(PKGS) libarchive 2>/dev/null)
@@ -105,6 +106,12 @@ FUZZ_VIRTQ_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs vmm/kv
 $(BUILD)/fuzz/fuzz_virtq: tests/fuzz/fuzz_virtq.c $(FUZZ_VIRTQ_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
+# The exec channel (and the agent's config parser, a guest object) likewise.
+FUZZ_EXEC_MUX_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs vmm/exec_mux \
+		     guest/agent)
+$(BUILD)/fuzz/fuzz_exec_mux: tests/fuzz/fuzz_exec_mux.c $(FUZZ_EXEC_MUX_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
 fuzz: $(FUZZ_BIN)
 	rm -rf $(BUILD)/fuzz/seeds
 	python3 tests/fuzz/seeds.py $(BUILD)/fuzz/seeds
@@ -118,17 +125,25 @@ fuzz: $(FUZZ_BIN)
 			-artifact_prefix=$$f/artifacts/$$t- $$f/corpus/$$t $$f/seeds/$$t; \
 	done
 
-# The bounded run `make check` does (tests/run.sh): the virtio devices against
-# a hostile guest for FUZZ_CHECK_SECONDS, from the seeds and the kept corpus.
+# The bounded runs `make check` does (tests/run.sh), from the seeds and the
+# kept corpus: the virtio devices (FUZZ_CHECK_SECONDS) and the exec channel
+# (FUZZ_CHECK_EXEC_SECONDS) against a hostile guest. fuzz-check-TARGET runs one.
 FUZZ_CHECK_SECONDS ?= 30
-fuzz-check: $(BUILD)/fuzz/fuzz_virtq
-	rm -rf $(BUILD)/fuzz/seeds
-	python3 tests/fuzz/seeds.py $(BUILD)/fuzz/seeds
-	@mkdir -p $(BUILD)/fuzz/artifacts $(BUILD)/fuzz/corpus/virtq
-	$(BUILD)/fuzz/fuzz_virtq -max_total_time=$(FUZZ_CHECK_SECONDS) -timeout=10 \
+FUZZ_CHECK_EXEC_SECONDS ?= 10
+FUZZ_CHECK_TARGETS := virtq exec_mux
+fuzz-check-virtq: FUZZ_CHECK_TIME = $(FUZZ_CHECK_SECONDS)
+fuzz-check-exec_mux: FUZZ_CHECK_TIME = $(FUZZ_CHECK_EXEC_SECONDS)
+
+fuzz-check: $(FUZZ_CHECK_TARGETS:%=fuzz-check-%)
+
+$(FUZZ_CHECK_TARGETS:%=fuzz-check-%): fuzz-check-%: $(BUILD)/fuzz/fuzz_%
+	rm -rf $(BUILD)/fuzz/seeds/$*
+	python3 tests/fuzz/seeds.py $(BUILD)/fuzz/seeds $*
+	@mkdir -p $(BUILD)/fuzz/artifacts $(BUILD)/fuzz/corpus/$*
+	$(BUILD)/fuzz/fuzz_$* -max_total_time=$(FUZZ_CHECK_TIME) -timeout=10 \
 		-rss_limit_mb=2048 -max_len=4096 -print_final_stats=1 \
-		-artifact_prefix=$(BUILD)/fuzz/artifacts/virtq- \
-		$(BUILD)/fuzz/corpus/virtq $(BUILD)/fuzz/seeds/virtq
+		-artifact_prefix=$(BUILD)/fuzz/artifacts/$*- \
+		$(BUILD)/fuzz/corpus/$* $(BUILD)/fuzz/seeds/$*
 
 fmt:
 	clang-format -i src/*/*.c src/*/*.h tests/unit/*.c

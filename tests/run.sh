@@ -25,18 +25,21 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 			failed=$((failed + 1))
 		fi
 	done
-	# The virtio devices against a hostile guest for a bounded time
-	# (FUZZ_CHECK_SECONDS, 30 by default): one test, passed when the fuzzer
+	# The virtio devices and the exec channel against a hostile guest for a
+	# bounded time (FUZZ_CHECK_SECONDS, 30 by default, and
+	# FUZZ_CHECK_EXEC_SECONDS, 10): one test each, passed when the fuzzer
 	# stops without a finding. A finding is kept in build/fuzz/artifacts/.
-	echo "== fuzz_virtq"
-	if make -s --no-print-directory fuzz-check >"$log" 2>&1; then
-		grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "$log"
-		passed=$((passed + 1))
-	else
-		tail -n 60 "$log"
-		echo "fuzz_virtq failed: reproduce with build/fuzz/fuzz_virtq <artifact>"
-		failed=$((failed + 1))
-	fi
+	for t in virtq exec_mux; do
+		echo "== fuzz_$t"
+		if make -s --no-print-directory "fuzz-check-$t" >"$log" 2>&1; then
+			grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "$log"
+			passed=$((passed + 1))
+		else
+			tail -n 60 "$log"
+			echo "fuzz_$t failed: reproduce with build/fuzz/fuzz_$t <artifact>"
+			failed=$((failed + 1))
+		fi
+	done
 fi
 
 # Add up pytest's closing lines in $log (one per pytest run; $2 of them expected).

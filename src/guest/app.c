@@ -32,14 +32,16 @@ static int parse_id(const char *s, unsigned *out)
 }
 
 /* In a passwd or group file: the entry with this name or number, its third
- * field as the id and, for passwd, its fourth as gid. */
+ * field as the id and, for passwd, its fourth as gid. Lines are read whole:
+ * the tail of a long one read on its own would pass for an entry. */
 static int file_lookup(const char *path, const char *name, unsigned *id, unsigned *gid)
 {
 	FILE *f = fopen(path, "re");
-	char line[1024];
+	char *line = NULL;
+	size_t cap = 0;
 	int found = -1;
 
-	while (f && found < 0 && fgets(line, sizeof(line), f)) {
+	while (f && found < 0 && getline(&line, &cap, f) >= 0) {
 		char *field[4] = { 0 }, *p = line;
 		int i;
 
@@ -57,6 +59,7 @@ static int file_lookup(const char *path, const char *name, unsigned *id, unsigne
 			continue;
 		found = 0;
 	}
+	free(line);
 	if (f)
 		fclose(f);
 	return found;

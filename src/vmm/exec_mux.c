@@ -60,7 +60,9 @@ static void accept_client(struct exec_mux *m)
 
 	if (fd < 0)
 		return;
-	for (i = 0; i < AGENT_MAX_SESSIONS; i++) {
+	/* A guest that broke the channel sends nothing back: the client would
+	 * wait for its output forever. */
+	for (i = 0; i < AGENT_MAX_SESSIONS && !m->broken; i++) {
 		if (m->c[i].fd >= 0)
 			continue;
 		m->c[i].fd = fd;
@@ -69,7 +71,7 @@ static void accept_client(struct exec_mux *m)
 		m->c[i].ready = false;
 		return;
 	}
-	close(fd);      /* as many sessions as the agent takes are open */
+	close(fd);      /* as many sessions as the agent takes are open, or none can be */
 }
 
 /* A whole frame goes into the pipe at once (it is at most PIPE_BUF), or

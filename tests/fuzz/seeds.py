@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Seed corpora for the fuzz targets: python3 tests/fuzz/seeds.py OUTDIR."""
+"""Seed corpora for the fuzz targets: python3 tests/fuzz/seeds.py OUTDIR [TARGET...]
+(all targets when none is named)."""
 import gzip
 import io
 import os
@@ -7,9 +8,12 @@ import sys
 import tarfile
 
 out = sys.argv[1]
+only = set(sys.argv[2:])
 
 
 def put(target, name, data):
+    if only and target not in only:
+        return
     d = os.path.join(out, target)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name), "wb") as f:
@@ -117,3 +121,69 @@ put("virtq", "manual.bin", bytes([2]) + b"".join(
         (0x80, 0x3000), (0x90, 0x4000), (0xa0, 0x5000), (0x44, 1), (0x70, 15)]) +
     bytes([1, 0]) + le(0x100, 2) + bytes([7]) + poke(0x8000, b"hi") +
     desc(0, 1, 0, 0x8000, 2, 0, 0) + avail(0, 1, 0) + kick(0, 1))
+
+# exec_mux: a guest on the exec channel and two clients (sessions 1 and 2);
+# see the format in fuzz_exec_mux.c. Frames: type, session:u32, len:u32, data.
+def frame(t, session, data):
+    return bytes([t]) + le(session, 4) + le(len(data), 4) + data
+
+
+def chunks(op, data, size=255):
+    return b"".join(op + bytes([len(data[i:i + size])]) + data[i:i + size]
+                    for i in range(0, len(data), size)) if data else op + bytes([0])
+
+
+GUEST, PIPE = bytes([0]), bytes([1])
+CONFIG, START, STDIN, STDIN_EOF, RESIZE, SIGNAL = 1, 2, 3, 4, 5, 6
+STDOUT, STDERR, EXIT = 16, 17, 18
+
+
+def client(k, data):
+    return chunks(bytes([2, k]), data)
+
+
+def hangup(k):
+    return bytes([3, k])
+
+
+def record(tag, data):
+    return bytes([tag]) + le(len(data), 4) + data
+
+
+blob = b"ISOBOXC1" + record(1, b"sh") + record(1, b"-c") + record(1, b"echo hi") + \
+    record(2, b"A=1") + record(3, b"/srv") + record(4, b"1000") + record(5, b"100") + \
+    record(6, b"box") + record(7, b"1") + record(8, b"1") + record(9, b"alice:staff") + b"\0"
+out_frames = frame(STDOUT, 1, b"one") + frame(STDERR, 2, b"two") + frame(STDOUT, 1, b"") + \
+    frame(EXIT, 2, b"0")
+put("exec_mux", "routed.bin", chunks(GUEST, out_frames) + chunks(PIPE, frame(STDOUT, 1, b"p")) +
+    chunks(GUEST, frame(EXIT, 1, b"137")))
+def cut(data, sizes):
+    parts, i = [], 0
+    while i < len(data):
+        n = sizes[len(parts) % len(sizes)]
+        parts.append(data[i:i + n])
+        i += n
+    return parts
+
+
+put("exec_mux", "split.bin", b"".join(chunks(GUEST, p) for p in cut(out_frames, [1, 4, 2, 9, 3])))
+put("exec_mux", "bytewise.bin", chunks(GUEST, out_frames, 1))
+put("exec_mux", "clients.bin", client(0, frame(CONFIG, 0, blob[:20])) +
+    client(0, frame(START, 0, blob[20:])) + client(1, frame(STDIN, 7, b"in") +
+                                                  frame(STDIN_EOF, 0, b"")) +
+    client(0, frame(RESIZE, 0, b"24 80") + frame(SIGNAL, 0, b"15")) + hangup(1) +
+    chunks(GUEST, frame(STDOUT, 2, b"late") + frame(STDOUT, 1, b"ok")))
+put("exec_mux", "client-bad.bin", client(1, frame(STDOUT, 0, b"x")) +
+    client(0, bytes([STDIN]) + le(0, 4) + le(5000, 4)) + chunks(GUEST, frame(STDOUT, 1, b"?")))
+put("exec_mux", "unknown-session.bin",
+    chunks(GUEST, frame(STDOUT, 99, frame(0, 1, b"")) + frame(EXIT, 0, b"1") +
+           frame(STDERR, 0xffffffff, b"") + frame(STDOUT, 2, b"still")))
+put("exec_mux", "broken.bin", chunks(GUEST, frame(STDOUT, 1, b"a") + bytes([STDOUT]) +
+                                     le(2, 4) + le(5000, 4)) +
+    chunks(GUEST, frame(STDOUT, 2, b"b")) + chunks(PIPE, bytes([0xff]) * 40) +
+    client(0, frame(STDIN, 0, b"after")))
+put("exec_mux", "host-type.bin", chunks(GUEST, frame(STDIN, 1, b"") + frame(STDOUT, 1, b"x")))
+put("exec_mux", "next-type.bin", chunks(GUEST, frame(EXIT + 1, 2, b"") + frame(STDOUT, 2, b"x")))
+put("exec_mux", "large.bin", chunks(GUEST, frame(STDOUT, 2, b"L" * 4000)))
+put("exec_mux", "config.bin", blob)
+put("exec_mux", "config-records.bin", blob[8:])

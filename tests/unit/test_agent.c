@@ -1,16 +1,19 @@
-/* The guest agent's config parser against what the VMM writes, and hostile blobs. */
+/* The guest agent's config parser against what the VMM writes, and hostile
+ * blobs; exec's user lookup in the guest against hostile passwd and group files. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "guest/agent.h"
 #include "guest/agent_proto.h"
+#include "guest/app.h"
 #include "vmm/guest_config.h"
 
 static size_t blob(const struct guest_process *gp, unsigned char *buf, size_t max)
@@ -48,6 +51,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(p.gid, 100);
 	assert_true(p.tty);
 	assert_false(p.readonly);
+	agent_process_free(&p);
 }
 
 static void test_hostile_blobs(void **state)
@@ -61,6 +65,7 @@ static void test_hostile_blobs(void **state)
 
 	assert_int_equal(agent_config_parse(buf, n, &p), 0);
 	assert_string_equal(p.envp[0], "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	agent_process_free(&p);
 	/* Every truncation is refused, never read past. */
 	for (cut = 0; cut < 40; cut++)
 		if (cut < AGENT_MAGIC_LEN + 5 + 4 + 1)
@@ -99,12 +104,192 @@ static void test_too_big_is_refused(void **state)
 	free(big);
 }
 
+/* A passwd and a group file in a directory of their own. */
+struct etc {
+	char dir[64], passwd[96], group[96];
+};
+
+static void etc_write(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void etc_make(struct etc *e, const char *passwd, const char *group)
+{
+	strcpy(e->dir, "/tmp/isobox_test_agent.XXXXXX");
+	assert_non_null(mkdtemp(e->dir));
+	snprintf(e->passwd, sizeof(e->passwd), "%s/passwd", e->dir);
+	snprintf(e->group, sizeof(e->group), "%s/group", e->dir);
+	if (passwd)
+		etc_write(e->passwd, passwd);
+	if (group)
+		etc_write(e->group, group);
+}
+
+static void etc_remove(struct etc *e)
+{
+	unlink(e->passwd);
+	unlink(e->group);
+	rmdir(e->dir);
+}
+
+/* spec resolves to uid:gid, or (uid == -1) is refused. */
+static void expect_user(const struct etc *e, const char *spec, long uid, long gid)
+{
+	unsigned u = 12345, g = 12345;
+	int r = app_user_lookup(spec, e->passwd, e->group, &u, &g);
+
+	if (uid < 0) {
+		if (r != -1)
+			fail_msg("%s: resolved to %u:%u, expected an error", spec, u, g);
+		return;
+	}
+	if (r != 0)
+		fail_msg("%s: refused, expected %ld:%ld", spec, uid, gid);
+	if (u != (unsigned)uid || g != (unsigned)gid)
+		fail_msg("%s: resolved to %u:%u, expected %ld:%ld", spec, u, g, uid, gid);
+}
+
+static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
+			     "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+			     "alice:x:1000:1001:Alice:/home/alice:/bin/sh\n"
+			     "bob:x:1002:100::/home/bob:/bin/sh\n";
+static const char group[] = "root:x:0:\n"
+			    "wheel:x:10:root,alice\n"
+			    "staff:x:50:alice\n"
+			    "users:x:100:\n"
+			    "alice:x:1001:\n";
+
+static void test_user_lookup(void **state)
+{
+	struct etc e;
+
+	etc_make(&e, passwd, group);
+	/* Names, and numbers with their passwd entry's group. */
+	expect_user(&e, "root", 0, 0);
+	expect_user(&e, "alice", 1000, 1001);
+	expect_user(&e, "bob", 1002, 100);
+	expect_user(&e, "0", 0, 0);
+	expect_user(&e, "1000", 1000, 1001);
+	/* user:group by name and by number, in every combination. */
+	expect_user(&e, "alice:staff", 1000, 50);
+	expect_user(&e, "alice:10", 1000, 10);
+	expect_user(&e, "1002:wheel", 1002, 10);
+	expect_user(&e, "1002:0", 1002, 0);
+	expect_user(&e, "daemon:users", 1, 100);
+	/* A group number need not be in the group file, as in docker. */
+	expect_user(&e, "bob:4242", 1002, 4242);
+	/* A uid not in passwd takes root's group, as in docker. */
+	expect_user(&e, "4242", 4242, 0);
+	expect_user(&e, "4242:staff", 4242, 50);
+	expect_user(&e, "4242:777", 4242, 777);
+	expect_user(&e, "4294967294", 4294967294L, 0);
+	/* Unknown names, and ids that are not ids. */
+	expect_user(&e, "nobody", -1, 0);
+	expect_user(&e, "Alice", -1, 0);
+	expect_user(&e, "alice:nogroup", -1, 0);
+	expect_user(&e, "4242:nogroup", -1, 0);
+	expect_user(&e, "", -1, 0);
+	expect_user(&e, "4294967295", -1, 0);
+	expect_user(&e, "99999999999999999999", -1, 0);
+	expect_user(&e, "-1", -1, 0);
+	expect_user(&e, "+5", -1, 0);
+	expect_user(&e, "12x", -1, 0);
+	expect_user(&e, "alice:4294967295", -1, 0);
+	expect_user(&e, "alice:-1", -1, 0);
+	etc_remove(&e);
+}
+
+/* Without the files (an image with no /etc/passwd) only numbers resolve. */
+static void test_user_lookup_no_files(void **state)
+{
+	struct etc e;
+	char spec[400];
+
+	etc_make(&e, NULL, NULL);
+	expect_user(&e, "1000", 1000, 0);
+	expect_user(&e, "1000:20", 1000, 20);
+	expect_user(&e, "root", -1, 0);
+	expect_user(&e, "0:wheel", -1, 0);
+	/* A spec too long for any name is refused, not truncated. */
+	memset(spec, '1', sizeof(spec) - 1);
+	spec[sizeof(spec) - 1] = '\0';
+	expect_user(&e, spec, -1, 0);
+	etc_remove(&e);
+}
+
+/* Lines that are not entries are skipped, and the entries after them found. */
+static void test_user_lookup_malformed(void **state)
+{
+	static char pw[16384], gr[8192];
+	char filler[3000];
+	struct etc e;
+
+	memset(filler, 'a', sizeof(filler) - 1);
+	filler[sizeof(filler) - 1] = '\0';
+	snprintf(pw, sizeof(pw),
+		 "\n"
+		 "short:x\n"
+		 "shorter\n"
+		 "nouid:x::1::/:/bin/sh\n"
+		 "textuid:x:abc:1::/:/bin/sh\n"
+		 "textgid:x:7:abc::/:/bin/sh\n"
+		 "nogid:x:8\n"
+		 "neg:x:-5:1::/:/bin/sh\n"
+		 "huge:x:4294967296:1::/:/bin/sh\n"
+		 /* A name longer than any line buffer: its tail is not an entry. */
+		 "%.1023sevil:x:0:0::/:/bin/sh\n"
+		 /* A long gecos does not hide its entry. */
+		 "dave:x:1005:1006:%s:/home/dave:/bin/sh\n"
+		 "%sghost:x:0:0::/:/bin/sh\n"
+		 "carol:x:1004:1004::/:/bin/sh\n",
+		 filler, filler, filler);
+	snprintf(gr, sizeof(gr),
+		 "g1:x\n"
+		 "g2:x:abc:\n"
+		 "g3:x::\n"
+		 "%.1023sevilgrp:x:0:\n"
+		 "dev:x:60:%s\n"
+		 "ops:x:61:\n",
+		 filler, filler);
+	etc_make(&e, pw, gr);
+	expect_user(&e, "carol", 1004, 1004);
+	expect_user(&e, "short", -1, 0);
+	expect_user(&e, "shorter", -1, 0);
+	expect_user(&e, "nouid", -1, 0);
+	expect_user(&e, "textuid", -1, 0);
+	expect_user(&e, "textgid", -1, 0);
+	expect_user(&e, "nogid", -1, 0);
+	expect_user(&e, "neg", -1, 0);
+	expect_user(&e, "huge", -1, 0);
+	/* A number matches no malformed entry: it stands alone. */
+	expect_user(&e, "7", 7, 0);
+	expect_user(&e, "8", 8, 0);
+	expect_user(&e, "evil", -1, 0);
+	expect_user(&e, "ghost", -1, 0);
+	expect_user(&e, "dave", 1005, 1006);
+	expect_user(&e, "carol:ops", 1004, 61);
+	expect_user(&e, "carol:dev", 1004, 60);
+	expect_user(&e, "carol:g1", -1, 0);
+	expect_user(&e, "carol:g2", -1, 0);
+	expect_user(&e, "carol:g3", -1, 0);
+	expect_user(&e, "carol:evilgrp", -1, 0);
+	etc_remove(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_hostile_blobs),
 		cmocka_unit_test(test_too_big_is_refused),
+		cmocka_unit_test(test_user_lookup),
+		cmocka_unit_test(test_user_lookup_no_files),
+		cmocka_unit_test(test_user_lookup_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
