@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/io.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <time.h>
@@ -169,12 +171,101 @@ static int parse_uint(const char *s, unsigned *out)
 	return 0;
 }
 
-static int apply_record(struct agent_process *p, unsigned tag, char *s, size_t *n_args,
-			size_t *n_env)
+static int parse_ull(const char *s, unsigned long long *out)
+{
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno || *end ? -1 : 0;
+}
+
+/* "RESOURCE:SOFT:HARD" */
+static int parse_rlimit(struct agent_process *p, char *s)
+{
+	char *soft = s ? strchr(s, ':') : NULL, *hard = soft ? strchr(soft + 1, ':') : NULL;
+	unsigned res;
+	struct agent_rlimit *r = &p->rlimits[p->n_rlimits];
+	int bad;
+
+	if (!hard || p->n_rlimits >= sizeof(p->rlimits) / sizeof(p->rlimits[0])) {
+		free(s);
+		return -1;
+	}
+	*soft++ = '\0';
+	*hard++ = '\0';
+	bad = parse_uint(s, &res) < 0 || res > 64 || parse_ull(soft, &r->soft) < 0 ||
+	      parse_ull(hard, &r->hard) < 0 || r->soft > r->hard;
+	free(s);
+	if (bad)
+		return -1;
+	r->resource = (int)res;
+	p->n_rlimits++;
+	return 0;
+}
+
+/* LE u64 flags, then whole BPF instructions (8 bytes each), at most 4096. */
+static int parse_seccomp(struct agent_process *p, const unsigned char *b, uint32_t n)
+{
+	size_t i;
+
+	if (p->seccomp || n < 8 + 8 || (n - 8) % 8 || (n - 8) / 8 > 4096)
+		return -1;
+	for (i = 0; i < 8; i++)
+		p->seccomp_flags |= (unsigned long long)b[i] << (8 * i);
+	p->seccomp = malloc(n - 8);
+	if (!p->seccomp)
+		return -1;
+	memcpy(p->seccomp, b + 8, n - 8);
+	p->seccomp_len = n - 8;
+	return 0;
+}
+
+/* "BOUNDING EFFECTIVE INHERITABLE PERMITTED AMBIENT", hex */
+static int parse_caps(struct agent_process *p, char *s)
+{
+	int n = s ? sscanf(s, "%llx %llx %llx %llx %llx", &p->caps[0], &p->caps[1], &p->caps[2],
+			   &p->caps[3], &p->caps[4]) : 0;
+
+	free(s);
+	if (n != 5)
+		return -1;
+	p->has_caps = true;
+	return 0;
+}
+
+/* "MS_FLAGS:DATA:DEST" with an absolute DEST */
+static int check_tmpfs(const char *s)
+{
+	const char *data = s ? strchr(s, ':') : NULL, *dest = data ? strchr(data + 1, ':') : NULL;
+
+	return dest && dest[1] == '/' ? 0 : -1;
+}
+
+struct counts {
+	size_t args, env, tmpfs, masked, readonly;
+};
+
+static int push_path(char ***v, size_t *n, char *s)
+{
+	return s && s[0] == '/' ? push(v, n, s) : (free(s), -1);
+}
+
+static int apply_record(struct agent_process *p, unsigned tag, char *s, struct counts *n)
 {
 	switch (tag) {
-	case TAG_ARG: return push(&p->argv, n_args, s);
-	case TAG_ENV: return push(&p->envp, n_env, s);
+	case TAG_MASKED: return push_path(&p->masked, &n->masked, s);
+	case TAG_RO_PATH: return push_path(&p->readonly_paths, &n->readonly, s);
+	case TAG_TMPFS: return check_tmpfs(s) < 0 ? (free(s), -1) : push(&p->tmpfs, &n->tmpfs, s);
+	case TAG_RLIMIT: return parse_rlimit(p, s);
+	case TAG_CAPS: return parse_caps(p, s);
+	case TAG_NO_NEW_PRIVS: p->no_new_privs = s && !strcmp(s, "1"); free(s); return 0;
+	case TAG_MEMORY: { int r = parse_ull(s, &p->memory); free(s); return r; }
+	case TAG_PIDS: { int r = parse_ull(s, &p->pids); free(s); return r; }
+	case TAG_ARG: return push(&p->argv, &n->args, s);
+	case TAG_ENV: return push(&p->envp, &n->env, s);
 	case TAG_CWD: free(p->cwd); p->cwd = s; return s && s[0] == '/' ? 0 : -1;
 	case TAG_HOSTNAME: free(p->hostname); p->hostname = s; return s ? 0 : -1;
 	case TAG_UID: { int r = parse_uint(s, &p->uid); free(s); return r; }
@@ -194,8 +285,18 @@ void agent_process_free(struct agent_process *p)
 		free(p->argv[i]);
 	for (i = 0; p->envp && p->envp[i]; i++)
 		free(p->envp[i]);
+	for (i = 0; p->tmpfs && p->tmpfs[i]; i++)
+		free(p->tmpfs[i]);
+	for (i = 0; p->masked && p->masked[i]; i++)
+		free(p->masked[i]);
+	for (i = 0; p->readonly_paths && p->readonly_paths[i]; i++)
+		free(p->readonly_paths[i]);
+	free(p->masked);
+	free(p->readonly_paths);
 	free(p->argv);
 	free(p->envp);
+	free(p->tmpfs);
+	free(p->seccomp);
 	free(p->cwd);
 	free(p->hostname);
 	free(p->user);
@@ -204,7 +305,8 @@ void agent_process_free(struct agent_process *p)
 
 static int config_parse(const unsigned char *buf, size_t len, struct agent_process *p)
 {
-	size_t off = AGENT_MAGIC_LEN, n_args = 0, n_env = 0;
+	size_t off = AGENT_MAGIC_LEN;
+	struct counts n_of = { 0 };
 
 	if (len < AGENT_MAGIC_LEN || memcmp(buf, AGENT_MAGIC, AGENT_MAGIC_LEN))
 		return -1;
@@ -224,13 +326,19 @@ static int config_parse(const unsigned char *buf, size_t len, struct agent_proce
 		off += 4;
 		if (n > len - off)
 			return -1;
-		if (apply_record(p, tag, dup_field(buf + off, n), &n_args, &n_env) < 0)
+		if (tag == TAG_SECCOMP) {
+			if (parse_seccomp(p, buf + off, n) < 0)
+				return -1;
+			off += n;
+			continue;
+		}
+		if (apply_record(p, tag, dup_field(buf + off, n), &n_of) < 0)
 			return -1;
 		off += n;
 	}
-	if (!n_args)
+	if (!n_of.args)
 		return -1;
-	if (!p->envp && push(&p->envp, &n_env, strdup("PATH=/usr/local/sbin:/usr/local/bin:"
+	if (!p->envp && push(&p->envp, &n_of.env, strdup("PATH=/usr/local/sbin:/usr/local/bin:"
 						       "/usr/sbin:/usr/bin:/sbin:/bin")) < 0)
 		return -1;
 	if (!p->cwd)
@@ -279,6 +387,41 @@ static void mount_or_die(const char *src, const char *dst, const char *type, uns
 		die(dst);
 }
 
+/* The container's /dev, as docker makes it: the standard nodes only (not the
+ * guest's disks and consoles), its own devpts, shm and mqueue. */
+static void make_dev(void)
+{
+	static const struct { const char *name; unsigned major, minor; } nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
+	static const char *const links[][2] = {
+		{ "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+	};
+	char path[64];
+	size_t i;
+
+	mount_or_die("tmpfs", "/root/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=65536k");
+	for (i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(path, sizeof(path), "/root/dev/%s", nodes[i].name);
+		if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 ||
+		    chmod(path, 0666) < 0)
+			die(path);
+	}
+	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		snprintf(path, sizeof(path), "/root/dev/%s", links[i][1]);
+		if (symlink(links[i][0], path) < 0)
+			die(path);
+	}
+	mount_or_die("devpts", "/root/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		     "newinstance,ptmxmode=0666,mode=0620");
+	mount_or_die("tmpfs", "/root/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		     "mode=1777,size=65536k");
+	mount_or_die("mqueue", "/root/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		     NULL);
+}
+
 /* EROFS image below, the writable layer (its own disk, so changes survive a
  * stop, or a tmpfs) above, an overlay as the container's root. */
 static void mount_root(const struct agent_process *p)
@@ -300,22 +443,118 @@ static void mount_root(const struct agent_process *p)
 	mount_or_die("overlay", "/root", "overlay", 0,
 		     "lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work");
 	mount_or_die("proc", "/root/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-	mount_or_die("sysfs", "/root/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-	mount_or_die("devtmpfs", "/root/dev", "devtmpfs", MS_NOSUID, "mode=0755");
-	mount_or_die("devpts", "/root/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-		     "newinstance,ptmxmode=0666,mode=0620");
-	mount_or_die("tmpfs", "/root/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	/* Read-only as docker has it, unless the container may administer the system. */
+	mount_or_die("sysfs", "/root/sys", "sysfs",
+		     MS_NOSUID | MS_NODEV | MS_NOEXEC |
+			     (p->has_caps && !(p->caps[0] >> CAP_SYS_ADMIN & 1) ? MS_RDONLY : 0),
+		     NULL);
+	make_dev();
 }
 
 /* The initramfs is rootfs, which cannot be pivoted away: move the new root
  * over it and chroot, as switch_root does. */
-static void enter_root(const struct agent_process *p)
+static void enter_root(void)
 {
 	if (chdir("/root") < 0 || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 ||
 	    chdir("/") < 0)
 		die("switch to the container's root");
-	if (p->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
-		die("make the root read-only");
+}
+
+static int mkdir_parents(const char *path);
+
+/* --tmpfs, inside the container's root and before it turns read-only. */
+static void mount_tmpfs(const struct agent_process *p)
+{
+	size_t i;
+
+	for (i = 0; p->tmpfs && p->tmpfs[i]; i++) {
+		char *copy = strdup(p->tmpfs[i]), *data, *dest;
+		unsigned long flags;
+
+		if (!copy)
+			die("strdup");
+		data = strchr(copy, ':');
+		*data++ = '\0';
+		dest = strchr(data, ':');
+		*dest++ = '\0';
+		flags = strtoul(copy, NULL, 10);
+		if (mkdir_parents(dest) < 0 || mount("tmpfs", dest, "tmpfs", flags, data) < 0)
+			die(dest);
+		free(copy);
+	}
+}
+
+/* docker's maskedPaths and readonlyPaths, inside the container's root. */
+static void protect_paths(const struct agent_process *p)
+{
+	struct stat st;
+	size_t i;
+
+	for (i = 0; p->masked && p->masked[i]; i++) {
+		const char *path = p->masked[i];
+
+		if (stat(path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0") < 0
+					: mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
+			die(path);
+	}
+	for (i = 0; p->readonly_paths && p->readonly_paths[i]; i++) {
+		const char *path = p->readonly_paths[i];
+
+		if (stat(path, &st) < 0)
+			continue;
+		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
+			  MS_NOEXEC, NULL) < 0)
+			die(path);
+	}
+}
+
+static int write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? write(fd, text, strlen(text)) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* The container's cgroup in the guest: the limits of -m and --pids-limit
+ * hold for the app and its exec'd processes, not for PID 1. */
+static void setup_cgroup(const struct agent_process *p)
+{
+	char v[32];
+
+	if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0 ||
+	    write_text("/sys/fs/cgroup/cgroup.subtree_control", "+memory +pids") < 0 ||
+	    (mkdir(AGENT_CGROUP, 0755) < 0 && errno != EEXIST)) {
+		if (p->memory || p->pids)
+			die("set up the container's cgroup");
+		return;
+	}
+	snprintf(v, sizeof(v), "%llu", p->memory);
+	if (p->memory && write_text(AGENT_CGROUP "/memory.max", v) < 0)
+		die("set the memory limit");
+	snprintf(v, sizeof(v), "%llu", p->pids);
+	if (p->pids && write_text(AGENT_CGROUP "/pids.max", v) < 0)
+		die("set the pids limit");
+}
+
+void agent_report_oom(int status)
+{
+	char buf[512], *k;
+	int fd = status == 137 ? open(AGENT_CGROUP "/memory.events", O_RDONLY | O_CLOEXEC) : -1;
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	k = strstr(buf, "oom_kill ");
+	if (k && atoi(k + 9) > 0 && ioperm(AGENT_OOM_PORT, 1, 1) == 0)
+		outb(1, AGENT_OOM_PORT);
 }
 
 /* mkdir -p, as docker creates a missing working directory. */
@@ -363,24 +602,33 @@ static int open_app_pty(void)
 	return master;
 }
 
-/* hvc0 carries stdin and stdout, hvc1 stderr, hvc2 the VMM's control
- * lines; all raw, so the bytes pass untouched. Without a terminal stdin goes
- * through a pipe that init feeds, so the app can see its end. */
-static void setup_stdio(const struct agent_process *p, struct agent_io *io)
+/* hvc0 carries stdin and stdout, hvc1 stderr, hvc2 the VMM's control lines,
+ * hvc3 the exec sessions; all raw, so the bytes pass untouched. Opened from
+ * the guest's own /dev, before the container's replaces it. */
+static void open_consoles(int con[4])
 {
-	int out = open("/dev/hvc0", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	int err = open("/dev/hvc1", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	char name[16];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "/dev/hvc%d", i);
+		con[i] = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (con[i] < 0)
+			die(name);
+		raw_console(con[i]);
+	}
+}
+
+/* Without a terminal stdin goes through a pipe that init feeds, so the app
+ * can see its end; with one, the app gets a pty of the guest. */
+static void setup_stdio(const struct agent_process *p, const int con[4], struct agent_io *io)
+{
+	int out = con[0], err = con[1];
 	int pipefd[2];
 
-	io->ctl = open("/dev/hvc2", O_RDONLY | O_NOCTTY | O_CLOEXEC);
-	io->exec_chan = open("/dev/hvc3", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (out < 0 || err < 0 || io->ctl < 0 || io->exec_chan < 0)
-		die("open the console devices");
-	raw_console(io->ctl);
-	raw_console(io->exec_chan);
-	raw_console(out);
-	raw_console(err);
 	io->stdin_src = out;
+	io->ctl = con[2];
+	io->exec_chan = con[3];
 	if (p->tty) {
 		io->pty = open_app_pty();
 		io->stdin_dst = io->out_src = io->pty;
@@ -402,14 +650,22 @@ static void setup_stdio(const struct agent_process *p, struct agent_io *io)
 
 void agent_boot(struct agent_process *p, struct agent_io *io)
 {
+	int con[4];
+
 	mount_or_die("proc", "/proc", "proc", 0, NULL);
 	mount_or_die("sysfs", "/sys", "sysfs", 0, NULL);
 	mount_or_die("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 	load_modules();
 	read_config(p);
 	mount_root(p);
-	enter_root(p);
-	setup_stdio(p, io);
+	open_consoles(con);
+	enter_root();
+	mount_tmpfs(p);
+	setup_cgroup(p);
+	protect_paths(p);
+	if (p->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
+		die("make the root read-only");
+	setup_stdio(p, con, io);
 	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
 		die("sethostname");
 	if (chdir(p->cwd) < 0 && (mkdir_parents(p->cwd), chdir(p->cwd) < 0))

@@ -13,7 +13,27 @@ struct agent_process {
 	char *user;             /* exec: "user[:group]" to look up, or NULL */
 	unsigned uid, gid;
 	bool tty, readonly;
+	char **tmpfs;           /* TAG_TMPFS values, NULL-terminated */
+	char **masked;          /* TAG_MASKED paths, NULL-terminated */
+	char **readonly_paths;  /* TAG_RO_PATH paths */
+	struct agent_rlimit {
+		int resource;
+		unsigned long long soft, hard;
+	} rlimits[16];
+	size_t n_rlimits;
+	unsigned long long memory;  /* bytes, 0: none */
+	unsigned long long pids;    /* 0: none */
+	bool has_caps;              /* else the process keeps PID 1's */
+	unsigned long long caps[5]; /* bounding, effective, inheritable, permitted, ambient */
+	bool no_new_privs;
+	unsigned char *seccomp;     /* struct sock_filter[], or NULL */
+	size_t seccomp_len;
+	unsigned long long seccomp_flags;
 };
+
+/* The cgroup (v2, in the guest) that holds the app and every exec'd process:
+ * the container's memory and pids limits apply there. */
+#define AGENT_CGROUP "/sys/fs/cgroup/container"
 
 /* The container's stdio as PID 1 relays it in a VM. Without a terminal the
  * app writes to the consoles itself and only its stdin goes through PID 1
@@ -35,6 +55,8 @@ bool agent_is_vm_init(int argc);
 void agent_boot(struct agent_process *p, struct agent_io *io);
 /* Tell the VMM the container's status; never returns. */
 void agent_report(int status) __attribute__((noreturn));
+/* The app exited with status: tell the VMM if the kernel killed it for memory. */
+void agent_report_oom(int status);
 /* The parser of the config blob, exposed for tests: 0, or -1 when malformed. */
 int agent_config_parse(const unsigned char *buf, size_t len, struct agent_process *p);
 void agent_process_free(struct agent_process *p);

@@ -26,6 +26,15 @@ enum agent_tag {
 	TAG_TTY = 7,         /* "1": stdio is a terminal */
 	TAG_READONLY = 8,    /* "1": the root is read-only */
 	TAG_USER = 9,        /* exec: "user[:group]", names looked up in the guest */
+	TAG_TMPFS = 10,      /* "MS_FLAGS:DATA:DEST", MS_FLAGS decimal */
+	TAG_RLIMIT = 11,     /* "RESOURCE:SOFT:HARD", decimal, RLIM_INFINITY as is */
+	TAG_MEMORY = 12,     /* the container's memory limit in bytes */
+	TAG_PIDS = 13,       /* the container's pids limit */
+	TAG_CAPS = 14,       /* hex masks "BOUNDING EFFECTIVE INHERITABLE PERMITTED AMBIENT" */
+	TAG_NO_NEW_PRIVS = 15, /* "1" */
+	TAG_SECCOMP = 16,    /* binary: LE u64 seccomp(2) flags, then struct sock_filter[] */
+	TAG_MASKED = 17,     /* a path hidden from the container (docker's maskedPaths) */
+	TAG_RO_PATH = 18,    /* a path made read-only (readonlyPaths) */
 };
 
 /* Disk serials (virtio-blk GET_ID) the agent looks its disks up by. */
@@ -35,6 +44,9 @@ enum agent_tag {
 
 /* The agent reports the container's exit status here (one byte, outb). */
 #define AGENT_EXIT_PORT 0xf4
+/* The agent writes here, before the status, when the kernel killed the
+ * container's app for memory (docker's OOMKilled). */
+#define AGENT_OOM_PORT 0xf6
 /* The agent writes here once the container's stdio is set up: the VMM holds
  * stdin back until then, since a console nobody has opened loses its input. */
 #define AGENT_READY_PORT 0xf5

@@ -1,12 +1,20 @@
 #include "app.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -86,8 +94,85 @@ int app_user_lookup(const char *spec, const char *passwd, const char *group, uns
 	return 0;
 }
 
+static int load_seccomp(const struct agent_process *p)
+{
+	struct sock_fprog prog = { .len = (unsigned short)(p->seccomp_len / sizeof(struct sock_filter)),
+				   .filter = (struct sock_filter *)p->seccomp };
+
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, (unsigned)p->seccomp_flags,
+			    &prog);
+}
+
+static void caps_put(struct __user_cap_data_struct d[2], int which, unsigned long long mask)
+{
+	uint32_t lo = (uint32_t)mask, hi = (uint32_t)(mask >> 32);
+
+	if (which == 0)
+		d[0].effective = lo, d[1].effective = hi;
+	else if (which == 1)
+		d[0].inheritable = lo, d[1].inheritable = hi;
+	else
+		d[0].permitted = lo, d[1].permitted = hi;
+}
+
+/* The OCI sets, in runc's order: effective up to permitted (for SETPCAP),
+ * the bounding set dropped, the three sets, then the ambient ones. */
+static int set_caps(const unsigned long long caps[5])
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	int i;
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -1;
+	d[0].effective = d[0].permitted;
+	d[1].effective = d[1].permitted;
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -1;
+	for (i = 0; i < 64; i++) {
+		if (caps[0] >> i & 1)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break;      /* past the kernel's last capability */
+			return -1;
+		}
+	}
+	caps_put(d, 0, caps[1]);
+	caps_put(d, 1, caps[2]);
+	caps_put(d, 2, caps[3]);
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -1;
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (i = 0; i < 64; i++)
+		if ((caps[4] >> i & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
+			return -1;
+	return 0;
+}
+
+static void __attribute__((noreturn)) fail(const char *what)
+{
+	fprintf(stderr, "isobox: %s: %s\n", what, strerror(errno));
+	_exit(125);
+}
+
+static int app_join_cgroup(const char *dir)
+{
+	char path[256];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = write(fd, "0", 1) == 1 ? 0 : -1;
+	close(fd);
+	return r;
+}
+
 void app_exec(const struct app *a)
 {
+	const struct agent_process *sec = a->privileges;
 	char **argv = a->argv;
 	unsigned uid = a->uid, gid = a->gid;
 	sigset_t all;
@@ -100,16 +185,38 @@ void app_exec(const struct app *a)
 	} else {
 		setpgid(0, 0);
 	}
+	if (a->cgroup && access(a->cgroup, F_OK) == 0 && app_join_cgroup(a->cgroup) < 0) {
+		perror("isobox: join the container's cgroup");
+		_exit(125);
+	}
+	for (size_t i = 0; i < a->n_rlimits; i++) {
+		struct rlimit rl = { a->rlimits[i].soft, a->rlimits[i].hard };
+
+		if (setrlimit(a->rlimits[i].resource, &rl) < 0) {
+			perror("isobox: setrlimit");
+			_exit(125);
+		}
+	}
 	if (a->user && app_user_lookup(a->user, "/etc/passwd", "/etc/group", &uid, &gid) < 0) {
 		fprintf(stderr, "isobox: unable to find user %s: no matching entries in passwd "
 			"file\n", a->user);
 		_exit(125);
 	}
+	/* Without no_new_privs only CAP_SYS_ADMIN may load a filter: load it
+	 * before the capabilities go, as the process backend does. */
+	if (sec && !sec->no_new_privs && sec->seccomp && load_seccomp(sec) < 0)
+		fail("load the seccomp filter");
+	if (sec && sec->has_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		fail("keep capabilities");
 	if ((a->set_ids || a->user) &&
-	    (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)) {
-		perror("isobox: set the container's user");
-		_exit(125);
-	}
+	    (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0))
+		fail("set the container's user");
+	if (sec && sec->has_caps && set_caps(sec->caps) < 0)
+		fail("set the capabilities");
+	if (sec && sec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail("set no_new_privs");
+	if (sec && sec->no_new_privs && sec->seccomp && load_seccomp(sec) < 0)
+		fail("load the seccomp filter");
 	if (a->envp)
 		environ = a->envp;
 	execvp(argv[0], argv);

@@ -4,6 +4,10 @@
 #ifndef ISOBOX_GUEST_APP_H
 #define ISOBOX_GUEST_APP_H
 
+#include <stddef.h>
+
+#include "agent.h"
+
 struct app {
 	char **argv;
 	char **envp;            /* NULL: our own environment */
@@ -11,6 +15,10 @@ struct app {
 	int set_ids;            /* become uid:gid first (in a VM, where PID 1 stays root) */
 	unsigned uid, gid;
 	const char *user;       /* "user[:group]" to look up in /etc/passwd, or NULL */
+	const char *cgroup;     /* a cgroup directory to join first, or NULL */
+	const struct agent_rlimit *rlimits;
+	size_t n_rlimits;
+	const struct agent_process *privileges;  /* its caps, no_new_privs, seccomp; or NULL */
 };
 
 /* Never returns: exits 125 when the user cannot be taken, 126/127 when the

@@ -126,7 +126,8 @@ static void __attribute__((noreturn)) session_child(const struct agent_process *
 		_exit(125);
 	}
 	app_exec(&(struct app){ .argv = p->argv, .envp = p->envp, .tty = p->tty, .set_ids = 1,
-				.uid = p->uid, .gid = p->gid, .user = p->user });
+				.uid = p->uid, .gid = p->gid, .user = p->user, .cgroup = AGENT_CGROUP,
+				.rlimits = p->rlimits, .n_rlimits = p->n_rlimits, .privileges = p });
 }
 
 /* The child's ends of its stdio, and ours in s. */

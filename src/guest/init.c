@@ -236,12 +236,16 @@ int main(int argc, char **argv)
 	if (agent_is_vm_init(argc)) {
 		static struct vm_relay r;
 		struct agent_process p;
+		int status;
 
 		agent_boot(&p, &r.io);
 		exec_server_init(&r.exec, r.io.exec_chan);
 		a = (struct app){ .argv = p.argv, .envp = p.envp, .tty = p.tty, .set_ids = 1,
-				  .uid = p.uid, .gid = p.gid };
-		agent_report(run_init(&a, &r));
+				  .uid = p.uid, .gid = p.gid, .cgroup = AGENT_CGROUP,
+				  .rlimits = p.rlimits, .n_rlimits = p.n_rlimits, .privileges = &p };
+		status = run_init(&a, &r);
+		agent_report_oom(status);
+		agent_report(status);
 	}
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--")) {

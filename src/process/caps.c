@@ -277,6 +277,18 @@ static int caps_set_ambient(uint64_t amb, struct err *err)
 	return 0;
 }
 
+int caps_masks(json_t *caps, uint64_t masks[CAPS_SETS], struct err *err)
+{
+	static const char *const sets[CAPS_SETS] = { "bounding", "effective", "inheritable",
+						     "permitted", "ambient" };
+	size_t i;
+
+	for (i = 0; i < CAPS_SETS; i++)
+		if (caps_set_parse(json_object_get(caps, sets[i]), sets[i], &masks[i], err) < 0)
+			return -1;
+	return 0;
+}
+
 int caps_apply(json_t *bounding, json_t *effective, json_t *inheritable, json_t *permitted,
 	       json_t *ambient, struct err *err)
 {

@@ -3,6 +3,8 @@
 #ifndef ISOBOX_CAPS_H
 #define ISOBOX_CAPS_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 #include <stddef.h>
 
@@ -30,5 +32,10 @@ int caps_apply(json_t *bounding, json_t *effective, json_t *inheritable, json_t 
 
 /* "CAP_SYS_ADMIN" -> 21; -1 for a name that is no capability. Exact names only. */
 int caps_from_name(const char *name);
+
+/* process.capabilities as bit masks, in the order bounding, effective,
+ * inheritable, permitted, ambient (for a guest that applies them itself). */
+#define CAPS_SETS 5
+int caps_masks(json_t *caps, uint64_t masks[CAPS_SETS], struct err *err);
 
 #endif

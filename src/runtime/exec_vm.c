@@ -16,6 +16,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/unixsock.h"
+#include "runtime/vm_privileges.h"
 #include "vmm/guest_config.h"
 #include "vmm/vm_backend.h"
 
@@ -53,13 +54,21 @@ static int vm_connect(const char *dir, struct err *err)
 static int send_config(int sock, const struct rt_exec *re, const struct oci_spec *spec,
 		       struct err *err)
 {
+	struct guest_security security;
+	struct seccomp_prog seccomp;
 	struct guest_process gp = { .argv = spec->args, .env = spec->env, .cwd = spec->cwd,
 				    .uid = spec->uid, .gid = spec->gid, .tty = re->tty,
-				    .user = re->user };
+				    .user = re->user, .rlimits = spec->rlimits,
+				    .n_rlimits = spec->n_rlimits, .security = &security };
 	_cleanup_free_ char *blob = NULL;
 	size_t len, off = 0;
+	int r;
 
-	if (guest_config_build(&gp, &blob, &len, err) < 0)
+	if (vm_privileges(spec, re->cache_dir, &security, &seccomp, err) < 0)
+		return -1;
+	r = guest_config_build(&gp, &blob, &len, err);
+	seccomp_prog_free(&seccomp);
+	if (r < 0)
 		return -1;
 	while (len - off > AGENT_FRAME_DATA) {
 		if (send_frame(sock, FRAME_CONFIG, blob + off, AGENT_FRAME_DATA, err) < 0)

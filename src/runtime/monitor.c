@@ -27,6 +27,7 @@
 #include "util/cleanup.h"
 #include "util/fdpass.h"
 #include "util/fs.h"
+#include "runtime/vm_privileges.h"
 #include "vmm/vm_backend.h"
 
 /* Signals the monitor forwards to the container, as a runc-supervising
@@ -273,15 +274,24 @@ static int spawn_vm(struct monitor *m, const struct oci_spec *spec, const int ch
 {
 	_cleanup_free_ char *serial = xasprintf("%s/vm-kernel.log", m->rs->dir);
 	_cleanup_free_ char *exec_socket = xasprintf("%s/" VM_EXEC_SOCKET, m->rs->dir);
+	_cleanup_free_ char *oom_file = xasprintf("%s/" VM_OOM_FILE, m->rs->dir);
+	struct guest_security security;
+	struct seccomp_prog seccomp;
 	char init[4096];
+	int r;
 
-	if (rt_init_path(init, sizeof(init), err) < 0)
+
+	if (rt_init_path(init, sizeof(init), err) < 0 ||
+	    vm_privileges(spec, m->rs->cache_dir, &security, &seccomp, err) < 0)
 		return -1;
-	return vm_spawn(&(struct vm_start){ .spec = spec,
+	r = vm_spawn(&(struct vm_start){ .spec = spec,
 					    .stdio = { child_fds[0], child_fds[1], child_fds[2] },
 					    .console_sock = console_sock, .serial_log = serial,
-					    .init = init, .exec_socket = exec_socket },
-			&m->pid, err);
+					    .init = init, .exec_socket = exec_socket,
+					    .oom_file = oom_file, .security = &security },
+		     &m->pid, err);
+	seccomp_prog_free(&seccomp);
+	return r;
 }
 
 static int monitor_start(struct monitor *m, struct oci_spec *spec, struct cgroup *cg,
@@ -333,7 +343,16 @@ static void monitor_record_exit(struct monitor *m, const struct cgroup *cg)
 
 	if (rt_state_read(m->rs->dir, &old, &(struct err){ 0 }) == 0)
 		memcpy(st.started_at, old.started_at, sizeof(st.started_at));
-	st.oom_killed = m->exit_code == 137 && cgroup_oom_killed(cg);
+	if (m->vm) {
+		_cleanup_free_ char *oom_file = xasprintf("%s/" VM_OOM_FILE, m->rs->dir);
+		_cleanup_free_ char *oom = NULL;
+		size_t len = 0;
+
+		st.oom_killed = m->exit_code == 137 &&
+				read_file(oom_file, 16, &oom, &len, &(struct err){ 0 }) == 0 && len > 0;
+	} else {
+		st.oom_killed = m->exit_code == 137 && cgroup_oom_killed(cg);
+	}
 	time_rfc3339(st.finished_at, sizeof(st.finished_at));
 	rt_state_write(m->rs->dir, &st, &(struct err){ 0 });
 }

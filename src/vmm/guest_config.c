@@ -12,22 +12,72 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 
-static void put(FILE *f, unsigned tag, const char *s)
+static void put_bytes(FILE *f, unsigned tag, const void *head, size_t head_len,
+		      const void *data, size_t len)
 {
-	size_t n = strlen(s);
+	size_t n = head_len + len;
 	uint8_t h[5] = { (uint8_t)tag, (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16),
 			 (uint8_t)(n >> 24) };
 
 	fwrite(h, 1, sizeof(h), f);
-	fwrite(s, 1, n, f);
+	fwrite(head, 1, head_len, f);
+	fwrite(data, 1, len, f);
 }
 
-static void put_uint(FILE *f, unsigned tag, unsigned v)
+static void put(FILE *f, unsigned tag, const char *s)
 {
-	char buf[16];
+	put_bytes(f, tag, "", 0, s, strlen(s));
+}
 
-	snprintf(buf, sizeof(buf), "%u", v);
+static void put_security(FILE *f, const struct guest_security *sec)
+{
+	char caps[100];
+	uint8_t flags[8];
+	size_t i;
+
+	snprintf(caps, sizeof(caps), "%llx %llx %llx %llx %llx",
+		 (unsigned long long)sec->caps[0], (unsigned long long)sec->caps[1],
+		 (unsigned long long)sec->caps[2], (unsigned long long)sec->caps[3],
+		 (unsigned long long)sec->caps[4]);
+	put(f, TAG_CAPS, caps);
+	if (sec->no_new_privs)
+		put(f, TAG_NO_NEW_PRIVS, "1");
+	if (!sec->seccomp)
+		return;
+	for (i = 0; i < sizeof(flags); i++)
+		flags[i] = (uint8_t)((uint64_t)sec->seccomp_flags >> (8 * i));
+	put_bytes(f, TAG_SECCOMP, flags, sizeof(flags), sec->seccomp, sec->seccomp_len);
+}
+
+static void put_uint(FILE *f, unsigned tag, unsigned long long v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%llu", v);
 	put(f, tag, buf);
+}
+
+/* The agent mounts /dev and /dev/shm itself; other tmpfs mounts (--tmpfs)
+ * are the container's. */
+static void put_tmpfs(FILE *f, const struct oci_mount *m)
+{
+	char *text = NULL;
+
+	if (strcmp(m->type, "tmpfs") || !strcmp(m->destination, "/dev") ||
+	    !strncmp(m->destination, "/dev/", 5))
+		return;
+	if (asprintf(&text, "%lu:%s:%s", m->flags, m->data ? m->data : "", m->destination) < 0)
+		return;
+	put(f, TAG_TMPFS, text);
+	free(text);
+}
+
+static void put_rlimit(FILE *f, const struct oci_rlimit *r)
+{
+	char text[80];
+
+	snprintf(text, sizeof(text), "%d:%llu:%llu", r->resource, r->soft, r->hard);
+	put(f, TAG_RLIMIT, text);
 }
 
 int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
@@ -56,6 +106,20 @@ int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 		put(f, TAG_HOSTNAME, p->hostname);
 	if (p->user)
 		put(f, TAG_USER, p->user);
+	for (i = 0; i < p->n_mounts; i++)
+		put_tmpfs(f, &p->mounts[i]);
+	for (i = 0; i < p->n_rlimits; i++)
+		put_rlimit(f, &p->rlimits[i]);
+	if (p->memory)
+		put_uint(f, TAG_MEMORY, p->memory);
+	if (p->pids)
+		put_uint(f, TAG_PIDS, p->pids);
+	if (p->security)
+		put_security(f, p->security);
+	for (i = 0; p->masked_paths && p->masked_paths[i]; i++)
+		put(f, TAG_MASKED, p->masked_paths[i]);
+	for (i = 0; p->readonly_paths && p->readonly_paths[i]; i++)
+		put(f, TAG_RO_PATH, p->readonly_paths[i]);
 	fputc(TAG_END, f);
 	if (fclose(f) != 0) {
 		free(*blob);

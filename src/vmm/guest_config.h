@@ -5,8 +5,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "oci/spec.h"
 #include "util/err.h"
+
+/* The process's privileges, applied by the guest right before exec. */
+struct guest_security {
+	uint64_t caps[5];           /* bounding, effective, inheritable, permitted, ambient */
+	bool no_new_privs;
+	const void *seccomp;        /* struct sock_filter[], or NULL */
+	size_t seccomp_len;         /* bytes */
+	unsigned long seccomp_flags;
+};
 
 struct guest_process {
 	const char *const *argv;    /* NULL-terminated, not empty */
@@ -16,6 +27,14 @@ struct guest_process {
 	const char *user;           /* exec: "user[:group]" the guest looks up, or NULL */
 	unsigned uid, gid;
 	bool tty, readonly;
+	const struct oci_mount *mounts;     /* its tmpfs ones go to the guest */
+	size_t n_mounts;
+	const struct oci_rlimit *rlimits;
+	size_t n_rlimits;
+	unsigned long long memory, pids;    /* limits inside the guest, 0: none */
+	const struct guest_security *security;  /* NULL: the agent's own (all) */
+	const char *const *masked_paths;        /* NULL-terminated, may be NULL */
+	const char *const *readonly_paths;
 };
 
 /* The blob in memory (free it). */

@@ -30,17 +30,30 @@
 
 enum vm_state { VM_RUNNING, VM_EXITED, VM_RESET, VM_POWEROFF };
 
+struct linux_vm;
+
+struct vcpu_thread {
+	struct linux_vm *vm;
+	struct kvm_vcpu vcpu;
+	pthread_t thread;
+	bool started;
+};
+
 struct linux_vm {
 	struct kvm_vm kvm;
-	struct kvm_vcpu vcpu;
+	struct vcpu_thread vcpus[LINUX_VM_MAX_VCPUS];
+	unsigned n_vcpus;
 	struct vm_devices devs;
 	unsigned timeout_ms;
-	int result;                  /* of the vCPU thread's loop */
+	pthread_mutex_t io_lock;     /* the port devices and the state, between vCPUs */
+	bool finished;               /* a vCPU's loop ended: the others stop too */
+	int result;                  /* of the first vCPU loop to end */
 	struct err err;
 	struct serial serial;
 	struct rtc rtc;
 	enum vm_state state;
 	int status;
+	bool oom_killed;
 };
 
 static void irq_pulse(void *ctx, int line)
@@ -83,6 +96,8 @@ static void port_write(struct linux_vm *vm, uint16_t port, uint8_t v)
 		rtc_write(&vm->rtc, port - RTC_PORT, v);
 	else if (port == AGENT_READY_PORT)
 		vm_devices_stdin_ready(&vm->devs);
+	else if (port == AGENT_OOM_PORT)
+		vm->oom_killed = true;
 	else if (port == LINUX_VM_EXIT_PORT && vm->state == VM_RUNNING) {
 		vm->status = v;
 		vm->state = VM_EXITED;
@@ -93,17 +108,18 @@ static void port_write(struct linux_vm *vm, uint16_t port, uint8_t v)
 }
 
 /* One KVM_EXIT_IO: count repetitions of size-byte accesses in the run page. */
-static int handle_io(struct linux_vm *vm, struct err *err)
+static int handle_io(struct linux_vm *vm, struct kvm_vcpu *vcpu, struct err *err)
 {
-	struct kvm_run *run = vm->vcpu.run;
+	struct kvm_run *run = vcpu->run;
 	uint64_t bytes = (uint64_t)run->io.size * run->io.count;
 	uint8_t *data;
 	uint64_t i;
 
-	if (run->io.size == 0 || run->io.data_offset >= vm->vcpu.run_size ||
-	    bytes > vm->vcpu.run_size - run->io.data_offset)
+	if (run->io.size == 0 || run->io.data_offset >= vcpu->run_size ||
+	    bytes > vcpu->run_size - run->io.data_offset)
 		return err_set(err, "bad I/O exit from KVM");
 	data = (uint8_t *)run + run->io.data_offset;
+	pthread_mutex_lock(&vm->io_lock);
 	for (i = 0; i < bytes; i++) {
 		/* Wider accesses reach byte registers one byte at a time. */
 		uint16_t port = (uint16_t)(run->io.port + i % run->io.size);
@@ -113,12 +129,13 @@ static int handle_io(struct linux_vm *vm, struct err *err)
 		else
 			data[i] = port_read(vm, port);
 	}
+	pthread_mutex_unlock(&vm->io_lock);
 	return 0;
 }
 
-static void handle_mmio(struct linux_vm *vm)
+static void handle_mmio(struct linux_vm *vm, struct kvm_vcpu *vcpu)
 {
-	struct kvm_run *run = vm->vcpu.run;
+	struct kvm_run *run = vcpu->run;
 	uint32_t len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : 0;
 
 	/* Where no device answers, reads see all ones and writes vanish. */
@@ -131,7 +148,7 @@ static void handle_mmio(struct linux_vm *vm)
 
 static void on_alarm(int sig)
 {
-	(void)sig;     /* only interrupts KVM_RUN */
+	(void)sig;     /* only interrupts KVM_RUN: the timeout, or a stop kick */
 }
 
 static int arm_timeout(unsigned ms, timer_t *timer, struct err *err)
@@ -149,21 +166,22 @@ static int arm_timeout(unsigned ms, timer_t *timer, struct err *err)
 	return 0;
 }
 
-static int run_loop(struct linux_vm *vm, unsigned timeout_ms, struct err *err)
+static int run_loop(struct linux_vm *vm, struct kvm_vcpu *vcpu, unsigned timeout_ms,
+		    struct err *err)
 {
 	struct timespec start, now;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (vm->state == VM_RUNNING) {
-		if (kvm_vcpu_run(&vm->vcpu, err) < 0)
+	while (vm->state == VM_RUNNING && !vm->finished) {
+		if (kvm_vcpu_run(vcpu, err) < 0)
 			return -1;
-		switch (vm->vcpu.run->exit_reason) {
+		switch (vcpu->run->exit_reason) {
 		case KVM_EXIT_IO:
-			if (handle_io(vm, err) < 0)
+			if (handle_io(vm, vcpu, err) < 0)
 				return -1;
 			break;
 		case KVM_EXIT_MMIO:
-			handle_mmio(vm);
+			handle_mmio(vm, vcpu);
 			break;
 		case KVM_EXIT_INTR:
 			clock_gettime(CLOCK_MONOTONIC, &now);
@@ -173,20 +191,20 @@ static int run_loop(struct linux_vm *vm, unsigned timeout_ms, struct err *err)
 					       "its kernel log", timeout_ms);
 			break;
 		case KVM_EXIT_HLT:
-			return err_set(err, "the guest halted its only CPU");
+			return err_set(err, "the guest halted a CPU with interrupts off");
 		case KVM_EXIT_SHUTDOWN:
 			return err_set(err, "the guest crashed (triple fault): see its kernel log");
 		case KVM_EXIT_FAIL_ENTRY:
 			return err_set(err, "KVM could not enter the guest (hardware reason %#llx)",
-				       (unsigned long long)vm->vcpu.run->fail_entry
+				       (unsigned long long)vcpu->run->fail_entry
 					       .hardware_entry_failure_reason);
 		case KVM_EXIT_INTERNAL_ERROR:
 			return err_set(err, "KVM internal error %u (on PVM hosts only kernels "
 				       "built with CONFIG_PVM_GUEST boot)",
-				       vm->vcpu.run->internal.suberror);
+				       vcpu->run->internal.suberror);
 		default:
 			return err_set(err, "the guest stopped with KVM exit reason %u",
-				       vm->vcpu.run->exit_reason);
+				       vcpu->run->exit_reason);
 		}
 	}
 	if (vm->state == VM_RESET)
@@ -245,36 +263,64 @@ static int write_acpi(const struct linux_vm_config *c, const struct vm_devices *
 {
 	struct acpi_mmio_device devs[ACPI_MAX_DEVICES];
 
-	if (acpi_build(ram, c->mem_bytes, 1, devs, acpi_devices(d, devs), err) < 0)
+	if (acpi_build(ram, c->mem_bytes, c->n_vcpus ? c->n_vcpus : 1, devs, acpi_devices(d, devs),
+		       err) < 0)
 		return err_wrap(err, "ACPI tables");
 	return 0;
 }
 
-/* The vCPU thread: runs the guest, then stops the I/O loop. SIGALRM (the
- * boot timeout) is blocked everywhere else, so it lands here and ends KVM_RUN. */
+/* One vCPU thread ended the VM (its status, an error or the timeout): the
+ * others leave KVM_RUN, an AP still waiting for its SIPI included. */
+static void vcpus_stop(struct linux_vm *vm)
+{
+	unsigned i;
+
+	for (i = 0; i < vm->n_vcpus; i++) {
+		if (!vm->vcpus[i].started)
+			continue;
+		vm->vcpus[i].vcpu.run->immediate_exit = 1;
+		pthread_kill(vm->vcpus[i].thread, SIGALRM);
+	}
+}
+
+/* A vCPU thread: runs the guest; the first to end records the result and
+ * stops the I/O loop. SIGALRM (the boot timeout, and the stop kick) is
+ * blocked everywhere else, so it lands here and ends KVM_RUN. */
 static void *vcpu_thread(void *arg)
 {
-	struct linux_vm *vm = arg;
+	struct vcpu_thread *t = arg;
+	struct linux_vm *vm = t->vm;
+	struct err err = { 0 };
 	sigset_t alrm;
+	int r;
 
 	sigemptyset(&alrm);
 	sigaddset(&alrm, SIGALRM);
 	pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
-	vm->result = run_loop(vm, vm->timeout_ms, &vm->err);
-	vm_devices_stop(&vm->devs);
+	r = run_loop(vm, &t->vcpu, vm->timeout_ms, &err);
+	pthread_mutex_lock(&vm->io_lock);
+	if (!vm->finished) {
+		vm->finished = true;
+		vm->result = r;
+		vm->err = err;
+		vcpus_stop(vm);
+		vm_devices_stop(&vm->devs);
+	}
+	pthread_mutex_unlock(&vm->io_lock);
 	return NULL;
 }
 
 /* Signals for the container's process: the I/O loop reads them here and
  * passes them into the guest, as a runc-supervising process would. */
-static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+				 SIGWINCH };
 
-static int run_vcpu(struct linux_vm *vm, struct err *err)
+static int run_vcpus(struct linux_vm *vm, struct err *err)
 {
+	struct sigaction sa = { .sa_handler = on_alarm };
 	sigset_t block, old;
-	pthread_t t;
 	size_t i;
-	int e, sfd;
+	int e = 0, sfd;
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGALRM);
@@ -283,15 +329,23 @@ static int run_vcpu(struct linux_vm *vm, struct err *err)
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	sigdelset(&block, SIGALRM);
 	sfd = signalfd(-1, &block, SFD_CLOEXEC);
-	e = pthread_create(&t, NULL, vcpu_thread, vm);
-	if (e) {
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (sfd >= 0)
-			close(sfd);
-		return err_sys(err, e, "start the vCPU thread");
+	sigaction(SIGALRM, &sa, NULL);     /* no SA_RESTART: KVM_RUN returns EINTR */
+	pthread_mutex_lock(&vm->io_lock);
+	for (i = 0; i < vm->n_vcpus && !vm->finished && !e; i++) {
+		e = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
+		vm->vcpus[i].started = e == 0;
 	}
+	if (e && !vm->finished) {
+		vm->finished = true;
+		vm->result = err_sys(&vm->err, e, "start a vCPU thread");
+		vcpus_stop(vm);
+		vm_devices_stop(&vm->devs);
+	}
+	pthread_mutex_unlock(&vm->io_lock);
 	vm_devices_io_loop(&vm->devs, sfd);
-	pthread_join(t, NULL);
+	for (i = 0; i < vm->n_vcpus; i++)
+		if (vm->vcpus[i].started)
+			pthread_join(vm->vcpus[i].thread, NULL);
 	if (sfd >= 0)
 		close(sfd);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -300,7 +354,7 @@ static int run_vcpu(struct linux_vm *vm, struct err *err)
 	return vm->result;
 }
 
-int linux_vm_run(const struct linux_vm_config *c, int *status, struct err *err)
+int linux_vm_run(const struct linux_vm_config *c, struct linux_vm_exit *exit, struct err *err)
 {
 	struct linux_vm *vm = xmalloc(sizeof(*vm));
 	struct boot_entry entry;
@@ -309,7 +363,19 @@ int linux_vm_run(const struct linux_vm_config *c, int *status, struct err *err)
 	void *ram;
 	int r = -1;
 
-	vm->vcpu.fd = -1;
+	unsigned i;
+
+	memset(vm, 0, sizeof(*vm));
+	pthread_mutex_init(&vm->io_lock, NULL);
+	vm->n_vcpus = c->n_vcpus ? c->n_vcpus : 1;
+	if (vm->n_vcpus > LINUX_VM_MAX_VCPUS) {
+		free(vm);
+		return err_set(err, "at most %d vCPUs", LINUX_VM_MAX_VCPUS);
+	}
+	for (i = 0; i < vm->n_vcpus; i++) {
+		vm->vcpus[i].vm = vm;
+		vm->vcpus[i].vcpu.fd = -1;
+	}
 	vm->kvm.kvm_fd = vm->kvm.vm_fd = -1;
 	vm->devs.wake_fd = -1;
 	vm->timeout_ms = c->timeout_ms;
@@ -318,23 +384,28 @@ int linux_vm_run(const struct linux_vm_config *c, int *status, struct err *err)
 	    kvm_vm_add_memory(&vm->kvm, 0, c->mem_bytes, &ram, err) < 0 ||
 	    vm_devices_create(&vm->devs, &vm->kvm, c->io, irq_level, vm, err) < 0 ||
 	    load_images(c, ram, &entry, err) < 0 ||
-	    write_acpi(c, &vm->devs, ram, err) < 0 ||
-	    kvm_vcpu_create(&vm->kvm, 0, &vm->vcpu, err) < 0 ||
-	    boot_setup_vcpu(&entry, &vm->vcpu, ram, c->mem_bytes, err) < 0)
+	    write_acpi(c, &vm->devs, ram, err) < 0)
+		goto out;
+	/* vCPU 0 boots the kernel; the others wait for its INIT/SIPI in KVM. */
+	for (i = 0; i < vm->n_vcpus; i++)
+		if (kvm_vcpu_create(&vm->kvm, (int)i, &vm->vcpus[i].vcpu, err) < 0)
+			goto out;
+	if (boot_setup_vcpu(&entry, &vm->vcpus[0].vcpu, ram, c->mem_bytes, err) < 0)
 		goto out;
 	if (arm_timeout(c->timeout_ms, &timer, err) < 0)
 		goto out;
 	timer_armed = c->timeout_ms != 0;
 	if (vmm_seccomp_install(err) < 0)
 		goto out;
-	r = run_vcpu(vm, err);
+	r = run_vcpus(vm, err);
 	if (r == 0)
-		*status = vm->status;
+		*exit = (struct linux_vm_exit){ .status = vm->status, .oom_killed = vm->oom_killed };
 out:
 	if (timer_armed)
 		timer_delete(timer);
 	vm_devices_destroy(&vm->devs);
-	kvm_vcpu_destroy(&vm->vcpu);
+	for (i = 0; i < vm->n_vcpus; i++)
+		kvm_vcpu_destroy(&vm->vcpus[i].vcpu);
 	kvm_vm_destroy(&vm->kvm);
 	free(vm);
 	return r;

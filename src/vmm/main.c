@@ -158,11 +158,12 @@ static int cmd_vm(int argc, char **argv, bool container)
 			.mem_bytes = 256ULL << 20, .serial_fd = container ? -1 : STDERR_FILENO,
 			.serial_limit = 16 << 20 },
 		.io = { .stdin_fd = STDIN_FILENO, .stdout_fd = STDOUT_FILENO,
-			.stderr_fd = STDERR_FILENO, .config_fd = -1 },
+			.stderr_fd = STDERR_FILENO, .config_fd = -1, .exec_fd = -1 },
 		.serial_fd = -1,
 	};
 	struct err err = { 0 };
-	int opt, status = 0, r;
+	struct linux_vm_exit exit = { 0 };
+	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, "+", vm_options, NULL)) != -1)
 		if (opt >= O_ROOTFS && !container)
@@ -180,13 +181,13 @@ static int cmd_vm(int argc, char **argv, bool container)
 			return fail(err.msg);
 		o.vm.io = &o.io;
 	}
-	r = linux_vm_run(&o.vm, &status, &err);
+	r = linux_vm_run(&o.vm, &exit, &err);
 	if (o.io.config_fd >= 0)
 		close(o.io.config_fd);
 	if (o.serial_fd >= 0)
 		close(o.serial_fd);
 	strv_free(&o.env);
-	return r < 0 ? fail(err.msg) : status;
+	return r < 0 ? fail(err.msg) : exit.status;
 }
 
 int main(int argc, char **argv)

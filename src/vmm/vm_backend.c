@@ -32,16 +32,33 @@ int vm_spec_is_hyperv(const struct oci_spec *spec)
 	return iso && !strcmp(iso, "hyperv");
 }
 
-/* -m: the VM's memory is the limit (plus nothing: the guest is small). */
+/* -m: the VM's memory is the limit plus the guest's own overhead (its
+ * kernel and agent), as Windows sizes a Hyper-V container; inside the guest
+ * the limit holds for the container's processes (agent.c's cgroup). */
+#define VM_GUEST_OVERHEAD (64ULL << 20)
+
 static uint64_t vm_memory(const struct oci_spec *spec)
 {
 	const char *m = annotation(spec, VM_ANNOTATION_MEMORY);
 	uint64_t bytes = m ? strtoull(m, NULL, 10) : 0;
 
 	if (!bytes)
-		bytes = spec->memory_limit > 0 ? (uint64_t)spec->memory_limit : VM_DEFAULT_MEMORY;
+		bytes = spec->memory_limit > 0 ? (uint64_t)spec->memory_limit + VM_GUEST_OVERHEAD
+					       : VM_DEFAULT_MEMORY;
 	bytes = (bytes + (1 << 20) - 1) & ~((1ULL << 20) - 1);
-	return bytes < (64ULL << 20) ? 64ULL << 20 : bytes > (3ULL << 30) ? 3ULL << 30 : bytes;
+	return bytes < (128ULL << 20) ? 128ULL << 20 : bytes > (3ULL << 30) ? 3ULL << 30 : bytes;
+}
+
+/* --cpus: the VM gets that many vCPUs, rounded up, as Windows gives a
+ * Hyper-V container its processors. */
+static unsigned vm_vcpus(const struct oci_spec *spec)
+{
+	long long n;
+
+	if (spec->cpu_quota <= 0 || spec->cpu_period <= 0)
+		return 1;
+	n = (spec->cpu_quota + spec->cpu_period - 1) / spec->cpu_period;
+	return n > LINUX_VM_MAX_VCPUS ? LINUX_VM_MAX_VCPUS : (unsigned)n;
 }
 
 /* With a terminal the consoles face a host pty, whose master the monitor gets. */
@@ -75,7 +92,12 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 	struct guest_process gp = {
 		.argv = spec->args, .env = spec->env, .cwd = spec->cwd, .hostname = spec->hostname,
 		.uid = spec->uid, .gid = spec->gid, .tty = spec->terminal,
-		.readonly = spec->root_readonly,
+		.readonly = spec->root_readonly, .mounts = spec->mounts, .n_mounts = spec->n_mounts,
+		.rlimits = spec->rlimits, .n_rlimits = spec->n_rlimits,
+		.memory = spec->memory_limit > 0 ? (unsigned long long)spec->memory_limit : 0,
+		.pids = spec->pids_limit > 0 ? (unsigned long long)spec->pids_limit : 0,
+		.security = vs->security, .masked_paths = spec->masked_paths,
+		.readonly_paths = spec->readonly_paths,
 	};
 	struct vm_container_io io = {
 		.stdin_fd = vs->stdio[0], .stdout_fd = vs->stdio[1], .stderr_fd = vs->stdio[2],
@@ -86,10 +108,12 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 		.kernel = annotation(spec, VM_ANNOTATION_KERNEL),
 		.initrd = annotation(spec, VM_ANNOTATION_INITRD), .init = vs->init,
 		.cmdline = LINUX_VM_CONTAINER_CMDLINE,
-		.mem_bytes = vm_memory(spec), .serial_limit = VM_SERIAL_LIMIT, .io = &io,
+		.mem_bytes = vm_memory(spec), .n_vcpus = vm_vcpus(spec),
+		.serial_limit = VM_SERIAL_LIMIT, .io = &io,
 	};
 	int stdio[3] = { vs->stdio[0], vs->stdio[1], vs->stdio[2] };
-	int status = 0;
+	struct linux_vm_exit exit = { 0 };
+	_cleanup_close_ int oom_fd = -1;
 
 	if (!c.kernel || !c.initrd || !io.rootfs)
 		return err_set(err, "the bundle names no guest kernel, initramfs or root image");
@@ -105,9 +129,16 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 		return -1;
 	if (vs->exec_socket && (io.exec_fd = unix_listen(vs->exec_socket, err)) < 0)
 		return -1;
-	if (linux_vm_run(&c, &status, err) < 0)
+	/* Opened now: once the guest runs, the VMM's seccomp filter allows no open. */
+	if (vs->oom_file && (oom_fd = open(vs->oom_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+					   0600)) < 0)
+		return err_sys(err, errno, "create %s", vs->oom_file);
+	if (linux_vm_run(&c, &exit, err) < 0)
 		return -1;
-	return status;
+	/* The monitor reads it for OOMKilled: the status alone cannot say. */
+	if (exit.oom_killed && oom_fd >= 0 && write(oom_fd, "1", 1) < 0)
+		return err_sys(err, errno, "write %s", vs->oom_file);
+	return exit.status;
 }
 
 /* The VMM keeps only what it is given: the monitor's other fds (its lock,

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "oci/spec.h"
+#include "vmm/guest_config.h"
 #include "util/err.h"
 
 /* The bundle's annotations that make a container a hyperv one. */
@@ -21,6 +22,8 @@
 
 /* In the container's directory: the VMM's socket for `exec`. */
 #define VM_EXEC_SOCKET "exec.sock"
+/* In the container's directory: "1" when the app was killed for memory. */
+#define VM_OOM_FILE "vm-oom-killed"
 
 struct vm_start {
 	const struct oci_spec *spec;
@@ -29,6 +32,8 @@ struct vm_start {
 	const char *serial_log;      /* the guest kernel's log file */
 	const char *init;            /* isobox-init: the guest's /init and agent */
 	const char *exec_socket;     /* where `exec` connects, or NULL */
+	const char *oom_file;        /* holds "1" when the guest's app was killed for memory */
+	const struct guest_security *security;  /* the app's privileges in the guest */
 };
 
 /* True when the spec asks for hyperv isolation. */

@@ -4,8 +4,6 @@ import os
 
 import pytest
 
-# Hyper-V isolation does not have these yet: see the README.
-pytestmark = pytest.mark.process_only
 
 
 def test_memory_hog_is_oom_killed(isobox, mode):
@@ -41,6 +39,19 @@ def test_fork_bomb_stops_at_pids_limit(isobox, mode):
     assert r.stdout.split()[-1] == "50"
 
 
+def test_cpus_gives_the_vm_its_vcpus(isobox, mode):
+    # In a VM --cpus is its processor count (rounded up), as Windows does.
+    r = isobox("run", "--rm", f"--isolation={mode}", "--cpus", "2", "busybox", "nproc")
+    assert r.returncode == 0, r.stderr
+    if mode == "hyperv":
+        assert r.stdout == "2\n"
+        assert isobox.out("run", "--rm", f"--isolation={mode}", "--cpus", "0.5", "busybox",
+                          "nproc") == "1\n"
+    else:
+        assert int(r.stdout) == os.cpu_count()
+
+
+@pytest.mark.process_only
 def test_cpus_sets_quota(isobox, mode):
     cid = isobox.out("run", "-d", f"--isolation={mode}", "--cpus", "0.5", "busybox", "sleep", "30").strip()
     quota = open(f"/sys/fs/cgroup/cpu/isobox/{cid}/cpu.cfs_quota_us").read().strip() \

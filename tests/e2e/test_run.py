@@ -115,7 +115,6 @@ def test_read_only_rootfs(isobox, mode):
     assert "Read-only file system" in r.stderr
 
 
-@pytest.mark.process_only
 def test_tmpfs(isobox, mode):
     r = run(isobox, mode, "--read-only", "--tmpfs", "/scratch:size=1m", "busybox",
             "sh", "-c", "touch /scratch/x && grep /scratch /proc/mounts")
