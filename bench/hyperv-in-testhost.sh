@@ -10,6 +10,9 @@ tar=/tmp/bench-rootfs.tar
 sh scripts/make-busybox-rootfs.sh "$tar"
 $B import "$tar" busybox >/dev/null
 kernel=$(ls -d build/hyperv/root/kernels/*/ | head -n 1)
+# The file isobox boots: the PVH vmlinux when the store has one.
+image=$kernel/vmlinux
+[ -e "$image" ] || image=$kernel/vmlinuz
 # QEMU gets the same disks (by serial), consoles and exit port as isobox's VMM.
 cfg=/tmp/bench-config
 # The same command for both: sh -c "exit 3" (QEMU's isa-debug-exit then
@@ -23,13 +26,15 @@ cp "$kernel/initrd.cpio" "$initrd"
 cat >/tmp/bench-qemu.sh <<QEMU
 exec qemu-system-x86_64 -M microvm,rtc=on -enable-kvm -cpu host -m 256 -nodefaults \\
 	-no-user-config -display none -no-reboot -serial null \\
-	-kernel $kernel/vmlinuz -initrd $initrd \\
+	-kernel $image -initrd $initrd \\
 	-append "console=ttyS0 quiet reboot=k panic=-1 pci=off i8042.noaux" \\
 	-device isa-debug-exit,iobase=0xf4,iosize=1 \\
 	-chardev null,id=c0 -chardev null,id=c1 -chardev null,id=c2 \\
 	-device virtio-serial-device,id=s0,max_ports=1 -device virtconsole,chardev=c0,bus=s0.0 \\
 	-device virtio-serial-device,id=s1,max_ports=1 -device virtconsole,chardev=c1,bus=s1.0 \\
 	-device virtio-serial-device,id=s2,max_ports=1 -device virtconsole,chardev=c2,bus=s2.0 \\
+	-chardev null,id=c3 \\
+	-device virtio-serial-device,id=s3,max_ports=1 -device virtconsole,chardev=c3,bus=s3.0 \\
 	-drive id=r,file=$erofs,format=raw,if=none,readonly=on \\
 	-device virtio-blk-device,drive=r,serial=isobox-root \\
 	-drive id=c,file=$cfg,format=raw,if=none,readonly=on \\

@@ -21,7 +21,7 @@ if [ "${1:-}" = --path ]; then
 	cp "$2" "$tmp/$name/vmlinuz"
 	sh "$here/make-agent-initramfs.sh" "$tmp/$name/modules" none "$init" "$tmp/$name/initrd.cpio"
 else
-	for tool in apt-get dpkg-deb depmod modprobe cpio; do
+	for tool in apt-get dpkg-deb depmod modprobe cpio lz4; do
 		command -v $tool >/dev/null || { echo "kernel-install: $tool is missing" >&2; exit 1; }
 	done
 	cd "$tmp"
@@ -36,6 +36,8 @@ else
 	name=$version
 	mkdir -p "$tmp/$name"
 	cp "unpacked/boot/vmlinuz-$version" "$tmp/$name/vmlinuz"
+	# The guest boots the uncompressed kernel (PVH) where it can be had.
+	sh "$here/extract-vmlinux.sh" "$tmp/$name/vmlinuz" "$tmp/$name/vmlinux" || true
 	sh "$here/make-agent-initramfs.sh" unpacked "$version" "$init" "$tmp/$name/initrd.cpio"
 	cd - >/dev/null
 fi

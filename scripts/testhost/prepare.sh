@@ -64,24 +64,10 @@ cver=$(ls "$DIR/cloud/lib/modules")
 # 3. Uncompressed vmlinux of both kernels, booted through their PVH entry:
 # under TCG this skips the bzImage's self-decompression (test host to command
 # ~6 s instead of ~12 s); for the guest it saves ~0.6 s per boot (FIELD-NOTES).
-# Same method as the kernel's scripts/extract-vmlinux: find a compressor's
-# magic in the bzImage, decompress from there, keep the first ELF result.
-# (Debian 6.1: generic is XZ, cloud is LZ4.)
 extract() { # $1 = unpacked kernel dir
 	vmlinuz=$(ls "$1"/boot/vmlinuz-* | head -n1) out=$1/vmlinux
 	[ -s "$out" ] && [ "$out" -nt "$vmlinuz" ] && return 0
-	try() { # $1 = magic (printf format), $2.. = decompressor
-		magic=$1; shift
-		for off in $(LC_ALL=C grep -aboF "$(printf "$magic")" "$vmlinuz" | cut -d: -f1); do
-			tail -c +$((off + 1)) "$vmlinuz" | "$@" > "$out.tmp" 2>/dev/null || true
-			if [ "$(head -c4 "$out.tmp" | od -An -c | tr -d ' ')" = '177ELF' ]; then
-				mv "$out.tmp" "$out"; log "$out: $1 at offset $off"; return 0
-			fi
-		done
-		return 1
-	}
-	try '\002\041\114\030' lz4 -dc || try '\375\067\172\130\132\000' xz -dc || try '\037\213\010' gzip -dc ||
-		try '\050\265\057\375' zstd -dc || { rm -f "$out.tmp"; log "WARNING: no vmlinux in $vmlinuz"; }
+	sh "$here/../extract-vmlinux.sh" "$vmlinuz" "$out" || log "WARNING: no vmlinux in $vmlinuz"
 }
 extract "$DIR/generic"
 extract "$DIR/cloud"

@@ -21,7 +21,12 @@ static bool kernel_name_valid(const char *n)
 static int kernel_load(const char *root, const char *name, struct kernel_entry *k)
 {
 	k->name = xstrdup(name);
-	k->vmlinuz = xasprintf("%s/kernels/%s/vmlinuz", root, name);
+	/* The uncompressed vmlinux (PVH entry) when install could extract it. */
+	k->vmlinuz = xasprintf("%s/kernels/%s/vmlinux", root, name);
+	if (access(k->vmlinuz, R_OK) < 0) {
+		free(k->vmlinuz);
+		k->vmlinuz = xasprintf("%s/kernels/%s/vmlinuz", root, name);
+	}
 	k->initrd = xasprintf("%s/kernels/%s/initrd.cpio", root, name);
 	return access(k->vmlinuz, R_OK) == 0 && access(k->initrd, R_OK) == 0 ? 0 : -1;
 }

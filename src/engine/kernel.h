@@ -1,5 +1,6 @@
-/* The guest kernel store: ROOT/kernels/<name>/{vmlinuz, initrd.cpio, name},
- * filled by `isobox kernel install` (Debian's cloud kernel, or --path). */
+/* The guest kernel store: ROOT/kernels/<name>/{vmlinuz, vmlinux (when it could
+ * be extracted), initrd.cpio, name}, filled by `isobox kernel install`
+ * (Debian's cloud kernel, or --path). */
 #ifndef ISOBOX_KERNEL_H
 #define ISOBOX_KERNEL_H
 
@@ -9,7 +10,7 @@
 
 struct kernel_entry {
 	char *name;
-	char *vmlinuz;
+	char *vmlinuz;          /* what the VM boots: vmlinux (PVH) if there, else the bzImage */
 	char *initrd;
 };
 

@@ -2,12 +2,14 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,14 +25,38 @@
 /* The VMM binds its socket just after the container counts as running. */
 #define CONNECT_WAIT_MS 5000
 
+/* Frames go out from two threads (stdin, window sizes): one at a time. */
+static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int send_all(int sock, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		/* A VMM that hung up is an error here, not a SIGPIPE. */
+		ssize_t n = send(sock, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static int send_frame(int sock, unsigned type, const void *data, size_t len, struct err *err)
 {
-	uint8_t h[AGENT_FRAME_HDR];
+	uint8_t f[AGENT_FRAME_MAX];
+	int r;
 
-	agent_frame_put(h, type, 0, (uint32_t)len);
-	if (write_all(sock, h, sizeof(h)) < 0 || (len && write_all(sock, data, len) < 0))
-		return err_sys(err, errno, "send to the VM");
-	return 0;
+	agent_frame_put(f, type, 0, (uint32_t)len);
+	memcpy(f + AGENT_FRAME_HDR, data, len);
+	pthread_mutex_lock(&send_lock);
+	r = send_all(sock, f, AGENT_FRAME_HDR + len);
+	pthread_mutex_unlock(&send_lock);
+	return r < 0 ? err_sys(err, errno, "send to the VM") : 0;
 }
 
 static int vm_connect(const char *dir, struct err *err)
@@ -115,43 +141,59 @@ static int recv_frame(int sock, int *exit_code, struct err *err)
 	return 0;
 }
 
+/* stdin goes out on a thread of its own: a send that waits for the VM to
+ * take it must never stop the output coming back (cat big | exec -i cat). */
+static void *stdin_thread(void *arg)
+{
+	int sock = *(int *)arg;
+	char buf[AGENT_FRAME_DATA];
+	struct err err = { 0 };
+
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (send_frame(sock, FRAME_STDIN, buf, (size_t)n, &err) < 0)
+			return NULL;
+	}
+	send_frame(sock, FRAME_STDIN_EOF, NULL, 0, &err);
+	return NULL;
+}
+
 static int relay(int sock, const struct rt_exec *re, int *exit_code, struct err *err)
 {
-	bool in_open = re->interactive;
+	static int thread_sock;
+	pthread_t t;
 	sigset_t set;
 	_cleanup_close_ int sfd = -1;
+	int e;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	thread_sock = sock;
+	if (re->interactive && (e = pthread_create(&t, NULL, stdin_thread, &thread_sock)) != 0)
+		return err_sys(err, e, "start the stdin thread");
+	if (re->interactive)
+		pthread_detach(t);
 	for (;;) {
-		struct pollfd p[3] = { { .fd = sock, .events = POLLIN },
-				       { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN },
+		struct pollfd p[2] = { { .fd = sock, .events = POLLIN },
 				       { .fd = re->tty ? sfd : -1, .events = POLLIN } };
 		struct signalfd_siginfo si;
-		char buf[AGENT_FRAME_DATA];
-		ssize_t n;
 		int r;
 
-		if (poll(p, 3, -1) < 0) {
+		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return err_sys(err, errno, "poll");
 		}
 		if (p[0].revents && (r = recv_frame(sock, exit_code, err)) != 0)
 			return r < 0 ? -1 : 0;
-		if (p[1].revents) {
-			n = read(STDIN_FILENO, buf, sizeof(buf));
-			if (n > 0 && send_frame(sock, FRAME_STDIN, buf, (size_t)n, err) < 0)
-				return -1;
-			if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
-				in_open = false;
-				if (send_frame(sock, FRAME_STDIN_EOF, NULL, 0, err) < 0)
-					return -1;
-			}
-		}
-		if (p[2].revents && read(sfd, &si, sizeof(si)) == sizeof(si) &&
+		if (p[1].revents && read(sfd, &si, sizeof(si)) == sizeof(si) &&
 		    send_size(sock, err) < 0)
 			return -1;
 	}
@@ -160,19 +202,23 @@ static int relay(int sock, const struct rt_exec *re, int *exit_code, struct err 
 int exec_vm(const struct rt_exec *re, const struct oci_spec *spec, int *exit_code,
 	    struct err *err)
 {
-	_cleanup_close_ int sock = vm_connect(re->dir, err);
+	/* Not closed on return: the stdin thread may still send until we exit. */
+	int sock = vm_connect(re->dir, err);
 	struct termios saved, raw;
 	bool raw_on = false;
 	int r;
 
 	if (sock < 0)
 		return err_wrap(err, "reach the container's VM");
-	if (send_config(sock, re, spec, err) < 0)
+	if (send_config(sock, re, spec, err) < 0 ||
+	    /* Without -i the process's stdin is empty, as docker's /dev/null. */
+	    ((!re->interactive || re->detach) &&
+	     send_frame(sock, FRAME_STDIN_EOF, NULL, 0, err) < 0)) {
+		close(sock);
 		return -1;
-	/* Without -i the process's stdin is empty, as docker's /dev/null. */
-	if ((!re->interactive || re->detach) && send_frame(sock, FRAME_STDIN_EOF, NULL, 0, err) < 0)
-		return -1;
+	}
 	if (re->detach) {
+		close(sock);
 		*exit_code = 0;
 		return 0;
 	}

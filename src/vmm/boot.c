@@ -258,11 +258,15 @@ static const uint64_t gdt_flat32[] = {
 	0, 0x00cf9b000000ffffULL, 0x00cf93000000ffffULL, 0x008f8b000000ffffULL,
 };
 
+/* KVM takes the limit in bytes: with G set, the descriptor's 20 bits count
+ * 4 KiB pages (64-bit code ignores it; PVH's 32-bit entry does not). */
 static struct kvm_segment segment_from_gdt(uint64_t d, uint16_t selector)
 {
+	uint32_t limit = (uint32_t)((d & 0xffff) | (((d >> 48) & 0xf) << 16));
+
 	return (struct kvm_segment){
 		.base = ((d >> 16) & 0xffffff) | (((d >> 56) & 0xff) << 24),
-		.limit = (uint32_t)((d & 0xffff) | (((d >> 48) & 0xf) << 16)),
+		.limit = (d >> 55) & 1 ? (limit << 12) | 0xfff : limit,
 		.selector = selector,
 		.type = (d >> 40) & 0xf,
 		.present = (d >> 47) & 1,

@@ -5,14 +5,13 @@ import pytest
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
-# Hyper-V isolation does not have these yet: see the README.
-pytestmark = pytest.mark.process_only
 
 
 def mounts():
     return open("/proc/self/mountinfo").read()
 
 
+@pytest.mark.process_only
 def test_20_run_d_then_rm_f_at_once(fresh, rootfs_tar, mode):
     fresh("import", rootfs_tar, "busybox", check=True)
     with ThreadPoolExecutor(20) as pool:
@@ -46,3 +45,25 @@ def test_same_name_at_once_only_one_wins(fresh, rootfs_tar):
     assert sum(r.returncode == 0 for r in rs) == 1
     assert all("already in use" in r.stderr for r in rs if r.returncode)
     assert len(fresh.out("ps", "-aq").split()) == 1
+
+
+def test_both_modes_side_by_side(fresh, rootfs_tar, mode):
+    # Containers of this run's mode and process ones, started and removed at once.
+    fresh("import", rootfs_tar, "busybox", check=True)
+    modes = [mode] * 3 + ["process"] * 3
+    with ThreadPoolExecutor(6) as pool:
+        runs = list(pool.map(lambda m: fresh("run", "-d", f"--isolation={m}", "busybox",
+                                             "sleep", "300", timeout=120), modes))
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs if r.returncode]
+    ids = [r.stdout.strip() for r in runs]
+    assert sorted(fresh.out("ps", "-q").split()) == sorted(i[:12] for i in ids)
+    for cid, m in zip(ids, modes):
+        assert fresh.out("inspect", "-f", "{{.HostConfig.Isolation}}", cid) == m + "\n"
+        assert fresh.out("exec", cid, "hostname") == cid[:12] + "\n"
+    with ThreadPoolExecutor(6) as pool:
+        rms = list(pool.map(lambda i: fresh("rm", "-f", i), ids))
+    assert all(r.returncode == 0 for r in rms), [r.stderr for r in rms if r.returncode]
+    assert fresh.out("ps", "-aq") == ""
+    assert os.listdir(os.path.join(fresh.root, "containers")) == []
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert fresh.root not in out

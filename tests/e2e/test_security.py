@@ -123,6 +123,11 @@ def test_no_fd_leaks_into_the_container(isobox, mode):
     assert len(out) <= 4, out
     # PID 1 (isobox-init) has stdio and its own signalfd, nothing of the host's.
     pid1 = sh(isobox, mode, "for f in /proc/1/fd/*; do echo ${f##*/}=$(readlink $f); done").stdout.split()
+    if mode == "hyperv":
+        # PID 1 is the guest's agent, holding the VM's consoles: the app, with
+        # docker's capabilities, cannot even see where its fds lead.
+        assert pid1 and all(f.endswith("=") for f in pid1), pid1
+        return
     extra = [f for f in pid1 if f.split("=")[0] not in ("0", "1", "2")]
     assert extra == [] or all(f.endswith("anon_inode:[signalfd]") for f in extra), pid1
 
@@ -136,7 +141,8 @@ def test_proc_1_exe_is_not_the_host_binary(isobox, mode):
 
 def test_cwd_is_inside_the_container(isobox, mode):
     r = sh(isobox, mode, "readlink /proc/self/cwd; readlink /proc/1/cwd; ls /proc/1/root/ | head -3")
-    assert r.stdout.split()[:2] == ["/", "/"]
+    # In a VM the agent's /proc/1/cwd is not the app's to read (no CAP_SYS_PTRACE).
+    assert r.stdout.split()[:2] == (["/"] if mode == "hyperv" else ["/", "/"])
 
 
 def test_hostile_mount_destination_is_refused(isobox, mode):

@@ -10,11 +10,12 @@ out=build/hyperv
 mkdir -p "$out"
 version=$(ls build/testhost/cloud/lib/modules | head -n 1)
 cp "build/testhost/cloud/boot/vmlinuz-$version" "$out/vmlinuz"
+sh scripts/extract-vmlinux.sh "$out/vmlinuz" "$out/vmlinux"
 sh scripts/make-agent-initramfs.sh build/testhost/cloud "$version" build/isobox-init \
 	"$out/agent.cpio"
 sh tests/hyperv/make-guest-initramfs.sh "$out/exit7.cpio"
 # The kernel store the end-to-end tests use in hyperv mode.
-[ -n "$(ls build/hyperv/root/kernels 2>/dev/null)" ] ||
+[ -n "$(ls build/hyperv/root/kernels/*/vmlinux 2>/dev/null)" ] ||
 	./build/isobox --root build/hyperv/root kernel install >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -54,6 +54,15 @@ def test_bare_guest_reports_its_status(kernel):
     assert r.returncode == 7, r.stderr[-2000:]
 
 
+def test_uncompressed_vmlinux_boots_through_pvh(kernel):
+    # The kernel store keeps this one: the 32-bit PVH entry needs flat 4 GiB
+    # segments (a 1 MiB code limit was a triple fault at the first jump).
+    r = subprocess.run([VMM, "boot", "--kernel", artifact("vmlinux"), "--initrd",
+                        artifact("exit7.cpio"), "--cmdline", "console=ttyS0 quiet reboot=k panic=-1",
+                        "--timeout", "120000"], capture_output=True, text=True, timeout=180)
+    assert r.returncode == 7, r.stderr[-2000:]
+
+
 def test_guest_that_never_reports_times_out(kernel, tmp_path):
     r = subprocess.run([VMM, "boot", "--kernel", kernel, "--cmdline", "console=ttyS0 quiet",
                         "--timeout", "3000"], capture_output=True, text=True, timeout=60)
