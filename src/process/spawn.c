@@ -284,17 +284,32 @@ static int join_namespaces(pid_t init_pid, int flags, struct err *err)
 	return r;
 }
 
+/* Joining a mount namespace puts us at its root mount, which is the
+ * container's root only when the container could pivot_root (not from an
+ * initramfs, where it chroots): take PID 1's root itself. */
+static int join_root(int root_fd, struct err *err)
+{
+	if (fchdir(root_fd) < 0 || chroot(".") < 0)
+		return err_sys(err, errno, "enter the container's root");
+	return 0;
+}
+
 static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cgroup *cg,
 						  const struct oci_spec *spec,
 						  const struct seccomp_prog *seccomp,
 						  const int stdio[3], int console_sock, int errfd)
 {
+	_cleanup_free_ char *root = xasprintf("/proc/%d/root", init_pid);
+	int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct err err = { 0 };
 	pid_t pid;
 
-	if (cgroup_enter_self(cg, &err) < 0 ||
-	    join_namespaces(init_pid, spec->clone_flags, &err) < 0)
+	if (root_fd < 0)
+		err_sys(&err, errno, "open %s", root);
+	if (err.kind || cgroup_enter_self(cg, &err) < 0 ||
+	    join_namespaces(init_pid, spec->clone_flags, &err) < 0 || join_root(root_fd, &err) < 0)
 		child_fail(errfd, &err);
+	close(root_fd);
 	/* Joining a PID namespace applies to children: fork once more, and let
 	 * the intermediate exit so the caller waits on the process itself. */
 	pid = fork();

@@ -35,6 +35,14 @@ def test_exec_stdin(isobox, running):
     assert isobox.out("exec", "-i", running, "cat", input="piped\n") == "piped\n"
 
 
+def test_exec_stdin_and_stdout_both_large(isobox, running):
+    # Both directions full at once: neither may wait on the other.
+    data = "".join(f"{i:07d}\n" for i in range(125000))      # 1 MB
+    r = isobox("exec", "-i", running, "cat", input=data, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == data
+
+
 def test_exec_detach(isobox, running):
     r = isobox("exec", "-d", running, "sh", "-c", "echo bg > /tmp/bg", check=True)
     assert r.stdout == ""
