@@ -59,6 +59,8 @@ install: all
 	install -D -m 0755 scripts/kernel-install.sh $(DESTDIR)$(PREFIX)/libexec/isobox/kernel-install.sh
 	install -D -m 0755 scripts/make-agent-initramfs.sh \
 		$(DESTDIR)$(PREFIX)/libexec/isobox/make-agent-initramfs.sh
+	install -D -m 0755 scripts/extract-vmlinux.sh \
+		$(DESTDIR)$(PREFIX)/libexec/isobox/extract-vmlinux.sh
 
 deps:
 	sh scripts/install-deps.sh
