@@ -280,15 +280,14 @@ static int spawn_vm(struct monitor *m, const struct oci_spec *spec, const int ch
 	char init[4096];
 	int r;
 
-
 	if (rt_init_path(init, sizeof(init), err) < 0 ||
 	    vm_privileges(spec, m->rs->cache_dir, &security, &seccomp, err) < 0)
 		return -1;
 	r = vm_spawn(&(struct vm_start){ .spec = spec,
-					    .stdio = { child_fds[0], child_fds[1], child_fds[2] },
-					    .console_sock = console_sock, .serial_log = serial,
-					    .init = init, .exec_socket = exec_socket,
-					    .oom_file = oom_file, .security = &security },
+					 .stdio = { child_fds[0], child_fds[1], child_fds[2] },
+					 .console_sock = console_sock, .serial_log = serial,
+					 .init = init, .exec_socket = exec_socket,
+					 .oom_file = oom_file, .security = &security },
 		     &m->pid, err);
 	seccomp_prog_free(&seccomp);
 	return r;
