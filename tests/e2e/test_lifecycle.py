@@ -192,7 +192,8 @@ def test_logs_json_file_format_and_flags(isobox, mode):
 def test_logs_follow_ends_when_container_exits(isobox, mode):
     cid = isobox.out("run", "-d", f"--isolation={mode}", "busybox", "sh", "-c",
                      "for i in 1 2 3; do echo line$i; sleep 0.2; done").strip()
-    r = isobox("logs", "-f", cid, timeout=20)
+    # A VM first boots (seconds under the test host's TCG): -f waits for the exit.
+    r = isobox("logs", "-f", cid, timeout=120)
     assert r.stdout == "line1\nline2\nline3\n"
     isobox("rm", cid, check=True)
 
