@@ -8,7 +8,13 @@
 struct cli {
 	const char *root;      /* state directory, default /var/lib/isobox */
 	const char *argv0;     /* path this binary was started as */
+	const char *config;    /* --config FILE, or NULL */
+	const char *default_isolation;  /* --default-isolation, or NULL */
 };
+
+struct host_config;
+/* The host's configuration (--config, $ISOBOX_CONFIG, /etc/isobox/isobox.conf). */
+int cli_host_config(const struct cli *cli, struct host_config *c, struct err *err);
 
 /* Print "isobox: <msg>" to stderr and return the exit code for the error. */
 int cli_fail(const struct err *err);

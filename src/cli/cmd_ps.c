@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/format.h"
+#include "engine/host_config.h"
 #include "engine/container.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
@@ -239,33 +240,86 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* Which modes this host runs, which one is the default, and why. */
+static json_t *info_isolation(struct cli *cli, const struct host_config *host, struct err *err)
+{
+	_cleanup_free_ char *kernel = NULL;
+	struct isolation_default d;
+	struct err why = { 0 };
+	json_t *hyperv;
+
+	if (isolation_default(host, cli->default_isolation, &d, err) < 0)
+		return NULL;
+	if (container_hyperv_available(cli->root, &kernel, &why) == 0)
+		hyperv = json_pack("{s:b, s:s}", "Available", 1, "GuestKernel", kernel);
+	else
+		hyperv = json_pack("{s:b, s:s}", "Available", 0, "Reason", why.msg);
+	return json_pack("{s:s, s:s, s:{s:{s:b}, s:o}}", "Default", d.hyperv ? "hyperv" : "process",
+			 "DefaultReason", d.why, "Modes", "process", "Available", 1, "hyperv",
+			 hyperv);
+}
+
 int cmd_info(struct cli *cli, int argc, char **argv)
 {
-	_cleanup_json_ json_t *list = NULL;
+	static const struct option opts[] = { { "format", required_argument, NULL, 'f' },
+					      { "help", no_argument, NULL, 'H' },
+					      { 0 } };
+	_cleanup_json_ json_t *list = NULL, *info = NULL;
+	const char *fmt = NULL;
+	struct host_config host;
 	struct err err = { 0 };
 	struct utsname u;
 	size_t i, running = 0;
-	json_t *c;
+	json_t *c, *iso, *hv;
+	int opt;
 
-	if (container_list(cli->root, true, &list, &err) < 0)
+	while ((opt = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f': fmt = optarg; break;
+		case 'H': puts("Usage:  isobox info [--format json|TEMPLATE]"); return 0;
+		default: return cli_usage("info", "unknown flag");
+		}
+	}
+	if (container_list(cli->root, true, &list, &err) < 0 ||
+	    cli_host_config(cli, &host, &err) < 0)
 		return cli_fail(&err);
+	iso = info_isolation(cli, &host, &err);
+	if (!iso) {
+		host_config_free(&host);
+		return cli_fail(&err);
+	}
 	json_array_foreach(list, i, c)
 		running += json_is_true(json_object_get(json_object_get(c, "State"), "Running"));
 	uname(&u);
+	info = json_pack("{s:I, s:I, s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:s?}", "Containers",
+			 (json_int_t)json_array_size(list), "ContainersRunning", (json_int_t)running,
+			 "ContainersStopped", (json_int_t)(json_array_size(list) - running),
+			 "Isolation", iso, "CgroupVersion",
+			 access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "2" : "1",
+			 "KernelVersion", u.release, "OperatingSystem", "Linux", "Architecture",
+			 u.machine, "IsoboxRootDir", cli->root, "ConfigFile", host.path);
+	host_config_free(&host);
+	if (fmt && !strcmp(fmt, "json")) {
+		format_json_pretty(stdout, info);
+		return 0;
+	}
+	if (fmt)
+		return format_template(stdout, fmt, info) < 0 ? cli_usage("info", "bad --format")
+							      : 0;
 	printf("Containers: %zu\n Running: %zu\n Stopped: %zu\n", json_array_size(list), running,
 	       json_array_size(list) - running);
-	printf("Isolation: process (default)\n");
-	{
-		_cleanup_free_ char *kernel = NULL;
-		struct err why = { 0 };
-
-		if (container_hyperv_available(cli->root, &kernel, &why) == 0)
-			printf(" hyperv: available, guest kernel %s\n", kernel);
-		else
-			printf(" hyperv: not available: %s\n", why.msg);
-	}
-	printf("Cgroup Version: %s\n",
-	       access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "2" : "1 (hybrid)");
+	printf("Default Isolation: %s (%s)\n", json_string_value(json_object_get(iso, "Default")),
+	       json_string_value(json_object_get(iso, "DefaultReason")));
+	hv = json_object_get(json_object_get(iso, "Modes"), "hyperv");
+	printf("Isolation Modes:\n process: available\n");
+	if (json_is_true(json_object_get(hv, "Available")))
+		printf(" hyperv: available, guest kernel %s\n",
+		       json_string_value(json_object_get(hv, "GuestKernel")));
+	else
+		printf(" hyperv: not available: %s\n",
+		       json_string_value(json_object_get(hv, "Reason")));
+	printf("Cgroup Version: %s\n", access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ?
+	       "2" : "1 (hybrid)");
 	printf("Kernel Version: %s\nOperating System: Linux\nArchitecture: %s\n", u.release,
 	       u.machine);
 	printf("Isobox Root Dir: %s\n", cli->root);

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "engine/container.h"
+#include "engine/host_config.h"
 #include "util/signal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -185,6 +186,7 @@ static int run_or_create(struct cli *cli, int argc, char **argv, bool run)
 {
 	const char *cmd = run ? "run" : "create";
 	struct run_opts o = { 0 };
+	struct host_config host;
 	struct container c;
 	struct err err = { 0 };
 	int r, code = 0;
@@ -194,7 +196,15 @@ static int run_or_create(struct cli *cli, int argc, char **argv, bool run)
 		run_opts_free(&o);
 		return r < 0 ? 0 : r;
 	}
-	if (container_create(cli->root, &o, &c, &err) < 0) {
+	if (cli_host_config(cli, &host, &err) < 0) {
+		run_opts_free(&o);
+		return cli_fail(&err);
+	}
+	o.host = &host;
+	o.default_isolation = cli->default_isolation;
+	r = container_create(cli->root, &o, &c, &err);
+	host_config_free(&host);
+	if (r < 0) {
 		run_opts_free(&o);
 		return cli_fail(&err);
 	}

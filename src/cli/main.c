@@ -1,4 +1,6 @@
 #include <getopt.h>
+
+#include "engine/host_config.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,12 +66,26 @@ static void usage(FILE *out)
 	      "A container runtime with two isolation modes: process and hyperv.\n\n"
 	      "Options:\n"
 	      "      --root DIR   Root of isobox's state (default /var/lib/isobox)\n"
+	      "      --config FILE  The host's configuration (default $ISOBOX_CONFIG, else\n"
+	      "                   /etc/isobox/isobox.conf)\n"
+	      "      --default-isolation MODE  The default isolation: process, hyperv (vm),\n"
+	      "                   default (the host's role)\n"
 	      "  -v, --version    Print version information and quit\n\n"
 	      "Commands:\n", out);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].help)
 			fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].help);
 	fputs("\nRun 'isobox COMMAND --help' for more information on a command.\n", out);
+}
+
+int cli_host_config(const struct cli *cli, struct host_config *c, struct err *err)
+{
+	int mode;
+
+	if (cli->default_isolation &&
+	    isolation_value(cli->default_isolation, "--default-isolation", &mode, err) < 0)
+		return -1;
+	return host_config_load(cli->config, c, err);
 }
 
 int cmd_version(struct cli *cli, int argc, char **argv)
@@ -82,6 +98,8 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "root", required_argument, NULL, 'r' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "default-isolation", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'v' },
 		{ 0 },
@@ -97,6 +115,12 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'r':
 			cli.root = optarg;
+			break;
+		case 'c':
+			cli.config = optarg;
+			break;
+		case 'i':
+			cli.default_isolation = optarg;
 			break;
 		case 'h':
 			usage(stdout);

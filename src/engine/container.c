@@ -12,6 +12,7 @@
 
 #include "engine/image.h"
 #include "engine/kernel.h"
+#include "engine/host_config.h"
 #include "engine/vm_image.h"
 #include "engine/spec_build.h"
 #include "engine/user.h"
@@ -144,19 +145,23 @@ static int write_etc_files(const char *dir, const char *hostname, struct err *er
 	return 0;
 }
 
-/* The mode a container gets. Without a flag: process isolation (choosing by
- * host role and policy is the next step). */
-static int isolation_parse(const char *iso, bool *hyperv, struct err *err)
+/* The mode a container gets: the flag's, else the host's default (its
+ * configuration, or its role). */
+static int isolation_choose(const struct run_opts *o, bool *hyperv, struct err *err)
 {
-	*hyperv = false;
-	if (!iso || !*iso || !strcasecmp(iso, "default") || !strcasecmp(iso, "process"))
-		return 0;
-	if (!strcasecmp(iso, "hyperv") || !strcasecmp(iso, "vm")) {
-		*hyperv = true;
+	struct isolation_default d;
+	int mode;
+
+	if (isolation_value(o->isolation, "--isolation", &mode, err) < 0)
+		return -1;
+	if (mode >= 0) {
+		*hyperv = mode == 1;
 		return 0;
 	}
-	return err_set(err, "invalid --isolation value \"%s\": valid values are process, "
-		       "hyperv (alias vm) and default", iso);
+	if (isolation_default(o->host, o->default_isolation, &d, err) < 0)
+		return -1;
+	*hyperv = d.hyperv;
+	return 0;
 }
 
 /* Whether this host can run a hyperv container, and with which kernel. */
@@ -352,7 +357,7 @@ int container_create(const char *root, const struct run_opts *o, struct containe
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	if (isolation_parse(o->isolation, &hyperv, err) < 0 ||
+	if (isolation_choose(o, &hyperv, err) < 0 ||
 	    (hyperv && hyperv_check(root, &kernel, err) < 0))
 		return -1;
 	if (image_lookup(root, o->image, &img, err) < 0) {

@@ -11,6 +11,8 @@
 #include "util/err.h"
 #include "util/strv.h"
 
+struct host_config;
+
 struct run_opts {
 	const char *image;
 	struct strv cmd;            /* after the image name */
@@ -30,6 +32,8 @@ struct run_opts {
 	struct strv security_opt;   /* "seccomp=unconfined|FILE", "no-new-privileges" */
 	struct strv labels;         /* "k=v" */
 	const char *isolation;      /* process|hyperv|vm|default; NULL = default */
+	const struct host_config *host;     /* the host's configuration, or NULL */
+	const char *default_isolation;      /* --default-isolation, or NULL */
 	const char *stop_signal;
 };
 
