@@ -67,7 +67,7 @@ def test_exec_in_stopped_container_fails(isobox, mode):
 
 
 def spawn(isobox, *args):
-    return pexpect.spawn(BINARY, ["--root", isobox.root, *args], timeout=15,
+    return pexpect.spawn(BINARY, ["--root", isobox.root, *args], timeout=60,
                          encoding="utf-8", dimensions=(40, 100))
 
 
