@@ -126,11 +126,9 @@ static int status_parse_start(const char *line, pid_t *pid, struct err *err)
 
 /* Attached: forward signals until the monitor reports the exit. */
 static int attach_wait(const struct rt_start *rs, int status_fd, struct status_reader *r,
-		       pid_t pid, pid_t monitor_pid, int *exit_code, struct err *err)
+		       pid_t pid, pid_t monitor_pid, int sfd, int *exit_code, struct err *err)
 {
 	char line[2048];
-	sigset_t old;
-	int sfd = proxy_signals_block(&old);
 	int got = 0;
 
 	for (;;) {
@@ -151,9 +149,6 @@ static int attach_wait(const struct rt_start *rs, int status_fd, struct status_r
 		if (!got || !strncmp(line, "exit ", 5))
 			break;
 	}
-	if (sfd >= 0)
-		close(sfd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (got) {
 		*exit_code = atoi(line + 5);
 		return 0;
@@ -169,19 +164,28 @@ int rt_start(const struct rt_start *rs, int *exit_code, struct err *err)
 	_cleanup_close_ int status_fd = -1;
 	char line[2048];
 	pid_t pid = 0, monitor_pid;
-	int ret;
+	sigset_t old;
+	int ret, sfd = -1;
 
 	if (rs->attach && rs->tty && rs->interactive)
 		raw_tty_enter(&tty);
-	if (monitor_launch(rs, &status_fd, &monitor_pid, err) < 0) {
-		raw_tty_leave(&tty);
-		return -1;
+	/* Blocked before the container runs: a signal that comes as soon as the
+	 * app's first output does waits for the proxy instead of killing us. */
+	if (rs->attach)
+		sfd = proxy_signals_block(&old);
+	ret = monitor_launch(rs, &status_fd, &monitor_pid, err);
+	if (ret == 0) {
+		if (!status_next(status_fd, &r, line, sizeof(line)))
+			line[0] = '\0';
+		ret = status_parse_start(line, &pid, err);
 	}
-	if (!status_next(status_fd, &r, line, sizeof(line)))
-		line[0] = '\0';
-	ret = status_parse_start(line, &pid, err);
 	if (ret == 0 && rs->attach)
-		ret = attach_wait(rs, status_fd, &r, pid, monitor_pid, exit_code, err);
+		ret = attach_wait(rs, status_fd, &r, pid, monitor_pid, sfd, exit_code, err);
+	if (rs->attach) {
+		if (sfd >= 0)
+			close(sfd);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
 	raw_tty_leave(&tty);
 	return ret;
 }
