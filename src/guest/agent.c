@@ -156,12 +156,13 @@ static int push(char ***v, size_t *n, char *s)
 	return 0;
 }
 
-static int parse_uint(const char *s, unsigned *out)
+int agent_parse_id(const char *s, unsigned *out)
 {
 	char *end;
 	unsigned long v;
 
-	if (!s || !*s)
+	/* Digits only: strtoul would take a sign or leading blanks. */
+	if (!s || *s < '0' || *s > '9')
 		return -1;
 	errno = 0;
 	v = strtoul(s, &end, 10);
@@ -196,7 +197,7 @@ static int parse_rlimit(struct agent_process *p, char *s)
 	}
 	*soft++ = '\0';
 	*hard++ = '\0';
-	bad = parse_uint(s, &res) < 0 || res > 64 || parse_ull(soft, &r->soft) < 0 ||
+	bad = agent_parse_id(s, &res) < 0 || res > 64 || parse_ull(soft, &r->soft) < 0 ||
 	      parse_ull(hard, &r->hard) < 0 || r->soft > r->hard;
 	free(s);
 	if (bad)
@@ -268,8 +269,8 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	case TAG_ENV: return push(&p->envp, &n->env, s);
 	case TAG_CWD: free(p->cwd); p->cwd = s; return s && s[0] == '/' ? 0 : -1;
 	case TAG_HOSTNAME: free(p->hostname); p->hostname = s; return s ? 0 : -1;
-	case TAG_UID: { int r = parse_uint(s, &p->uid); free(s); return r; }
-	case TAG_GID: { int r = parse_uint(s, &p->gid); free(s); return r; }
+	case TAG_UID: { int r = agent_parse_id(s, &p->uid); free(s); return r; }
+	case TAG_GID: { int r = agent_parse_id(s, &p->gid); free(s); return r; }
 	case TAG_TTY: p->tty = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_READONLY: p->readonly = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_USER: free(p->user); p->user = s; return s && *s ? 0 : -1;

@@ -24,21 +24,6 @@ static int exec_status(int errnum)
 	return errnum == ENOENT || errnum == ENOTDIR ? 127 : 126;
 }
 
-static int parse_id(const char *s, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (!*s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > 0xfffffffeUL)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* In a passwd or group file: the entry with this name or number, its third
  * field as the id and, for passwd, its fourth as gid. Lines are read whole:
  * the tail of a long one read on its own would pass for an entry. */
@@ -61,9 +46,9 @@ static int file_lookup(const char *path, const char *name, unsigned *id, unsigne
 				*p++ = '\0';
 		}
 		if (i < 3 || (strcmp(field[0], name) && strcmp(field[2], name)) ||
-		    parse_id(field[2], id) < 0)
+		    agent_parse_id(field[2], id) < 0)
 			continue;
-		if (gid && (!field[3] || parse_id(field[3], gid) < 0))
+		if (gid && (!field[3] || agent_parse_id(field[3], gid) < 0))
 			continue;
 		found = 0;
 	}
@@ -86,10 +71,10 @@ int app_user_lookup(const char *spec, const char *passwd, const char *group, uns
 	if (colon)
 		*colon++ = '\0';
 	/* A number need not be in passwd: its group is then root's, as docker. */
-	if (file_lookup(passwd, buf, uid, &pw_gid) < 0 && parse_id(buf, uid) < 0)
+	if (file_lookup(passwd, buf, uid, &pw_gid) < 0 && agent_parse_id(buf, uid) < 0)
 		return -1;
 	*gid = pw_gid;
-	if (colon && parse_id(colon, gid) < 0 && file_lookup(group, colon, gid, NULL) < 0)
+	if (colon && agent_parse_id(colon, gid) < 0 && file_lookup(group, colon, gid, NULL) < 0)
 		return -1;
 	return 0;
 }

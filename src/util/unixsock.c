@@ -36,16 +36,27 @@ static int unix_addr(const char *path, struct sockaddr_un *sa, int *dirfd, struc
 	return 0;
 }
 
-int unix_listen(const char *path, struct err *err)
+/* A stream socket, and path as its address (dirfd holds a long path's dir). */
+static int unix_socket(const char *path, struct sockaddr_un *sa, int *dirfd, struct err *err)
 {
-	_cleanup_close_ int fd = -1, dirfd = -1;
-	struct sockaddr_un sa;
+	int fd;
 
-	if (unix_addr(path, &sa, &dirfd, err) < 0)
+	if (unix_addr(path, sa, dirfd, err) < 0)
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return err_sys(err, errno, "socket");
+	return fd;
+}
+
+int unix_listen(const char *path, struct err *err)
+{
+	_cleanup_close_ int dirfd = -1;
+	struct sockaddr_un sa;
+	_cleanup_close_ int fd = unix_socket(path, &sa, &dirfd, err);
+
+	if (fd < 0)
+		return -1;
 	if (unlink(sa.sun_path) < 0 && errno != ENOENT)
 		return err_sys(err, errno, "remove the stale socket %s", path);
 	if (fchmod(fd, 0600) < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
@@ -56,14 +67,12 @@ int unix_listen(const char *path, struct err *err)
 
 int unix_connect(const char *path, struct err *err)
 {
-	_cleanup_close_ int fd = -1, dirfd = -1;
+	_cleanup_close_ int dirfd = -1;
 	struct sockaddr_un sa;
+	_cleanup_close_ int fd = unix_socket(path, &sa, &dirfd, err);
 
-	if (unix_addr(path, &sa, &dirfd, err) < 0)
-		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return err_sys(err, errno, "socket");
+		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return err_sys(err, errno, "connect to %s", path);
 	return take_fd(&fd);
