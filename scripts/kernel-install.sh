@@ -2,9 +2,10 @@
 # isobox kernel install: put a guest kernel and its initramfs (isobox-init as
 # /init, and the modules it loads) into isobox's kernel store.
 #   kernel-install.sh STORE ISOBOX_INIT             Debian's cloud kernel
-#   kernel-install.sh STORE ISOBOX_INIT --path FILE a kernel you built (virtio-mmio,
+#   kernel-install.sh STORE ISOBOX_INIT --path FILE [--config CONFIG]
+#                                                   a kernel you built (virtio-mmio,
 #                                                   virtio_blk/console, erofs and
-#                                                   overlay built in)
+#                                                   overlay built in), and its .config
 # Debian's package is downloaded and unpacked, never installed as the host's kernel.
 set -eu
 store=$1 init=$2
@@ -19,6 +20,10 @@ if [ "${1:-}" = --path ]; then
 	name=custom-$(sha256sum "$2" | cut -c1-12)
 	mkdir -p "$tmp/$name/modules"
 	cp "$2" "$tmp/$name/vmlinuz"
+	if [ "${3:-}" = --config ]; then
+		[ -f "${4:-}" ] || { echo "kernel-install: no config file ${4:-}" >&2; exit 1; }
+		cp "$4" "$tmp/$name/config"
+	fi
 	sh "$here/make-agent-initramfs.sh" "$tmp/$name/modules" none "$init" "$tmp/$name/initrd.cpio"
 else
 	for tool in apt-get dpkg-deb depmod modprobe cpio lz4; do
@@ -36,6 +41,8 @@ else
 	name=$version
 	mkdir -p "$tmp/$name"
 	cp "unpacked/boot/vmlinuz-$version" "$tmp/$name/vmlinuz"
+	# Its build configuration: what images' os.features are checked against.
+	cp "unpacked/boot/config-$version" "$tmp/$name/config"
 	# The guest boots the uncompressed kernel (PVH) where it can be had.
 	sh "$here/extract-vmlinux.sh" "$tmp/$name/vmlinuz" "$tmp/$name/vmlinux" || true
 	sh "$here/make-agent-initramfs.sh" unpacked "$version" "$init" "$tmp/$name/initrd.cpio"

@@ -21,6 +21,12 @@ int cli_fail(const struct err *err);
 /* Print a usage error for a command ("isobox run: ...") and return 125. */
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+struct run_opts;
+/* run's flags and IMAGE [COMMAND...]: 0, or an exit code (a message printed)
+ * for a bad command line, or -1 for --help (printed). */
+int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o);
+void cli_run_opts_free(struct run_opts *o);
+
 int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_images(struct cli *cli, int argc, char **argv);
 int cmd_rmi(struct cli *cli, int argc, char **argv);
@@ -41,6 +47,8 @@ int cmd_exec(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_info(struct cli *cli, int argc, char **argv);
 int cmd_kernel(struct cli *cli, int argc, char **argv);
+int cmd_policy(struct cli *cli, int argc, char **argv);     /* policy explain */
+int cmd_events(struct cli *cli, int argc, char **argv);
 
 
 #endif

@@ -1,4 +1,4 @@
-/* isobox kernel install [--path FILE] | ls | rm NAME: the guest kernels of
+/* isobox kernel install [--path FILE [--config FILE]] | ls | rm NAME: the guest kernels of
  * Hyper-V isolation. */
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 
 static int kernel_usage(void)
 {
-	return cli_usage("kernel", "usage: isobox kernel install [--path FILE] | ls | rm NAME");
+	return cli_usage("kernel", "usage: isobox kernel install [--path FILE [--config FILE]] | ls | rm NAME");
 }
 
 int cmd_kernel(struct cli *cli, int argc, char **argv)
@@ -17,16 +17,18 @@ int cmd_kernel(struct cli *cli, int argc, char **argv)
 	struct err err = { 0 };
 
 	if (argc < 2 || !strcmp(argv[1], "--help"))
-		return argc < 2 ? kernel_usage() : (puts("Usage:  isobox kernel install [--path FILE] | ls | rm NAME"), 0);
+		return argc < 2 ? kernel_usage() : (puts("Usage:  isobox kernel install [--path FILE [--config FILE]] | ls | rm NAME"), 0);
 	if (!strcmp(argv[1], "install")) {
 		_cleanup_free_ char *name = NULL;
-		const char *path = NULL;
+		const char *path = NULL, *config = NULL;
 
-		if (argc == 4 && !strcmp(argv[2], "--path"))
+		if ((argc == 4 || argc == 6) && !strcmp(argv[2], "--path"))
 			path = argv[3];
-		else if (argc != 2)
+		if (argc == 6 && !strcmp(argv[4], "--config"))
+			config = argv[5];
+		if (argc != 2 && !(argc == 4 && path) && !(argc == 6 && path && config))
 			return kernel_usage();
-		if (kernel_install(cli->root, path, &name, &err) < 0)
+		if (kernel_install(cli->root, path, config, &name, &err) < 0)
 			return cli_fail(&err);
 		printf("%s\n", name);
 		return 0;
@@ -38,9 +40,11 @@ int cmd_kernel(struct cli *cli, int argc, char **argv)
 
 		if (kernel_list(cli->root, &list, &err) < 0)
 			return cli_fail(&err);
-		printf("%-32s %s\n", "NAME", "PATH");
+		printf("%-28s %-10s %-7s %s\n", "NAME", "VERSION", "CONFIG", "PATH");
 		json_array_foreach(list, i, k)
-			printf("%-32s %s\n", json_string_value(json_object_get(k, "Name")),
+			printf("%-28s %-10s %-7s %s\n", json_string_value(json_object_get(k, "Name")),
+			       json_string_value(json_object_get(k, "Version")),
+			       json_is_true(json_object_get(k, "Config")) ? "yes" : "no",
 			       json_string_value(json_object_get(k, "Path")));
 		return 0;
 	}

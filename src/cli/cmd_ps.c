@@ -12,6 +12,7 @@
 #include "cli/format.h"
 #include "engine/host_config.h"
 #include "engine/container.h"
+#include "engine/isolation.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -250,7 +251,7 @@ static json_t *info_isolation(struct cli *cli, const struct host_config *host, s
 
 	if (isolation_default(host, cli->default_isolation, &d, err) < 0)
 		return NULL;
-	if (container_hyperv_available(cli->root, &kernel, &why) == 0)
+	if (isolation_hyperv_available(cli->root, &kernel, &why) == 0)
 		hyperv = json_pack("{s:b, s:s}", "Available", 1, "GuestKernel", kernel);
 	else
 		hyperv = json_pack("{s:b, s:s}", "Available", 0, "Reason", why.msg);

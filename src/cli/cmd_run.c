@@ -15,6 +15,7 @@ enum {
 	OPT_RM = 256, OPT_NAME, OPT_ENV_FILE, OPT_HOSTNAME, OPT_ENTRYPOINT, OPT_READ_ONLY,
 	OPT_TMPFS, OPT_CPUS, OPT_PIDS_LIMIT, OPT_ULIMIT, OPT_CAP_ADD, OPT_CAP_DROP,
 	OPT_PRIVILEGED, OPT_SECURITY_OPT, OPT_LABEL, OPT_ISOLATION, OPT_HELP, OPT_STOP_SIGNAL,
+	OPT_NETWORK, OPT_PID, OPT_IPC, OPT_UTS, OPT_KERNEL,
 };
 
 static const struct option run_options[] = {
@@ -42,6 +43,12 @@ static const struct option run_options[] = {
 	{ "label", required_argument, NULL, 'l' },
 	{ "isolation", required_argument, NULL, OPT_ISOLATION },
 	{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
+	{ "network", required_argument, NULL, OPT_NETWORK },
+	{ "net", required_argument, NULL, OPT_NETWORK },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "ipc", required_argument, NULL, OPT_IPC },
+	{ "uts", required_argument, NULL, OPT_UTS },
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0 },
 };
@@ -58,10 +65,15 @@ static const char run_usage[] =
 	"      --env-file list         Read in a file of environment variables\n"
 	"  -h, --hostname string       Container host name\n"
 	"  -i, --interactive           Keep STDIN open even if not attached\n"
-	"      --isolation string      Container isolation technology: process, hyperv (vm), default\n"
+	"      --ipc string            IPC mode: private (default) or host\n"
+	"      --isolation string      Container isolation technology: process, hyperv (vm), auto,\n"
+	"                              default\n"
+	"      --kernel string         Guest kernel for hyperv isolation, by name or version\n"
 	"  -l, --label list            Set meta data on a container\n"
 	"  -m, --memory bytes          Memory limit\n"
 	"      --name string           Assign a name to the container\n"
+	"      --network string        Network mode: none (default: loopback only) or host\n"
+	"      --pid string            PID namespace: private (default) or host\n"
 	"      --pids-limit int        Tune container pids limit\n"
 	"      --privileged            Give extended privileges to this container\n"
 	"      --read-only             Mount the container's root filesystem as read only\n"
@@ -71,6 +83,7 @@ static const char run_usage[] =
 	"      --tmpfs list            Mount a tmpfs directory\n"
 	"  -t, --tty                   Allocate a pseudo-TTY\n"
 	"      --ulimit ulimit         Ulimit options\n"
+	"      --uts string            UTS namespace: private (default) or host\n"
 	"  -u, --user string           Username or UID (format: <name|uid>[:<group|gid>])\n"
 	"  -w, --workdir string        Working directory inside the container\n";
 
@@ -102,7 +115,22 @@ static int parse_cpus(const char *s, long long *nano)
 	return 0;
 }
 
-static void run_opts_free(struct run_opts *o)
+static const char *const namespace_flags[] = { "network", "pid", "ipc", "uts" };
+
+/* --network none|host, --pid/--ipc/--uts private|host. */
+static int namespace_mode_set(struct run_opts *o, int opt, const char *mode)
+{
+	const char **slot[] = { &o->network_mode, &o->pid_mode, &o->ipc_mode, &o->uts_mode };
+	bool own = opt == OPT_NETWORK ? !strcmp(mode, "none") || !strcmp(mode, "default")
+				      : !strcmp(mode, "private") || !*mode;
+
+	if (!own && strcmp(mode, "host"))
+		return -1;
+	*slot[opt - OPT_NETWORK] = own ? NULL : mode;
+	return 0;
+}
+
+void cli_run_opts_free(struct run_opts *o)
 {
 	struct strv *lists[] = { &o->cmd, &o->env, &o->tmpfs, &o->ulimits, &o->cap_add,
 				 &o->cap_drop, &o->security_opt, &o->labels };
@@ -112,9 +140,7 @@ static void run_opts_free(struct run_opts *o)
 		strv_free(lists[i]);
 }
 
-/* Returns 0, or an exit code (with a message printed) for a bad command line;
- * -1 for --help (already printed). */
-static int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
+int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 {
 	struct err err = { 0 };
 	int c;
@@ -167,6 +193,16 @@ static int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opt
 				return cli_usage(cmd, "invalid --stop-signal %s", optarg);
 			o->stop_signal = optarg;
 			break;
+		case OPT_NETWORK:
+		case OPT_PID:
+		case OPT_IPC:
+		case OPT_UTS:
+			if (namespace_mode_set(o, c, optarg) < 0)
+				return cli_usage(cmd, "invalid --%s %s: use %s or host",
+						 namespace_flags[c - OPT_NETWORK],
+						 optarg, c == OPT_NETWORK ? "none" : "private");
+			break;
+		case OPT_KERNEL: o->kernel = optarg; break;
 		case OPT_HELP:
 			printf(run_usage, cmd);
 			return -1;
@@ -176,6 +212,8 @@ static int run_opts_parse(const char *cmd, int argc, char **argv, struct run_opt
 	}
 	if (optind >= argc)
 		return cli_usage(cmd, "requires at least 1 argument (the image)");
+	if (o->uts_mode && o->hostname)
+		return cli_usage(cmd, "conflicting options: --hostname and --uts host");
 	o->image = argv[optind];
 	for (int i = optind + 1; i < argc; i++)
 		strv_push(&o->cmd, argv[i]);
@@ -191,13 +229,13 @@ static int run_or_create(struct cli *cli, int argc, char **argv, bool run)
 	struct err err = { 0 };
 	int r, code = 0;
 
-	r = run_opts_parse(cmd, argc, argv, &o);
+	r = cli_run_opts_parse(cmd, argc, argv, &o);
 	if (r != 0) {
-		run_opts_free(&o);
+		cli_run_opts_free(&o);
 		return r < 0 ? 0 : r;
 	}
 	if (cli_host_config(cli, &host, &err) < 0) {
-		run_opts_free(&o);
+		cli_run_opts_free(&o);
 		return cli_fail(&err);
 	}
 	o.host = &host;
@@ -205,7 +243,7 @@ static int run_or_create(struct cli *cli, int argc, char **argv, bool run)
 	r = container_create(cli->root, &o, &c, &err);
 	host_config_free(&host);
 	if (r < 0) {
-		run_opts_free(&o);
+		cli_run_opts_free(&o);
 		return cli_fail(&err);
 	}
 	if (!run || o.detach) {
@@ -220,7 +258,7 @@ static int run_or_create(struct cli *cli, int argc, char **argv, bool run)
 	if (run && o.autoremove && code && err.kind)
 		container_remove(cli->root, &c, true, &(struct err){ 0 });
 	container_free(&c);
-	run_opts_free(&o);
+	cli_run_opts_free(&o);
 	return code;
 }
 

@@ -36,6 +36,8 @@ static const struct command commands[] = {
 	{ "rmi", cmd_rmi, "Remove one or more images" },
 	{ "image", cmd_image, "Manage images (inspect, ls, rm, import)" },
 	{ "kernel", cmd_kernel, "Manage the guest kernels of Hyper-V isolation" },
+	{ "policy", cmd_policy, "Explain which isolation a container would get, and why" },
+	{ "events", cmd_events, "Show the containers' events" },
 	{ "info", cmd_info, "Display system-wide information" },
 	{ "version", cmd_version, "Show the isobox version" },
 };
@@ -83,7 +85,7 @@ int cli_host_config(const struct cli *cli, struct host_config *c, struct err *er
 	int mode;
 
 	if (cli->default_isolation &&
-	    isolation_value(cli->default_isolation, "--default-isolation", &mode, err) < 0)
+	    isolation_value(cli->default_isolation, "--default-isolation", false, &mode, err) < 0)
 		return -1;
 	return host_config_load(cli->config, c, err);
 }

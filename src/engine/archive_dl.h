@@ -1,6 +1,6 @@
-/* libarchive, loaded on first use. Only import reads archives; loading it
- * (with libxml2, ICU, nettle, liblzma, ...) at every start would cost each
- * `run` about 3 MiB of RSS and milliseconds. layer.c calls the functions by
+/* libarchive, loaded on first use. Only import and /proc/config.gz need it;
+ * loading it (with libxml2, ICU, nettle, liblzma, ...) at every start would
+ * cost each `run` about 3 MiB of RSS and milliseconds. layer.c calls the functions by
  * their usual names; the macros below route them through this table. */
 #ifndef ISOBOX_ARCHIVE_DL_H
 #define ISOBOX_ARCHIVE_DL_H
@@ -20,6 +20,7 @@
 	X(archive_entry_symlink) \
 	X(archive_errno) \
 	X(archive_error_string) \
+	X(archive_read_data) \
 	X(archive_read_data_block) \
 	X(archive_read_free) \
 	X(archive_read_new) \
@@ -28,6 +29,7 @@
 	X(archive_read_support_filter_all) \
 	X(archive_read_support_format_empty) \
 	X(archive_read_support_format_gnutar) \
+	X(archive_read_support_format_raw) \
 	X(archive_read_support_format_tar) \
 	X(archive_set_error) \
 	X(archive_write_close) \
@@ -63,6 +65,7 @@ int archive_dl_load(struct err *err);
 #define archive_entry_symlink (archive_dl.archive_entry_symlink)
 #define archive_errno (archive_dl.archive_errno)
 #define archive_error_string (archive_dl.archive_error_string)
+#define archive_read_data (archive_dl.archive_read_data)
 #define archive_read_data_block (archive_dl.archive_read_data_block)
 #define archive_read_free (archive_dl.archive_read_free)
 #define archive_read_new (archive_dl.archive_read_new)
@@ -71,6 +74,7 @@ int archive_dl_load(struct err *err);
 #define archive_read_support_filter_all (archive_dl.archive_read_support_filter_all)
 #define archive_read_support_format_empty (archive_dl.archive_read_support_format_empty)
 #define archive_read_support_format_gnutar (archive_dl.archive_read_support_format_gnutar)
+#define archive_read_support_format_raw (archive_dl.archive_read_support_format_raw)
 #define archive_read_support_format_tar (archive_dl.archive_read_support_format_tar)
 #define archive_set_error (archive_dl.archive_set_error)
 #define archive_write_close (archive_dl.archive_write_close)

@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/events.h"
 #include "engine/image.h"
-#include "engine/kernel.h"
-#include "engine/host_config.h"
+#include "engine/isolation.h"
 #include "engine/vm_image.h"
 #include "engine/spec_build.h"
 #include "engine/user.h"
@@ -20,7 +20,6 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/signal.h"
-#include "vmm/kvm.h"
 #include "vmm/vm_backend.h"
 
 static const char *const adjectives[] = { "brave", "calm", "eager", "fancy", "gentle",
@@ -145,56 +144,6 @@ static int write_etc_files(const char *dir, const char *hostname, struct err *er
 	return 0;
 }
 
-/* The mode a container gets: the flag's, else the host's default (its
- * configuration, or its role). */
-static int isolation_choose(const struct run_opts *o, bool *hyperv, struct err *err)
-{
-	struct isolation_default d;
-	int mode;
-
-	if (isolation_value(o->isolation, "--isolation", &mode, err) < 0)
-		return -1;
-	if (mode >= 0) {
-		*hyperv = mode == 1;
-		return 0;
-	}
-	if (isolation_default(o->host, o->default_isolation, &d, err) < 0)
-		return -1;
-	*hyperv = d.hyperv;
-	return 0;
-}
-
-/* Whether this host can run a hyperv container, and with which kernel. */
-static int hyperv_check(const char *root, struct kernel_entry *k, struct err *err)
-{
-	if (access("/dev/kvm", R_OK | W_OK) < 0)
-		return err_set(err, "Hyper-V isolation needs /dev/kvm, and this host has none (no "
-			       "hardware virtualization, or the kvm module is not loaded): run the "
-			       "container with --isolation=process");
-	if (kernel_find(root, NULL, k, err) < 0)
-		return -1;
-	/* PVM (kvm_pvm) boots only kernels built with CONFIG_PVM_GUEST; Debian's are not. */
-	if (kvm_host_is_pvm() && strncmp(k->name, "custom-", 7)) {
-		kernel_entry_free(k);
-		return err_set(err, "this host's /dev/kvm is PVM (kvm_pvm), which boots only guest "
-			       "kernels built with CONFIG_PVM_GUEST, and Debian ships none: add one "
-			       "with 'isobox kernel install --path FILE', or run the container with "
-			       "--isolation=process");
-	}
-	return 0;
-}
-
-int container_hyperv_available(const char *root, char **kernel_name, struct err *err)
-{
-	struct kernel_entry k;
-
-	if (hyperv_check(root, &k, err) < 0)
-		return -1;
-	*kernel_name = xstrdup(k.name);
-	kernel_entry_free(&k);
-	return 0;
-}
-
 /* A hyperv container's bundle names its VM: kernel, initramfs, root image,
  * writable disk, memory. */
 static int hyperv_bundle(const char *root, const struct image *img,
@@ -248,7 +197,8 @@ static json_t *labels_json(json_t *image_cfg, const struct strv *labels)
 }
 
 static json_t *record_build(const char *id, const char *name, const struct image *img,
-			    const struct run_opts *o, json_t *spec, const char *dir, bool hyperv)
+			    const struct run_opts *o, json_t *spec, const char *dir,
+			    const struct isolation_decision *d)
 {
 	json_t *proc = json_object_get(spec, "process");
 	json_t *args = json_deep_copy(json_object_get(proc, "args"));
@@ -275,12 +225,23 @@ static json_t *record_build(const char *id, const char *name, const struct image
 		"Labels", labels_json(cfg, &o->labels), "Tty", o->tty, "OpenStdin", o->interactive,
 		"AttachStdin", o->interactive && !o->detach, "Image", o->image, "StopSignal",
 		o->stop_signal ? o->stop_signal : json_is_string(stop) ? json_string_value(stop) : "SIGTERM",
-		"HostConfig", "Isolation", hyperv ? "hyperv" : "process", "AutoRemove", o->autoremove, "Memory",
+		"HostConfig", "Isolation", d->hyperv ? "hyperv" : "process", "AutoRemove", o->autoremove, "Memory",
 		(json_int_t)o->memory, "NanoCpus", (json_int_t)o->nano_cpus, "PidsLimit",
 		(json_int_t)o->pids_limit, "Privileged", o->privileged, "ReadonlyRootfs",
 		o->read_only, "CapAdd", strv_json(&o->cap_add), "CapDrop", strv_json(&o->cap_drop),
 		"SecurityOpt", strv_json(&o->security_opt), "Tmpfs", strv_json(&o->tmpfs),
 		"Ulimits", strv_json(&o->ulimits));
+	if (!rec)
+		return NULL;
+	json_object_set_new(json_object_get(rec, "HostConfig"), "NetworkMode",
+			    json_string(o->network_mode ? o->network_mode : "none"));
+	json_object_set_new(json_object_get(rec, "HostConfig"), "PidMode",
+			    json_string(o->pid_mode ? o->pid_mode : ""));
+	json_object_set_new(json_object_get(rec, "HostConfig"), "IpcMode",
+			    json_string(o->ipc_mode ? o->ipc_mode : "private"));
+	json_object_set_new(json_object_get(rec, "HostConfig"), "UTSMode",
+			    json_string(o->uts_mode ? o->uts_mode : ""));
+	json_object_set_new(rec, "IsolationDecision", isolation_decision_json(d));
 	return rec;
 }
 
@@ -305,7 +266,7 @@ static int json_write_new(const char *path, json_t *j, struct err *err)
 }
 
 static int container_populate(const char *root, const struct run_opts *o,
-			      const struct image *img, const struct kernel_entry *kernel,
+			      const struct image *img, const struct isolation_decision *d,
 			      const char *id, const char *name, const char *tmp, const char *dir,
 			      struct err *err)
 {
@@ -336,13 +297,30 @@ static int container_populate(const char *root, const struct run_opts *o,
 		return -1;
 	if (spec_build(img, o, dir, o->hostname ? o->hostname : hostname, &ids, &spec, err) < 0)
 		return -1;
-	if (kernel && hyperv_bundle(root, img, kernel, o, tmp, dir, spec, err) < 0)
+	if (d->hyperv && hyperv_bundle(root, img, &d->kernel, o, tmp, dir, spec, err) < 0)
 		return -1;
-	rec = record_build(id, name, img, o, spec, dir, kernel != NULL);
+	rec = record_build(id, name, img, o, spec, dir, d);
 	if (!rec)
 		return err_set(err, "build the container record");
 	return json_write_new(cfg_path, spec, err) < 0 || json_write_new(rec_path, rec, err) < 0
 		       ? -1 : 0;
+}
+
+/* The create event: what the container is, and the decision on its isolation. */
+static int create_event(const char *dir, const char *id, const char *name,
+			const struct run_opts *o, const struct isolation_decision *d,
+			struct err *err)
+{
+	json_t *attrs = json_pack("{s:s, s:s, s:s, s:s, s:s}", "image", o->image, "name", name,
+				  "isolation", d->hyperv ? "hyperv" : "process",
+				  "isolation.requested", d->requested, "isolation.reason",
+				  d->reason);
+
+	if (*d->rule)
+		json_object_set_new(attrs, "isolation.rule", json_string(d->rule));
+	if (d->hyperv)
+		json_object_set_new(attrs, "kernel", json_string(d->kernel.name));
+	return events_append(dir, "create", id, attrs, err);
 }
 
 int container_create(const char *root, const struct run_opts *o, struct container *c,
@@ -352,40 +330,37 @@ int container_create(const char *root, const struct run_opts *o, struct containe
 	char id[65];
 	_cleanup_free_ char *name = NULL, *base = xasprintf("%s/containers", root);
 	_cleanup_free_ char *tmp = NULL, *dir = NULL;
-	struct kernel_entry kernel = { 0 };
-	bool hyperv;
+	struct isolation_decision d;
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	if (isolation_choose(o, &hyperv, err) < 0 ||
-	    (hyperv && hyperv_check(root, &kernel, err) < 0))
+	if (image_lookup(root, o->image, &img, err) < 0)
 		return -1;
-	if (image_lookup(root, o->image, &img, err) < 0) {
-		kernel_entry_free(&kernel);
+	if (isolation_decide(root, o, &img, &d, err) < 0) {
+		isolation_decision_free(&d);
+		image_free(&img);
 		return -1;
 	}
 	random_hex(id, 32);
 	tmp = xasprintf("%s/.tmp-%s", base, id);
 	dir = xasprintf("%s/%s", base, id);
-	if (name_pick(root, o, id, &name, err) < 0) {
-		image_free(&img);
-		kernel_entry_free(&kernel);
-		return -1;
+	r = name_pick(root, o, id, &name, err);
+	if (r == 0) {
+		r = mkdir_p(tmp, 0711, err);
+		if (r == 0)
+			r = container_populate(root, o, &img, &d, id, name, tmp, dir, err);
+		if (r == 0)
+			r = create_event(tmp, id, name, o, &d, err);
+		if (r == 0 && rename(tmp, dir) < 0)
+			r = err_sys(err, errno, "create %s", dir);
+		if (r < 0) {
+			rm_rf(tmp, &(struct err){ 0 });
+			name_release(root, name, id);
+		}
 	}
-	r = mkdir_p(tmp, 0711, err);
-	if (r == 0)
-		r = container_populate(root, o, &img, hyperv ? &kernel : NULL, id, name, tmp, dir,
-				       err);
-	if (r == 0 && rename(tmp, dir) < 0)
-		r = err_sys(err, errno, "create %s", dir);
 	image_free(&img);
-	kernel_entry_free(&kernel);
-	if (r < 0) {
-		rm_rf(tmp, &(struct err){ 0 });
-		name_release(root, name, id);
-		return -1;
-	}
-	return container_find(root, id, c, err);
+	isolation_decision_free(&d);
+	return r < 0 ? -1 : container_find(root, id, c, err);
 }
 
 static int container_load(const char *root, const char *id, struct container *c,
@@ -566,7 +541,11 @@ int container_start(const char *root, struct container *c, bool attach, bool int
 		return -1;
 	if (st.status == RT_RUNNING)
 		return attach ? err_set(err, "container %s is already running", c->id) : 0;
-	if (rt_start(&rs, exit_code, err) < 0)
+	if (events_append(c->dir, "start", c->id,
+			  json_pack("{s:s, s:s}", "image",
+				    json_string_value(json_object_get(c->record, "ImageName")) ?: "",
+				    "name", container_name(c)), err) < 0 ||
+	    rt_start(&rs, exit_code, err) < 0)
 		return -1;
 	return 0;
 }

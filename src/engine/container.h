@@ -31,10 +31,14 @@ struct run_opts {
 	struct strv cap_add, cap_drop;
 	struct strv security_opt;   /* "seccomp=unconfined|FILE", "no-new-privileges" */
 	struct strv labels;         /* "k=v" */
-	const char *isolation;      /* process|hyperv|vm|default; NULL = default */
+	const char *isolation;      /* process|hyperv|vm|auto|default; NULL = default */
 	const struct host_config *host;     /* the host's configuration, or NULL */
 	const char *default_isolation;      /* --default-isolation, or NULL */
 	const char *stop_signal;
+	/* "host" shares the host's namespace (process isolation only); NULL or
+	 * "none"/"private": the container's own. */
+	const char *network_mode, *pid_mode, *ipc_mode, *uts_mode;
+	const char *kernel;         /* --kernel: the guest kernel, by name or version */
 };
 
 struct container {
@@ -69,10 +73,6 @@ struct exec_opts {
 };
 int container_exec(struct container *c, const struct exec_opts *o, int *exit_code,
 		   struct err *err);
-
-/* Whether this host can run hyperv containers; *kernel_name is the kernel
- * they would boot, or err says why not (and what to do). */
-int container_hyperv_available(const char *root, char **kernel_name, struct err *err);
 
 /* Whether any container uses the image; *name_out names one (caller frees). */
 int container_image_in_use(const char *root, const char *image_id, char **name_out,

@@ -49,8 +49,9 @@ int image_remove(const char *root, const char *ref, struct err *err);
 void image_ref_split(const char *ref, char **name, char **tag);
 
 /* Apply one docker --change instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL,
- * STOPSIGNAL, USER, VOLUME, WORKDIR) to an image config's "config" object. */
-int image_change_apply(json_t *config, const char *instr, struct err *err);
+ * STOPSIGNAL, USER, VOLUME, WORKDIR) to an image config's "config" object, or
+ * one of isobox's (OS, ARCH, OS.VERSION, OS.FEATURES) to the image config. */
+int image_change_apply(json_t *image, const char *instr, struct err *err);
 /* A new OCI image config (no layers yet) with changes applied, Env's default
  * PATH, and a history entry carrying message (may be NULL). */
 int image_config_new(const char *const *changes, size_t n_changes, const char *message,

@@ -289,19 +289,72 @@ static int change_volume(json_t *cfg, const char *arg, struct err *err)
 	return 0;
 }
 
+/* isobox's own: what the image needs of its platform (engine/image_needs.h). */
+static int change_os(json_t *img, const char *arg, struct err *err)
+{
+	if (!*arg || strpbrk(arg, " \t/"))
+		return err_set(err, "OS needs one word, such as linux");
+	json_object_set_new(img, "os", json_string(arg));
+	return 0;
+}
+
+static int change_arch(json_t *img, const char *arg, struct err *err)
+{
+	const char *slash = strchr(arg, '/');
+
+	if (!*arg || strpbrk(arg, " \t") || slash == arg || (slash && strchr(slash + 1, '/')))
+		return err_set(err, "ARCH is ARCHITECTURE[/VARIANT], such as amd64 or arm64/v8");
+	json_object_set_new(img, "architecture",
+			    json_stringn(arg, slash ? (size_t)(slash - arg) : strlen(arg)));
+	if (slash)
+		json_object_set_new(img, "variant", json_string(slash + 1));
+	else
+		json_object_del(img, "variant");
+	return 0;
+}
+
+static int change_os_version(json_t *img, const char *arg, struct err *err)
+{
+	if (!*arg || strspn(arg, "0123456789.") != strlen(arg) || !strchr(arg, '.'))
+		return err_set(err, "OS.VERSION is the lowest kernel version, such as 6.1 or 6.1.90");
+	json_object_set_new(img, "os.version", json_string(arg));
+	return 0;
+}
+
+static int change_os_features(json_t *img, const char *arg, struct err *err)
+{
+	_cleanup_free_ char *copy = xstrdup(arg);
+	json_t *list = json_array();
+	char *f, *save;
+
+	for (f = strtok_r(copy, " \t,", &save); f; f = strtok_r(NULL, " \t,", &save))
+		json_array_append_new(list, json_string(f));
+	if (!json_array_size(list)) {
+		json_decref(list);
+		return err_set(err, "OS.FEATURES needs kernel features, such as io_uring bpf");
+	}
+	json_object_set_new(img, "os.features", list);
+	return 0;
+}
+
 static const struct change_op {
 	const char *name;
-	int (*apply)(json_t *cfg, const char *arg, struct err *err);
+	int (*apply)(json_t *obj, const char *arg, struct err *err);
+	bool whole_image;   /* apply gets the image config, not its "config" */
 } change_ops[] = {
-	{ "CMD", change_cmd },
-	{ "ENTRYPOINT", change_entrypoint },
-	{ "ENV", change_env },
-	{ "EXPOSE", change_expose },
-	{ "LABEL", change_label },
-	{ "STOPSIGNAL", change_stopsignal },
-	{ "USER", change_user },
-	{ "VOLUME", change_volume },
-	{ "WORKDIR", change_workdir },
+	{ "CMD", change_cmd, false },
+	{ "ENTRYPOINT", change_entrypoint, false },
+	{ "ENV", change_env, false },
+	{ "EXPOSE", change_expose, false },
+	{ "LABEL", change_label, false },
+	{ "STOPSIGNAL", change_stopsignal, false },
+	{ "USER", change_user, false },
+	{ "VOLUME", change_volume, false },
+	{ "WORKDIR", change_workdir, false },
+	{ "OS", change_os, true },
+	{ "ARCH", change_arch, true },
+	{ "OS.VERSION", change_os_version, true },
+	{ "OS.FEATURES", change_os_features, true },
 };
 
 static char *trim(const char *s, size_t n)
@@ -313,8 +366,9 @@ static char *trim(const char *s, size_t n)
 	return xasprintf("%.*s", (int)n, s);
 }
 
-int image_change_apply(json_t *config, const char *instr, struct err *err)
+int image_change_apply(json_t *image, const char *instr, struct err *err)
 {
+	json_t *config = json_object_get(image, "config");
 	const char *s = instr + strspn(instr, " \t\n");
 	size_t klen = strcspn(s, " \t\n"), i;
 	_cleanup_free_ char *arg = trim(s + klen, strlen(s + klen));
@@ -322,12 +376,13 @@ int image_change_apply(json_t *config, const char *instr, struct err *err)
 	for (i = 0; i < sizeof(change_ops) / sizeof(change_ops[0]); i++) {
 		if (strlen(change_ops[i].name) != klen || strncasecmp(s, change_ops[i].name, klen))
 			continue;
-		if (change_ops[i].apply(config, arg, err) < 0)
+		if (change_ops[i].apply(change_ops[i].whole_image ? image : config, arg, err) < 0)
 			return err_wrap(err, "--change '%s'", instr);
 		return 0;
 	}
 	return err_set(err, "--change '%s': unknown instruction %.*s: use CMD, ENTRYPOINT, ENV, "
-		       "EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME or WORKDIR", instr,
+		       "EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR, OS, ARCH, OS.VERSION or "
+		       "OS.FEATURES", instr,
 		       (int)(klen > 64 ? 64 : klen), s);
 }
 
@@ -355,7 +410,7 @@ int image_config_new(const char *const *changes, size_t n_changes, const char *m
 			"os", "linux", "created", now, "config", cfg, "rootfs", "type", "layers",
 			"diff_ids");
 	for (i = 0; i < n_changes; i++)
-		if (image_change_apply(cfg, changes[i], err) < 0)
+		if (image_change_apply(img, changes[i], err) < 0)
 			return -1;
 	config_default_path(cfg);
 	hist = json_pack("{s:s, s:s}", "created", now, "created_by", "isobox import");

@@ -284,6 +284,22 @@ static json_t *process_build(const struct run_opts *o, json_t *args, json_t *env
 			 rlimits, "noNewPrivileges", nnp);
 }
 
+/* Every namespace of its own, but those --network/--pid/--ipc/--uts host share. */
+static json_t *namespaces_build(const struct run_opts *o)
+{
+	const struct { const char *type, *mode; } ns[] = {
+		{ "mount", NULL },   { "pid", o->pid_mode }, { "uts", o->uts_mode },
+		{ "ipc", o->ipc_mode }, { "network", o->network_mode }, { "cgroup", NULL },
+	};
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+		if (!ns[i].mode || strcmp(ns[i].mode, "host"))
+			json_array_append_new(a, json_pack("{s:s}", "type", ns[i].type));
+	return a;
+}
+
 int spec_build(const struct image *img, const struct run_opts *o, const char *dir,
 	       const char *hostname, const struct user_ids *ids, json_t **out, struct err *err)
 {
@@ -309,9 +325,8 @@ int spec_build(const struct image *img, const struct run_opts *o, const char *di
 		json_decref(rlimits);
 		return -1;
 	}
-	linux_ = json_pack("{s:[{s:s},{s:s},{s:s},{s:s},{s:s},{s:s}], s:o, s:o, s:o}", "namespaces",
-			   "type", "mount", "type", "pid", "type", "uts", "type", "ipc", "type",
-			   "network", "type", "cgroup", "maskedPaths",
+	linux_ = json_pack("{s:o, s:o, s:o, s:o}", "namespaces", namespaces_build(o),
+			   "maskedPaths",
 			   o->privileged ? json_array() : strings(masked_paths, 11), "readonlyPaths",
 			   o->privileged ? json_array() : strings(readonly_paths, 5), "resources",
 			   resources_build(o));

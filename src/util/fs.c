@@ -29,6 +29,16 @@ void *xmalloc(size_t n)
 	return p;
 }
 
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p) {
+		fputs("isobox: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
 char *xstrdup(const char *s)
 {
 	char *p = strdup(s ? s : "");

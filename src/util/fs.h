@@ -11,6 +11,7 @@
 /* malloc'ed printf; aborts the process only on out-of-memory. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *xmalloc(size_t n);
+void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
 int mkdir_p(const char *path, mode_t mode, struct err *err);

@@ -7,6 +7,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "engine/image.h"
@@ -94,15 +95,25 @@ static void test_ref_split(void **state)
 	free(tag);
 }
 
-/* The "config" object after applying one instruction, as compact JSON. */
-static char *apply(const char *instr)
+/* The "config" object (or, with whole, the image config without it) after
+ * applying one instruction, as compact JSON. */
+static char *apply_to(const char *instr, bool whole)
 {
-	_cleanup_json_ json_t *cfg = json_object();
+	_cleanup_json_ json_t *img = json_pack("{s:{}}", "config");
 	struct err err = { 0 };
 
-	if (image_change_apply(cfg, instr, &err) < 0)
+	if (image_change_apply(img, instr, &err) < 0)
 		fail_msg("'%s' refused: %s", instr, err.msg);
-	return json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
+	if (whole) {
+		json_object_del(img, "config");
+		return json_dumps(img, JSON_COMPACT | JSON_SORT_KEYS);
+	}
+	return json_dumps(json_object_get(img, "config"), JSON_COMPACT | JSON_SORT_KEYS);
+}
+
+static char *apply(const char *instr)
+{
+	return apply_to(instr, false);
 }
 
 static void assert_change(const char *instr, const char *want)
@@ -115,7 +126,7 @@ static void assert_change(const char *instr, const char *want)
 
 static void assert_bad_change(const char *instr, const char *msg_part)
 {
-	_cleanup_json_ json_t *cfg = json_object();
+	_cleanup_json_ json_t *cfg = json_pack("{s:{}}", "config");
 	struct err err = { 0 };
 
 	if (image_change_apply(cfg, instr, &err) == 0)
@@ -150,15 +161,37 @@ static void test_change_env(void **state)
 
 static void test_change_env_replaces(void **state)
 {
-	_cleanup_json_ json_t *cfg = json_object();
+	_cleanup_json_ json_t *img = json_pack("{s:{}}", "config");
 	struct err err = { 0 };
 	char *s;
 
-	assert_int_equal(image_change_apply(cfg, "ENV A=1 B=2", &err), 0);
-	assert_int_equal(image_change_apply(cfg, "ENV A=3", &err), 0);
-	s = json_dumps(cfg, JSON_COMPACT);
+	assert_int_equal(image_change_apply(img, "ENV A=1 B=2", &err), 0);
+	assert_int_equal(image_change_apply(img, "ENV A=3", &err), 0);
+	s = json_dumps(json_object_get(img, "config"), JSON_COMPACT);
 	assert_string_equal(s, "{\"Env\":[\"A=3\",\"B=2\"]}");
 	free(s);
+}
+
+static void assert_image_change(const char *instr, const char *want)
+{
+	char *got = apply_to(instr, true);
+
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_change_platform_needs(void **state)
+{
+	assert_image_change("OS windows", "{\"os\":\"windows\"}");
+	assert_image_change("ARCH arm64/v8", "{\"architecture\":\"arm64\",\"variant\":\"v8\"}");
+	assert_image_change("os.version 6.20", "{\"os.version\":\"6.20\"}");
+	assert_image_change("OS.FEATURES io_uring, bpf CONFIG_FOO",
+			    "{\"os.features\":[\"io_uring\",\"bpf\",\"CONFIG_FOO\"]}");
+	assert_bad_change("OS.VERSION six", "lowest kernel version");
+	assert_bad_change("OS.VERSION 6", "lowest kernel version");
+	assert_bad_change("OS.FEATURES ,", "needs kernel features");
+	assert_bad_change("ARCH /v8", "ARCHITECTURE[/VARIANT]");
+	assert_bad_change("OS two words", "one word");
 }
 
 static void test_change_misc(void **state)
@@ -256,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_change_env),
 		cmocka_unit_test(test_change_env_replaces),
 		cmocka_unit_test(test_change_misc),
+		cmocka_unit_test(test_change_platform_needs),
 		cmocka_unit_test(test_signal_parse),
 		cmocka_unit_test(test_config_new),
 		cmocka_unit_test(test_config_new_bad_change),
