@@ -257,7 +257,7 @@ int isolation_value(const char *value, const char *what, bool allow_auto, int *m
 		*mode = ISOLATION_AUTO;
 	else
 		return err_set(err, "invalid %s value \"%s\": valid values are process, hyperv "
-			       "(alias vm), %sdefault", what, value, allow_auto ? "auto and " : "");
+			       "(alias vm)%s default", what, value, allow_auto ? ", auto and" : " and");
 	return 0;
 }
 

@@ -43,6 +43,14 @@ def test_the_host_role_decides(isobox, conf):
     assert info(isobox, *conf(chassis="garbage"))["Default"] == "process"
 
 
+def test_hostnamectl_chassis_words(isobox, conf):
+    # What `hostnamectl chassis` prints (and set-chassis keeps in /etc/machine-info).
+    iso = info(isobox, *conf(chassis="laptop"))
+    assert iso["Default"] == "hyperv" and 'a workstation: chassis "laptop"' in iso["DefaultReason"]
+    for word in ("server", "vm", "container", "embedded"):
+        assert info(isobox, *conf(chassis=word))["Default"] == "process"
+
+
 def test_containers_get_the_default(isobox, conf, mode):
     chassis = WORKSTATION if mode == "hyperv" else SERVER
     assert isolation_of(isobox, conf(chassis=chassis)) == mode

@@ -15,7 +15,7 @@ sh scripts/make-agent-initramfs.sh build/testhost/cloud "$version" build/isobox-
 	"$out/agent.cpio"
 sh tests/hyperv/make-guest-initramfs.sh "$out/exit7.cpio"
 # The kernel store the end-to-end tests use in hyperv mode.
-[ -n "$(ls build/hyperv/root/kernels/*/vmlinux 2>/dev/null)" ] ||
+[ -n "$(ls build/hyperv/root/kernels/*/config 2>/dev/null)" ] ||
 	./build/isobox --root build/hyperv/root kernel install >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
