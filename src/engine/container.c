@@ -207,7 +207,7 @@ static json_t *record_build(const char *id, const char *name, const struct image
 	json_t *stop = json_object_get(cfg, "StopSignal");
 	_cleanup_free_ char *log = xasprintf("%s/container.log", dir);
 	char now[40];
-	json_t *rec;
+	json_t *rec, *modes;
 
 	time_rfc3339(now, sizeof(now));
 	json_array_remove(args, 0);
@@ -233,14 +233,14 @@ static json_t *record_build(const char *id, const char *name, const struct image
 		"Ulimits", strv_json(&o->ulimits));
 	if (!rec)
 		return NULL;
-	json_object_set_new(json_object_get(rec, "HostConfig"), "NetworkMode",
-			    json_string(o->network_mode ? o->network_mode : "none"));
-	json_object_set_new(json_object_get(rec, "HostConfig"), "PidMode",
-			    json_string(o->pid_mode ? o->pid_mode : ""));
-	json_object_set_new(json_object_get(rec, "HostConfig"), "IpcMode",
-			    json_string(o->ipc_mode ? o->ipc_mode : "private"));
-	json_object_set_new(json_object_get(rec, "HostConfig"), "UTSMode",
-			    json_string(o->uts_mode ? o->uts_mode : ""));
+	/* docker's values: "host", else its default for each. */
+	modes = json_pack("{s:s, s:s, s:s, s:s}", "NetworkMode",
+			  o->network_mode ? o->network_mode : "none", "PidMode",
+			  o->pid_mode ? o->pid_mode : "", "IpcMode",
+			  o->ipc_mode ? o->ipc_mode : "private", "UTSMode",
+			  o->uts_mode ? o->uts_mode : "");
+	json_object_update(json_object_get(rec, "HostConfig"), modes);
+	json_decref(modes);
 	json_object_set_new(rec, "IsolationDecision", isolation_decision_json(d));
 	return rec;
 }

@@ -71,6 +71,15 @@ put("user", "numeric.bin", b"1000:10\0alice:x:1000:1000::/:/bin/sh\n\0wheel:x:10
 # virtq: a guest driving the console (dev 0) and blk (dev 1); see the format
 # in fuzz_virtq.c. The bring-up puts queue k's rings at 0x1000 + 0x2000 * k
 # (console rx 0, tx 1; blk 2): descriptors there, avail +0x1000, used +0x1400.
+# image_needs: image config JSON \0 kernel banner \0 kernel config
+put("image_needs", "debian.bin",
+    b'{"os":"linux","architecture":"amd64","os.version":"6.1.100",'
+    b'"os.features":["io_uring","CONFIG_BPF_SYSCALL"],'
+    b'"config":{"Labels":{"org.isobox.kernel":"6.1","busybox*":"x"}}}\0'
+    b'Linux version 6.1.0-57-cloud-amd64 (x) #1 SMP Debian 6.1.192-3 (2025)\0'
+    b'CONFIG_IO_URING=y\n# CONFIG_BPF_SYSCALL is not set\n')
+put("image_needs", "windows.bin", b'{"os":"windows","os.version":"10.0.17763"}\0\0')
+
 def le(v, n):
     return v.to_bytes(n, "little")
 
