@@ -50,5 +50,8 @@ int cmd_kernel(struct cli *cli, int argc, char **argv);
 int cmd_policy(struct cli *cli, int argc, char **argv);     /* policy explain */
 int cmd_events(struct cli *cli, int argc, char **argv);
 
+/* isobox-runtime: runc's command line (runtime_cli.c). */
+int runtime_main(int argc, char **argv);
+
 
 #endif

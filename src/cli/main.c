@@ -107,10 +107,14 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct cli cli = { .root = getenv("ISOBOX_ROOT"), .argv0 = argv[0] };
+	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	char *root_abs = NULL;
 	size_t i;
 	int c;
 
+	/* Started as isobox-runtime (a link to this binary): runc's command line. */
+	if (!strncmp(name, "isobox-runtime", 14))
+		return runtime_main(argc, argv);
 	if (!cli.root || !*cli.root)
 		cli.root = "/var/lib/isobox";
 	while ((c = getopt_long(argc, argv, "+hv", opts, NULL)) != -1) {

@@ -301,9 +301,11 @@ int caps_apply(json_t *bounding, json_t *effective, json_t *inheritable, json_t 
 	    caps_set_parse(ambient, "ambient", &amb, err) < 0)
 		return -1;
 	/* Order: effective=permitted (CAP_SETPCAP back), bounding drops, final eff/inh/prm,
-	 * ambient. */
+	 * ambient. The kernel raises an ambient capability only when it is permitted
+	 * and inheritable: the others are left out, as runc and crun do (their
+	 * `spec` lists ambient capabilities without inheritable ones). */
 	if (caps_raise_effective(err) < 0 || caps_drop_bounding(bnd, err) < 0 ||
-	    caps_set_sets(eff, inh, prm, err) < 0 || caps_set_ambient(amb, err) < 0)
+	    caps_set_sets(eff, inh, prm, err) < 0 || caps_set_ambient(amb & inh & prm, err) < 0)
 		return -1;
 	return 0;
 }

@@ -4,6 +4,7 @@
 #ifndef ISOBOX_PROCESS_H
 #define ISOBOX_PROCESS_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "oci/spec.h"
@@ -16,8 +17,15 @@ struct process_start {
 	const struct oci_spec *spec;
 	int stdio[3];                /* become the container's fds 0, 1 and 2 */
 	int console_sock;            /* process.terminal: the pty master is sent here */
-	int init_fd;                 /* isobox-init, see process_init_open */
+	int init_fd;                 /* isobox-init (process_init_open), or -1: exec
+				      * spec->args as PID 1 itself, as runc does */
 	const struct seccomp_prog *seccomp;  /* compiled linux.seccomp, or NULL */
+	/* runc's create: an O_PATH fd of a FIFO the child opens for writing
+	 * right before exec, so it waits there until `start` reads it; -1 none.
+	 * process_spawn returns once the child waits. */
+	int start_fifo;
+	bool outlive_parent;         /* no parent-death signal (the caller exits first) */
+	int preserve_fds;            /* the caller's fds 3..3+N-1 stay open in the container */
 };
 
 /* Start the container's PID 1 inside cg (already created); *pid is its host pid. */

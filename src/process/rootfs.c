@@ -110,6 +110,14 @@ static int mount_one(int rootfd, const struct oci_mount *m, struct err *err)
 					NULL, m->destination, err) < 0)
 				return -1;
 		}
+	} else if (m->type && !strcmp(m->type, "cgroup")) {
+		/* A "cgroup" mount (podman's, runc's spec) names no hierarchy: the
+		 * unified one, which hybrid hosts have too; read-only tmpfs else. */
+		if (mount_at_fd("cgroup2", fd, "cgroup2", m->flags, NULL, m->destination, err) < 0 &&
+		    mount_at_fd("cgroup", fd, "tmpfs", m->flags | MS_RDONLY, "mode=755",
+				m->destination, err) < 0)
+			return -1;
+		err_clear(err);
 	} else if (mount_at_fd(m->source, fd, m->type, m->flags, m->data, m->destination,
 			       err) < 0) {
 		return -1;

@@ -198,7 +198,74 @@ static int container_setup(const struct process_start *ps, const struct cgroup *
 		return -1;
 	if (mkdir_p(spec->cwd, 0755, err) < 0 || chdir(spec->cwd) < 0)
 		return err_sys(err, errno, "chdir to working directory %s", spec->cwd);
-	return enter_credentials(spec, ps->seccomp, true, err);
+	return enter_credentials(spec, ps->seccomp, !ps->outlive_parent, err);
+}
+
+/* exec spec->args, PATH searched in the container's env; returns only on failure. */
+static int exec_args(const struct oci_spec *spec, struct err *err)
+{
+	environ = (char **)spec->env;
+	execvp(spec->args[0], (char **)spec->args);
+	if (errno == ENOENT && !strchr(spec->args[0], '/'))
+		return err_kind(err, ERR_NOTFOUND, "exec: \"%s\": executable file not found in "
+				"$PATH", spec->args[0]);
+	return err_kind(err, errno == ENOENT ? ERR_NOTFOUND : ERR_NOEXEC, "exec: \"%s\": %s",
+			spec->args[0], strerror(errno));
+}
+
+/* Whether args[0] can be run, looked up as execvp will: so that create, not
+ * start, reports a missing executable, as runc does. */
+static int exec_check(const struct oci_spec *spec, struct err *err)
+{
+	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	const char *const *e;
+	_cleanup_free_ char *copy = NULL;
+	char *dir, *save;
+
+	if (strchr(spec->args[0], '/')) {
+		if (access(spec->args[0], X_OK) == 0)
+			return 0;
+		return err_kind(err, errno == ENOENT ? ERR_NOTFOUND : ERR_NOEXEC, "exec: \"%s\": %s",
+				spec->args[0], strerror(errno));
+	}
+	for (e = spec->env; *e; e++)
+		if (!strncmp(*e, "PATH=", 5))
+			path = *e + 5;
+	copy = xstrdup(path);
+	for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *f = xasprintf("%s/%s", *dir ? dir : ".", spec->args[0]);
+
+		if (access(f, X_OK) == 0)
+			return 0;
+	}
+	return err_kind(err, ERR_NOTFOUND, "exec: \"%s\": executable file not found in $PATH",
+			spec->args[0]);
+}
+
+/* The caller's fds 3..3+n-1 are the container's; every other one closes at exec. */
+static int preserve_fds(int n, struct err *err)
+{
+	int fd;
+
+	for (fd = 3; fd < 3 + n; fd++)
+		if (fcntl(fd, F_SETFD, 0) < 0)
+			return err_sys(err, errno, "preserve fd %d", fd);
+	return 0;
+}
+
+/* runc's exec fifo: opening it for writing blocks until `start` opens it for
+ * reading. The fd is O_PATH, so it is reopened through /proc (already the
+ * container's: the open sees the same inode). */
+static int start_wait(int fifo, int errfd, struct err *err)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/self/fd/%d", fifo);
+	_cleanup_close_ int w = -1;
+
+	close(errfd);       /* the creator's read ends: the container waits */
+	w = open(path, O_WRONLY | O_CLOEXEC);
+	if (w < 0 || write(w, "0", 1) != 1)
+		return err_sys(err, errno, "open the exec fifo");
+	return 0;
 }
 
 static void __attribute__((noreturn)) container_child(const struct process_start *ps,
@@ -209,8 +276,21 @@ static void __attribute__((noreturn)) container_child(const struct process_start
 	const char **argv;
 	size_t n = 0, i = 0;
 
-	if (container_setup(ps, cg, &err) < 0)
+	if (container_setup(ps, cg, &err) < 0 || preserve_fds(ps->preserve_fds, &err) < 0 ||
+	    (ps->init_fd < 0 && exec_check(spec, &err) < 0))
 		child_fail(errfd, &err);
+	if (ps->start_fifo >= 0 && start_wait(ps->start_fifo, errfd, &err) < 0) {
+		fprintf(stderr, "isobox: %s\n", err.msg);
+		_exit(ERR_RUNTIME);
+	}
+	if (ps->init_fd < 0) {
+		exec_args(spec, &err);
+		if (ps->start_fifo >= 0) {
+			fprintf(stderr, "isobox: %s\n", err.msg);
+			_exit(err.kind);
+		}
+		child_fail(errfd, &err);
+	}
 	while (spec->args[n])
 		n++;
 	argv = xmalloc((n + 4) * sizeof(char *));
@@ -334,14 +414,7 @@ static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cg
 	}
 	if (enter_credentials(spec, seccomp, false, &err) < 0)
 		child_fail(errfd, &err);
-	environ = (char **)spec->env;
-	execvp(spec->args[0], (char **)spec->args);
-	if (errno == ENOENT && !strchr(spec->args[0], '/'))
-		err_kind(&err, ERR_NOTFOUND, "exec: \"%s\": executable file not found in $PATH",
-			 spec->args[0]);
-	else
-		err_kind(&err, errno == ENOENT ? ERR_NOTFOUND : ERR_NOEXEC, "exec: \"%s\": %s",
-			 spec->args[0], strerror(errno));
+	exec_args(spec, &err);
 	child_fail(errfd, &err);
 }
 

@@ -262,7 +262,8 @@ static int spawn_process(struct monitor *m, const struct oci_spec *spec, struct 
 						   .stdio = { child_fds[0], child_fds[1],
 							      child_fds[2] },
 						   .console_sock = console_sock, .init_fd = init_fd,
-						   .seccomp = spec->seccomp ? &seccomp : NULL },
+						   .seccomp = spec->seccomp ? &seccomp : NULL,
+						   .start_fifo = -1 },
 			  cg, &m->pid, err);
 	seccomp_prog_free(&seccomp);
 	return r;

@@ -1,0 +1,418 @@
+#include "runtime/oci_runtime.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "oci/spec.h"
+#include "process/cgroup.h"
+#include "process/process.h"
+#include "process/seccomp.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/unixsock.h"
+
+#define STOP_WAIT_MS 10000
+
+/* runc's rule for ids: letters, digits, '_', '+', '-', '.'; not "." or "..". */
+static bool id_valid(const char *id)
+{
+	return *id && strcmp(id, ".") && strcmp(id, "..") && strlen(id) <= 1024 &&
+	       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-.") ==
+		       strlen(id);
+}
+
+static int container_dir(const char *root, const char *id, char **dir, struct err *err)
+{
+	if (!id_valid(id))
+		return err_set(err, "invalid container id \"%.64s\": use letters, digits, '_', "
+			       "'+', '-' and '.'", id);
+	*dir = xasprintf("%s/%s", root, id);
+	return 0;
+}
+
+/* Field 22 of /proc/PID/stat, its start time: a pid reused by another
+ * process has another. 0 when the process is gone or a zombie. */
+static unsigned long long proc_start_time(pid_t pid)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/stat", pid), *text = NULL;
+	unsigned long long start = 0;
+	char state = 0;
+	char *p;
+	int i;
+
+	if (pid <= 0 || read_file(path, 4096, &text, NULL, &(struct err){ 0 }) < 0)
+		return 0;
+	p = strrchr(text, ')');
+	if (!p || sscanf(p + 2, "%c", &state) != 1 || state == 'Z' || state == 'X')
+		return 0;
+	for (i = 0, p += 2; i < 19 && p; i++)
+		p = strchr(p + 1, ' ');
+	return p && sscanf(p + 1, "%llu", &start) == 1 ? start : 0;
+}
+
+static int state_load(const char *root, const char *id, char **dir, json_t **out,
+		      struct err *err)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (container_dir(root, id, dir, err) < 0)
+		return -1;
+	path = xasprintf("%s/state.json", *dir);
+	if (access(path, F_OK) < 0) {
+		free(*dir);
+		*dir = NULL;
+		return err_set(err, "container %s does not exist", id);
+	}
+	if (json_load_path(path, out, err) < 0) {
+		free(*dir);
+		*dir = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* created: waiting at its FIFO; running; stopped: gone (or its pid reused). */
+static const char *status_of(const char *dir, json_t *st)
+{
+	pid_t pid = json_integer_value(json_object_get(st, "pid"));
+	json_int_t start = json_integer_value(json_object_get(st, "starttime"));
+	_cleanup_free_ char *fifo = xasprintf("%s/exec.fifo", dir);
+
+	if (!start || proc_start_time(pid) != (unsigned long long)start)
+		return "stopped";
+	return access(fifo, F_OK) == 0 ? "created" : "running";
+}
+
+static int state_save(const char *dir, const struct ocirt_create *c, const char *bundle,
+		      const struct oci_spec *spec, pid_t pid, struct err *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/state.json", dir);
+	_cleanup_free_ char *rootfs = spec->root_path[0] == '/'
+					      ? xstrdup(spec->root_path)
+					      : xasprintf("%s/%s", bundle, spec->root_path);
+	_cleanup_json_ json_t *j = NULL;
+	char now[64];
+
+	time_rfc3339(now, sizeof(now));
+	j = json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:O}", "ociVersion",
+		      json_string_value(json_object_get(spec->json, "ociVersion")) ?: "1.0.2",
+		      "id", c->id, "pid", (int)pid, "starttime",
+		      (json_int_t)proc_start_time(pid), "bundle", bundle, "rootfs", rootfs,
+		      "created", now, "owner", "",
+		      "annotations", spec->annotations ? spec->annotations : json_object());
+	if (!j)
+		return err_set(err, "build the state of %s", c->id);
+	return json_save_replace(path, j, err);
+}
+
+static int pid_file_write(const char *path, pid_t pid, struct err *err)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", pid);
+	_cleanup_free_ char *tmp = NULL;
+
+	if (!path)
+		return 0;
+	tmp = xasprintf("%s.tmp", path);
+	unlink(tmp);
+	if (write_file_new(tmp, buf, n, 0644, err) < 0)
+		return -1;
+	if (rename(tmp, path) < 0)
+		return err_sys(err, errno, "write the pid file %s", path);
+	return 0;
+}
+
+/* The console socket's connection; -1 without a terminal, -2 on error. */
+static int console_connect(const struct oci_spec *spec, const char *path, struct err *err)
+{
+	int fd;
+
+	if (!spec->terminal)
+		return -1;
+	if (!path) {
+		err_set(err, "process.terminal is set: a console socket is needed "
+			"(--console-socket), as with runc");
+		return -2;
+	}
+	fd = unix_connect(path, err);
+	return fd < 0 ? -2 : fd;
+}
+
+static int spawn(const struct ocirt_create *c, const char *dir, const char *bundle,
+		 const struct oci_spec *spec, struct cgroup *cg, pid_t *pid, struct err *err)
+{
+	_cleanup_free_ char *fifo = xasprintf("%s/exec.fifo", dir);
+	_cleanup_free_ char *cache = xasprintf("%s/.seccomp", c->root);
+	_cleanup_close_ int fifo_fd = -1, console = -1;
+	struct seccomp_prog seccomp = { 0 };
+	int r;
+
+	if (!c->started) {
+		if (mkfifo(fifo, 0622) < 0 || chmod(fifo, 0622) < 0)
+			return err_sys(err, errno, "create %s", fifo);
+		fifo_fd = open(fifo, O_PATH | O_CLOEXEC);
+		if (fifo_fd < 0)
+			return err_sys(err, errno, "open %s", fifo);
+	}
+	console = console_connect(spec, c->console_socket, err);
+	if (console == -2)
+		return -1;
+	if (spec->seccomp && seccomp_prog_compile(spec->seccomp, cache, &seccomp, err) < 0)
+		return -1;
+	r = process_spawn(&(struct process_start){ .bundle = bundle, .spec = spec,
+						   .stdio = { 0, 1, 2 }, .console_sock = console,
+						   .init_fd = -1,
+						   .seccomp = spec->seccomp ? &seccomp : NULL,
+						   .start_fifo = fifo_fd, .outlive_parent = true,
+						   .preserve_fds = c->preserve_fds },
+			  cg, pid, err);
+	seccomp_prog_free(&seccomp);
+	return r;
+}
+
+int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err)
+{
+	_cleanup_free_ char *dir = NULL, *config = NULL;
+	char bundle[PATH_MAX];
+	struct oci_spec spec = { 0 };
+	struct cgroup cg = { 0 };
+	int r;
+
+	if (container_dir(c->root, c->id, &dir, err) < 0 || mkdir_p(c->root, 0700, err) < 0)
+		return -1;
+	if (!realpath(c->bundle, bundle))
+		return err_sys(err, errno, "bundle %s", c->bundle);
+	config = xasprintf("%s/config.json", bundle);
+	if (spec_load(config, &spec, err) < 0)
+		return -1;
+	if (mkdir(dir, 0700) < 0) {
+		spec_free(&spec);
+		return errno == EEXIST ? err_set(err, "container with id exists: %s", c->id)
+				       : err_sys(err, errno, "create %s", dir);
+	}
+	r = cgroup_create(c->id, &spec, &cg, err);
+	if (r == 0)
+		r = spawn(c, dir, bundle, &spec, &cg, pid, err);
+	if (r == 0)
+		r = state_save(dir, c, bundle, &spec, *pid, err);
+	if (r == 0)
+		r = pid_file_write(c->pid_file, *pid, err);
+	if (r < 0) {
+		if (cg.n_dirs)
+			cgroup_destroy(&cg, &(struct err){ 0 });
+		rm_rf(dir, &(struct err){ 0 });
+	}
+	cgroup_free(&cg);
+	spec_free(&spec);
+	return r;
+}
+
+int ocirt_start(const char *root, const char *id, struct err *err)
+{
+	_cleanup_free_ char *dir = NULL, *fifo = NULL;
+	_cleanup_json_ json_t *st = NULL;
+	_cleanup_close_ int fd = -1;
+	const char *status;
+	char byte;
+
+	if (state_load(root, id, &dir, &st, err) < 0)
+		return -1;
+	status = status_of(dir, st);
+	if (strcmp(status, "created"))
+		return err_set(err, "cannot start a container that is %s: %s", status, id);
+	fifo = xasprintf("%s/exec.fifo", dir);
+	fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(err, errno, "open %s", fifo);
+	/* The container opens the FIFO for writing, writes a byte and execs. */
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, 100) > 0 && read(fd, &byte, 1) == 1)
+			break;
+		if (!strcmp(status_of(dir, st), "stopped"))
+			return err_set(err, "container %s exited before it was started", id);
+	}
+	unlink(fifo);
+	return 0;
+}
+
+static json_t *state_public(const char *dir, json_t *st)
+{
+	json_t *j = json_deep_copy(st);
+	const char *status = status_of(dir, st);
+
+	json_object_del(j, "starttime");
+	json_object_set_new(j, "status", json_string(status));
+	if (!strcmp(status, "stopped"))
+		json_object_set_new(j, "pid", json_integer(0));
+	return j;
+}
+
+int ocirt_state(const char *root, const char *id, json_t **out, struct err *err)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_json_ json_t *st = NULL;
+
+	if (state_load(root, id, &dir, &st, err) < 0)
+		return -1;
+	*out = state_public(dir, st);
+	return 0;
+}
+
+int ocirt_list(const char *root, json_t **out, struct err *err)
+{
+	_cleanup_closedir_ DIR *d = opendir(root);
+	json_t *list = json_array();
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		json_t *j;
+
+		if (e->d_name[0] == '.' || ocirt_state(root, e->d_name, &j, &(struct err){ 0 }) < 0)
+			continue;
+		json_array_append_new(list, j);
+	}
+	*out = list;
+	return 0;
+}
+
+static int kill_cgroup(const char *id, int sig, struct err *err)
+{
+	struct cgroup cg;
+	_cleanup_free_ char *procs = NULL, *text = NULL;
+	char *line, *save;
+
+	cgroup_open(id, &cg);
+	procs = cg.n_dirs ? xasprintf("%s/cgroup.procs", cg.dirs[0]) : NULL;
+	if (!procs || read_file(procs, 1 << 20, &text, NULL, err) < 0) {
+		cgroup_free(&cg);
+		return err_wrap(err, "list the processes of %s", id);
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		kill(atoi(line), sig);
+	cgroup_free(&cg);
+	return 0;
+}
+
+int ocirt_kill(const char *root, const char *id, int sig, bool all, struct err *err)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_json_ json_t *st = NULL;
+
+	if (state_load(root, id, &dir, &st, err) < 0)
+		return -1;
+	if (!strcmp(status_of(dir, st), "stopped"))
+		return err_set(err, "container %s is not running", id);
+	if (all)
+		return kill_cgroup(id, sig, err);
+	if (kill(json_integer_value(json_object_get(st, "pid")), sig) < 0)
+		return err_sys(err, errno, "signal container %s", id);
+	return 0;
+}
+
+int ocirt_delete(const char *root, const char *id, bool force, struct err *err)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_json_ json_t *st = NULL;
+	struct cgroup cg;
+	const char *status;
+	int waited;
+
+	if (state_load(root, id, &dir, &st, err) < 0)
+		return force && strstr(err->msg, "does not exist") ? (err_clear(err), 0) : -1;
+	status = status_of(dir, st);
+	if (strcmp(status, "stopped") && !force)
+		return err_set(err, "cannot delete container %s that is not stopped: %s", id,
+			       status);
+	if (strcmp(status, "stopped")) {
+		kill(json_integer_value(json_object_get(st, "pid")), SIGKILL);
+		for (waited = 0; strcmp(status_of(dir, st), "stopped") && waited < STOP_WAIT_MS;
+		     waited += 10)
+			usleep(10000);
+	}
+	cgroup_open(id, &cg);
+	if (cgroup_destroy(&cg, err) < 0) {
+		cgroup_free(&cg);
+		return err_wrap(err, "delete %s", id);
+	}
+	cgroup_free(&cg);
+	return rm_rf(dir, err);
+}
+
+/* The container's spec with its process replaced: exec --process, or args. */
+static int exec_spec(const struct ocirt_exec *e, json_t *st, struct oci_spec *spec,
+		     struct err *err)
+{
+	_cleanup_free_ char *config = xasprintf(
+		"%s/config.json", json_string_value(json_object_get(st, "bundle")));
+	_cleanup_json_ json_t *j = NULL;
+	json_t *proc;
+	size_t i;
+
+	if (json_load_path(config, &j, err) < 0)
+		return -1;
+	if (e->process) {
+		json_object_set(j, "process", e->process);
+	} else {
+		proc = json_object_get(j, "process");
+		json_object_set_new(proc, "args", json_array());
+		for (i = 0; e->args[i]; i++)
+			json_array_append_new(json_object_get(proc, "args"), json_string(e->args[i]));
+		json_object_set_new(proc, "terminal", json_boolean(e->tty));
+	}
+	return spec_parse(j, spec, err);
+}
+
+int ocirt_exec(const struct ocirt_exec *e, int *exit_code, struct err *err)
+{
+	_cleanup_free_ char *dir = NULL, *cache = xasprintf("%s/.seccomp", e->root);
+	_cleanup_json_ json_t *st = NULL;
+	_cleanup_close_ int console = -1;
+	struct seccomp_prog seccomp = { 0 };
+	struct oci_spec spec = { 0 };
+	struct cgroup cg;
+	pid_t pid;
+	int status, r;
+
+	if (state_load(e->root, e->id, &dir, &st, err) < 0)
+		return -1;
+	if (strcmp(status_of(dir, st), "running"))
+		return err_set(err, "cannot exec in a container that is %s: %s",
+			       status_of(dir, st), e->id);
+	if (exec_spec(e, st, &spec, err) < 0)
+		return -1;
+	console = console_connect(&spec, e->console_socket, err);
+	if (console == -2 ||
+	    (spec.seccomp && seccomp_prog_compile(spec.seccomp, cache, &seccomp, err) < 0)) {
+		spec_free(&spec);
+		return -1;
+	}
+	cgroup_open(e->id, &cg);
+	r = process_exec(json_integer_value(json_object_get(st, "pid")), &cg, &spec,
+			 spec.seccomp ? &seccomp : NULL, (const int[3]){ 0, 1, 2 }, console, &pid,
+			 err);
+	cgroup_free(&cg);
+	seccomp_prog_free(&seccomp);
+	spec_free(&spec);
+	if (r < 0 || pid_file_write(e->pid_file, pid, err) < 0)
+		return -1;
+	if (e->detach)
+		return 0;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return err_sys(err, errno, "wait for the exec'd process");
+	*exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return 0;
+}

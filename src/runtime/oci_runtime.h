@@ -1,0 +1,50 @@
+/* runc's container lifecycle over an OCI bundle, for engines that drive a
+ * runtime binary (containerd's runc shim, podman's conmon): create leaves the
+ * container's process waiting at its exec FIFO, start releases it, and the
+ * caller (the shim, a subreaper) is its parent and reaps it. State lives in
+ * ROOT/<id>/state.json. No monitor: the process is the container. */
+#ifndef ISOBOX_OCI_RUNTIME_H
+#define ISOBOX_OCI_RUNTIME_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#include "util/err.h"
+
+struct ocirt_create {
+	const char *root;               /* state directory, e.g. /run/isobox-runtime */
+	const char *id;
+	const char *bundle;             /* holds config.json */
+	const char *pid_file;           /* NULL: none */
+	const char *console_socket;     /* NULL: none; needed for process.terminal */
+	int preserve_fds;
+	bool started;                   /* run: no exec FIFO, the process starts at once */
+};
+
+int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err);
+int ocirt_start(const char *root, const char *id, struct err *err);
+/* The OCI state: ociVersion, id, status (created|running|stopped), pid,
+ * bundle, annotations, and runc's rootfs, created, owner. */
+int ocirt_state(const char *root, const char *id, json_t **out, struct err *err);
+/* Every container's state, by id. */
+int ocirt_list(const char *root, json_t **out, struct err *err);
+/* all: every process in the container's cgroup, not only its PID 1. */
+int ocirt_kill(const char *root, const char *id, int sig, bool all, struct err *err);
+/* force: kill a running container first. */
+int ocirt_delete(const char *root, const char *id, bool force, struct err *err);
+
+/* Run a process in the container: process is an OCI process object (exec
+ * --process), or NULL to take the container's with args. Detached, returns
+ * once it runs; else waits and *exit_code is its status. */
+struct ocirt_exec {
+	const char *root, *id;
+	json_t *process;
+	const char *const *args;
+	bool tty, detach;
+	const char *pid_file, *console_socket;
+	int preserve_fds;
+};
+int ocirt_exec(const struct ocirt_exec *e, int *exit_code, struct err *err);
+
+#endif
