@@ -1,0 +1,282 @@
+"""isobox-runtime: runc's command line, driven directly, by podman (conmon)
+and by containerd (the runc shim), in process isolation. Each engine keeps
+its state in a temporary directory of its own."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pexpect
+import pytest
+
+from conftest import REPO
+
+RUNTIME = os.path.join(REPO, "build", "isobox-runtime")
+# This machine's root lacks CAP_SYS_RESOURCE: podman's default rlimits fail under runc too.
+ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
+
+
+def sh(*args, timeout=60, **kw):
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def sh_detached(*args, timeout=60):
+    """For create and run --detach: the container keeps the stdio it is given,
+    so it gets files, not the pipes capture_output would wait on."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        r = subprocess.run(list(args), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                           text=True, timeout=timeout)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(r.args, r.returncode, out.read(), err.read())
+
+
+@pytest.fixture
+def rt(tmp_path):
+    """isobox-runtime with its own --root and --log (JSON)."""
+    root, log = tmp_path / "root", tmp_path / "log.json"
+
+    def run(*args, **kw):
+        detached = args[0] == "create" or (args[0] == "run" and "--detach" in args)
+        return (sh_detached if detached else sh)(
+            RUNTIME, "--root", str(root), "--log", str(log), "--log-format", "json", *args,
+            **kw)
+    run.log = log
+    yield run
+    for c in json.loads(run("list", "--format", "json").stdout or "[]"):
+        run("delete", "--force", c["id"])
+
+
+@pytest.fixture
+def bundle(tmp_path, rootfs_tar):
+    """bundle(args, **process): a bundle of the busybox rootfs and `spec`'s config."""
+    def make(args, **process):
+        b = tmp_path / f"bundle-{len(list(tmp_path.iterdir()))}"
+        (b / "rootfs").mkdir(parents=True)
+        subprocess.run(["tar", "-C", str(b / "rootfs"), "-xf", rootfs_tar], check=True)
+        r = sh(RUNTIME, "spec", "--bundle", str(b))
+        assert r.returncode == 0, r.stderr
+        cfg = json.loads((b / "config.json").read_text())
+        cfg["process"].update(terminal=False, args=args, **process)
+        (b / "config.json").write_text(json.dumps(cfg))
+        return str(b)
+    return make
+
+
+def test_spec_writes_a_config_once(tmp_path):
+    r = sh(RUNTIME, "spec", "--bundle", str(tmp_path))
+    assert r.returncode == 0
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["root"]["path"] == "rootfs" and cfg["process"]["args"] == ["sh"]
+    r = sh(RUNTIME, "spec", "--bundle", str(tmp_path))
+    assert r.returncode == 1 and "exists. Remove it first" in r.stderr
+
+
+def test_features(tmp_path):
+    f = json.loads(sh(RUNTIME, "features").stdout)
+    assert f["ociVersionMin"] == "1.0.0" and "pid" in f["linux"]["namespaces"]
+    assert f["annotations"]["io.isobox.isolation"] == "process"
+
+
+def test_create_start_state_kill_delete(rt, bundle, tmp_path):
+    b = bundle(["sh", "-c", "echo started > /tmp/marker; trap 'exit 7' TERM; "
+                "while :; do sleep 0.1; done"], cwd="/")
+    cfg = json.loads(open(f"{b}/config.json").read())
+    cfg["root"]["readonly"] = False
+    open(f"{b}/config.json", "w").write(json.dumps(cfg))
+    pid_file = tmp_path / "pid"
+    r = rt("create", "--bundle", b, "--pid-file", str(pid_file), "c1")
+    assert r.returncode == 0, r.stderr
+    st = json.loads(rt("state", "c1").stdout)
+    assert st["status"] == "created" and st["id"] == "c1" and st["bundle"] == b
+    assert st["pid"] == int(pid_file.read_text()) > 0
+    assert st["rootfs"] == f"{b}/rootfs" and st["ociVersion"] and st["created"]
+    # Created: the process exists but has not run the app yet.
+    assert not os.path.exists(f"{b}/rootfs/tmp/marker")
+    assert rt("start", "c1").returncode == 0
+    for _ in range(50):
+        if os.path.exists(f"{b}/rootfs/tmp/marker"):
+            break
+        time.sleep(0.1)
+    assert json.loads(rt("state", "c1").stdout)["status"] == "running"
+    assert "c1" in rt("list", "-q").stdout.split()
+    r = rt("start", "c1")
+    assert r.returncode == 1 and "cannot start a container that is running" in r.stderr
+    r = rt("delete", "c1")
+    assert r.returncode == 1 and "that is not stopped: running" in r.stderr
+    assert rt("kill", "c1", "TERM").returncode == 0
+    for _ in range(50):
+        if json.loads(rt("state", "c1").stdout)["status"] == "stopped":
+            break
+        time.sleep(0.1)
+    st = json.loads(rt("state", "c1").stdout)
+    assert st["status"] == "stopped" and st["pid"] == 0
+    r = rt("kill", "c1", "KILL")
+    assert r.returncode == 1 and "is not running" in r.stderr
+    assert rt("delete", "c1").returncode == 0
+    r = rt("state", "c1")
+    assert r.returncode == 1 and "container c1 does not exist" in r.stderr
+    # Errors reach the --log file as JSON lines in runc's shape.
+    last = json.loads(rt.log.read_text().splitlines()[-1])
+    assert last["level"] == "error" and last["msg"] == "container c1 does not exist"
+    assert last["time"]
+
+
+def test_run_in_the_foreground(rt, bundle):
+    r = rt("run", "--bundle", bundle(["sh", "-c", "echo out; echo err >&2; exit 3"]), "r1")
+    assert r.returncode == 3 and r.stdout == "out\n" and r.stderr == "err\n"
+    assert rt("list", "-q").stdout.split() == []       # run deletes it after
+    r = rt("run", "--bundle", bundle(["no-such-program"]), "r2")
+    assert r.returncode == 1 and "executable file not found in $PATH" in r.stderr
+
+
+def test_bad_input(rt, bundle, tmp_path):
+    b = bundle(["true"])
+    r = rt("create", "--bundle", b, "../escape")
+    assert r.returncode == 1 and "invalid container id" in r.stderr
+    r = rt("create", "--bundle", str(tmp_path / "none"), "x")
+    assert r.returncode == 1 and "bundle" in r.stderr
+    assert rt("create", "--bundle", b, "dup").returncode == 0
+    r = rt("create", "--bundle", b, "dup")
+    assert r.returncode == 1 and "container with id exists: dup" in r.stderr
+    cfg = json.loads(open(f"{b}/config.json").read())
+    cfg["process"]["terminal"] = True
+    open(f"{b}/config.json", "w").write(json.dumps(cfg))
+    r = rt("create", "--bundle", b, "tty")
+    assert r.returncode == 1 and "--console-socket" in r.stderr
+    open(f"{b}/config.json", "w").write("{not json")
+    r = rt("create", "--bundle", b, "broken")
+    assert r.returncode == 1 and "config.json" in r.stderr
+    r = rt("frobnicate")
+    assert r.returncode == 1 and "not an isobox-runtime command" in r.stderr
+    assert rt("delete", "--force", "never-was").returncode == 0
+
+
+def test_exec(rt, bundle, tmp_path):
+    b = bundle(["sleep", "30"])
+    assert rt("run", "--detach", "--bundle", b, "e1").returncode == 0
+    r = rt("exec", "e1", "sh", "-c", "echo $((6*7)); exit 4")
+    assert r.returncode == 4 and r.stdout == "42\n"
+    proc = tmp_path / "process.json"
+    proc.write_text(json.dumps({"args": ["sh", "-c", "echo $GREETING from $(pwd)"],
+                                "env": ["GREETING=hello", "PATH=/bin"], "cwd": "/etc",
+                                "user": {"uid": 0, "gid": 0}}))
+    r = rt("exec", "--process", str(proc), "e1")
+    assert r.returncode == 0 and r.stdout == "hello from /etc\n", r.stderr
+    r = rt("exec", "e1", "no-such-program")
+    assert r.returncode == 1 and "executable file not found" in r.stderr
+    assert rt("delete", "--force", "e1").returncode == 0
+
+
+@pytest.fixture(scope="module")
+def podman(rootfs_tar, tmp_path_factory):
+    """podman with private storage (vfs) and isobox-runtime, and the busybox image."""
+    d = tmp_path_factory.mktemp("podman")
+    base = ["podman", "--root", str(d / "root"), "--runroot", str(d / "run"),
+            "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend",
+            "file", "--tmpdir", str(d / "tmp")]
+    assert shutil.which("podman"), "podman is missing: scripts/install-deps.sh installs it"
+    r = sh(*base, "import", rootfs_tar, "localhost/busybox:latest")
+    assert r.returncode == 0, r.stderr
+
+    def run(*args, **kw):
+        return sh(*base, *args, **kw)
+    run.base = base
+    yield run
+    sh(*base, "rm", "-a", "-f")
+
+
+def podman_run(podman, *args, **kw):
+    return podman("run", "--runtime", RUNTIME, "--network", "none", *ULIMITS, *args, **kw)
+
+
+def test_podman_run_rm_exit_code(podman):
+    r = podman_run(podman, "--rm", "busybox", "sh", "-c", "echo hi; exit 5")
+    assert r.returncode == 5 and r.stdout == "hi\n", r.stderr
+    r = podman_run(podman, "--rm", "busybox", "no-such-program")
+    assert r.returncode == 127 and "executable file not found" in r.stderr
+
+
+def test_podman_detach_exec_logs_stop(podman):
+    r = podman_run(podman, "-d", "busybox", "sh", "-c",
+                   "echo up; trap 'echo bye; exit 0' TERM; while :; do sleep 0.1; done")
+    assert r.returncode == 0, r.stderr
+    cid = r.stdout.strip()
+    for _ in range(50):
+        if "up" in podman("logs", cid).stdout:
+            break
+        time.sleep(0.1)
+    r = podman("exec", cid, "sh", "-c", "echo in-exec; exit 4")
+    assert r.returncode == 4 and r.stdout == "in-exec\n"
+    assert podman("stop", "-t", "10", cid).returncode == 0
+    assert podman("inspect", "-f", "{{.State.ExitCode}}", cid).stdout.strip() == "0"
+    assert podman("logs", cid).stdout == "up\nbye\n"
+    assert podman("rm", cid).returncode == 0
+
+
+def test_podman_tty(podman):
+    cmd = [*podman.base, "run", "--rm", "-it", "--runtime", RUNTIME, "--network", "none",
+           *ULIMITS, "busybox", "sh"]
+    c = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", timeout=30)
+    c.expect("# ")
+    c.sendline("tty; echo $((6*7))")
+    c.expect("/dev/pts/0")
+    c.expect("42")
+    c.sendline("exit 9")
+    c.expect(pexpect.EOF)
+    c.close()
+    assert c.exitstatus == 9
+
+
+@pytest.fixture(scope="module")
+def containerd(podman, tmp_path_factory):
+    """containerd on a private socket and state dir, with the busybox image."""
+    d = tmp_path_factory.mktemp("containerd")
+    conf = d / "config.toml"
+    conf.write_text(f'version = 2\nroot = "{d}/root"\nstate = "{d}/state"\n'
+                    'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+                    f'[grpc]\n  address = "{d}/containerd.sock"\n')
+    assert shutil.which("containerd"), "containerd is missing: install-deps.sh installs it"
+    daemon = subprocess.Popen(["containerd", "--config", str(conf)],
+                              stdout=subprocess.DEVNULL, stderr=open(d / "log", "w"))
+    ctr = ["ctr", "--address", f"{d}/containerd.sock"]
+    for _ in range(100):
+        if sh(*ctr, "version").returncode == 0:
+            break
+        time.sleep(0.1)
+    archive = d / "busybox.tar"
+    r = podman("save", "--format", "docker-archive", "-o", str(archive),
+               "localhost/busybox:latest")
+    assert r.returncode == 0, r.stderr
+    r = sh(*ctr, "images", "import", str(archive))
+    assert r.returncode == 0, r.stderr
+
+    def run(*args, **kw):
+        return sh(*ctr, *args, **kw)
+    yield run
+    daemon.terminate()
+    daemon.wait(timeout=30)
+
+
+CTR_RUNTIME = ["--runtime", "io.containerd.runc.v2", "--runc-binary", RUNTIME]
+
+
+def test_containerd_run_exec_kill(containerd):
+    r = containerd("run", "--rm", *CTR_RUNTIME, "localhost/busybox:latest", "c1",
+                   "sh", "-c", "echo hi; exit 6")
+    assert r.returncode == 6 and r.stdout == "hi\n", r.stderr
+    r = containerd("run", "-d", *CTR_RUNTIME, "localhost/busybox:latest", "c2",
+                   "sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.1; done")
+    assert r.returncode == 0, r.stderr
+    r = containerd("task", "exec", "--exec-id", "e1", "c2", "sh", "-c", "echo in; exit 3")
+    assert r.returncode == 3 and r.stdout == "in\n"
+    assert containerd("task", "kill", "c2").returncode == 0
+    for _ in range(100):
+        if "STOPPED" in containerd("task", "ls").stdout:
+            break
+        time.sleep(0.1)
+    assert "STOPPED" in containerd("task", "ls").stdout
+    assert containerd("task", "rm", "c2").returncode == 0
+    assert containerd("container", "rm", "c2").returncode == 0
