@@ -161,6 +161,7 @@ lint:
 
 bench: all
 	sh bench/run-vs-crun.sh
+	sh bench/runtime-vs-crun.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -25,25 +25,8 @@ TMP=$(mktemp -d /tmp/isobox-bench.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 trap 'exit 130' INT TERM
 
-# Timing loop: argv = runs warmup cmd... ; "{i}" in cmd is replaced by the run
-# index (unique crun container ids). Prints the median in ms.
-cat >"$TMP/loop.py" <<'EOF'
-import statistics, subprocess, sys, time
-runs, warmup, cmd = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
-samples = []
-for i in range(warmup + runs):
-    argv = [a.replace("{i}", str(i)) for a in cmd]
-    t0 = time.perf_counter()
-    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE)
-    t1 = time.perf_counter()
-    if p.returncode != 0:
-        sys.exit("run failed (rc=%d): %s\n%s" % (p.returncode, " ".join(argv),
-                 p.stderr.decode(errors="replace")))
-    if i >= warmup:
-        samples.append((t1 - t0) * 1000)
-print("%.1f" % statistics.median(samples))
-EOF
+# The timing loop, shared with the other benchmarks.
+cp bench/loop.py "$TMP/loop.py"
 
 # Peak RSS in KiB of one run of "$@" (GNU time; stderr of the command kept apart).
 rss() {
