@@ -23,7 +23,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all install demo check check-unit check-e2e check-hyperv deps fmt lint bench clean fuzz fuzz-check \
 	fuzz-check-virtq fuzz-check-exec_mux
 
-all: $(BUILD)/isobox $(BUILD)/isobox-runtime $(BUILD)/isobox-init $(BUILD)/isobox-vmm
+all: $(BUILD)/isobox $(BUILD)/isobox-runtime $(BUILD)/isobox-runtime-hyperv $(BUILD)/isobox-init $(BUILD)/isobox-vmm
 
 $(BUILD)/obj/%.o: %.c $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
@@ -33,7 +33,8 @@ $(BUILD)/isobox: $(CLI_OBJ) $(LIB_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # runc's command line, for containerd and podman: the same binary by another name.
-$(BUILD)/isobox-runtime: $(BUILD)/isobox
+# isobox-runtime-hyperv defaults to Hyper-V isolation, as crun's krun name does to a VM.
+$(BUILD)/isobox-runtime $(BUILD)/isobox-runtime-hyperv: $(BUILD)/isobox
 	ln -sf isobox $@
 
 # The VMM links only the VMM and util objects (and what util needs), so its
@@ -59,6 +60,7 @@ $(BUILD)/tests/test_agent: $(BUILD)/obj/src/guest/agent.o $(BUILD)/obj/src/guest
 install: all
 	install -D -m 0755 $(BUILD)/isobox $(DESTDIR)$(PREFIX)/bin/isobox
 	ln -sf isobox $(DESTDIR)$(PREFIX)/bin/isobox-runtime
+	ln -sf isobox $(DESTDIR)$(PREFIX)/bin/isobox-runtime-hyperv
 	install -D -m 0755 $(BUILD)/isobox-init $(DESTDIR)$(PREFIX)/libexec/isobox/isobox-init
 	install -D -m 0755 $(BUILD)/isobox-vmm $(DESTDIR)$(PREFIX)/libexec/isobox/isobox-vmm
 	install -D -m 0755 scripts/kernel-install.sh $(DESTDIR)$(PREFIX)/libexec/isobox/kernel-install.sh

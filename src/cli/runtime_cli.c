@@ -14,6 +14,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "engine/host_config.h"
+#include "engine/isolation.h"
+#include "engine/kernel.h"
+#include "engine/vm_image.h"
 #include "runtime/oci_runtime.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -25,6 +29,14 @@ struct rt_cli {
 	const char *root;
 	const char *log;            /* --log FILE, or NULL */
 	bool log_json;              /* --log-format json */
+	bool hyperv_name;           /* started as isobox-runtime-hyperv */
+};
+
+/* What a hyperv container's VM boots, owned here. */
+struct vm_parts {
+	struct kernel_entry kernel;
+	char *rootfs;
+	struct ocirt_vm vm;
 };
 
 /* What `isobox-runtime spec` writes: a bundle's config.json for ./rootfs. */
@@ -145,16 +157,93 @@ static int create_parse(const struct rt_cli *c, int argc, char **argv, struct oc
 	return 0;
 }
 
+/* The bundle's isolation: its annotation io.isobox.isolation, else the name
+ * this program was started as (isobox-runtime-hyperv), else the host's default. */
+static int bundle_isolation(const struct rt_cli *c, json_t *cfg, bool *hyperv, struct err *err)
+{
+	const char *value = json_string_value(json_object_get(json_object_get(cfg, "annotations"),
+							      "io.isobox.isolation"));
+	struct host_config host;
+	struct isolation_default d;
+	int mode;
+
+	if (isolation_value(value, "annotation io.isobox.isolation", false, &mode, err) < 0)
+		return -1;
+	if (mode != ISOLATION_DEFAULT || c->hyperv_name) {
+		*hyperv = mode == ISOLATION_HYPERV || (mode == ISOLATION_DEFAULT && c->hyperv_name);
+		return 0;
+	}
+	if (host_config_load(NULL, &host, err) < 0)
+		return -1;
+	mode = isolation_default(&host, NULL, &d, err);
+	host_config_free(&host);
+	*hyperv = d.hyperv;
+	return mode;
+}
+
+/* For hyperv: the newest bootable guest kernel of isobox's store ($ISOBOX_ROOT,
+ * else /var/lib/isobox) and the bundle's rootfs as an EROFS disk. */
+static int vm_prepare(const char *bundle, json_t *cfg, struct vm_parts *p, struct err *err)
+{
+	const char *root = getenv("ISOBOX_ROOT") && *getenv("ISOBOX_ROOT") ? getenv("ISOBOX_ROOT")
+									   : "/var/lib/isobox";
+	const char *path = json_string_value(json_object_get(json_object_get(cfg, "root"), "path"));
+	_cleanup_free_ char *kernel = NULL, *rootfs = NULL;
+
+	if (!path)
+		return err_set(err, "config.json: root.path is missing");
+	rootfs = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", bundle, path);
+	if (isolation_hyperv_available(root, &kernel, err) < 0 ||
+	    kernel_find(root, kernel, &p->kernel, err) < 0 ||
+	    vm_image_from_dir(root, rootfs, &p->rootfs, err) < 0)
+		return -1;
+	p->vm = (struct ocirt_vm){ .kernel = p->kernel.vmlinuz, .initrd = p->kernel.initrd,
+				   .rootfs = p->rootfs };
+	return 0;
+}
+
+static void vm_parts_free(struct vm_parts *p)
+{
+	kernel_entry_free(&p->kernel);
+	free(p->rootfs);
+}
+
+/* Sets o->vm when the bundle gets hyperv isolation. */
+static int isolation_prepare(const struct rt_cli *c, struct ocirt_create *o, struct vm_parts *p,
+			     struct err *err)
+{
+	_cleanup_free_ char *config = xasprintf("%s/config.json", o->bundle);
+	_cleanup_json_ json_t *cfg = NULL;
+	bool hyperv = false;
+
+	if (json_load_path(config, &cfg, err) < 0)
+		return err_wrap(err, "bundle %s", o->bundle);
+	if (bundle_isolation(c, cfg, &hyperv, err) < 0)
+		return -1;
+	if (!hyperv)
+		return 0;
+	if (vm_prepare(o->bundle, cfg, p, err) < 0)
+		return err_wrap(err, "hyperv isolation");
+	o->vm = &p->vm;
+	return 0;
+}
+
 static int oci_create(const struct rt_cli *c, int argc, char **argv)
 {
 	struct ocirt_create o = { .root = c->root, .bundle = "." };
+	struct vm_parts parts = { 0 };
 	struct err err = { 0 };
 	bool detach = false, keep = false;
 	pid_t pid;
+	int r;
 
 	if (create_parse(c, argc, argv, &o, &detach, &keep) < 0)
 		return 1;
-	return ocirt_create(&o, &pid, &err) < 0 ? rt_fail(c, &err) : 0;
+	r = isolation_prepare(c, &o, &parts, &err);
+	if (r == 0)
+		r = ocirt_create(&o, &pid, &err);
+	vm_parts_free(&parts);
+	return r < 0 ? rt_fail(c, &err) : 0;
 }
 
 /* run in the foreground: the container is our child; signals go to it, and
@@ -171,15 +260,20 @@ static int oci_run(const struct rt_cli *c, int argc, char **argv)
 {
 	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 	struct ocirt_create o = { .root = c->root, .bundle = "." };
+	struct vm_parts parts = { 0 };
 	struct err err = { 0 };
 	bool detach = false, keep = false;
-	int status, code;
+	int status, code, r;
 	size_t i;
 
 	if (create_parse(c, argc, argv, &o, &detach, &keep) < 0)
 		return 1;
 	o.started = !detach;
-	if (ocirt_create(&o, &run_child, &err) < 0)
+	r = isolation_prepare(c, &o, &parts, &err);
+	if (r == 0)
+		r = ocirt_create(&o, &run_child, &err);
+	vm_parts_free(&parts);
+	if (r < 0)
 		return rt_fail(c, &err);
 	if (detach)
 		return ocirt_start(c->root, o.id, &err) < 0 ? rt_fail(c, &err) : 0;
@@ -410,7 +504,9 @@ int runtime_main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'v' },
 		{ 0 },
 	};
-	struct rt_cli c = { .root = RUNTIME_ROOT };
+	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	struct rt_cli c = { .root = RUNTIME_ROOT,
+			    .hyperv_name = !strcmp(name, "isobox-runtime-hyperv") };
 	size_t i;
 	int opt;
 

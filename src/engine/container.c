@@ -156,7 +156,7 @@ static int hyperv_bundle(const char *root, const struct image *img,
 	char mem[32];
 
 	if (vm_image_rootfs(root, img, &rootfs, err) < 0 ||
-	    vm_image_upper(upper_tmp, VM_UPPER_SIZE, err) < 0)
+	    vm_upper_create(upper_tmp, VM_UPPER_SIZE, err) < 0)
 		return -1;
 	snprintf(mem, sizeof(mem), "%lld", o->memory);
 	json_object_set_new(ann, VM_ANNOTATION_ISOLATION, json_string("hyperv"));

@@ -10,9 +10,9 @@
 #include "engine/image.h"
 #include "util/err.h"
 
-#define VM_UPPER_SIZE (1ULL << 30)     /* sparse: only what the container writes */
-
 int vm_image_rootfs(const char *root, const struct image *img, char **path, struct err *err);
-int vm_image_upper(const char *path, uint64_t size, struct err *err);
+/* A directory (another engine's bundle rootfs) as EROFS, kept in
+ * ROOT/erofs/dir-<sha256 of the disk>.erofs: the same content, one disk. */
+int vm_image_from_dir(const char *root, const char *dir, char **path, struct err *err);
 
 #endif

@@ -18,9 +18,12 @@
 #include "process/cgroup.h"
 #include "process/process.h"
 #include "process/seccomp.h"
+#include "runtime/runtime.h"
+#include "runtime/vm_privileges.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/unixsock.h"
+#include "vmm/vm_backend.h"
 
 #define STOP_WAIT_MS 10000
 
@@ -181,6 +184,62 @@ static int spawn(const struct ocirt_create *c, const char *dir, const char *bund
 	return r;
 }
 
+/* The VM's disks and kernel as the bundle's annotations, kept in DIR/config.json
+ * (where exec finds them). */
+static int vm_annotate(const struct ocirt_create *c, const char *dir, struct oci_spec *spec,
+		       struct err *err)
+{
+	_cleanup_free_ char *upper = xasprintf("%s/upper.ext4", dir);
+	_cleanup_free_ char *config = xasprintf("%s/config.json", dir);
+	json_t *ann = json_object_get(spec->json, "annotations");
+
+	if (!json_is_object(ann)) {
+		ann = json_object();
+		json_object_set_new(spec->json, "annotations", ann);
+	}
+	spec->annotations = ann;
+	json_object_set_new(ann, VM_ANNOTATION_ISOLATION, json_string("hyperv"));
+	json_object_set_new(ann, VM_ANNOTATION_KERNEL, json_string(c->vm->kernel));
+	json_object_set_new(ann, VM_ANNOTATION_INITRD, json_string(c->vm->initrd));
+	json_object_set_new(ann, VM_ANNOTATION_ROOTFS, json_string(c->vm->rootfs));
+	json_object_set_new(ann, VM_ANNOTATION_UPPER, json_string(upper));
+	if (vm_upper_create(upper, VM_UPPER_SIZE, err) < 0)
+		return -1;
+	return json_save_replace(config, spec->json, err);
+}
+
+static int spawn_vm(const struct ocirt_create *c, const char *dir, struct oci_spec *spec,
+		    pid_t *pid, struct err *err)
+{
+	_cleanup_free_ char *fifo = xasprintf("%s/exec.fifo", dir);
+	_cleanup_free_ char *cache = xasprintf("%s/.seccomp", c->root);
+	_cleanup_free_ char *serial = xasprintf("%s/vm-kernel.log", dir);
+	_cleanup_free_ char *exec_socket = xasprintf("%s/" VM_EXEC_SOCKET, dir);
+	_cleanup_free_ char *oom_file = xasprintf("%s/" VM_OOM_FILE, dir);
+	_cleanup_close_ int console = -1;
+	struct guest_security security;
+	struct seccomp_prog seccomp = { 0 };
+	char init[4096];
+	int r;
+
+	if (vm_annotate(c, dir, spec, err) < 0 || rt_init_path(init, sizeof(init), err) < 0)
+		return -1;
+	if (!c->started && mkfifo(fifo, 0600) < 0)
+		return err_sys(err, errno, "create %s", fifo);
+	console = console_connect(spec, c->console_socket, err);
+	if (console == -2 || vm_privileges(spec, cache, &security, &seccomp, err) < 0)
+		return -1;
+	r = vm_spawn(&(struct vm_start){ .spec = spec, .stdio = { 0, 1, 2 },
+					 .console_sock = console, .serial_log = serial,
+					 .init = init, .exec_socket = exec_socket,
+					 .oom_file = oom_file, .security = &security,
+					 .start_fifo = c->started ? NULL : fifo,
+					 .outlive_parent = true },
+		     pid, err);
+	seccomp_prog_free(&seccomp);
+	return r;
+}
+
 int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err)
 {
 	_cleanup_free_ char *dir = NULL, *config = NULL;
@@ -201,8 +260,9 @@ int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err)
 		return errno == EEXIST ? err_set(err, "container with id exists: %s", c->id)
 				       : err_sys(err, errno, "create %s", dir);
 	}
-	r = cgroup_create(c->id, &spec, &cg, err);
-	if (r == 0)
+	if (c->vm)
+		r = spawn_vm(c, dir, &spec, pid, err);
+	else if ((r = cgroup_create(c->id, &spec, &cg, err)) == 0)
 		r = spawn(c, dir, bundle, &spec, &cg, pid, err);
 	if (r == 0)
 		r = state_save(dir, c, bundle, &spec, *pid, err);
@@ -375,6 +435,28 @@ static int exec_spec(const struct ocirt_exec *e, json_t *st, struct oci_spec *sp
 	return spec_parse(j, spec, err);
 }
 
+static bool dir_is_vm(const char *dir)
+{
+	_cleanup_free_ char *sock = xasprintf("%s/" VM_EXEC_SOCKET, dir);
+
+	return access(sock, F_OK) == 0;
+}
+
+/* In a VM, the VMM's exec channel runs it (runtime/exec_vm.c). */
+static int exec_in_vm(const struct ocirt_exec *e, const char *dir, const struct oci_spec *spec,
+		      int *exit_code, struct err *err)
+{
+	_cleanup_free_ char *cache = xasprintf("%s/.seccomp", e->root);
+	char user[32];
+
+	snprintf(user, sizeof(user), "%u:%u", spec->uid, spec->gid);
+	return rt_exec(&(struct rt_exec){ .dir = dir, .cache_dir = cache, .args = spec->args,
+					  .env = spec->env, .cwd = spec->cwd, .user = user,
+					  .tty = spec->terminal, .interactive = !e->detach,
+					  .detach = e->detach },
+		       exit_code, err);
+}
+
 int ocirt_exec(const struct ocirt_exec *e, int *exit_code, struct err *err)
 {
 	_cleanup_free_ char *dir = NULL, *cache = xasprintf("%s/.seccomp", e->root);
@@ -393,6 +475,11 @@ int ocirt_exec(const struct ocirt_exec *e, int *exit_code, struct err *err)
 			       status_of(dir, st), e->id);
 	if (exec_spec(e, st, &spec, err) < 0)
 		return -1;
+	if (dir_is_vm(dir)) {
+		r = exec_in_vm(e, dir, &spec, exit_code, err);
+		spec_free(&spec);
+		return r;
+	}
 	console = console_connect(&spec, e->console_socket, err);
 	if (console == -2 ||
 	    (spec.seccomp && seccomp_prog_compile(spec.seccomp, cache, &seccomp, err) < 0)) {

@@ -2,7 +2,9 @@
  * runtime binary (containerd's runc shim, podman's conmon): create leaves the
  * container's process waiting at its exec FIFO, start releases it, and the
  * caller (the shim, a subreaper) is its parent and reaps it. State lives in
- * ROOT/<id>/state.json. No monitor: the process is the container. */
+ * ROOT/<id>/state.json. No monitor: the process is the container; in hyperv
+ * mode it is the VMM, which waits at the FIFO before it boots the guest,
+ * forwards signals into it and exits with the app's status. */
 #ifndef ISOBOX_OCI_RUNTIME_H
 #define ISOBOX_OCI_RUNTIME_H
 
@@ -12,6 +14,12 @@
 
 #include "util/err.h"
 
+/* Hyper-V isolation: what the VM boots. */
+struct ocirt_vm {
+	const char *kernel, *initrd;
+	const char *rootfs;             /* the bundle's rootfs as an EROFS disk */
+};
+
 struct ocirt_create {
 	const char *root;               /* state directory, e.g. /run/isobox-runtime */
 	const char *id;
@@ -20,6 +28,7 @@ struct ocirt_create {
 	const char *console_socket;     /* NULL: none; needed for process.terminal */
 	int preserve_fds;
 	bool started;                   /* run: no exec FIFO, the process starts at once */
+	const struct ocirt_vm *vm;      /* NULL: process isolation */
 };
 
 int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err);

@@ -13,6 +13,7 @@
 #include "util/cleanup.h"
 #include "util/fdpass.h"
 #include "util/fs.h"
+#include "util/program.h"
 #include "util/unixsock.h"
 #include "vmm/guest_config.h"
 #include "vmm/linux_vm.h"
@@ -166,6 +167,16 @@ static void vm_child_fds(const struct vm_start *vs, struct vm_start *mine)
 	mine->console_sock = vs->console_sock >= 0 ? 3 : -1;
 }
 
+/* Opening the FIFO for writing blocks until `start` opens it for reading. */
+static int vm_start_wait(const char *fifo, struct err *err)
+{
+	_cleanup_close_ int fd = open(fifo, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		return err_sys(err, errno, "wait at %s", fifo);
+	return 0;
+}
+
 int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
 {
 	pid_t child = fork();
@@ -178,10 +189,13 @@ int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
 		int status;
 
 		/* The container dies with its monitor, as in process mode. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (!vs->outlive_parent)
+			prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		vm_child_fds(vs, &mine);
 		vs = &mine;
-		status = vm_child(vs, &e);
+		status = vs->start_fifo ? vm_start_wait(vs->start_fifo, &e) : 0;
+		if (status == 0)
+			status = vm_child(vs, &e);
 
 		if (status < 0) {
 			/* The container's stderr is where its user looks. */
@@ -191,5 +205,20 @@ int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
 		_exit(status);
 	}
 	*pid = child;
+	return 0;
+}
+
+int vm_upper_create(const char *path, uint64_t size, struct err *err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	const char *argv[] = { "mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=1,lazy_journal_init=1",
+			       path, NULL };
+
+	if (fd < 0)
+		return err_sys(err, errno, "create %s", path);
+	if (ftruncate(fd, (off_t)size) < 0)
+		return err_sys(err, errno, "size %s", path);
+	if (program_run(argv, err) < 0)
+		return err_wrap(err, "make the container's writable disk (install e2fsprogs)");
 	return 0;
 }

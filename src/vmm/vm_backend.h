@@ -5,6 +5,7 @@
 #ifndef ISOBOX_VM_BACKEND_H
 #define ISOBOX_VM_BACKEND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -34,7 +35,16 @@ struct vm_start {
 	const char *exec_socket;     /* where `exec` connects, or NULL */
 	const char *oom_file;        /* holds "1" when the guest's app was killed for memory */
 	const struct guest_security *security;  /* the app's privileges in the guest */
+	/* runc's create (isobox-runtime): a FIFO the VMM opens for writing, and
+	 * so waits at, before it boots the guest; NULL: boot at once. */
+	const char *start_fifo;
+	bool outlive_parent;         /* no parent-death signal: the caller exits first */
 };
+
+#define VM_UPPER_SIZE (1ULL << 30)     /* sparse: only what the container writes */
+
+/* The container's writable layer: a sparse ext4 disk of its own. */
+int vm_upper_create(const char *path, uint64_t size, struct err *err);
 
 /* True when the spec asks for hyperv isolation. */
 int vm_spec_is_hyperv(const struct oci_spec *spec);
