@@ -286,6 +286,8 @@ int caps_masks(json_t *caps, uint64_t masks[CAPS_SETS], struct err *err)
 	for (i = 0; i < CAPS_SETS; i++)
 		if (caps_set_parse(json_object_get(caps, sets[i]), sets[i], &masks[i], err) < 0)
 			return -1;
+	/* Ambient only where permitted and inheritable, as caps_apply raises it. */
+	masks[4] &= masks[2] & masks[3];
 	return 0;
 }
 

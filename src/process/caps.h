@@ -34,7 +34,8 @@ int caps_apply(json_t *bounding, json_t *effective, json_t *inheritable, json_t 
 int caps_from_name(const char *name);
 
 /* process.capabilities as bit masks, in the order bounding, effective,
- * inheritable, permitted, ambient (for a guest that applies them itself). */
+ * inheritable, permitted, ambient (for a guest that applies them itself);
+ * ambient keeps only what is permitted and inheritable, as caps_apply does. */
 #define CAPS_SETS 5
 int caps_masks(json_t *caps, uint64_t masks[CAPS_SETS], struct err *err);
 

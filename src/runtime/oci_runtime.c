@@ -18,6 +18,7 @@
 #include "process/cgroup.h"
 #include "process/process.h"
 #include "process/seccomp.h"
+#include "runtime/exec_vm.h"
 #include "runtime/runtime.h"
 #include "runtime/vm_privileges.h"
 #include "util/cleanup.h"
@@ -446,15 +447,12 @@ static bool dir_is_vm(const char *dir)
 static int exec_in_vm(const struct ocirt_exec *e, const char *dir, const struct oci_spec *spec,
 		      int *exit_code, struct err *err)
 {
-	_cleanup_free_ char *cache = xasprintf("%s/.seccomp", e->root);
 	char user[32];
 
 	snprintf(user, sizeof(user), "%u:%u", spec->uid, spec->gid);
-	return rt_exec(&(struct rt_exec){ .dir = dir, .cache_dir = cache, .args = spec->args,
-					  .env = spec->env, .cwd = spec->cwd, .user = user,
-					  .tty = spec->terminal, .interactive = !e->detach,
-					  .detach = e->detach },
-		       exit_code, err);
+	return exec_vm(&(struct rt_exec){ .dir = dir, .user = user, .tty = spec->terminal,
+					  .interactive = !e->detach, .detach = e->detach },
+		       spec, exit_code, err);
 }
 
 int ocirt_exec(const struct ocirt_exec *e, int *exit_code, struct err *err)
