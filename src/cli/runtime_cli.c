@@ -439,6 +439,106 @@ static int oci_exec(const struct rt_cli *c, int argc, char **argv)
 	return code;
 }
 
+static int oci_pause_resume(const struct rt_cli *c, int argc, char **argv)
+{
+	struct err err = { 0 };
+
+	if (one_id(c, argc, argv))
+		return 1;
+	return ocirt_pause(c->root, argv[1], !strcmp(argv[0], "pause"), &err) < 0
+		       ? rt_fail(c, &err) : 0;
+}
+
+/* runc's ps: `ps -ef` lines of the container's processes, or their pids as JSON. */
+static int oci_ps(const struct rt_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = { { "format", required_argument, NULL, 'f' }, { 0 } };
+	_cleanup_json_ json_t *pids = NULL;
+	FILE *ps;
+	struct err err = { 0 };
+	bool json = false;
+	char line[4096];
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long_only(argc, argv, "+f:", opts, NULL)) != -1) {
+		if (opt != 'f' || (strcmp(optarg, "json") && strcmp(optarg, "table")))
+			return rt_usage(c, "usage: ps [--format table|json] ID");
+		json = !strcmp(optarg, "json");
+	}
+	if (optind != argc - 1)
+		return rt_usage(c, "usage: ps [--format table|json] ID");
+	if (ocirt_pids(c->root, argv[optind], &pids, &err) < 0)
+		return rt_fail(c, &err);
+	if (json)
+		return print_json(pids);
+	ps = popen("ps -ef", "re");
+	if (!ps)
+		return rt_usage(c, "ps: cannot run ps -ef");
+	for (bool header = true; fgets(line, sizeof(line), ps); header = false) {
+		json_t *pid;
+		size_t i;
+		int p = 0;
+
+		sscanf(line, "%*s %d", &p);
+		json_array_foreach(pids, i, pid)
+			if (header || json_integer_value(pid) == p) {
+				fputs(line, stdout);
+				break;
+			}
+		if (header && !json_array_size(pids))
+			fputs(line, stdout);
+	}
+	pclose(ps);
+	return 0;
+}
+
+/* runc's update: --memory, --pids-limit, --cpu-quota, --cpu-period, or
+ * --resources FILE (linux.resources as JSON; "-" for stdin). */
+static int oci_update(const struct rt_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "resources", required_argument, NULL, 'r' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "pids-limit", required_argument, NULL, 'p' },
+		{ "cpu-quota", required_argument, NULL, 'q' },
+		{ "cpu-period", required_argument, NULL, 'P' },
+		{ 0 },
+	};
+	_cleanup_json_ json_t *res = json_object();
+	struct err err = { 0 };
+	long long v;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long_only(argc, argv, "+r:", opts, NULL)) != -1) {
+		if (opt == 'r') {
+			json_decref(res);
+			res = !strcmp(optarg, "-") ? json_loadf(stdin, 0, NULL)
+						   : json_load_file(optarg, 0, NULL);
+			if (!json_is_object(res))
+				return rt_usage(c, "--resources %s is not a JSON object", optarg);
+			continue;
+		}
+		if (opt == '?' || parse_bytes(optarg, &v) < 0 || v < 0)
+			return rt_usage(c, "update: bad flag or value");
+		if (opt == 'm')
+			json_object_set_new(res, "memory", json_pack("{s:I}", "limit", (json_int_t)v));
+		else if (opt == 'p')
+			json_object_set_new(res, "pids", json_pack("{s:I}", "limit", (json_int_t)v));
+		else {
+			json_t *cpu = json_object_get(res, "cpu");
+
+			if (!cpu)
+				json_object_set_new(res, "cpu", cpu = json_object());
+			json_object_set_new(cpu, opt == 'q' ? "quota" : "period", json_integer(v));
+		}
+	}
+	if (optind != argc - 1)
+		return rt_usage(c, "usage: update [--resources FILE] [--memory N] ... ID");
+	return ocirt_update(c->root, argv[optind], res, &err) < 0 ? rt_fail(c, &err) : 0;
+}
+
 static int oci_spec(const struct rt_cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = { { "bundle", required_argument, NULL, 'b' },
@@ -489,7 +589,8 @@ static const struct {
 	{ "create", oci_create }, { "start", oci_start }, { "run", oci_run },
 	{ "state", oci_state },   { "kill", oci_kill },   { "delete", oci_delete },
 	{ "list", oci_list },     { "exec", oci_exec },   { "spec", oci_spec },
-	{ "features", oci_features },
+	{ "features", oci_features }, { "pause", oci_pause_resume },
+	{ "resume", oci_pause_resume }, { "ps", oci_ps }, { "update", oci_update },
 };
 
 int runtime_main(int argc, char **argv)
@@ -526,7 +627,7 @@ int runtime_main(int argc, char **argv)
 		case 'h':
 			printf("Usage: isobox-runtime [--root DIR] [--log FILE] [--log-format "
 			       "text|json] COMMAND\n\nCommands: create, start, run, state, kill, "
-			       "delete, list, exec, spec, features\n");
+			       "delete, list, exec, ps, pause, resume, update, spec, features\n");
 			return 0;
 		default:
 			return rt_usage(&c, "unknown global flag");

@@ -65,7 +65,6 @@ static int cgroup_limits_v2(const struct cgroup *cg, const struct oci_spec *spec
 			    struct err *err)
 {
 	const char *dir = cg->dirs[0];
-	char buf[64];
 
 	/* The controllers must be enabled at every level above the container. A
 	 * host's init usually did it at the root; a bare one has not. */
@@ -74,8 +73,15 @@ static int cgroup_limits_v2(const struct cgroup *cg, const struct oci_spec *spec
 	if (cgroup_write(CGROUP_ROOT "/isobox", "cgroup.subtree_control", "+memory +pids +cpu",
 			 err) < 0)
 		return -1;
-	if (devices_apply_v2(dir, spec->devices_allow_all, err) < 0)
-		return -1;
+	return devices_apply_v2(dir, spec->devices_allow_all, err);
+}
+
+static int cgroup_resources_v2(const struct cgroup *cg, const struct oci_spec *spec,
+			       struct err *err)
+{
+	const char *dir = cg->dirs[0];
+	char buf[64];
+
 	if (spec->memory_limit > 0) {
 		if (cgroup_write_ll(dir, "memory.max", spec->memory_limit, err) < 0)
 			return -1;
@@ -107,14 +113,19 @@ static int cgroup_limits_v1(const struct cgroup *cg, const struct oci_spec *spec
 			    struct err *err)
 {
 	const char *devices = cgroup_dir_of(cg, "devices");
-	const char *mem = cgroup_dir_of(cg, "memory"), *pids = cgroup_dir_of(cg, "pids");
-	const char *cpu = cgroup_dir_of(cg, "cpu");
 
 	if (!devices)
 		return err_set(err, "the devices cgroup controller is missing: without it the "
 			       "container could open the host's devices");
-	if (devices_apply_v1(devices, spec->devices_allow_all, err) < 0)
-		return -1;
+	return devices_apply_v1(devices, spec->devices_allow_all, err);
+}
+
+static int cgroup_resources_v1(const struct cgroup *cg, const struct oci_spec *spec,
+			       struct err *err)
+{
+	const char *mem = cgroup_dir_of(cg, "memory"), *pids = cgroup_dir_of(cg, "pids");
+	const char *cpu = cgroup_dir_of(cg, "cpu");
+
 	if (spec->memory_limit > 0) {
 		if (!mem)
 			return err_set(err, "--memory needs the memory cgroup controller");
@@ -142,6 +153,41 @@ static int cgroup_limits_v1(const struct cgroup *cg, const struct oci_spec *spec
 	return 0;
 }
 
+int cgroup_update(const struct cgroup *cg, const struct oci_spec *spec, struct err *err)
+{
+	return cg->unified ? cgroup_resources_v2(cg, spec, err) : cgroup_resources_v1(cg, spec, err);
+}
+
+/* v1's freezer.state, or v2's cgroup.freeze; a freeze waits until it holds. */
+int cgroup_freeze(const struct cgroup *cg, bool frozen, struct err *err)
+{
+	const char *dir = cg->unified ? cg->dirs[0] : cgroup_dir_of(cg, "freezer");
+	int tries;
+
+	if (!dir)
+		return err_set(err, "pausing needs the freezer cgroup controller");
+	if (cgroup_write(dir, cg->unified ? "cgroup.freeze" : "freezer.state",
+			 cg->unified ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED"),
+			 err) < 0)
+		return -1;
+	for (tries = 0; frozen && tries < 1000 && !cgroup_frozen(cg); tries++)
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+	return !frozen || cgroup_frozen(cg) ? 0 : err_set(err, "the cgroup did not freeze");
+}
+
+bool cgroup_frozen(const struct cgroup *cg)
+{
+	const char *dir = cg->unified ? cg->dirs[0] : cgroup_dir_of(cg, "freezer");
+	_cleanup_free_ char *path = NULL, *text = NULL;
+
+	if (!dir)
+		return false;
+	path = xasprintf("%s/%s", dir, cg->unified ? "cgroup.events" : "freezer.state");
+	if (read_file(path, 4096, &text, NULL, &(struct err){ 0 }) < 0)
+		return false;
+	return cg->unified ? strstr(text, "frozen 1") != NULL : !strncmp(text, "FROZEN", 6);
+}
+
 int cgroup_create(const char *id, const struct oci_spec *spec, struct cgroup *cg,
 		  struct err *err)
 {
@@ -153,6 +199,8 @@ int cgroup_create(const char *id, const struct oci_spec *spec, struct cgroup *cg
 		if (mkdir_p(cg->dirs[i], 0755, err) < 0)
 			goto fail;
 	r = cg->unified ? cgroup_limits_v2(cg, spec, err) : cgroup_limits_v1(cg, spec, err);
+	if (r == 0)
+		r = cgroup_update(cg, spec, err);
 	if (r == 0)
 		return 0;
 fail:

@@ -22,6 +22,11 @@ struct cgroup {
 /* Detect the layout and create the directories with the spec's limits. */
 int cgroup_create(const char *id, const struct oci_spec *spec, struct cgroup *cg,
 		  struct err *err);
+/* Apply the spec's memory, pids and cpu limits again (runc's update). */
+int cgroup_update(const struct cgroup *cg, const struct oci_spec *spec, struct err *err);
+/* Freeze or thaw every process of the cgroup (runc's pause, resume). */
+int cgroup_freeze(const struct cgroup *cg, bool frozen, struct err *err);
+bool cgroup_frozen(const struct cgroup *cg);
 /* Recompute the directories of an existing container without creating anything. */
 void cgroup_open(const char *id, struct cgroup *cg);
 /* Move the calling process, which must be single-threaded, into the cgroup. */

@@ -86,7 +86,35 @@ static int state_load(const char *root, const char *id, char **dir, json_t **out
 	return 0;
 }
 
-/* created: waiting at its FIFO; running; stopped: gone (or its pid reused). */
+static bool dir_is_vm(const char *dir)
+{
+	_cleanup_free_ char *sock = xasprintf("%s/" VM_EXEC_SOCKET, dir);
+
+	return access(sock, F_OK) == 0;
+}
+
+/* A VM is paused by stopping its VMM; a process container by its freezer. */
+static bool is_paused(const char *dir, json_t *st)
+{
+	pid_t pid = json_integer_value(json_object_get(st, "pid"));
+	_cleanup_free_ char *path = xasprintf("/proc/%d/stat", pid), *text = NULL;
+	struct cgroup cg;
+	bool frozen;
+	char *p;
+
+	if (dir_is_vm(dir)) {
+		if (read_file(path, 4096, &text, NULL, &(struct err){ 0 }) < 0)
+			return false;
+		p = strrchr(text, ')');
+		return p && p[1] && p[2] == 'T';
+	}
+	cgroup_open(json_string_value(json_object_get(st, "id")), &cg);
+	frozen = cgroup_frozen(&cg);
+	cgroup_free(&cg);
+	return frozen;
+}
+
+/* created: waiting at its FIFO; running, or paused; stopped: gone (or its pid reused). */
 static const char *status_of(const char *dir, json_t *st)
 {
 	pid_t pid = json_integer_value(json_object_get(st, "pid"));
@@ -95,7 +123,9 @@ static const char *status_of(const char *dir, json_t *st)
 
 	if (!start || proc_start_time(pid) != (unsigned long long)start)
 		return "stopped";
-	return access(fifo, F_OK) == 0 ? "created" : "running";
+	if (access(fifo, F_OK) == 0)
+		return "created";
+	return is_paused(dir, st) ? "paused" : "running";
 }
 
 static int state_save(const char *dir, const struct ocirt_create *c, const char *bundle,
@@ -436,23 +466,36 @@ static int exec_spec(const struct ocirt_exec *e, json_t *st, struct oci_spec *sp
 	return spec_parse(j, spec, err);
 }
 
-static bool dir_is_vm(const char *dir)
-{
-	_cleanup_free_ char *sock = xasprintf("%s/" VM_EXEC_SOCKET, dir);
-
-	return access(sock, F_OK) == 0;
-}
-
-/* In a VM, the VMM's exec channel runs it (runtime/exec_vm.c). */
+/* In a VM, the VMM's exec channel runs it (runtime/exec_vm.c). The pid an
+ * engine waits on is a host process that relays the session and exits with
+ * the process's status: detached, a child left to the caller's subreaper. */
 static int exec_in_vm(const struct ocirt_exec *e, const char *dir, const struct oci_spec *spec,
 		      int *exit_code, struct err *err)
 {
+	struct rt_exec re = { .dir = dir, .tty = spec->terminal, .interactive = true };
 	char user[32];
+	pid_t child;
 
 	snprintf(user, sizeof(user), "%u:%u", spec->uid, spec->gid);
-	return exec_vm(&(struct rt_exec){ .dir = dir, .user = user, .tty = spec->terminal,
-					  .interactive = !e->detach, .detach = e->detach },
-		       spec, exit_code, err);
+	re.user = user;
+	if (!e->detach)
+		return pid_file_write(e->pid_file, getpid(), err) < 0 ? -1
+								     : exec_vm(&re, spec, exit_code, err);
+	child = fork();
+	if (child < 0)
+		return err_sys(err, errno, "fork");
+	if (child == 0) {
+		struct err e2 = { 0 };
+		int code = 0;
+
+		if (exec_vm(&re, spec, &code, &e2) < 0) {
+			fprintf(stderr, "isobox-runtime: %s\n", e2.msg);
+			_exit(ERR_RUNTIME);
+		}
+		_exit(code);
+	}
+	*exit_code = 0;
+	return pid_file_write(e->pid_file, child, err);
 }
 
 int ocirt_exec(const struct ocirt_exec *e, int *exit_code, struct err *err)
@@ -500,4 +543,90 @@ int ocirt_exec(const struct ocirt_exec *e, int *exit_code, struct err *err)
 			return err_sys(err, errno, "wait for the exec'd process");
 	*exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	return 0;
+}
+
+int ocirt_pause(const char *root, const char *id, bool pause, struct err *err)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_json_ json_t *st = NULL;
+	const char *status;
+	struct cgroup cg;
+	int r;
+
+	if (state_load(root, id, &dir, &st, err) < 0)
+		return -1;
+	status = status_of(dir, st);
+	if (strcmp(status, pause ? "running" : "paused"))
+		return err_set(err, "container %s is %s, not %s", id, status,
+			       pause ? "running" : "paused");
+	if (dir_is_vm(dir)) {
+		if (kill(json_integer_value(json_object_get(st, "pid")), pause ? SIGSTOP : SIGCONT) < 0)
+			return err_sys(err, errno, "%s the VM of %s", pause ? "stop" : "continue", id);
+		return 0;
+	}
+	cgroup_open(id, &cg);
+	r = cgroup_freeze(&cg, pause, err);
+	cgroup_free(&cg);
+	return r;
+}
+
+int ocirt_pids(const char *root, const char *id, json_t **out, struct err *err)
+{
+	_cleanup_free_ char *dir = NULL, *procs = NULL, *text = NULL;
+	_cleanup_json_ json_t *st = NULL;
+	struct cgroup cg;
+	char *line, *save;
+
+	if (state_load(root, id, &dir, &st, err) < 0)
+		return -1;
+	*out = json_array();
+	if (!strcmp(status_of(dir, st), "stopped"))
+		return 0;
+	if (dir_is_vm(dir)) {
+		json_array_append_new(*out, json_object_get(st, "pid") ?
+				      json_deep_copy(json_object_get(st, "pid")) : json_integer(0));
+		return 0;
+	}
+	cgroup_open(id, &cg);
+	procs = cg.n_dirs ? xasprintf("%s/cgroup.procs", cg.dirs[0]) : NULL;
+	cgroup_free(&cg);
+	if (procs && read_file(procs, 1 << 20, &text, NULL, &(struct err){ 0 }) == 0)
+		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			json_array_append_new(*out, json_integer(atoi(line)));
+	return 0;
+}
+
+/* runc's update flags, merged into the bundle's linux.resources and applied. */
+int ocirt_update(const char *root, const char *id, json_t *resources, struct err *err)
+{
+	_cleanup_free_ char *dir = NULL, *config = NULL;
+	_cleanup_json_ json_t *st = NULL, *j = NULL;
+	struct oci_spec spec = { 0 };
+	struct cgroup cg;
+	json_t *linux_;
+	int r;
+
+	if (state_load(root, id, &dir, &st, err) < 0)
+		return -1;
+	if (!strcmp(status_of(dir, st), "stopped"))
+		return err_set(err, "container %s is not running", id);
+	if (dir_is_vm(dir))
+		return err_set(err, "container %s runs in a VM, whose memory and vCPUs are fixed "
+			       "when it boots: update is for process isolation", id);
+	config = xasprintf("%s/config.json", json_string_value(json_object_get(st, "bundle")));
+	if (json_load_path(config, &j, err) < 0)
+		return -1;
+	linux_ = json_object_get(j, "linux");
+	if (!json_is_object(linux_))
+		json_object_set_new(j, "linux", linux_ = json_object());
+	json_object_set(linux_, "resources", resources);
+	if (spec_parse(j, &spec, err) < 0) {
+		spec_free(&spec);
+		return err_wrap(err, "update");
+	}
+	cgroup_open(id, &cg);
+	r = cgroup_update(&cg, &spec, err);
+	cgroup_free(&cg);
+	spec_free(&spec);
+	return r;
 }

@@ -43,6 +43,13 @@ int ocirt_kill(const char *root, const char *id, int sig, bool all, struct err *
 /* force: kill a running container first. */
 int ocirt_delete(const char *root, const char *id, bool force, struct err *err);
 
+/* pause: freeze a running container (a VM: stop its VMM); else thaw it. */
+int ocirt_pause(const char *root, const char *id, bool pause, struct err *err);
+/* The host pids of the container's processes (a VM: its VMM), as a JSON array. */
+int ocirt_pids(const char *root, const char *id, json_t **out, struct err *err);
+/* Apply linux.resources (memory, pids, cpu) to a running process container. */
+int ocirt_update(const char *root, const char *id, json_t *resources, struct err *err);
+
 /* Run a process in the container: process is an OCI process object (exec
  * --process), or NULL to take the container's with args. Detached, returns
  * once it runs; else waits and *exit_code is its status. */

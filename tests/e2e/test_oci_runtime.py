@@ -199,18 +199,25 @@ def test_exec(rt, bundle, tmp_path, mode):
 
 
 @pytest.fixture(scope="module")
-def podman(rootfs_tar, tmp_path_factory):
-    """podman with private storage (vfs) and isobox-runtime, and the busybox image."""
+def podman(rootfs_tar, tmp_path_factory, isobox_root):
+    """podman with private storage (vfs) and isobox-runtime, and the busybox image.
+    conmon passes the runtime only the environment containers.conf names: so
+    ISOBOX_ROOT (where the guest kernels are) is named there."""
     d = tmp_path_factory.mktemp("podman")
+    conf = d / "containers.conf"
+    conf.write_text('[engine]\nconmon_env_vars = ["PATH=/usr/local/sbin:/usr/local/bin:'
+                    f'/usr/sbin:/usr/bin:/sbin:/bin", "ISOBOX_ROOT={isobox_root}"]\n')
+    env = dict(os.environ, CONTAINERS_CONF=str(conf))
     base = ["podman", "--root", str(d / "root"), "--runroot", str(d / "run"),
             "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend",
             "file", "--tmpdir", str(d / "tmp")]
     assert shutil.which("podman"), "podman is missing: scripts/install-deps.sh installs it"
-    r = sh(*base, "import", rootfs_tar, "localhost/busybox:latest")
+    r = sh(*base, "import", rootfs_tar, "localhost/busybox:latest", env=env)
     assert r.returncode == 0, r.stderr
 
     def run(*args, **kw):
-        return sh(*base, *args, **kw)
+        return sh(*base, *args, env=env, **kw)
+    run.env = env
     run.base = base
     yield run
     sh(*base, "rm", "-a", "-f")
@@ -246,7 +253,7 @@ def test_podman_detach_exec_logs_stop(podman, mode):
 def test_podman_tty(podman, mode):
     cmd = [*podman.base, "run", "--rm", "-it", "--runtime", RUNTIME, "--network", "none",
            *ULIMITS, "--annotation", f"io.isobox.isolation={mode}", "busybox", "sh"]
-    c = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", timeout=BOOT_WAIT)
+    c = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", timeout=BOOT_WAIT, env=podman.env)
     c.expect("# ")
     c.sendline("tty; echo $((6*7))")
     c.expect("/dev/pts/0")
@@ -258,7 +265,7 @@ def test_podman_tty(podman, mode):
 
 
 @pytest.fixture(scope="module")
-def containerd(podman, tmp_path_factory):
+def containerd(podman, tmp_path_factory, isobox_root):
     """containerd on a private socket and state dir, with the busybox image."""
     d = tmp_path_factory.mktemp("containerd")
     conf = d / "config.toml"
@@ -305,3 +312,33 @@ def test_containerd_run_exec_kill(containerd, mode):
     assert wait_for(lambda: "STOPPED" in containerd("task", "ls").stdout)
     assert containerd("task", "rm", "c2").returncode == 0
     assert containerd("container", "rm", "c2").returncode == 0
+
+
+def test_ps_pause_resume_update(rt, bundle, mode):
+    assert rt("run", "--detach", "--bundle", bundle(["sleep", "300"]), "p1").returncode == 0
+    assert wait_for(lambda: rt("exec", "p1", "true").returncode == 0)
+    pid = json.loads(rt("state", "p1").stdout)["pid"]
+    assert pid in json.loads(rt("ps", "--format", "json", "p1").stdout)
+    table = rt("ps", "p1").stdout.splitlines()
+    assert table[0].split()[:2] == ["UID", "PID"] and str(pid) in " ".join(table[1:])
+    assert rt("pause", "p1").returncode == 0
+    assert json.loads(rt("state", "p1").stdout)["status"] == "paused"
+    r = rt("pause", "p1")
+    assert r.returncode == 1 and "is paused, not running" in r.stderr
+    assert rt("resume", "p1").returncode == 0
+    assert json.loads(rt("state", "p1").stdout)["status"] == "running"
+    assert rt("exec", "p1", "true").returncode == 0
+    r = rt("update", "--memory", "64m", "--pids-limit", "50", "p1")
+    if mode == "process":
+        assert r.returncode == 0, r.stderr
+        limits = {"memory": ("memory.limit_in_bytes", "memory.max"), "pids": ("pids.max",)}
+        seen = []
+        for ctrl, files in limits.items():
+            for base in (f"/sys/fs/cgroup/{ctrl}/isobox/p1", "/sys/fs/cgroup/isobox/p1"):
+                for f in files:
+                    if os.path.exists(f"{base}/{f}"):
+                        seen.append(open(f"{base}/{f}").read().strip())
+        assert "67108864" in seen and "50" in seen, seen
+    else:
+        assert r.returncode == 1 and "update is for process isolation" in r.stderr
+    assert rt("delete", "--force", "p1").returncode == 0
