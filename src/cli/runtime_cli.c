@@ -16,7 +16,6 @@
 #include "cli/cli.h"
 #include "engine/host_config.h"
 #include "engine/isolation.h"
-#include "engine/kernel.h"
 #include "engine/vm_image.h"
 #include "runtime/oci_runtime.h"
 #include "util/cleanup.h"
@@ -32,9 +31,9 @@ struct rt_cli {
 	bool hyperv_name;           /* started as isobox-runtime-hyperv */
 };
 
-/* What a hyperv container's VM boots, owned here. */
+/* The isolation decision and what a hyperv container's VM boots, owned here. */
 struct vm_parts {
-	struct kernel_entry kernel;
+	struct isolation_decision decision;
 	char *rootfs;
 	struct ocirt_vm vm;
 };
@@ -157,75 +156,50 @@ static int create_parse(const struct rt_cli *c, int argc, char **argv, struct oc
 	return 0;
 }
 
-/* The bundle's isolation: its annotation io.isobox.isolation, else the name
- * this program was started as (isobox-runtime-hyperv), else the host's default. */
-static int bundle_isolation(const struct rt_cli *c, json_t *cfg, bool *hyperv, struct err *err)
+static const char *isobox_root(void)
 {
-	const char *value = json_string_value(json_object_get(json_object_get(cfg, "annotations"),
-							      "io.isobox.isolation"));
-	struct host_config host;
-	struct isolation_default d;
-	int mode;
+	const char *root = getenv("ISOBOX_ROOT");
 
-	if (isolation_value(value, "annotation io.isobox.isolation", false, &mode, err) < 0)
-		return -1;
-	if (mode != ISOLATION_DEFAULT || c->hyperv_name) {
-		*hyperv = mode == ISOLATION_HYPERV || (mode == ISOLATION_DEFAULT && c->hyperv_name);
-		return 0;
-	}
-	if (host_config_load(NULL, &host, err) < 0)
-		return -1;
-	mode = isolation_default(&host, NULL, &d, err);
-	host_config_free(&host);
-	*hyperv = d.hyperv;
-	return mode;
+	return root && *root ? root : "/var/lib/isobox";
 }
 
-/* For hyperv: the newest bootable guest kernel of isobox's store ($ISOBOX_ROOT,
- * else /var/lib/isobox) and the bundle's rootfs as an EROFS disk. */
-static int vm_prepare(const char *bundle, json_t *cfg, struct vm_parts *p, struct err *err)
+/* The bundle's isolation (engine/isolation.c: its annotation, this program's
+ * name, the host's default, and the policy's rules); for hyperv, what the VM
+ * boots: the guest kernel chosen and the bundle's rootfs as an EROFS disk in
+ * isobox's store. Sets o->vm when the bundle gets hyperv isolation. */
+static int isolation_prepare(const struct rt_cli *c, struct ocirt_create *o, struct vm_parts *p,
+			     struct err *err)
 {
-	const char *root = getenv("ISOBOX_ROOT") && *getenv("ISOBOX_ROOT") ? getenv("ISOBOX_ROOT")
-									   : "/var/lib/isobox";
-	const char *path = json_string_value(json_object_get(json_object_get(cfg, "root"), "path"));
-	_cleanup_free_ char *kernel = NULL, *rootfs = NULL;
+	_cleanup_free_ char *config = xasprintf("%s/config.json", o->bundle), *rootfs = NULL;
+	_cleanup_json_ json_t *cfg = NULL;
+	struct host_config host;
+	const char *path;
+	int r;
 
-	if (!path)
-		return err_set(err, "config.json: root.path is missing");
-	rootfs = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", bundle, path);
-	if (isolation_hyperv_available(root, &kernel, err) < 0 ||
-	    kernel_find(root, kernel, &p->kernel, err) < 0 ||
-	    vm_image_from_dir(root, rootfs, &p->rootfs, err) < 0)
+	if (json_load_path(config, &cfg, err) < 0)
+		return err_wrap(err, "bundle %s", o->bundle);
+	if (host_config_load(NULL, &host, err) < 0)
 		return -1;
-	p->vm = (struct ocirt_vm){ .kernel = p->kernel.vmlinuz, .initrd = p->kernel.initrd,
-				   .rootfs = p->rootfs };
+	r = isolation_decide_bundle(isobox_root(), &host, cfg, c->hyperv_name, &p->decision, err);
+	host_config_free(&host);
+	if (r < 0 || !p->decision.hyperv)
+		return r;
+	path = json_string_value(json_object_get(json_object_get(cfg, "root"), "path"));
+	if (!path)
+		return err_set(err, "bundle %s: config.json: root.path is missing", o->bundle);
+	rootfs = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", o->bundle, path);
+	if (vm_image_from_dir(isobox_root(), rootfs, &p->rootfs, err) < 0)
+		return err_wrap(err, "hyperv isolation");
+	p->vm = (struct ocirt_vm){ .kernel = p->decision.kernel.vmlinuz,
+				   .initrd = p->decision.kernel.initrd, .rootfs = p->rootfs };
+	o->vm = &p->vm;
 	return 0;
 }
 
 static void vm_parts_free(struct vm_parts *p)
 {
-	kernel_entry_free(&p->kernel);
+	isolation_decision_free(&p->decision);
 	free(p->rootfs);
-}
-
-/* Sets o->vm when the bundle gets hyperv isolation. */
-static int isolation_prepare(const struct rt_cli *c, struct ocirt_create *o, struct vm_parts *p,
-			     struct err *err)
-{
-	_cleanup_free_ char *config = xasprintf("%s/config.json", o->bundle);
-	_cleanup_json_ json_t *cfg = NULL;
-	bool hyperv = false;
-
-	if (json_load_path(config, &cfg, err) < 0)
-		return err_wrap(err, "bundle %s", o->bundle);
-	if (bundle_isolation(c, cfg, &hyperv, err) < 0)
-		return -1;
-	if (!hyperv)
-		return 0;
-	if (vm_prepare(o->bundle, cfg, p, err) < 0)
-		return err_wrap(err, "hyperv isolation");
-	o->vm = &p->vm;
-	return 0;
 }
 
 static int oci_create(const struct rt_cli *c, int argc, char **argv)
@@ -268,15 +242,21 @@ static int oci_run(const struct rt_cli *c, int argc, char **argv)
 
 	if (create_parse(c, argc, argv, &o, &detach, &keep) < 0)
 		return 1;
-	o.started = !detach;
+	/* create, then start: the hooks run between them, as they do for runc. */
 	r = isolation_prepare(c, &o, &parts, &err);
 	if (r == 0)
 		r = ocirt_create(&o, &run_child, &err);
 	vm_parts_free(&parts);
-	if (r < 0)
-		return rt_fail(c, &err);
+	if (r == 0)
+		r = ocirt_start(c->root, o.id, &err);
+	if (r < 0) {
+		rt_fail(c, &err);
+		if (run_child > 0)
+			ocirt_delete(c->root, o.id, true, &(struct err){ 0 });
+		return 1;
+	}
 	if (detach)
-		return ocirt_start(c->root, o.id, &err) < 0 ? rt_fail(c, &err) : 0;
+		return 0;
 	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		signal(forwarded[i], run_forward);
 	while (waitpid(run_child, &status, 0) < 0)

@@ -8,6 +8,7 @@
 #include "engine/image_needs.h"
 #include "engine/isolation_policy.h"
 #include "util/cleanup.h"
+#include "process/caps.h"
 #include "util/fs.h"
 #include "vmm/kvm.h"
 
@@ -262,4 +263,71 @@ json_t *isolation_decision_json(const struct isolation_decision *d)
 							   "Version", version));
 	}
 	return j;
+}
+
+/* What a bundle asks for, in run's terms, for the policy's rules. */
+static void bundle_opts(json_t *cfg, struct run_opts *o)
+{
+	static const char *const host_kinds[] = { "network", "pid", "ipc", "uts" };
+	const char **modes[] = { &o->network_mode, &o->pid_mode, &o->ipc_mode, &o->uts_mode };
+	json_t *ann = json_object_get(cfg, "annotations"), *linux_ = json_object_get(cfg, "linux");
+	json_t *bounding = json_object_get(json_object_get(json_object_get(cfg, "process"),
+							   "capabilities"), "bounding");
+	const char *key, *privileged;
+	json_t *v, *ns;
+	size_t i, j, k;
+
+	json_object_foreach(ann, key, v)
+		if (json_is_string(v)) {
+			_cleanup_free_ char *kv = xasprintf("%s=%s", key, json_string_value(v));
+
+			strv_push(&o->labels, kv);
+		}
+	json_array_foreach(bounding, i, v) {
+		bool usual = false;
+
+		for (k = 0; k < caps_docker_default_len; k++)
+			usual |= json_is_string(v) &&
+				 !strcmp(json_string_value(v), caps_docker_default[k]);
+		if (!usual && json_is_string(v))
+			strv_push(&o->cap_add, json_string_value(v));
+	}
+	privileged = json_string_value(json_object_get(ann, "io.podman.annotations.privileged"));
+	o->privileged = privileged && !strcasecmp(privileged, "TRUE");
+	if (!json_object_get(linux_, "seccomp"))
+		strv_push(&o->security_opt, "seccomp=unconfined");
+	/* A namespace the bundle does not ask for is the host's. */
+	for (i = 0; i < 4; i++) {
+		bool own = false;
+
+		json_array_foreach(json_object_get(linux_, "namespaces"), j, ns)
+			own |= !strcmp(json_string_value(json_object_get(ns, "type")) ?: "",
+				       host_kinds[i]);
+		*modes[i] = own ? NULL : "host";
+	}
+}
+
+int isolation_decide_bundle(const char *root, const struct host_config *host, json_t *cfg,
+			    bool name_hyperv, struct isolation_decision *d, struct err *err)
+{
+	json_t *ann = json_object_get(cfg, "annotations");
+	const char *name = json_string_value(json_object_get(ann, "io.kubernetes.cri.image-name"));
+	const char *asked = json_string_value(json_object_get(ann, "io.isobox.isolation"));
+	struct run_opts o = {
+		.isolation = asked ? asked : name_hyperv ? "hyperv" : NULL,
+		.host = host,
+	};
+	struct image img = { .ref = (char *)(name ? name : "unknown"), .id = (char *)"unknown" };
+	int r;
+
+	o.image = img.ref;
+	bundle_opts(cfg, &o);
+	r = isolation_decide(root, &o, &img, d, err);
+	if (!asked && name_hyperv && !*d->rule)
+		snprintf(d->reason, sizeof(d->reason), "asked for by the program's name, "
+			 "isobox-runtime-hyperv");
+	strv_free(&o.labels);
+	strv_free(&o.cap_add);
+	strv_free(&o.security_opt);
+	return r;
 }

@@ -34,6 +34,16 @@ void isolation_decision_free(struct isolation_decision *d);
 /* {"Requested","Mode","Reason","Rule","Rules","ImageNeeds","Kernel"} for inspect. */
 json_t *isolation_decision_json(const struct isolation_decision *d);
 
+/* The same for a bundle another engine made (isobox-runtime): the mode its
+ * annotation io.isobox.isolation asks for, else hyperv when name_hyperv (the
+ * program was started as isobox-runtime-hyperv), else the host's default;
+ * the policy's rules see its annotations as labels, the capabilities beyond
+ * docker's default set as added ones, a missing seccomp filter as
+ * unconfined, a namespace it does not ask for as the host's, and its image
+ * as the annotation io.kubernetes.cri.image-name ("unknown" without). */
+int isolation_decide_bundle(const char *root, const struct host_config *host, json_t *config,
+			    bool name_hyperv, struct isolation_decision *d, struct err *err);
+
 /* Whether this host can run hyperv containers at all; *kernel_name is the
  * kernel they would boot (the newest), or err says why not and what to do. */
 int isolation_hyperv_available(const char *root, char **kernel_name, struct err *err);

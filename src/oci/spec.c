@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "util/fs.h"
 
@@ -274,6 +275,8 @@ static int parse_process(json_t *proc, struct oci_spec *spec, struct err *err)
 		return -1;
 	spec->terminal = json_is_true(json_object_get(proc, "terminal"));
 	spec->no_new_privileges = json_is_true(json_object_get(proc, "noNewPrivileges"));
+	spec->has_oom_score_adj = json_is_integer(json_object_get(proc, "oomScoreAdj"));
+	spec->oom_score_adj = json_integer_value(json_object_get(proc, "oomScoreAdj"));
 	spec->capabilities = json_object_get(proc, "capabilities");
 	if (parse_user(json_object_get(proc, "user"), spec, err) < 0)
 		return -1;
@@ -296,12 +299,65 @@ static int parse_namespaces(json_t *arr, struct oci_spec *spec, struct err *err)
 		if (!type || k == sizeof(namespaces) / sizeof(namespaces[0]))
 			return err_set(err, "linux.namespaces[%zu]: unsupported type %s", i,
 				       type ? type : "(none)");
-		if (json_object_get(ns, "path"))
-			return err_set(err, "linux.namespaces[%zu]: joining a namespace by path "
-				       "is not supported", i);
+		if (json_object_get(ns, "path")) {
+			const char *path = json_string_value(json_object_get(ns, "path"));
+
+			if (!path || path[0] != '/' || namespaces[k].flag == CLONE_NEWNS ||
+			    spec->n_ns_paths == sizeof(spec->ns_paths) / sizeof(spec->ns_paths[0]))
+				return err_set(err, "linux.namespaces[%zu]: a %s namespace cannot be "
+					       "joined by path here (an absolute path; not mount)",
+					       i, type);
+			spec->ns_paths[spec->n_ns_paths++] =
+				(struct oci_ns_path){ namespaces[k].flag, path };
+			continue;
+		}
 		spec->clone_flags |= namespaces[k].flag;
 	}
+	/* Without its own mount namespace the container's pivot_root would move
+	 * the caller's root: refused rather than shared. */
+	if (!(spec->clone_flags & CLONE_NEWNS))
+		return err_set(err, "linux.namespaces: the container needs a mount namespace of "
+			       "its own (type mount, without path)");
 	return 0;
+}
+
+static int parse_devices(json_t *arr, struct oci_spec *spec, struct err *err)
+{
+	json_t *d;
+	size_t i;
+
+	if (arr && !json_is_array(arr))
+		return err_set(err, "linux.devices: must be an array");
+	spec->devices = xmalloc((json_array_size(arr) + 1) * sizeof(*spec->devices));
+	json_array_foreach(arr, i, d) {
+		struct oci_device *dev = &spec->devices[spec->n_devices];
+		const char *type = json_string_value(json_object_get(d, "type"));
+		json_t *mode = json_object_get(d, "fileMode");
+
+		dev->path = json_string_value(json_object_get(d, "path"));
+		if (path_check("linux.devices[].path", dev->path, err) < 0)
+			return -1;
+		if (!type || strlen(type) != 1 || !strchr("cubp", *type))
+			return err_set(err, "linux.devices[%zu].type: c, b, u or p", i);
+		dev->type = *type == 'b' ? S_IFBLK : *type == 'p' ? S_IFIFO : S_IFCHR;
+		dev->major = json_integer_value(json_object_get(d, "major"));
+		dev->minor = json_integer_value(json_object_get(d, "minor"));
+		dev->mode = mode ? (mode_t)json_integer_value(mode) & 07777 : 0666;
+		dev->uid = json_integer_value(json_object_get(d, "uid"));
+		dev->gid = json_integer_value(json_object_get(d, "gid"));
+		spec->n_devices++;
+	}
+	return 0;
+}
+
+int spec_namespace_flags(const struct oci_spec *spec)
+{
+	int flags = spec->clone_flags;
+	size_t i;
+
+	for (i = 0; i < spec->n_ns_paths; i++)
+		flags |= spec->ns_paths[i].flag;
+	return flags;
 }
 
 /* The device rules isobox writes: docker's defaults, or everything when the
@@ -342,8 +398,11 @@ static int parse_linux(json_t *lx, struct oci_spec *spec, struct err *err)
 			   &spec->readonly_paths, err) < 0)
 		return -1;
 	spec->seccomp = json_object_get(lx, "seccomp");
+	spec->sysctl = json_object_get(lx, "sysctl");
+	if (spec->sysctl && !json_is_object(spec->sysctl))
+		return err_set(err, "linux.sysctl: must be an object");
 	parse_resources(json_object_get(lx, "resources"), spec);
-	return 0;
+	return parse_devices(json_object_get(lx, "devices"), spec, err);
 }
 
 int spec_parse(json_t *json, struct oci_spec *spec, struct err *err)
@@ -394,6 +453,7 @@ void spec_free(struct oci_spec *spec)
 	free(spec->rlimits);
 	free(spec->masked_paths);
 	free(spec->readonly_paths);
+	free(spec->devices);
 	json_decref(spec->json);
 	memset(spec, 0, sizeof(*spec));
 }

@@ -5,6 +5,7 @@
 #define ISOBOX_SPEC_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <jansson.h>
@@ -20,6 +21,22 @@ struct oci_mount {
 	bool bind;
 	bool readonly_bind;         /* a bind that needs a read-only remount */
 	char *data;                 /* the options that are not flags, comma-joined */
+};
+
+/* linux.devices[]: a node made in the container's /dev. */
+struct oci_device {
+	const char *path;
+	mode_t type;                /* S_IFCHR, S_IFBLK or S_IFIFO */
+	unsigned major, minor;
+	mode_t mode;                /* fileMode, default 0666 */
+	uid_t uid;
+	gid_t gid;
+};
+
+/* linux.namespaces[] with a path: joined, not made. */
+struct oci_ns_path {
+	int flag;                   /* CLONE_NEW* */
+	const char *path;
 };
 
 struct oci_rlimit {
@@ -47,6 +64,13 @@ struct oci_spec {
 	struct oci_mount *mounts;
 	size_t n_mounts;
 	int clone_flags;            /* CLONE_NEW* of namespaces to create */
+	struct oci_ns_path ns_paths[8];     /* namespaces to join */
+	size_t n_ns_paths;
+	struct oci_device *devices;
+	size_t n_devices;
+	json_t *sysctl;             /* linux.sysctl, may be NULL */
+	bool has_oom_score_adj;
+	int oom_score_adj;          /* process.oomScoreAdj */
 	const char **masked_paths;  /* NULL-terminated */
 	const char **readonly_paths;
 	json_t *seccomp;            /* linux.seccomp, may be NULL */
@@ -57,6 +81,9 @@ struct oci_spec {
 	bool devices_allow_all;     /* linux.resources.devices allows "a" (privileged) */
 	json_t *annotations;
 };
+
+/* CLONE_NEW* of every namespace of the container's own: made or joined by path. */
+int spec_namespace_flags(const struct oci_spec *spec);
 
 /* Parse and validate a config.json already loaded (takes a reference). */
 int spec_parse(json_t *json, struct oci_spec *spec, struct err *err);

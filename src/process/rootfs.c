@@ -148,6 +148,30 @@ static const struct {
 	{ "pts/ptmx", "ptmx" },        { "/proc/kcore", "core" },
 };
 
+/* linux.devices: nodes made beside the standard ones, beneath the root. */
+static int rootfs_make_devices(int rootfd, const struct oci_spec *spec, struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < spec->n_devices; i++) {
+		const struct oci_device *d = &spec->devices[i];
+		_cleanup_free_ char *parent = xstrdup(d->path);
+		_cleanup_close_ int dir = -1;
+		char *slash = strrchr(parent, '/');
+
+		*slash = '\0';
+		dir = rootfs_open_beneath(rootfd, *parent ? parent : "/", false, err);
+		if (dir < 0)
+			return -1;
+		unlinkat(dir, slash + 1, 0);
+		if (mknodat(dir, slash + 1, d->type | d->mode, makedev(d->major, d->minor)) < 0 ||
+		    fchownat(dir, slash + 1, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fchmodat(dir, slash + 1, d->mode, 0) < 0)
+			return err_sys(err, errno, "create device %s", d->path);
+	}
+	return 0;
+}
+
 static int rootfs_setup_dev(int rootfd, struct err *err)
 {
 	_cleanup_close_ int dev = -1;
@@ -217,7 +241,7 @@ int rootfs_prepare(const char *bundle, const struct oci_spec *spec, struct err *
 	for (i = 0; i < spec->n_mounts; i++)
 		if (mount_one(rootfd, &spec->mounts[i], err) < 0)
 			return -1;
-	if (rootfs_setup_dev(rootfd, err) < 0)
+	if (rootfs_setup_dev(rootfd, err) < 0 || rootfs_make_devices(rootfd, spec, err) < 0)
 		return -1;
 	return rootfs_pivot(rootfs, err);
 }
@@ -247,10 +271,34 @@ static int rootfs_readonly(const char *path, struct err *err)
 	return 0;
 }
 
+/* linux.sysctl, through the container's own /proc (before /proc/sys turns
+ * read-only). A key may not climb out of /proc/sys. */
+static int rootfs_sysctl(const struct oci_spec *spec, struct err *err)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(spec->sysctl, key, v) {
+		_cleanup_free_ char *path = xasprintf("/proc/sys/%s", key);
+		char *p;
+
+		if (!json_is_string(v) || strstr(key, "..") || strchr(key, '/'))
+			return err_set(err, "linux.sysctl %s: a dotted name and a string value", key);
+		for (p = path + 10; *p; p++)
+			if (*p == '.')
+				*p = '/';
+		if (write_file(path, json_string_value(v), err) < 0)
+			return err_wrap(err, "sysctl %s", key);
+	}
+	return 0;
+}
+
 int rootfs_finish(const struct oci_spec *spec, struct err *err)
 {
 	size_t i;
 
+	if (rootfs_sysctl(spec, err) < 0)
+		return -1;
 	for (i = 0; spec->masked_paths[i]; i++)
 		if (rootfs_mask(spec->masked_paths[i], err) < 0)
 			return -1;

@@ -196,6 +196,13 @@ static int container_setup(const struct process_start *ps, const struct cgroup *
 		return -1;
 	if (apply_rlimits(spec, err) < 0)
 		return -1;
+	if (spec->has_oom_score_adj) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%d", spec->oom_score_adj);
+		if (write_file("/proc/self/oom_score_adj", v, err) < 0)
+			return err_wrap(err, "process.oomScoreAdj");
+	}
 	if (mkdir_p(spec->cwd, 0755, err) < 0 || chdir(spec->cwd) < 0)
 		return err_sys(err, errno, "chdir to working directory %s", spec->cwd);
 	return enter_credentials(spec, ps->seccomp, !ps->outlive_parent, err);
@@ -304,6 +311,21 @@ static void __attribute__((noreturn)) container_child(const struct process_start
 	child_fail(errfd, &err);
 }
 
+/* linux.namespaces with a path: joined by the caller before the clone, so
+ * the child is born in them (a PID namespace counts for children only). */
+static int join_ns_paths(const struct oci_spec *spec, struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < spec->n_ns_paths; i++) {
+		_cleanup_close_ int fd = open(spec->ns_paths[i].path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || setns(fd, spec->ns_paths[i].flag) < 0)
+			return err_sys(err, errno, "join the namespace %s", spec->ns_paths[i].path);
+	}
+	return 0;
+}
+
 int process_spawn(const struct process_start *ps, const struct cgroup *cg, pid_t *pid,
 		  struct err *err)
 {
@@ -311,6 +333,8 @@ int process_spawn(const struct process_start *ps, const struct cgroup *cg, pid_t
 	int errp[2];
 	pid_t child;
 
+	if (join_ns_paths(ps->spec, err) < 0)
+		return -1;
 	if (pipe2(errp, O_CLOEXEC) < 0)
 		return err_sys(err, errno, "pipe");
 	/* The child joins its cgroup itself, then unshares the cgroup namespace. */
@@ -387,7 +411,8 @@ static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cg
 	if (root_fd < 0)
 		err_sys(&err, errno, "open %s", root);
 	if (err.kind || cgroup_enter_self(cg, &err) < 0 ||
-	    join_namespaces(init_pid, spec->clone_flags, &err) < 0 || join_root(root_fd, &err) < 0)
+	    join_namespaces(init_pid, spec_namespace_flags(spec), &err) < 0 ||
+	    join_root(root_fd, &err) < 0)
 		child_fail(errfd, &err);
 	close(root_fd);
 	/* Joining a PID namespace applies to children: fork once more, and let

@@ -27,7 +27,6 @@ struct ocirt_create {
 	const char *pid_file;           /* NULL: none */
 	const char *console_socket;     /* NULL: none; needed for process.terminal */
 	int preserve_fds;
-	bool started;                   /* run: no exec FIFO, the process starts at once */
 	const struct ocirt_vm *vm;      /* NULL: process isolation */
 };
 

@@ -112,14 +112,12 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 		.mem_bytes = vm_memory(spec), .n_vcpus = vm_vcpus(spec),
 		.serial_limit = VM_SERIAL_LIMIT, .io = &io,
 	};
-	int stdio[3] = { vs->stdio[0], vs->stdio[1], vs->stdio[2] };
+	const int *stdio = vs->stdio;
 	struct linux_vm_exit exit = { 0 };
 	_cleanup_close_ int oom_fd = -1;
 
 	if (!c.kernel || !c.initrd || !io.rootfs)
 		return err_set(err, "the bundle names no guest kernel, initramfs or root image");
-	if (spec->terminal && vm_tty(vs->console_sock, stdio, err) < 0)
-		return -1;
 	io.stdin_fd = stdio[0];
 	io.stdout_fd = stdio[1];
 	io.stderr_fd = stdio[2];
@@ -193,7 +191,10 @@ int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
 			prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		vm_child_fds(vs, &mine);
 		vs = &mine;
-		status = vs->start_fifo ? vm_start_wait(vs->start_fifo, &e) : 0;
+		/* The pty first: an engine waits for its master before it starts us. */
+		status = vs->spec->terminal ? vm_tty(vs->console_sock, mine.stdio, &e) : 0;
+		if (status == 0 && vs->start_fifo)
+			status = vm_start_wait(vs->start_fifo, &e);
 		if (status == 0)
 			status = vm_child(vs, &e);
 

@@ -342,3 +342,32 @@ def test_ps_pause_resume_update(rt, bundle, mode):
     else:
         assert r.returncode == 1 and "update is for process isolation" in r.stderr
     assert rt("delete", "--force", "p1").returncode == 0
+
+
+def test_the_isolation_policy_applies(rt, bundle, tmp_path, mode):
+    conf = tmp_path / "isobox.conf"
+    conf.write_text("default_isolation = process\n[rule tenants]\nlabel = tenant=*\n"
+                    "[rule admin]\ncap_add = SYS_ADMIN\n")
+    env = dict(os.environ, ISOBOX_CONFIG=str(conf))
+    b = bundle(["sh", "-c", "uname -r"])
+    cfg = json.loads(open(f"{b}/config.json").read())
+    cfg["annotations"] = {"io.isobox.isolation": "process", "tenant": "acme"}
+    open(f"{b}/config.json", "w").write(json.dumps(cfg))
+    # An explicit process isolation that a rule forbids is refused, naming it.
+    r = rt("run", "--bundle", b, "pol1", env=env)
+    assert r.returncode == 1 and 'isolation policy rule "tenants"' in r.stderr, r.stderr
+    # Without the annotation the rule sends it into a VM.
+    cfg["annotations"] = {"tenant": "acme"}
+    open(f"{b}/config.json", "w").write(json.dumps(cfg))
+    r = rt("run", "--bundle", b, "pol2", env=env, timeout=BOOT_WAIT)
+    if mode == "hyperv":
+        assert r.returncode == 0 and r.stdout.strip() != os.uname().release, r.stderr
+    else:   # this host cannot run VMs: the refusal says why
+        assert r.returncode == 1, r.stderr
+        assert "hyper-v isolation" in r.stderr.lower() or "/dev/kvm" in r.stderr, r.stderr
+    # Capabilities beyond docker's default set count as added ones.
+    cfg["annotations"] = {"io.isobox.isolation": "process"}
+    cfg["process"]["capabilities"]["bounding"].append("CAP_SYS_ADMIN")
+    open(f"{b}/config.json", "w").write(json.dumps(cfg))
+    r = rt("run", "--bundle", b, "pol3", env=env)
+    assert r.returncode == 1 and 'isolation policy rule "admin"' in r.stderr, r.stderr
