@@ -1,6 +1,7 @@
 #include "spec.h"
 
 #include <sched.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -51,6 +52,7 @@ static const struct { const char *name; int res; } rlimits[] = {
 static const struct { const char *type; int flag; } namespaces[] = {
 	{ "mount", CLONE_NEWNS }, { "pid", CLONE_NEWPID },   { "uts", CLONE_NEWUTS },
 	{ "ipc", CLONE_NEWIPC },  { "network", CLONE_NEWNET }, { "cgroup", CLONE_NEWCGROUP },
+	{ "user", CLONE_NEWUSER },
 };
 
 int spec_rlimit_resource(const char *name)
@@ -321,6 +323,26 @@ static int parse_namespaces(json_t *arr, struct oci_spec *spec, struct err *err)
 	return 0;
 }
 
+static int parse_id_maps(json_t *arr, const char *what, struct oci_id_map *maps, size_t *n,
+			 struct err *err)
+{
+	json_t *m;
+	size_t i;
+
+	if (arr && (!json_is_array(arr) || json_array_size(arr) > 5))
+		return err_set(err, "linux.%s: an array of at most 5 mappings", what);
+	json_array_foreach(arr, i, m) {
+		json_int_t c = json_integer_value(json_object_get(m, "containerID"));
+		json_int_t h = json_integer_value(json_object_get(m, "hostID"));
+		json_int_t sz = json_integer_value(json_object_get(m, "size"));
+
+		if (c < 0 || h < 0 || sz <= 0 || c > UINT32_MAX || h > UINT32_MAX || sz > UINT32_MAX)
+			return err_set(err, "linux.%s[%zu]: containerID, hostID and size", what, i);
+		maps[(*n)++] = (struct oci_id_map){ (unsigned)c, (unsigned)h, (unsigned)sz };
+	}
+	return 0;
+}
+
 static int parse_devices(json_t *arr, struct oci_spec *spec, struct err *err)
 {
 	json_t *d;
@@ -402,6 +424,13 @@ static int parse_linux(json_t *lx, struct oci_spec *spec, struct err *err)
 	if (spec->sysctl && !json_is_object(spec->sysctl))
 		return err_set(err, "linux.sysctl: must be an object");
 	parse_resources(json_object_get(lx, "resources"), spec);
+	if (parse_id_maps(json_object_get(lx, "uidMappings"), "uidMappings", spec->uid_maps,
+			  &spec->n_uid_maps, err) < 0 ||
+	    parse_id_maps(json_object_get(lx, "gidMappings"), "gidMappings", spec->gid_maps,
+			  &spec->n_gid_maps, err) < 0)
+		return -1;
+	if ((spec->clone_flags & CLONE_NEWUSER) && (!spec->n_uid_maps || !spec->n_gid_maps))
+		return err_set(err, "linux: a user namespace needs uidMappings and gidMappings");
 	return parse_devices(json_object_get(lx, "devices"), spec, err);
 }
 

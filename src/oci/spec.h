@@ -39,6 +39,11 @@ struct oci_ns_path {
 	const char *path;
 };
 
+/* linux.uidMappings / gidMappings[]: a user namespace's id map line. */
+struct oci_id_map {
+	unsigned container, host, size;
+};
+
 struct oci_rlimit {
 	int resource;
 	unsigned long long soft, hard;
@@ -66,6 +71,8 @@ struct oci_spec {
 	int clone_flags;            /* CLONE_NEW* of namespaces to create */
 	struct oci_ns_path ns_paths[8];     /* namespaces to join */
 	size_t n_ns_paths;
+	struct oci_id_map uid_maps[5], gid_maps[5];      /* a user namespace's */
+	size_t n_uid_maps, n_gid_maps;
 	struct oci_device *devices;
 	size_t n_devices;
 	json_t *sysctl;             /* linux.sysctl, may be NULL */

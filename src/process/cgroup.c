@@ -222,6 +222,18 @@ int cgroup_enter_self(const struct cgroup *cg, struct err *err)
 	return 0;
 }
 
+int cgroup_enter_pid(const struct cgroup *cg, pid_t pid, struct err *err)
+{
+	char buf[16];
+	size_t i;
+
+	snprintf(buf, sizeof(buf), "%d", pid);
+	for (i = 0; i < cg->n_dirs; i++)
+		if (cgroup_write(cg->dirs[i], "cgroup.procs", buf, err) < 0)
+			return -1;
+	return 0;
+}
+
 bool cgroup_oom_killed(const struct cgroup *cg)
 {
 	_cleanup_free_ char *path = NULL, *buf = NULL;

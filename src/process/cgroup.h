@@ -29,6 +29,8 @@ int cgroup_freeze(const struct cgroup *cg, bool frozen, struct err *err);
 bool cgroup_frozen(const struct cgroup *cg);
 /* Recompute the directories of an existing container without creating anything. */
 void cgroup_open(const char *id, struct cgroup *cg);
+/* Move process pid (a child in a user namespace, which cannot move itself). */
+int cgroup_enter_pid(const struct cgroup *cg, pid_t pid, struct err *err);
 /* Move the calling process, which must be single-threaded, into the cgroup. */
 int cgroup_enter_self(const struct cgroup *cg, struct err *err);
 /* True when the kernel OOM-killed a process of this cgroup. */

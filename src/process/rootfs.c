@@ -148,6 +148,27 @@ static const struct {
 	{ "pts/ptmx", "ptmx" },        { "/proc/kcore", "core" },
 };
 
+/* A device node in dir; in a user namespace, where mknod is refused, the
+ * host's node of the same path bound onto an empty file, as runc does. */
+static int dev_node_make(int dir, const char *name, mode_t mode, dev_t dev, const char *host,
+			 struct err *err)
+{
+	_cleanup_close_ int fd = -1;
+	char target[64];
+
+	if (mknodat(dir, name, mode, dev) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != EPERM)
+		return err_sys(err, errno, "create %s", host);
+	fd = openat(dir, name, O_CREAT | O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return err_sys(err, errno, "create %s", host);
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	if (mount(host, target, NULL, MS_BIND, NULL) < 0)
+		return err_sys(err, errno, "bind %s", host);
+	return 1;       /* bound: mode and owner are the host's */
+}
+
 /* linux.devices: nodes made beside the standard ones, beneath the root. */
 static int rootfs_make_devices(int rootfd, const struct oci_spec *spec, struct err *err)
 {
@@ -163,10 +184,15 @@ static int rootfs_make_devices(int rootfd, const struct oci_spec *spec, struct e
 		dir = rootfs_open_beneath(rootfd, *parent ? parent : "/", false, err);
 		if (dir < 0)
 			return -1;
+		int r;
+
 		unlinkat(dir, slash + 1, 0);
-		if (mknodat(dir, slash + 1, d->type | d->mode, makedev(d->major, d->minor)) < 0 ||
-		    fchownat(dir, slash + 1, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    fchmodat(dir, slash + 1, d->mode, 0) < 0)
+		r = dev_node_make(dir, slash + 1, d->type | d->mode, makedev(d->major, d->minor),
+				  d->path, err);
+		if (r < 0)
+			return -1;
+		if (r == 0 && (fchownat(dir, slash + 1, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+			       fchmodat(dir, slash + 1, d->mode, 0) < 0))
 			return err_sys(err, errno, "create device %s", d->path);
 	}
 	return 0;
@@ -181,10 +207,14 @@ static int rootfs_setup_dev(int rootfd, struct err *err)
 	if (dev < 0)
 		return err_sys(err, errno, "open /dev in rootfs");
 	for (i = 0; i < sizeof(dev_nodes) / sizeof(dev_nodes[0]); i++) {
-		if (mknodat(dev, dev_nodes[i].name, S_IFCHR | 0666,
-			    makedev(dev_nodes[i].major, dev_nodes[i].minor)) < 0 && errno != EEXIST)
-			return err_sys(err, errno, "create /dev/%s", dev_nodes[i].name);
-		fchmodat(dev, dev_nodes[i].name, 0666, 0);
+		_cleanup_free_ char *host = xasprintf("/dev/%s", dev_nodes[i].name);
+		int r = dev_node_make(dev, dev_nodes[i].name, S_IFCHR | 0666,
+				      makedev(dev_nodes[i].major, dev_nodes[i].minor), host, err);
+
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			fchmodat(dev, dev_nodes[i].name, 0666, 0);
 	}
 	for (i = 0; i < sizeof(dev_links) / sizeof(dev_links[0]); i++)
 		if (symlinkat(dev_links[i].target, dev, dev_links[i].name) < 0 && errno != EEXIST)

@@ -179,7 +179,8 @@ static int container_setup(const struct process_start *ps, const struct cgroup *
 
 	if (setsid() < 0)
 		return err_sys(err, errno, "setsid");
-	if (cgroup_enter_self(cg, err) < 0)
+	/* In a user namespace the parent placed us: its files are not ours. */
+	if (!(spec->clone_flags & CLONE_NEWUSER) && cgroup_enter_self(cg, err) < 0)
 		return err_wrap(err, "cgroup");
 	if ((spec->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		return err_sys(err, errno, "unshare cgroup namespace");
@@ -276,12 +277,25 @@ static int start_wait(int fifo, int errfd, struct err *err)
 }
 
 static void __attribute__((noreturn)) container_child(const struct process_start *ps,
-						       const struct cgroup *cg, int errfd)
+						       const struct cgroup *cg, int errfd,
+						       int syncfd)
 {
 	const struct oci_spec *spec = ps->spec;
 	struct err err = { 0 };
 	const char **argv;
 	size_t n = 0, i = 0;
+	char go;
+
+	/* In a user namespace: nothing until the parent has written its id maps. */
+	if (syncfd >= 0 && (read(syncfd, &go, 1) != 1 || close(syncfd) < 0)) {
+		err_set(&err, "the parent did not map the user namespace");
+		child_fail(errfd, &err);
+	}
+	/* Become the namespace's root: until then our ids are unmapped there. */
+	if (syncfd >= 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		err_sys(&err, errno, "become root in the user namespace");
+		child_fail(errfd, &err);
+	}
 
 	if (container_setup(ps, cg, &err) < 0 || preserve_fds(ps->preserve_fds, &err) < 0 ||
 	    (ps->init_fd < 0 && exec_check(spec, &err) < 0))
@@ -326,16 +340,39 @@ static int join_ns_paths(const struct oci_spec *spec, struct err *err)
 	return 0;
 }
 
+/* A user namespace's uid_map and gid_map, written by the parent. */
+static int write_id_maps(pid_t child, const struct oci_spec *spec, struct err *err)
+{
+	static const char *const files[] = { "uid_map", "gid_map" };
+	const struct oci_id_map *maps[] = { spec->uid_maps, spec->gid_maps };
+	size_t counts[] = { spec->n_uid_maps, spec->n_gid_maps };
+	size_t f, i;
+
+	for (f = 0; f < 2; f++) {
+		_cleanup_free_ char *path = xasprintf("/proc/%d/%s", child, files[f]);
+		char buf[256] = "";
+		size_t len = 0;
+
+		for (i = 0; i < counts[f]; i++)
+			len += snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n",
+					maps[f][i].container, maps[f][i].host, maps[f][i].size);
+		if (write_file(path, buf, err) < 0)
+			return err_wrap(err, "user namespace");
+	}
+	return 0;
+}
+
 int process_spawn(const struct process_start *ps, const struct cgroup *cg, pid_t *pid,
 		  struct err *err)
 {
 	_cleanup_close_ int rfd = -1;
-	int errp[2];
+	bool userns = ps->spec->clone_flags & CLONE_NEWUSER;
+	int errp[2], syncp[2] = { -1, -1 };
 	pid_t child;
 
 	if (join_ns_paths(ps->spec, err) < 0)
 		return -1;
-	if (pipe2(errp, O_CLOEXEC) < 0)
+	if (pipe2(errp, O_CLOEXEC) < 0 || (userns && pipe2(syncp, O_CLOEXEC) < 0))
 		return err_sys(err, errno, "pipe");
 	/* The child joins its cgroup itself, then unshares the cgroup namespace. */
 	child = syscall(SYS_clone, (ps->spec->clone_flags & ~CLONE_NEWCGROUP) | SIGCHLD, 0, 0,
@@ -347,10 +384,28 @@ int process_spawn(const struct process_start *ps, const struct cgroup *cg, pid_t
 	}
 	if (child == 0) {
 		close(errp[0]);
-		container_child(ps, cg, errp[1]);
+		if (userns)
+			close(syncp[1]);
+		container_child(ps, cg, errp[1], syncp[0]);
 	}
 	close(errp[1]);
 	rfd = errp[0];
+	if (userns) {
+		int r;
+
+		close(syncp[0]);
+		r = write_id_maps(child, ps->spec, err);
+		if (r == 0)
+			r = cgroup_enter_pid(cg, child, err);
+		if (r == 0 && write(syncp[1], "1", 1) != 1)
+			r = err_sys(err, errno, "release the container");
+		close(syncp[1]);
+		if (r < 0) {
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+			return -1;
+		}
+	}
 	if (read_child_error(rfd, child, err) < 0)
 		return -1;
 	*pid = child;
@@ -361,6 +416,8 @@ static const struct {
 	const char *name;
 	int flag;
 } ns_files[] = {
+	/* The user namespace first: it owns the others. */
+	{ "user", CLONE_NEWUSER },
 	{ "cgroup", CLONE_NEWCGROUP }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },
 	{ "net", CLONE_NEWNET },       { "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS },
 };
