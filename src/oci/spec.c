@@ -406,6 +406,7 @@ static void parse_resources(json_t *res, struct oci_spec *spec)
 	spec->pids_limit = json_integer_value(json_object_get(json_object_get(res, "pids"),
 							      "limit"));
 	spec->devices_allow_all = devices_allow_all(json_object_get(res, "devices"));
+	spec->resources = res;
 }
 
 static int parse_linux(json_t *lx, struct oci_spec *spec, struct err *err)
@@ -421,6 +422,7 @@ static int parse_linux(json_t *lx, struct oci_spec *spec, struct err *err)
 		return -1;
 	spec->seccomp = json_object_get(lx, "seccomp");
 	spec->sysctl = json_object_get(lx, "sysctl");
+	spec->cgroups_path = json_string_value(json_object_get(lx, "cgroupsPath"));
 	if (spec->sysctl && !json_is_object(spec->sysctl))
 		return err_set(err, "linux.sysctl: must be an object");
 	parse_resources(json_object_get(lx, "resources"), spec);

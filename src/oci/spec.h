@@ -86,6 +86,8 @@ struct oci_spec {
 	long long cpu_period;
 	long long pids_limit;       /* 0 = none */
 	bool devices_allow_all;     /* linux.resources.devices allows "a" (privileged) */
+	json_t *resources;          /* linux.resources, may be NULL */
+	const char *cgroups_path;   /* linux.cgroupsPath, or NULL */
 	json_t *annotations;
 };
 

@@ -1,6 +1,7 @@
 #include "cgroup.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,21 +17,21 @@
 
 /* The v1 controllers a container is placed in; limits need memory, cpu and pids. */
 static const char *const v1_controllers[] = { "memory", "cpu", "cpuacct", "pids",
-					      "freezer", "devices", "blkio" };
+					      "freezer", "devices", "blkio", "cpuset" };
 
 static bool cgroup_is_unified(void)
 {
 	return access(CGROUP_ROOT "/cgroup.controllers", F_OK) == 0;
 }
 
-void cgroup_open(const char *id, struct cgroup *cg)
+void cgroup_open_at(const char *path, struct cgroup *cg)
 {
 	size_t i;
 
 	memset(cg, 0, sizeof(*cg));
 	cg->unified = cgroup_is_unified();
 	if (cg->unified) {
-		cg->dirs[cg->n_dirs++] = xasprintf(CGROUP_ROOT "/isobox/%s", id);
+		cg->dirs[cg->n_dirs++] = xasprintf(CGROUP_ROOT "/%s", path);
 		cg->memory_dir = cg->dirs[0];
 		return;
 	}
@@ -39,11 +40,23 @@ void cgroup_open(const char *id, struct cgroup *cg)
 
 		if (access(base, F_OK) < 0)
 			continue;
-		cg->dirs[cg->n_dirs] = xasprintf("%s/isobox/%s", base, id);
+		cg->dirs[cg->n_dirs] = xasprintf("%s/%s", base, path);
+		/* cpuset only where made (cgroup_create_at, when asked for). */
+		if (!strcmp(v1_controllers[i], "cpuset") && access(cg->dirs[cg->n_dirs], F_OK) < 0) {
+			free(cg->dirs[cg->n_dirs]);
+			continue;
+		}
 		if (!strcmp(v1_controllers[i], "memory"))
 			cg->memory_dir = cg->dirs[cg->n_dirs];
 		cg->n_dirs++;
 	}
+}
+
+void cgroup_open(const char *id, struct cgroup *cg)
+{
+	_cleanup_free_ char *path = xasprintf("isobox/%s", id);
+
+	cgroup_open_at(path, cg);
 }
 
 static int cgroup_write(const char *dir, const char *file, const char *value, struct err *err)
@@ -101,10 +114,10 @@ static int cgroup_resources_v2(const struct cgroup *cg, const struct oci_spec *s
 static const char *cgroup_dir_of(const struct cgroup *cg, const char *controller)
 {
 	size_t i;
-	_cleanup_free_ char *needle = xasprintf("/%s/isobox/", controller);
+	_cleanup_free_ char *prefix = xasprintf(CGROUP_ROOT "/%s/", controller);
 
 	for (i = 0; i < cg->n_dirs; i++)
-		if (strstr(cg->dirs[i], needle))
+		if (!strncmp(cg->dirs[i], prefix, strlen(prefix)))
 			return cg->dirs[i];
 	return NULL;
 }
@@ -120,6 +133,54 @@ static int cgroup_limits_v1(const struct cgroup *cg, const struct oci_spec *spec
 	return devices_apply_v1(devices, spec->devices_allow_all, err);
 }
 
+/* linux.resources beyond the limits docker's flags set, as v1 files; written
+ * in this order (swap after the memory limit it must not go below). */
+static const struct {
+	const char *object, *key, *controller, *file;
+} v1_files[] = {
+	{ "cpu", "shares", "cpu", "cpu.shares" },
+	{ "cpu", "realtimePeriod", "cpu", "cpu.rt_period_us" },
+	{ "cpu", "realtimeRuntime", "cpu", "cpu.rt_runtime_us" },
+	{ "cpu", "cpus", "cpuset", "cpuset.cpus" },
+	{ "cpu", "mems", "cpuset", "cpuset.mems" },
+	{ "memory", "reservation", "memory", "memory.soft_limit_in_bytes" },
+	{ "memory", "kernel", "memory", "memory.kmem.limit_in_bytes" },
+	{ "memory", "kernelTCP", "memory", "memory.kmem.tcp.limit_in_bytes" },
+	{ "memory", "swappiness", "memory", "memory.swappiness" },
+	{ "memory", "disableOOMKiller", "memory", "memory.oom_control" },
+	{ "blkio", "weight", "blkio", "blkio.weight" },
+	{ "blkio", "leafWeight", "blkio", "blkio.leaf_weight" },
+};
+
+static int cgroup_resources_v1_more(const struct cgroup *cg, json_t *res, struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(v1_files) / sizeof(v1_files[0]); i++) {
+		json_t *v = json_object_get(json_object_get(res, v1_files[i].object), v1_files[i].key);
+		const char *dir = cgroup_dir_of(cg, v1_files[i].controller);
+		char buf[64];
+
+		if (!v || json_is_null(v))
+			continue;
+		if (!dir)
+			return err_set(err, "linux.resources.%s.%s needs the %s cgroup controller",
+				       v1_files[i].object, v1_files[i].key, v1_files[i].controller);
+		if (json_is_string(v))
+			snprintf(buf, sizeof(buf), "%s", json_string_value(v));
+		else if (json_is_boolean(v))
+			snprintf(buf, sizeof(buf), "%d", json_is_true(v));
+		else if (json_is_integer(v))
+			snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+		else
+			return err_set(err, "linux.resources.%s.%s: bad value", v1_files[i].object,
+				       v1_files[i].key);
+		if (cgroup_write(dir, v1_files[i].file, buf, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int cgroup_resources_v1(const struct cgroup *cg, const struct oci_spec *spec,
 			       struct err *err)
 {
@@ -133,8 +194,16 @@ static int cgroup_resources_v1(const struct cgroup *cg, const struct oci_spec *s
 			return -1;
 		/* No swap beyond the limit, as docker does when swap is not asked for
 		 * and the host has none; hosts without swap accounting lack the file. */
-		cgroup_write_ll(mem, "memory.memsw.limit_in_bytes", spec->memory_limit,
-				&(struct err){ 0 });
+		json_t *swap = json_object_get(json_object_get(spec->resources, "memory"), "swap");
+
+		if (json_is_integer(swap)) {
+			if (cgroup_write_ll(mem, "memory.memsw.limit_in_bytes",
+					    json_integer_value(swap), err) < 0)
+				return -1;
+		} else {
+			cgroup_write_ll(mem, "memory.memsw.limit_in_bytes", spec->memory_limit,
+					&(struct err){ 0 });
+		}
 	}
 	if (spec->pids_limit > 0) {
 		if (!pids)
@@ -142,6 +211,8 @@ static int cgroup_resources_v1(const struct cgroup *cg, const struct oci_spec *s
 		if (cgroup_write_ll(pids, "pids.max", spec->pids_limit, err) < 0)
 			return -1;
 	}
+	if (cgroup_resources_v1_more(cg, spec->resources, err) < 0)
+		return -1;
 	if (spec->cpu_quota > 0) {
 		if (!cpu)
 			return err_set(err, "--cpus needs the cpu cgroup controller");
@@ -163,6 +234,7 @@ int cgroup_freeze(const struct cgroup *cg, bool frozen, struct err *err)
 {
 	const char *dir = cg->unified ? cg->dirs[0] : cgroup_dir_of(cg, "freezer");
 	int tries;
+
 
 	if (!dir)
 		return err_set(err, "pausing needs the freezer cgroup controller");
@@ -188,16 +260,51 @@ bool cgroup_frozen(const struct cgroup *cg)
 	return cg->unified ? strstr(text, "frozen 1") != NULL : !strncmp(text, "FROZEN", 6);
 }
 
-int cgroup_create(const char *id, const struct oci_spec *spec, struct cgroup *cg,
-		  struct err *err)
+/* A v1 cpuset directory and those above it, each given its parent's cpus and
+ * mems (a new cpuset is empty, and no task may join it). */
+static int cpuset_mkdir(const char *dir, struct err *err)
 {
+	_cleanup_free_ char *parent = xstrdup(dir);
+	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+	char *slash = strrchr(parent, '/');
+	size_t i;
+
+	if (access(dir, F_OK) == 0)
+		return 0;
+	*slash = '\0';
+	if (strcmp(parent, CGROUP_ROOT "/cpuset") && cpuset_mkdir(parent, err) < 0)
+		return -1;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return err_sys(err, errno, "create %s", dir);
+	for (i = 0; i < 2; i++) {
+		_cleanup_free_ char *from = xasprintf("%s/%s", parent, files[i]), *v = NULL;
+
+		if (read_file(from, 4096, &v, NULL, err) < 0 ||
+		    cgroup_write(dir, files[i], v, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int cgroup_create_at(const char *path, const struct oci_spec *spec, struct cgroup *cg,
+		     struct err *err)
+{
+	json_t *cpu = json_object_get(spec->resources, "cpu");
+	bool cpuset = json_object_get(cpu, "cpus") || json_object_get(cpu, "mems");
 	size_t i;
 	int r;
 
-	cgroup_open(id, cg);
-	for (i = 0; i < cg->n_dirs; i++)
-		if (mkdir_p(cg->dirs[i], 0755, err) < 0)
+	cgroup_open_at(path, cg);
+	/* cpuset only when asked for: a new one holds no task until filled. */
+	if (cpuset && !cg->unified && !cgroup_dir_of(cg, "cpuset") &&
+	    access(CGROUP_ROOT "/cpuset", F_OK) == 0 && cg->n_dirs < CGROUP_MAX_DIRS)
+		cg->dirs[cg->n_dirs++] = xasprintf(CGROUP_ROOT "/cpuset/%s", path);
+	for (i = 0; i < cg->n_dirs; i++) {
+		r = strstr(cg->dirs[i], CGROUP_ROOT "/cpuset/") ? cpuset_mkdir(cg->dirs[i], err)
+							       : mkdir_p(cg->dirs[i], 0755, err);
+		if (r < 0)
 			goto fail;
+	}
 	r = cg->unified ? cgroup_limits_v2(cg, spec, err) : cgroup_limits_v1(cg, spec, err);
 	if (r == 0)
 		r = cgroup_update(cg, spec, err);
@@ -206,6 +313,14 @@ int cgroup_create(const char *id, const struct oci_spec *spec, struct cgroup *cg
 fail:
 	cgroup_destroy(cg, &(struct err){ 0 });
 	return err_wrap(err, "cgroup");
+}
+
+int cgroup_create(const char *id, const struct oci_spec *spec, struct cgroup *cg,
+		  struct err *err)
+{
+	_cleanup_free_ char *path = xasprintf("isobox/%s", id);
+
+	return cgroup_create_at(path, spec, cg, err);
 }
 
 int cgroup_enter_self(const struct cgroup *cg, struct err *err)

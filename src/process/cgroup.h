@@ -22,6 +22,10 @@ struct cgroup {
 /* Detect the layout and create the directories with the spec's limits. */
 int cgroup_create(const char *id, const struct oci_spec *spec, struct cgroup *cg,
 		  struct err *err);
+/* The same at path, relative to each hierarchy's root (linux.cgroupsPath). */
+int cgroup_create_at(const char *path, const struct oci_spec *spec, struct cgroup *cg,
+		     struct err *err);
+void cgroup_open_at(const char *path, struct cgroup *cg);
 /* Apply the spec's memory, pids and cpu limits again (runc's update). */
 int cgroup_update(const struct cgroup *cg, const struct oci_spec *spec, struct err *err);
 /* Freeze or thaw every process of the cgroup (runc's pause, resume). */

@@ -86,6 +86,45 @@ static int state_load(const char *root, const char *id, char **dir, json_t **out
 	return 0;
 }
 
+/* linux.cgroupsPath as a path below each hierarchy's root: "/a/b" and "a/b"
+ * as they are, systemd's "slice:prefix:name" as cgroupfs would lay it out
+ * ("slice/prefix-name.scope"), and isobox/<id> without one. */
+static int cgroup_path(const char *cgroups_path, const char *id, char **out, struct err *err)
+{
+	const char *p = cgroups_path;
+	char *c1, *c2;
+
+	if (!p || !*p) {
+		*out = xasprintf("isobox/%s", id);
+		return 0;
+	}
+	while (*p == '/')
+		p++;
+	c1 = strchr(p, ':');
+	c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	if (c1 && c2)
+		*out = xasprintf("%.*s/%.*s-%s.scope", (int)(c1 - p), p, (int)(c2 - c1 - 1), c1 + 1,
+				 c2 + 1);
+	else
+		*out = xstrdup(p);
+	if (!**out || strstr(*out, "..") || strstr(*out, "//")) {
+		free(*out);
+		return err_set(err, "linux.cgroupsPath %s: a path below the cgroup root", cgroups_path);
+	}
+	return 0;
+}
+
+/* The container's cgroup, from its state. */
+static void state_cgroup(json_t *st, struct cgroup *cg)
+{
+	const char *path = json_string_value(json_object_get(st, "cgroup"));
+	_cleanup_free_ char *dflt = NULL;
+
+	if (!path)
+		path = dflt = xasprintf("isobox/%s", json_string_value(json_object_get(st, "id")));
+	cgroup_open_at(path, cg);
+}
+
 static bool dir_is_vm(const char *dir)
 {
 	_cleanup_free_ char *sock = xasprintf("%s/" VM_EXEC_SOCKET, dir);
@@ -108,7 +147,7 @@ static bool is_paused(const char *dir, json_t *st)
 		p = strrchr(text, ')');
 		return p && p[1] && p[2] == 'T';
 	}
-	cgroup_open(json_string_value(json_object_get(st, "id")), &cg);
+	state_cgroup(st, &cg);
 	frozen = cgroup_frozen(&cg);
 	cgroup_free(&cg);
 	return frozen;
@@ -129,7 +168,7 @@ static const char *status_of(const char *dir, json_t *st)
 }
 
 static int state_save(const char *dir, const struct ocirt_create *c, const char *bundle,
-		      const struct oci_spec *spec, pid_t pid, struct err *err)
+		      const struct oci_spec *spec, pid_t pid, const char *cgroup, struct err *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/state.json", dir);
 	_cleanup_free_ char *rootfs = spec->root_path[0] == '/'
@@ -147,6 +186,8 @@ static int state_save(const char *dir, const struct ocirt_create *c, const char 
 		      "annotations", spec->annotations ? spec->annotations : json_object());
 	if (!j)
 		return err_set(err, "build the state of %s", c->id);
+	if (cgroup)
+		json_object_set_new(j, "cgroup", json_string(cgroup));
 	return json_save_replace(path, j, err);
 }
 
@@ -402,7 +443,7 @@ static json_t *bundle_config(json_t *st)
 
 int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err)
 {
-	_cleanup_free_ char *dir = NULL, *config = NULL;
+	_cleanup_free_ char *dir = NULL, *config = NULL, *cg_path = NULL;
 	char bundle[PATH_MAX];
 	struct oci_spec spec = { 0 };
 	struct cgroup cg = { 0 };
@@ -422,10 +463,11 @@ int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err)
 	}
 	if (c->vm)
 		r = spawn_vm(c, dir, &spec, pid, err);
-	else if ((r = cgroup_create(c->id, &spec, &cg, err)) == 0)
+	else if ((r = cgroup_path(spec.cgroups_path, c->id, &cg_path, err)) == 0 &&
+		 (r = cgroup_create_at(cg_path, &spec, &cg, err)) == 0)
 		r = spawn(c, dir, bundle, &spec, &cg, pid, err);
 	if (r == 0)
-		r = state_save(dir, c, bundle, &spec, *pid, err);
+		r = state_save(dir, c, bundle, &spec, *pid, cg_path, err);
 	if (r == 0)
 		r = pid_file_write(c->pid_file, *pid, err);
 	if (r == 0)
@@ -517,13 +559,13 @@ int ocirt_list(const char *root, json_t **out, struct err *err)
 	return 0;
 }
 
-static int kill_cgroup(const char *id, int sig, struct err *err)
+static int kill_cgroup(json_t *st, const char *id, int sig, struct err *err)
 {
 	struct cgroup cg;
 	_cleanup_free_ char *procs = NULL, *text = NULL;
 	char *line, *save;
 
-	cgroup_open(id, &cg);
+	state_cgroup(st, &cg);
 	procs = cg.n_dirs ? xasprintf("%s/cgroup.procs", cg.dirs[0]) : NULL;
 	if (!procs || read_file(procs, 1 << 20, &text, NULL, err) < 0) {
 		cgroup_free(&cg);
@@ -545,7 +587,7 @@ int ocirt_kill(const char *root, const char *id, int sig, bool all, struct err *
 	if (!strcmp(status_of(dir, st), "stopped"))
 		return err_set(err, "container %s is not running", id);
 	if (all)
-		return kill_cgroup(id, sig, err);
+		return kill_cgroup(st, id, sig, err);
 	if (kill(json_integer_value(json_object_get(st, "pid")), sig) < 0)
 		return err_sys(err, errno, "signal container %s", id);
 	return 0;
@@ -571,7 +613,7 @@ int ocirt_delete(const char *root, const char *id, bool force, struct err *err)
 		     waited += 10)
 			usleep(10000);
 	}
-	cgroup_open(id, &cg);
+	state_cgroup(st, &cg);
 	if (cgroup_destroy(&cg, err) < 0) {
 		cgroup_free(&cg);
 		return err_wrap(err, "delete %s", id);
@@ -675,7 +717,7 @@ int ocirt_exec(const struct ocirt_exec *e, int *exit_code, struct err *err)
 		spec_free(&spec);
 		return -1;
 	}
-	cgroup_open(e->id, &cg);
+	state_cgroup(st, &cg);
 	r = process_exec(json_integer_value(json_object_get(st, "pid")), &cg, &spec,
 			 spec.seccomp ? &seccomp : NULL, (const int[3]){ 0, 1, 2 }, console, &pid,
 			 err);
@@ -712,7 +754,7 @@ int ocirt_pause(const char *root, const char *id, bool pause, struct err *err)
 			return err_sys(err, errno, "%s the VM of %s", pause ? "stop" : "continue", id);
 		return 0;
 	}
-	cgroup_open(id, &cg);
+	state_cgroup(st, &cg);
 	r = cgroup_freeze(&cg, pause, err);
 	cgroup_free(&cg);
 	return r;
@@ -735,7 +777,7 @@ int ocirt_pids(const char *root, const char *id, json_t **out, struct err *err)
 				      json_deep_copy(json_object_get(st, "pid")) : json_integer(0));
 		return 0;
 	}
-	cgroup_open(id, &cg);
+	state_cgroup(st, &cg);
 	procs = cg.n_dirs ? xasprintf("%s/cgroup.procs", cg.dirs[0]) : NULL;
 	cgroup_free(&cg);
 	if (procs && read_file(procs, 1 << 20, &text, NULL, &(struct err){ 0 }) == 0)
@@ -772,7 +814,7 @@ int ocirt_update(const char *root, const char *id, json_t *resources, struct err
 		spec_free(&spec);
 		return err_wrap(err, "update");
 	}
-	cgroup_open(id, &cg);
+	state_cgroup(st, &cg);
 	r = cgroup_update(&cg, &spec, err);
 	cgroup_free(&cg);
 	spec_free(&spec);

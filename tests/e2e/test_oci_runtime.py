@@ -371,3 +371,95 @@ def test_the_isolation_policy_applies(rt, bundle, tmp_path, mode):
     open(f"{b}/config.json", "w").write(json.dumps(cfg))
     r = rt("run", "--bundle", b, "pol3", env=env)
     assert r.returncode == 1 and 'isolation policy rule "admin"' in r.stderr, r.stderr
+
+
+def edit(b, change):
+    cfg = json.loads(open(f"{b}/config.json").read())
+    change(cfg)
+    open(f"{b}/config.json", "w").write(json.dumps(cfg))
+
+
+def test_hooks(rt, bundle, tmp_path):
+    out = tmp_path / "hooks"
+    out.mkdir()
+
+    def hook(name, code=0):
+        return {"path": "/bin/sh", "args": ["sh", "-c", f"cat > {out}/{name}; exit {code}"]}
+    b = bundle(["true"])
+    edit(b, lambda c: c.update(hooks={"createRuntime": [hook("createRuntime")],
+                                      "prestart": [hook("prestart")],
+                                      "poststart": [hook("poststart", 3), hook("poststart2")],
+                                      "poststop": [hook("poststop")]}))
+    r = rt("run", "--bundle", b, "k1")
+    assert r.returncode == 0, r.stderr
+    # Each got the state on stdin; a failing poststart hook is a warning only.
+    assert json.loads((out / "createRuntime").read_text())["status"] == "created"
+    assert json.loads((out / "prestart").read_text())["id"] == "k1"
+    assert json.loads((out / "poststart2").read_text())["status"] in ("running", "stopped")
+    assert json.loads((out / "poststop").read_text())["status"] == "stopped"
+    assert "warning: poststart hook /bin/sh failed (exit status 3)" in r.stderr
+    # A failing prestart hook fails create, and leaves nothing behind.
+    edit(b, lambda c: c.update(hooks={"prestart": [hook("bad", 4)]}))
+    r = rt("run", "--bundle", b, "k2")
+    assert r.returncode == 1 and "prestart hook /bin/sh failed (exit status 4)" in r.stderr
+    assert rt("list", "-q").stdout.split() == []
+    edit(b, lambda c: c.update(hooks={"prestart": [{"path": "/bin/sleep", "args": ["sleep", "9"],
+                                                    "timeout": 1}]}))
+    r = rt("run", "--bundle", b, "k3")
+    assert r.returncode == 1 and "timed out after 1 s" in r.stderr
+
+
+def test_linux_settings(rt, bundle):
+    b = bundle(["sh", "-c", "cat /proc/sys/net/ipv4/ip_forward /proc/self/oom_score_adj; "
+                "stat -c '%t:%T %a' /dev/mine"])
+
+    def change(c):
+        c["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+        c["process"]["oomScoreAdj"] = 500
+        c["linux"]["devices"] = [{"path": "/dev/mine", "type": "c", "major": 1, "minor": 5,
+                                  "fileMode": 0o640, "uid": 0, "gid": 0}]
+    edit(b, change)
+    r = rt("run", "--bundle", b, "l1")
+    assert r.returncode == 0 and r.stdout.split() == ["1", "500", "1:5", "640"], r.stderr
+    edit(b, lambda c: c["linux"].update(sysctl={"../../etc/passwd": "x"}))
+    r = rt("run", "--bundle", b, "l2")
+    assert r.returncode == 1 and "linux.sysctl" in r.stderr
+
+
+def test_namespaces(rt, bundle, tmp_path):
+    # Joined by path: the container is in the namespace a process of ours made.
+    holder = subprocess.Popen(["unshare", "-n", "sleep", "60"])
+    try:
+        time.sleep(0.3)
+        ns = f"/proc/{holder.pid}/ns/net"
+        b = bundle(["readlink", "/proc/self/ns/net"])
+        edit(b, lambda c: c["linux"].update(namespaces=[
+            n if n["type"] != "network" else {"type": "network", "path": ns}
+            for n in c["linux"]["namespaces"]]))
+        r = rt("run", "--bundle", b, "n1")
+        assert r.returncode == 0 and r.stdout.strip() == os.readlink(ns), r.stderr
+    finally:
+        holder.kill()
+    # No mount namespace of its own is refused (pivot_root would move ours).
+    edit(b, lambda c: c["linux"].update(namespaces=[{"type": "pid"}]))
+    r = rt("run", "--bundle", b, "n2")
+    assert r.returncode == 1 and "needs a mount namespace of its own" in r.stderr
+    # A user namespace: root inside is uid 1000 outside, which must be able to
+    # reach the rootfs (pytest's directories are private).
+    b = shutil.copytree(bundle(["sh", "-c", "id -u; cat /proc/self/uid_map"]),
+                        os.path.join(tempfile.mkdtemp(dir="/tmp"), "bundle"), symlinks=True)
+    os.chmod(os.path.dirname(b), 0o755)
+    os.chmod(f"{b}/rootfs", 0o755)
+    for d in ("proc", "sys", "dev"):    # the namespace's root cannot make them
+        os.makedirs(f"{b}/rootfs/{d}", exist_ok=True)
+    edit(b, lambda c: c["linux"].update(
+        namespaces=c["linux"]["namespaces"] + [{"type": "user"}],
+        uidMappings=[{"containerID": 0, "hostID": 1000, "size": 2000}],
+        gidMappings=[{"containerID": 0, "hostID": 1000, "size": 3000}]))
+    r = rt("run", "--bundle", b, "n3")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["0", "0", "1000", "2000"]
+    edit(b, lambda c: c["linux"].pop("uidMappings"))
+    r = rt("run", "--bundle", b, "n4")
+    assert r.returncode == 1 and "needs uidMappings and gidMappings" in r.stderr
+    shutil.rmtree(os.path.dirname(b))
