@@ -19,6 +19,7 @@
 #include "process/process.h"
 #include "process/seccomp.h"
 #include "runtime/exec_vm.h"
+#include "runtime/oci_hooks.h"
 #include "runtime/runtime.h"
 #include "runtime/vm_privileges.h"
 #include "util/cleanup.h"
@@ -312,108 +313,6 @@ static int spawn_vm(const struct ocirt_create *c, const char *dir, struct oci_sp
 
 static json_t *state_public(const char *dir, json_t *st);
 
-/* A JSON array of strings as a NULL-terminated array (borrowed strings). */
-static int strv_from_json_array(json_t *arr, const char ***out)
-{
-	const char **v = xmalloc((json_array_size(arr) + 1) * sizeof(char *));
-	json_t *x;
-	size_t i;
-
-	json_array_foreach(arr, i, x) {
-		if (!json_is_string(x))
-			return -1;
-		v[i] = json_string_value(x);
-	}
-	*out = v;
-	return 0;
-}
-
-/* One hook of config.json's "hooks": its path runs with its args and env,
- * the container's state on stdin, killed after its timeout (seconds). */
-static int hook_run(json_t *hook, const char *kind, const char *state, struct err *err)
-{
-	const char *path = json_string_value(json_object_get(hook, "path"));
-	json_t *timeout = json_object_get(hook, "timeout");
-	const char **argv = NULL, **envp = NULL;
-	int in[2], status = 0, waited_ms = 0, limit_ms;
-	pid_t child;
-
-	if (!path || path[0] != '/')
-		return err_set(err, "%s hook: path must be absolute", kind);
-	limit_ms = json_is_integer(timeout) && json_integer_value(timeout) > 0
-			   ? (int)json_integer_value(timeout) * 1000 : -1;
-	if (pipe2(in, O_CLOEXEC) < 0)
-		return err_sys(err, errno, "pipe");
-	child = fork();
-	if (child == 0) {
-		struct err e = { 0 };
-
-		dup2(in[0], 0);
-		if (strv_from_json_array(json_object_get(hook, "args"), &argv) < 0 ||
-		    strv_from_json_array(json_object_get(hook, "env"), &envp) < 0)
-			_exit(127);
-		execve(path, (char *const *)(argv[0] ? argv : (const char *[]){ path, NULL }),
-		       (char *const *)envp);
-		err_sys(&e, errno, "exec %s", path);
-		fprintf(stderr, "isobox-runtime: %s hook: %s\n", kind, e.msg);
-		_exit(127);
-	}
-	close(in[0]);
-	if (child < 0) {
-		close(in[1]);
-		return err_sys(err, errno, "fork");
-	}
-	signal(SIGPIPE, SIG_IGN);
-	write_all(in[1], state, strlen(state));
-	close(in[1]);
-	while (waitpid(child, &status, WNOHANG) == 0) {
-		if (limit_ms >= 0 && waited_ms >= limit_ms) {
-			kill(child, SIGKILL);
-			waitpid(child, &status, 0);
-			return err_set(err, "%s hook %s timed out after %d s", kind, path,
-				       limit_ms / 1000);
-		}
-		usleep(10000);
-		waited_ms += 10;
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return err_set(err, "%s hook %s failed (%s %d)", kind, path,
-			       WIFEXITED(status) ? "exit status" : "signal",
-			       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	return 0;
-}
-
-/* Every hook of one kind, in order; the first failure stops them. */
-static int hooks_run(json_t *spec_json, const char *kind, json_t *state, struct err *err)
-{
-	json_t *hooks = json_object_get(json_object_get(spec_json, "hooks"), kind), *h;
-	_cleanup_free_ char *text = NULL;
-	size_t i;
-
-	if (!json_array_size(hooks))
-		return 0;
-	text = json_dumps(state, JSON_COMPACT);
-	json_array_foreach(hooks, i, h)
-		if (hook_run(h, kind, text, err) < 0)
-			return -1;
-	return 0;
-}
-
-/* poststart and poststop: a failure is a warning, and the rest go on. */
-static void hooks_warn(json_t *spec_json, const char *kind, json_t *state)
-{
-	json_t *hooks = json_object_get(json_object_get(spec_json, "hooks"), kind), *h;
-	_cleanup_free_ char *text = json_dumps(state, JSON_COMPACT);
-	size_t i;
-
-	json_array_foreach(hooks, i, h) {
-		struct err err = { 0 };
-
-		if (hook_run(h, kind, text, &err) < 0)
-			fprintf(stderr, "isobox-runtime: warning: %s\n", err.msg);
-	}
-}
-
 /* createRuntime and (deprecated) prestart hooks: the container exists and
  * waits at its FIFO; a failing hook fails create. */
 static int create_hooks(const char *dir, const struct oci_spec *spec, struct err *err)
@@ -426,8 +325,8 @@ static int create_hooks(const char *dir, const struct oci_spec *spec, struct err
 	if (json_load_path(path, &st, err) < 0)
 		return -1;
 	pub = state_public(dir, st);
-	return hooks_run(spec->json, "createRuntime", pub, err) < 0 ||
-	       hooks_run(spec->json, "prestart", pub, err) < 0 ? -1 : 0;
+	return oci_hooks_run(spec->json, "createRuntime", pub, err) < 0 ||
+	       oci_hooks_run(spec->json, "prestart", pub, err) < 0 ? -1 : 0;
 }
 
 /* The bundle's config.json, for its hooks after create. */
@@ -514,7 +413,7 @@ int ocirt_start(const char *root, const char *id, struct err *err)
 	{
 		_cleanup_json_ json_t *cfg = bundle_config(st), *pub = state_public(dir, st);
 
-		hooks_warn(cfg, "poststart", pub);
+		oci_hooks_warn(cfg, "poststart", pub);
 	}
 	return 0;
 }
@@ -627,7 +526,7 @@ int ocirt_delete(const char *root, const char *id, bool force, struct err *err)
 		json_object_del(pub, "starttime");
 		json_object_set_new(pub, "status", json_string("stopped"));
 		json_object_set_new(pub, "pid", json_integer(0));
-		hooks_warn(cfg, "poststop", pub);
+		oci_hooks_warn(cfg, "poststop", pub);
 	}
 	return 0;
 }
