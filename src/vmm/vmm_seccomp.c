@@ -78,10 +78,10 @@ static int add_rules(scmp_filter_ctx ctx, struct err *err)
 		if (allow(ctx, any_args[i], 0, none, err) < 0)
 			return -1;
 	for (i = 0; i < N_OF(ioctls); i++)
-		if (allow(ctx, SCMP_SYS(ioctl), 1, SCMP_A1_64(SCMP_CMP_EQ, ioctls[i]), err) < 0)
+		if (allow(ctx, SCMP_SYS(ioctl), 1, SCMP_A1_64(SCMP_CMP_EQ, ioctls[i], 0), err) < 0)
 			return -1;
 	for (i = 0; i < N_OF(fcntls); i++)
-		if (allow(ctx, SCMP_SYS(fcntl), 1, SCMP_A1_32(SCMP_CMP_EQ, fcntls[i]), err) < 0)
+		if (allow(ctx, SCMP_SYS(fcntl), 1, SCMP_A1_32(SCMP_CMP_EQ, fcntls[i], 0), err) < 0)
 			return -1;
 	/* Memory, but never executable: no new code in a compromised VMM. */
 	if (allow(ctx, SCMP_SYS(mmap), 1, SCMP_A2_32(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0), err) < 0 ||
@@ -100,7 +100,7 @@ static int add_rules(scmp_filter_ctx ctx, struct err *err)
 	if (r < 0)
 		return err_sys(err, -r, "VMM seccomp filter: rule for clone3");
 	/* abort() signals its own thread; no other process. */
-	if (allow(ctx, SCMP_SYS(tgkill), 1, SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)getpid()), err) < 0)
+	if (allow(ctx, SCMP_SYS(tgkill), 1, SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)getpid(), 0), err) < 0)
 		return -1;
 	/* KVM_RUN is the hot path: test ioctl first. */
 	r = seccomp_syscall_priority(ctx, SCMP_SYS(ioctl), 255);
