@@ -162,7 +162,8 @@ static void test_minimal_defaults(void **state)
 {
 	json_error_t jerr;
 	_cleanup_json_ json_t *j =
-		json_loads("{\"root\":{\"path\":\"/r\"},\"process\":{\"args\":[\"x\"]}}", 0, &jerr);
+		json_loads("{\"root\":{\"path\":\"/r\"},\"process\":{\"args\":[\"x\"]},"
+			   "\"linux\":{\"namespaces\":[{\"type\":\"mount\"}]}}", 0, &jerr);
 	struct oci_spec spec;
 	struct err err = { 0 };
 
@@ -173,7 +174,7 @@ static void test_minimal_defaults(void **state)
 	assert_null(spec.masked_paths[0]);
 	assert_null(spec.readonly_paths[0]);
 	assert_int_equal(spec.n_mounts, 0);
-	assert_int_equal(spec.clone_flags, 0);
+	assert_int_equal(spec.clone_flags, CLONE_NEWNS);
 	assert_int_equal(spec.uid, 0);
 	assert_false(spec.devices_allow_all);
 	spec_free(&spec);
@@ -301,16 +302,48 @@ static void test_user_uid_overflow(void **state)
 
 static void test_namespaces(void **state)
 {
+	struct oci_spec spec;
+	struct err err = { 0 };
+	json_t *j;
+
 	refuse("linux.namespaces", "[{\"type\":\"pid\"},{\"type\":\"time\"}]",
 	       "namespaces[1]: unsupported type time");
-	refuse("linux.namespaces", "[{\"type\":\"user\"}]", "unsupported type user");
 	refuse("linux.namespaces", "[{}]", "unsupported type (none)");
 	refuse("linux.namespaces", "[\"pid\"]", "namespaces[0]");
-	refuse("linux.namespaces", "[{\"type\":\"network\",\"path\":\"/proc/1/ns/net\"}]",
-	       "by path");
+	/* Without a mount namespace of its own pivot_root would move the caller's root. */
+	refuse("linux.namespaces", "[{\"type\":\"pid\"}]", "needs a mount namespace");
+	refuse("linux.namespaces", "[{\"type\":\"mount\",\"path\":\"/proc/1/ns/mnt\"}]",
+	       "cannot be joined by path");
+	refuse("linux.namespaces", "[{\"type\":\"mount\"},{\"type\":\"network\",\"path\":\"x\"}]",
+	       "cannot be joined by path");
+	refuse("linux.namespaces", "[{\"type\":\"mount\"},{\"type\":\"user\"}]",
+	       "needs uidMappings and gidMappings");
+	refuse("linux.uidMappings", "[{\"containerID\":0,\"hostID\":-1,\"size\":1}]",
+	       "linux.uidMappings[0]");
+	refuse("linux.gidMappings", "[{},{},{},{},{},{}]", "at most 5");
+	refuse("linux.devices", "[{\"path\":\"dev/x\",\"type\":\"c\"}]", "absolute");
+	refuse("linux.devices", "[{\"path\":\"/dev/../x\",\"type\":\"c\"}]", "..");
+	refuse("linux.devices", "[{\"path\":\"/dev/x\",\"type\":\"z\"}]", "type");
+	refuse("linux.sysctl", "[]", "linux.sysctl");
 	refuse("linux", "[]", "linux: must be an object");
 	refuse("linux.maskedPaths", "\"/proc/kcore\"", "linux.maskedPaths");
 	refuse("linux.readonlyPaths", "[1]", "linux.readonlyPaths[0]");
+	/* Joined by path: kept apart from the ones to make. */
+	j = config_with("linux.namespaces", "[{\"type\":\"mount\"},{\"type\":\"network\","
+			"\"path\":\"/run/netns/x\"},{\"type\":\"user\"}]");
+	json_object_set_new(json_object_get(j, "linux"), "uidMappings",
+			    json_loads("[{\"containerID\":0,\"hostID\":1000,\"size\":10}]", 0, NULL));
+	json_object_set_new(json_object_get(j, "linux"), "gidMappings",
+			    json_loads("[{\"containerID\":0,\"hostID\":1000,\"size\":10}]", 0, NULL));
+	assert_int_equal(spec_parse(j, &spec, &err), 0);
+	assert_int_equal(spec.clone_flags, CLONE_NEWNS | CLONE_NEWUSER);
+	assert_int_equal(spec.n_ns_paths, 1);
+	assert_int_equal(spec.ns_paths[0].flag, CLONE_NEWNET);
+	assert_string_equal(spec.ns_paths[0].path, "/run/netns/x");
+	assert_int_equal(spec_namespace_flags(&spec), CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWNET);
+	assert_int_equal(spec.uid_maps[0].host, 1000);
+	spec_free(&spec);
+	json_decref(j);
 }
 
 static void test_huge_arrays(void **state)
