@@ -492,6 +492,18 @@ int ocirt_kill(const char *root, const char *id, int sig, bool all, struct err *
 	return 0;
 }
 
+/* delete --force of an id without state: a create killed midway may have
+ * left its directory (and FIFO) behind, which would keep the id taken. */
+static int delete_leftover(const char *root, const char *id, struct err *err)
+{
+	_cleanup_free_ char *dir = NULL;
+
+	err_clear(err);
+	if (container_dir(root, id, &dir, err) < 0)
+		return -1;
+	return access(dir, F_OK) == 0 ? rm_rf(dir, err) : 0;
+}
+
 int ocirt_delete(const char *root, const char *id, bool force, struct err *err)
 {
 	_cleanup_free_ char *dir = NULL;
@@ -501,7 +513,8 @@ int ocirt_delete(const char *root, const char *id, bool force, struct err *err)
 	int waited;
 
 	if (state_load(root, id, &dir, &st, err) < 0)
-		return force && strstr(err->msg, "does not exist") ? (err_clear(err), 0) : -1;
+		return force && strstr(err->msg, "does not exist") ? delete_leftover(root, id, err)
+								   : -1;
 	status = status_of(dir, st);
 	if (strcmp(status, "stopped") && !force)
 		return err_set(err, "cannot delete container %s that is not stopped: %s", id,

@@ -178,6 +178,13 @@ def test_bad_input(rt, bundle, tmp_path):
     r = rt("frobnicate")
     assert r.returncode == 1 and "not an isobox-runtime command" in r.stderr
     assert rt("delete", "--force", "never-was").returncode == 0
+    # What a create killed midway leaves (its directory and FIFO) does not keep the id.
+    root = rt.cmd[rt.cmd.index("--root") + 1]
+    os.makedirs(f"{root}/half")
+    os.mkfifo(f"{root}/half/exec.fifo")
+    assert rt("delete", "--force", "half").returncode == 0
+    assert not os.path.exists(f"{root}/half")
+    assert rt("create", "--bundle", bundle(["true"]), "half").returncode == 0
 
 
 def test_exec(rt, bundle, tmp_path, mode):
