@@ -65,8 +65,7 @@ int spec_rlimit_resource(const char *name)
 	return -1;
 }
 
-/* A NULL-terminated array of the strings of a JSON array (borrowed). */
-static int strv_from_json(json_t *arr, const char *what, const char ***out, struct err *err)
+int spec_strv_from_json(json_t *arr, const char *what, const char ***out, struct err *err)
 {
 	const char **v;
 	size_t i;
@@ -265,8 +264,8 @@ static int parse_process(json_t *proc, struct oci_spec *spec, struct err *err)
 {
 	if (!json_is_object(proc))
 		return err_set(err, "process: missing");
-	if (strv_from_json(json_object_get(proc, "args"), "process.args", &spec->args, err) < 0 ||
-	    strv_from_json(json_object_get(proc, "env"), "process.env", &spec->env, err) < 0)
+	if (spec_strv_from_json(json_object_get(proc, "args"), "process.args", &spec->args, err) < 0 ||
+	    spec_strv_from_json(json_object_get(proc, "env"), "process.env", &spec->env, err) < 0)
 		return -1;
 	if (!spec->args[0])
 		return err_set(err, "process.args: must not be empty");
@@ -415,9 +414,9 @@ static int parse_linux(json_t *lx, struct oci_spec *spec, struct err *err)
 		return err_set(err, "linux: must be an object");
 	if (parse_namespaces(json_object_get(lx, "namespaces"), spec, err) < 0)
 		return -1;
-	if (strv_from_json(json_object_get(lx, "maskedPaths"), "linux.maskedPaths",
+	if (spec_strv_from_json(json_object_get(lx, "maskedPaths"), "linux.maskedPaths",
 			   &spec->masked_paths, err) < 0 ||
-	    strv_from_json(json_object_get(lx, "readonlyPaths"), "linux.readonlyPaths",
+	    spec_strv_from_json(json_object_get(lx, "readonlyPaths"), "linux.readonlyPaths",
 			   &spec->readonly_paths, err) < 0)
 		return -1;
 	spec->seccomp = json_object_get(lx, "seccomp");

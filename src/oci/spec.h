@@ -91,6 +91,10 @@ struct oci_spec {
 	json_t *annotations;
 };
 
+/* A NULL-terminated array of the strings of a JSON array (borrowed; NULL
+ * gives an empty one); what names it in the error. Caller frees the array. */
+int spec_strv_from_json(json_t *arr, const char *what, const char ***out, struct err *err);
+
 /* CLONE_NEW* of every namespace of the container's own: made or joined by path. */
 int spec_namespace_flags(const struct oci_spec *spec);
 

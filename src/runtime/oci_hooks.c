@@ -11,24 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "oci/spec.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
-
-/* A JSON array of strings as a NULL-terminated array (borrowed strings). */
-static int strv_from_json_array(json_t *arr, const char ***out)
-{
-	const char **v = xmalloc((json_array_size(arr) + 1) * sizeof(char *));
-	json_t *x;
-	size_t i;
-
-	json_array_foreach(arr, i, x) {
-		if (!json_is_string(x))
-			return -1;
-		v[i] = json_string_value(x);
-	}
-	*out = v;
-	return 0;
-}
 
 /* One hook of config.json's "hooks": its path runs with its args and env,
  * the container's state on stdin, killed after its timeout (seconds). */
@@ -38,6 +23,7 @@ static int hook_run(json_t *hook, const char *kind, const char *state, struct er
 	json_t *timeout = json_object_get(hook, "timeout");
 	const char **argv = NULL, **envp = NULL;
 	int in[2], status = 0, waited_ms = 0, limit_ms;
+	void (*old_pipe)(int);
 	pid_t child;
 
 	if (!path || path[0] != '/')
@@ -51,9 +37,11 @@ static int hook_run(json_t *hook, const char *kind, const char *state, struct er
 		struct err e = { 0 };
 
 		dup2(in[0], 0);
-		if (strv_from_json_array(json_object_get(hook, "args"), &argv) < 0 ||
-		    strv_from_json_array(json_object_get(hook, "env"), &envp) < 0)
+		if (spec_strv_from_json(json_object_get(hook, "args"), "args", &argv, &e) < 0 ||
+		    spec_strv_from_json(json_object_get(hook, "env"), "env", &envp, &e) < 0) {
+			fprintf(stderr, "isobox-runtime: %s hook: %s\n", kind, e.msg);
 			_exit(127);
+		}
 		execve(path, (char *const *)(argv[0] ? argv : (const char *[]){ path, NULL }),
 		       (char *const *)envp);
 		err_sys(&e, errno, "exec %s", path);
@@ -65,9 +53,11 @@ static int hook_run(json_t *hook, const char *kind, const char *state, struct er
 		close(in[1]);
 		return err_sys(err, errno, "fork");
 	}
-	signal(SIGPIPE, SIG_IGN);
+	/* A hook that does not read its stdin must not kill us with SIGPIPE. */
+	old_pipe = signal(SIGPIPE, SIG_IGN);
 	write_all(in[1], state, strlen(state));
 	close(in[1]);
+	signal(SIGPIPE, old_pipe);
 	while (waitpid(child, &status, WNOHANG) == 0) {
 		if (limit_ms >= 0 && waited_ms >= limit_ms) {
 			kill(child, SIGKILL);

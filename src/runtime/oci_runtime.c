@@ -485,7 +485,8 @@ int ocirt_kill(const char *root, const char *id, int sig, bool all, struct err *
 		return -1;
 	if (!strcmp(status_of(dir, st), "stopped"))
 		return err_set(err, "container %s is not running", id);
-	if (all)
+	/* A VM has no cgroup of its processes: its VMM is the whole container. */
+	if (all && !dir_is_vm(dir))
 		return kill_cgroup(st, id, sig, err);
 	if (kill(json_integer_value(json_object_get(st, "pid")), sig) < 0)
 		return err_sys(err, errno, "signal container %s", id);
