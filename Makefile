@@ -44,7 +44,7 @@ $(BUILD)/isobox-vmm: $(BUILD)/obj/src/vmm/main.o $(VMM_SRC:%.c=$(BUILD)/obj/%.o)
 	$(CC) $(CFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
 
 # PID 1 of every container: static, so it runs in any image.
-$(BUILD)/isobox-init: $(wildcard src/guest/*.c src/guest/*.h)
+$(BUILD)/isobox-init: $(wildcard src/guest/*.c src/guest/*.h) src/util/signal.c src/util/signal.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -static -o $@ $(filter %.c,$^)
 

@@ -273,6 +273,7 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	case TAG_GID: { int r = agent_parse_id(s, &p->gid); free(s); return r; }
 	case TAG_TTY: p->tty = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_READONLY: p->readonly = s && !strcmp(s, "1"); free(s); return 0;
+	case TAG_HOLD: p->hold = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_USER: free(p->user); p->user = s; return s && *s ? 0 : -1;
 	default: free(s); return -1;
 	}
@@ -417,7 +418,7 @@ static void make_dev(void)
 	}
 	mount_or_die("devpts", "/root/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		     "newinstance,ptmxmode=0666,mode=0620");
-	mount_or_die("tmpfs", "/root/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	mount_or_die("shm", "/root/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		     "mode=1777,size=65536k");
 	mount_or_die("mqueue", "/root/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		     NULL);
@@ -443,13 +444,14 @@ static void mount_root(const struct agent_process *p)
 	/* Read-write first: the mount points below may need creating. */
 	mount_or_die("overlay", "/root", "overlay", 0,
 		     "lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work");
+	/* In the order of runc's default config.json: proc, /dev and below, sys. */
 	mount_or_die("proc", "/root/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+	make_dev();
 	/* Read-only as docker has it, unless the container may administer the system. */
 	mount_or_die("sysfs", "/root/sys", "sysfs",
 		     MS_NOSUID | MS_NODEV | MS_NOEXEC |
 			     (p->has_caps && !(p->caps[0] >> CAP_SYS_ADMIN & 1) ? MS_RDONLY : 0),
 		     NULL);
-	make_dev();
 }
 
 /* The initramfs is rootfs, which cannot be pivoted away: move the new root

@@ -13,6 +13,7 @@ struct agent_process {
 	char *user;             /* exec: "user[:group]" to look up, or NULL */
 	unsigned uid, gid;
 	bool tty, readonly;
+	bool hold;              /* TAG_HOLD: the app waits for the control line "start" */
 	char **tmpfs;           /* TAG_TMPFS values, NULL-terminated */
 	char **masked;          /* TAG_MASKED paths, NULL-terminated */
 	char **readonly_paths;  /* TAG_RO_PATH paths */

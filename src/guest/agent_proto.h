@@ -35,6 +35,7 @@ enum agent_tag {
 	TAG_SECCOMP = 16,    /* binary: LE u64 seccomp(2) flags, then struct sock_filter[] */
 	TAG_MASKED = 17,     /* a path hidden from the container (docker's maskedPaths) */
 	TAG_RO_PATH = 18,    /* a path made read-only (readonlyPaths) */
+	TAG_HOLD = 19,       /* "1": hold the app until the control line "start" (runc's create) */
 };
 
 /* Disk serials (virtio-blk GET_ID) the agent looks its disks up by. */

@@ -22,6 +22,7 @@
 #include "agent.h"
 #include "app.h"
 #include "exec_server.h"
+#include "util/signal.h"
 
 /* After the app, what its terminal still holds gets this long to drain. */
 #define DRAIN_MS 100
@@ -39,6 +40,8 @@ struct vm_relay {
 	struct exec_server exec;
 	char line[64];
 	size_t len;
+	bool started;           /* the control line "start" came (TAG_HOLD) */
+	int held_signal;        /* a signal for the app before it started */
 };
 
 static void close_fd(int *fd)
@@ -94,14 +97,19 @@ static void end_of_stdin(struct agent_io *io)
 	io->stdin_src = -1;
 }
 
-static void control_line(struct agent_io *io, const char *line, pid_t app)
+static void control_line(struct vm_relay *r, const char *line, pid_t app)
 {
+	struct agent_io *io = &r->io;
 	unsigned short rows, cols;
 
 	if (!strcmp(line, "eof"))
 		end_of_stdin(io);
-	else if (!strncmp(line, "signal ", 7))
+	else if (!strcmp(line, "start"))
+		r->started = true;
+	else if (!strncmp(line, "signal ", 7) && app > 0)
 		kill(app, atoi(line + 7));
+	else if (!strncmp(line, "signal ", 7))
+		r->held_signal = atoi(line + 7);
 	else if (sscanf(line, "resize %hu %hu", &rows, &cols) == 2 && io->pty >= 0)
 		ioctl(io->pty, TIOCSWINSZ, &(struct winsize){ .ws_row = rows, .ws_col = cols });
 }
@@ -120,7 +128,7 @@ static void relay_control(struct vm_relay *r, pid_t app)
 	r->line[r->len] = '\0';
 	while ((nl = strchr(r->line, '\n'))) {
 		*nl = '\0';
-		control_line(&r->io, r->line, app);
+		control_line(r, r->line, app);
 		r->len -= (size_t)(nl + 1 - r->line);
 		memmove(r->line, nl + 1, r->len + 1);
 	}
@@ -166,6 +174,26 @@ static void vm_events(struct vm_relay *r, const struct pollfd *p, pid_t app)
 		relay_control(r, app);
 	exec_server_events(&r->exec, p + P_EXEC);
 	exec_server_tick(&r->exec);
+}
+
+/* runc's create (TAG_HOLD): the app waits for `start`, the control line
+ * "start". A signal before it ends the container as it would have ended the
+ * app. Returns 0 to start, else the container's status. */
+static int wait_start(struct vm_relay *r)
+{
+	while (!r->started) {
+		struct pollfd p = { .fd = r->io.ctl, .events = POLLIN };
+
+		if (r->io.ctl < 0)
+			return 125;        /* the VMM is gone */
+		if (poll(&p, 1, -1) < 0)
+			continue;
+		relay_control(r, 0);
+		if (signal_ends(r->held_signal))
+			return 128 + r->held_signal;
+		r->held_signal = 0;
+	}
+	return 0;
 }
 
 /* Start the app and be its init until it exits; returns its status. */
@@ -243,7 +271,9 @@ int main(int argc, char **argv)
 		a = (struct app){ .argv = p.argv, .envp = p.envp, .tty = p.tty, .set_ids = 1,
 				  .uid = p.uid, .gid = p.gid, .cgroup = AGENT_CGROUP,
 				  .rlimits = p.rlimits, .n_rlimits = p.n_rlimits, .privileges = &p };
-		status = run_init(&a, &r);
+		status = p.hold ? wait_start(&r) : 0;
+		if (status == 0)
+			status = run_init(&a, &r);
 		agent_report_oom(status);
 		agent_report(status);
 	}

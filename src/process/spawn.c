@@ -27,6 +27,7 @@
 #include "util/cleanup.h"
 #include "util/fdpass.h"
 #include "util/fs.h"
+#include "util/signal.h"
 
 extern char **environ;
 
@@ -261,14 +262,28 @@ static int preserve_fds(int n, struct err *err)
 	return 0;
 }
 
+static void ended_before_start(int sig)
+{
+	_exit(128 + sig);
+}
+
 /* runc's exec fifo: opening it for writing blocks until `start` opens it for
  * reading. The fd is O_PATH, so it is reopened through /proc (already the
- * container's: the open sees the same inode). */
+ * container's: the open sees the same inode). As PID 1 of its namespace the
+ * waiting process would ignore `kill`'s signals; they end it instead, as they
+ * would have ended the app. exec restores their defaults. */
 static int start_wait(int fifo, int errfd, struct err *err)
 {
 	_cleanup_free_ char *path = xasprintf("/proc/self/fd/%d", fifo);
 	_cleanup_close_ int w = -1;
+	sigset_t none;
+	int sig;
 
+	for (sig = 1; sig < SIGRTMIN; sig++)
+		if (signal_ends(sig) && sig != SIGKILL)
+			sigaction(sig, &(struct sigaction){ .sa_handler = ended_before_start }, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	close(errfd);       /* the creator's read ends: the container waits */
 	w = open(path, O_WRONLY | O_CLOEXEC);
 	if (w < 0 || write(w, "0", 1) != 1)

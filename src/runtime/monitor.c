@@ -288,7 +288,8 @@ static int spawn_vm(struct monitor *m, const struct oci_spec *spec, const int ch
 					 .stdio = { child_fds[0], child_fds[1], child_fds[2] },
 					 .console_sock = console_sock, .serial_log = serial,
 					 .init = init, .exec_socket = exec_socket,
-					 .oom_file = oom_file, .security = &security },
+					 .oom_file = oom_file, .security = &security,
+					 .ready_fd = -1 },
 		     &m->pid, err);
 	seccomp_prog_free(&seccomp);
 	return r;

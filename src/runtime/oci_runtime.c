@@ -168,8 +168,10 @@ static const char *status_of(const char *dir, json_t *st)
 	return is_paused(dir, st) ? "paused" : "running";
 }
 
+/* ANNOTATIONS: the bundle's own, not what isobox added for the VM. */
 static int state_save(const char *dir, const struct ocirt_create *c, const char *bundle,
-		      const struct oci_spec *spec, pid_t pid, const char *cgroup, struct err *err)
+		      const struct oci_spec *spec, json_t *annotations, pid_t pid,
+		      const char *cgroup, struct err *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/state.json", dir);
 	_cleanup_free_ char *rootfs = spec->root_path[0] == '/'
@@ -184,7 +186,7 @@ static int state_save(const char *dir, const struct ocirt_create *c, const char 
 		      "id", c->id, "pid", (int)pid, "starttime",
 		      (json_int_t)proc_start_time(pid), "bundle", bundle, "rootfs", rootfs,
 		      "created", now, "owner", "",
-		      "annotations", spec->annotations ? spec->annotations : json_object());
+		      "annotations", annotations);
 	if (!j)
 		return err_set(err, "build the state of %s", c->id);
 	if (cgroup)
@@ -279,6 +281,21 @@ static int vm_annotate(const struct ocirt_create *c, const char *dir, struct oci
 	return json_save_replace(config, spec->json, err);
 }
 
+/* create returns once the guest is up and holds the app (runc's create
+ * returns with its init waiting at the FIFO). */
+static int vm_wait_ready(int ready, struct err *err)
+{
+	char byte;
+	ssize_t n;
+
+	while ((n = read(ready, &byte, 1)) < 0 && errno == EINTR)
+		;
+	if (n == 1)
+		return 0;
+	return err_set(err, "the VM stopped while it booted, before the container was up "
+		       "(the container's stderr says why)");
+}
+
 static int spawn_vm(const struct ocirt_create *c, const char *dir, struct oci_spec *spec,
 		    pid_t *pid, struct err *err)
 {
@@ -287,8 +304,9 @@ static int spawn_vm(const struct ocirt_create *c, const char *dir, struct oci_sp
 	_cleanup_free_ char *serial = xasprintf("%s/vm-kernel.log", dir);
 	_cleanup_free_ char *exec_socket = xasprintf("%s/" VM_EXEC_SOCKET, dir);
 	_cleanup_free_ char *oom_file = xasprintf("%s/" VM_OOM_FILE, dir);
-	_cleanup_close_ int console = -1;
+	_cleanup_close_ int console = -1, ready_r = -1, ready_w = -1;
 	struct guest_security security;
+	int ready[2];
 	struct seccomp_prog seccomp = { 0 };
 	char init[4096];
 	int r;
@@ -300,15 +318,23 @@ static int spawn_vm(const struct ocirt_create *c, const char *dir, struct oci_sp
 	console = console_connect(spec, c->console_socket, err);
 	if (console == -2 || vm_privileges(spec, cache, &security, &seccomp, err) < 0)
 		return -1;
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return err_sys(err, errno, "pipe");
+	ready_r = ready[0];
+	ready_w = ready[1];
 	r = vm_spawn(&(struct vm_start){ .spec = spec, .stdio = { 0, 1, 2 },
 					 .console_sock = console, .serial_log = serial,
 					 .init = init, .exec_socket = exec_socket,
 					 .oom_file = oom_file, .security = &security,
-					 .start_fifo = fifo,
+					 .start_fifo = fifo, .ready_fd = ready_w,
 					 .outlive_parent = true },
 		     pid, err);
 	seccomp_prog_free(&seccomp);
-	return r;
+	if (r < 0)
+		return -1;
+	close(ready_w);
+	ready_w = -1;
+	return vm_wait_ready(ready_r, err);
 }
 
 static json_t *state_public(const char *dir, json_t *st);
@@ -346,6 +372,7 @@ int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err)
 	char bundle[PATH_MAX];
 	struct oci_spec spec = { 0 };
 	struct cgroup cg = { 0 };
+	_cleanup_json_ json_t *annotations = NULL;
 	int r;
 
 	if (container_dir(c->root, c->id, &dir, err) < 0 || mkdir_p(c->root, 0700, err) < 0)
@@ -355,6 +382,7 @@ int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err)
 	config = xasprintf("%s/config.json", bundle);
 	if (spec_load(config, &spec, err) < 0)
 		return -1;
+	annotations = spec.annotations ? json_deep_copy(spec.annotations) : json_object();
 	if (mkdir(dir, 0700) < 0) {
 		spec_free(&spec);
 		return errno == EEXIST ? err_set(err, "container with id exists: %s", c->id)
@@ -366,7 +394,7 @@ int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err)
 		 (r = cgroup_create_at(cg_path, &spec, &cg, err)) == 0)
 		r = spawn(c, dir, bundle, &spec, &cg, pid, err);
 	if (r == 0)
-		r = state_save(dir, c, bundle, &spec, *pid, cg_path, err);
+		r = state_save(dir, c, bundle, &spec, annotations, *pid, cg_path, err);
 	if (r == 0)
 		r = pid_file_write(c->pid_file, *pid, err);
 	if (r == 0)
@@ -383,6 +411,19 @@ int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err)
 	return r;
 }
 
+/* The VMM reads the FIFO and tells the guest to start the app; with no
+ * reader, the VMM is gone. */
+static int vm_start(const char *fifo, const char *id, struct err *err)
+{
+	_cleanup_close_ int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENXIO)
+		return err_set(err, "container %s exited before it was started", id);
+	if (fd < 0 || write(fd, "1", 1) != 1)
+		return err_sys(err, errno, "start %s", id);
+	return 0;
+}
+
 int ocirt_start(const char *root, const char *id, struct err *err)
 {
 	_cleanup_free_ char *dir = NULL, *fifo = NULL;
@@ -397,6 +438,11 @@ int ocirt_start(const char *root, const char *id, struct err *err)
 	if (strcmp(status, "created"))
 		return err_set(err, "cannot start a container that is %s: %s", status, id);
 	fifo = xasprintf("%s/exec.fifo", dir);
+	if (dir_is_vm(dir)) {
+		if (vm_start(fifo, id, err) < 0)
+			return -1;
+		goto started;
+	}
 	fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(err, errno, "open %s", fifo);
@@ -409,6 +455,7 @@ int ocirt_start(const char *root, const char *id, struct err *err)
 		if (!strcmp(status_of(dir, st), "stopped"))
 			return err_set(err, "container %s exited before it was started", id);
 	}
+started:
 	unlink(fifo);
 	{
 		_cleanup_json_ json_t *cfg = bundle_config(st), *pub = state_public(dir, st);

@@ -35,3 +35,9 @@ int signal_parse(const char *s)
 	}
 	return -1;
 }
+
+bool signal_ends(int sig)
+{
+	return sig > 0 && sig != SIGCHLD && sig != SIGCONT && sig != SIGURG && sig != SIGWINCH &&
+	       sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU;
+}

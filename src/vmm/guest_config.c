@@ -102,6 +102,8 @@ int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 	put_uint(f, TAG_GID, p->gid);
 	put(f, TAG_TTY, p->tty ? "1" : "0");
 	put(f, TAG_READONLY, p->readonly ? "1" : "0");
+	if (p->hold)
+		put(f, TAG_HOLD, "1");
 	if (p->hostname)
 		put(f, TAG_HOSTNAME, p->hostname);
 	if (p->user)

@@ -27,6 +27,7 @@ struct guest_process {
 	const char *user;           /* exec: "user[:group]" the guest looks up, or NULL */
 	unsigned uid, gid;
 	bool tty, readonly;
+	bool hold;                  /* the agent waits for "start" before the app */
 	const struct oci_mount *mounts;     /* its tmpfs ones go to the guest */
 	size_t n_mounts;
 	const struct oci_rlimit *rlimits;

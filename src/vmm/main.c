@@ -158,7 +158,8 @@ static int cmd_vm(int argc, char **argv, bool container)
 			.mem_bytes = 256ULL << 20, .serial_fd = container ? -1 : STDERR_FILENO,
 			.serial_limit = 16 << 20 },
 		.io = { .stdin_fd = STDIN_FILENO, .stdout_fd = STDOUT_FILENO,
-			.stderr_fd = STDERR_FILENO, .config_fd = -1, .exec_fd = -1 },
+			.stderr_fd = STDERR_FILENO, .config_fd = -1, .exec_fd = -1,
+			.start_fd = -1, .ready_fd = -1 },
 		.serial_fd = -1,
 	};
 	struct err err = { 0 };

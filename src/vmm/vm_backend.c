@@ -98,12 +98,13 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 		.memory = spec->memory_limit > 0 ? (unsigned long long)spec->memory_limit : 0,
 		.pids = spec->pids_limit > 0 ? (unsigned long long)spec->pids_limit : 0,
 		.security = vs->security, .masked_paths = spec->masked_paths,
-		.readonly_paths = spec->readonly_paths,
+		.readonly_paths = spec->readonly_paths, .hold = vs->start_fifo != NULL,
 	};
 	struct vm_container_io io = {
 		.stdin_fd = vs->stdio[0], .stdout_fd = vs->stdio[1], .stderr_fd = vs->stdio[2],
 		.rootfs = annotation(spec, VM_ANNOTATION_ROOTFS),
 		.upper = annotation(spec, VM_ANNOTATION_UPPER), .config_fd = -1, .exec_fd = -1,
+		.start_fd = -1, .ready_fd = vs->ready_fd,
 	};
 	struct linux_vm_config c = {
 		.kernel = annotation(spec, VM_ANNOTATION_KERNEL),
@@ -114,7 +115,7 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 	};
 	const int *stdio = vs->stdio;
 	struct linux_vm_exit exit = { 0 };
-	_cleanup_close_ int oom_fd = -1;
+	_cleanup_close_ int oom_fd = -1, start_fd = -1;
 
 	if (!c.kernel || !c.initrd || !io.rootfs)
 		return err_set(err, "the bundle names no guest kernel, initramfs or root image");
@@ -132,6 +133,11 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 	if (vs->oom_file && (oom_fd = open(vs->oom_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 					   0600)) < 0)
 		return err_sys(err, errno, "create %s", vs->oom_file);
+	/* Read and write: `start` can open it for writing at any time, and
+	 * there is no end of file to see meanwhile. */
+	if (vs->start_fifo &&
+	    (io.start_fd = start_fd = open(vs->start_fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return err_sys(err, errno, "open %s", vs->start_fifo);
 	if (linux_vm_run(&c, &exit, err) < 0)
 		return -1;
 	/* The monitor reads it for OOMKilled: the status alone cannot say. */
@@ -145,34 +151,25 @@ static int vm_child(const struct vm_start *vs, struct err *err)
  * open in it, or stdin would never end and the monitor's lock never drop. */
 static void vm_child_fds(const struct vm_start *vs, struct vm_start *mine)
 {
-	int want[4] = { vs->stdio[0], vs->stdio[1], vs->stdio[2], vs->console_sock };
-	int tmp[4];
+	int want[5] = { vs->stdio[0], vs->stdio[1], vs->stdio[2], vs->console_sock, vs->ready_fd };
+	int tmp[5];
 	int i;
 
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		tmp[i] = want[i] >= 0 ? fcntl(want[i], F_DUPFD_CLOEXEC, 16) : -1;
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		if (tmp[i] >= 0)
 			dup2(tmp[i], i);
 		else if (i < 3)
 			dup2(open("/dev/null", O_RDWR | O_CLOEXEC), i);
 	}
-	close_range(4, ~0U, 0);
+	close_range(5, ~0U, 0);
 	*mine = *vs;
 	mine->stdio[0] = 0;
 	mine->stdio[1] = 1;
 	mine->stdio[2] = 2;
 	mine->console_sock = vs->console_sock >= 0 ? 3 : -1;
-}
-
-/* Opening the FIFO for writing blocks until `start` opens it for reading. */
-static int vm_start_wait(const char *fifo, struct err *err)
-{
-	_cleanup_close_ int fd = open(fifo, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0 || write(fd, "0", 1) != 1)
-		return err_sys(err, errno, "wait at %s", fifo);
-	return 0;
+	mine->ready_fd = vs->ready_fd >= 0 ? 4 : -1;
 }
 
 int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
@@ -193,8 +190,6 @@ int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
 		vs = &mine;
 		/* The pty first: an engine waits for its master before it starts us. */
 		status = vs->spec->terminal ? vm_tty(vs->console_sock, mine.stdio, &e) : 0;
-		if (status == 0 && vs->start_fifo)
-			status = vm_start_wait(vs->start_fifo, &e);
 		if (status == 0)
 			status = vm_child(vs, &e);
 

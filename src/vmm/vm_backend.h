@@ -35,9 +35,12 @@ struct vm_start {
 	const char *exec_socket;     /* where `exec` connects, or NULL */
 	const char *oom_file;        /* holds "1" when the guest's app was killed for memory */
 	const struct guest_security *security;  /* the app's privileges in the guest */
-	/* runc's create (isobox-runtime): a FIFO the VMM opens for writing, and
-	 * so waits at, before it boots the guest; NULL: boot at once. */
+	/* runc's create (isobox-runtime): the VMM boots the guest at once, the
+	 * guest holds the app until `start` writes a byte into this FIFO, and
+	 * the VMM writes a byte to ready_fd (-1: none) once the guest is up;
+	 * NULL: the app starts at once. */
 	const char *start_fifo;
+	int ready_fd;
 	bool outlive_parent;         /* no parent-death signal: the caller exits first */
 };
 

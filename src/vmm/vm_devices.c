@@ -51,6 +51,8 @@ int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 	for (i = 0; i < 3; i++)
 		d->disk_fds[i] = -1;
 	d->ctl[0] = d->ctl[1] = -1;
+	d->start_fd = io ? io->start_fd : -1;
+	d->ready_fd = io ? io->ready_fd : -1;
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (exec_mux_init(&d->exec, io ? io->exec_fd : -1, err) < 0)
 		return -1;
@@ -175,6 +177,25 @@ static void forward_signal(struct vm_devices *d, int sfd)
 	control(d, line);
 }
 
+/* `start` wrote its byte: the agent may start the app. */
+static void forward_start(struct vm_devices *d)
+{
+	char byte;
+
+	if (read(d->start_fd, &byte, 1) != 1)
+		return;
+	control(d, "start\n");
+	d->start_fd = -1;          /* the VMM's caller closes it */
+}
+
+/* The guest is up and holds the app: create may return. */
+static void report_ready(struct vm_devices *d)
+{
+	if (d->ready_fd >= 0 && write(d->ready_fd, "1", 1) < 0)
+		return;
+	d->ready_fd = -1;
+}
+
 /* con[0] carries stdin, con[2] the control lines, con[3] the exec frames;
  * each waits for the guest to post receive buffers when it has none. */
 static const int inputs[] = { 0, 2, 3 };
@@ -183,12 +204,14 @@ static const int inputs[] = { 0, 2, 3 };
 void vm_devices_io_loop(struct vm_devices *d, int signal_fd)
 {
 	bool waiting[N_INPUTS] = { false }, eof_sent = false, sized = false;
-	enum { P_WAKE, P_SIG, P_IN, P_EXEC = P_IN + N_INPUTS, P_ALL = P_EXEC + EXEC_MUX_POLLFDS };
+	enum { P_WAKE, P_SIG, P_START, P_IN, P_EXEC = P_IN + N_INPUTS,
+	       P_ALL = P_EXEC + EXEC_MUX_POLLFDS };
 
 	while (!d->stop) {
 		struct pollfd p[P_ALL] = { [P_WAKE] = { .fd = d->wake_fd, .events = POLLIN },
 					   [P_SIG] = { .fd = d->n ? signal_fd : -1,
-						       .events = POLLIN } };
+						       .events = POLLIN },
+					   [P_START] = { .fd = d->start_fd, .events = POLLIN } };
 		uint64_t v;
 		int i;
 
@@ -209,6 +232,10 @@ void vm_devices_io_loop(struct vm_devices *d, int signal_fd)
 				return;
 			memset(waiting, 0, sizeof(waiting));
 		}
+		if (d->stdin_ready)
+			report_ready(d);
+		if (p[P_START].revents & POLLIN)
+			forward_start(d);
 		if (d->stdin_ready && !sized) {
 			forward_size(d);    /* the app's terminal starts at the user's size */
 			sized = true;

@@ -1,6 +1,6 @@
 /* The devices of a container's VM: four consoles (hvc0: stdin and stdout,
  * hvc1: stderr, hvc2: control lines to the agent, "eof", "signal N" and
- * "resize ROWS COLS", hvc3: the frames of exec sessions) and
+ * "resize ROWS COLS", "start", hvc3: the frames of exec sessions) and
  * the disks the agent finds by serial (root EROFS image, config blob,
  * optional writable layer), each a virtio-mmio window with its own IOAPIC
  * line. Also the I/O loop that feeds the guest its stdin and forwards the
@@ -27,6 +27,10 @@ struct vm_container_io {
 	const char *upper;                    /* writable ext4 image, or NULL */
 	int config_fd;                        /* the guest config blob */
 	int exec_fd;                          /* listening socket for exec, or -1 */
+	/* runc's create: a byte read here means `start` (the guest holds the
+	 * app until then), and one is written to ready_fd once the guest is up;
+	 * -1: none. */
+	int start_fd, ready_fd;
 };
 
 #define VM_CONSOLES 4
@@ -40,6 +44,7 @@ struct vm_devices {
 	size_t n;
 	int wake_fd;                          /* eventfd: receive buffers, or stop */
 	int disk_fds[3];
+	int start_fd, ready_fd;               /* vm_container_io's, until used */
 	volatile bool stop;
 	volatile bool stdin_ready;            /* the agent opened the consoles */
 };
