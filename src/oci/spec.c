@@ -408,6 +408,20 @@ static void parse_resources(json_t *res, struct oci_spec *spec)
 	spec->resources = res;
 }
 
+static int parse_root_propagation(json_t *v, struct oci_spec *spec, struct err *err)
+{
+	size_t n = sizeof(propagation_flags) / sizeof(propagation_flags[0]);
+	int k = json_is_string(v) ? flag_lookup(propagation_flags, n, json_string_value(v)) : -1;
+
+	if (!v)
+		return 0;
+	if (k < 0)
+		return err_set(err, "linux.rootfsPropagation: not a propagation (shared, slave, "
+			       "private, unbindable, or their r-forms)");
+	spec->root_propagation = propagation_flags[k].flag;
+	return 0;
+}
+
 static int parse_linux(json_t *lx, struct oci_spec *spec, struct err *err)
 {
 	if (lx && !json_is_object(lx))
@@ -424,6 +438,8 @@ static int parse_linux(json_t *lx, struct oci_spec *spec, struct err *err)
 	spec->cgroups_path = json_string_value(json_object_get(lx, "cgroupsPath"));
 	if (spec->sysctl && !json_is_object(spec->sysctl))
 		return err_set(err, "linux.sysctl: must be an object");
+	if (parse_root_propagation(json_object_get(lx, "rootfsPropagation"), spec, err) < 0)
+		return -1;
 	parse_resources(json_object_get(lx, "resources"), spec);
 	if (parse_id_maps(json_object_get(lx, "uidMappings"), "uidMappings", spec->uid_maps,
 			  &spec->n_uid_maps, err) < 0 ||

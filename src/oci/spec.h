@@ -76,6 +76,7 @@ struct oci_spec {
 	struct oci_device *devices;
 	size_t n_devices;
 	json_t *sysctl;             /* linux.sysctl, may be NULL */
+	unsigned long root_propagation; /* linux.rootfsPropagation's MS_ flags, 0: none */
 	bool has_oom_score_adj;
 	int oom_score_adj;          /* process.oomScoreAdj */
 	const char **masked_paths;  /* NULL-terminated */

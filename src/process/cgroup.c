@@ -78,15 +78,25 @@ static int cgroup_limits_v2(const struct cgroup *cg, const struct oci_spec *spec
 			    struct err *err)
 {
 	const char *dir = cg->dirs[0];
+	_cleanup_free_ char *above = xstrdup(dir);
+	_cleanup_free_ struct dev_rule *rules = NULL;
+	size_t n;
+	char *slash = above + strlen(CGROUP_ROOT);
 
 	/* The controllers must be enabled at every level above the container. A
 	 * host's init usually did it at the root; a bare one has not. */
 	cgroup_write(CGROUP_ROOT, "cgroup.subtree_control", "+memory +pids +cpu",
 		     &(struct err){ 0 });
-	if (cgroup_write(CGROUP_ROOT "/isobox", "cgroup.subtree_control", "+memory +pids +cpu",
-			 err) < 0)
+	while ((slash = strchr(slash + 1, '/'))) {
+		*slash = '\0';
+		if (cgroup_write(above, "cgroup.subtree_control", "+memory +pids +cpu", err) < 0)
+			return -1;
+		*slash = '/';
+	}
+	if (devices_rules_from_json(json_object_get(spec->resources, "devices"), &rules, &n,
+				    err) < 0)
 		return -1;
-	return devices_apply_v2(dir, spec->devices_allow_all, err);
+	return devices_apply_v2(dir, spec->devices_allow_all, rules, n, err);
 }
 
 static int cgroup_resources_v2(const struct cgroup *cg, const struct oci_spec *spec,
@@ -126,11 +136,16 @@ static int cgroup_limits_v1(const struct cgroup *cg, const struct oci_spec *spec
 			    struct err *err)
 {
 	const char *devices = cgroup_dir_of(cg, "devices");
+	_cleanup_free_ struct dev_rule *rules = NULL;
+	size_t n;
 
 	if (!devices)
 		return err_set(err, "the devices cgroup controller is missing: without it the "
 			       "container could open the host's devices");
-	return devices_apply_v1(devices, spec->devices_allow_all, err);
+	if (devices_rules_from_json(json_object_get(spec->resources, "devices"), &rules, &n,
+				    err) < 0)
+		return -1;
+	return devices_apply_v1(devices, spec->devices_allow_all, rules, n, err);
 }
 
 /* linux.resources beyond the limits docker's flags set, as v1 files; written

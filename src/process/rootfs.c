@@ -271,9 +271,13 @@ int rootfs_prepare(const char *bundle, const struct oci_spec *spec, struct err *
 	for (i = 0; i < spec->n_mounts; i++)
 		if (mount_one(rootfd, &spec->mounts[i], err) < 0)
 			return -1;
-	if (rootfs_setup_dev(rootfd, err) < 0 || rootfs_make_devices(rootfd, spec, err) < 0)
+	if (rootfs_setup_dev(rootfd, err) < 0 || rootfs_make_devices(rootfd, spec, err) < 0 ||
+	    rootfs_pivot(rootfs, err) < 0)
 		return -1;
-	return rootfs_pivot(rootfs, err);
+	/* linux.rootfsPropagation: the new root's own, once it is the root. */
+	if (spec->root_propagation && mount(NULL, "/", NULL, spec->root_propagation, NULL) < 0)
+		return err_sys(err, errno, "set the root's propagation");
+	return 0;
 }
 
 static int rootfs_mask(const char *path, struct err *err)

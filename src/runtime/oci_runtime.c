@@ -23,7 +23,9 @@
 #include "runtime/runtime.h"
 #include "runtime/vm_privileges.h"
 #include "util/cleanup.h"
+#include "util/fdpass.h"
 #include "util/fs.h"
+#include "util/pty.h"
 #include "util/unixsock.h"
 #include "vmm/vm_backend.h"
 
@@ -296,8 +298,44 @@ static int vm_wait_ready(int ready, struct err *err)
 		       "(the container's stderr says why)");
 }
 
+/* What the VMM needs beyond the guest's memory (its own, its disk cache),
+ * and threads (vCPUs, I/O, exec sessions). */
+#define VM_HOST_MEMORY_OVERHEAD (64LL << 20)
+#define VM_HOST_PIDS_MIN 32
+
+/* The VMM runs in the container's cgroup on the host, as Kata's does, where
+ * engines look for runc's usage figures and limits: the spec's, except that
+ * memory is the whole VM's (the guest's memory and the VMM's own), the pids
+ * limit leaves the VMM its threads, and devices stay open to it (/dev/kvm;
+ * the guest has its own /dev, and the VMM's seccomp filter bounds it).
+ * Inside the guest the spec's limits hold for the container's processes. */
+static int vm_cgroup_create(const char *path, const struct oci_spec *spec, struct cgroup *cg,
+			    struct err *err)
+{
+	_cleanup_json_ json_t *res = spec->resources ? json_deep_copy(spec->resources)
+						      : json_object();
+	json_t *mem = json_object_get(res, "memory");
+	json_t *swap = json_object_get(mem, "swap");
+	struct oci_spec host = *spec;
+
+	if (spec->memory_limit > 0) {
+		host.memory_limit = (long long)vm_memory_size(spec) + VM_HOST_MEMORY_OVERHEAD;
+		if (json_is_integer(swap) && json_integer_value(swap) > 0)
+			json_object_set_new(mem, "swap",
+					    json_integer(json_integer_value(swap) -
+							 spec->memory_limit + host.memory_limit));
+	}
+	json_object_del(mem, "kernel");
+	json_object_del(mem, "kernelTCP");
+	if (spec->pids_limit > 0 && spec->pids_limit < VM_HOST_PIDS_MIN)
+		host.pids_limit = VM_HOST_PIDS_MIN;
+	host.devices_allow_all = true;
+	host.resources = res;
+	return cgroup_create_at(path, &host, cg, err);
+}
+
 static int spawn_vm(const struct ocirt_create *c, const char *dir, struct oci_spec *spec,
-		    pid_t *pid, struct err *err)
+		    const char *cg_path, struct cgroup *cg, pid_t *pid, struct err *err)
 {
 	_cleanup_free_ char *fifo = xasprintf("%s/exec.fifo", dir);
 	_cleanup_free_ char *cache = xasprintf("%s/.seccomp", c->root);
@@ -318,6 +356,8 @@ static int spawn_vm(const struct ocirt_create *c, const char *dir, struct oci_sp
 	console = console_connect(spec, c->console_socket, err);
 	if (console == -2 || vm_privileges(spec, cache, &security, &seccomp, err) < 0)
 		return -1;
+	if (vm_cgroup_create(cg_path, spec, cg, err) < 0)
+		return -1;
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return err_sys(err, errno, "pipe");
 	ready_r = ready[0];
@@ -330,7 +370,8 @@ static int spawn_vm(const struct ocirt_create *c, const char *dir, struct oci_sp
 					 .outlive_parent = true },
 		     pid, err);
 	seccomp_prog_free(&seccomp);
-	if (r < 0)
+	/* At once: the guest's memory is charged where it is first touched. */
+	if (r < 0 || cgroup_enter_pid(cg, *pid, err) < 0)
 		return -1;
 	close(ready_w);
 	ready_w = -1;
@@ -388,10 +429,10 @@ int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err)
 		return errno == EEXIST ? err_set(err, "container with id exists: %s", c->id)
 				       : err_sys(err, errno, "create %s", dir);
 	}
-	if (c->vm)
-		r = spawn_vm(c, dir, &spec, pid, err);
-	else if ((r = cgroup_path(spec.cgroups_path, c->id, &cg_path, err)) == 0 &&
-		 (r = cgroup_create_at(cg_path, &spec, &cg, err)) == 0)
+	r = cgroup_path(spec.cgroups_path, c->id, &cg_path, err);
+	if (r == 0 && c->vm)
+		r = spawn_vm(c, dir, &spec, cg_path, &cg, pid, err);
+	else if (r == 0 && (r = cgroup_create_at(cg_path, &spec, &cg, err)) == 0)
 		r = spawn(c, dir, bundle, &spec, &cg, pid, err);
 	if (r == 0)
 		r = state_save(dir, c, bundle, &spec, annotations, *pid, cg_path, err);
@@ -532,8 +573,8 @@ int ocirt_kill(const char *root, const char *id, int sig, bool all, struct err *
 		return -1;
 	if (!strcmp(status_of(dir, st), "stopped"))
 		return err_set(err, "container %s is not running", id);
-	/* A VM has no cgroup of its processes: its VMM is the whole container. */
-	if (all && !dir_is_vm(dir))
+	/* A VM's cgroup holds its VMM, the whole container. */
+	if (all)
 		return kill_cgroup(st, id, sig, err);
 	if (kill(json_integer_value(json_object_get(st, "pid")), sig) < 0)
 		return err_sys(err, errno, "signal container %s", id);
@@ -616,6 +657,27 @@ static int exec_spec(const struct ocirt_exec *e, json_t *st, struct oci_spec *sp
 	return spec_parse(j, spec, err);
 }
 
+/* exec --tty in a VM: the session's host end is a pty whose master goes to
+ * the console socket (conmon's, the shim's) and whose slave becomes our
+ * stdio and controlling terminal, so the engine's resizes reach exec_vm. */
+static int exec_console(int sock, struct err *err)
+{
+	_cleanup_close_ int master = -1;
+	int slave, i;
+
+	if (pty_open_raw(&master, &slave, true, err) < 0)
+		return -1;
+	if (fd_send(sock, master) < 0) {
+		close(slave);
+		return err_sys(err, errno, "send the pty to the console socket");
+	}
+	for (i = 0; i < 3; i++)
+		dup2(slave, i);
+	if (slave > 2)
+		close(slave);
+	return 0;
+}
+
 /* In a VM, the VMM's exec channel runs it (runtime/exec_vm.c). The pid an
  * engine waits on is a host process that relays the session and exits with
  * the process's status: detached, a child left to the caller's subreaper. */
@@ -623,14 +685,20 @@ static int exec_in_vm(const struct ocirt_exec *e, const char *dir, const struct 
 		      int *exit_code, struct err *err)
 {
 	struct rt_exec re = { .dir = dir, .tty = spec->terminal, .interactive = true };
+	_cleanup_close_ int console = console_connect(spec, e->console_socket, err);
 	char user[32];
 	pid_t child;
 
+	if (console == -2)
+		return -1;
 	snprintf(user, sizeof(user), "%u:%u", spec->uid, spec->gid);
 	re.user = user;
-	if (!e->detach)
-		return pid_file_write(e->pid_file, getpid(), err) < 0 ? -1
-								     : exec_vm(&re, spec, exit_code, err);
+	if (!e->detach) {
+		if (pid_file_write(e->pid_file, getpid(), err) < 0 ||
+		    (console >= 0 && exec_console(console, err) < 0))
+			return -1;
+		return exec_vm(&re, spec, exit_code, err);
+	}
 	child = fork();
 	if (child < 0)
 		return err_sys(err, errno, "fork");
@@ -638,7 +706,8 @@ static int exec_in_vm(const struct ocirt_exec *e, const char *dir, const struct 
 		struct err e2 = { 0 };
 		int code = 0;
 
-		if (exec_vm(&re, spec, &code, &e2) < 0) {
+		if ((console >= 0 && exec_console(console, &e2) < 0) ||
+		    exec_vm(&re, spec, &code, &e2) < 0) {
 			fprintf(stderr, "isobox-runtime: %s\n", e2.msg);
 			_exit(ERR_RUNTIME);
 		}
@@ -732,11 +801,6 @@ int ocirt_pids(const char *root, const char *id, json_t **out, struct err *err)
 	*out = json_array();
 	if (!strcmp(status_of(dir, st), "stopped"))
 		return 0;
-	if (dir_is_vm(dir)) {
-		json_array_append_new(*out, json_object_get(st, "pid") ?
-				      json_deep_copy(json_object_get(st, "pid")) : json_integer(0));
-		return 0;
-	}
 	state_cgroup(st, &cg);
 	procs = cg.n_dirs ? xasprintf("%s/cgroup.procs", cg.dirs[0]) : NULL;
 	cgroup_free(&cg);

@@ -7,13 +7,13 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/fdpass.h"
 #include "util/fs.h"
 #include "util/program.h"
+#include "util/pty.h"
 #include "util/unixsock.h"
 #include "vmm/guest_config.h"
 #include "vmm/linux_vm.h"
@@ -38,7 +38,7 @@ int vm_spec_is_hyperv(const struct oci_spec *spec)
  * the limit holds for the container's processes (agent.c's cgroup). */
 #define VM_GUEST_OVERHEAD (64ULL << 20)
 
-static uint64_t vm_memory(const struct oci_spec *spec)
+uint64_t vm_memory_size(const struct oci_spec *spec)
 {
 	const char *m = annotation(spec, VM_ANNOTATION_MEMORY);
 	uint64_t bytes = m ? strtoull(m, NULL, 10) : 0;
@@ -65,22 +65,11 @@ static unsigned vm_vcpus(const struct oci_spec *spec)
 /* With a terminal the consoles face a host pty, whose master the monitor gets. */
 static int vm_tty(int sock, int stdio[3], struct err *err)
 {
-	_cleanup_close_ int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	struct termios t;
+	_cleanup_close_ int master = -1;
 	int slave;
-	char name[64];
 
-	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 ||
-	    ptsname_r(master, name, sizeof(name)))
-		return err_sys(err, errno, "allocate a pty");
-	slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (slave < 0)
-		return err_sys(err, errno, "open %s", name);
-	/* The guest's own pty does the terminal's work: this one passes bytes. */
-	if (tcgetattr(slave, &t) == 0) {
-		cfmakeraw(&t);
-		tcsetattr(slave, TCSANOW, &t);
-	}
+	if (pty_open_raw(&master, &slave, false, err) < 0)
+		return -1;
 	if (fd_send(sock, master) < 0)
 		return err_sys(err, errno, "send the pty to the monitor");
 	stdio[0] = stdio[1] = stdio[2] = slave;
@@ -110,7 +99,7 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 		.kernel = annotation(spec, VM_ANNOTATION_KERNEL),
 		.initrd = annotation(spec, VM_ANNOTATION_INITRD), .init = vs->init,
 		.cmdline = LINUX_VM_CONTAINER_CMDLINE,
-		.mem_bytes = vm_memory(spec), .n_vcpus = vm_vcpus(spec),
+		.mem_bytes = vm_memory_size(spec), .n_vcpus = vm_vcpus(spec),
 		.serial_limit = VM_SERIAL_LIMIT, .io = &io,
 	};
 	const int *stdio = vs->stdio;

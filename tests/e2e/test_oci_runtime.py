@@ -1,6 +1,7 @@
 """isobox-runtime: runc's command line, driven directly, by podman (conmon)
 and by containerd (the runc shim), in process isolation. Each engine keeps
 its state in a temporary directory of its own."""
+import glob
 import json
 import os
 import shutil
@@ -305,6 +306,26 @@ def test_podman_tty(podman, mode):
     assert c.exitstatus == 9
 
 
+def test_podman_exec_tty(podman, mode):
+    """podman exec -it: conmon's console socket gets the session's terminal."""
+    name = f"pe-{mode}"
+    r = podman_run(podman, mode, "-d", "--name", name, "busybox", "sleep", "300")
+    assert r.returncode == 0, r.stderr
+    cmd = [*podman.base, "exec", "-it", name, "sh"]
+    c = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", timeout=BOOT_WAIT, env=podman.env,
+                      dimensions=(33, 101))
+    c.expect("# ")
+    c.sendline("tty; stty size; echo $((6*7))")
+    c.expect("/dev/pts/")
+    c.expect("33 101")
+    c.expect("42")
+    c.sendline("exit 3")
+    c.expect(pexpect.EOF)
+    c.close()
+    assert c.exitstatus == 3
+    assert podman("rm", "-f", "-t", "0", name).returncode == 0
+
+
 @pytest.fixture(scope="module")
 def containerd(podman, tmp_path_factory, isobox_root):
     """containerd on a private socket and state dir, with the busybox image."""
@@ -383,6 +404,44 @@ def test_ps_pause_resume_update(rt, bundle, mode):
     else:
         assert r.returncode == 1 and "update is for process isolation" in r.stderr
     assert rt("delete", "--force", "p1").returncode == 0
+
+
+def memory_limit_of(pid):
+    """The memory limit of pid's cgroup (v1 or v2), and the cgroup's path."""
+    for line in open(f"/proc/{pid}/cgroup").read().splitlines():
+        _, ctrls, path = line.split(":", 2)
+        if ctrls == "":
+            return int(open(f"/sys/fs/cgroup{path}/memory.max").read()), path
+        if "memory" in ctrls.split(","):
+            return int(open(f"/sys/fs/cgroup/memory{path}/memory.limit_in_bytes").read()), path
+    raise AssertionError(f"{pid} is in no memory cgroup")
+
+
+def test_the_container_cgroup_holds_it(rt, bundle, mode):
+    """The container's cgroup on the host holds its process: in a VM the VMM,
+    limited to the VM's memory, the spec's limit plus the guest's overhead."""
+    b = bundle(["sleep", "300"])
+    cfg = json.loads(open(f"{b}/config.json").read())
+    cfg["linux"]["resources"] = {"memory": {"limit": 96 << 20}}
+    cfg["linux"]["cgroupsPath"] = "/isobox-test/g1"
+    open(f"{b}/config.json", "w").write(json.dumps(cfg))
+    assert rt("run", "--detach", "--bundle", b, "g1").returncode == 0
+    pid = json.loads(rt("state", "g1").stdout)["pid"]
+    limit, path = memory_limit_of(pid)
+    assert path == "/isobox-test/g1"
+    # in a VM also KVM's kernel threads for it (kvm-nx-lpage-recovery)
+    assert pid in json.loads(rt("ps", "--format", "json", "g1").stdout)
+    if mode == "process":
+        assert limit == 96 << 20
+    else:
+        assert (96 << 20) < limit <= (96 << 20) + (256 << 20)
+    assert rt("kill", "--all", "g1", "KILL").returncode == 0
+    assert wait_for(lambda: json.loads(rt("state", "g1").stdout)["status"] == "stopped")
+    assert rt("delete", "g1").returncode == 0
+    left = glob.glob("/sys/fs/cgroup/*/isobox-test/g1") + glob.glob("/sys/fs/cgroup/isobox-test/g1")
+    assert left == []
+    for d in glob.glob("/sys/fs/cgroup/*/isobox-test") + glob.glob("/sys/fs/cgroup/isobox-test"):
+        os.rmdir(d)
 
 
 def test_the_isolation_policy_applies(rt, bundle, tmp_path, mode):
@@ -465,6 +524,47 @@ def test_linux_settings(rt, bundle):
     edit(b, lambda c: c["linux"].update(sysctl={"../../etc/passwd": "x"}))
     r = rt("run", "--bundle", b, "l2")
     assert r.returncode == 1 and "linux.sysctl" in r.stderr
+
+
+def test_root_propagation(rt, bundle):
+    """linux.rootfsPropagation: the container's root mount gets it."""
+    b = bundle(["awk", "$5 == \"/\"", "/proc/self/mountinfo"])
+    for prop, mark in (("shared", "shared:"), ("unbindable", "unbindable"),
+                       ("private", None)):
+        edit(b, lambda c: c["linux"].update(rootfsPropagation=prop))
+        r = rt("run", "--bundle", b, f"rp-{prop}")
+        assert r.returncode == 0, r.stderr
+        fields = r.stdout.split(" - ")[0].split()[6:]    # the optional fields
+        assert (mark in " ".join(fields)) if mark else fields == [], r.stdout
+    edit(b, lambda c: c["linux"].update(rootfsPropagation="sideways"))
+    r = rt("run", "--bundle", b, "rp-bad")
+    assert r.returncode == 1 and "linux.rootfsPropagation" in r.stderr
+
+
+def test_device_rules(rt, bundle):
+    """linux.resources.devices before docker's defaults, the last match deciding:
+    an engine's device opens, another stays shut, the standard ones still work."""
+    b = bundle(["sh", "-c", "head -c0 /dev/tun-ok && echo ok; head -c0 /dev/tun-no; "
+                "head -c1 /dev/zero | wc -c; echo END"])
+    tun = {"type": "c", "major": 10, "minor": 200, "fileMode": 0o666, "uid": 0, "gid": 0}
+
+    def change(c):
+        c["linux"]["devices"] = [dict(tun, path="/dev/tun-ok"), dict(tun, path="/dev/tun-no")]
+        c["linux"]["resources"] = {"devices": [
+            {"allow": False, "access": "rwm"},
+            {"allow": True, "type": "c", "major": 10, "minor": 200, "access": "rwm"},
+            {"allow": False, "type": "c", "major": 10, "minor": 200, "access": "r"}]}
+    edit(b, change)
+    # The last rule takes reading back: the node opens for neither path.
+    r = rt("run", "--bundle", b, "d1")
+    assert "ok" not in r.stdout.split() and "Operation not permitted" in r.stderr, r.stderr
+    assert r.stdout.split()[-2:] == ["1", "END"]
+    edit(b, lambda c: c["linux"]["resources"]["devices"].pop())
+    r = rt("run", "--bundle", b, "d2")
+    assert r.stdout.split() == ["ok", "1", "END"], r.stderr
+    edit(b, lambda c: c["linux"]["resources"]["devices"].append({"allow": True, "access": "rwx"}))
+    r = rt("run", "--bundle", b, "d3")
+    assert r.returncode == 1 and "linux.resources.devices[2]: access rwx" in r.stderr
 
 
 def test_namespaces(rt, bundle, tmp_path):

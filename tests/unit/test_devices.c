@@ -64,7 +64,7 @@ static void test_bpf_program_enforces_the_rules(void **state)
 	assert_non_null(root);  /* this test needs a cgroup2 hierarchy: fail loudly */
 	dir = xasprintf("%s/isobox-devtest-%d", root, getpid());
 	assert_int_equal(mkdir(dir, 0755), 0);
-	assert_int_equal(devices_apply_v2(dir, false, &err), 0);
+	assert_int_equal(devices_apply_v2(dir, false, NULL, 0, &err), 0);
 	assert_int_equal(open_in_cgroup(dir, 1, 3), 0);    /* /dev/null */
 	assert_int_equal(open_in_cgroup(dir, 1, 9), 0);    /* /dev/urandom */
 	assert_int_equal(open_in_cgroup(dir, 1, 11), 1);   /* /dev/kmsg: denied */
@@ -72,6 +72,69 @@ static void test_bpf_program_enforces_the_rules(void **state)
 	assert_int_equal(open_in_cgroup(dir, 10, 200), 1); /* /dev/net/tun: denied */
 	assert_int_equal(rmdir(dir), 0);
 	free(dir);
+}
+
+/* linux.resources.devices come before the defaults: an engine's device
+ * (here /dev/net/tun, and /dev/kmsg for reading) opens, the rest stays shut. */
+static void test_spec_rules_add_devices(void **state)
+{
+	const char *root = cgroup2_root();
+	json_t *j = json_loads("[{\"allow\": false, \"access\": \"rwm\"},"
+			       " {\"allow\": true, \"type\": \"c\", \"major\": 10,"
+			       "  \"minor\": 200, \"access\": \"rwm\"},"
+			       " {\"allow\": true, \"type\": \"c\", \"major\": 1,"
+			       "  \"minor\": 11, \"access\": \"r\"}]", 0, NULL);
+	struct dev_rule *rules;
+	struct err err = { 0 };
+	size_t n;
+	char *dir;
+
+	assert_non_null(root);
+	assert_int_equal(devices_rules_from_json(j, &rules, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_true(rules[0].deny && rules[0].type == 'a' && rules[0].major == -1);
+	assert_false(rules[1].deny);
+	dir = xasprintf("%s/isobox-devtest-spec-%d", root, getpid());
+	assert_int_equal(mkdir(dir, 0755), 0);
+	if (devices_apply_v2(dir, false, rules, n, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(open_in_cgroup(dir, 10, 200), 0);
+	assert_int_equal(open_in_cgroup(dir, 1, 11), 0);
+	assert_int_equal(open_in_cgroup(dir, 1, 3), 0);    /* the defaults still hold */
+	assert_int_equal(open_in_cgroup(dir, 1, 1), 1);
+	assert_int_equal(rmdir(dir), 0);
+	free(dir);
+	free(rules);
+	json_decref(j);
+}
+
+static void test_bad_spec_rules_are_refused(void **state)
+{
+	static const char *const bad[] = {
+		"{}", "[1]", "[{\"access\": \"rwm\"}]",
+		"[{\"allow\": true, \"type\": \"x\"}]",
+		"[{\"allow\": true, \"type\": \"cc\"}]",
+		"[{\"allow\": true, \"access\": \"rwx\"}]",
+		"[{\"allow\": true, \"access\": \"\"}]",
+		"[{\"allow\": true, \"major\": -2}]",
+		"[{\"allow\": true, \"minor\": \"1\"}]",
+		"[{\"allow\": true, \"major\": 99999999999}]",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *j = json_loads(bad[i], 0, NULL);
+		struct dev_rule *rules = (struct dev_rule *)1;
+		struct err err = { 0 };
+		size_t n = 7;
+
+		assert_non_null(j);
+		assert_int_equal(devices_rules_from_json(j, &rules, &n, &err), -1);
+		assert_null(rules);
+		assert_int_equal(n, 0);
+		assert_non_null(strstr(err.msg, "linux.resources.devices"));
+		json_decref(j);
+	}
 }
 
 static void test_allow_all_attaches_nothing(void **state)
@@ -83,7 +146,7 @@ static void test_allow_all_attaches_nothing(void **state)
 	assert_non_null(root);
 	dir = xasprintf("%s/isobox-devtest-all-%d", root, getpid());
 	assert_int_equal(mkdir(dir, 0755), 0);
-	assert_int_equal(devices_apply_v2(dir, true, &err), 0);
+	assert_int_equal(devices_apply_v2(dir, true, NULL, 0, &err), 0);
 	assert_int_equal(open_in_cgroup(dir, 1, 11), 0);
 	assert_int_equal(rmdir(dir), 0);
 	free(dir);
@@ -101,6 +164,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bpf_program_enforces_the_rules),
 		cmocka_unit_test(test_allow_all_attaches_nothing),
+		cmocka_unit_test(test_spec_rules_add_devices),
+		cmocka_unit_test(test_bad_spec_rules_are_refused),
 		cmocka_unit_test(test_program_too_long_is_refused),
 	};
 
