@@ -246,8 +246,56 @@ static int check_tmpfs(const char *s)
 }
 
 struct counts {
-	size_t args, env, tmpfs, masked, readonly;
+	size_t args, env, tmpfs, masked, readonly, sysctl, devices;
 };
+
+static int parse_group(struct agent_process *p, char *s)
+{
+	int r = p->n_gids < AGENT_MAX_GROUPS ? agent_parse_id(s, &p->gids[p->n_gids]) : -1;
+
+	free(s);
+	if (r == 0)
+		p->n_gids++;
+	return r;
+}
+
+static int parse_oom_score_adj(struct agent_process *p, char *s)
+{
+	char *end = NULL;
+	long v = s ? strtol(s, &end, 10) : 0;
+	int r = s && *s && !*end && v >= -1000 && v <= 1000 ? 0 : -1;
+
+	free(s);
+	p->oom_score_adj = (int)v;
+	p->has_oom_score_adj = r == 0;
+	return r;
+}
+
+/* "KEY=VALUE": a key of the names /proc/sys has, nothing that leaves it. */
+static int check_sysctl(const char *s)
+{
+	const char *eq = s ? strchr(s, '=') : NULL;
+	size_t key = eq ? (size_t)(eq - s) : 0;
+
+	if (!key || s[0] == '.' || strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					  "0123456789_.-") != key)
+		return -1;
+	return memmem(s, key, "..", 2) ? -1 : 0;
+}
+
+/* "TYPE MAJOR MINOR MODE UID GID PATH" with PATH below /dev/. */
+static int check_device(const char *s)
+{
+	char type, path[256];
+	unsigned major, minor, mode, uid, gid;
+
+	if (!s || sscanf(s, "%c %u %u %o %u %u %255s", &type, &major, &minor, &mode, &uid, &gid,
+			 path) != 7 || !strchr("cbp", type) || mode > 07777)
+		return -1;
+	/* PATH is the last word, whole: no blanks in it. */
+	return strncmp(path, "/dev/", 5) || strstr(path, "..") || strcmp(path, strrchr(s, ' ') + 1)
+		       ? -1 : 0;
+}
 
 static int push_path(char ***v, size_t *n, char *s)
 {
@@ -274,6 +322,10 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	case TAG_TTY: p->tty = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_READONLY: p->readonly = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_HOLD: p->hold = s && !strcmp(s, "1"); free(s); return 0;
+	case TAG_GROUP: return parse_group(p, s);
+	case TAG_OOM_SCORE_ADJ: return parse_oom_score_adj(p, s);
+	case TAG_SYSCTL: return check_sysctl(s) < 0 ? (free(s), -1) : push(&p->sysctl, &n->sysctl, s);
+	case TAG_DEVICE: return check_device(s) < 0 ? (free(s), -1) : push(&p->devices, &n->devices, s);
 	case TAG_USER: free(p->user); p->user = s; return s && *s ? 0 : -1;
 	default: free(s); return -1;
 	}
@@ -293,6 +345,12 @@ void agent_process_free(struct agent_process *p)
 		free(p->masked[i]);
 	for (i = 0; p->readonly_paths && p->readonly_paths[i]; i++)
 		free(p->readonly_paths[i]);
+	for (i = 0; p->sysctl && p->sysctl[i]; i++)
+		free(p->sysctl[i]);
+	for (i = 0; p->devices && p->devices[i]; i++)
+		free(p->devices[i]);
+	free(p->sysctl);
+	free(p->devices);
 	free(p->masked);
 	free(p->readonly_paths);
 	free(p->argv);
@@ -487,6 +545,53 @@ static void mount_tmpfs(const struct agent_process *p)
 	}
 }
 
+/* linux.devices, in the container's /dev (the guest kernel's devices). */
+static void make_devices(const struct agent_process *p)
+{
+	size_t i;
+
+	for (i = 0; p->devices && p->devices[i]; i++) {
+		char type, path[256], dir[256];
+		unsigned major, minor, mode, uid, gid;
+		mode_t fmt;
+
+		sscanf(p->devices[i], "%c %u %u %o %u %u %255s", &type, &major, &minor, &mode, &uid,
+		       &gid, path);
+		fmt = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
+		snprintf(dir, sizeof(dir), "%s", path);
+		*strrchr(dir, '/') = '\0';
+		mkdir_parents(dir);
+		unlink(path);
+		if (mknod(path, fmt | (mode & 07777), makedev(major, minor)) < 0 ||
+		    chmod(path, mode & 07777) < 0 || chown(path, uid, gid) < 0)
+			die(path);
+	}
+}
+
+/* linux.sysctl: the guest kernel is the container's own, so all apply. */
+static void write_sysctls(const struct agent_process *p)
+{
+	size_t i;
+
+	for (i = 0; p->sysctl && p->sysctl[i]; i++) {
+		const char *eq = strchr(p->sysctl[i], '=');
+		char path[300];
+		int fd, n = snprintf(path, sizeof(path), "/proc/sys/%.*s", (int)(eq - p->sysctl[i]),
+				     p->sysctl[i]);
+		bool ok;
+
+		for (char *c = path + 10; c < path + n; c++)
+			if (*c == '.')
+				*c = '/';
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		ok = fd >= 0 && write(fd, eq + 1, strlen(eq + 1)) == (ssize_t)strlen(eq + 1);
+		if (fd >= 0)
+			close(fd);
+		if (!ok)
+			die(path);
+	}
+}
+
 /* docker's maskedPaths and readonlyPaths, inside the container's root. */
 static void protect_paths(const struct agent_process *p)
 {
@@ -664,6 +769,8 @@ void agent_boot(struct agent_process *p, struct agent_io *io)
 	open_consoles(con);
 	enter_root();
 	mount_tmpfs(p);
+	make_devices(p);
+	write_sysctls(p);
 	setup_cgroup(p);
 	protect_paths(p);
 	if (p->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define AGENT_MAX_GROUPS 64
+
 struct agent_process {
 	char **argv;            /* NULL-terminated */
 	char **envp;
@@ -27,6 +29,12 @@ struct agent_process {
 	bool has_caps;              /* else the process keeps PID 1's */
 	unsigned long long caps[5]; /* bounding, effective, inheritable, permitted, ambient */
 	bool no_new_privs;
+	unsigned gids[AGENT_MAX_GROUPS];  /* TAG_GROUP: supplementary groups */
+	size_t n_gids;
+	char **sysctl;              /* TAG_SYSCTL "KEY=VALUE"s, NULL-terminated */
+	char **devices;             /* TAG_DEVICE values */
+	bool has_oom_score_adj;
+	int oom_score_adj;
 	unsigned char *seccomp;     /* struct sock_filter[], or NULL */
 	size_t seccomp_len;
 	unsigned long long seccomp_flags;

@@ -36,6 +36,11 @@ enum agent_tag {
 	TAG_MASKED = 17,     /* a path hidden from the container (docker's maskedPaths) */
 	TAG_RO_PATH = 18,    /* a path made read-only (readonlyPaths) */
 	TAG_HOLD = 19,       /* "1": hold the app until the control line "start" (runc's create) */
+	TAG_GROUP = 20,      /* one supplementary group id, decimal (process.user.additionalGids) */
+	TAG_SYSCTL = 21,     /* "KEY=VALUE" (linux.sysctl), written to /proc/sys in the guest */
+	TAG_OOM_SCORE_ADJ = 22, /* decimal, -1000..1000 (process.oomScoreAdj) */
+	TAG_DEVICE = 23,     /* "TYPE MAJOR MINOR MODE UID GID PATH" (linux.devices): TYPE c, b
+			      * or p, MODE octal, the rest decimal, PATH under /dev/ */
 };
 
 /* Disk serials (virtio-blk GET_ID) the agent looks its disks up by. */

@@ -155,6 +155,21 @@ static int app_join_cgroup(const char *dir)
 	return r;
 }
 
+_Static_assert(sizeof(gid_t) == sizeof(unsigned), "agent_process.gids are gid_t");
+
+static int app_oom_score_adj(int adj)
+{
+	char text[16];
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC), n, r;
+
+	if (fd < 0)
+		return -1;
+	n = snprintf(text, sizeof(text), "%d", adj);
+	r = write(fd, text, (size_t)n) == n ? 0 : -1;
+	close(fd);
+	return r;
+}
+
 void app_exec(const struct app *a)
 {
 	const struct agent_process *sec = a->privileges;
@@ -193,8 +208,11 @@ void app_exec(const struct app *a)
 		fail("load the seccomp filter");
 	if (sec && sec->has_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		fail("keep capabilities");
+	if (sec && sec->has_oom_score_adj && app_oom_score_adj(sec->oom_score_adj) < 0)
+		fail("set oom_score_adj");
 	if ((a->set_ids || a->user) &&
-	    (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0))
+	    (setgroups(sec ? sec->n_gids : 0, sec ? (const gid_t *)sec->gids : NULL) < 0 ||
+	     setgid(gid) < 0 || setuid(uid) < 0))
 		fail("set the container's user");
 	if (sec && sec->has_caps && set_caps(sec->caps) < 0)
 		fail("set the capabilities");

@@ -408,6 +408,20 @@ static void parse_resources(json_t *res, struct oci_spec *spec)
 	spec->resources = res;
 }
 
+/* Dotted names of /proc/sys that cannot climb out of it, string values. */
+static int check_sysctls(json_t *sysctl, struct err *err)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(sysctl, key, v)
+		if (!json_is_string(v) || !*key || key[0] == '.' || strstr(key, "..") ||
+		    strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+			    strlen(key))
+			return err_set(err, "linux.sysctl %s: a dotted name and a string value", key);
+	return 0;
+}
+
 static int parse_root_propagation(json_t *v, struct oci_spec *spec, struct err *err)
 {
 	size_t n = sizeof(propagation_flags) / sizeof(propagation_flags[0]);
@@ -438,6 +452,8 @@ static int parse_linux(json_t *lx, struct oci_spec *spec, struct err *err)
 	spec->cgroups_path = json_string_value(json_object_get(lx, "cgroupsPath"));
 	if (spec->sysctl && !json_is_object(spec->sysctl))
 		return err_set(err, "linux.sysctl: must be an object");
+	if (check_sysctls(spec->sysctl, err) < 0)
+		return -1;
 	if (parse_root_propagation(json_object_get(lx, "rootfsPropagation"), spec, err) < 0)
 		return -1;
 	parse_resources(json_object_get(lx, "resources"), spec);

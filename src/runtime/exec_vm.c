@@ -85,7 +85,8 @@ static int send_config(int sock, const struct rt_exec *re, const struct oci_spec
 	struct guest_process gp = { .argv = spec->args, .env = spec->env, .cwd = spec->cwd,
 				    .uid = spec->uid, .gid = spec->gid, .tty = re->tty,
 				    .user = re->user, .rlimits = spec->rlimits,
-				    .n_rlimits = spec->n_rlimits, .security = &security };
+				    .n_rlimits = spec->n_rlimits, .security = &security,
+				    .gids = spec->gids, .n_gids = spec->n_gids };
 	_cleanup_free_ char *blob = NULL;
 	size_t len, off = 0;
 	int r;

@@ -501,6 +501,9 @@ started:
 	{
 		_cleanup_json_ json_t *cfg = bundle_config(st), *pub = state_public(dir, st);
 
+		/* As start left it: a quick app may be gone already. */
+		json_object_set_new(pub, "status", json_string("running"));
+		json_object_set(pub, "pid", json_object_get(st, "pid"));
 		oci_hooks_warn(cfg, "poststart", pub);
 	}
 	return 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "guest/agent_proto.h"
@@ -72,6 +73,31 @@ static void put_tmpfs(FILE *f, const struct oci_mount *m)
 	free(text);
 }
 
+static void put_device(FILE *f, const struct oci_device *d)
+{
+	char text[4200];
+
+	snprintf(text, sizeof(text), "%c %u %u %o %u %u %s",
+		 d->type == S_IFBLK ? 'b' : d->type == S_IFIFO ? 'p' : 'c', d->major, d->minor,
+		 (unsigned)(d->mode & 07777), (unsigned)d->uid, (unsigned)d->gid, d->path);
+	put(f, TAG_DEVICE, text);
+}
+
+static void put_sysctls(FILE *f, json_t *sysctl)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(sysctl, key, v) {
+		char *text = NULL;
+
+		if (!json_is_string(v) || asprintf(&text, "%s=%s", key, json_string_value(v)) < 0)
+			continue;
+		put(f, TAG_SYSCTL, text);
+		free(text);
+	}
+}
+
 static void put_rlimit(FILE *f, const struct oci_rlimit *r)
 {
 	char text[80];
@@ -122,6 +148,17 @@ int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 		put(f, TAG_MASKED, p->masked_paths[i]);
 	for (i = 0; p->readonly_paths && p->readonly_paths[i]; i++)
 		put(f, TAG_RO_PATH, p->readonly_paths[i]);
+	for (i = 0; i < p->n_gids; i++)
+		put_uint(f, TAG_GROUP, p->gids[i]);
+	put_sysctls(f, p->sysctl);
+	if (p->has_oom_score_adj) {
+		char adj[16];
+
+		snprintf(adj, sizeof(adj), "%d", p->oom_score_adj);
+		put(f, TAG_OOM_SCORE_ADJ, adj);
+	}
+	for (i = 0; i < p->n_devices; i++)
+		put_device(f, &p->devices[i]);
 	fputc(TAG_END, f);
 	if (fclose(f) != 0) {
 		free(*blob);

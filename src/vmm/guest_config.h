@@ -36,6 +36,13 @@ struct guest_process {
 	const struct guest_security *security;  /* NULL: the agent's own (all) */
 	const char *const *masked_paths;        /* NULL-terminated, may be NULL */
 	const char *const *readonly_paths;
+	const gid_t *gids;                      /* supplementary groups */
+	size_t n_gids;
+	json_t *sysctl;                         /* linux.sysctl, may be NULL */
+	bool has_oom_score_adj;
+	int oom_score_adj;
+	const struct oci_device *devices;       /* linux.devices, made in the guest's /dev */
+	size_t n_devices;
 };
 
 /* The blob in memory (free it). */

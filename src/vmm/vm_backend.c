@@ -88,6 +88,9 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 		.pids = spec->pids_limit > 0 ? (unsigned long long)spec->pids_limit : 0,
 		.security = vs->security, .masked_paths = spec->masked_paths,
 		.readonly_paths = spec->readonly_paths, .hold = vs->start_fifo != NULL,
+		.gids = spec->gids, .n_gids = spec->n_gids, .sysctl = spec->sysctl,
+		.has_oom_score_adj = spec->has_oom_score_adj, .oom_score_adj = spec->oom_score_adj,
+		.devices = spec->devices, .n_devices = spec->n_devices,
 	};
 	struct vm_container_io io = {
 		.stdin_fd = vs->stdio[0], .stdout_fd = vs->stdio[1], .stderr_fd = vs->stdio[2],

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "guest/agent.h"
@@ -52,6 +53,68 @@ static void test_round_trip(void **state)
 	assert_true(p.tty);
 	assert_false(p.readonly);
 	agent_process_free(&p);
+}
+
+/* Groups, sysctls, oomScoreAdj and devices reach the agent as the spec has them. */
+static void test_process_settings(void **state)
+{
+	const char *argv[] = { "true", NULL };
+	const gid_t gids[] = { 5, 10 };
+	const struct oci_device dev = { .path = "/dev/fuse", .type = S_IFCHR, .major = 10,
+					.minor = 229, .mode = 0640, .uid = 1, .gid = 2 };
+	json_t *sysctl = json_pack("{s:s}", "net.ipv4.ip_forward", "1");
+	struct guest_process gp = { .argv = argv, .gids = gids, .n_gids = 2, .sysctl = sysctl,
+				    .has_oom_score_adj = true, .oom_score_adj = -500,
+				    .devices = &dev, .n_devices = 1 };
+	unsigned char buf[4096];
+	struct agent_process p;
+
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), 0);
+	assert_int_equal(p.n_gids, 2);
+	assert_int_equal(p.gids[1], 10);
+	assert_string_equal(p.sysctl[0], "net.ipv4.ip_forward=1");
+	assert_null(p.sysctl[1]);
+	assert_true(p.has_oom_score_adj);
+	assert_int_equal(p.oom_score_adj, -500);
+	assert_string_equal(p.devices[0], "c 10 229 640 1 2 /dev/fuse");
+	agent_process_free(&p);
+	json_decref(sysctl);
+}
+
+/* What would reach outside /proc/sys or /dev, or is out of range, is refused. */
+static void test_hostile_settings(void **state)
+{
+	const char *argv[] = { "true", NULL };
+	static const char *const keys[] = { "../../etc/passwd", ".hidden", "kernel..x", "a/b",
+					    "" };
+	static const char *const paths[] = { "/etc/passwd", "/dev/../etc/x", "/dev/a b",
+					     "dev/null" };
+	unsigned char buf[4096];
+	struct agent_process p;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		json_t *sysctl = json_pack("{s:s}", keys[i], "1");
+		struct guest_process gp = { .argv = argv, .sysctl = sysctl };
+
+		if (agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p) != -1)
+			fail_msg("sysctl %s was taken", keys[i]);
+		json_decref(sysctl);
+	}
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const struct oci_device dev = { .path = paths[i], .type = S_IFCHR, .major = 1,
+						.minor = 3, .mode = 0666 };
+		struct guest_process gp = { .argv = argv, .devices = &dev, .n_devices = 1 };
+
+		if (agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p) != -1)
+			fail_msg("device %s was taken", paths[i]);
+	}
+	{
+		struct guest_process gp = { .argv = argv, .has_oom_score_adj = true,
+					    .oom_score_adj = 1001 };
+
+		assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), -1);
+	}
 }
 
 static void test_hostile_blobs(void **state)
@@ -286,6 +349,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_hostile_blobs),
+		cmocka_unit_test(test_process_settings),
+		cmocka_unit_test(test_hostile_settings),
 		cmocka_unit_test(test_too_big_is_refused),
 		cmocka_unit_test(test_user_lookup),
 		cmocka_unit_test(test_user_lookup_no_files),
