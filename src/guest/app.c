@@ -17,6 +17,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "util/signal.h"
+
 extern char **environ;
 
 static int exec_status(int errnum)
@@ -179,6 +181,7 @@ void app_exec(const struct app *a)
 
 	sigfillset(&all);
 	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	signals_default();
 	if (a->tty) {
 		setsid();
 		ioctl(STDIN_FILENO, TIOCSCTTY, 0);

@@ -319,6 +319,7 @@ static void __attribute__((noreturn)) container_child(const struct process_start
 		fprintf(stderr, "isobox: %s\n", err.msg);
 		_exit(ERR_RUNTIME);
 	}
+	signals_default();
 	if (ps->init_fd < 0) {
 		exec_args(spec, &err);
 		if (ps->start_fifo >= 0) {
@@ -511,6 +512,7 @@ static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cg
 	}
 	if (enter_credentials(spec, seccomp, false, &err) < 0)
 		child_fail(errfd, &err);
+	signals_default();
 	exec_args(spec, &err);
 	child_fail(errfd, &err);
 }

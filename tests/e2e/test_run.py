@@ -1,11 +1,28 @@
 """isobox run: output, exit codes and the flags of docker run."""
 import os
+import signal
+import subprocess
 
 import pytest
 
 
 def run(isobox, mode, *args, **kw):
     return isobox("run", "--rm", f"--isolation={mode}", *args, **kw)
+
+
+def ignoring_what_a_background_job_ignores():
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def test_the_app_starts_with_default_signals(isobox, mode):
+    """What its launcher ignored (a shell's background job: SIGINT and SIGQUIT;
+    nohup: SIGHUP) the app does not: else its trap of INT would never run."""
+    r = subprocess.run(isobox.cmd("run", "--rm", f"--isolation={mode}", "busybox", "grep",
+                                  "SigIgn", "/proc/self/status"),
+                       preexec_fn=ignoring_what_a_background_job_ignores, capture_output=True,
+                       text=True, timeout=300)
+    assert r.stdout.split() == ["SigIgn:", "0000000000000000"], r.stderr
 
 
 def test_echo(isobox, mode):
