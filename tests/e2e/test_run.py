@@ -22,7 +22,9 @@ def test_the_app_starts_with_default_signals(isobox, mode):
                                   "SigIgn", "/proc/self/status"),
                        preexec_fn=ignoring_what_a_background_job_ignores, capture_output=True,
                        text=True, timeout=300)
-    assert r.stdout.split() == ["SigIgn:", "0000000000000000"], r.stderr
+    # signals 1-31; glibc keeps 32 and 33 (SIGRTMIN's) to itself, unresettable
+    label, mask = r.stdout.split()
+    assert label == "SigIgn:" and int(mask, 16) & 0x7fffffff == 0, r.stdout + r.stderr
 
 
 def test_echo(isobox, mode):
