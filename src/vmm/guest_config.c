@@ -75,12 +75,15 @@ static void put_tmpfs(FILE *f, const struct oci_mount *m)
 
 static void put_device(FILE *f, const struct oci_device *d)
 {
-	char text[4200];
+	char *text = NULL;
 
-	snprintf(text, sizeof(text), "%c %u %u %o %u %u %s",
-		 d->type == S_IFBLK ? 'b' : d->type == S_IFIFO ? 'p' : 'c', d->major, d->minor,
-		 (unsigned)(d->mode & 07777), (unsigned)d->uid, (unsigned)d->gid, d->path);
+	/* Whole, however long the path: the agent refuses what it cannot take. */
+	if (asprintf(&text, "%c %u %u %o %u %u %s",
+		     d->type == S_IFBLK ? 'b' : d->type == S_IFIFO ? 'p' : 'c', d->major, d->minor,
+		     (unsigned)(d->mode & 07777), (unsigned)d->uid, (unsigned)d->gid, d->path) < 0)
+		return;
 	put(f, TAG_DEVICE, text);
+	free(text);
 }
 
 static void put_sysctls(FILE *f, json_t *sysctl)

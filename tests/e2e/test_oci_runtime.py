@@ -292,18 +292,29 @@ def test_podman_detach_exec_logs_stop(podman, mode):
     assert podman("rm", cid).returncode == 0
 
 
-def test_podman_tty(podman, mode):
-    cmd = [*podman.base, "run", "--rm", "-it", "--runtime", RUNTIME, "--network", "none",
-           *ULIMITS, "--annotation", f"io.isobox.isolation={mode}", "busybox", "sh"]
-    c = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", timeout=BOOT_WAIT, env=podman.env)
+def podman_shell(podman, *args, **kw):
+    """podman ARGS (ending in a shell) on a pty, at its first prompt."""
+    cmd = [*podman.base, *args]
+    c = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", timeout=BOOT_WAIT, env=podman.env,
+                      **kw)
     c.expect("# ")
+    return c
+
+
+def shell_exit(c, code):
+    c.sendline(f"exit {code}")
+    c.expect(pexpect.EOF)
+    c.close()
+    return c.exitstatus
+
+
+def test_podman_tty(podman, mode):
+    c = podman_shell(podman, "run", "--rm", "-it", "--runtime", RUNTIME, "--network", "none",
+                     *ULIMITS, "--annotation", f"io.isobox.isolation={mode}", "busybox", "sh")
     c.sendline("tty; echo $((6*7))")
     c.expect("/dev/pts/0")
     c.expect("42")
-    c.sendline("exit 9")
-    c.expect(pexpect.EOF)
-    c.close()
-    assert c.exitstatus == 9
+    assert shell_exit(c, 9) == 9
 
 
 def test_podman_exec_tty(podman, mode):
@@ -311,18 +322,12 @@ def test_podman_exec_tty(podman, mode):
     name = f"pe-{mode}"
     r = podman_run(podman, mode, "-d", "--name", name, "busybox", "sleep", "300")
     assert r.returncode == 0, r.stderr
-    cmd = [*podman.base, "exec", "-it", name, "sh"]
-    c = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", timeout=BOOT_WAIT, env=podman.env,
-                      dimensions=(33, 101))
-    c.expect("# ")
+    c = podman_shell(podman, "exec", "-it", name, "sh", dimensions=(33, 101))
     c.sendline("tty; stty size; echo $((6*7))")
     c.expect("/dev/pts/")
     c.expect("33 101")
     c.expect("42")
-    c.sendline("exit 3")
-    c.expect(pexpect.EOF)
-    c.close()
-    assert c.exitstatus == 3
+    assert shell_exit(c, 3) == 3
     assert podman("rm", "-f", "-t", "0", name).returncode == 0
 
 
