@@ -76,8 +76,9 @@ demo: deps
 	$(MAKE) all install
 	sh scripts/demo.sh
 
+# Every fuzz target is built, so none rots; two of them also run (tests/run.sh).
 check: deps
-	$(MAKE) all $(UNIT_BIN)
+	$(MAKE) all $(UNIT_BIN) $(FUZZ_BIN)
 	sh tests/run.sh
 
 check-unit: all $(UNIT_BIN)
@@ -87,7 +88,8 @@ check-e2e: all
 	sh tests/run.sh e2e
 
 # The hyperv tests need real KVM: they run inside the test host (QEMU/TCG
-# with SVM and nested KVM, see scripts/testhost), which `make check` also does.
+# with SVM and nested KVM, see scripts/testhost) whatever this machine has,
+# which `make check` also does.
 check-hyperv: all
 	sh tests/run.sh hyperv
 

@@ -2,7 +2,7 @@
 # Install the Debian packages isobox builds, tests and benchmarks with.
 set -e
 PKGS="build-essential pkg-config libjansson-dev libarchive-dev libseccomp-dev libcap-dev
- nettle-dev libcmocka-dev busybox-static python3-pytest python3-pexpect crun clang
+ nettle-dev libcmocka-dev busybox-static python3-pytest python3-pytest-timeout python3-pexpect crun clang
  erofs-utils cpio kmod time lz4 podman containerd runc"
 missing=""
 for p in $PKGS; do

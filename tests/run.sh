@@ -1,30 +1,73 @@
 #!/bin/sh
-# Runs the unit tests (cmocka) and the end-to-end tests (pytest) and ends with
-# one line "N passed, N failed". Usage: tests/run.sh [unit|e2e]
+# Runs the unit tests (cmocka), the bounded fuzz runs, the end-to-end tests
+# (pytest) on this host, and the hyperv tests inside the test host; ends with
+# one line "N passed, N failed, N skipped" that counts only what ran. Where each
+# group ran, and why anything was skipped or left out, is listed above it.
+# Usage: tests/run.sh [unit|e2e|hyperv]   (default: all of them)
+#
+# A failure: a failed or erroring test; a unit binary that is missing, crashed
+# or timed out; a pytest run that reported nothing, ran no test, or exited with
+# a collection, usage or internal error; a test host that failed or timed out.
 set -u
 cd "$(dirname "$0")/.."
 what=${1:-all}
-passed=0
-failed=0
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+passed=0 failed=0 skipped=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+log=$tmp/log
+summary=$tmp/summary   # where each group ran, with its counts
+reasons=$tmp/reasons   # why something failed, was skipped or left out
+: >"$summary"
+: >"$reasons"
+# pytest's report lines carry this nonce (tests/isobox_report.py): a test's
+# own output cannot add to the count.
+nonce=$$$(date +%s%N)
+UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}        # seconds, each unit binary
+TEST_TIMEOUT=${TEST_TIMEOUT:-900}        # seconds, each pytest test (TCG boots are slow)
+TESTHOST_TIMEOUT=${TESTHOST_TIMEOUT:-3600}
 
-if [ "$what" = all ] || [ "$what" = unit ]; then
-	for t in build/tests/test_*; do
-		[ -x "$t" ] || continue
+fail() {
+	echo "FAILED: $*" >>"$reasons"
+	echo "FAILED: $*"
+	failed=$((failed + 1))
+}
+
+# "[  PASSED  ] 3 test(s)." and kin: cmocka's count of $1, or empty.
+cmocka_count() {
+	sed -n "s/^\[  $1 *\] \([0-9][0-9]*\) test.*/\1/p" "$log" | tail -n 1
+}
+
+run_unit() {
+	u_passed=0 u_failed=0 u_skipped=0
+	for src in tests/unit/test_*.c; do
+		t=build/tests/$(basename "$src" .c)
+		if [ ! -x "$t" ]; then
+			fail "$t: missing (make $t)"
+			continue
+		fi
 		echo "== $t"
-		"$t" >"$log" 2>&1
+		timeout -k 5 "$UNIT_TIMEOUT" "$t" >"$log" 2>&1
 		rc=$?
 		cat "$log"
-		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
-		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
-		passed=$((passed + ${p:-0}))
-		failed=$((failed + ${f:-0}))
-		if [ $rc -ne 0 ] && [ -z "$f" ]; then
-			echo "$t crashed (exit $rc)"
-			failed=$((failed + 1))
+		p=$(cmocka_count PASSED) f=$(cmocka_count FAILED) s=$(cmocka_count SKIPPED)
+		u_passed=$((u_passed + ${p:-0}))
+		u_failed=$((u_failed + ${f:-0}))
+		u_skipped=$((u_skipped + ${s:-0}))
+		# cmocka lists each skipped test by name below the count.
+		[ -z "$s" ] || sed -n "s/^\[  SKIPPED \] \([^0-9].*\)/skipped: $t: \1/p" "$log" >>"$reasons"
+		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+			fail "$t: timed out after ${UNIT_TIMEOUT}s"
+		elif [ "$rc" -ne 0 ] && [ -z "$f" ]; then
+			fail "$t: crashed (exit $rc)"
+		elif [ -z "$p" ]; then
+			fail "$t: ran no test"
 		fi
 	done
+	passed=$((passed + u_passed))
+	failed=$((failed + u_failed))
+	skipped=$((skipped + u_skipped))
+	echo "unit (cmocka), on this host: $u_passed passed, $u_failed failed, $u_skipped skipped" >>"$summary"
+
 	# The virtio devices and the exec channel against a hostile guest for a
 	# bounded time (FUZZ_CHECK_SECONDS, 30 by default, and
 	# FUZZ_CHECK_EXEC_SECONDS, 10): one test each, passed when the fuzzer
@@ -34,49 +77,92 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 		if make -s --no-print-directory "fuzz-check-$t" >"$log" 2>&1; then
 			grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "$log"
 			passed=$((passed + 1))
+			echo "fuzz_$t (bounded), on this host: passed" >>"$summary"
 		else
 			tail -n 60 "$log"
-			echo "fuzz_$t failed: reproduce with build/fuzz/fuzz_$t <artifact>"
-			failed=$((failed + 1))
+			fail "fuzz_$t: a finding or a build failure: reproduce with build/fuzz/fuzz_$t <artifact>"
+			echo "fuzz_$t (bounded), on this host: FAILED" >>"$summary"
 		fi
 	done
-fi
-
-# Add up pytest's closing lines in $log (one per pytest run; $2 of them expected).
-count_pytest() {
-	summaries=$(grep -E '^(=+ )?[0-9]+ (passed|failed|error|deselected)' "$log")
-	runs=$(printf '%s\n' "$summaries" | grep -c . || true)
-	for summary in $(printf '%s\n' "$summaries" | tr ' ' '_'); do
-		summary=_$summary
-		p=$(echo "$summary" | sed -n 's/.*[^0-9]\([0-9][0-9]*\)_passed.*/\1/p')
-		f=$(echo "$summary" | sed -n 's/.*[^0-9]\([0-9][0-9]*\)_failed.*/\1/p')
-		e=$(echo "$summary" | sed -n 's/.*[^0-9]\([0-9][0-9]*\)_error.*/\1/p')
-		passed=$((passed + ${p:-0}))
-		failed=$((failed + ${f:-0} + ${e:-0}))
-	done
-	if [ "$runs" -lt "$2" ]; then
-		echo "$1: pytest printed $runs summaries, expected $2"
-		failed=$((failed + 1))
-	fi
 }
 
-if [ "$what" = all ] || [ "$what" = e2e ]; then
-	/usr/bin/python3 -m pytest -p no:cacheprovider --color=no -q tests/e2e 2>&1 | tee "$log"
-	count_pytest e2e 1
+# One value of a report line: report_value LINE KEY.
+report_value() {
+	echo "$1" | sed -n "s/.* $2=\([0-9][0-9]*\).*/\1/p"
+}
+
+# Add up the pytest runs reported in $log: count_pytest WHERE LABEL...
+count_pytest() {
+	where=$1
+	shift
+	for label in "$@"; do
+		line=$(grep -a "^ISOBOX-RESULT $nonce $label " "$log" | tail -n 1)
+		grep -a "^ISOBOX-SKIP $nonce $label: " "$log" |
+			sed "s/^ISOBOX-SKIP $nonce /skipped: /" >>"$reasons"
+		grep -a "^ISOBOX-LEFT-OUT $nonce $label: " "$log" |
+			sed "s/^ISOBOX-LEFT-OUT $nonce /left out: /" >>"$reasons"
+		if [ -z "$line" ]; then
+			fail "$label ($where): pytest reported nothing: it did not run, or died"
+			continue
+		fi
+		p=$(report_value "$line" passed) f=$(report_value "$line" failed)
+		e=$(report_value "$line" errors) s=$(report_value "$line" skipped)
+		d=$(report_value "$line" deselected) x=$(report_value "$line" exit)
+		passed=$((passed + p))
+		failed=$((failed + f + e))
+		skipped=$((skipped + s))
+		echo "$label, $where: $p passed, $((f + e)) failed, $s skipped, $d left out" >>"$summary"
+		# pytest's exit codes: 0 all passed, 1 some failed, 2 interrupted,
+		# 3 internal error, 4 usage error, 5 no test collected.
+		if [ "$p" -eq 0 ]; then
+			fail "$label ($where): ran no test"
+		elif [ "$x" -gt 1 ] || { [ "$x" -eq 1 ] && [ $((f + e)) -eq 0 ]; }; then
+			fail "$label ($where): pytest exited $x (interrupted, or a collection, usage or internal error)"
+		fi
+	done
+}
+
+pytest_cmd() { # LABEL: the pytest command line of a run labelled LABEL
+	echo "env PYTHONPATH=$(pwd)/tests ISOBOX_REPORT_LABEL=$1 ISOBOX_REPORT_NONCE=$nonce" \
+	     "/usr/bin/python3 -m pytest -p no:cacheprovider -p isobox_report --color=no -rs" \
+	     "--timeout=$TEST_TIMEOUT"
+}
+
+if [ "$what" = all ] || [ "$what" = unit ]; then
+	run_unit
 fi
 
-# Inside the test host: this machine's /dev/kvm cannot boot Debian's kernels.
-# The VMM's own tests, then the end-to-end suite in hyperv mode.
+if [ "$what" = all ] || [ "$what" = e2e ]; then
+	{ $(pytest_cmd e2e-process) -q tests/e2e </dev/null 2>&1; echo $? >"$tmp/rc"; } | tee "$log"
+	count_pytest "on this host" e2e-process
+fi
+
+# Inside the test host, whose /dev/kvm is real nested KVM, whatever this
+# machine has: the VMM's own tests, then every end-to-end test not marked
+# process_only in hyperv mode.
 if [ "$what" = all ] || [ "$what" = hyperv ]; then
 	if sh tests/hyperv/prepare.sh; then
-		scripts/testhost/run.sh --timeout 3000 -- sh tests/hyperv/run-in-testhost.sh 2>&1 |
-			tee "$log"
-		count_pytest hyperv 2
+		{
+			scripts/testhost/run.sh --timeout "$TESTHOST_TIMEOUT" -- \
+				sh tests/hyperv/run-in-testhost.sh "$nonce" "$TEST_TIMEOUT" 2>&1
+			echo $? >"$tmp/rc"
+		} | tee "$log"
+		rc=$(cat "$tmp/rc")
+		count_pytest "in the test host" vmm e2e-hyperv
+		if [ "$rc" -eq 125 ]; then
+			fail "the test host failed or timed out (exit 125; limit ${TESTHOST_TIMEOUT}s)"
+		fi
 	else
-		echo "hyperv: preparing the test host failed"
-		failed=$((failed + 1))
+		fail "hyperv: preparing the test host failed"
 	fi
 fi
 
-echo "$passed passed, $failed failed"
+echo
+echo "== where each group ran"
+cat "$summary"
+if [ -s "$reasons" ]; then
+	echo "== failed, skipped and left out, and why"
+	cat "$reasons"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

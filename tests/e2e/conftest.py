@@ -1,4 +1,5 @@
 """Fixtures for the end-to-end tests: they drive the built binary as a user would."""
+import atexit
 import os
 import shutil
 import subprocess
@@ -6,18 +7,22 @@ import tempfile
 
 import pytest
 
+from isobox_report import deselect
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.path.join(REPO, "build", "isobox")
 
 
 class Isobox:
-    """Runs `isobox --root ROOT ...` for one test session."""
+    """Runs `isobox --root ROOT --config CONFIG ...` for one test session: the
+    harness's own config, so the machine's /etc/isobox/isobox.conf and chassis
+    cannot change a test's mode (a test's own --config comes later and wins)."""
 
     def __init__(self, root):
         self.root = root
 
     def cmd(self, *args):
-        return [BINARY, "--root", self.root, *args]
+        return [BINARY, "--root", self.root, "--config", CONFIG, *args]
 
     def __call__(self, *args, input=None, timeout=60, check=False):
         r = subprocess.run(self.cmd(*args), input=input, capture_output=True, text=True,
@@ -40,6 +45,17 @@ def rootfs_tar(tmp_path_factory):
 # The isolation modes this run covers: process here; hyperv inside the test
 # host, where /dev/kvm is real (tests/run.sh sets ISOBOX_TEST_MODES there).
 MODES = os.environ.get("ISOBOX_TEST_MODES", "process").split(",")
+# The mode of the tests that do not take `mode`: hyperv in the hyperv run, so
+# that every test not marked process_only runs in a VM there.
+RUN_MODE = "hyperv" if "hyperv" in MODES else "process"
+# The harness's host config: the run's mode is the default, whatever the
+# machine's /etc/isobox/isobox.conf or chassis says. isobox-runtime, podman's
+# and containerd's runtime read it from $ISOBOX_CONFIG.
+CONFIG = os.path.join(tempfile.mkdtemp(prefix="isobox-e2e-conf-"), "isobox.conf")
+with open(CONFIG, "w") as f:
+    f.write(f"default_isolation = {RUN_MODE}\nchassis_type_file = /nonexistent\n")
+os.environ["ISOBOX_CONFIG"] = CONFIG
+atexit.register(shutil.rmtree, os.path.dirname(CONFIG), ignore_errors=True)
 # The guest kernels for hyperv mode, installed once by tests/hyperv/prepare.sh.
 KERNELS = os.environ.get("ISOBOX_TEST_KERNELS", os.path.join(REPO, "build", "hyperv", "root",
                                                               "kernels"))
@@ -80,19 +96,55 @@ def mode(request):
     return request.param
 
 
+def kvm_runs_firmware():
+    """Whether this machine's /dev/kvm runs a guest: a few bytes of real-mode
+    firmware that write 0 to the debug-exit port (PVM runs them too)."""
+    if not os.path.exists("/dev/kvm"):
+        return False, "this host has no /dev/kvm"
+    with tempfile.NamedTemporaryFile(suffix=".bin") as fw:
+        img = bytearray(b"\xf4" * 65536)
+        img[-16:-11] = bytes([0xb0, 0, 0xe6, 0xf4, 0xf4])   # mov al,0; out 0xf4,al; hlt
+        fw.write(img)
+        fw.flush()
+        try:
+            r = subprocess.run([os.path.join(REPO, "build", "isobox-vmm"), "firmware", fw.name],
+                               capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            return False, "this host's /dev/kvm did not run a firmware guest in 30 s"
+    if r.returncode != 0:
+        return False, f"this host's /dev/kvm cannot run a guest ({r.stderr.strip()})"
+    return True, ""
+
+
 def pytest_configure(config):
-    config.addinivalue_line("markers", "process_only: a process-isolation feature that "
-                            "Hyper-V isolation does not have yet (see the README)")
+    config.addinivalue_line("markers", "process_only(reason): what a VM cannot do, and why; "
+                            "the hyperv run leaves it out, saying why")
+    config.addinivalue_line("markers", "needs_kvm: runs a guest on /dev/kvm: on this host when "
+                            "its /dev/kvm can, else in the test host's hyperv run")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Outside process mode, run only the tests of container behaviour that
-    both modes share: those that take the mode and are not process_only."""
-    if "process" in MODES:
-        return
-    keep, drop = [], []
+    """The hyperv run runs every test not marked process_only (the tests that
+    do not take `mode` get hyperv as the default, RUN_MODE); the process run
+    runs the needs_kvm tests only where this host's /dev/kvm runs a guest."""
     for item in items:
-        shared = "mode" in item.fixturenames and not item.get_closest_marker("process_only")
-        (keep if shared else drop).append(item)
-    config.hook.pytest_deselected(items=drop)
-    items[:] = keep
+        marker = item.get_closest_marker("process_only")
+        if marker and not (marker.args and isinstance(marker.args[0], str) and marker.args[0]):
+            raise pytest.UsageError(f"{item.nodeid}: process_only needs a reason: "
+                                    "@pytest.mark.process_only(\"why a VM cannot\")")
+    if RUN_MODE == "hyperv":
+        reasons = {}
+        for item in items:
+            marker = item.get_closest_marker("process_only")
+            if marker:
+                reasons.setdefault(marker.args[0], []).append(item)
+        for reason, left in reasons.items():
+            deselect(config, left, f"process_only: {reason}")
+        items[:] = [i for i in items if not i.get_closest_marker("process_only")]
+        return
+    kvm = [i for i in items if i.get_closest_marker("needs_kvm")]
+    if kvm:
+        runs, why = kvm_runs_firmware()
+        if not runs:
+            deselect(config, kvm, f"needs_kvm: {why}: they run in the test host (hyperv run)")
+            items[:] = [i for i in items if not i.get_closest_marker("needs_kvm")]

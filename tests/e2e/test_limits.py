@@ -51,7 +51,7 @@ def test_cpus_gives_the_vm_its_vcpus(isobox, mode):
         assert int(r.stdout) == os.cpu_count()
 
 
-@pytest.mark.process_only
+@pytest.mark.process_only('the VMM gets no host cgroup on the run path yet (issue 11, in progress)')
 def test_cpus_sets_quota(isobox, mode):
     cid = isobox.out("run", "-d", f"--isolation={mode}", "--cpus", "0.5", "busybox", "sleep", "30").strip()
     quota = open(f"/sys/fs/cgroup/cpu/isobox/{cid}/cpu.cfs_quota_us").read().strip() \

@@ -12,7 +12,7 @@ import time
 import pexpect
 import pytest
 
-from conftest import REPO, new_root
+from conftest import REPO, RUN_MODE, new_root
 
 RUNTIME = os.path.join(REPO, "build", "isobox-runtime")
 # This machine's root lacks CAP_SYS_RESOURCE: podman's default rlimits fail under runc too.
@@ -78,7 +78,7 @@ def wait_for(check, seconds=BOOT_WAIT):
 def bundle(tmp_path, rootfs_tar, request):
     """bundle(args, **process): a bundle of the busybox rootfs and `spec`'s config,
     in the test's isolation mode (the annotation io.isobox.isolation)."""
-    mode = request.getfixturevalue("mode") if "mode" in request.fixturenames else "process"
+    mode = request.getfixturevalue("mode") if "mode" in request.fixturenames else RUN_MODE
 
     def make(args, **process):
         b = tmp_path / f"bundle-{len(list(tmp_path.iterdir()))}"

@@ -1,7 +1,19 @@
 #!/bin/sh
-# Inside the test host (real nested KVM): the VMM's own tests, then the
-# end-to-end suite in hyperv mode. Each pytest run ends with its own summary
-# line; tests/run.sh adds them up.
+# Inside the test host (real nested KVM): the VMM's own tests, then every
+# end-to-end test not marked process_only, in hyperv mode. Each pytest run
+# reports itself in lines carrying NONCE (tests/isobox_report.py); tests/run.sh
+# adds them up. usage: run-in-testhost.sh NONCE [TEST_TIMEOUT]
 cd "$(dirname "$0")/../.."
-/usr/bin/python3 -m pytest -p no:cacheprovider --color=no -v tests/hyperv </dev/null
-ISOBOX_TEST_MODES=hyperv /usr/bin/python3 -m pytest -p no:cacheprovider --color=no -v tests/e2e </dev/null
+nonce=$1 timeout=${2:-900}
+pytest() { # LABEL ARGS...
+	label=$1
+	shift
+	PYTHONPATH=$(pwd)/tests ISOBOX_REPORT_LABEL=$label ISOBOX_REPORT_NONCE=$nonce \
+		/usr/bin/python3 -m pytest -p no:cacheprovider -p isobox_report --color=no -rs \
+		--timeout="$timeout" "$@" </dev/null
+}
+pytest vmm -v tests/hyperv
+vmm=$?
+ISOBOX_TEST_MODES=hyperv pytest e2e-hyperv -v tests/e2e
+e2e=$?
+[ "$vmm" -eq 0 ] && [ "$e2e" -eq 0 ]
