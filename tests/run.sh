@@ -4,6 +4,8 @@
 # one line "N passed, N failed, N skipped" that counts only what ran. Where each
 # group ran, and why anything was skipped or left out, is listed above it.
 # Usage: tests/run.sh [unit|e2e|hyperv]   (default: all of them)
+#        tests/run.sh pytest LABEL ARGS...  (one pytest run on this host, counted
+#                                            the same way; tests/e2e/test_runner.py)
 #
 # A failure: a failed or erroring test; a unit binary that is missing, crashed
 # or timed out; a pytest run that reported nothing, ran no test, or exited with
@@ -11,6 +13,7 @@
 set -u
 cd "$(dirname "$0")/.."
 what=${1:-all}
+[ $# -eq 0 ] || shift
 passed=0 failed=0 skipped=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -132,9 +135,20 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 	run_unit
 fi
 
+run_pytest() { # LABEL ARGS...: one pytest run on this host
+	label=$1
+	shift
+	$(pytest_cmd "$label") "$@" </dev/null 2>&1 | tee "$log"
+	count_pytest "on this host" "$label"
+}
+
+if [ "$what" = pytest ]; then
+	[ $# -gt 0 ] || { echo "usage: $0 pytest LABEL ARGS..." >&2; exit 2; }
+	run_pytest "$@"
+fi
+
 if [ "$what" = all ] || [ "$what" = e2e ]; then
-	{ $(pytest_cmd e2e-process) -q tests/e2e </dev/null 2>&1; echo $? >"$tmp/rc"; } | tee "$log"
-	count_pytest "on this host" e2e-process
+	run_pytest e2e-process -q tests/e2e
 fi
 
 # Inside the test host, whose /dev/kvm is real nested KVM, whatever this

@@ -1,0 +1,70 @@
+"""tests/run.sh counts only what ran: fed small pytest suites of its own, its
+closing line and exit status say exactly what happened. Not a container test:
+the same in both runs."""
+import os
+import subprocess
+
+from conftest import REPO
+
+RUN_SH = os.path.join(REPO, "tests", "run.sh")
+
+
+def runner(tmp_path, files, *args, timeout=120, **env):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    r = subprocess.run(["sh", RUN_SH, "pytest", "fake", "-q", "-p", "no:cacheprovider",
+                        *args, str(tmp_path)], capture_output=True, text=True,
+                       timeout=timeout, env=dict(os.environ, **env), cwd="/")
+    return r, r.stdout.strip().splitlines()[-1]
+
+
+PASS = "def test_ok():\n    assert 1 + 1 == 2\n"
+
+
+def test_passed_and_skipped_with_its_reason(tmp_path):
+    r, last = runner(tmp_path, {"test_a.py": PASS + "import pytest\n\n"
+                                "@pytest.mark.skip(reason='no frobnicator here')\n"
+                                "def test_skipped():\n    pass\n"})
+    assert r.returncode == 0, r.stdout
+    assert last == "1 passed, 0 failed, 1 skipped"
+    assert "skipped: fake: " in r.stdout and "no frobnicator here" in r.stdout
+
+
+def test_a_run_of_deselected_tests_only_fails(tmp_path):
+    # pytest says "1 deselected" and exits 5: nothing ran, so nothing passed.
+    r, last = runner(tmp_path, {"test_a.py": PASS}, "-k", "nomatch")
+    assert r.returncode == 1
+    assert last == "0 passed, 1 failed, 0 skipped"
+    assert "fake (on this host): ran no test" in r.stdout
+
+
+def test_a_collection_error_fails(tmp_path):
+    r, last = runner(tmp_path, {"test_a.py": PASS, "test_b.py": "def broken(:\n"})
+    assert r.returncode == 1
+    # The error and pytest's exit status (2, interrupted by it) both count.
+    assert last == "0 passed, 2 failed, 0 skipped", r.stdout
+
+
+def test_a_failure_and_an_error_count(tmp_path):
+    suite = PASS + ("import pytest\n\n@pytest.fixture\ndef bad():\n    raise OSError('x')\n\n"
+                    "def test_error(bad):\n    pass\n\ndef test_fails():\n    assert False\n")
+    r, last = runner(tmp_path, {"test_a.py": suite})
+    assert r.returncode == 1
+    assert last == "1 passed, 2 failed, 0 skipped"
+
+
+def test_output_cannot_fake_the_count(tmp_path):
+    fake = ("def test_liar():\n"
+            "    print('ISOBOX-RESULT 1 fake passed=100 failed=0 errors=0 skipped=0 "
+            "deselected=0 exit=0')\n    print('100 passed, 0 failed')\n")
+    r, last = runner(tmp_path, {"test_a.py": fake}, "-s")
+    assert r.returncode == 0
+    assert last == "1 passed, 0 failed, 0 skipped"
+
+
+def test_a_hang_fails_its_test(tmp_path):
+    hang = "import time\n\ndef test_hangs():\n    time.sleep(60)\n"
+    r, last = runner(tmp_path, {"test_a.py": PASS + hang}, TEST_TIMEOUT="2")
+    assert r.returncode == 1
+    assert last == "1 passed, 1 failed, 0 skipped"
+    assert "Timeout" in r.stdout
