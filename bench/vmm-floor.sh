@@ -14,7 +14,8 @@ VMM=$PWD/build/isobox-vmm
 QEMU=${QEMU:-qemu-system-x86_64}
 
 [ -x "$VMM" ] || die "build/isobox-vmm missing: run make first"
-[ -e /dev/kvm ] || die "/dev/kvm is missing: this benchmark needs KVM"
+# Without KVM there is no figure to give: say why in one line, and succeed.
+[ -e /dev/kvm ] || { echo "vmm-floor: no figure: this host has no /dev/kvm, and the VMM floor is a VM on this host's KVM"; exit 0; }
 command -v "$QEMU" >/dev/null || die "$QEMU not found: apt-get install qemu-system-x86"
 [ -x /usr/bin/time ] || die "/usr/bin/time not found: apt-get install time"
 
