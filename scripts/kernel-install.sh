@@ -17,6 +17,11 @@ mkdir -p "$store"
 
 if [ "${1:-}" = --path ]; then
 	[ -f "${2:-}" ] || { echo "kernel-install: no kernel file ${2:-}" >&2; exit 1; }
+	# A bzImage ("HdrS" at 0x202) or a vmlinux (ELF): anything else cannot boot.
+	case "$(od -An -c -j 514 -N 4 "$2" 2>/dev/null | tr -d ' \n')/$(od -An -tx1 -N 4 "$2" 2>/dev/null | tr -d ' \n')" in
+	HdrS/* | */7f454c46) ;;
+	*) echo "kernel-install: $2 is not a Linux kernel (neither a bzImage nor a vmlinux)" >&2; exit 1 ;;
+	esac
 	name=custom-$(sha256sum "$2" | cut -c1-12)
 	mkdir -p "$tmp/$name/modules"
 	cp "$2" "$tmp/$name/vmlinuz"
@@ -53,4 +58,3 @@ rm -rf "$store/.new-$name"
 mv "$tmp/$name" "$store/.new-$name"
 rm -rf "$store/$name"
 mv "$store/.new-$name" "$store/$name"
-echo "$name"

@@ -395,14 +395,14 @@ static json_t *inspect_config(json_t *cfg)
 static json_t *inspect_object(struct store *s, struct store_entry *e)
 {
 	json_t *cfg = e->config;
-	json_t *tags = json_array(), *hist0;
+	json_t *tags = json_array(), *hist0, *o;
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
 		if (s->v[i].ref && !strcmp(s->v[i].id, e->id))
 			json_array_append_new(tags, json_string(s->v[i].ref));
 	hist0 = json_array_get(json_object_get(cfg, "history"), 0);
-	return json_pack("{s:s, s:o, s:[], s:s, s:o, s:s, s:o, s:o, s:o, s:I, s:o, s:{s:s, s:o}}",
+	o = json_pack("{s:s, s:o, s:[], s:s, s:o, s:s, s:o, s:o, s:o, s:I, s:o, s:{s:s, s:o}}",
 		"Id", e->id, "RepoTags", tags, "RepoDigests", "Parent", "",
 		"Comment", member_or(hist0, "comment", json_string("")),
 		"Created", config_created(cfg),
@@ -413,6 +413,15 @@ static json_t *inspect_object(struct store *s, struct store_entry *e)
 		"Config", inspect_config(json_object_get(cfg, "config")),
 		"RootFS", "Type", "layers",
 		"Layers", member_or(json_object_get(cfg, "rootfs"), "diff_ids", json_array()));
+	/* Docker's omitempty platform fields, and what the image needs of its kernel
+	 * (import -c 'ARCH amd64/v2', 'OS.VERSION 6.1', 'OS.FEATURES io_uring'). */
+	if (json_is_string(json_object_get(cfg, "variant")))
+		json_object_set(o, "Variant", json_object_get(cfg, "variant"));
+	if (json_is_string(json_object_get(cfg, "os.version")))
+		json_object_set(o, "OsVersion", json_object_get(cfg, "os.version"));
+	if (json_is_array(json_object_get(cfg, "os.features")))
+		json_object_set(o, "OsFeatures", json_object_get(cfg, "os.features"));
+	return o;
 }
 
 int image_inspect(const char *root, const char *ref, json_t **out, struct err *err)
@@ -667,6 +676,7 @@ static int layer_drop(struct store *s, const char *diff_id, json_t *report,
 {
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_free_ char *trash = NULL;
+	_cleanup_free_ char *erofs = NULL;
 
 	if (!digest_valid(diff_id) || store_uses_layer(s, diff_id))
 		return 0;
@@ -675,6 +685,9 @@ static int layer_drop(struct store *s, const char *diff_id, json_t *report,
 	if (rename(dir, trash) < 0)
 		return errno == ENOENT ? 0 : err_sys(err, errno, "remove %s", dir);
 	report_add(report, "Deleted", diff_id);
+	/* Its EROFS disk for VMs (engine/vm_image.c), built from this layer alone. */
+	erofs = xasprintf("%s/erofs/%s.erofs", s->root, digest_hex(diff_id));
+	unlink(erofs);
 	return rm_rf(trash, err);
 }
 

@@ -50,11 +50,14 @@ int vm_image_rootfs(const char *root, const struct image *img, char **path, stru
 {
 	_cleanup_free_ char *dir = xasprintf("%s/erofs", root);
 	_cleanup_free_ char *out = NULL, *tmp = NULL;
-	const char *hex = strchr(img->id, ':') ? strchr(img->id, ':') + 1 : img->id;
+	const char *hex;
 
 	if (img->n_layers != 1)
 		return err_set(err, "Hyper-V isolation needs a one-layer image for now; this one "
 			       "has %zu layers", img->n_layers);
+	/* Keyed by the layer (ROOT/layers/<diff-id hex>), not the image: images of the
+	 * same content (two names, two imports of one tarball) share one disk. */
+	hex = strrchr(img->layer_dirs[0], '/') + 1;
 	out = xasprintf("%s/%s.erofs", dir, hex);
 	if (access(out, R_OK) == 0) {
 		*path = take_ptr(&out);

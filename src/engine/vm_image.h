@@ -1,5 +1,6 @@
 /* What a hyperv container's VM needs from the engine: the image as one
- * read-only EROFS file (built once per image, shared by every VM of it) and
+ * read-only EROFS file, ROOT/erofs/<layer's diff-id hex>.erofs (built once per
+ * layer, shared by every VM of every image of it; removed with the layer) and
  * the container's writable layer as its own ext4 disk (so its changes
  * survive stop and start, as in process mode). */
 #ifndef ISOBOX_VM_IMAGE_H
