@@ -180,8 +180,10 @@ int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
 			prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		vm_child_fds(vs, &mine);
 		vs = &mine;
+		status = vs->child_setup ? vs->child_setup(vs->child_setup_data, &e) : 0;
 		/* The pty first: an engine waits for its master before it starts us. */
-		status = vs->spec->terminal ? vm_tty(vs->console_sock, mine.stdio, &e) : 0;
+		if (status == 0 && vs->spec->terminal)
+			status = vm_tty(vs->console_sock, mine.stdio, &e);
 		if (status == 0)
 			status = vm_child(vs, &e);
 
