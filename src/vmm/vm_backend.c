@@ -91,6 +91,8 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 		.gids = spec->gids, .n_gids = spec->n_gids, .sysctl = spec->sysctl,
 		.has_oom_score_adj = spec->has_oom_score_adj, .oom_score_adj = spec->oom_score_adj,
 		.devices = spec->devices, .n_devices = spec->n_devices,
+		.dev_rules = spec->dev_rules, .n_dev_rules = spec->n_dev_rules,
+		.devices_allow_all = spec->devices_allow_all,
 	};
 	struct vm_container_io io = {
 		.stdin_fd = vs->stdio[0], .stdout_fd = vs->stdio[1], .stderr_fd = vs->stdio[2],
