@@ -145,7 +145,9 @@ static int write_etc_files(const char *dir, const char *hostname, struct err *er
 }
 
 /* A hyperv container's bundle names its VM: kernel, initramfs, root image,
- * writable disk, memory. */
+ * writable disk. Its memory follows from -m (vm_memory_size: the limit plus
+ * the guest's own), not an annotation that would leave the guest kernel no
+ * room beside the container's limit. */
 static int hyperv_bundle(const char *root, const struct image *img,
 			 const struct kernel_entry *k, const struct run_opts *o, const char *tmp,
 			 const char *dir, json_t *spec, struct err *err)
@@ -153,18 +155,15 @@ static int hyperv_bundle(const char *root, const struct image *img,
 	_cleanup_free_ char *rootfs = NULL, *upper_tmp = xasprintf("%s/upper.ext4", tmp);
 	_cleanup_free_ char *upper = xasprintf("%s/upper.ext4", dir);
 	json_t *ann = json_object_get(spec, "annotations");
-	char mem[32];
 
 	if (vm_image_rootfs(root, img, &rootfs, err) < 0 ||
 	    vm_upper_create(upper_tmp, VM_UPPER_SIZE, err) < 0)
 		return -1;
-	snprintf(mem, sizeof(mem), "%lld", o->memory);
 	json_object_set_new(ann, VM_ANNOTATION_ISOLATION, json_string("hyperv"));
 	json_object_set_new(ann, VM_ANNOTATION_KERNEL, json_string(k->vmlinuz));
 	json_object_set_new(ann, VM_ANNOTATION_INITRD, json_string(k->initrd));
 	json_object_set_new(ann, VM_ANNOTATION_ROOTFS, json_string(rootfs));
 	json_object_set_new(ann, VM_ANNOTATION_UPPER, json_string(upper));
-	json_object_set_new(ann, VM_ANNOTATION_MEMORY, json_string(mem));
 	return 0;
 }
 

@@ -297,6 +297,23 @@ static int check_device(const char *s)
 		       ? -1 : 0;
 }
 
+/* One rule more, in order, within the spec's bound. */
+static int parse_dev_rule(struct agent_process *p, char *s)
+{
+	struct dev_rule r, *more;
+	int ok = p->n_dev_rules < DEVCG_MAX_RULES && devcg_rule_parse(s, &r) == 0;
+
+	free(s);
+	if (!ok)
+		return -1;
+	more = realloc(p->dev_rules, (p->n_dev_rules + 1) * sizeof(*more));
+	if (!more)
+		return -1;
+	more[p->n_dev_rules++] = r;
+	p->dev_rules = more;
+	return 0;
+}
+
 static int push_path(char ***v, size_t *n, char *s)
 {
 	return s && s[0] == '/' ? push(v, n, s) : (free(s), -1);
@@ -326,6 +343,8 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	case TAG_OOM_SCORE_ADJ: return parse_oom_score_adj(p, s);
 	case TAG_SYSCTL: return check_sysctl(s) < 0 ? (free(s), -1) : push(&p->sysctl, &n->sysctl, s);
 	case TAG_DEVICE: return check_device(s) < 0 ? (free(s), -1) : push(&p->devices, &n->devices, s);
+	case TAG_DEV_RULE: return parse_dev_rule(p, s);
+	case TAG_DEV_ALLOW_ALL: p->devices_allow_all = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_USER: free(p->user); p->user = s; return s && *s ? 0 : -1;
 	default: free(s); return -1;
 	}
@@ -351,6 +370,7 @@ void agent_process_free(struct agent_process *p)
 		free(p->devices[i]);
 	free(p->sysctl);
 	free(p->devices);
+	free(p->dev_rules);
 	free(p->masked);
 	free(p->readonly_paths);
 	free(p->argv);
@@ -629,9 +649,50 @@ static int write_text(const char *path, const char *text)
 	return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
+/* The app's own stdio, the consoles it was handed, stays open to it
+ * (`echo >/dev/stderr` reopens it), as its pipes are in process mode. */
+static size_t console_rules(const int con[2], struct dev_rule *out)
+{
+	struct stat st;
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (fstat(con[i], &st) == 0 && S_ISCHR(st.st_mode))
+			out[n++] = (struct dev_rule){ 'c', (long)major(st.st_rdev),
+						      (long)minor(st.st_rdev), "rw", false };
+	return n;
+}
+
+/* linux.resources.devices and docker's defaults as a BPF device program on
+ * the container's cgroup, the same program the process backend attaches on
+ * a cgroup v2 host: the guest's devices are the guest kernel's, but a node
+ * made with CAP_MKNOD would still reach its disks and consoles. */
+static void apply_device_rules(const struct agent_process *p, const int con[2])
+{
+	struct dev_rule *rules;
+	char log[256];
+	size_t n;
+
+	if (p->devices_allow_all)
+		return;
+	rules = calloc(p->n_dev_rules + 2, sizeof(*rules));
+	if (!rules)
+		die("apply the container's device rules");
+	if (p->n_dev_rules)
+		memcpy(rules, p->dev_rules, p->n_dev_rules * sizeof(*rules));
+	n = p->n_dev_rules + console_rules(con, rules + p->n_dev_rules);
+	if (devcg_attach(AGENT_CGROUP, rules, n, log, sizeof(log)) < 0) {
+		say("device rules: %s", log);
+		die("apply the container's device rules");
+	}
+	free(rules);
+}
+
 /* The container's cgroup in the guest: the limits of -m and --pids-limit
- * hold for the app and its exec'd processes, not for PID 1. */
-static void setup_cgroup(const struct agent_process *p)
+ * and the device rules hold for the app and its exec'd processes, not for
+ * PID 1; con is the app's stdout and stderr consoles. */
+static void setup_cgroup(const struct agent_process *p, const int con[2])
 {
 	char v[32];
 
@@ -639,10 +700,11 @@ static void setup_cgroup(const struct agent_process *p)
 		  NULL) < 0 ||
 	    write_text("/sys/fs/cgroup/cgroup.subtree_control", "+memory +pids") < 0 ||
 	    (mkdir(AGENT_CGROUP, 0755) < 0 && errno != EEXIST)) {
-		if (p->memory || p->pids)
+		if (p->memory || p->pids || !p->devices_allow_all)
 			die("set up the container's cgroup");
 		return;
 	}
+	apply_device_rules(p, con);
 	snprintf(v, sizeof(v), "%llu", p->memory);
 	if (p->memory && write_text(AGENT_CGROUP "/memory.max", v) < 0)
 		die("set the memory limit");
@@ -771,7 +833,7 @@ void agent_boot(struct agent_process *p, struct agent_io *io)
 	mount_tmpfs(p);
 	make_devices(p);
 	write_sysctls(p);
-	setup_cgroup(p);
+	setup_cgroup(p, con);
 	protect_paths(p);
 	if (p->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
 		die("make the root read-only");

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util/devcg.h"
+
 #define AGENT_MAX_GROUPS 64
 
 struct agent_process {
@@ -33,6 +35,9 @@ struct agent_process {
 	size_t n_gids;
 	char **sysctl;              /* TAG_SYSCTL "KEY=VALUE"s, NULL-terminated */
 	char **devices;             /* TAG_DEVICE values */
+	struct dev_rule *dev_rules; /* TAG_DEV_RULE, at most DEVCG_MAX_RULES */
+	size_t n_dev_rules;
+	bool devices_allow_all;     /* TAG_DEV_ALLOW_ALL */
 	bool has_oom_score_adj;
 	int oom_score_adj;
 	unsigned char *seccomp;     /* struct sock_filter[], or NULL */
@@ -41,7 +46,7 @@ struct agent_process {
 };
 
 /* The cgroup (v2, in the guest) that holds the app and every exec'd process:
- * the container's memory and pids limits apply there. */
+ * the container's memory and pids limits and its device policy apply there. */
 #define AGENT_CGROUP "/sys/fs/cgroup/container"
 
 /* The container's stdio as PID 1 relays it in a VM. Without a terminal the

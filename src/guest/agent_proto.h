@@ -41,6 +41,10 @@ enum agent_tag {
 	TAG_OOM_SCORE_ADJ = 22, /* decimal, -1000..1000 (process.oomScoreAdj) */
 	TAG_DEVICE = 23,     /* "TYPE MAJOR MINOR MODE UID GID PATH" (linux.devices): TYPE c, b
 			      * or p, MODE octal, the rest decimal, PATH under /dev/ */
+	TAG_DEV_RULE = 24,   /* one of linux.resources.devices, in order, as util/devcg.h writes
+			      * it: "allow|deny TYPE MAJOR MINOR ACCESS"; the agent adds docker's
+			      * defaults after them, as the process backend does */
+	TAG_DEV_ALLOW_ALL = 25, /* "1": no device policy (the rules allow all: --privileged) */
 };
 
 /* Disk serials (virtio-blk GET_ID) the agent looks its disks up by. */

@@ -395,7 +395,57 @@ static bool devices_allow_all(json_t *rules)
 	       (!access || (strchr(access, 'r') && strchr(access, 'w') && strchr(access, 'm')));
 }
 
-static void parse_resources(json_t *res, struct oci_spec *spec)
+static int rule_from_json(json_t *j, size_t i, struct dev_rule *r, struct err *err)
+{
+	const char *type = json_string_value(json_object_get(j, "type"));
+	const char *access = json_string_value(json_object_get(j, "access"));
+	json_t *major = json_object_get(j, "major"), *minor = json_object_get(j, "minor");
+	json_t *allow = json_object_get(j, "allow");
+
+	if (!json_is_object(j) || !json_is_boolean(allow))
+		return err_set(err, "linux.resources.devices[%zu]: an object with allow true or "
+			       "false", i);
+	r->type = type ? type[0] : 'a';
+	r->major = json_is_integer(major) ? (long)json_integer_value(major) : -1;
+	r->minor = json_is_integer(minor) ? (long)json_integer_value(minor) : -1;
+	r->deny = !json_is_true(allow);
+	if (type && (strlen(type) != 1 || !strchr("acb", type[0])))
+		return err_set(err, "linux.resources.devices[%zu]: type %s is not a, c or b", i,
+			       type);
+	if ((major && !json_is_null(major) && (!json_is_integer(major) || r->major < -1 ||
+					       r->major > INT32_MAX)) ||
+	    (minor && !json_is_null(minor) && (!json_is_integer(minor) || r->minor < -1 ||
+					       r->minor > INT32_MAX)))
+		return err_set(err, "linux.resources.devices[%zu]: bad major or minor", i);
+	if (devcg_rule_set_access(r, access ? access : "rwm") < 0)
+		return err_set(err, "linux.resources.devices[%zu]: access %s is not some of rwm",
+			       i, access);
+	return 0;
+}
+
+int spec_device_rules(json_t *json, struct dev_rule **rules, size_t *n, struct err *err)
+{
+	size_t i;
+
+	*rules = NULL;
+	*n = 0;
+	if (!json || json_is_null(json))
+		return 0;
+	if (!json_is_array(json) || json_array_size(json) > DEVCG_MAX_RULES)
+		return err_set(err, "linux.resources.devices: an array of at most %d rules",
+			       DEVCG_MAX_RULES);
+	*rules = xmalloc((json_array_size(json) + 1) * sizeof(**rules));
+	for (i = 0; i < json_array_size(json); i++)
+		if (rule_from_json(json_array_get(json, i), i, &(*rules)[i], err) < 0) {
+			free(*rules);
+			*rules = NULL;
+			return -1;
+		}
+	*n = i;
+	return 0;
+}
+
+static int parse_resources(json_t *res, struct oci_spec *spec, struct err *err)
 {
 	json_t *mem = json_object_get(res, "memory"), *cpu = json_object_get(res, "cpu");
 
@@ -406,6 +456,8 @@ static void parse_resources(json_t *res, struct oci_spec *spec)
 							      "limit"));
 	spec->devices_allow_all = devices_allow_all(json_object_get(res, "devices"));
 	spec->resources = res;
+	return spec_device_rules(json_object_get(res, "devices"), &spec->dev_rules,
+				 &spec->n_dev_rules, err);
 }
 
 /* Dotted names of /proc/sys that cannot climb out of it, string values. */
@@ -456,7 +508,8 @@ static int parse_linux(json_t *lx, struct oci_spec *spec, struct err *err)
 		return -1;
 	if (parse_root_propagation(json_object_get(lx, "rootfsPropagation"), spec, err) < 0)
 		return -1;
-	parse_resources(json_object_get(lx, "resources"), spec);
+	if (parse_resources(json_object_get(lx, "resources"), spec, err) < 0)
+		return -1;
 	if (parse_id_maps(json_object_get(lx, "uidMappings"), "uidMappings", spec->uid_maps,
 			  &spec->n_uid_maps, err) < 0 ||
 	    parse_id_maps(json_object_get(lx, "gidMappings"), "gidMappings", spec->gid_maps,
@@ -516,6 +569,7 @@ void spec_free(struct oci_spec *spec)
 	free(spec->masked_paths);
 	free(spec->readonly_paths);
 	free(spec->devices);
+	free(spec->dev_rules);
 	json_decref(spec->json);
 	memset(spec, 0, sizeof(*spec));
 }

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <jansson.h>
 
+#include "util/devcg.h"
 #include "util/err.h"
 
 struct oci_mount {
@@ -87,6 +88,8 @@ struct oci_spec {
 	long long cpu_period;
 	long long pids_limit;       /* 0 = none */
 	bool devices_allow_all;     /* linux.resources.devices allows "a" (privileged) */
+	struct dev_rule *dev_rules; /* linux.resources.devices, checked */
+	size_t n_dev_rules;
 	json_t *resources;          /* linux.resources, may be NULL */
 	const char *cgroups_path;   /* linux.cgroupsPath, or NULL */
 	json_t *annotations;
@@ -95,6 +98,9 @@ struct oci_spec {
 /* A NULL-terminated array of the strings of a JSON array (borrowed; NULL
  * gives an empty one); what names it in the error. Caller frees the array. */
 int spec_strv_from_json(json_t *arr, const char *what, const char ***out, struct err *err);
+
+/* linux.resources.devices, checked (the rules before docker's defaults). */
+int spec_device_rules(json_t *json, struct dev_rule **rules, size_t *n, struct err *err);
 
 /* CLONE_NEW* of every namespace of the container's own: made or joined by path. */
 int spec_namespace_flags(const struct oci_spec *spec);

@@ -79,8 +79,6 @@ static int cgroup_limits_v2(const struct cgroup *cg, const struct oci_spec *spec
 {
 	const char *dir = cg->dirs[0];
 	_cleanup_free_ char *above = xstrdup(dir);
-	_cleanup_free_ struct dev_rule *rules = NULL;
-	size_t n;
 	char *slash = above + strlen(CGROUP_ROOT);
 
 	/* The controllers must be enabled at every level above the container. A
@@ -93,10 +91,8 @@ static int cgroup_limits_v2(const struct cgroup *cg, const struct oci_spec *spec
 			return -1;
 		*slash = '/';
 	}
-	if (devices_rules_from_json(json_object_get(spec->resources, "devices"), &rules, &n,
-				    err) < 0)
-		return -1;
-	return devices_apply_v2(dir, spec->devices_allow_all, rules, n, err);
+	return devices_apply_v2(dir, spec->devices_allow_all, spec->dev_rules, spec->n_dev_rules,
+				err);
 }
 
 static int cgroup_resources_v2(const struct cgroup *cg, const struct oci_spec *spec,
@@ -136,16 +132,12 @@ static int cgroup_limits_v1(const struct cgroup *cg, const struct oci_spec *spec
 			    struct err *err)
 {
 	const char *devices = cgroup_dir_of(cg, "devices");
-	_cleanup_free_ struct dev_rule *rules = NULL;
-	size_t n;
 
 	if (!devices)
 		return err_set(err, "the devices cgroup controller is missing: without it the "
 			       "container could open the host's devices");
-	if (devices_rules_from_json(json_object_get(spec->resources, "devices"), &rules, &n,
-				    err) < 0)
-		return -1;
-	return devices_apply_v1(devices, spec->devices_allow_all, rules, n, err);
+	return devices_apply_v1(devices, spec->devices_allow_all, spec->dev_rules,
+				spec->n_dev_rules, err);
 }
 
 /* linux.resources beyond the limits docker's flags set, as v1 files; written

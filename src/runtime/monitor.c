@@ -27,6 +27,7 @@
 #include "util/cleanup.h"
 #include "util/fdpass.h"
 #include "util/fs.h"
+#include "runtime/vm_cgroup.h"
 #include "runtime/vm_privileges.h"
 #include "vmm/vm_backend.h"
 
@@ -270,9 +271,10 @@ static int spawn_process(struct monitor *m, const struct oci_spec *spec, struct 
 }
 
 /* The hyperv backend: the container is a micro-VM whose VMM is our child. */
-static int spawn_vm(struct monitor *m, const struct oci_spec *spec, const int child_fds[3],
-		    int console_sock, struct err *err)
+static int spawn_vm(struct monitor *m, const struct oci_spec *spec, struct cgroup *cg,
+		    const int child_fds[3], int console_sock, struct err *err)
 {
+	_cleanup_free_ char *cg_path = xasprintf("isobox/%s", m->rs->id);
 	_cleanup_free_ char *serial = xasprintf("%s/vm-kernel.log", m->rs->dir);
 	_cleanup_free_ char *exec_socket = xasprintf("%s/" VM_EXEC_SOCKET, m->rs->dir);
 	_cleanup_free_ char *oom_file = xasprintf("%s/" VM_OOM_FILE, m->rs->dir);
@@ -284,12 +286,19 @@ static int spawn_vm(struct monitor *m, const struct oci_spec *spec, const int ch
 	if (rt_init_path(init, sizeof(init), err) < 0 ||
 	    vm_privileges(spec, m->rs->cache_dir, &security, &seccomp, err) < 0)
 		return -1;
+	/* The VMM is held to the container's limits on the host, as
+	 * isobox-runtime holds it, at the path a process container gets. */
+	if (vm_cgroup_create(cg_path, spec, cg, err) < 0) {
+		seccomp_prog_free(&seccomp);
+		return -1;
+	}
 	r = vm_spawn(&(struct vm_start){ .spec = spec,
 					 .stdio = { child_fds[0], child_fds[1], child_fds[2] },
 					 .console_sock = console_sock, .serial_log = serial,
 					 .init = init, .exec_socket = exec_socket,
 					 .oom_file = oom_file, .security = &security,
-					 .ready_fd = -1 },
+					 .ready_fd = -1, .child_setup = vm_cgroup_enter,
+					 .child_setup_data = cg },
 		     &m->pid, err);
 	seccomp_prog_free(&seccomp);
 	return r;
@@ -314,7 +323,7 @@ static int monitor_start(struct monitor *m, struct oci_spec *spec, struct cgroup
 		return -1;
 	m->vm = vm_spec_is_hyperv(spec);
 	if (m->vm)
-		r = spawn_vm(m, spec, child_fds, console[1], err);
+		r = spawn_vm(m, spec, cg, child_fds, console[1], err);
 	else
 		r = spawn_process(m, spec, cg, child_fds, console[1], err);
 	for (i = 0; i < 3; i++)

@@ -21,6 +21,7 @@
 #include "runtime/exec_vm.h"
 #include "runtime/oci_hooks.h"
 #include "runtime/runtime.h"
+#include "runtime/vm_cgroup.h"
 #include "runtime/vm_privileges.h"
 #include "util/cleanup.h"
 #include "util/fdpass.h"
@@ -298,42 +299,6 @@ static int vm_wait_ready(int ready, struct err *err)
 		       "(the container's stderr says why)");
 }
 
-/* What the VMM needs beyond the guest's memory (its own, its disk cache),
- * and threads (vCPUs, I/O, exec sessions). */
-#define VM_HOST_MEMORY_OVERHEAD (64LL << 20)
-#define VM_HOST_PIDS_MIN 32
-
-/* The VMM runs in the container's cgroup on the host, as Kata's does, where
- * engines look for runc's usage figures and limits: the spec's, except that
- * memory is the whole VM's (the guest's memory and the VMM's own), the pids
- * limit leaves the VMM its threads, and devices stay open to it (/dev/kvm;
- * the guest has its own /dev, and the VMM's seccomp filter bounds it).
- * Inside the guest the spec's limits hold for the container's processes. */
-static int vm_cgroup_create(const char *path, const struct oci_spec *spec, struct cgroup *cg,
-			    struct err *err)
-{
-	_cleanup_json_ json_t *res = spec->resources ? json_deep_copy(spec->resources)
-						      : json_object();
-	json_t *mem = json_object_get(res, "memory");
-	json_t *swap = json_object_get(mem, "swap");
-	struct oci_spec host = *spec;
-
-	if (spec->memory_limit > 0) {
-		host.memory_limit = (long long)vm_memory_size(spec) + VM_HOST_MEMORY_OVERHEAD;
-		if (json_is_integer(swap) && json_integer_value(swap) > 0)
-			json_object_set_new(mem, "swap",
-					    json_integer(json_integer_value(swap) -
-							 spec->memory_limit + host.memory_limit));
-	}
-	json_object_del(mem, "kernel");
-	json_object_del(mem, "kernelTCP");
-	if (spec->pids_limit > 0 && spec->pids_limit < VM_HOST_PIDS_MIN)
-		host.pids_limit = VM_HOST_PIDS_MIN;
-	host.devices_allow_all = true;
-	host.resources = res;
-	return cgroup_create_at(path, &host, cg, err);
-}
-
 static int spawn_vm(const struct ocirt_create *c, const char *dir, struct oci_spec *spec,
 		    const char *cg_path, struct cgroup *cg, pid_t *pid, struct err *err)
 {
@@ -367,11 +332,11 @@ static int spawn_vm(const struct ocirt_create *c, const char *dir, struct oci_sp
 					 .init = init, .exec_socket = exec_socket,
 					 .oom_file = oom_file, .security = &security,
 					 .start_fifo = fifo, .ready_fd = ready_w,
-					 .outlive_parent = true },
+					 .outlive_parent = true, .child_setup = vm_cgroup_enter,
+					 .child_setup_data = cg },
 		     pid, err);
 	seccomp_prog_free(&seccomp);
-	/* At once: the guest's memory is charged where it is first touched. */
-	if (r < 0 || cgroup_enter_pid(cg, *pid, err) < 0)
+	if (r < 0)
 		return -1;
 	close(ready_w);
 	ready_w = -1;

@@ -86,6 +86,19 @@ static void put_device(FILE *f, const struct oci_device *d)
 	free(text);
 }
 
+static void put_dev_rules(FILE *f, const struct guest_process *p)
+{
+	char text[DEVCG_RULE_TEXT_MAX];
+	size_t i;
+
+	if (p->devices_allow_all)
+		put(f, TAG_DEV_ALLOW_ALL, "1");
+	for (i = 0; i < p->n_dev_rules; i++) {
+		devcg_rule_format(&p->dev_rules[i], text, sizeof(text));
+		put(f, TAG_DEV_RULE, text);
+	}
+}
+
 static void put_sysctls(FILE *f, json_t *sysctl)
 {
 	const char *key;
@@ -162,6 +175,7 @@ int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 	}
 	for (i = 0; i < p->n_devices; i++)
 		put_device(f, &p->devices[i]);
+	put_dev_rules(f, p);
 	fputc(TAG_END, f);
 	if (fclose(f) != 0) {
 		free(*blob);

@@ -43,6 +43,9 @@ struct guest_process {
 	int oom_score_adj;
 	const struct oci_device *devices;       /* linux.devices, made in the guest's /dev */
 	size_t n_devices;
+	const struct dev_rule *dev_rules;       /* linux.resources.devices: the guest adds */
+	size_t n_dev_rules;                     /* docker's defaults, as the host would */
+	bool devices_allow_all;                 /* no device policy (--privileged) */
 };
 
 /* The blob in memory (free it). */

@@ -91,6 +91,8 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 		.gids = spec->gids, .n_gids = spec->n_gids, .sysctl = spec->sysctl,
 		.has_oom_score_adj = spec->has_oom_score_adj, .oom_score_adj = spec->oom_score_adj,
 		.devices = spec->devices, .n_devices = spec->n_devices,
+		.dev_rules = spec->dev_rules, .n_dev_rules = spec->n_dev_rules,
+		.devices_allow_all = spec->devices_allow_all,
 	};
 	struct vm_container_io io = {
 		.stdin_fd = vs->stdio[0], .stdout_fd = vs->stdio[1], .stderr_fd = vs->stdio[2],
@@ -180,8 +182,10 @@ int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
 			prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 		vm_child_fds(vs, &mine);
 		vs = &mine;
+		status = vs->child_setup ? vs->child_setup(vs->child_setup_data, &e) : 0;
 		/* The pty first: an engine waits for its master before it starts us. */
-		status = vs->spec->terminal ? vm_tty(vs->console_sock, mine.stdio, &e) : 0;
+		if (status == 0 && vs->spec->terminal)
+			status = vm_tty(vs->console_sock, mine.stdio, &e);
 		if (status == 0)
 			status = vm_child(vs, &e);
 

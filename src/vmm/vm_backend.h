@@ -42,6 +42,10 @@ struct vm_start {
 	const char *start_fifo;
 	int ready_fd;
 	bool outlive_parent;         /* no parent-death signal: the caller exits first */
+	/* Run first in the VMM's process, e.g. to join the container's host
+	 * cgroup before any of the guest's memory is touched; NULL: none. */
+	int (*child_setup)(void *data, struct err *err);
+	void *child_setup_data;
 };
 
 #define VM_UPPER_SIZE (1ULL << 30)     /* sparse: only what the container writes */

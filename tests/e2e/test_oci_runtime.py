@@ -552,21 +552,23 @@ def test_root_propagation(rt, bundle):
     assert r.returncode == 1 and "linux.rootfsPropagation" in r.stderr
 
 
-def test_device_rules(rt, bundle):
+def test_device_rules(rt, bundle, mode):
     """linux.resources.devices before docker's defaults, the last match deciding:
-    an engine's device opens, another stays shut, the standard ones still work."""
-    b = bundle(["sh", "-c", "head -c0 /dev/tun-ok && echo ok; head -c0 /dev/tun-no; "
+    an engine's device opens, another stays shut, the standard ones still work.
+    The device is /dev/kmsg, opened for writing (no capability needed): a
+    driver both the host and the guest kernel have (a guest has no tun)."""
+    b = bundle(["sh", "-c", "true >/dev/kmsg-ok && echo ok; true >/dev/kmsg-no; "
                 "head -c1 /dev/zero | wc -c; echo END"])
-    tun = {"type": "c", "major": 10, "minor": 200, "fileMode": 0o666, "uid": 0, "gid": 0}
+    kmsg = {"type": "c", "major": 1, "minor": 11, "fileMode": 0o666, "uid": 0, "gid": 0}
 
     def change(c):
-        c["linux"]["devices"] = [dict(tun, path="/dev/tun-ok"), dict(tun, path="/dev/tun-no")]
+        c["linux"]["devices"] = [dict(kmsg, path="/dev/kmsg-ok"), dict(kmsg, path="/dev/kmsg-no")]
         c["linux"]["resources"] = {"devices": [
             {"allow": False, "access": "rwm"},
-            {"allow": True, "type": "c", "major": 10, "minor": 200, "access": "rwm"},
-            {"allow": False, "type": "c", "major": 10, "minor": 200, "access": "r"}]}
+            {"allow": True, "type": "c", "major": 1, "minor": 11, "access": "rwm"},
+            {"allow": False, "type": "c", "major": 1, "minor": 11, "access": "w"}]}
     edit(b, change)
-    # The last rule takes reading back: the node opens for neither path.
+    # The last rule takes writing back: the node opens for neither path.
     r = rt("run", "--bundle", b, "d1")
     assert "ok" not in r.stdout.split() and "Operation not permitted" in r.stderr, r.stderr
     assert r.stdout.split()[-2:] == ["1", "END"]

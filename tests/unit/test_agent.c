@@ -117,6 +117,67 @@ static void test_hostile_settings(void **state)
 	}
 }
 
+/* linux.resources.devices reach the agent in order, and within bounds. */
+static void test_device_rules(void **state)
+{
+	const char *argv[] = { "true", NULL };
+	const struct dev_rule rules[] = { { 'a', -1, -1, "rwm", true },
+					  { 'c', 10, 200, "rw", false } };
+	struct guest_process gp = { .argv = argv, .dev_rules = rules, .n_dev_rules = 2 };
+	struct dev_rule *many = calloc(DEVCG_MAX_RULES + 1, sizeof(*many));
+	unsigned char buf[16384];
+	struct agent_process p;
+	size_t i;
+
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), 0);
+	assert_int_equal(p.n_dev_rules, 2);
+	assert_true(p.dev_rules[0].deny && p.dev_rules[0].type == 'a');
+	assert_int_equal(p.dev_rules[1].minor, 200);
+	assert_string_equal(p.dev_rules[1].access, "rw");
+	assert_false(p.devices_allow_all);
+	agent_process_free(&p);
+	gp = (struct guest_process){ .argv = argv, .devices_allow_all = true };
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), 0);
+	assert_true(p.devices_allow_all);
+	assert_int_equal(p.n_dev_rules, 0);
+	agent_process_free(&p);
+	/* One rule past the spec's bound is refused. */
+	for (i = 0; i <= DEVCG_MAX_RULES; i++)
+		many[i] = rules[1];
+	gp = (struct guest_process){ .argv = argv, .dev_rules = many,
+				     .n_dev_rules = DEVCG_MAX_RULES };
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), 0);
+	agent_process_free(&p);
+	gp.n_dev_rules = DEVCG_MAX_RULES + 1;
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), -1);
+	free(many);
+}
+
+static void test_hostile_device_rules(void **state)
+{
+	static const char *const bad[] = { "allow c 1 3 rwx", "allow c 1 3", "allow c 1 3 rwm x",
+					   "let c 1 3 rwm", "allow c -7 3 rwm", "" };
+	unsigned char blob[128];
+	struct agent_process p;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint32_t len = (uint32_t)strlen(bad[i]);
+		size_t n = 0;
+
+		memcpy(blob, "ISOBOXC1\x01\x01\x00\x00\x00" "x", 14);
+		n = 14;
+		blob[n++] = TAG_DEV_RULE;
+		memcpy(blob + n, &len, 4);
+		n += 4;
+		memcpy(blob + n, bad[i], len);
+		n += len;
+		blob[n++] = TAG_END;
+		if (agent_config_parse(blob, n, &p) != -1)
+			fail_msg("device rule \"%s\" was taken", bad[i]);
+	}
+}
+
 static void test_hostile_blobs(void **state)
 {
 	const char *argv[] = { "true", NULL };
@@ -348,6 +409,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_device_rules),
+		cmocka_unit_test(test_hostile_device_rules),
 		cmocka_unit_test(test_hostile_blobs),
 		cmocka_unit_test(test_process_settings),
 		cmocka_unit_test(test_hostile_settings),
