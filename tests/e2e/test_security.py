@@ -2,8 +2,8 @@
 paths, no leaked fds, no way back to the host's binaries. In a VM the guest
 kernel is the fence; the container's capabilities, no_new_privs and seccomp
 filter hold inside it too. Tests marked process_only check how the process
-backend fences the host kernel (namespaces, cgroup device rules, memfd init),
-which a VM does not need, or what the guest does not have yet (README)."""
+backend fences the host kernel (namespaces, memfd init), which a VM does not
+need; each marker says why."""
 import os
 
 import pytest
@@ -13,7 +13,7 @@ def sh(isobox, mode, script, *flags):
     return isobox("run", "--rm", f"--isolation={mode}", *flags, "busybox", "sh", "-c", script)
 
 
-@pytest.mark.process_only
+@pytest.mark.process_only("the container's PID namespace on the host kernel; in a VM the guest's agent is PID 1")
 def test_pid_namespace(isobox, mode):
     r = sh(isobox, mode, "echo $$; ps -o pid | wc -l")
     lines = r.stdout.split()
@@ -21,12 +21,12 @@ def test_pid_namespace(isobox, mode):
     assert int(lines[1]) <= 5          # header, init, sh, ps, wc
 
 
-@pytest.mark.process_only
+@pytest.mark.process_only("isobox-init as PID 1 on the host kernel; in a VM PID 1 is the guest's /init, the agent")
 def test_init_is_pid_1(isobox, mode):
     assert "isobox-init" in sh(isobox, mode, "cat /proc/1/cmdline | tr '\\0' ' '").stdout
 
 
-@pytest.mark.process_only
+@pytest.mark.process_only("compares namespaces with the host's: a VM shares no kernel, so none to compare")
 def test_namespaces_differ_from_host(isobox, mode):
     for ns in ("mnt", "pid", "uts", "ipc", "net", "cgroup"):
         inside = sh(isobox, mode, f"readlink /proc/self/ns/{ns}").stdout.strip()
@@ -132,7 +132,7 @@ def test_no_fd_leaks_into_the_container(isobox, mode):
     assert extra == [] or all(f.endswith("anon_inode:[signalfd]") for f in extra), pid1
 
 
-@pytest.mark.process_only
+@pytest.mark.process_only("the memfd isobox-init guards a host binary (CVE-2019-5736); a VM's /init is the guest's own")
 def test_proc_1_exe_is_not_the_host_binary(isobox, mode):
     r = sh(isobox, mode, "readlink /proc/1/exe; echo x > /proc/1/exe && echo WROTE")
     assert "memfd:isobox-init" in r.stdout
