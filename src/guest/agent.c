@@ -259,6 +259,22 @@ static int parse_group(struct agent_process *p, char *s)
 	return r;
 }
 
+/* One propagation type, recursive or not: nothing else reaches mount(2). */
+static int parse_root_propagation(struct agent_process *p, char *s)
+{
+	unsigned long long v;
+	unsigned long type;
+	int r = parse_ull(s, &v);
+
+	free(s);
+	type = (unsigned long)v & ~(unsigned long)MS_REC;
+	if (r < 0 || v != (unsigned long)v ||
+	    (type != MS_PRIVATE && type != MS_SHARED && type != MS_SLAVE && type != MS_UNBINDABLE))
+		return -1;
+	p->root_propagation = (unsigned long)v;
+	return 0;
+}
+
 static int parse_oom_score_adj(struct agent_process *p, char *s)
 {
 	char *end = NULL;
@@ -345,6 +361,7 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	case TAG_DEVICE: return check_device(s) < 0 ? (free(s), -1) : push(&p->devices, &n->devices, s);
 	case TAG_DEV_RULE: return parse_dev_rule(p, s);
 	case TAG_DEV_ALLOW_ALL: p->devices_allow_all = s && !strcmp(s, "1"); free(s); return 0;
+	case TAG_ROOT_PROPAGATION: return parse_root_propagation(p, s);
 	case TAG_USER: free(p->user); p->user = s; return s && *s ? 0 : -1;
 	default: free(s); return -1;
 	}
@@ -837,6 +854,8 @@ void agent_boot(struct agent_process *p, struct agent_io *io)
 	protect_paths(p);
 	if (p->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
 		die("make the root read-only");
+	if (p->root_propagation && mount(NULL, "/", NULL, p->root_propagation, NULL) < 0)
+		die("set the root's propagation");
 	setup_stdio(p, con, io);
 	if (p->hostname && sethostname(p->hostname, strlen(p->hostname)) < 0)
 		die("sethostname");

@@ -38,6 +38,7 @@ struct agent_process {
 	struct dev_rule *dev_rules; /* TAG_DEV_RULE, at most DEVCG_MAX_RULES */
 	size_t n_dev_rules;
 	bool devices_allow_all;     /* TAG_DEV_ALLOW_ALL */
+	unsigned long root_propagation; /* TAG_ROOT_PROPAGATION, 0: none */
 	bool has_oom_score_adj;
 	int oom_score_adj;
 	unsigned char *seccomp;     /* struct sock_filter[], or NULL */

@@ -45,6 +45,9 @@ enum agent_tag {
 			      * it: "allow|deny TYPE MAJOR MINOR ACCESS"; the agent adds docker's
 			      * defaults after them, as the process backend does */
 	TAG_DEV_ALLOW_ALL = 25, /* "1": no device policy (the rules allow all: --privileged) */
+	TAG_ROOT_PROPAGATION = 26, /* linux.rootfsPropagation as MS_ flags, decimal: one of
+				    * MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE, with or
+				    * without MS_REC */
 };
 
 /* Disk serials (virtio-blk GET_ID) the agent looks its disks up by. */

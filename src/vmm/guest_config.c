@@ -176,6 +176,8 @@ int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 	for (i = 0; i < p->n_devices; i++)
 		put_device(f, &p->devices[i]);
 	put_dev_rules(f, p);
+	if (p->root_propagation)
+		put_uint(f, TAG_ROOT_PROPAGATION, p->root_propagation);
 	fputc(TAG_END, f);
 	if (fclose(f) != 0) {
 		free(*blob);

@@ -46,6 +46,7 @@ struct guest_process {
 	const struct dev_rule *dev_rules;       /* linux.resources.devices: the guest adds */
 	size_t n_dev_rules;                     /* docker's defaults, as the host would */
 	bool devices_allow_all;                 /* no device policy (--privileged) */
+	unsigned long root_propagation;         /* linux.rootfsPropagation, 0: none */
 };
 
 /* The blob in memory (free it). */

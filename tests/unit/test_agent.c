@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -175,6 +176,27 @@ static void test_hostile_device_rules(void **state)
 		blob[n++] = TAG_END;
 		if (agent_config_parse(blob, n, &p) != -1)
 			fail_msg("device rule \"%s\" was taken", bad[i]);
+	}
+}
+
+/* linux.rootfsPropagation: one type, MS_REC or not; no other mount flag. */
+static void test_root_propagation(void **state)
+{
+	const char *argv[] = { "true", NULL };
+	static const unsigned long bad[] = { MS_SHARED | MS_SLAVE, MS_BIND, MS_REC,
+					     MS_PRIVATE | MS_REMOUNT, MS_SHARED | MS_RDONLY };
+	struct guest_process gp = { .argv = argv, .root_propagation = MS_SHARED | MS_REC };
+	unsigned char buf[4096];
+	struct agent_process p;
+	size_t i;
+
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), 0);
+	assert_int_equal(p.root_propagation, MS_SHARED | MS_REC);
+	agent_process_free(&p);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		gp.root_propagation = bad[i];
+		if (agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p) != -1)
+			fail_msg("propagation %#lx was taken", bad[i]);
 	}
 }
 
@@ -412,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_device_rules),
 		cmocka_unit_test(test_hostile_device_rules),
 		cmocka_unit_test(test_hostile_blobs),
+		cmocka_unit_test(test_root_propagation),
 		cmocka_unit_test(test_process_settings),
 		cmocka_unit_test(test_hostile_settings),
 		cmocka_unit_test(test_too_big_is_refused),
