@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -167,10 +168,61 @@ static void vm_child_fds(const struct vm_start *vs, struct vm_start *mine)
 	mine->ready_fd = vs->ready_fd >= 0 ? 4 : -1;
 }
 
+static const char *ns_name(int flag)
+{
+	switch (flag) {
+	case CLONE_NEWIPC: return "ipc";
+	case CLONE_NEWUTS: return "uts";
+	case CLONE_NEWPID: return "pid";
+	case CLONE_NEWNS: return "mount";
+	case CLONE_NEWCGROUP: return "cgroup";
+	case CLONE_NEWUSER: return "user";
+	default: return "network";
+	}
+}
+
+/* A VM shares no kernel with the host: of the host's namespaces only the
+ * network one means anything, where the VMM itself runs (the VM's host side,
+ * as Kata's VMM joins a pod's). The others, and a user namespace's host id
+ * maps, are refused rather than dropped. */
+static int vm_namespaces_check(const struct oci_spec *spec, struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < spec->n_ns_paths; i++)
+		if (spec->ns_paths[i].flag != CLONE_NEWNET)
+			return err_set(err, "linux.namespaces: a VM cannot join the host's %s "
+				       "namespace %s: hyperv isolation shares no kernel with the "
+				       "host; use --isolation=process",
+				       ns_name(spec->ns_paths[i].flag), spec->ns_paths[i].path);
+	if (spec->clone_flags & CLONE_NEWUSER)
+		return err_set(err, "linux.namespaces: a user namespace maps host ids, and a VM's "
+			       "ids are its guest kernel's own: use --isolation=process");
+	return 0;
+}
+
+/* The VMM runs in the network namespace the spec names, if any. */
+static int vm_namespaces_join(const struct oci_spec *spec, struct err *err)
+{
+	size_t i;
+
+	for (i = 0; i < spec->n_ns_paths; i++) {
+		_cleanup_close_ int fd = open(spec->ns_paths[i].path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+			return err_sys(err, errno, "join the network namespace %s",
+				       spec->ns_paths[i].path);
+	}
+	return 0;
+}
+
 int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
 {
-	pid_t child = fork();
+	pid_t child;
 
+	if (vm_namespaces_check(vs->spec, err) < 0)
+		return -1;
+	child = fork();
 	if (child < 0)
 		return err_sys(err, errno, "fork the VMM");
 	if (child == 0) {
@@ -184,6 +236,8 @@ int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
 		vm_child_fds(vs, &mine);
 		vs = &mine;
 		status = vs->child_setup ? vs->child_setup(vs->child_setup_data, &e) : 0;
+		if (status == 0)
+			status = vm_namespaces_join(vs->spec, &e);
 		/* The pty first: an engine waits for its master before it starts us. */
 		if (status == 0 && vs->spec->terminal)
 			status = vm_tty(vs->console_sock, mine.stdio, &e);
