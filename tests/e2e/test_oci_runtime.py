@@ -640,20 +640,23 @@ def test_namespaces(rt, bundle, tmp_path):
     assert r.returncode == 1 and "needs a mount namespace of its own" in r.stderr
     # A user namespace: root inside is uid 1000 outside, which must be able to
     # reach the rootfs (pytest's directories are private).
-    b = shutil.copytree(bundle(["sh", "-c", "id -u; cat /proc/self/uid_map"]),
-                        os.path.join(tempfile.mkdtemp(dir="/tmp"), "bundle"), symlinks=True)
-    os.chmod(os.path.dirname(b), 0o755)
-    os.chmod(f"{b}/rootfs", 0o755)
-    for d in ("proc", "sys", "dev"):    # the namespace's root cannot make them
-        os.makedirs(f"{b}/rootfs/{d}", exist_ok=True)
-    edit(b, lambda c: c["linux"].update(
-        namespaces=c["linux"]["namespaces"] + [{"type": "user"}],
-        uidMappings=[{"containerID": 0, "hostID": 1000, "size": 2000}],
-        gidMappings=[{"containerID": 0, "hostID": 1000, "size": 3000}]))
-    r = rt("run", "--bundle", b, cid("n3"))
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["0", "0", "1000", "2000"]
-    edit(b, lambda c: c["linux"].pop("uidMappings"))
-    r = rt("run", "--bundle", b, cid("n4"))
-    assert r.returncode == 1 and "needs uidMappings and gidMappings" in r.stderr
-    shutil.rmtree(os.path.dirname(b))
+    top = tempfile.mkdtemp(dir="/tmp", prefix="isobox-e2e-userns-")
+    try:
+        b = shutil.copytree(bundle(["sh", "-c", "id -u; cat /proc/self/uid_map"]),
+                            os.path.join(top, "bundle"), symlinks=True)
+        os.chmod(top, 0o755)
+        os.chmod(f"{b}/rootfs", 0o755)
+        for d in ("proc", "sys", "dev"):    # the namespace's root cannot make them
+            os.makedirs(f"{b}/rootfs/{d}", exist_ok=True)
+        edit(b, lambda c: c["linux"].update(
+            namespaces=c["linux"]["namespaces"] + [{"type": "user"}],
+            uidMappings=[{"containerID": 0, "hostID": 1000, "size": 2000}],
+            gidMappings=[{"containerID": 0, "hostID": 1000, "size": 3000}]))
+        r = rt("run", "--bundle", b, cid("n3"))
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == ["0", "0", "1000", "2000"]
+        edit(b, lambda c: c["linux"].pop("uidMappings"))
+        r = rt("run", "--bundle", b, cid("n4"))
+        assert r.returncode == 1 and "needs uidMappings and gidMappings" in r.stderr
+    finally:
+        shutil.rmtree(top)
