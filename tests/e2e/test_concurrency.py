@@ -12,7 +12,6 @@ def mounts():
     return open("/proc/self/mountinfo").read()
 
 
-@pytest.mark.process_only("20 VMs take minutes under the test host's TCG: time, not a VM limit; test_both_modes_side_by_side runs 3")
 def running_in_its_cgroup(cid, pid):
     """A process container's cgroup, isobox/<id>, exists (memory, pids and cpu
     at least) and holds its init."""
@@ -22,6 +21,7 @@ def running_in_its_cgroup(cid, pid):
         assert pid in procs(d), d
 
 
+@pytest.mark.process_only("20 VMs take minutes under the test host's TCG: time, not a VM limit; test_both_modes_side_by_side runs 3")
 def test_20_run_d_then_rm_f_at_once(fresh, rootfs_tar, mode):
     fresh("import", rootfs_tar, "busybox", check=True)
     with ThreadPoolExecutor(20) as pool:
