@@ -80,9 +80,13 @@ def test_run_it_shell(isobox, mode):
     p.sendline("stty size")
     p.expect("40 100")
     p.setwinsize(30, 90)
-    time.sleep(0.2)
+    # The resize reaches the container's pty asynchronously (through a VM's
+    # agent, slowly under TCG): ask until it has, the old size meanwhile.
+    deadline = time.monotonic() + 60
     p.sendline("stty size")
-    p.expect("30 90")
+    while p.expect(["30 90", "40 100"]) == 1:
+        assert time.monotonic() < deadline, "the resize never reached the container"
+        p.sendline("stty size")
     p.sendline("exit 5")
     p.expect(pexpect.EOF)
     p.close()

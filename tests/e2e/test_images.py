@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import tarfile
+import uuid
 
 import pytest
 
@@ -110,10 +111,13 @@ def test_rmi_f_keeps_running_container_working(fresh, rootfs_tar):
 
 
 def test_unknown_image_commands(fresh):
-    for cmd in (["rmi", "nope"], ["image", "inspect", "nope"], ["run", "nope", "true"],
-                ["create", "nope", "true"]):
+    missing = ("isobox: image nope:latest not found: run 'isobox images' to list images, or "
+               "'isobox import' to add one\n")
+    for cmd in (["rmi", "nope"], ["run", "nope", "true"], ["create", "nope", "true"]):
         r = fresh(*cmd)
-        assert r.returncode != 0 and "nope" in r.stderr, cmd
+        assert (r.returncode, r.stdout, r.stderr) == (125, "", missing), cmd
+    r = fresh("image", "inspect", "nope")
+    assert (r.returncode, r.stdout, r.stderr) == (125, "[]\n", missing)
 
 
 def test_bad_references_are_refused(fresh, rootfs_tar):
@@ -122,12 +126,18 @@ def test_bad_references_are_refused(fresh, rootfs_tar):
         assert r.returncode == 125, ref
 
 
+# The names they would make on the host are this run's own (TAG): two runs
+# at once must not see each other's, nor a leftover of an earlier one.
+TAG = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+ESCAPES = [f"/abs-escaped-{TAG}", f"/tmp/escaped-via-link-{TAG}", f"/tmp/escaped-via-dir-{TAG}"]
 HOSTILE = {
     "dotdot": [("../escaped", "file", b"x")],
-    "absolute": [("/abs-escaped", "file", b"x")],
+    "absolute": [(f"/abs-escaped-{TAG}", "file", b"x")],
     "nested-dotdot": [("a/../../escaped", "file", b"x")],
-    "symlink-then-write": [("link", "symlink", "/"), ("link/tmp/escaped-via-link", "file", b"x")],
-    "symlink-dir-escape": [("d", "symlink", "../../../../../../tmp"), ("d/escaped-via-dir", "file", b"x")],
+    "symlink-then-write": [("link", "symlink", "/"),
+                           (f"link/tmp/escaped-via-link-{TAG}", "file", b"x")],
+    "symlink-dir-escape": [("d", "symlink", "../../../../../../tmp"),
+                           (f"d/escaped-via-dir-{TAG}", "file", b"x")],
     "hardlink-out": [("h", "hardlink", "../../../../etc/passwd")],
     "hardlink-abs": [("h", "hardlink", "/etc/passwd")],
 }
@@ -138,14 +148,19 @@ def test_hostile_tarballs_are_refused(fresh, tmp_path, case):
     path = tmp_path / "evil.tar"
     path.write_bytes(tar_bytes([("ok", "dir", None)] + HOSTILE[case]))
     passwd = open("/etc/passwd", "rb").read()
-    r = fresh("import", str(path), "evil")
-    assert r.returncode == 125, case
-    assert r.stderr.startswith("isobox: ") and "\n" == r.stderr[-1] and r.stderr.count("\n") == 1
-    assert fresh.out("images", "-q") == ""
-    assert store_files(fresh.root) == []
-    assert not os.path.exists("/tmp/escaped-via-link") and not os.path.exists("/tmp/escaped-via-dir")
-    assert not os.path.exists(os.path.join(fresh.root, "escaped"))
-    assert open("/etc/passwd", "rb").read() == passwd
+    try:
+        r = fresh("import", str(path), "evil")
+        assert r.returncode == 125, case
+        assert r.stderr.startswith("isobox: ") and "\n" == r.stderr[-1] and r.stderr.count("\n") == 1
+        assert fresh.out("images", "-q") == ""
+        assert store_files(fresh.root) == []
+        assert [p for p in ESCAPES if os.path.lexists(p)] == []
+        assert not os.path.exists(os.path.join(fresh.root, "escaped"))
+        assert open("/etc/passwd", "rb").read() == passwd
+    finally:
+        for p in ESCAPES:
+            if os.path.lexists(p):
+                os.unlink(p)
 
 
 def test_corrupt_and_truncated_tarballs(fresh, rootfs_tar, tmp_path):

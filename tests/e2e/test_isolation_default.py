@@ -65,19 +65,31 @@ def test_containers_get_the_default(isobox, conf, mode):
 
 
 def test_text_info_says_why(isobox, conf):
-    out = isobox.out(*conf("default_isolation = process"), "info")
-    assert "Default Isolation: process (set by default_isolation in " in out
-    assert " process: available" in out
-    assert " hyperv: " in out
+    flags = conf("default_isolation = process")
+    out = isobox.out(*flags, "info").splitlines()
+    hv = info(isobox, *flags)["Modes"]["hyperv"]
+    i = out.index("Isolation Modes:")
+    assert out[i - 1] == f"Default Isolation: process (set by default_isolation in {flags[1]})"
+    # Whether this host runs hyperv, as the JSON says: either way, its line says so.
+    hyperv = (f" hyperv: available, guest kernel {hv['GuestKernel']}" if hv["Available"]
+              else f" hyperv: not available: {hv['Reason']}")
+    assert out[i + 1:i + 3] == [" process: available", hyperv], out
 
 
 def test_bad_values_are_refused_with_the_valid_ones(isobox, conf):
-    for flags in (["--default-isolation", "container"], conf("default_isolation = fast")):
-        r = isobox(*flags, "run", "--rm", "busybox", "true")
-        assert r.returncode == 125
-        assert "valid values are process, hyperv (alias vm) and default" in r.stderr
+    r = isobox("--default-isolation", "container", "run", "--rm", "busybox", "true")
+    assert (r.returncode, r.stderr) == (125, 'isobox: invalid --default-isolation value '
+                                        '"container": valid values are process, hyperv (alias '
+                                        'vm) and default\n')
+    flags = conf("default_isolation = fast")
+    r = isobox(*flags, "run", "--rm", "busybox", "true")
+    assert (r.returncode, r.stderr) == (125, f'isobox: {flags[1]}: invalid default_isolation '
+                                        'value "fast": valid values are process, hyperv (alias '
+                                        'vm) and default\n')
     r = isobox("run", "--rm", "--isolation=Sandbox", "busybox", "true")
-    assert r.returncode == 125 and "valid values" in r.stderr
+    assert (r.returncode, r.stderr) == (125, 'isobox: invalid --isolation value "Sandbox": valid '
+                                        'values are process, hyperv (alias vm), auto and '
+                                        'default\n')
 
 
 def test_malformed_config_names_the_line(isobox, conf, tmp_path):
