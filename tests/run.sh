@@ -127,7 +127,7 @@ count_pytest() {
 
 pytest_cmd() { # LABEL: the pytest command line of a run labelled LABEL
 	echo "env PYTHONPATH=$(pwd)/tests ISOBOX_REPORT_LABEL=$1 ISOBOX_REPORT_NONCE=$nonce" \
-	     "/usr/bin/python3 -m pytest -p no:cacheprovider -p isobox_report --color=no -rs" \
+	     "/usr/bin/python3 -m pytest -p no:cacheprovider -p isobox_report --color=no -rfEs" \
 	     "--timeout=$TEST_TIMEOUT"
 }
 

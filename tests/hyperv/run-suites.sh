@@ -10,7 +10,7 @@ pytest() { # LABEL ARGS...
 	label=$1
 	shift
 	PYTHONPATH=$(pwd)/tests ISOBOX_REPORT_LABEL=$label ISOBOX_REPORT_NONCE=$nonce \
-		/usr/bin/python3 -m pytest -p no:cacheprovider -p isobox_report --color=no -rs \
+		/usr/bin/python3 -m pytest -p no:cacheprovider -p isobox_report --color=no -rfEs \
 		--timeout="$timeout" "$@" </dev/null
 }
 pytest vmm -v tests/hyperv
