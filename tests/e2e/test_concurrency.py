@@ -21,7 +21,7 @@ def running_in_its_cgroup(cid, pid):
         assert pid in procs(d), d
 
 
-@pytest.mark.process_only("20 VMs take minutes under the test host's TCG: time, not a VM limit; test_both_modes_side_by_side runs 3")
+@pytest.mark.process_only("20 VMs of 256 MiB need 6 GiB and minutes of TCG in the 2 GiB test host: time and the test host, not a VM limit; test_both_modes_side_by_side runs 3 VMs at once")
 def test_20_run_d_then_rm_f_at_once(fresh, rootfs_tar, mode):
     fresh("import", rootfs_tar, "busybox", check=True)
     with ThreadPoolExecutor(20) as pool:
