@@ -9,8 +9,8 @@
 #include "engine/isolation_policy.h"
 #include "util/cleanup.h"
 #include "process/caps.h"
+#include "runtime/runtime.h"
 #include "util/fs.h"
-#include "vmm/kvm.h"
 
 static const char *const mode_names[] = { "process", "hyperv", "auto" };
 
@@ -26,7 +26,7 @@ static int kvm_check(struct err *err)
 /* PVM (kvm_pvm) boots only kernels built with CONFIG_PVM_GUEST; Debian's are not. */
 static bool kernel_bootable(const struct kernel_entry *k)
 {
-	return !kvm_host_is_pvm() || !strncmp(k->name, "custom-", 7);
+	return !rt_hyperv_host_is_pvm() || !strncmp(k->name, "custom-", 7);
 }
 
 static int pvm_refuse(struct err *err)
