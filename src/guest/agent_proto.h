@@ -41,6 +41,7 @@ enum agent_tag {
 	TAG_OOM_SCORE_ADJ = 22, /* decimal, -1000..1000 (process.oomScoreAdj) */
 	TAG_DEVICE = 23,     /* "TYPE MAJOR MINOR MODE UID GID PATH" (linux.devices): TYPE c, b
 			      * or p, MODE octal, the rest decimal, PATH under /dev/ */
+	TAG_DETACH = 24,     /* exec: "1": stdio is /dev/null, nobody reads the output */
 };
 
 /* Disk serials (virtio-blk GET_ID) the agent looks its disks up by. */
@@ -67,6 +68,13 @@ enum agent_tag {
 #define AGENT_FRAME_MAX 4096
 #define AGENT_FRAME_DATA (AGENT_FRAME_MAX - AGENT_FRAME_HDR)
 #define AGENT_MAX_SESSIONS 16
+/* Output flow control, per session: the agent may have at most this many
+ * bytes of STDOUT and STDERR frames (headers included) on their way to the
+ * session's client; the VMM gives bytes back (FRAME_CREDIT) as the client
+ * takes them. A client that stops reading so stops only its own process, on
+ * its pipe in the guest, never the VMM's loop or another session. EXIT, the
+ * last frame, needs no credit. */
+#define AGENT_EXEC_WINDOW (64u << 10)
 
 enum agent_frame_type {
 	/* host -> guest */
@@ -76,6 +84,10 @@ enum agent_frame_type {
 	FRAME_STDIN_EOF = 4,
 	FRAME_RESIZE = 5,    /* "ROWS COLS" */
 	FRAME_SIGNAL = 6,    /* decimal signal number */
+	/* VMM -> guest only: a client never sends these */
+	FRAME_CREDIT = 7,    /* LE u32: output bytes the session's client took */
+	FRAME_HANGUP = 8,    /* the client is gone: close the process's stdio, as a
+			      * host's closed pipe or terminal would */
 	/* guest -> host */
 	FRAME_STDOUT = 16,
 	FRAME_STDERR = 17,

@@ -51,6 +51,18 @@ static void send_frame(struct exec_server *x, unsigned type, uint32_t id, const 
 	}
 }
 
+/* Output counts against the session's window; what does not fit waits in
+ * the process's pipe, which stops only that process. */
+static bool send_output(struct exec_server *x, struct exec_session *s, unsigned type,
+			const void *data, size_t len)
+{
+	if (AGENT_FRAME_HDR + len > s->window)
+		return false;
+	s->window -= (uint32_t)(AGENT_FRAME_HDR + len);
+	send_frame(x, type, s->id, data, len);
+	return true;
+}
+
 static void session_release(struct exec_session *s)
 {
 	close_fd(&s->in_fd);
@@ -76,7 +88,7 @@ static void session_fail(struct exec_server *x, struct exec_session *s, const ch
 	char msg[256];
 	int n = snprintf(msg, sizeof(msg), "isobox: exec: %s\n", why);
 
-	send_frame(x, FRAME_STDERR, s->id, msg, (size_t)n);
+	send_output(x, s, FRAME_STDERR, msg, (size_t)n);
 	session_end(x, s, 125);
 }
 
@@ -93,6 +105,7 @@ static struct exec_session *session_find(struct exec_server *x, uint32_t id, boo
 		session_release(&x->s[i]);
 		x->s[i].used = true;
 		x->s[i].id = id;
+		x->s[i].window = AGENT_EXEC_WINDOW;
 		return &x->s[i];
 	}
 	return NULL;
@@ -136,6 +149,10 @@ static int session_fds(struct exec_session *s, int child[3])
 	int in[2], out[2], err[2];
 	char name[64];
 
+	if (s->detach) {        /* as docker's exec -d: nothing to read, nobody reading */
+		child[0] = child[1] = child[2] = open("/dev/null", O_RDWR | O_CLOEXEC);
+		return child[0] < 0 ? -1 : 0;
+	}
 	if (s->tty) {
 		s->in_fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (s->in_fd < 0 || grantpt(s->in_fd) < 0 || unlockpt(s->in_fd) < 0 ||
@@ -171,6 +188,7 @@ static void session_start(struct exec_server *x, struct exec_session *s)
 		return;
 	}
 	s->tty = p.tty;
+	s->detach = p.detach;
 	s->started = true;
 	if (session_fds(s, child) < 0) {
 		agent_process_free(&p);
@@ -188,8 +206,10 @@ static void session_start(struct exec_server *x, struct exec_session *s)
 		session_fail(x, s, strerror(errno));
 		return;
 	}
-	fcntl(s->in_fd, F_SETFL, O_NONBLOCK);
-	fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
+	if (s->in_fd >= 0)
+		fcntl(s->in_fd, F_SETFL, O_NONBLOCK);
+	if (s->out_fd >= 0)
+		fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
 	if (s->err_fd >= 0)
 		fcntl(s->err_fd, F_SETFL, O_NONBLOCK);
 }
@@ -247,6 +267,35 @@ static void stdin_append(struct exec_session *s, const unsigned char *data, uint
 	stdin_flush(s);
 }
 
+static void session_maybe_end(struct exec_server *x, struct exec_session *s);
+
+/* The client is gone: the process sees its stdio closed, as it would on the
+ * host when the reader of its pipe or its terminal goes away. */
+static void session_hangup(struct exec_server *x, struct exec_session *s)
+{
+	if (!s->started) {
+		session_release(s);
+		return;
+	}
+	close_fd(&s->in_fd);
+	close_fd(&s->out_fd);
+	close_fd(&s->err_fd);
+	s->pending_len = 0;
+	session_maybe_end(x, s);
+}
+
+/* The VMM's credit: a LE u32, never more than a whole window in all. */
+static void session_credit(struct exec_session *s, const unsigned char *data, uint32_t len)
+{
+	uint32_t v;
+
+	if (len != 4)
+		return;
+	v = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
+	    (uint32_t)data[3] << 24;
+	s->window = v > AGENT_EXEC_WINDOW - s->window ? AGENT_EXEC_WINDOW : s->window + v;
+}
+
 static void on_frame(struct exec_server *x, unsigned type, uint32_t id,
 		     const unsigned char *data, uint32_t len)
 {
@@ -283,6 +332,12 @@ static void on_frame(struct exec_server *x, unsigned type, uint32_t id,
 	case FRAME_SIGNAL:
 		if (s->pid > 0 && !s->exited && atoi(text) > 0 && atoi(text) < 65)
 			kill(s->pid, atoi(text));
+		break;
+	case FRAME_CREDIT:
+		session_credit(s, data, len);
+		break;
+	case FRAME_HANGUP:
+		session_hangup(x, s);
 		break;
 	}
 }
@@ -325,10 +380,14 @@ static void session_maybe_end(struct exec_server *x, struct exec_session *s)
 static void output_read(struct exec_server *x, struct exec_session *s, int *fd, unsigned type)
 {
 	unsigned char buf[AGENT_FRAME_DATA];
-	ssize_t n = read(*fd, buf, sizeof(buf));
+	size_t room = s->window > AGENT_FRAME_HDR ? s->window - AGENT_FRAME_HDR : 0;
+	ssize_t n;
 
+	if (!room)
+		return;         /* the client has not read what it has: the pipe waits */
+	n = read(*fd, buf, room < sizeof(buf) ? room : sizeof(buf));
 	if (n > 0) {
-		send_frame(x, type, s->id, buf, (size_t)n);
+		send_output(x, s, type, buf, (size_t)n);
 		return;
 	}
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -354,11 +413,14 @@ void exec_server_pollfds(struct exec_server *x, struct pollfd p[EXEC_SERVER_POLL
 	for (i = 0; i < AGENT_MAX_SESSIONS; i++) {
 		struct exec_session *s = &x->s[i];
 		bool live = s->used && s->started;
+		bool room = s->window > AGENT_FRAME_HDR;
 
 		p[1 + 3 * i] = (struct pollfd){ .fd = live && s->pending_len ? s->in_fd : -1,
 						.events = POLLOUT };
-		p[2 + 3 * i] = (struct pollfd){ .fd = live ? s->out_fd : -1, .events = POLLIN };
-		p[3 + 3 * i] = (struct pollfd){ .fd = live ? s->err_fd : -1, .events = POLLIN };
+		p[2 + 3 * i] = (struct pollfd){ .fd = live && room ? s->out_fd : -1,
+						.events = POLLIN };
+		p[3 + 3 * i] = (struct pollfd){ .fd = live && room ? s->err_fd : -1,
+						.events = POLLIN };
 	}
 }
 

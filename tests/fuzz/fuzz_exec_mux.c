@@ -15,7 +15,11 @@
  * client gets exactly the frames of its session until its EXIT, the guest
  * exactly each client's frames with the client's session, a client that
  * sends a bad frame is dropped, and the first bad frame of the guest drops
- * every client and breaks the channel for good. */
+ * every client and breaks the channel for good. Flow control: the clients
+ * always read, so their output is delivered at once and the guest gets its
+ * credit back in batches; output past a session's window breaks the
+ * channel; a client that leaves after the guest heard of it, and before its
+ * EXIT, is a HANGUP for the guest. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -51,6 +55,9 @@ struct client {
 	struct reader sent;     /* what the client wrote, as the mux reads it */
 	struct expect out;      /* the guest's frames for it */
 	struct expect in;       /* its frames, as the guest should get them */
+	bool known;             /* a frame of it reached the guest */
+	uint32_t window;        /* the model's flow control, as the mux's */
+	uint32_t credit;
 };
 
 static struct exec_mux mux;
@@ -119,9 +126,39 @@ static void guest_frame(const uint8_t *f, size_t len, void *ctx)
 	if (session < 1 || session > CLIENTS || !clients[session - 1].alive)
 		return;
 	c = &clients[session - 1];
+	if (f[0] != FRAME_EXIT && len > c->window) {
+		guest.bad = true;       /* past the window: the channel breaks */
+		return;
+	}
 	expect_add(&c->out, f, len);
-	if (f[0] == FRAME_EXIT)
+	if (f[0] == FRAME_EXIT) {
 		c->alive = false;
+		return;
+	}
+	c->window -= (uint32_t)len;
+	c->credit += (uint32_t)len;     /* delivered at once: the client reads */
+	if (c->credit >= EXEC_MUX_CREDIT_BATCH) {
+		uint8_t credit[AGENT_FRAME_HDR + 4];
+
+		agent_frame_put(credit, FRAME_CREDIT, session, 4);
+		credit[9] = (uint8_t)c->credit, credit[10] = (uint8_t)(c->credit >> 8);
+		credit[11] = (uint8_t)(c->credit >> 16), credit[12] = (uint8_t)(c->credit >> 24);
+		expect_add(&c->in, credit, sizeof(credit));
+		c->window += c->credit;
+		c->credit = 0;
+	}
+}
+
+/* The model: the client left; the guest hears of it if it knew the session. */
+static void client_left(struct client *c)
+{
+	uint8_t hangup[AGENT_FRAME_HDR];
+
+	if (c->alive && c->known) {
+		agent_frame_put(hangup, FRAME_HANGUP, (uint32_t)(c - clients) + 1, 0);
+		expect_add(&c->in, hangup, sizeof(hangup));
+	}
+	c->alive = false;
 }
 
 /* The model forwards a frame of a client, under its session. */
@@ -133,6 +170,7 @@ static void client_frame(const uint8_t *f, size_t len, void *ctx)
 	memcpy(copy, f, len);
 	agent_frame_put(copy, f[0], (uint32_t)(c - clients) + 1, (uint32_t)(len - AGENT_FRAME_HDR));
 	expect_add(&c->in, copy, len);
+	c->known = true;
 }
 
 /* A frame arrived in the pipe to the guest: the next its client sent. */
@@ -195,6 +233,11 @@ static void check(void)
 			__builtin_trap();       /* a whole frame did not reach the guest */
 		if (c->alive != (mux.c[k].fd >= 0))
 			__builtin_trap();
+		if (c->alive && (mux.c[k].window != c->window || mux.c[k].credit != c->credit ||
+				 mux.c[k].out_len))
+			__builtin_trap();       /* flow control differs from the model's */
+		if (mux.c[k].hangup)
+			__builtin_trap();       /* the pipe had room: the hangup is out */
 		if (c->peer < 0)
 			continue;
 		while ((n = recv(c->peer, buf + have, sizeof(buf) - have, MSG_DONTWAIT)) > 0)
@@ -222,17 +265,20 @@ static void start(void)
 	if (exec_mux_init(&mux, -1, &err) < 0)
 		die(err.msg);
 	guest = (struct reader){ .type_min = FRAME_STDOUT, .type_max = FRAME_EXIT };
-	to_guest = (struct reader){ .type_min = FRAME_CONFIG, .type_max = FRAME_SIGNAL };
+	to_guest = (struct reader){ .type_min = FRAME_CONFIG, .type_max = FRAME_HANGUP };
 	for (k = 0; k < CLIENTS; k++) {
 		struct client *c = &clients[k];
 		int sv[2];
 
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 			die("socketpair");
-		mux.c[k].fd = sv[0];
-		mux.c[k].session = ++mux.next_session;
+		if (exec_mux_attach(&mux, sv[0]) < 0 || mux.c[k].fd != sv[0])
+			die("attach a client");
 		c->peer = sv[1];
 		c->alive = true;
+		c->known = false;
+		c->window = AGENT_EXEC_WINDOW;
+		c->credit = 0;
 		c->sent = (struct reader){ .type_min = FRAME_CONFIG, .type_max = FRAME_SIGNAL };
 		c->out.len = c->in.len = 0;
 	}
@@ -266,7 +312,8 @@ static void client_write(struct client *c, const uint8_t *p, size_t n)
 		die("write a client");
 	if (c->alive) {
 		reader_feed(&c->sent, p, n, client_frame, c);
-		c->alive = !c->sent.bad;
+		if (c->sent.bad)
+			client_left(c);
 	}
 	io_loop();
 }
@@ -276,7 +323,7 @@ static void client_hangup(struct client *c)
 	if (c->peer >= 0)
 		close(c->peer);
 	c->peer = -1;
-	c->alive = false;
+	client_left(c);
 	io_loop();
 }
 
