@@ -81,6 +81,7 @@ int rt_cleanup(const char *id, struct err *err);
 /* What the engine needs of the hyperv backend: whether the host's /dev/kvm is
  * PVM (kvm_pvm), which boots only kernels built with CONFIG_PVM_GUEST, and a
  * hyperv container's writable disk, made at path before its bundle names it. */
+int rt_hyperv_host_check(struct err *err);      /* this host can run VMs at all */
 bool rt_hyperv_host_is_pvm(void);
 int rt_hyperv_upper_create(const char *path, struct err *err);
 
