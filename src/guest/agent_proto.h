@@ -73,7 +73,10 @@ enum agent_tag {
  * session's client; the VMM gives bytes back (FRAME_CREDIT) as the client
  * takes them. A client that stops reading so stops only its own process, on
  * its pipe in the guest, never the VMM's loop or another session. EXIT, the
- * last frame, needs no credit. */
+ * last frame, needs no credit. Stdin the other way, in data bytes: the VMM
+ * sends a session at most this much STDIN data that the process has not
+ * taken (FRAME_STDIN_CREDIT gives it back), so the agent always reads the
+ * channel, and a process that does not read its stdin holds only its client. */
 #define AGENT_EXEC_WINDOW (64u << 10)
 
 enum agent_frame_type {
@@ -92,6 +95,8 @@ enum agent_frame_type {
 	FRAME_STDOUT = 16,
 	FRAME_STDERR = 17,
 	FRAME_EXIT = 18,     /* decimal status, the session's last frame */
+	/* guest -> VMM only: the VMM does not pass it on */
+	FRAME_STDIN_CREDIT = 19,  /* LE u32: stdin data the process took (or lost) */
 };
 
 static inline void agent_frame_put(uint8_t h[AGENT_FRAME_HDR], unsigned type, uint32_t session,

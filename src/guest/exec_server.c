@@ -13,9 +13,8 @@
 #include "agent.h"
 #include "app.h"
 
-/* Past this much stdin waiting for a process, the channel is not read: the
- * host's client then waits, rather than the guest's memory filling. */
-#define PENDING_MAX (256u << 10)
+/* Stdin credit goes back in batches, or at once when the process has all. */
+#define STDIN_CREDIT_BATCH (AGENT_EXEC_WINDOW / 4)
 /* A session with a terminal ends this long after its process, even when a
  * process it left behind keeps the terminal open. */
 #define TTY_DRAIN_MS 200
@@ -232,16 +231,37 @@ static void config_append(struct exec_server *x, struct exec_session *s, unsigne
 		session_start(x, s);
 }
 
-/* Give the process what stdin it takes now; close it after the end. */
-static void stdin_flush(struct exec_session *s)
+static void put_u32(unsigned char b[4], uint32_t v)
 {
+	b[0] = (uint8_t)v, b[1] = (uint8_t)(v >> 8), b[2] = (uint8_t)(v >> 16), b[3] = (uint8_t)(v >> 24);
+}
+
+/* The VMM sends more stdin as the process takes it: a process that does not
+ * read its stdin holds back its own client only. */
+static void stdin_credit(struct exec_server *x, struct exec_session *s, uint32_t n)
+{
+	unsigned char b[4];
+
+	s->in_credit += n;
+	if (!s->in_credit || (s->pending_len && s->in_credit < STDIN_CREDIT_BATCH))
+		return;
+	put_u32(b, s->in_credit);
+	send_frame(x, FRAME_STDIN_CREDIT, s->id, b, sizeof(b));
+	s->in_credit = 0;
+}
+
+/* Give the process what stdin it takes now; close it after the end. */
+static void stdin_flush(struct exec_server *x, struct exec_session *s)
+{
+	size_t before = s->pending_len;
+
 	while (s->pending_len && s->in_fd >= 0) {
 		ssize_t n = write(s->in_fd, s->pending, s->pending_len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return;
+			break;
 		if (n <= 0) {        /* the process closed its stdin: what is left is lost */
 			s->pending_len = 0;
 			if (!s->tty)
@@ -253,18 +273,24 @@ static void stdin_flush(struct exec_session *s)
 	}
 	if (!s->pending_len && s->in_eof && !s->tty)
 		close_fd(&s->in_fd);
+	stdin_credit(x, s, (uint32_t)(before - s->pending_len));
 }
 
-static void stdin_append(struct exec_session *s, const unsigned char *data, uint32_t len)
+static void stdin_append(struct exec_server *x, struct exec_session *s,
+			 const unsigned char *data, uint32_t len)
 {
 	unsigned char *p;
 
-	if (s->in_fd < 0 || s->in_eof || !(p = realloc(s->pending, s->pending_len + len + 1)))
+	/* Nowhere to go (or more than the VMM may send): lost, as on a closed pipe. */
+	if (s->in_fd < 0 || s->in_eof || s->pending_len + len > AGENT_EXEC_WINDOW ||
+	    !(p = realloc(s->pending, s->pending_len + len + 1))) {
+		stdin_credit(x, s, len);
 		return;
+	}
 	memcpy(p + s->pending_len, data, len);
 	s->pending = p;
 	s->pending_len += len;
-	stdin_flush(s);
+	stdin_flush(x, s);
 }
 
 static void session_maybe_end(struct exec_server *x, struct exec_session *s);
@@ -319,11 +345,11 @@ static void on_frame(struct exec_server *x, unsigned type, uint32_t id,
 		config_append(x, s, type, data, len);
 		break;
 	case FRAME_STDIN:
-		stdin_append(s, data, len);
+		stdin_append(x, s, data, len);
 		break;
 	case FRAME_STDIN_EOF:
 		s->in_eof = true;
-		stdin_flush(s);
+		stdin_flush(x, s);
 		break;
 	case FRAME_RESIZE:
 		if (s->tty && s->in_fd >= 0 && sscanf(text, "%hu %hu", &rows, &cols) == 2)
@@ -396,20 +422,13 @@ static void output_read(struct exec_server *x, struct exec_session *s, int *fd, 
 	session_maybe_end(x, s);
 }
 
-static bool pending_total_high(const struct exec_server *x)
-{
-	size_t i, total = 0;
-
-	for (i = 0; i < AGENT_MAX_SESSIONS; i++)
-		total += x->s[i].pending_len;
-	return total > PENDING_MAX;
-}
-
 void exec_server_pollfds(struct exec_server *x, struct pollfd p[EXEC_SERVER_POLLFDS])
 {
 	size_t i;
 
-	p[0] = (struct pollfd){ .fd = pending_total_high(x) ? -1 : x->chan, .events = POLLIN };
+	/* Always read: stdin is bounded per session by the VMM, and credit comes
+	 * this way. */
+	p[0] = (struct pollfd){ .fd = x->chan, .events = POLLIN };
 	for (i = 0; i < AGENT_MAX_SESSIONS; i++) {
 		struct exec_session *s = &x->s[i];
 		bool live = s->used && s->started;
@@ -432,7 +451,7 @@ void exec_server_events(struct exec_server *x, const struct pollfd p[EXEC_SERVER
 		struct exec_session *s = &x->s[i];
 
 		if (p[1 + 3 * i].fd >= 0 && p[1 + 3 * i].revents)
-			stdin_flush(s);
+			stdin_flush(x, s);
 		if (p[2 + 3 * i].fd >= 0 && p[2 + 3 * i].revents && s->used)
 			output_read(x, s, &s->out_fd, FRAME_STDOUT);
 		if (p[3 + 3 * i].fd >= 0 && p[3 + 3 * i].revents && s->used)

@@ -20,7 +20,7 @@ static void client_free(struct exec_client *c)
 	free(c->out);
 	c->out = NULL;
 	c->out_off = c->out_len = c->have = 0;
-	c->window = c->credit = 0;
+	c->window = c->credit = c->in_window = 0;
 	c->ready = c->known = c->exited = c->hangup = false;
 }
 
@@ -71,7 +71,7 @@ int exec_mux_attach(struct exec_mux *m, int fd)
 			break;
 		c->fd = fd;
 		c->session = ++m->next_session;
-		c->window = AGENT_EXEC_WINDOW;
+		c->window = c->in_window = AGENT_EXEC_WINDOW;
 		return 0;
 	}
 	close(fd);      /* as many sessions as the agent takes are open, or none can be */
@@ -148,13 +148,25 @@ static void channel_break(struct exec_mux *m)
 		client_free(&m->c[i]);
 }
 
+/* The client's whole frame is stdin its process has no room for yet. */
+static bool client_blocked(const struct exec_client *c)
+{
+	return c->ready && c->frame[0] == FRAME_STDIN &&
+	       c->have - AGENT_FRAME_HDR > c->in_window;
+}
+
 /* A whole frame goes into the pipe at once (it is at most PIPE_BUF), or
- * waits for room. */
+ * waits for room, or for stdin credit. */
 static void client_flush(struct exec_mux *m, struct exec_client *c)
 {
-	ssize_t n = write(m->to_guest[1], c->frame, c->have);
+	ssize_t n;
 
+	if (client_blocked(c))
+		return;
+	n = write(m->to_guest[1], c->frame, c->have);
 	if (n == (ssize_t)c->have) {
+		if (c->frame[0] == FRAME_STDIN)
+			c->in_window -= (uint32_t)(c->have - AGENT_FRAME_HDR);
 		c->have = 0;
 		c->ready = false;
 		c->known = true;
@@ -237,6 +249,29 @@ static struct exec_client *client_of(struct exec_mux *m, uint32_t session)
 	return NULL;
 }
 
+static uint32_t get_u32(const uint8_t *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* The process took stdin: its client's next frame may go. */
+static void stdin_credit(struct exec_mux *m, struct exec_client *c, uint32_t len)
+{
+	uint32_t v;
+
+	if (len != 4) {
+		channel_break(m);
+		return;
+	}
+	if (!c)
+		return;
+	v = get_u32(m->frame + AGENT_FRAME_HDR);
+	/* Never past a whole window, whatever the guest says. */
+	c->in_window = v > AGENT_EXEC_WINDOW - c->in_window ? AGENT_EXEC_WINDOW : c->in_window + v;
+	if (c->ready)
+		client_flush(m, c);
+}
+
 static void route(struct exec_mux *m)
 {
 	unsigned type;
@@ -247,6 +282,10 @@ static void route(struct exec_mux *m)
 	agent_frame_get(m->frame, &type, &session, &len);
 	size = AGENT_FRAME_HDR + len;
 	c = client_of(m, session);
+	if (type == FRAME_STDIN_CREDIT) {
+		stdin_credit(m, c, len);
+		return;
+	}
 	if (!c || c->exited)
 		return;
 	if (type != FRAME_EXIT && size > c->window) {
@@ -287,7 +326,7 @@ void exec_mux_from_guest(struct exec_mux *m, const uint8_t *data, size_t len)
 		len -= take;
 		if (m->have == AGENT_FRAME_HDR &&
 		    (agent_frame_get(m->frame, &type, &session, &flen) < 0 || type < FRAME_STDOUT ||
-		     type > FRAME_EXIT)) {
+		     type > FRAME_STDIN_CREDIT)) {
 			channel_break(m);   /* not the agent's frames */
 			return;
 		}
@@ -304,7 +343,8 @@ void exec_mux_pollfds(struct exec_mux *m, struct pollfd p[EXEC_MUX_POLLFDS])
 	size_t i;
 
 	for (i = 0; i < AGENT_MAX_SESSIONS; i++)
-		waiting |= m->c[i].ready || m->c[i].hangup || credit_due(&m->c[i]);
+		waiting |= (m->c[i].ready && !client_blocked(&m->c[i])) || m->c[i].hangup ||
+			   credit_due(&m->c[i]);
 	p[0] = (struct pollfd){ .fd = m->listen_fd, .events = POLLIN };
 	p[1] = (struct pollfd){ .fd = m->from_guest[0], .events = POLLIN };
 	p[2] = (struct pollfd){ .fd = waiting ? m->to_guest[1] : -1, .events = POLLOUT };
@@ -313,7 +353,10 @@ void exec_mux_pollfds(struct exec_mux *m, struct pollfd p[EXEC_MUX_POLLFDS])
 		short events = (short)((c->fd >= 0 && !c->ready ? POLLIN : 0) |
 				       (c->fd >= 0 && c->out_len ? POLLOUT : 0));
 
-		p[3 + i] = (struct pollfd){ .fd = events ? c->fd : -1, .events = events };
+		/* A client whose stdin waits for its process is not read, but
+		 * its hangup (which poll always reports) is seen. */
+		p[3 + i] = (struct pollfd){ .fd = events || client_blocked(c) ? c->fd : -1,
+					    .events = events };
 	}
 }
 
@@ -335,6 +378,10 @@ void exec_mux_events(struct exec_mux *m, const struct pollfd p[EXEC_MUX_POLLFDS]
 		const struct pollfd *q = &p[3 + i];
 		bool mine = q->fd >= 0 && q->fd == c->fd;
 
+		if (mine && client_blocked(c) && (q->revents & (POLLHUP | POLLERR))) {
+			client_gone(m, c);
+			continue;
+		}
 		if (c->fd >= 0 && c->ready && p[2].fd >= 0 && p[2].revents)
 			client_flush(m, c);
 		if (mine && q->revents && c->out_len)

@@ -6,7 +6,9 @@
  * session's window, ends the channel; a frame for a session nobody holds is
  * dropped. The loop never blocks on a client: what the guest sends waits in
  * the client's buffer, bounded by the session's window, and the window
- * reopens (FRAME_CREDIT) only as the client reads. */
+ * reopens (FRAME_CREDIT) only as the client reads. The other way, a
+ * client's STDIN waits (and the client is not read) while its process has
+ * a window's worth it has not taken (FRAME_STDIN_CREDIT). */
 #ifndef ISOBOX_EXEC_MUX_H
 #define ISOBOX_EXEC_MUX_H
 
@@ -31,6 +33,7 @@ struct exec_client {
 	size_t have;
 	bool ready;                    /* frame is whole, waiting for room in the pipe */
 	bool known;                    /* a frame reached the guest: the agent has the session */
+	uint32_t in_window;            /* stdin data the agent still takes */
 	/* guest -> client */
 	uint8_t *out;                  /* EXEC_MUX_OUT_MAX bytes */
 	size_t out_off, out_len;

@@ -19,7 +19,8 @@
  * always read, so their output is delivered at once and the guest gets its
  * credit back in batches; output past a session's window breaks the
  * channel; a client that leaves after the guest heard of it, and before its
- * EXIT, is a HANGUP for the guest. */
+ * EXIT, is a HANGUP for the guest. A client's STDIN past its stdin window
+ * waits, and the client is not read, until the guest's STDIN_CREDIT. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -58,6 +59,11 @@ struct client {
 	bool known;             /* a frame of it reached the guest */
 	uint32_t window;        /* the model's flow control, as the mux's */
 	uint32_t credit;
+	uint32_t in_window;
+	uint8_t unread[1 << 16];        /* written, not yet read by the mux */
+	size_t unread_off, unread_len;
+	uint8_t held[AGENT_FRAME_MAX];  /* a STDIN frame waiting for credit */
+	size_t held_len;
 };
 
 static struct exec_mux mux;
@@ -117,12 +123,43 @@ static uint32_t frame_session(const uint8_t *f)
 	return session;
 }
 
+static void client_feed(struct client *c);
+static void client_forward(struct client *c, const uint8_t *f, size_t len);
+
+/* The model: the guest's stdin credit, and what it lets go. */
+static void guest_stdin_credit(const uint8_t *f, size_t len)
+{
+	uint32_t session = frame_session(f), v;
+	struct client *c;
+
+	if (len != AGENT_FRAME_HDR + 4) {
+		guest.bad = true;
+		return;
+	}
+	if (session < 1 || session > CLIENTS || !clients[session - 1].alive)
+		return;
+	c = &clients[session - 1];
+	v = (uint32_t)f[9] | (uint32_t)f[10] << 8 | (uint32_t)f[11] << 16 | (uint32_t)f[12] << 24;
+	c->in_window = v > AGENT_EXEC_WINDOW - c->in_window ? AGENT_EXEC_WINDOW : c->in_window + v;
+	if (c->held_len && c->held_len - AGENT_FRAME_HDR <= c->in_window) {
+		size_t n = c->held_len;
+
+		c->held_len = 0;
+		client_forward(c, c->held, n);
+		client_feed(c);
+	}
+}
+
 /* The model routes a frame of the guest. */
 static void guest_frame(const uint8_t *f, size_t len, void *ctx)
 {
 	uint32_t session = frame_session(f);
 	struct client *c;
 
+	if (f[0] == FRAME_STDIN_CREDIT) {
+		guest_stdin_credit(f, len);
+		return;
+	}
 	if (session < 1 || session > CLIENTS || !clients[session - 1].alive)
 		return;
 	c = &clients[session - 1];
@@ -159,18 +196,48 @@ static void client_left(struct client *c)
 		expect_add(&c->in, hangup, sizeof(hangup));
 	}
 	c->alive = false;
+	c->held_len = c->unread_len = 0;
 }
 
 /* The model forwards a frame of a client, under its session. */
-static void client_frame(const uint8_t *f, size_t len, void *ctx)
+static void client_forward(struct client *c, const uint8_t *f, size_t len)
 {
-	struct client *c = ctx;
 	uint8_t copy[AGENT_FRAME_MAX];
 
+	if (f[0] == FRAME_STDIN)
+		c->in_window -= (uint32_t)(len - AGENT_FRAME_HDR);
 	memcpy(copy, f, len);
 	agent_frame_put(copy, f[0], (uint32_t)(c - clients) + 1, (uint32_t)(len - AGENT_FRAME_HDR));
 	expect_add(&c->in, copy, len);
 	c->known = true;
+}
+
+/* A whole frame of a client: forwarded, or held while it is stdin past the
+ * window (the mux then reads no more of the client). */
+static void client_frame(const uint8_t *f, size_t len, void *ctx)
+{
+	struct client *c = ctx;
+
+	if (f[0] == FRAME_STDIN && len - AGENT_FRAME_HDR > c->in_window) {
+		memcpy(c->held, f, len);
+		c->held_len = len;
+		return;
+	}
+	client_forward(c, f, len);
+}
+
+/* The mux reads a client byte by byte as far as the model can tell: up to
+ * a held frame, or a bad one. */
+static void client_feed(struct client *c)
+{
+	while (c->alive && !c->held_len && c->unread_len) {
+		reader_feed(&c->sent, c->unread + c->unread_off, 1, client_frame, c);
+		c->unread_off++, c->unread_len--;
+		if (c->sent.bad)
+			client_left(c);
+	}
+	if (!c->unread_len)
+		c->unread_off = 0;
 }
 
 /* A frame arrived in the pipe to the guest: the next its client sent. */
@@ -204,7 +271,7 @@ static void io_loop(void)
 {
 	int turn;
 
-	for (turn = 0; turn < 64; turn++) {
+	for (turn = 0; turn < (1 << 16); turn++) {
 		struct pollfd p[EXEC_MUX_POLLFDS];
 
 		exec_mux_pollfds(&mux, p);
@@ -234,7 +301,8 @@ static void check(void)
 		if (c->alive != (mux.c[k].fd >= 0))
 			__builtin_trap();
 		if (c->alive && (mux.c[k].window != c->window || mux.c[k].credit != c->credit ||
-				 mux.c[k].out_len))
+				 mux.c[k].out_len || mux.c[k].in_window != c->in_window ||
+				 mux.c[k].ready != (c->held_len > 0)))
 			__builtin_trap();       /* flow control differs from the model's */
 		if (mux.c[k].hangup)
 			__builtin_trap();       /* the pipe had room: the hangup is out */
@@ -264,7 +332,7 @@ static void start(void)
 
 	if (exec_mux_init(&mux, -1, &err) < 0)
 		die(err.msg);
-	guest = (struct reader){ .type_min = FRAME_STDOUT, .type_max = FRAME_EXIT };
+	guest = (struct reader){ .type_min = FRAME_STDOUT, .type_max = FRAME_STDIN_CREDIT };
 	to_guest = (struct reader){ .type_min = FRAME_CONFIG, .type_max = FRAME_HANGUP };
 	for (k = 0; k < CLIENTS; k++) {
 		struct client *c = &clients[k];
@@ -277,8 +345,9 @@ static void start(void)
 		c->peer = sv[1];
 		c->alive = true;
 		c->known = false;
-		c->window = AGENT_EXEC_WINDOW;
+		c->window = c->in_window = AGENT_EXEC_WINDOW;
 		c->credit = 0;
+		c->held_len = c->unread_off = c->unread_len = 0;
 		c->sent = (struct reader){ .type_min = FRAME_CONFIG, .type_max = FRAME_SIGNAL };
 		c->out.len = c->in.len = 0;
 	}
@@ -311,9 +380,11 @@ static void client_write(struct client *c, const uint8_t *p, size_t n)
 	if (n && write(c->peer, p, n) != (ssize_t)n)
 		die("write a client");
 	if (c->alive) {
-		reader_feed(&c->sent, p, n, client_frame, c);
-		if (c->sent.bad)
-			client_left(c);
+		if (n > sizeof(c->unread) - c->unread_off - c->unread_len)
+			__builtin_trap();       /* the harness's own limit: inputs are small */
+		memcpy(c->unread + c->unread_off + c->unread_len, p, n);
+		c->unread_len += n;
+		client_feed(c);
 	}
 	io_loop();
 }
@@ -347,6 +418,7 @@ static void run(const uint8_t *data, size_t size)
 		if (op == 0) {
 			from_guest(data + i, n);
 			exec_mux_from_guest(&mux, data + i, n);
+			io_loop();      /* credit may have let a client's frames go */
 		} else if (op == 1) {
 			from_guest(data + i, n);
 			if (n && write(mux.from_guest[1], data + i, n) != (ssize_t)n)

@@ -456,7 +456,8 @@ static void test_guest_garbage_breaks_channel(void **state)
 	} bad[] = {
 		{ FRAME_STDOUT, AGENT_FRAME_DATA + 1 }, { FRAME_EXIT, 0xffffffff },
 		{ FRAME_STDERR, 1u << 16 }, { 0, 0 }, { FRAME_CONFIG, 1 }, { FRAME_SIGNAL, 2 },
-		{ FRAME_STDIN, 0 }, { 15, 0 }, { 19, 0 }, { 255, 3 },
+		{ FRAME_STDIN, 0 }, { 15, 0 }, { FRAME_STDIN_CREDIT, 0 }, { FRAME_STDIN_CREDIT, 3 },
+		{ FRAME_STDIN_CREDIT, 5 }, { 20, 0 }, { 255, 3 },
 	};
 	size_t i, step;
 
@@ -744,6 +745,95 @@ static void test_client_gone_hangs_up(void **state)
 	expect_to_guest(&f->m, NULL, 0);
 }
 
+static void guest_stdin_credit(struct exec_mux *m, uint32_t session, uint32_t v)
+{
+	uint8_t f[AGENT_FRAME_HDR + 4];
+
+	agent_frame_put(f, FRAME_STDIN_CREDIT, session, 4);
+	f[9] = (uint8_t)v, f[10] = (uint8_t)(v >> 8), f[11] = (uint8_t)(v >> 16);
+	f[12] = (uint8_t)(v >> 24);
+	exec_mux_from_guest(m, f, sizeof(f));
+}
+
+/* The client sends whole-data STDIN frames until one waits for credit;
+ * how many went to the guest. */
+static size_t client_fill_stdin(struct fixture *f, int fd)
+{
+	static uint8_t buf[AGENT_FRAME_MAX], junk[2 * AGENT_FRAME_MAX];
+	size_t sent = 0;
+	int i;
+
+	agent_frame_put(buf, FRAME_STDIN, 0, AGENT_FRAME_DATA);
+	memset(buf + AGENT_FRAME_HDR, 'i', AGENT_FRAME_DATA);
+	for (i = 0; i < 20; i++)
+		send_bytes(fd, buf, sizeof(buf));
+	for (i = 0; i < 100; i++) {
+		ssize_t n;
+
+		pump(&f->m);
+		while ((n = read(f->m.to_guest[0], junk, sizeof(junk))) > 0)
+			sent += (size_t)n;
+	}
+	return sent / AGENT_FRAME_MAX;
+}
+
+/* A process that does not take its stdin holds its client only: the VMM
+ * stops reading that client, and the guest's credit lets it go on. */
+static void test_stdin_waits_for_credit(void **state)
+{
+	struct fixture *f = *state;
+	int a = client_connect(f, 0), b = client_connect(f, 1);
+	struct pollfd p[EXEC_MUX_POLLFDS];
+	uint8_t buf[64], want[64], junk[2 * AGENT_FRAME_MAX];
+	size_t n;
+
+	assert_int_equal(client_fill_stdin(f, a), AGENT_EXEC_WINDOW / AGENT_FRAME_DATA);
+	assert_true(f->m.c[0].ready);
+	assert_true(f->m.c[0].in_window < AGENT_FRAME_DATA);
+	exec_mux_pollfds(&f->m, p);
+	assert_int_equal(p[2].fd, -1);           /* nothing to write: no busy loop */
+	assert_int_equal(p[3].fd, f->m.c[0].fd);
+	assert_int_equal(p[3].events, 0);
+	/* The other session's stdin goes on. */
+	n = frame(buf, FRAME_STDIN, 0, "b");
+	send_bytes(b, buf, n);
+	pump_n(&f->m, 2);
+	expect_to_guest(&f->m, want, frame(want, FRAME_STDIN, 2, "b"));
+	/* Credit for another session, or not enough, frees nothing. */
+	guest_stdin_credit(&f->m, 2, AGENT_EXEC_WINDOW);
+	guest_stdin_credit(&f->m, 99, AGENT_EXEC_WINDOW);
+	guest_stdin_credit(&f->m, 1, 1);
+	assert_true(f->m.c[0].ready);
+	expect_to_guest(&f->m, NULL, 0);
+	/* Enough: the waiting frame goes at once. */
+	guest_stdin_credit(&f->m, 1, AGENT_FRAME_DATA);
+	assert_false(f->m.c[0].ready);
+	assert_int_equal(read(f->m.to_guest[0], junk, sizeof(junk)), AGENT_FRAME_MAX);
+	/* A guest that gives too much opens one window, no more. */
+	guest_stdin_credit(&f->m, 1, 0xffffffff);
+	assert_int_equal(f->m.c[0].in_window, AGENT_EXEC_WINDOW);
+	assert_int_equal(f->m.c[1].in_window, AGENT_EXEC_WINDOW);
+	assert_false(f->m.broken);
+	close(a);
+	close(b);
+}
+
+/* A client that leaves while its stdin waits is seen to go. */
+static void test_stdin_waiting_client_gone(void **state)
+{
+	struct fixture *f = *state;
+	int a = client_connect(f, 0);
+	uint8_t want[AGENT_FRAME_HDR];
+
+	client_fill_stdin(f, a);
+	assert_true(f->m.c[0].ready);
+	close(a);
+	pump(&f->m);
+	assert_int_equal(f->m.c[0].fd, -1);
+	agent_frame_put(want, FRAME_HANGUP, 1, 0);
+	expect_to_guest(&f->m, want, sizeof(want));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -767,6 +857,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_guest_past_window_breaks_channel, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_client_gone_hangs_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stdin_waits_for_credit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stdin_waiting_client_gone, setup, teardown),
 		cmocka_unit_test(test_without_listener),
 	};
 
