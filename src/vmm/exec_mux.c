@@ -386,6 +386,7 @@ void exec_mux_events(struct exec_mux *m, const struct pollfd p[EXEC_MUX_POLLFDS]
 			client_flush(m, c);
 		if (mine && q->revents && c->out_len)
 			client_send(m, c);
+		/* client_send may have ended the session (EXIT delivered, or gone). */
 		if (mine && q->fd == c->fd && (q->events & POLLIN) &&
 		    (q->revents & (POLLIN | POLLHUP | POLLERR)) && !c->ready)
 			client_read(m, c);
