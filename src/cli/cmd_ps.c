@@ -13,7 +13,6 @@
 #include "engine/host_config.h"
 #include "engine/container.h"
 #include "engine/isolation.h"
-#include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -219,11 +218,9 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 	if (f)
 		logs_copy(f, timestamps);
 	while (follow) {
-		struct rt_state st;
 		long pos;
-		int done;
+		int done = container_wait_timeout(&ct, 100, &err);
 
-		done = rt_wait_timeout(ct.dir, 100, &err);
 		if (!f)
 			f = fopen(path, "re");
 		if (f) {
@@ -232,9 +229,7 @@ int cmd_logs(struct cli *cli, int argc, char **argv)
 			fseek(f, pos, SEEK_SET);
 			logs_copy(f, timestamps);
 		}
-		if (done != 0 && rt_state_read(ct.dir, &st, &err) == 0 && st.status != RT_RUNNING)
-			break;
-		if (done < 0)
+		if (done != 0)
 			break;
 	}
 	container_free(&ct);

@@ -16,11 +16,11 @@
 #include "engine/vm_image.h"
 #include "engine/spec_build.h"
 #include "engine/user.h"
+#include "oci/annotations.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/signal.h"
-#include "vmm/vm_backend.h"
 
 static const char *const adjectives[] = { "brave", "calm", "eager", "fancy", "gentle",
 					  "happy", "jolly", "keen", "lucid", "merry",
@@ -157,7 +157,7 @@ static int hyperv_bundle(const char *root, const struct image *img,
 	json_t *ann = json_object_get(spec, "annotations");
 
 	if (vm_image_rootfs(root, img, &rootfs, err) < 0 ||
-	    vm_upper_create(upper_tmp, VM_UPPER_SIZE, err) < 0)
+	    rt_hyperv_upper_create(upper_tmp, err) < 0)
 		return -1;
 	json_object_set_new(ann, VM_ANNOTATION_ISOLATION, json_string("hyperv"));
 	json_object_set_new(ann, VM_ANNOTATION_KERNEL, json_string(k->vmlinuz));
@@ -582,6 +582,19 @@ int container_stop(struct container *c, int timeout, struct err *err)
 int container_wait(struct container *c, int *exit_code, struct err *err)
 {
 	return rt_wait(c->dir, exit_code, err);
+}
+
+int container_wait_timeout(struct container *c, int timeout_ms, struct err *err)
+{
+	struct rt_state st;
+	int done = rt_wait_timeout(c->dir, timeout_ms, err);
+
+	if (done == 0)
+		return 0;
+	/* Waiting may end (or fail) before the state says so: the state decides. */
+	if (rt_state_read(c->dir, &st, err) == 0 && st.status != RT_RUNNING)
+		return 1;
+	return done < 0 ? -1 : 0;
 }
 
 int container_remove(const char *root, struct container *c, bool force, struct err *err)

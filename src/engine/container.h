@@ -64,6 +64,8 @@ int container_start(const char *root, struct container *c, bool attach, bool int
 int container_stop(struct container *c, int timeout, struct err *err);
 int container_kill(struct container *c, const char *signal, struct err *err);
 int container_wait(struct container *c, int *exit_code, struct err *err);
+/* Wait up to timeout_ms: 1 once the container no longer runs, 0 while it does. */
+int container_wait_timeout(struct container *c, int timeout_ms, struct err *err);
 int container_remove(const char *root, struct container *c, bool force, struct err *err);
 
 struct exec_opts {

@@ -9,24 +9,15 @@
 #include "engine/isolation_policy.h"
 #include "util/cleanup.h"
 #include "process/caps.h"
+#include "runtime/runtime.h"
 #include "util/fs.h"
-#include "vmm/kvm.h"
 
 static const char *const mode_names[] = { "process", "hyperv", "auto" };
-
-static int kvm_check(struct err *err)
-{
-	if (access("/dev/kvm", R_OK | W_OK) < 0)
-		return err_set(err, "Hyper-V isolation needs /dev/kvm, and this host has none (no "
-			       "hardware virtualization, or the kvm module is not loaded): run the "
-			       "container with --isolation=process");
-	return 0;
-}
 
 /* PVM (kvm_pvm) boots only kernels built with CONFIG_PVM_GUEST; Debian's are not. */
 static bool kernel_bootable(const struct kernel_entry *k)
 {
-	return !kvm_host_is_pvm() || !strncmp(k->name, "custom-", 7);
+	return !rt_hyperv_host_is_pvm() || !strncmp(k->name, "custom-", 7);
 }
 
 static int pvm_refuse(struct err *err)
@@ -41,7 +32,7 @@ int isolation_hyperv_available(const char *root, char **kernel_name, struct err 
 {
 	struct kernel_entry k;
 
-	if (kvm_check(err) < 0 || kernel_find(root, NULL, &k, err) < 0)
+	if (rt_hyperv_host_check(err) < 0 || kernel_find(root, NULL, &k, err) < 0)
 		return -1;
 	if (!kernel_bootable(&k)) {
 		kernel_entry_free(&k);
@@ -237,7 +228,7 @@ int isolation_decide(const char *root, const struct run_opts *o, const struct im
 			       "host's namespaces (--network, --pid, --ipc or --uts host): drop "
 			       "them, or run it with --isolation=process%s",
 			       *d->rule ? " (which the isolation policy forbids here)" : "");
-	if (kvm_check(err) < 0)
+	if (rt_hyperv_host_check(err) < 0)
 		return -1;
 	return kernel_choose(root, o->kernel, &needs, &d->kernel, err);
 }

@@ -355,6 +355,7 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	case TAG_TTY: p->tty = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_READONLY: p->readonly = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_HOLD: p->hold = s && !strcmp(s, "1"); free(s); return 0;
+	case TAG_DETACH: p->detach = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_GROUP: return parse_group(p, s);
 	case TAG_OOM_SCORE_ADJ: return parse_oom_score_adj(p, s);
 	case TAG_SYSCTL: return check_sysctl(s) < 0 ? (free(s), -1) : push(&p->sysctl, &n->sysctl, s);

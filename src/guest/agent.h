@@ -18,6 +18,7 @@ struct agent_process {
 	unsigned uid, gid;
 	bool tty, readonly;
 	bool hold;              /* TAG_HOLD: the app waits for the control line "start" */
+	bool detach;            /* TAG_DETACH: exec -d, stdio is /dev/null */
 	char **tmpfs;           /* TAG_TMPFS values, NULL-terminated */
 	char **masked;          /* TAG_MASKED paths, NULL-terminated */
 	char **readonly_paths;  /* TAG_RO_PATH paths */

@@ -48,6 +48,7 @@ enum agent_tag {
 	TAG_ROOT_PROPAGATION = 26, /* linux.rootfsPropagation as MS_ flags, decimal: one of
 				    * MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE, with or
 				    * without MS_REC */
+	TAG_DETACH = 27,     /* exec: "1": stdio is /dev/null, nobody reads the output */
 };
 
 /* Disk serials (virtio-blk GET_ID) the agent looks its disks up by. */
@@ -74,6 +75,16 @@ enum agent_tag {
 #define AGENT_FRAME_MAX 4096
 #define AGENT_FRAME_DATA (AGENT_FRAME_MAX - AGENT_FRAME_HDR)
 #define AGENT_MAX_SESSIONS 16
+/* Output flow control, per session: the agent may have at most this many
+ * bytes of STDOUT and STDERR frames (headers included) on their way to the
+ * session's client; the VMM gives bytes back (FRAME_CREDIT) as the client
+ * takes them. A client that stops reading so stops only its own process, on
+ * its pipe in the guest, never the VMM's loop or another session. EXIT, the
+ * last frame, needs no credit. Stdin the other way, in data bytes: the VMM
+ * sends a session at most this much STDIN data that the process has not
+ * taken (FRAME_STDIN_CREDIT gives it back), so the agent always reads the
+ * channel, and a process that does not read its stdin holds only its client. */
+#define AGENT_EXEC_WINDOW (64u << 10)
 
 enum agent_frame_type {
 	/* host -> guest */
@@ -83,10 +94,16 @@ enum agent_frame_type {
 	FRAME_STDIN_EOF = 4,
 	FRAME_RESIZE = 5,    /* "ROWS COLS" */
 	FRAME_SIGNAL = 6,    /* decimal signal number */
+	/* VMM -> guest only: a client never sends these */
+	FRAME_CREDIT = 7,    /* LE u32: output bytes the session's client took */
+	FRAME_HANGUP = 8,    /* the client is gone: close the process's stdio, as a
+			      * host's closed pipe or terminal would */
 	/* guest -> host */
 	FRAME_STDOUT = 16,
 	FRAME_STDERR = 17,
 	FRAME_EXIT = 18,     /* decimal status, the session's last frame */
+	/* guest -> VMM only: the VMM does not pass it on */
+	FRAME_STDIN_CREDIT = 19,  /* LE u32: stdin data the process took (or lost) */
 };
 
 static inline void agent_frame_put(uint8_t h[AGENT_FRAME_HDR], unsigned type, uint32_t session,

@@ -13,9 +13,8 @@
 #include "agent.h"
 #include "app.h"
 
-/* Past this much stdin waiting for a process, the channel is not read: the
- * host's client then waits, rather than the guest's memory filling. */
-#define PENDING_MAX (256u << 10)
+/* Stdin credit goes back in batches, or at once when the process has all. */
+#define STDIN_CREDIT_BATCH (AGENT_EXEC_WINDOW / 4)
 /* A session with a terminal ends this long after its process, even when a
  * process it left behind keeps the terminal open. */
 #define TTY_DRAIN_MS 200
@@ -51,6 +50,18 @@ static void send_frame(struct exec_server *x, unsigned type, uint32_t id, const 
 	}
 }
 
+/* Output counts against the session's window; what does not fit waits in
+ * the process's pipe, which stops only that process. */
+static bool send_output(struct exec_server *x, struct exec_session *s, unsigned type,
+			const void *data, size_t len)
+{
+	if (AGENT_FRAME_HDR + len > s->window)
+		return false;
+	s->window -= (uint32_t)(AGENT_FRAME_HDR + len);
+	send_frame(x, type, s->id, data, len);
+	return true;
+}
+
 static void session_release(struct exec_session *s)
 {
 	close_fd(&s->in_fd);
@@ -76,7 +87,7 @@ static void session_fail(struct exec_server *x, struct exec_session *s, const ch
 	char msg[256];
 	int n = snprintf(msg, sizeof(msg), "isobox: exec: %s\n", why);
 
-	send_frame(x, FRAME_STDERR, s->id, msg, (size_t)n);
+	send_output(x, s, FRAME_STDERR, msg, (size_t)n);
 	session_end(x, s, 125);
 }
 
@@ -93,6 +104,7 @@ static struct exec_session *session_find(struct exec_server *x, uint32_t id, boo
 		session_release(&x->s[i]);
 		x->s[i].used = true;
 		x->s[i].id = id;
+		x->s[i].window = AGENT_EXEC_WINDOW;
 		return &x->s[i];
 	}
 	return NULL;
@@ -136,6 +148,10 @@ static int session_fds(struct exec_session *s, int child[3])
 	int in[2], out[2], err[2];
 	char name[64];
 
+	if (s->detach) {        /* as docker's exec -d: nothing to read, nobody reading */
+		child[0] = child[1] = child[2] = open("/dev/null", O_RDWR | O_CLOEXEC);
+		return child[0] < 0 ? -1 : 0;
+	}
 	if (s->tty) {
 		s->in_fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (s->in_fd < 0 || grantpt(s->in_fd) < 0 || unlockpt(s->in_fd) < 0 ||
@@ -171,6 +187,7 @@ static void session_start(struct exec_server *x, struct exec_session *s)
 		return;
 	}
 	s->tty = p.tty;
+	s->detach = p.detach;
 	s->started = true;
 	if (session_fds(s, child) < 0) {
 		agent_process_free(&p);
@@ -188,8 +205,10 @@ static void session_start(struct exec_server *x, struct exec_session *s)
 		session_fail(x, s, strerror(errno));
 		return;
 	}
-	fcntl(s->in_fd, F_SETFL, O_NONBLOCK);
-	fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
+	if (s->in_fd >= 0)
+		fcntl(s->in_fd, F_SETFL, O_NONBLOCK);
+	if (s->out_fd >= 0)
+		fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
 	if (s->err_fd >= 0)
 		fcntl(s->err_fd, F_SETFL, O_NONBLOCK);
 }
@@ -212,16 +231,37 @@ static void config_append(struct exec_server *x, struct exec_session *s, unsigne
 		session_start(x, s);
 }
 
-/* Give the process what stdin it takes now; close it after the end. */
-static void stdin_flush(struct exec_session *s)
+static void put_u32(unsigned char b[4], uint32_t v)
 {
+	b[0] = (uint8_t)v, b[1] = (uint8_t)(v >> 8), b[2] = (uint8_t)(v >> 16), b[3] = (uint8_t)(v >> 24);
+}
+
+/* The VMM sends more stdin as the process takes it: a process that does not
+ * read its stdin holds back its own client only. */
+static void stdin_credit(struct exec_server *x, struct exec_session *s, uint32_t n)
+{
+	unsigned char b[4];
+
+	s->in_credit += n;
+	if (!s->in_credit || (s->pending_len && s->in_credit < STDIN_CREDIT_BATCH))
+		return;
+	put_u32(b, s->in_credit);
+	send_frame(x, FRAME_STDIN_CREDIT, s->id, b, sizeof(b));
+	s->in_credit = 0;
+}
+
+/* Give the process what stdin it takes now; close it after the end. */
+static void stdin_flush(struct exec_server *x, struct exec_session *s)
+{
+	size_t before = s->pending_len;
+
 	while (s->pending_len && s->in_fd >= 0) {
 		ssize_t n = write(s->in_fd, s->pending, s->pending_len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return;
+			break;
 		if (n <= 0) {        /* the process closed its stdin: what is left is lost */
 			s->pending_len = 0;
 			if (!s->tty)
@@ -233,18 +273,53 @@ static void stdin_flush(struct exec_session *s)
 	}
 	if (!s->pending_len && s->in_eof && !s->tty)
 		close_fd(&s->in_fd);
+	stdin_credit(x, s, (uint32_t)(before - s->pending_len));
 }
 
-static void stdin_append(struct exec_session *s, const unsigned char *data, uint32_t len)
+static void stdin_append(struct exec_server *x, struct exec_session *s,
+			 const unsigned char *data, uint32_t len)
 {
 	unsigned char *p;
 
-	if (s->in_fd < 0 || s->in_eof || !(p = realloc(s->pending, s->pending_len + len + 1)))
+	/* Nowhere to go (or more than the VMM may send): lost, as on a closed pipe. */
+	if (s->in_fd < 0 || s->in_eof || s->pending_len + len > AGENT_EXEC_WINDOW ||
+	    !(p = realloc(s->pending, s->pending_len + len + 1))) {
+		stdin_credit(x, s, len);
 		return;
+	}
 	memcpy(p + s->pending_len, data, len);
 	s->pending = p;
 	s->pending_len += len;
-	stdin_flush(s);
+	stdin_flush(x, s);
+}
+
+static void session_maybe_end(struct exec_server *x, struct exec_session *s);
+
+/* The client is gone: the process sees its stdio closed, as it would on the
+ * host when the reader of its pipe or its terminal goes away. */
+static void session_hangup(struct exec_server *x, struct exec_session *s)
+{
+	if (!s->started) {
+		session_release(s);
+		return;
+	}
+	close_fd(&s->in_fd);
+	close_fd(&s->out_fd);
+	close_fd(&s->err_fd);
+	s->pending_len = 0;
+	session_maybe_end(x, s);
+}
+
+/* The VMM's credit: a LE u32, never more than a whole window in all. */
+static void session_credit(struct exec_session *s, const unsigned char *data, uint32_t len)
+{
+	uint32_t v;
+
+	if (len != 4)
+		return;
+	v = (uint32_t)data[0] | (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
+	    (uint32_t)data[3] << 24;
+	s->window = v > AGENT_EXEC_WINDOW - s->window ? AGENT_EXEC_WINDOW : s->window + v;
 }
 
 static void on_frame(struct exec_server *x, unsigned type, uint32_t id,
@@ -270,11 +345,11 @@ static void on_frame(struct exec_server *x, unsigned type, uint32_t id,
 		config_append(x, s, type, data, len);
 		break;
 	case FRAME_STDIN:
-		stdin_append(s, data, len);
+		stdin_append(x, s, data, len);
 		break;
 	case FRAME_STDIN_EOF:
 		s->in_eof = true;
-		stdin_flush(s);
+		stdin_flush(x, s);
 		break;
 	case FRAME_RESIZE:
 		if (s->tty && s->in_fd >= 0 && sscanf(text, "%hu %hu", &rows, &cols) == 2)
@@ -283,6 +358,12 @@ static void on_frame(struct exec_server *x, unsigned type, uint32_t id,
 	case FRAME_SIGNAL:
 		if (s->pid > 0 && !s->exited && atoi(text) > 0 && atoi(text) < 65)
 			kill(s->pid, atoi(text));
+		break;
+	case FRAME_CREDIT:
+		session_credit(s, data, len);
+		break;
+	case FRAME_HANGUP:
+		session_hangup(x, s);
 		break;
 	}
 }
@@ -325,10 +406,14 @@ static void session_maybe_end(struct exec_server *x, struct exec_session *s)
 static void output_read(struct exec_server *x, struct exec_session *s, int *fd, unsigned type)
 {
 	unsigned char buf[AGENT_FRAME_DATA];
-	ssize_t n = read(*fd, buf, sizeof(buf));
+	size_t room = s->window > AGENT_FRAME_HDR ? s->window - AGENT_FRAME_HDR : 0;
+	ssize_t n;
 
+	if (!room)
+		return;         /* the client has not read what it has: the pipe waits */
+	n = read(*fd, buf, room < sizeof(buf) ? room : sizeof(buf));
 	if (n > 0) {
-		send_frame(x, type, s->id, buf, (size_t)n);
+		send_output(x, s, type, buf, (size_t)n);
 		return;
 	}
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -337,28 +422,24 @@ static void output_read(struct exec_server *x, struct exec_session *s, int *fd, 
 	session_maybe_end(x, s);
 }
 
-static bool pending_total_high(const struct exec_server *x)
-{
-	size_t i, total = 0;
-
-	for (i = 0; i < AGENT_MAX_SESSIONS; i++)
-		total += x->s[i].pending_len;
-	return total > PENDING_MAX;
-}
-
 void exec_server_pollfds(struct exec_server *x, struct pollfd p[EXEC_SERVER_POLLFDS])
 {
 	size_t i;
 
-	p[0] = (struct pollfd){ .fd = pending_total_high(x) ? -1 : x->chan, .events = POLLIN };
+	/* Always read: stdin is bounded per session by the VMM, and credit comes
+	 * this way. */
+	p[0] = (struct pollfd){ .fd = x->chan, .events = POLLIN };
 	for (i = 0; i < AGENT_MAX_SESSIONS; i++) {
 		struct exec_session *s = &x->s[i];
 		bool live = s->used && s->started;
+		bool room = s->window > AGENT_FRAME_HDR;
 
 		p[1 + 3 * i] = (struct pollfd){ .fd = live && s->pending_len ? s->in_fd : -1,
 						.events = POLLOUT };
-		p[2 + 3 * i] = (struct pollfd){ .fd = live ? s->out_fd : -1, .events = POLLIN };
-		p[3 + 3 * i] = (struct pollfd){ .fd = live ? s->err_fd : -1, .events = POLLIN };
+		p[2 + 3 * i] = (struct pollfd){ .fd = live && room ? s->out_fd : -1,
+						.events = POLLIN };
+		p[3 + 3 * i] = (struct pollfd){ .fd = live && room ? s->err_fd : -1,
+						.events = POLLIN };
 	}
 }
 
@@ -370,7 +451,7 @@ void exec_server_events(struct exec_server *x, const struct pollfd p[EXEC_SERVER
 		struct exec_session *s = &x->s[i];
 
 		if (p[1 + 3 * i].fd >= 0 && p[1 + 3 * i].revents)
-			stdin_flush(s);
+			stdin_flush(x, s);
 		if (p[2 + 3 * i].fd >= 0 && p[2 + 3 * i].revents && s->used)
 			output_read(x, s, &s->out_fd, FRAME_STDOUT);
 		if (p[3 + 3 * i].fd >= 0 && p[3 + 3 * i].revents && s->used)

@@ -15,10 +15,12 @@
 #include "agent_proto.h"
 
 struct exec_session {
-	bool used, started, exited, tty, in_eof;
+	bool used, started, exited, tty, in_eof, detach;
 	uint32_t id;
 	pid_t pid;
 	int status;
+	uint32_t window;             /* output bytes the VMM still takes (AGENT_EXEC_WINDOW) */
+	uint32_t in_credit;          /* stdin data taken or lost, not yet given back */
 	int in_fd;                   /* the process's stdin: a pipe, or the pty master */
 	int out_fd, err_fd;          /* pipes; with a terminal out_fd is the master */
 	unsigned char *cfg;          /* the config blob as it arrives */

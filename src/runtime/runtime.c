@@ -23,21 +23,9 @@
 #include "runtime/monitor.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
-#include "util/libexec.h"
 
 static const int proxied_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
 				       SIGWINCH };
-
-int rt_init_path(char *buf, size_t len, struct err *err)
-{
-	const char *env = getenv("ISOBOX_INIT");
-
-	if (env && *env) {
-		snprintf(buf, len, "%s", env);
-		return 0;
-	}
-	return libexec_find("isobox-init", buf, len, err);
-}
 
 /* The caller's terminal in raw mode while a tty container is attached. */
 struct raw_tty {

@@ -78,6 +78,13 @@ int rt_exec(const struct rt_exec *re, int *exit_code, struct err *err);
 /* Remove the backend's leftovers of a stopped container (cgroups). */
 int rt_cleanup(const char *id, struct err *err);
 
+/* What the engine needs of the hyperv backend: whether the host's /dev/kvm is
+ * PVM (kvm_pvm), which boots only kernels built with CONFIG_PVM_GUEST, and a
+ * hyperv container's writable disk, made at path before its bundle names it. */
+int rt_hyperv_host_check(struct err *err);      /* this host can run VMs at all */
+bool rt_hyperv_host_is_pvm(void);
+int rt_hyperv_upper_create(const char *path, struct err *err);
+
 /* Where isobox-init is: $ISOBOX_INIT, beside this binary, or ../libexec/isobox. */
 int rt_init_path(char *buf, size_t len, struct err *err);
 

@@ -28,6 +28,7 @@ struct guest_process {
 	unsigned uid, gid;
 	bool tty, readonly;
 	bool hold;                  /* the agent waits for "start" before the app */
+	bool detach;                /* exec -d: the process's stdio is /dev/null */
 	const struct oci_mount *mounts;     /* its tmpfs ones go to the guest */
 	size_t n_mounts;
 	const struct oci_rlimit *rlimits;

@@ -9,17 +9,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "oci/annotations.h"
 #include "oci/spec.h"
 #include "vmm/guest_config.h"
 #include "util/err.h"
-
-/* The bundle's annotations that make a container a hyperv one. */
-#define VM_ANNOTATION_ISOLATION "io.isobox.isolation"
-#define VM_ANNOTATION_KERNEL "io.isobox.vm.kernel"
-#define VM_ANNOTATION_INITRD "io.isobox.vm.initrd"
-#define VM_ANNOTATION_ROOTFS "io.isobox.vm.rootfs"
-#define VM_ANNOTATION_UPPER "io.isobox.vm.upper"
-#define VM_ANNOTATION_MEMORY "io.isobox.vm.memory"
 
 /* In the container's directory: the VMM's socket for `exec`. */
 #define VM_EXEC_SOCKET "exec.sock"

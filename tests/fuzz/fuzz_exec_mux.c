@@ -15,7 +15,12 @@
  * client gets exactly the frames of its session until its EXIT, the guest
  * exactly each client's frames with the client's session, a client that
  * sends a bad frame is dropped, and the first bad frame of the guest drops
- * every client and breaks the channel for good. */
+ * every client and breaks the channel for good. Flow control: the clients
+ * always read, so their output is delivered at once and the guest gets its
+ * credit back in batches; output past a session's window breaks the
+ * channel; a client that leaves after the guest heard of it, and before its
+ * EXIT, is a HANGUP for the guest. A client's STDIN past its stdin window
+ * waits, and the client is not read, until the guest's STDIN_CREDIT. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -51,6 +56,14 @@ struct client {
 	struct reader sent;     /* what the client wrote, as the mux reads it */
 	struct expect out;      /* the guest's frames for it */
 	struct expect in;       /* its frames, as the guest should get them */
+	bool known;             /* a frame of it reached the guest */
+	uint32_t window;        /* the model's flow control, as the mux's */
+	uint32_t credit;
+	uint32_t in_window;
+	uint8_t unread[1 << 16];        /* written, not yet read by the mux */
+	size_t unread_off, unread_len;
+	uint8_t held[AGENT_FRAME_MAX];  /* a STDIN frame waiting for credit */
+	size_t held_len;
 };
 
 static struct exec_mux mux;
@@ -110,29 +123,121 @@ static uint32_t frame_session(const uint8_t *f)
 	return session;
 }
 
+static void client_feed(struct client *c);
+static void client_forward(struct client *c, const uint8_t *f, size_t len);
+
+/* The model: the guest's stdin credit, and what it lets go. */
+static void guest_stdin_credit(const uint8_t *f, size_t len)
+{
+	uint32_t session = frame_session(f), v;
+	struct client *c;
+
+	if (len != AGENT_FRAME_HDR + 4) {
+		guest.bad = true;
+		return;
+	}
+	if (session < 1 || session > CLIENTS || !clients[session - 1].alive)
+		return;
+	c = &clients[session - 1];
+	v = (uint32_t)f[9] | (uint32_t)f[10] << 8 | (uint32_t)f[11] << 16 | (uint32_t)f[12] << 24;
+	c->in_window = v > AGENT_EXEC_WINDOW - c->in_window ? AGENT_EXEC_WINDOW : c->in_window + v;
+	if (c->held_len && c->held_len - AGENT_FRAME_HDR <= c->in_window) {
+		size_t n = c->held_len;
+
+		c->held_len = 0;
+		client_forward(c, c->held, n);
+		client_feed(c);
+	}
+}
+
 /* The model routes a frame of the guest. */
 static void guest_frame(const uint8_t *f, size_t len, void *ctx)
 {
 	uint32_t session = frame_session(f);
 	struct client *c;
 
+	if (f[0] == FRAME_STDIN_CREDIT) {
+		guest_stdin_credit(f, len);
+		return;
+	}
 	if (session < 1 || session > CLIENTS || !clients[session - 1].alive)
 		return;
 	c = &clients[session - 1];
+	if (f[0] != FRAME_EXIT && len > c->window) {
+		guest.bad = true;       /* past the window: the channel breaks */
+		return;
+	}
 	expect_add(&c->out, f, len);
-	if (f[0] == FRAME_EXIT)
+	if (f[0] == FRAME_EXIT) {
 		c->alive = false;
+		return;
+	}
+	c->window -= (uint32_t)len;
+	c->credit += (uint32_t)len;     /* delivered at once: the client reads */
+	if (c->credit >= EXEC_MUX_CREDIT_BATCH) {
+		uint8_t credit[AGENT_FRAME_HDR + 4];
+
+		agent_frame_put(credit, FRAME_CREDIT, session, 4);
+		credit[9] = (uint8_t)c->credit, credit[10] = (uint8_t)(c->credit >> 8);
+		credit[11] = (uint8_t)(c->credit >> 16), credit[12] = (uint8_t)(c->credit >> 24);
+		expect_add(&c->in, credit, sizeof(credit));
+		c->window += c->credit;
+		c->credit = 0;
+	}
+}
+
+/* The model: the client left; the guest hears of it if it knew the session. */
+static void client_left(struct client *c)
+{
+	uint8_t hangup[AGENT_FRAME_HDR];
+
+	if (c->alive && c->known) {
+		agent_frame_put(hangup, FRAME_HANGUP, (uint32_t)(c - clients) + 1, 0);
+		expect_add(&c->in, hangup, sizeof(hangup));
+	}
+	c->alive = false;
+	c->held_len = c->unread_len = 0;
 }
 
 /* The model forwards a frame of a client, under its session. */
-static void client_frame(const uint8_t *f, size_t len, void *ctx)
+static void client_forward(struct client *c, const uint8_t *f, size_t len)
 {
-	struct client *c = ctx;
 	uint8_t copy[AGENT_FRAME_MAX];
 
+	if (f[0] == FRAME_STDIN)
+		c->in_window -= (uint32_t)(len - AGENT_FRAME_HDR);
 	memcpy(copy, f, len);
 	agent_frame_put(copy, f[0], (uint32_t)(c - clients) + 1, (uint32_t)(len - AGENT_FRAME_HDR));
 	expect_add(&c->in, copy, len);
+	c->known = true;
+}
+
+/* A whole frame of a client: forwarded, or held while it is stdin past the
+ * window (the mux then reads no more of the client). */
+static void client_frame(const uint8_t *f, size_t len, void *ctx)
+{
+	struct client *c = ctx;
+
+	if (f[0] == FRAME_STDIN && len - AGENT_FRAME_HDR > c->in_window) {
+		memcpy(c->held, f, len);
+		c->held_len = len;
+		return;
+	}
+	client_forward(c, f, len);
+}
+
+/* The mux reads a client byte by byte as far as the model can tell: up to
+ * a held frame, or a bad one. */
+static void client_feed(struct client *c)
+{
+	while (c->alive && !c->held_len && c->unread_len) {
+		reader_feed(&c->sent, c->unread + c->unread_off, 1, client_frame, c);
+		c->unread_off++, c->unread_len--;
+		if (c->sent.bad)
+			client_left(c);
+	}
+	if (!c->unread_len)
+		c->unread_off = 0;
 }
 
 /* A frame arrived in the pipe to the guest: the next its client sent. */
@@ -166,7 +271,7 @@ static void io_loop(void)
 {
 	int turn;
 
-	for (turn = 0; turn < 64; turn++) {
+	for (turn = 0; turn < (1 << 16); turn++) {
 		struct pollfd p[EXEC_MUX_POLLFDS];
 
 		exec_mux_pollfds(&mux, p);
@@ -195,6 +300,12 @@ static void check(void)
 			__builtin_trap();       /* a whole frame did not reach the guest */
 		if (c->alive != (mux.c[k].fd >= 0))
 			__builtin_trap();
+		if (c->alive && (mux.c[k].window != c->window || mux.c[k].credit != c->credit ||
+				 mux.c[k].out_len || mux.c[k].in_window != c->in_window ||
+				 mux.c[k].ready != (c->held_len > 0)))
+			__builtin_trap();       /* flow control differs from the model's */
+		if (mux.c[k].hangup)
+			__builtin_trap();       /* the pipe had room: the hangup is out */
 		if (c->peer < 0)
 			continue;
 		while ((n = recv(c->peer, buf + have, sizeof(buf) - have, MSG_DONTWAIT)) > 0)
@@ -221,18 +332,22 @@ static void start(void)
 
 	if (exec_mux_init(&mux, -1, &err) < 0)
 		die(err.msg);
-	guest = (struct reader){ .type_min = FRAME_STDOUT, .type_max = FRAME_EXIT };
-	to_guest = (struct reader){ .type_min = FRAME_CONFIG, .type_max = FRAME_SIGNAL };
+	guest = (struct reader){ .type_min = FRAME_STDOUT, .type_max = FRAME_STDIN_CREDIT };
+	to_guest = (struct reader){ .type_min = FRAME_CONFIG, .type_max = FRAME_HANGUP };
 	for (k = 0; k < CLIENTS; k++) {
 		struct client *c = &clients[k];
 		int sv[2];
 
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 			die("socketpair");
-		mux.c[k].fd = sv[0];
-		mux.c[k].session = ++mux.next_session;
+		if (exec_mux_attach(&mux, sv[0]) < 0 || mux.c[k].fd != sv[0])
+			die("attach a client");
 		c->peer = sv[1];
 		c->alive = true;
+		c->known = false;
+		c->window = c->in_window = AGENT_EXEC_WINDOW;
+		c->credit = 0;
+		c->held_len = c->unread_off = c->unread_len = 0;
 		c->sent = (struct reader){ .type_min = FRAME_CONFIG, .type_max = FRAME_SIGNAL };
 		c->out.len = c->in.len = 0;
 	}
@@ -265,8 +380,11 @@ static void client_write(struct client *c, const uint8_t *p, size_t n)
 	if (n && write(c->peer, p, n) != (ssize_t)n)
 		die("write a client");
 	if (c->alive) {
-		reader_feed(&c->sent, p, n, client_frame, c);
-		c->alive = !c->sent.bad;
+		if (n > sizeof(c->unread) - c->unread_off - c->unread_len)
+			__builtin_trap();       /* the harness's own limit: inputs are small */
+		memcpy(c->unread + c->unread_off + c->unread_len, p, n);
+		c->unread_len += n;
+		client_feed(c);
 	}
 	io_loop();
 }
@@ -276,7 +394,7 @@ static void client_hangup(struct client *c)
 	if (c->peer >= 0)
 		close(c->peer);
 	c->peer = -1;
-	c->alive = false;
+	client_left(c);
 	io_loop();
 }
 
@@ -300,6 +418,7 @@ static void run(const uint8_t *data, size_t size)
 		if (op == 0) {
 			from_guest(data + i, n);
 			exec_mux_from_guest(&mux, data + i, n);
+			io_loop();      /* credit may have let a client's frames go */
 		} else if (op == 1) {
 			from_guest(data + i, n);
 			if (n && write(mux.from_guest[1], data + i, n) != (ssize_t)n)

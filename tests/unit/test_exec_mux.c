@@ -264,7 +264,7 @@ static void test_client_bad_frames_dropped(void **state)
 		unsigned type;
 		uint32_t len;
 	} bad[] = {
-		{ 0, 0 }, { 7, 0 }, { FRAME_STDOUT, 1 }, { FRAME_STDERR, 0 }, { FRAME_EXIT, 1 },
+		{ 0, 0 }, { FRAME_CREDIT, 4 }, { FRAME_HANGUP, 0 }, { 9, 0 }, { FRAME_STDOUT, 1 }, { FRAME_STDERR, 0 }, { FRAME_EXIT, 1 },
 		{ 255, 0 }, { FRAME_STDIN, AGENT_FRAME_DATA + 1 }, { FRAME_CONFIG, 0xffffffff },
 		{ FRAME_START, 1u << 31 },
 	};
@@ -280,7 +280,10 @@ static void test_client_bad_frames_dropped(void **state)
 		memset(buf + n + AGENT_FRAME_HDR, 'z', 8);
 		send_bytes(a, buf, n + AGENT_FRAME_HDR + 8);
 		pump_n(&f->m, 4);
-		expect_to_guest(&f->m, want, frame(want, FRAME_STDIN, sa, "ok"));
+		/* The agent had the session: it hears that the client is gone. */
+		n = frame(want, FRAME_STDIN, sa, "ok");
+		agent_frame_put(want + n, FRAME_HANGUP, sa, 0);
+		expect_to_guest(&f->m, want, n + AGENT_FRAME_HDR);
 		expect_eof(a);
 		assert_int_equal(f->m.c[0].fd, -1);
 		/* The other session is not touched. */
@@ -453,7 +456,8 @@ static void test_guest_garbage_breaks_channel(void **state)
 	} bad[] = {
 		{ FRAME_STDOUT, AGENT_FRAME_DATA + 1 }, { FRAME_EXIT, 0xffffffff },
 		{ FRAME_STDERR, 1u << 16 }, { 0, 0 }, { FRAME_CONFIG, 1 }, { FRAME_SIGNAL, 2 },
-		{ FRAME_STDIN, 0 }, { 15, 0 }, { 19, 0 }, { 255, 3 },
+		{ FRAME_STDIN, 0 }, { 15, 0 }, { FRAME_STDIN_CREDIT, 0 }, { FRAME_STDIN_CREDIT, 3 },
+		{ FRAME_STDIN_CREDIT, 5 }, { 20, 0 }, { 255, 3 },
 	};
 	size_t i, step;
 
@@ -577,6 +581,259 @@ static void test_without_listener(void **state)
 	exec_mux_destroy(&m);
 }
 
+/* The mux's end of the client in slot: a small send buffer, so that a
+ * client that does not read is soon full. */
+static void client_shrink(struct fixture *f, size_t slot)
+{
+	int size = 4096;
+
+	assert_int_equal(setsockopt(f->m.c[slot].fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)), 0);
+}
+
+/* The guest sends a session a whole window of output, in whole frames. */
+static void guest_fill_window(struct exec_mux *m, uint32_t session)
+{
+	static uint8_t buf[AGENT_FRAME_MAX];
+	size_t sent;
+
+	agent_frame_put(buf, FRAME_STDOUT, session, AGENT_FRAME_DATA);
+	memset(buf + AGENT_FRAME_HDR, 'y', AGENT_FRAME_DATA);
+	for (sent = 0; sent < AGENT_EXEC_WINDOW; sent += sizeof(buf))
+		exec_mux_from_guest(m, buf, sizeof(buf));
+}
+
+/* The CREDIT frames in the pipe to the guest, summed; anything else fails. */
+static uint32_t credit_to_guest(struct exec_mux *m, uint32_t session)
+{
+	uint8_t f[AGENT_FRAME_HDR + 4];
+	uint32_t sum = 0;
+
+	while (read(m->to_guest[0], f, AGENT_FRAME_HDR) == AGENT_FRAME_HDR) {
+		unsigned type;
+		uint32_t s, len;
+
+		assert_int_equal(agent_frame_get(f, &type, &s, &len), 0);
+		assert_int_equal(type, FRAME_CREDIT);
+		assert_int_equal(s, session);
+		assert_int_equal(len, 4);
+		assert_int_equal(read(m->to_guest[0], f + AGENT_FRAME_HDR, 4), 4);
+		sum += (uint32_t)f[9] | (uint32_t)f[10] << 8 | (uint32_t)f[11] << 16 |
+		       (uint32_t)f[12] << 24;
+	}
+	return sum;
+}
+
+/* A client that stops reading holds its own output only: the VMM never
+ * blocks on it, and the other session's output still goes through. */
+static void test_slow_client_holds_only_its_session(void **state)
+{
+	struct fixture *f = *state;
+	int a = client_connect(f, 0), b = client_connect(f, 1);
+	struct pollfd p[EXEC_MUX_POLLFDS];
+
+	client_shrink(f, 0);
+	guest_fill_window(&f->m, 1);
+	assert_false(f->m.broken);
+	assert_int_equal(f->m.c[0].window, 0);
+	assert_true(f->m.c[0].out_len > 0);
+	assert_true(f->m.c[0].out_len <= EXEC_MUX_OUT_MAX);
+	exec_mux_pollfds(&f->m, p);
+	assert_int_equal(p[3].fd, f->m.c[0].fd);
+	assert_true(p[3].events & POLLOUT);
+	/* Session 2 is not held up. */
+	exec_mux_from_guest(&f->m, (uint8_t[]){ FRAME_STDOUT, 2, 0, 0, 0, 1, 0, 0, 0, 'b' }, 10);
+	expect_frame(b, FRAME_STDOUT, 2, "b");
+	/* Its EXIT needs no credit, and waits behind the output. */
+	exec_mux_from_guest(&f->m, (uint8_t[]){ FRAME_EXIT, 1, 0, 0, 0, 1, 0, 0, 0, '0' }, 10);
+	assert_true(f->m.c[0].exited);
+	assert_true(f->m.c[0].fd >= 0);
+	close(a);
+	close(b);
+}
+
+/* What the client reads comes back to the guest as credit, in batches,
+ * until the whole window is open again. */
+static void test_credit_as_client_reads(void **state)
+{
+	struct fixture *f = *state;
+	int a = client_connect(f, 0);
+	uint8_t buf[AGENT_FRAME_MAX];
+	size_t got = 0;
+	uint32_t credit = 0;
+	int turns;
+
+	client_shrink(f, 0);
+	guest_fill_window(&f->m, 1);
+	for (turns = 0; got < AGENT_EXEC_WINDOW && turns < 10000; turns++) {
+		ssize_t n = recv(a, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n > 0)
+			got += (size_t)n;
+		pump(&f->m);
+		credit += credit_to_guest(&f->m, 1);
+		assert_true(f->m.c[0].window == credit);
+	}
+	assert_int_equal(got, AGENT_EXEC_WINDOW);
+	assert_int_equal(f->m.c[0].out_len, 0);
+	assert_int_equal(credit + f->m.c[0].credit, AGENT_EXEC_WINDOW);
+	assert_true(f->m.c[0].credit < EXEC_MUX_CREDIT_BATCH);
+	assert_true(credit >= AGENT_EXEC_WINDOW - EXEC_MUX_CREDIT_BATCH);
+	close(a);
+}
+
+/* Output past the window is the agent ignoring the protocol. */
+static void test_guest_past_window_breaks_channel(void **state)
+{
+	struct fixture *f = *state;
+	int a = client_connect(f, 0), b = client_connect(f, 1);
+
+	client_shrink(f, 0);
+	guest_fill_window(&f->m, 1);
+	assert_false(f->m.broken);
+	exec_mux_from_guest(&f->m, (uint8_t[]){ FRAME_STDERR, 1, 0, 0, 0, 0, 0, 0, 0 }, 9);
+	assert_true(f->m.broken);
+	assert_int_equal(slots_used(&f->m), 0);
+	expect_eof(b);
+	close(a);
+	close(b);
+}
+
+/* A client that leaves is a hangup for the agent, once the agent has its
+ * session and before its EXIT; the slot waits for room in the pipe. */
+static void test_client_gone_hangs_up(void **state)
+{
+	struct fixture *f = *state;
+	int a = client_connect(f, 0), b = client_connect(f, 1), c;
+	uint8_t fill[AGENT_FRAME_MAX] = { 0 }, buf[64], want[64], junk[AGENT_FRAME_MAX];
+	size_t n;
+
+	/* Never heard of by the agent: nothing to tell. */
+	close(b);
+	pump(&f->m);
+	assert_int_equal(f->m.c[1].fd, -1);
+	assert_false(f->m.c[1].hangup);
+	expect_to_guest(&f->m, NULL, 0);
+	/* Known, with the pipe full: the hangup waits, and holds the slot. */
+	n = frame(buf, FRAME_START, 0, "cfg");
+	send_bytes(a, buf, n);
+	pump_n(&f->m, 2);
+	expect_to_guest(&f->m, want, frame(want, FRAME_START, 1, "cfg"));
+	while (write(f->m.to_guest[1], fill, sizeof(fill)) > 0)
+		;
+	close(a);
+	pump(&f->m);
+	assert_int_equal(f->m.c[0].fd, -1);
+	assert_true(f->m.c[0].hangup);
+	c = client_connect(f, 1);
+	assert_int_equal(f->m.c[1].session, 3);
+	while (read(f->m.to_guest[0], junk, sizeof(junk)) > 0)
+		;
+	pump(&f->m);
+	assert_false(f->m.c[0].hangup);
+	agent_frame_put(want, FRAME_HANGUP, 1, 0);
+	expect_to_guest(&f->m, want, AGENT_FRAME_HDR);
+	/* After its EXIT the session is over: no hangup. */
+	n = frame(buf, FRAME_STDIN, 0, "x");
+	send_bytes(c, buf, n);
+	pump_n(&f->m, 2);
+	expect_to_guest(&f->m, want, frame(want, FRAME_STDIN, 3, "x"));
+	exec_mux_from_guest(&f->m, (uint8_t[]){ FRAME_EXIT, 3, 0, 0, 0, 1, 0, 0, 0, '0' }, 10);
+	expect_frame(c, FRAME_EXIT, 3, "0");
+	assert_int_equal(f->m.c[1].fd, -1);
+	close(c);
+	pump(&f->m);
+	expect_to_guest(&f->m, NULL, 0);
+}
+
+static void guest_stdin_credit(struct exec_mux *m, uint32_t session, uint32_t v)
+{
+	uint8_t f[AGENT_FRAME_HDR + 4];
+
+	agent_frame_put(f, FRAME_STDIN_CREDIT, session, 4);
+	f[9] = (uint8_t)v, f[10] = (uint8_t)(v >> 8), f[11] = (uint8_t)(v >> 16);
+	f[12] = (uint8_t)(v >> 24);
+	exec_mux_from_guest(m, f, sizeof(f));
+}
+
+/* The client sends whole-data STDIN frames until one waits for credit;
+ * how many went to the guest. */
+static size_t client_fill_stdin(struct fixture *f, int fd)
+{
+	static uint8_t buf[AGENT_FRAME_MAX], junk[2 * AGENT_FRAME_MAX];
+	size_t sent = 0;
+	int i;
+
+	agent_frame_put(buf, FRAME_STDIN, 0, AGENT_FRAME_DATA);
+	memset(buf + AGENT_FRAME_HDR, 'i', AGENT_FRAME_DATA);
+	for (i = 0; i < 20; i++)
+		send_bytes(fd, buf, sizeof(buf));
+	for (i = 0; i < 100; i++) {
+		ssize_t n;
+
+		pump(&f->m);
+		while ((n = read(f->m.to_guest[0], junk, sizeof(junk))) > 0)
+			sent += (size_t)n;
+	}
+	return sent / AGENT_FRAME_MAX;
+}
+
+/* A process that does not take its stdin holds its client only: the VMM
+ * stops reading that client, and the guest's credit lets it go on. */
+static void test_stdin_waits_for_credit(void **state)
+{
+	struct fixture *f = *state;
+	int a = client_connect(f, 0), b = client_connect(f, 1);
+	struct pollfd p[EXEC_MUX_POLLFDS];
+	uint8_t buf[64], want[64], junk[2 * AGENT_FRAME_MAX];
+	size_t n;
+
+	assert_int_equal(client_fill_stdin(f, a), AGENT_EXEC_WINDOW / AGENT_FRAME_DATA);
+	assert_true(f->m.c[0].ready);
+	assert_true(f->m.c[0].in_window < AGENT_FRAME_DATA);
+	exec_mux_pollfds(&f->m, p);
+	assert_int_equal(p[2].fd, -1);           /* nothing to write: no busy loop */
+	assert_int_equal(p[3].fd, f->m.c[0].fd);
+	assert_int_equal(p[3].events, 0);
+	/* The other session's stdin goes on. */
+	n = frame(buf, FRAME_STDIN, 0, "b");
+	send_bytes(b, buf, n);
+	pump_n(&f->m, 2);
+	expect_to_guest(&f->m, want, frame(want, FRAME_STDIN, 2, "b"));
+	/* Credit for another session, or not enough, frees nothing. */
+	guest_stdin_credit(&f->m, 2, AGENT_EXEC_WINDOW);
+	guest_stdin_credit(&f->m, 99, AGENT_EXEC_WINDOW);
+	guest_stdin_credit(&f->m, 1, 1);
+	assert_true(f->m.c[0].ready);
+	expect_to_guest(&f->m, NULL, 0);
+	/* Enough: the waiting frame goes at once. */
+	guest_stdin_credit(&f->m, 1, AGENT_FRAME_DATA);
+	assert_false(f->m.c[0].ready);
+	assert_int_equal(read(f->m.to_guest[0], junk, sizeof(junk)), AGENT_FRAME_MAX);
+	/* A guest that gives too much opens one window, no more. */
+	guest_stdin_credit(&f->m, 1, 0xffffffff);
+	assert_int_equal(f->m.c[0].in_window, AGENT_EXEC_WINDOW);
+	assert_int_equal(f->m.c[1].in_window, AGENT_EXEC_WINDOW);
+	assert_false(f->m.broken);
+	close(a);
+	close(b);
+}
+
+/* A client that leaves while its stdin waits is seen to go. */
+static void test_stdin_waiting_client_gone(void **state)
+{
+	struct fixture *f = *state;
+	int a = client_connect(f, 0);
+	uint8_t want[AGENT_FRAME_HDR];
+
+	client_fill_stdin(f, a);
+	assert_true(f->m.c[0].ready);
+	close(a);
+	pump(&f->m);
+	assert_int_equal(f->m.c[0].fd, -1);
+	agent_frame_put(want, FRAME_HANGUP, 1, 0);
+	expect_to_guest(&f->m, want, sizeof(want));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -594,6 +851,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_guest_exit_closes_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_guest_output_to_gone_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_channel_refuses_clients, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_client_holds_only_its_session, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_credit_as_client_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_guest_past_window_breaks_channel, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_client_gone_hangs_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stdin_waits_for_credit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stdin_waiting_client_gone, setup, teardown),
 		cmocka_unit_test(test_without_listener),
 	};
 

@@ -1,0 +1,15 @@
+/* The bundle annotations isobox reads and writes: the engine writes them
+ * when it builds a hyperv container's bundle, the runtime and the VMM read
+ * them. They are part of the bundle's format, so they live with the OCI code. */
+#ifndef ISOBOX_OCI_ANNOTATIONS_H
+#define ISOBOX_OCI_ANNOTATIONS_H
+
+/* "hyperv" makes the container a micro-VM; the rest name the VM's parts. */
+#define VM_ANNOTATION_ISOLATION "io.isobox.isolation"
+#define VM_ANNOTATION_KERNEL "io.isobox.vm.kernel"
+#define VM_ANNOTATION_INITRD "io.isobox.vm.initrd"
+#define VM_ANNOTATION_ROOTFS "io.isobox.vm.rootfs"
+#define VM_ANNOTATION_UPPER "io.isobox.vm.upper"
+#define VM_ANNOTATION_MEMORY "io.isobox.vm.memory"
+
+#endif
