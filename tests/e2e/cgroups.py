@@ -35,3 +35,22 @@ def controllers(dirs):
 
 def procs(d):
     return [int(p) for p in open(f"{d}/cgroup.procs").read().split()]
+
+
+def cgroup_of(pid, controller="memory"):
+    """The directory of the cgroup that holds pid: its one on a v2 host, else
+    the one in controller's hierarchy."""
+    for line in open(f"/proc/{pid}/cgroup").read().splitlines():
+        num, ctrls, path = line.split(":", 2)
+        if cgroup_v2() and num == "0":
+            return "/sys/fs/cgroup" + path
+        if not cgroup_v2() and controller in ctrls.split(","):
+            return f"/sys/fs/cgroup/{controller}" + path
+    raise AssertionError(f"{pid} is in no {controller} cgroup")
+
+
+def memory_limit_of(pid):
+    """The memory limit of pid's cgroup in bytes, None when there is none."""
+    d = cgroup_of(pid, "memory")
+    v = open(f"{d}/memory.max" if cgroup_v2() else f"{d}/memory.limit_in_bytes").read().strip()
+    return None if v == "max" or int(v) >= 1 << 62 else int(v)

@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from cgroups import cgroup_of, cgroup_v2, memory_limit_of
+
 
 
 def test_memory_hog_is_oom_killed(isobox, mode):
@@ -52,33 +54,12 @@ def test_cpus_gives_the_vm_its_vcpus(isobox, mode):
         assert int(r.stdout) == os.cpu_count()
 
 
-CGROUP = "/sys/fs/cgroup"
-# A pure cgroup v2 host has its controllers at the root; a v1 or hybrid one
-# (v1 controllers, cgroup2 at /sys/fs/cgroup/unified) has one tree each.
-UNIFIED = os.path.exists(f"{CGROUP}/cgroup.controllers")
-
-
 def container_cgroups(cid):
     """The directories isobox makes for a container: /sys/fs/cgroup/isobox/<id>
     on v2, /sys/fs/cgroup/<controller>/isobox/<id> for each controller on v1."""
-    if UNIFIED:
-        return [f"{CGROUP}/isobox/{cid}"]
-    return [f"{CGROUP}/{ctrl}/isobox/{cid}" for ctrl in ("memory", "pids", "cpu")]
-
-
-def cgroup_of(pid, controller):
-    """The cgroup directory that holds pid for controller (v1), or its v2 one."""
-    lines = [l.split(":", 2) for l in open(f"/proc/{pid}/cgroup").read().splitlines()]
-    if UNIFIED:
-        return CGROUP + next(path for num, _, path in lines if num == "0")
-    return f"{CGROUP}/{controller}" + next(path for _, ctrls, path in lines
-                                           if controller in ctrls.split(","))
-
-
-def memory_limit_of(pid):
-    d = cgroup_of(pid, "memory")
-    v = open(f"{d}/memory.max" if UNIFIED else f"{d}/memory.limit_in_bytes").read().strip()
-    return None if v == "max" or int(v) >= 1 << 62 else int(v)
+    if cgroup_v2():
+        return [f"/sys/fs/cgroup/isobox/{cid}"]
+    return [f"/sys/fs/cgroup/{ctrl}/isobox/{cid}" for ctrl in ("memory", "pids", "cpu")]
 
 
 def container_pid(isobox, cid):
@@ -94,8 +75,8 @@ def test_cpus_sets_quota(isobox, mode):
     cid = isobox.out("run", "-d", f"--isolation={mode}", "--cpus", "0.5", "busybox", "sleep", "30").strip()
     pid = container_pid(isobox, cid)
     d = cgroup_of(pid, "cpu")
-    assert d == (f"{CGROUP}/isobox/{cid}" if UNIFIED else f"{CGROUP}/cpu/isobox/{cid}")
-    quota = open(f"{d}/cpu.max").read().split()[0] if UNIFIED else \
+    assert d == ("/sys/fs/cgroup" if cgroup_v2() else "/sys/fs/cgroup/cpu") + f"/isobox/{cid}"
+    quota = open(f"{d}/cpu.max").read().split()[0] if cgroup_v2() else \
         open(f"{d}/cpu.cfs_quota_us").read().strip()
     assert quota == "50000"
     isobox("rm", "-f", cid, check=True)
