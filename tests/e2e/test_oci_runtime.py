@@ -630,10 +630,14 @@ def test_namespaces_by_path(rt, bundle, mode):
     VM the VMM's, the VM's host side (as Kata's VMM joins a pod's). Another
     host namespace by path, and a user namespace, are refused in a VM."""
     b = bundle(["true"])
-    # No mount namespace of its own is refused (pivot_root would move ours).
+    # No mount namespace of its own is refused (pivot_root would move ours);
+    # a VM first refuses the host's network, IPC and UTS namespaces it lacks.
     edit(b, lambda c: c["linux"].update(namespaces=[{"type": "pid"}]))
     r = rt("run", "--bundle", b, cid("n0"))
-    assert r.returncode == 1 and "needs a mount namespace of its own" in r.stderr
+    assert r.returncode == 1
+    assert ("needs a mount namespace of its own" if mode == "process" else
+            "a hyperv container runs in its own VM and cannot share the host's namespaces "
+            "(--network, --pid, --ipc or --uts host)") in r.stderr, r.stderr
     holder, ns = network_holder()
     try:
         if mode == "process":
