@@ -28,6 +28,10 @@ nonce=$$$(date +%s%N)
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}        # seconds, each unit binary
 TEST_TIMEOUT=${TEST_TIMEOUT:-900}        # seconds, each pytest test (TCG boots are slow)
 TESTHOST_TIMEOUT=${TESTHOST_TIMEOUT:-3600}
+# Where the unit tests' sources and binaries are, and the bounded fuzz runs
+# (tests/e2e/test_runner.py points them at fakes).
+UNIT_SRC=${UNIT_SRC:-tests/unit} UNIT_BIN=${UNIT_BIN:-build/tests}
+FUZZ_CHECKS=${FUZZ_CHECKS-virtq exec_mux}
 
 fail() {
 	echo "FAILED: $*" >>"$reasons"
@@ -42,8 +46,8 @@ cmocka_count() {
 
 run_unit() {
 	u_passed=0 u_failed=0 u_skipped=0
-	for src in tests/unit/test_*.c; do
-		t=build/tests/$(basename "$src" .c)
+	for src in "$UNIT_SRC"/test_*.c; do
+		t=$UNIT_BIN/$(basename "$src" .c)
 		if [ ! -x "$t" ]; then
 			fail "$t: missing (make $t)"
 			continue
@@ -57,7 +61,7 @@ run_unit() {
 		u_failed=$((u_failed + ${f:-0}))
 		u_skipped=$((u_skipped + ${s:-0}))
 		# cmocka lists each skipped test by name below the count.
-		[ -z "$s" ] || sed -n "s/^\[  SKIPPED \] \([^0-9].*\)/skipped: $t: \1/p" "$log" >>"$reasons"
+		[ -z "$s" ] || sed -n "s|^\[  SKIPPED \] \([^0-9].*\)|skipped: $t: \1|p" "$log" >>"$reasons"
 		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 			fail "$t: timed out after ${UNIT_TIMEOUT}s"
 		elif [ "$rc" -ne 0 ] && [ -z "$f" ]; then
@@ -75,7 +79,7 @@ run_unit() {
 	# bounded time (FUZZ_CHECK_SECONDS, 30 by default, and
 	# FUZZ_CHECK_EXEC_SECONDS, 10): one test each, passed when the fuzzer
 	# stops without a finding. A finding is kept in build/fuzz/artifacts/.
-	for t in virtq exec_mux; do
+	for t in $FUZZ_CHECKS; do
 		echo "== fuzz_$t"
 		if make -s --no-print-directory "fuzz-check-$t" >"$log" 2>&1; then
 			grep -E '^(Done|stat::number_of_executed_units|stat::new_units_added)' "$log"

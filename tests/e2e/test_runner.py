@@ -68,3 +68,29 @@ def test_a_hang_fails_its_test(tmp_path):
     assert r.returncode == 1
     assert last == "1 passed, 1 failed, 0 skipped"
     assert "Timeout" in r.stdout
+
+
+def test_unit_binaries_missing_crashed_hung_and_skipped(tmp_path):
+    src, bins = tmp_path / "src", tmp_path / "bin"
+    src.mkdir()
+    bins.mkdir()
+    scripts = {
+        "test_a": "echo '[  PASSED  ] 2 test(s).'; echo '[  SKIPPED ] 1 test(s), listed below:'; "
+                  "echo '[  SKIPPED ] test_later'",
+        "test_c": "echo '[==========] 1 test(s) run.'; kill -SEGV $$",
+        "test_d": "sleep 60",
+    }
+    for name in ("test_a", "test_b", "test_c", "test_d"):
+        (src / f"{name}.c").write_text("")
+        if name in scripts:
+            (bins / name).write_text(f"#!/bin/sh\n{scripts[name]}\n")
+            (bins / name).chmod(0o755)
+    r = subprocess.run(["sh", RUN_SH, "unit"], capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, UNIT_SRC=str(src), UNIT_BIN=str(bins),
+                                FUZZ_CHECKS="", UNIT_TIMEOUT="2"))
+    assert r.returncode == 1
+    assert r.stdout.strip().splitlines()[-1] == "2 passed, 3 failed, 1 skipped", r.stdout
+    assert f"FAILED: {bins}/test_b: missing" in r.stdout
+    assert f"FAILED: {bins}/test_c: crashed (exit 139)" in r.stdout
+    assert f"FAILED: {bins}/test_d: timed out after 2s" in r.stdout
+    assert f"skipped: {bins}/test_a: test_later" in r.stdout
