@@ -6,6 +6,9 @@ ISOBOX_REPORT_NONCE is the runner's nonce."""
 import os
 
 _LEFT_OUT = []   # (count, reason) of the tests a conftest deselected
+# Taken out of the environment before any test runs: tests and what they
+# start cannot learn it.
+_NONCE = os.environ.pop("ISOBOX_REPORT_NONCE", "-")
 
 
 def deselect(config, items, reason):
@@ -30,7 +33,7 @@ def _skip_reason(report):
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     label = os.environ.get("ISOBOX_REPORT_LABEL", "pytest")
-    nonce = os.environ.get("ISOBOX_REPORT_NONCE", "-")
+    nonce = _NONCE
     stats = terminalreporter.stats
     write = terminalreporter.write_line
     for report in stats.get("skipped", []):

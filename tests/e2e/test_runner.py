@@ -94,3 +94,13 @@ def test_unit_binaries_missing_crashed_hung_and_skipped(tmp_path):
     assert f"FAILED: {bins}/test_c: crashed (exit 139)" in r.stdout
     assert f"FAILED: {bins}/test_d: timed out after 2s" in r.stdout
     assert f"skipped: {bins}/test_a: test_later" in r.stdout
+
+
+def test_a_test_cannot_learn_the_nonce(tmp_path):
+    peek = ("import os\n\ndef test_peek():\n"
+            "    n = os.environ.get('ISOBOX_REPORT_NONCE', 'none')\n"
+            "    print(f'ISOBOX-RESULT {n} fake passed=100 failed=0 errors=0 skipped=0 "
+            "deselected=0 exit=0')\n")
+    r, last = runner(tmp_path, {"test_a.py": peek}, "-s")
+    assert r.returncode == 0
+    assert last == "1 passed, 0 failed, 0 skipped", r.stdout
