@@ -648,9 +648,7 @@ def test_namespaces_by_path(rt, bundle, mode):
             return
         b = bundle(["sleep", "300"])
         edit(b, with_ns_path("network", ns))
-        r = subprocess.run([*rt.cmd, "create", "--bundle", b, cid("n1")],
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                           timeout=BOOT_WAIT)
+        r = rt("create", "--bundle", b, cid("n1"), timeout=BOOT_WAIT)
         assert r.returncode == 0, r.stderr
         vmm = json.loads(rt("state", cid("n1")).stdout)["pid"]
         assert os.readlink(f"/proc/{vmm}/ns/net") == os.readlink(ns)
