@@ -289,7 +289,9 @@ def test_run_detached_with_rm_and_name_reuse(isobox, mode):
     # Without --rm: wait gives the app's exit code, and the container stays.
     cid = run_detached(isobox, mode, word="kept")
     waiter = subprocess.Popen(isobox.cmd("wait", cid), stdout=subprocess.PIPE, text=True)
-    isobox("exec", cid, "touch", "/tmp/go", check=True)
+    # Detached: the app's exit ends the container, and in a VM the guest with
+    # it, which may come before an attached exec's own status could.
+    isobox("exec", "-d", cid, "touch", "/tmp/go", check=True)
     assert waiter.communicate(timeout=60)[0] == "3\n"
     assert isobox.out("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", cid) == \
         "exited 3\n"
@@ -299,7 +301,7 @@ def test_run_detached_with_rm_and_name_reuse(isobox, mode):
     for word in ("first", "second"):
         cid = run_detached(isobox, mode, "--rm", "--name", name, word=word)
         assert isobox.out("inspect", "-f", "{{.Id}}", name) == cid + "\n"
-        isobox("exec", cid, "touch", "/tmp/go", check=True)
+        isobox("exec", "-d", cid, "touch", "/tmp/go", check=True)
         end = time.monotonic() + 60
         while isobox("inspect", cid).returncode == 0 and time.monotonic() < end:
             time.sleep(0.1)
