@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -59,6 +60,16 @@ atexit.register(shutil.rmtree, os.path.dirname(CONFIG), ignore_errors=True)
 # The guest kernels for hyperv mode, installed once by tests/hyperv/prepare.sh.
 KERNELS = os.environ.get("ISOBOX_TEST_KERNELS", os.path.join(REPO, "build", "hyperv", "root",
                                                               "kernels"))
+
+
+def wait_for(check, seconds=120, interval=0.1):
+    """Poll check until it holds or seconds pass; its last answer."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval)
+    return bool(check())
 
 
 def new_root(prefix):

@@ -10,7 +10,7 @@ import time
 import pexpect
 import pytest
 
-from conftest import BINARY
+from conftest import BINARY, wait_for
 
 # Reports each signal it gets; exits 3 on USR1, USR2 or INT, and ignores TERM.
 TRAPS = ('trap "echo got-TERM" TERM; '
@@ -20,15 +20,6 @@ TRAPS = ('trap "echo got-TERM" TERM; '
 HOST_NS_REFUSED = ("isobox: a hyperv container runs in its own VM and cannot share the host's "
                    "namespaces (--network, --pid, --ipc or --uts host): drop them, or run it "
                    "with --isolation=process\n")
-
-
-def wait_for(pred, timeout=120):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def inspect(ib, cid, template):
@@ -66,7 +57,7 @@ def test_stop_default_is_term_then_kill_after_10s(isobox, mode):
     assert 10 <= took < 25, took
     assert inspect(isobox, cid, "{{.State.Status}} {{.State.ExitCode}}") == "exited 137"
     # The default stop signal is SIGTERM: the app saw it (and ignored it).
-    assert wait_for(lambda: "got-TERM" in isobox.out("logs", cid), timeout=5)
+    assert wait_for(lambda: "got-TERM" in isobox.out("logs", cid), 5)
     assert "got-USR" not in isobox.out("logs", cid)
     isobox("rm", cid, check=True)
 

@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from conftest import wait_for
+
 TICKER = "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"
 
 
@@ -15,15 +17,6 @@ def ticks(isobox, cid):
 
 def processes(isobox, cid):
     return isobox.out("exec", cid, "ps", timeout=30)
-
-
-def wait_for(cond, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.5)
-    return cond()
 
 
 @pytest.fixture
