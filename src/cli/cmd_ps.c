@@ -287,10 +287,10 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 	json_array_foreach(list, i, c)
 		running += json_is_true(json_object_get(json_object_get(c, "State"), "Running"));
 	uname(&u);
-	info = json_pack("{s:I, s:I, s:I, s:o, s:s, s:s, s:s, s:s, s:s, s:s?}", "Containers",
+	info = json_pack("{s:I, s:I, s:I, s:o, s:b, s:s, s:s, s:s, s:s, s:s, s:s?}", "Containers",
 			 (json_int_t)json_array_size(list), "ContainersRunning", (json_int_t)running,
 			 "ContainersStopped", (json_int_t)(json_array_size(list) - running),
-			 "Isolation", iso, "CgroupVersion",
+			 "Isolation", iso, "Init", host.init, "CgroupVersion",
 			 access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "2" : "1",
 			 "KernelVersion", u.release, "OperatingSystem", "Linux", "Architecture",
 			 u.machine, "IsoboxRootDir", cli->root, "ConfigFile", host.path);
@@ -314,6 +314,8 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 	else
 		printf(" hyperv: not available: %s\n",
 		       json_string_value(json_object_get(hv, "Reason")));
+	printf("Default Init: %s\n", json_is_true(json_object_get(info, "Init")) ?
+	       "true (isobox.conf: init = true; --init=false overrides)" : "false (--init adds it)");
 	printf("Cgroup Version: %s\n", access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ?
 	       "2" : "1 (hybrid)");
 	printf("Kernel Version: %s\nOperating System: Linux\nArchitecture: %s\n", u.release,

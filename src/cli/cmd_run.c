@@ -15,7 +15,7 @@ enum {
 	OPT_RM = 256, OPT_NAME, OPT_ENV_FILE, OPT_HOSTNAME, OPT_ENTRYPOINT, OPT_READ_ONLY,
 	OPT_TMPFS, OPT_CPUS, OPT_PIDS_LIMIT, OPT_ULIMIT, OPT_CAP_ADD, OPT_CAP_DROP,
 	OPT_PRIVILEGED, OPT_SECURITY_OPT, OPT_LABEL, OPT_ISOLATION, OPT_HELP, OPT_STOP_SIGNAL,
-	OPT_NETWORK, OPT_PID, OPT_IPC, OPT_UTS, OPT_KERNEL,
+	OPT_NETWORK, OPT_PID, OPT_IPC, OPT_UTS, OPT_KERNEL, OPT_INIT,
 };
 
 static const struct option run_options[] = {
@@ -49,6 +49,7 @@ static const struct option run_options[] = {
 	{ "ipc", required_argument, NULL, OPT_IPC },
 	{ "uts", required_argument, NULL, OPT_UTS },
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "init", optional_argument, NULL, OPT_INIT },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0 },
 };
@@ -65,6 +66,8 @@ static const char run_usage[] =
 	"      --env-file list         Read in a file of environment variables\n"
 	"  -h, --hostname string       Container host name\n"
 	"  -i, --interactive           Keep STDIN open even if not attached\n"
+	"      --init                  Run an init inside the container that forwards signals and\n"
+	"                              reaps processes\n"
 	"      --ipc string            IPC mode: private (default) or host\n"
 	"      --isolation string      Container isolation technology: process, hyperv (vm), auto,\n"
 	"                              default\n"
@@ -203,6 +206,13 @@ int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *
 						 optarg, c == OPT_NETWORK ? "none" : "private");
 			break;
 		case OPT_KERNEL: o->kernel = optarg; break;
+		case OPT_INIT:
+			/* docker's bool flag: --init, --init=true, --init=false */
+			if (optarg && strcmp(optarg, "true") && strcmp(optarg, "false"))
+				return cli_usage(cmd, "invalid --init %s: use true or false", optarg);
+			o->init = !optarg || !strcmp(optarg, "true");
+			o->init_set = true;
+			break;
 		case OPT_HELP:
 			printf(run_usage, cmd);
 			return -1;

@@ -232,6 +232,8 @@ static json_t *record_build(const char *id, const char *name, const struct image
 		"Ulimits", strv_json(&o->ulimits));
 	if (!rec)
 		return NULL;
+	json_object_set_new(json_object_get(rec, "HostConfig"), "Init",
+			    json_boolean(run_opts_init(o)));
 	/* docker's values: "host", else its default for each. */
 	modes = json_pack("{s:s, s:s, s:s, s:s}", "NetworkMode",
 			  o->network_mode ? o->network_mode : "none", "PidMode",

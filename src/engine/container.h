@@ -39,7 +39,12 @@ struct run_opts {
 	 * "none"/"private": the container's own. */
 	const char *network_mode, *pid_mode, *ipc_mode, *uts_mode;
 	const char *kernel;         /* --kernel: the guest kernel, by name or version */
+	bool init, init_set;        /* --init[=BOOL]; unset: the host config's init */
 };
+
+/* Whether the container gets isobox-init as PID 1 (--init, else init = in
+ * isobox.conf, else not: the app is PID 1, as docker's default). */
+bool run_opts_init(const struct run_opts *o);
 
 struct container {
 	char *id;

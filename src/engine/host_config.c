@@ -99,6 +99,12 @@ static int set_key(struct host_config *c, const char *section, const char *key,
 				       line);
 		return 0;
 	}
+	if (!*section && !strcmp(key, "init")) {
+		if (bool_value(value, &c->init) < 0)
+			return err_set(err, "%s:%u: init is true or false, not \"%s\"", path, line,
+				       value);
+		return 0;
+	}
 	if (!*section && !strcmp(key, "default_isolation"))
 		slot = &c->default_isolation;
 	else if (!*section && !strcmp(key, "chassis_type_file"))

@@ -33,6 +33,8 @@ struct host_config {
 	char *path;                 /* the file read, or NULL when there was none */
 	char *default_isolation;    /* default_isolation = ..., or NULL */
 	char *chassis_type_file;    /* chassis_type_file = ..., or NULL */
+	bool init;                  /* init = true: containers get --init by default, as
+				     * dockerd's --init */
 	struct policy_rule *rules;
 	size_t n_rules;
 	/* [policy] require_hyperv_for_untrusted = true: an image that matches no

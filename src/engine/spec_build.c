@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "engine/seccomp_profile.h"
+#include "engine/host_config.h"
+#include "oci/annotations.h"
 #include "oci/spec.h"
 #include "process/caps.h"
 #include "util/cleanup.h"
@@ -300,6 +302,11 @@ static json_t *namespaces_build(const struct run_opts *o)
 	return a;
 }
 
+bool run_opts_init(const struct run_opts *o)
+{
+	return o->init_set ? o->init : o->host && o->host->init;
+}
+
 int spec_build(const struct image *img, const struct run_opts *o, const char *dir,
 	       const char *hostname, const struct user_ids *ids, json_t **out, struct err *err)
 {
@@ -339,5 +346,8 @@ int spec_build(const struct image *img, const struct run_opts *o, const char *di
 						  wd, ids, caps, rlimits, nnp),
 			 "mounts", mounts, "linux", linux_, "annotations", "io.isobox.overlay",
 			 overlay_options(img, dir), "io.isobox.isolation", "process");
+	if (*out && run_opts_init(o))
+		json_object_set_new(json_object_get(*out, "annotations"), ANNOTATION_INIT,
+				    json_string("true"));
 	return *out ? 0 : err_set(err, "build the OCI spec");
 }

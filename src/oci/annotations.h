@@ -12,4 +12,8 @@
 #define VM_ANNOTATION_UPPER "io.isobox.vm.upper"
 #define VM_ANNOTATION_MEMORY "io.isobox.vm.memory"
 
+/* "true": isobox-init is the container's PID 1 and forks the app (docker's
+ * --init); otherwise the app is PID 1 itself. Both backends read it. */
+#define ANNOTATION_INIT "io.isobox.init"
+
 #endif

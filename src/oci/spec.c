@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "oci/annotations.h"
 #include "util/fs.h"
 
 struct mount_flag {
@@ -535,6 +536,8 @@ int spec_parse(json_t *json, struct oci_spec *spec, struct err *err)
 	spec->root_readonly = json_is_true(json_object_get(root, "readonly"));
 	spec->hostname = json_string_value(json_object_get(json, "hostname"));
 	spec->annotations = json_object_get(json, "annotations");
+	spec->init = !strcmp(json_string_value(json_object_get(spec->annotations,
+								ANNOTATION_INIT)) ?: "", "true");
 	if (parse_process(json_object_get(json, "process"), spec, err) < 0 ||
 	    parse_mounts(json_object_get(json, "mounts"), spec, err) < 0 ||
 	    parse_linux(json_object_get(json, "linux"), spec, err) < 0)

@@ -93,6 +93,7 @@ struct oci_spec {
 	json_t *resources;          /* linux.resources, may be NULL */
 	const char *cgroups_path;   /* linux.cgroupsPath, or NULL */
 	json_t *annotations;
+	bool init;                  /* annotation io.isobox.init "true": isobox-init is PID 1 */
 };
 
 /* A NULL-terminated array of the strings of a JSON array (borrowed; NULL

@@ -1,6 +1,7 @@
 /* The process-isolation backend: a container is a process tree in new
  * namespaces, a cgroup, an overlay rootfs entered with pivot_root, reduced
- * capabilities and a seccomp filter. PID 1 inside is isobox-init. */
+ * capabilities and a seccomp filter. PID 1 inside is the app itself, or
+ * isobox-init with --init (docker's tini). */
 #ifndef ISOBOX_PROCESS_H
 #define ISOBOX_PROCESS_H
 

@@ -196,6 +196,10 @@ static int container_setup(const struct process_start *ps, const struct cgroup *
 		return err_wrap(err, "rootfs");
 	if (spec->terminal && console_open(ps->console_sock, true, err) < 0)
 		return -1;
+	/* The app as PID 1 takes the terminal itself (isobox-init gives it to
+	 * the app it forks), so ^C and job control reach it. */
+	if (spec->terminal && ps->init_fd < 0 && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
+		return err_sys(err, errno, "make the pty the controlling terminal");
 	if (apply_rlimits(spec, err) < 0)
 		return -1;
 	if (spec->has_oom_score_adj) {
@@ -299,6 +303,7 @@ static void __attribute__((noreturn)) container_child(const struct process_start
 	struct err err = { 0 };
 	const char **argv;
 	size_t n = 0, i = 0;
+	sigset_t none;
 	char go;
 
 	/* In a user namespace: nothing until the parent has written its id maps. */
@@ -319,7 +324,10 @@ static void __attribute__((noreturn)) container_child(const struct process_start
 		fprintf(stderr, "isobox: %s\n", err.msg);
 		_exit(ERR_RUNTIME);
 	}
+	/* What the monitor blocked and ignored is not the app's: exec keeps both. */
 	signals_default();
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (ps->init_fd < 0) {
 		exec_args(spec, &err);
 		if (ps->start_fifo >= 0) {

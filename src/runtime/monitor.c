@@ -248,10 +248,10 @@ static int spawn_process(struct monitor *m, const struct oci_spec *spec, struct 
 	char init_path[4096];
 	int r;
 
-	if (rt_init_path(init_path, sizeof(init_path), err) < 0)
-		return -1;
-	init_fd = process_init_open(init_path, err);
-	if (init_fd < 0)
+	/* --init: isobox-init is PID 1 and forks the app; else the app is PID 1
+	 * itself, as docker runs it. */
+	if (spec->init && (rt_init_path(init_path, sizeof(init_path), err) < 0 ||
+			   (init_fd = process_init_open(init_path, err)) < 0))
 		return -1;
 	if (spec->seccomp && seccomp_prog_compile(spec->seccomp, rs->cache_dir, &seccomp, err) < 0)
 		return -1;

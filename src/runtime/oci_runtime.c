@@ -235,8 +235,9 @@ static int spawn(const struct ocirt_create *c, const char *dir, const char *bund
 {
 	_cleanup_free_ char *fifo = xasprintf("%s/exec.fifo", dir);
 	_cleanup_free_ char *cache = xasprintf("%s/.seccomp", c->root);
-	_cleanup_close_ int fifo_fd = -1, console = -1;
+	_cleanup_close_ int fifo_fd = -1, console = -1, init_fd = -1;
 	struct seccomp_prog seccomp = { 0 };
+	char init_path[4096];
 	int r;
 
 	if (mkfifo(fifo, 0622) < 0 || chmod(fifo, 0622) < 0)
@@ -247,11 +248,15 @@ static int spawn(const struct ocirt_create *c, const char *dir, const char *bund
 	console = console_connect(spec, c->console_socket, err);
 	if (console == -2)
 		return -1;
+	/* The app is PID 1, as runc runs it, unless the bundle asks for isobox-init. */
+	if (spec->init && (rt_init_path(init_path, sizeof(init_path), err) < 0 ||
+			   (init_fd = process_init_open(init_path, err)) < 0))
+		return -1;
 	if (spec->seccomp && seccomp_prog_compile(spec->seccomp, cache, &seccomp, err) < 0)
 		return -1;
 	r = process_spawn(&(struct process_start){ .bundle = bundle, .spec = spec,
 						   .stdio = { 0, 1, 2 }, .console_sock = console,
-						   .init_fd = -1,
+						   .init_fd = init_fd,
 						   .seccomp = spec->seccomp ? &seccomp : NULL,
 						   .start_fifo = fifo_fd, .outlive_parent = true,
 						   .preserve_fds = c->preserve_fds },
