@@ -330,6 +330,16 @@ static int parse_dev_rule(struct agent_process *p, char *s)
 	return 0;
 }
 
+/* "1" or "0", nothing else. */
+static int parse_flag(bool *out, char *s)
+{
+	int r = s && (!strcmp(s, "1") || !strcmp(s, "0")) ? 0 : -1;
+
+	*out = r == 0 && s[0] == '1';
+	free(s);
+	return r;
+}
+
 static int push_path(char ***v, size_t *n, char *s)
 {
 	return s && s[0] == '/' ? push(v, n, s) : (free(s), -1);
@@ -356,6 +366,7 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	case TAG_READONLY: p->readonly = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_HOLD: p->hold = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_DETACH: p->detach = s && !strcmp(s, "1"); free(s); return 0;
+	case TAG_INIT: return parse_flag(&p->init, s);
 	case TAG_GROUP: return parse_group(p, s);
 	case TAG_OOM_SCORE_ADJ: return parse_oom_score_adj(p, s);
 	case TAG_SYSCTL: return check_sysctl(s) < 0 ? (free(s), -1) : push(&p->sysctl, &n->sysctl, s);
@@ -630,31 +641,61 @@ static void write_sysctls(const struct agent_process *p)
 	}
 }
 
-/* docker's maskedPaths and readonlyPaths, inside the container's root. */
-static void protect_paths(const struct agent_process *p)
+static bool under(const char *path, const char *prefix)
+{
+	size_t n = prefix ? strlen(prefix) : 0;
+
+	return !prefix || (!strncmp(path, prefix, n) && (path[n] == '/' || !path[n]));
+}
+
+/* docker's maskedPaths and readonlyPaths, inside the container's root: all
+ * of them, or those under prefix. -1 with errno and *failed on failure. */
+static int protect_paths_under(const struct agent_process *p, const char *prefix,
+			       const char **failed)
 {
 	struct stat st;
 	size_t i;
 
 	for (i = 0; p->masked && p->masked[i]; i++) {
-		const char *path = p->masked[i];
+		const char *path = *failed = p->masked[i];
 
-		if (stat(path, &st) < 0)
+		if (!under(path, prefix) || stat(path, &st) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, "size=0") < 0
 					: mount("/dev/null", path, NULL, MS_BIND, NULL) < 0)
-			die(path);
+			return -1;
 	}
 	for (i = 0; p->readonly_paths && p->readonly_paths[i]; i++) {
-		const char *path = p->readonly_paths[i];
+		const char *path = *failed = p->readonly_paths[i];
 
-		if (stat(path, &st) < 0)
+		if (!under(path, prefix) || stat(path, &st) < 0)
 			continue;
 		if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
 		    mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
 			  MS_NOEXEC, NULL) < 0)
-			die(path);
+			return -1;
 	}
+	return 0;
+}
+
+static void protect_paths(const struct agent_process *p)
+{
+	const char *failed = NULL;
+
+	if (protect_paths_under(p, NULL, &failed) < 0)
+		die(failed);
+}
+
+int agent_container_proc(const struct agent_process *p)
+{
+	const char *failed;
+
+	/* Private first: with a shared root the new /proc would propagate back
+	 * over the agent's, which must keep seeing the guest's processes. */
+	if (mount(NULL, "/proc", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return -1;
+	return protect_paths_under(p, "/proc", &failed);
 }
 
 static int write_text(const char *path, const char *text)

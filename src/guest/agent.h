@@ -19,6 +19,7 @@ struct agent_process {
 	bool tty, readonly;
 	bool hold;              /* TAG_HOLD: the app waits for the control line "start" */
 	bool detach;            /* TAG_DETACH: exec -d, stdio is /dev/null */
+	bool init;              /* TAG_INIT: isobox-init is the container's PID 1 (--init) */
 	char **tmpfs;           /* TAG_TMPFS values, NULL-terminated */
 	char **masked;          /* TAG_MASKED paths, NULL-terminated */
 	char **readonly_paths;  /* TAG_RO_PATH paths */
@@ -71,6 +72,10 @@ bool agent_is_vm_init(int argc);
 void agent_boot(struct agent_process *p, struct agent_io *io);
 /* Tell the VMM the container's status; never returns. */
 void agent_report(int status) __attribute__((noreturn));
+/* In the container's own PID and mount namespaces (the first process there):
+ * a /proc of that PID namespace over the guest's, with docker's masked and
+ * read-only paths under it again. 0, or -1 with errno set. */
+int agent_container_proc(const struct agent_process *p);
 /* The app exited with status: tell the VMM if the kernel killed it for memory. */
 void agent_report_oom(int status);
 /* The parser of the config blob, exposed for tests: 0, or -1 when malformed. */

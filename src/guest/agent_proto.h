@@ -49,6 +49,8 @@ enum agent_tag {
 				    * MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE, with or
 				    * without MS_REC */
 	TAG_DETACH = 27,     /* exec: "1": stdio is /dev/null, nobody reads the output */
+	TAG_INIT = 28,       /* "1": isobox-init is PID 1 of the container's PID namespace and
+			      * forks the app (--init); "0" or absent: the app is PID 1 */
 };
 
 /* Disk serials (virtio-blk GET_ID) the agent looks its disks up by. */

@@ -225,7 +225,10 @@ void app_exec(const struct app *a)
 		fail("load the seccomp filter");
 	if (a->envp)
 		environ = a->envp;
-	execvp(argv[0], argv);
+	if (a->exec_self)
+		execv("/proc/self/exe", argv);
+	else
+		execvp(argv[0], argv);
 	if (errno == ENOENT && !strchr(argv[0], '/'))
 		fprintf(stderr, "isobox: exec: \"%s\": executable file not found in $PATH\n",
 			argv[0]);

@@ -19,6 +19,7 @@ struct app {
 	const struct agent_rlimit *rlimits;
 	size_t n_rlimits;
 	const struct agent_process *privileges;  /* its caps, no_new_privs, seccomp; or NULL */
+	int exec_self;          /* exec this binary (isobox-init, --init) with argv, not argv[0] */
 };
 
 /* Never returns: exits 125 when the user cannot be taken, 126/127 when the

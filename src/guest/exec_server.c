@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -120,8 +121,58 @@ void exec_server_init(struct exec_server *x, int chan)
 	x->chan = chan;
 }
 
+void exec_server_container(struct exec_server *x, pid_t pid)
+{
+	x->container = pid;
+}
+
+/* The container's namespaces, opened before the fork: its PID namespace
+ * (NS_PID), its mount namespace (NS_MNT) and its root (NS_ROOT), and ours
+ * to come back to (NS_SELF). */
+enum { NS_PID, NS_MNT, NS_ROOT, NS_SELF, NS_N };
+
+static void ns_close(int ns[NS_N])
+{
+	for (int i = 0; i < NS_N; i++)
+		close_fd(&ns[i]);
+}
+
+static int ns_open(const struct exec_server *x, int ns[NS_N])
+{
+	static const char *const what[NS_N] = { "ns/pid", "ns/mnt", "root", NULL };
+	char path[64];
+	int i;
+
+	for (i = 0; i < NS_N; i++)
+		ns[i] = -1;
+	if (x->container <= 0)
+		return 0;
+	for (i = 0; i < NS_N; i++) {
+		if (what[i])
+			snprintf(path, sizeof(path), "/proc/%d/%s", (int)x->container, what[i]);
+		else
+			snprintf(path, sizeof(path), "/proc/self/ns/pid");
+		ns[i] = open(path, (i == NS_ROOT ? O_PATH | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+		if (ns[i] < 0) {
+			ns_close(ns);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The child, already in the container's PID namespace: its mounts and root. */
+static int ns_enter(const int ns[NS_N])
+{
+	if (ns[NS_MNT] < 0)
+		return 0;
+	return setns(ns[NS_MNT], CLONE_NEWNS) < 0 || fchdir(ns[NS_ROOT]) < 0 || chroot(".") < 0
+		       ? -1 : 0;
+}
+
 /* The child: the session's fds as its stdio, then the process. */
-static void __attribute__((noreturn)) session_child(const struct agent_process *p, int fds[3])
+static void __attribute__((noreturn)) session_child(const struct agent_process *p, int fds[3],
+						     const int ns[NS_N])
 {
 	int high[3], i;
 
@@ -132,6 +183,11 @@ static void __attribute__((noreturn)) session_child(const struct agent_process *
 	for (i = 0; i < 3; i++)
 		if (dup2(high[i], i) < 0)
 			_exit(125);
+	if (ns_enter(ns) < 0) {
+		fprintf(stderr, "isobox: exec: enter the container's namespaces: %s\n",
+			strerror(errno));
+		_exit(125);
+	}
 	if (chdir(p->cwd) < 0) {
 		fprintf(stderr, "isobox: exec: chdir to cwd (\"%s\"): %s\n", p->cwd,
 			strerror(errno));
@@ -177,10 +233,17 @@ static int session_fds(struct exec_session *s, int child[3])
 	return 0;
 }
 
+static void child_fds_close(const int child[3])
+{
+	for (int i = 0; i < 3; i++)
+		if (child[i] >= 0 && (i == 0 || child[i] != child[i - 1]))
+			close(child[i]);
+}
+
 static void session_start(struct exec_server *x, struct exec_session *s)
 {
 	struct agent_process p;
-	int child[3] = { -1, -1, -1 }, i;
+	int child[3] = { -1, -1, -1 }, ns[NS_N] = { -1, -1, -1, -1 }, fork_errno;
 
 	if (agent_config_parse(s->cfg, s->cfg_len, &p) < 0) {
 		session_fail(x, s, "the process's config is malformed");
@@ -189,20 +252,29 @@ static void session_start(struct exec_server *x, struct exec_session *s)
 	s->tty = p.tty;
 	s->detach = p.detach;
 	s->started = true;
-	if (session_fds(s, child) < 0) {
+	/* The process is born in the container's PID namespace (setns applies
+	 * to children), and is still our child: we reap it as before. */
+	if (session_fds(s, child) < 0 || ns_open(x, ns) < 0 ||
+	    (ns[NS_PID] >= 0 && setns(ns[NS_PID], CLONE_NEWPID) < 0)) {
+		int e = errno;
+
+		ns_close(ns);
+		child_fds_close(child);
 		agent_process_free(&p);
-		session_fail(x, s, strerror(errno));
+		session_fail(x, s, strerror(e));
 		return;
 	}
 	s->pid = fork();
+	fork_errno = errno;
 	if (s->pid == 0)
-		session_child(&p, child);
-	for (i = 0; i < 3; i++)
-		if (child[i] >= 0 && (i == 0 || child[i] != child[i - 1]))
-			close(child[i]);
+		session_child(&p, child, ns);
+	if (ns[NS_SELF] >= 0)
+		setns(ns[NS_SELF], CLONE_NEWPID);
+	ns_close(ns);
+	child_fds_close(child);
 	agent_process_free(&p);
 	if (s->pid < 0) {
-		session_fail(x, s, strerror(errno));
+		session_fail(x, s, strerror(fork_errno));
 		return;
 	}
 	if (s->in_fd >= 0)

@@ -35,6 +35,7 @@ struct exec_server {
 	unsigned char buf[AGENT_FRAME_MAX];
 	size_t have;
 	struct exec_session s[AGENT_MAX_SESSIONS];
+	pid_t container;             /* the container's PID 1 (our pid for it), or 0 */
 };
 
 /* The pollfds exec_server_pollfds fills: the channel, then 3 per session. */
@@ -42,6 +43,9 @@ struct exec_server {
 
 /* chan: the channel's console, opened raw (the server owns it). */
 void exec_server_init(struct exec_server *x, int chan);
+/* The container's PID 1 runs as pid: sessions join its PID and mount
+ * namespaces from now on, as docker exec joins a container's. */
+void exec_server_container(struct exec_server *x, pid_t pid);
 void exec_server_pollfds(struct exec_server *x, struct pollfd p[EXEC_SERVER_POLLFDS]);
 void exec_server_events(struct exec_server *x, const struct pollfd p[EXEC_SERVER_POLLFDS]);
 /* A child was reaped: true when it was a session's process. */

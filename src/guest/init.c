@@ -1,12 +1,14 @@
-/* isobox-init: PID 1 of every container. It starts the app, forwards every
- * signal it receives to it, reaps zombies, and exits with the app's status
- * (128+N when the app was killed by signal N), as docker --init (tini) does.
- * Static and dependency-free so it runs in any image.
+/* isobox-init: PID 1 of a container run with --init. It starts the app,
+ * forwards every signal it receives to it, reaps zombies, and exits with the
+ * app's status (128+N when the app was killed by signal N), as docker --init
+ * (tini) does. Static and dependency-free so it runs in any image.
  * Usage: isobox-init [-t] -- CMD [ARG...]   (-t: the app gets the terminal)
  * Started by a kernel as a VM's /init (PID 1, no arguments), it is the guest
- * agent first (agent.c): it brings the container up inside the VM, runs the
- * same loop with the container's stdio, control lines and `exec` sessions
- * (exec_server.c), and reports the status to the VMM instead of exiting. */
+ * agent first (agent.c): it brings the container up inside the VM, starts the
+ * container's PID 1 (the app, or itself as above with --init) in a PID
+ * namespace of its own, runs the same loop with the container's stdio,
+ * control lines and `exec` sessions (exec_server.c), and reports the status
+ * to the VMM instead of exiting. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -14,8 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +47,7 @@ struct vm_relay {
 	size_t len;
 	bool started;           /* the control line "start" came (TAG_HOLD) */
 	int held_signal;        /* a signal for the app before it started */
+	const struct agent_process *proc;  /* the container's process */
 };
 
 static void close_fd(int *fd)
@@ -196,6 +202,43 @@ static int wait_start(struct vm_relay *r)
 	return 0;
 }
 
+/* In a VM: the container's PID 1 in PID and mount namespaces of its own, as
+ * docker (and Kata) start it: the app, or with --init isobox-init, which
+ * forks the app. Its /proc shows the container's processes only; the
+ * agent stays the guest's PID 1. The parent's side: the child's pid. */
+static pid_t start_container(const struct app *a, const struct agent_process *p)
+{
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+	size_t n = 0, i = 0;
+	struct app init;
+	char **argv;
+
+	if (pid != 0)
+		return pid;
+	if (agent_container_proc(p) < 0) {
+		perror("isobox: mount the container's /proc");
+		_exit(125);
+	}
+	if (!p->init)
+		app_exec(a);
+	/* isobox-init [-t] -- ARGS, with the container's user and privileges. */
+	while (a->argv[n])
+		n++;
+	argv = calloc(n + 4, sizeof(char *));
+	if (!argv)
+		_exit(125);
+	argv[i++] = "isobox-init";
+	if (a->tty)
+		argv[i++] = "-t";
+	argv[i++] = "--";
+	memcpy(argv + i, a->argv, n * sizeof(char *));
+	init = *a;
+	init.argv = argv;
+	init.tty = 0;           /* the app it forks takes the terminal */
+	init.exec_self = 1;
+	app_exec(&init);
+}
+
 /* Start the app and be its init until it exits; returns its status. */
 static int run_init(const struct app *a, struct vm_relay *r)
 {
@@ -206,7 +249,7 @@ static int run_init(const struct app *a, struct vm_relay *r)
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
 	sfd = signalfd(-1, &all, SFD_CLOEXEC);
-	app = fork();
+	app = r ? start_container(a, r->proc) : fork();
 	if (app < 0 || sfd < 0) {
 		perror("isobox: start");
 		return 125;
@@ -214,6 +257,7 @@ static int run_init(const struct app *a, struct vm_relay *r)
 	if (app == 0)
 		app_exec(a);
 	if (r) {
+		exec_server_container(&r->exec, app);
 		/* The app holds its stdio; PID 1 keeps only the relay's ends. */
 		close(STDIN_FILENO);
 		if (r->io.pty >= 0) {
@@ -268,6 +312,7 @@ int main(int argc, char **argv)
 
 		agent_boot(&p, &r.io);
 		exec_server_init(&r.exec, r.io.exec_chan);
+		r.proc = &p;
 		a = (struct app){ .argv = p.argv, .envp = p.envp, .tty = p.tty, .set_ids = 1,
 				  .uid = p.uid, .gid = p.gid, .cgroup = AGENT_CGROUP,
 				  .rlimits = p.rlimits, .n_rlimits = p.n_rlimits, .privileges = &p };
@@ -277,6 +322,8 @@ int main(int argc, char **argv)
 		agent_report_oom(status);
 		agent_report(status);
 	}
+	/* Its name in ps, whether it runs from a memfd or the guest's /init. */
+	prctl(PR_SET_NAME, "isobox-init", 0, 0, 0);
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--")) {
 			i++;

@@ -94,7 +94,7 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 		.devices = spec->devices, .n_devices = spec->n_devices,
 		.dev_rules = spec->dev_rules, .n_dev_rules = spec->n_dev_rules,
 		.devices_allow_all = spec->devices_allow_all,
-		.root_propagation = spec->root_propagation,
+		.root_propagation = spec->root_propagation, .init = spec->init,
 	};
 	struct vm_container_io io = {
 		.stdin_fd = vs->stdio[0], .stdout_fd = vs->stdio[1], .stderr_fd = vs->stdio[2],

@@ -200,6 +200,39 @@ static void test_root_propagation(void **state)
 	}
 }
 
+/* --init reaches the agent as TAG_INIT "1"; any other value is refused. */
+static void test_init_flag(void **state)
+{
+	const char *argv[] = { "true", NULL };
+	static const char *const bad[] = { "2", "", "true", "11", "1 ", "-1" };
+	struct guest_process gp = { .argv = argv, .init = true };
+	unsigned char buf[4096], raw[64];
+	struct agent_process p;
+	size_t i;
+
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), 0);
+	assert_true(p.init);
+	agent_process_free(&p);
+	gp.init = false;
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), 0);
+	assert_false(p.init);
+	agent_process_free(&p);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint32_t len = (uint32_t)strlen(bad[i]);
+		size_t n = 14;
+
+		memcpy(raw, "ISOBOXC1\x01\x01\x00\x00\x00" "x", 14);
+		raw[n++] = TAG_INIT;
+		memcpy(raw + n, &len, 4);
+		n += 4;
+		memcpy(raw + n, bad[i], len);
+		n += len;
+		raw[n++] = TAG_END;
+		if (agent_config_parse(raw, n, &p) != -1)
+			fail_msg("TAG_INIT \"%s\" was taken", bad[i]);
+	}
+}
+
 static void test_hostile_blobs(void **state)
 {
 	const char *argv[] = { "true", NULL };
@@ -433,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_device_rules),
 		cmocka_unit_test(test_hostile_device_rules),
+		cmocka_unit_test(test_init_flag),
 		cmocka_unit_test(test_hostile_blobs),
 		cmocka_unit_test(test_root_propagation),
 		cmocka_unit_test(test_process_settings),
