@@ -60,8 +60,19 @@ def test_not_executable_is_126(isobox, mode):
 
 
 def test_killed_by_signal_is_128_plus_n(isobox, mode):
-    assert run(isobox, mode, "busybox", "sh", "-c", "kill -9 $$").returncode == 137
-    assert run(isobox, mode, "busybox", "sh", "-c", "kill -15 $$").returncode == 143
+    # With --init the app is not PID 1, and its own signal ends it.
+    assert run(isobox, mode, "--init", "busybox", "sh", "-c", "kill -9 $$").returncode == 137
+    assert run(isobox, mode, "--init", "busybox", "sh", "-c", "kill -15 $$").returncode == 143
+    # Without, the app is PID 1, which the kernel guards from its own
+    # namespace: docker's container goes on (and exits 0) too.
+    assert run(isobox, mode, "busybox", "sh", "-c", "kill -9 $$").returncode == 0
+    # From outside, SIGKILL ends it: 137.
+    cid = isobox("run", "-d", f"--isolation={mode}", "busybox", "sleep", "300").stdout.strip()
+    try:
+        assert isobox("kill", cid).returncode == 0
+        assert isobox("wait", cid, timeout=120).stdout.strip() == "137"
+    finally:
+        isobox("rm", "-f", cid)
 
 
 def test_unknown_image_is_125(isobox, mode):
