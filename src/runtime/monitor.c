@@ -367,6 +367,20 @@ static void monitor_record_exit(struct monitor *m, const struct cgroup *cg)
 	rt_state_write(m->rs->dir, &st, &(struct err){ 0 });
 }
 
+/* The container never ran: it stays created, with docker's code for a
+ * command that cannot run (126, 127; else 128) and why, as the app
+ * exec'd as PID 1 fails before isobox-init could have said so itself. */
+static void monitor_record_failure(struct monitor *m, const struct err *err)
+{
+	struct rt_state st = { .status = RT_CREATED };
+
+	if (m->log_fd < 0)
+		return;     /* no bundle to speak of: the lock or the log failed */
+	st.exit_code = err->kind == ERR_NOTFOUND || err->kind == ERR_NOEXEC ? err->kind : 128;
+	snprintf(st.error, sizeof(st.error), "%.500s", err->msg);
+	rt_state_write(m->rs->dir, &st, &(struct err){ 0 });
+}
+
 /* The monitor's whole life; never returns. */
 static void __attribute__((noreturn)) monitor_main(const struct rt_start *rs, int status_fd)
 {
@@ -389,6 +403,7 @@ static void __attribute__((noreturn)) monitor_main(const struct rt_start *rs, in
 	    monitor_setup_signals(&m, &err) < 0 ||
 	    monitor_start(&m, &spec, &cg, &err) < 0) {
 		cgroup_destroy(&cg, &(struct err){ 0 });
+		monitor_record_failure(&m, &err);
 		status_send(&m, "error %d %s\n", err.kind ? err.kind : ERR_RUNTIME, err.msg);
 		_exit(ERR_RUNTIME);
 	}
