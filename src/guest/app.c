@@ -179,8 +179,12 @@ void app_exec(const struct app *a)
 	unsigned uid = a->uid, gid = a->gid;
 	sigset_t all;
 
+	/* isobox-init (exec_self) reads its signals from a signalfd: what came
+	 * meanwhile stays pending across exec for it, where unblocked now it would
+	 * be lost on a PID 1 without handlers. */
 	sigfillset(&all);
-	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	if (!a->exec_self)
+		sigprocmask(SIG_UNBLOCK, &all, NULL);
 	signals_default();
 	if (a->tty) {
 		setsid();

@@ -303,7 +303,7 @@ static void __attribute__((noreturn)) container_child(const struct process_start
 	struct err err = { 0 };
 	const char **argv;
 	size_t n = 0, i = 0;
-	sigset_t none;
+	sigset_t mask;
 	char go;
 
 	/* In a user namespace: nothing until the parent has written its id maps. */
@@ -324,10 +324,15 @@ static void __attribute__((noreturn)) container_child(const struct process_start
 		fprintf(stderr, "isobox: %s\n", err.msg);
 		_exit(ERR_RUNTIME);
 	}
-	/* What the monitor blocked and ignored is not the app's: exec keeps both. */
+	/* What the monitor blocked and ignored is not the app's: exec keeps both.
+	 * isobox-init gets every signal blocked instead: one that comes before its
+	 * signalfd stays pending for it, not lost on a PID 1 without handlers. */
 	signals_default();
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (ps->init_fd >= 0)
+		sigfillset(&mask);
+	else
+		sigemptyset(&mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (ps->init_fd < 0) {
 		exec_args(spec, &err);
 		if (ps->start_fifo >= 0) {

@@ -87,8 +87,9 @@ def test_exec_joins_the_pid_namespace(isobox, mode, init):
 def test_stop(isobox, mode, init, code):
     # Without --init sh is PID 1 with no handler for TERM: the kernel ignores
     # it, and stop kills after the timeout. isobox-init forwards it to sh.
-    cid = start(isobox, mode, "sleep 100", *(["--init"] if init else []))
+    cid = start(isobox, mode, "echo up; sleep 100", *(["--init"] if init else []))
     try:
+        assert ready(isobox, cid, "up")
         t0 = time.monotonic()
         r = isobox("stop", "-t", "3", cid, timeout=120)
         took = time.monotonic() - t0
