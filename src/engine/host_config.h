@@ -33,6 +33,9 @@ struct host_config {
 	char *path;                 /* the file read, or NULL when there was none */
 	char *default_isolation;    /* default_isolation = ..., or NULL */
 	char *chassis_type_file;    /* chassis_type_file = ..., or NULL */
+	/* no_new_privileges = true: containers get no_new_privs unless
+	 * --security-opt no-new-privileges=false (dockerd's --no-new-privileges). */
+	bool no_new_privileges;
 	struct policy_rule *rules;
 	size_t n_rules;
 	/* [policy] require_hyperv_for_untrusted = true: an image that matches no

@@ -12,4 +12,8 @@
 #define VM_ANNOTATION_UPPER "io.isobox.vm.upper"
 #define VM_ANNOTATION_MEMORY "io.isobox.vm.memory"
 
+/* --group-add's gids, decimal, comma-separated: every exec's process gets
+ * them too, as docker's, whatever its -u. */
+#define ANNOTATION_GROUP_ADD "io.isobox.group-add"
+
 #endif
