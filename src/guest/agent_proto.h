@@ -49,7 +49,16 @@ enum agent_tag {
 				    * MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE, with or
 				    * without MS_REC */
 	TAG_DETACH = 27,     /* exec: "1": stdio is /dev/null, nobody reads the output */
+	/* The contents of the container's /etc/hosts, /etc/hostname and
+	 * /etc/resolv.conf (the spec's bind mounts of them), at most
+	 * AGENT_ETC_FILE_MAX bytes each: the agent binds them there, as the
+	 * process backend binds the host's files. */
+	TAG_ETC_HOSTS = 29,
+	TAG_ETC_HOSTNAME = 30,
+	TAG_ETC_RESOLV = 31,
 };
+
+#define AGENT_ETC_FILE_MAX (64u << 10)
 
 /* Disk serials (virtio-blk GET_ID) the agent looks its disks up by. */
 #define AGENT_DISK_ROOT "isobox-root"      /* EROFS image of the container's image */

@@ -27,6 +27,7 @@
 #include "util/cleanup.h"
 #include "util/fdpass.h"
 #include "util/fs.h"
+#include "util/loopback.h"
 #include "util/passwd.h"
 #include "util/signal.h"
 
@@ -211,6 +212,9 @@ static int container_setup(const struct process_start *ps, const struct cgroup *
 		return err_sys(err, errno, "unshare cgroup namespace");
 	if (setup_stdio(ps->stdio, err) < 0)
 		return -1;
+	/* A network namespace of its own has its loopback up, as runc's. */
+	if ((spec->clone_flags & CLONE_NEWNET) && loopback_up() < 0)
+		return err_sys(err, errno, "bring up the loopback interface");
 	if (rootfs_prepare(ps->bundle, spec, err) < 0)
 		return err_wrap(err, "rootfs");
 	if (spec->hostname && (spec->clone_flags & CLONE_NEWUTS) &&

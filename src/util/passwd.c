@@ -18,7 +18,7 @@ int passwd_parse_id(const char *s, unsigned *out)
 		return -1;
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (errno || *end || v > 0x7fffffff)
+	if (errno || *end || v > 0xfffffffeUL)
 		return -1;
 	*out = (unsigned)v;
 	return 0;

@@ -29,7 +29,7 @@ struct passwd_user {
 
 enum { PASSWD_OK = 0, PASSWD_NO_USER = -1, PASSWD_NO_GROUP = -2 };
 
-/* A decimal id, digits only, at most 0x7fffffff; 0, or -1. */
+/* A decimal id, digits only, at most 0xfffffffe ((uid_t)-1 is no id); 0, or -1. */
 int passwd_parse_id(const char *s, unsigned *out);
 /* A regular file of at most max bytes opened without following a FIFO or a
  * device into a hang (O_NONBLOCK); NULL otherwise. */

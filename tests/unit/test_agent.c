@@ -286,8 +286,9 @@ static void etc_remove(struct etc *e)
 /* spec resolves to uid:gid, or (uid == -1) is refused. */
 static void expect_user(const struct etc *e, const char *spec, long uid, long gid)
 {
-	unsigned u = 12345, g = 12345;
-	int r = app_user_lookup(spec, e->passwd, e->group, &u, &g);
+	struct passwd_user pu = { .uid = 12345, .gid = 12345 };
+	int r = app_user_lookup(spec, e->passwd, e->group, &pu);
+	unsigned u = pu.uid, g = pu.gid;
 
 	if (uid < 0) {
 		if (r != -1)
