@@ -45,7 +45,8 @@ $(BUILD)/isobox-vmm: $(BUILD)/obj/src/vmm/main.o $(VMM_SRC:%.c=$(BUILD)/obj/%.o)
 
 # PID 1 of every container: static, so it runs in any image.
 $(BUILD)/isobox-init: $(wildcard src/guest/*.c src/guest/*.h) src/util/signal.c src/util/signal.h \
-		     src/util/devcg.c src/util/devcg.h
+		     src/util/devcg.c src/util/devcg.h src/util/passwd.c src/util/passwd.h \
+		     src/util/loopback.c src/util/loopback.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -static -o $@ $(filter %.c,$^)
 
@@ -120,7 +121,7 @@ $(BUILD)/fuzz/fuzz_virtq: tests/fuzz/fuzz_virtq.c $(FUZZ_VIRTQ_OBJ)
 
 # The exec channel (and the agent's config parser, a guest object) likewise.
 FUZZ_EXEC_MUX_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs util/devcg \
-		     vmm/exec_mux guest/agent)
+		     vmm/exec_mux guest/agent util/loopback)
 $(BUILD)/fuzz/fuzz_exec_mux: tests/fuzz/fuzz_exec_mux.c $(FUZZ_EXEC_MUX_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 

@@ -266,7 +266,7 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 	struct err err = { 0 };
 	struct utsname u;
 	size_t i, running = 0;
-	json_t *c, *iso, *hv;
+	json_t *c, *iso, *hv, *secopts, *so;
 	int opt;
 
 	while ((opt = getopt_long(argc, argv, "f:", opts, NULL)) != -1) {
@@ -294,6 +294,12 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 			 access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0 ? "2" : "1",
 			 "KernelVersion", u.release, "OperatingSystem", "Linux", "Architecture",
 			 u.machine, "IsoboxRootDir", cli->root, "ConfigFile", host.path);
+	/* docker's names: the default seccomp profile, and the host's
+	 * no_new_privileges default (dockerd --no-new-privileges). */
+	secopts = json_pack("[s]", "name=seccomp,profile=default");
+	if (host.no_new_privileges)
+		json_array_append_new(secopts, json_string("name=no-new-privileges"));
+	json_object_set_new(info, "SecurityOptions", secopts);
 	host_config_free(&host);
 	if (fmt && !strcmp(fmt, "json")) {
 		format_json_pretty(stdout, info);
@@ -320,6 +326,15 @@ int cmd_info(struct cli *cli, int argc, char **argv)
 	       "2" : "1 (hybrid)");
 	printf("Kernel Version: %s\nOperating System: Linux\nArchitecture: %s\n", u.release,
 	       u.machine);
+	printf("Security Options:\n");
+	json_array_foreach(secopts, i, so) {
+		const char *s = json_string_value(so);
+
+		if (!strcmp(s, "name=seccomp,profile=default"))
+			printf(" seccomp\n  Profile: default\n");
+		else
+			printf(" %s\n", s + strlen("name="));
+	}
 	printf("Isobox Root Dir: %s\n", cli->root);
 	return 0;
 }

@@ -15,7 +15,7 @@ enum {
 	OPT_RM = 256, OPT_NAME, OPT_ENV_FILE, OPT_HOSTNAME, OPT_ENTRYPOINT, OPT_READ_ONLY,
 	OPT_TMPFS, OPT_CPUS, OPT_PIDS_LIMIT, OPT_ULIMIT, OPT_CAP_ADD, OPT_CAP_DROP,
 	OPT_PRIVILEGED, OPT_SECURITY_OPT, OPT_LABEL, OPT_ISOLATION, OPT_HELP, OPT_STOP_SIGNAL,
-	OPT_NETWORK, OPT_PID, OPT_IPC, OPT_UTS, OPT_KERNEL, OPT_INIT,
+	OPT_NETWORK, OPT_PID, OPT_IPC, OPT_UTS, OPT_KERNEL, OPT_INIT, OPT_GROUP_ADD,
 };
 
 static const struct option run_options[] = {
@@ -50,6 +50,7 @@ static const struct option run_options[] = {
 	{ "uts", required_argument, NULL, OPT_UTS },
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
 	{ "init", optional_argument, NULL, OPT_INIT },
+	{ "group-add", required_argument, NULL, OPT_GROUP_ADD },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ 0 },
 };
@@ -63,6 +64,7 @@ static const char run_usage[] =
 	"  -d, --detach                Run container in background and print container ID\n"
 	"      --entrypoint string     Overwrite the default ENTRYPOINT of the image\n"
 	"  -e, --env list              Set environment variables\n"
+	"      --group-add list        Add additional groups to join\n"
 	"      --env-file list         Read in a file of environment variables\n"
 	"  -h, --hostname string       Container host name\n"
 	"  -i, --interactive           Keep STDIN open even if not attached\n"
@@ -81,7 +83,8 @@ static const char run_usage[] =
 	"      --privileged            Give extended privileges to this container\n"
 	"      --read-only             Mount the container's root filesystem as read only\n"
 	"      --rm                    Automatically remove the container when it exits\n"
-	"      --security-opt list     Security Options (seccomp=unconfined|FILE, no-new-privileges)\n"
+	"      --security-opt list     Security Options (seccomp=unconfined|FILE,\n"
+	"                              no-new-privileges[=true|false])\n"
 	"      --stop-signal string    Signal to stop the container\n"
 	"      --tmpfs list            Mount a tmpfs directory\n"
 	"  -t, --tty                   Allocate a pseudo-TTY\n"
@@ -136,7 +139,7 @@ static int namespace_mode_set(struct run_opts *o, int opt, const char *mode)
 void cli_run_opts_free(struct run_opts *o)
 {
 	struct strv *lists[] = { &o->cmd, &o->env, &o->tmpfs, &o->ulimits, &o->cap_add,
-				 &o->cap_drop, &o->security_opt, &o->labels };
+				 &o->cap_drop, &o->security_opt, &o->labels, &o->group_add };
 	size_t i;
 
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
@@ -213,6 +216,7 @@ int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *
 			o->init = !optarg || !strcmp(optarg, "true");
 			o->init_set = true;
 			break;
+		case OPT_GROUP_ADD: strv_push(&o->group_add, optarg); break;
 		case OPT_HELP:
 			printf(run_usage, cmd);
 			return -1;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -123,20 +124,71 @@ static int name_pick(const char *root, const struct run_opts *o, const char *id,
 	return -1;
 }
 
-static int write_etc_files(const char *dir, const char *hostname, struct err *err)
+/* docker's /etc/hosts for a container without an address of its own
+ * (--network none): the loopback names only. */
+static const char etc_hosts[] =
+	"127.0.0.1\tlocalhost\n"
+	"::1\tlocalhost ip6-localhost ip6-loopback\n"
+	"fe00::0\tip6-localnet\n"
+	"ff00::0\tip6-mcastprefix\n"
+	"ff02::1\tip6-allnodes\n"
+	"ff02::2\tip6-allrouters\n";
+
+/* Whether a resolv.conf line names a loopback nameserver, which means
+ * nothing in the container's own network namespace. */
+static bool nameserver_local(const char *line)
+{
+	const char *p = line + strlen("nameserver");
+
+	if (strncmp(line, "nameserver", 10) || (*p != ' ' && *p != '\t'))
+		return false;
+	p += strspn(p, " \t");
+	return !strncmp(p, "127.", 4) || !strncmp(p, "::1", 3) ||
+	       !strncasecmp(p, "0:0:0:0:0:0:0:1", 15);
+}
+
+/* The host's resolv.conf as docker filters it for a container of its own
+ * network: loopback nameservers dropped, and Google's when none is left. */
+static char *resolv_conf_filter(const char *host)
+{
+	_cleanup_free_ char *copy = xstrdup(host);
+	char *out = xstrdup(""), *line, *save, *next;
+	bool any = false;
+
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *p = line + strspn(line, " \t");
+
+		if (nameserver_local(p))
+			continue;
+		any |= !strncmp(p, "nameserver", 10);
+		next = xasprintf("%s%s\n", out, line);
+		free(out);
+		out = next;
+	}
+	if (!any) {
+		next = xasprintf("%snameserver 8.8.8.8\nnameserver 8.8.4.4\n", out);
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+static int write_etc_files(const char *dir, const char *hostname, bool host_network,
+			   struct err *err)
 {
 	_cleanup_free_ char *h = xasprintf("%s/hostname", dir);
 	_cleanup_free_ char *hosts = xasprintf("%s/hosts", dir);
 	_cleanup_free_ char *resolv = xasprintf("%s/resolv.conf", dir);
 	_cleanup_free_ char *hline = xasprintf("%s\n", hostname);
-	_cleanup_free_ char *hostsdata = xasprintf(
-		"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-		"127.0.1.1\t%s\n", hostname);
-	_cleanup_free_ char *rc = NULL;
+	_cleanup_free_ char *host_rc = NULL, *rc = NULL, *hostsdata = NULL;
 	struct err ignore = { 0 };
 
-	if (read_file("/etc/resolv.conf", 1 << 16, &rc, NULL, &ignore) < 0)
-		rc = xstrdup("");
+	if (read_file("/etc/resolv.conf", 1 << 16, &host_rc, NULL, &ignore) < 0)
+		host_rc = xstrdup("");
+	/* --network host: the host's files as they are, as docker copies them. */
+	rc = host_network ? xstrdup(host_rc) : resolv_conf_filter(host_rc);
+	if (!host_network || read_file("/etc/hosts", 1 << 20, &hostsdata, NULL, &ignore) < 0)
+		hostsdata = xstrdup(etc_hosts);
 	if (write_file_new(h, hline, strlen(hline), 0644, err) < 0 ||
 	    write_file_new(hosts, hostsdata, strlen(hostsdata), 0644, err) < 0 ||
 	    write_file_new(resolv, rc, strlen(rc), 0644, err) < 0)
@@ -230,6 +282,9 @@ static json_t *record_build(const char *id, const char *name, const struct image
 		o->read_only, "CapAdd", strv_json(&o->cap_add), "CapDrop", strv_json(&o->cap_drop),
 		"SecurityOpt", strv_json(&o->security_opt), "Tmpfs", strv_json(&o->tmpfs),
 		"Ulimits", strv_json(&o->ulimits));
+	if (rec)
+		json_object_set_new(json_object_get(rec, "HostConfig"), "GroupAdd",
+				    o->group_add.n ? strv_json(&o->group_add) : json_null());
 	if (!rec)
 		return NULL;
 	json_object_set_new(json_object_get(rec, "HostConfig"), "Init",
@@ -244,6 +299,20 @@ static json_t *record_build(const char *id, const char *name, const struct image
 	json_decref(modes);
 	json_object_set_new(rec, "IsolationDecision", isolation_decision_json(d));
 	return rec;
+}
+
+static json_t *group_add_annotation(const gid_t *gids, size_t n)
+{
+	_cleanup_free_ char *text = xstrdup("");
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *next = xasprintf("%s%s%u", text, i ? "," : "", (unsigned)gids[i]);
+
+		free(text);
+		text = next;
+	}
+	return json_string(text);
 }
 
 static int layers_top_first(const struct image *img, const char ***out)
@@ -279,7 +348,7 @@ static int container_populate(const char *root, const struct run_opts *o,
 	char hostname[13];
 	struct user_ids ids;
 	const char *user = o->user;
-	size_t i;
+	size_t i, n_user_gids;
 
 	snprintf(hostname, sizeof(hostname), "%.12s", id);
 	if (!user)
@@ -294,10 +363,19 @@ static int container_populate(const char *root, const struct run_opts *o,
 		if (mkdir_p(p, 0755, err) < 0)
 			return -1;
 	}
-	if (write_etc_files(tmp, o->hostname ? o->hostname : hostname, err) < 0)
+	n_user_gids = ids.n_gids;
+	if (user_group_add(layers, img->n_layers, strv_get(&o->group_add), o->group_add.n, &ids,
+			   err) < 0)
+		return -1;
+	if (write_etc_files(tmp, o->hostname ? o->hostname : hostname,
+			    o->network_mode && !strcmp(o->network_mode, "host"), err) < 0)
 		return -1;
 	if (spec_build(img, o, dir, o->hostname ? o->hostname : hostname, &ids, &spec, err) < 0)
 		return -1;
+	if (ids.n_gids > n_user_gids)
+		json_object_set_new(json_object_get(spec, "annotations"), ANNOTATION_GROUP_ADD,
+				    group_add_annotation(ids.gids + n_user_gids,
+							 ids.n_gids - n_user_gids));
 	if (d->hyperv && hyperv_bundle(root, img, &d->kernel, o, tmp, dir, spec, err) < 0)
 		return -1;
 	rec = record_build(id, name, img, o, spec, dir, d);
@@ -640,6 +718,7 @@ int container_exec(struct container *c, const struct exec_opts *o, int *exit_cod
 			      .env = strv_get(&o->env),
 			      .cwd = o->workdir, .tty = o->tty, .interactive = o->interactive,
 			      .detach = o->detach };
+	unsigned gids[PASSWD_MAX_GROUPS];
 	char user[64];
 
 	if (!o->cmd.n)
@@ -652,6 +731,7 @@ int container_exec(struct container *c, const struct exec_opts *o, int *exit_cod
 		struct rt_state st;
 		struct user_ids ids;
 		const char *roots[1];
+		size_t i;
 
 		if (rt_state_read(c->dir, &st, err) < 0)
 			return -1;
@@ -661,6 +741,10 @@ int container_exec(struct container *c, const struct exec_opts *o, int *exit_cod
 			return -1;
 		snprintf(user, sizeof(user), "%u:%u", ids.uid, ids.gid);
 		re.user = user;
+		for (i = 0; i < ids.n_gids; i++)
+			gids[i] = ids.gids[i];
+		re.gids = gids;
+		re.n_gids = ids.n_gids;
 	}
 	if (rt_exec(&re, exit_code, err) < 0)
 		return err_wrap(err, "container %s", c->id);

@@ -30,6 +30,7 @@ struct run_opts {
 	struct strv ulimits;        /* "nofile=1024:2048" */
 	struct strv cap_add, cap_drop;
 	struct strv security_opt;   /* "seccomp=unconfined|FILE", "no-new-privileges" */
+	struct strv group_add;      /* --group-add: group names or numbers */
 	struct strv labels;         /* "k=v" */
 	const char *isolation;      /* process|hyperv|vm|auto|default; NULL = default */
 	const struct host_config *host;     /* the host's configuration, or NULL */

@@ -105,6 +105,12 @@ static int set_key(struct host_config *c, const char *section, const char *key,
 				       value);
 		return 0;
 	}
+	if (!*section && !strcmp(key, "no_new_privileges")) {
+		if (bool_value(value, &c->no_new_privileges) < 0)
+			return err_set(err, "%s:%u: no_new_privileges is true or false, not \"%s\"",
+				       path, line, value);
+		return 0;
+	}
 	if (!*section && !strcmp(key, "default_isolation"))
 		slot = &c->default_isolation;
 	else if (!*section && !strcmp(key, "chassis_type_file"))

@@ -35,6 +35,9 @@ struct host_config {
 	char *chassis_type_file;    /* chassis_type_file = ..., or NULL */
 	bool init;                  /* init = true: containers get --init by default, as
 				     * dockerd's --init */
+	/* no_new_privileges = true: containers get no_new_privs unless
+	 * --security-opt no-new-privileges=false (dockerd's --no-new-privileges). */
+	bool no_new_privileges;
 	struct policy_rule *rules;
 	size_t n_rules;
 	/* [policy] require_hyperv_for_untrusted = true: an image that matches no

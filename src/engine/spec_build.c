@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/host_config.h"
 #include "engine/seccomp_profile.h"
 #include "engine/host_config.h"
 #include "oci/annotations.h"
@@ -212,7 +213,8 @@ static int security_build(const struct run_opts *o, json_t *caps, json_t **secco
 
 	json_array_foreach(caps, i, v)
 		names[i] = json_string_value(v);
-	*nnp = true;
+	/* docker: off unless asked, or the host's default (dockerd --no-new-privileges). */
+	*nnp = o->host && o->host->no_new_privileges;
 	for (i = 0; i < o->security_opt.n; i++) {
 		const char *s = o->security_opt.v[i];
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent_proto.h"
+#include "util/loopback.h"
 
 #define MODULES_DIR "/lib/isobox-modules"
 #define DEVICE_WAIT_MS 5000
@@ -340,6 +341,22 @@ static int parse_flag(bool *out, char *s)
 	return r;
 }
 
+/* The names the agent binds TAG_ETC_* onto, in tag order. */
+static const char *const etc_names[3] = { "hosts", "hostname", "resolv.conf" };
+
+static int set_etc_file(struct agent_process *p, unsigned tag, char *s)
+{
+	char **slot = &p->etc_files[tag - TAG_ETC_HOSTS];
+
+	if (!s || strlen(s) > AGENT_ETC_FILE_MAX) {
+		free(s);
+		return -1;
+	}
+	free(*slot);
+	*slot = s;
+	return 0;
+}
+
 static int push_path(char ***v, size_t *n, char *s)
 {
 	return s && s[0] == '/' ? push(v, n, s) : (free(s), -1);
@@ -375,6 +392,9 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	case TAG_DEV_ALLOW_ALL: p->devices_allow_all = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_ROOT_PROPAGATION: return parse_root_propagation(p, s);
 	case TAG_USER: free(p->user); p->user = s; return s && *s ? 0 : -1;
+	case TAG_ETC_HOSTS:
+	case TAG_ETC_HOSTNAME:
+	case TAG_ETC_RESOLV: return set_etc_file(p, tag, s);
 	default: free(s); return -1;
 	}
 }
@@ -409,6 +429,8 @@ void agent_process_free(struct agent_process *p)
 	free(p->cwd);
 	free(p->hostname);
 	free(p->user);
+	for (i = 0; i < 3; i++)
+		free(p->etc_files[i]);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -559,6 +581,62 @@ static void mount_root(const struct agent_process *p)
 		     MS_NOSUID | MS_NODEV | MS_NOEXEC |
 			     (p->has_caps && !(p->caps[0] >> CAP_SYS_ADMIN & 1) ? MS_RDONLY : 0),
 		     NULL);
+}
+
+/* The container's /etc/hosts, hostname and resolv.conf, written into a
+ * tmpfs of the guest's own (outside the container's root); fds[i] is the
+ * file, O_PATH, or -1 where the config had none. */
+static void write_etc_files(const struct agent_process *p, int fds[3])
+{
+	char path[64];
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		fds[i] = -1;
+	if (!p->etc_files[0] && !p->etc_files[1] && !p->etc_files[2])
+		return;
+	mount_or_die("tmpfs", "/etc-files", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		     "mode=0755,size=1m");
+	for (i = 0; i < 3; i++) {
+		int fd;
+		size_t len;
+
+		if (!p->etc_files[i])
+			continue;
+		snprintf(path, sizeof(path), "/etc-files/%s", etc_names[i]);
+		len = strlen(p->etc_files[i]);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 || write(fd, p->etc_files[i], len) != (ssize_t)len || close(fd) < 0)
+			die(path);
+		fds[i] = open(path, O_PATH | O_CLOEXEC);
+		if (fds[i] < 0)
+			die(path);
+	}
+}
+
+/* Bind them onto /etc/NAME inside the container's root (its symlinks
+ * resolve there), making the mount points as runc does. */
+static void bind_etc_files(int fds[3])
+{
+	char src[64], dst[64];
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		int fd;
+
+		if (fds[i] < 0)
+			continue;
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", fds[i]);
+		snprintf(dst, sizeof(dst), "/etc/%s", etc_names[i]);
+		mkdir("/etc", 0755);
+		fd = open(dst, O_WRONLY | O_CREAT | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0644);
+		if (fd >= 0)
+			close(fd);
+		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+			die(dst);
+		close(fds[i]);
+		fds[i] = -1;
+	}
 }
 
 /* The initramfs is rootfs, which cannot be pivoted away: move the new root
@@ -879,16 +957,21 @@ static void setup_stdio(const struct agent_process *p, const int con[4], struct 
 
 void agent_boot(struct agent_process *p, struct agent_io *io)
 {
-	int con[4];
+	int con[4], etc_fds[3];
 
 	mount_or_die("proc", "/proc", "proc", 0, NULL);
 	mount_or_die("sysfs", "/sys", "sysfs", 0, NULL);
 	mount_or_die("devtmpfs", "/dev", "devtmpfs", 0, NULL);
 	load_modules();
+	/* The guest's network is the container's own: its loopback up, as runc's. */
+	if (loopback_up() < 0)
+		say("bring up lo: %s", strerror(errno));
 	read_config(p);
 	mount_root(p);
 	open_consoles(con);
+	write_etc_files(p, etc_fds);
 	enter_root();
+	bind_etc_files(etc_fds);
 	mount_tmpfs(p);
 	make_devices(p);
 	write_sysctls(p);

@@ -26,7 +26,7 @@ struct agent_process {
 	struct agent_rlimit {
 		int resource;
 		unsigned long long soft, hard;
-	} rlimits[16];
+	} rlimits[64];
 	size_t n_rlimits;
 	unsigned long long memory;  /* bytes, 0: none */
 	unsigned long long pids;    /* 0: none */
@@ -41,6 +41,7 @@ struct agent_process {
 	size_t n_dev_rules;
 	bool devices_allow_all;     /* TAG_DEV_ALLOW_ALL */
 	unsigned long root_propagation; /* TAG_ROOT_PROPAGATION, 0: none */
+	char *etc_files[3];         /* TAG_ETC_HOSTS, _HOSTNAME, _RESOLV contents, or NULL */
 	bool has_oom_score_adj;
 	int oom_score_adj;
 	unsigned char *seccomp;     /* struct sock_filter[], or NULL */

@@ -51,7 +51,16 @@ enum agent_tag {
 	TAG_DETACH = 27,     /* exec: "1": stdio is /dev/null, nobody reads the output */
 	TAG_INIT = 28,       /* "1": isobox-init is PID 1 of the container's PID namespace and
 			      * forks the app (--init); "0" or absent: the app is PID 1 */
+	/* The contents of the container's /etc/hosts, /etc/hostname and
+	 * /etc/resolv.conf (the spec's bind mounts of them), at most
+	 * AGENT_ETC_FILE_MAX bytes each: the agent binds them there, as the
+	 * process backend binds the host's files. */
+	TAG_ETC_HOSTS = 29,
+	TAG_ETC_HOSTNAME = 30,
+	TAG_ETC_RESOLV = 31,
 };
+
+#define AGENT_ETC_FILE_MAX (64u << 10)
 
 /* Disk serials (virtio-blk GET_ID) the agent looks its disks up by. */
 #define AGENT_DISK_ROOT "isobox-root"      /* EROFS image of the container's image */

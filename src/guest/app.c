@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "util/passwd.h"
 #include "util/signal.h"
 
 extern char **environ;
@@ -26,59 +27,52 @@ static int exec_status(int errnum)
 	return errnum == ENOENT || errnum == ENOTDIR ? 127 : 126;
 }
 
-/* In a passwd or group file: the entry with this name or number, its third
- * field as the id and, for passwd, its fourth as gid. Lines are read whole:
- * the tail of a long one read on its own would pass for an entry. */
-static int file_lookup(const char *path, const char *name, unsigned *id, unsigned *gid)
+#define APP_ETC_FILE_MAX (4u << 20)
+
+int app_user_lookup(const char *spec, const char *passwd, const char *group,
+		    struct passwd_user *u)
 {
-	FILE *f = fopen(path, "re");
-	char *line = NULL;
-	size_t cap = 0;
-	int found = -1;
+	FILE *pw, *gr;
+	int r;
 
-	while (f && found < 0 && getline(&line, &cap, f) >= 0) {
-		char *field[4] = { 0 }, *p = line;
-		int i;
-
-		line[strcspn(line, "\n")] = '\0';
-		for (i = 0; i < 4 && p; i++) {
-			field[i] = p;
-			p = strchr(p, ':');
-			if (p)
-				*p++ = '\0';
-		}
-		if (i < 3 || (strcmp(field[0], name) && strcmp(field[2], name)) ||
-		    agent_parse_id(field[2], id) < 0)
-			continue;
-		if (gid && (!field[3] || agent_parse_id(field[3], gid) < 0))
-			continue;
-		found = 0;
-	}
-	free(line);
-	if (f)
-		fclose(f);
-	return found;
+	if (!*spec)
+		return -1;
+	pw = passwd_fopen(passwd, APP_ETC_FILE_MAX);
+	gr = passwd_fopen(group, APP_ETC_FILE_MAX);
+	r = passwd_user_resolve(pw, gr, spec, u);
+	if (pw)
+		fclose(pw);
+	if (gr)
+		fclose(gr);
+	return r == PASSWD_OK ? 0 : -1;
 }
 
-int app_user_lookup(const char *spec, const char *passwd, const char *group, unsigned *uid,
-		    unsigned *gid)
+char **app_env_home(char **envp, unsigned uid, const char *passwd)
 {
-	char buf[256], *colon;
-	unsigned pw_gid = 0;
+	struct passwd_entry e;
+	char key[16], **env;
+	FILE *f;
+	size_t n;
+	int found;
 
-	if (strlen(spec) >= sizeof(buf) || !*spec)
-		return -1;
-	strcpy(buf, spec);
-	colon = strchr(buf, ':');
-	if (colon)
-		*colon++ = '\0';
-	/* A number need not be in passwd: its group is then root's, as docker. */
-	if (file_lookup(passwd, buf, uid, &pw_gid) < 0 && agent_parse_id(buf, uid) < 0)
-		return -1;
-	*gid = pw_gid;
-	if (colon && agent_parse_id(colon, gid) < 0 && file_lookup(group, colon, gid, NULL) < 0)
-		return -1;
-	return 0;
+	for (n = 0; envp[n]; n++)
+		if (!strncmp(envp[n], "HOME=", 5))
+			return envp;
+	env = malloc((n + 2) * sizeof(char *));
+	if (!env)
+		return envp;
+	snprintf(key, sizeof(key), "%u", uid);
+	f = passwd_fopen(passwd, APP_ETC_FILE_MAX);
+	found = f && passwd_find(f, key, &e) == 0;
+	if (f)
+		fclose(f);
+	memcpy(env, envp, n * sizeof(char *));
+	if (asprintf(&env[n], "HOME=%s", found ? e.home : "/") < 0) {
+		free(env);
+		return envp;
+	}
+	env[n + 1] = NULL;
+	return env;
 }
 
 static int load_seccomp(const struct agent_process *p)
@@ -177,6 +171,10 @@ void app_exec(const struct app *a)
 	const struct agent_process *sec = a->privileges;
 	char **argv = a->argv;
 	unsigned uid = a->uid, gid = a->gid;
+	gid_t groups[PASSWD_MAX_GROUPS + AGENT_MAX_GROUPS];
+	size_t i, n_groups = 0;
+	struct passwd_user u;
+	char **envp = a->envp;
 	sigset_t all;
 
 	/* isobox-init (exec_self) reads its signals from a signalfd: what came
@@ -196,7 +194,7 @@ void app_exec(const struct app *a)
 		perror("isobox: join the container's cgroup");
 		_exit(125);
 	}
-	for (size_t i = 0; i < a->n_rlimits; i++) {
+	for (i = 0; i < a->n_rlimits; i++) {
 		struct rlimit rl = { a->rlimits[i].soft, a->rlimits[i].hard };
 
 		if (setrlimit(a->rlimits[i].resource, &rl) < 0) {
@@ -204,11 +202,23 @@ void app_exec(const struct app *a)
 			_exit(125);
 		}
 	}
-	if (a->user && app_user_lookup(a->user, "/etc/passwd", "/etc/group", &uid, &gid) < 0) {
-		fprintf(stderr, "isobox: unable to find user %s: no matching entries in passwd "
-			"file\n", a->user);
-		_exit(125);
+	if (a->user) {
+		if (app_user_lookup(a->user, "/etc/passwd", "/etc/group", &u) < 0) {
+			fprintf(stderr, "isobox: unable to find user %s: no matching entries in "
+				"passwd file\n", a->user);
+			_exit(125);
+		}
+		uid = u.uid;
+		gid = u.gid;
+		for (i = 0; i < u.n_gids; i++)
+			groups[n_groups++] = u.gids[i];
 	}
+	/* The spec's groups; after the user's own with exec -u (--group-add). */
+	for (i = 0; sec && i < sec->n_gids; i++)
+		groups[n_groups++] = sec->gids[i];
+	/* runc's HOME: the user's home in the container's passwd, else "/". */
+	if (a->set_ids && a->envp)
+		envp = app_env_home(a->envp, uid, "/etc/passwd");
 	/* Without no_new_privs only CAP_SYS_ADMIN may load a filter: load it
 	 * before the capabilities go, as the process backend does. */
 	if (sec && !sec->no_new_privs && sec->seccomp && load_seccomp(sec) < 0)
@@ -218,7 +228,7 @@ void app_exec(const struct app *a)
 	if (sec && sec->has_oom_score_adj && app_oom_score_adj(sec->oom_score_adj) < 0)
 		fail("set oom_score_adj");
 	if ((a->set_ids || a->user) &&
-	    (setgroups(sec ? sec->n_gids : 0, sec ? (const gid_t *)sec->gids : NULL) < 0 ||
+	    (setgroups(n_groups, groups) < 0 ||
 	     setgid(gid) < 0 || setuid(uid) < 0))
 		fail("set the container's user");
 	if (sec && sec->has_caps && set_caps(sec->caps) < 0)
@@ -227,8 +237,8 @@ void app_exec(const struct app *a)
 		fail("set no_new_privs");
 	if (sec && sec->no_new_privs && sec->seccomp && load_seccomp(sec) < 0)
 		fail("load the seccomp filter");
-	if (a->envp)
-		environ = a->envp;
+	if (envp)
+		environ = envp;
 	if (a->exec_self)
 		execv("/proc/self/exe", argv);
 	else

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "agent.h"
+#include "util/passwd.h"
 
 struct app {
 	char **argv;
@@ -27,8 +28,12 @@ struct app {
 void app_exec(const struct app *a) __attribute__((noreturn));
 
 /* "user[:group]" with names looked up in /etc/passwd and /etc/group, as
- * docker does; 0, or -1 when a name is unknown. Exposed for tests. */
-int app_user_lookup(const char *spec, const char *passwd, const char *group, unsigned *uid,
-		    unsigned *gid);
+ * docker does (util/passwd.h: ids, home, the user's groups); 0, or -1 when a
+ * name is unknown. Exposed for tests. */
+int app_user_lookup(const char *spec, const char *passwd, const char *group,
+		    struct passwd_user *u);
+/* envp with HOME=, runc's way: unless it has one, the home of uid in passwd,
+ * else "/". envp itself, or a new array sharing its strings. */
+char **app_env_home(char **envp, unsigned uid, const char *passwd);
 
 #endif

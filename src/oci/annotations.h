@@ -15,5 +15,8 @@
 /* "true": isobox-init is the container's PID 1 and forks the app (docker's
  * --init); otherwise the app is PID 1 itself. Both backends read it. */
 #define ANNOTATION_INIT "io.isobox.init"
+/* --group-add's gids, decimal, comma-separated: every exec's process gets
+ * them too, as docker's, whatever its -u. */
+#define ANNOTATION_GROUP_ADD "io.isobox.group-add"
 
 #endif

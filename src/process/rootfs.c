@@ -140,12 +140,13 @@ static const struct {
 	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 
+/* docker's: no "core" (runc's link to /proc/kcore, which docker masks). */
 static const struct {
 	const char *target, *name;
 } dev_links[] = {
 	{ "/proc/self/fd", "fd" },     { "/proc/self/fd/0", "stdin" },
 	{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
-	{ "pts/ptmx", "ptmx" },        { "/proc/kcore", "core" },
+	{ "pts/ptmx", "ptmx" },
 };
 
 /* A device node in dir; in a user namespace, where mknod is refused, the

@@ -27,6 +27,8 @@
 #include "util/cleanup.h"
 #include "util/fdpass.h"
 #include "util/fs.h"
+#include "util/loopback.h"
+#include "util/passwd.h"
 #include "util/signal.h"
 
 extern char **environ;
@@ -92,6 +94,29 @@ static int apply_rlimits(const struct oci_spec *spec, struct err *err)
 				       spec->rlimits[i].hard);
 	}
 	return 0;
+}
+
+/* runc's HOME: unless the env has one, the home of the process's uid in the
+ * container's /etc/passwd, else "/". Called inside the container's root,
+ * before the user changes; the env to exec with (the spec's, or a copy). */
+static const char **env_with_home(const struct oci_spec *spec)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	struct passwd_entry e;
+	const char **env;
+	char uid[16];
+	size_t n;
+
+	for (n = 0; spec->env[n]; n++)
+		if (!strncmp(spec->env[n], "HOME=", 5))
+			return spec->env;
+	snprintf(uid, sizeof(uid), "%u", (unsigned)spec->uid);
+	f = passwd_fopen("/etc/passwd", 4 << 20);
+	env = xmalloc((n + 2) * sizeof(char *));
+	memcpy(env, spec->env, n * sizeof(char *));
+	env[n] = xasprintf("HOME=%s", f && passwd_find(f, uid, &e) == 0 ? e.home : "/");
+	env[n + 1] = NULL;
+	return env;
 }
 
 /* Become the container's user with its capabilities and seccomp filter: the
@@ -174,7 +199,7 @@ static int console_open(int sock, bool bind_console, struct err *err)
 }
 
 static int container_setup(const struct process_start *ps, const struct cgroup *cg,
-			   struct err *err)
+			   const char ***env, struct err *err)
 {
 	const struct oci_spec *spec = ps->spec;
 
@@ -187,6 +212,9 @@ static int container_setup(const struct process_start *ps, const struct cgroup *
 		return err_sys(err, errno, "unshare cgroup namespace");
 	if (setup_stdio(ps->stdio, err) < 0)
 		return -1;
+	/* A network namespace of its own has its loopback up, as runc's. */
+	if ((spec->clone_flags & CLONE_NEWNET) && loopback_up() < 0)
+		return err_sys(err, errno, "bring up the loopback interface");
 	if (rootfs_prepare(ps->bundle, spec, err) < 0)
 		return err_wrap(err, "rootfs");
 	if (spec->hostname && (spec->clone_flags & CLONE_NEWUTS) &&
@@ -211,13 +239,14 @@ static int container_setup(const struct process_start *ps, const struct cgroup *
 	}
 	if (mkdir_p(spec->cwd, 0755, err) < 0 || chdir(spec->cwd) < 0)
 		return err_sys(err, errno, "chdir to working directory %s", spec->cwd);
+	*env = env_with_home(spec);
 	return enter_credentials(spec, ps->seccomp, !ps->outlive_parent, err);
 }
 
-/* exec spec->args, PATH searched in the container's env; returns only on failure. */
-static int exec_args(const struct oci_spec *spec, struct err *err)
+/* exec spec->args, PATH searched in env; returns only on failure. */
+static int exec_args(const struct oci_spec *spec, const char **env, struct err *err)
 {
-	environ = (char **)spec->env;
+	environ = (char **)env;
 	execvp(spec->args[0], (char **)spec->args);
 	if (errno == ENOENT && !strchr(spec->args[0], '/'))
 		return err_kind(err, ERR_NOTFOUND, "exec: \"%s\": executable file not found in "
@@ -300,6 +329,7 @@ static void __attribute__((noreturn)) container_child(const struct process_start
 						       int syncfd)
 {
 	const struct oci_spec *spec = ps->spec;
+	const char **env = spec->env;
 	struct err err = { 0 };
 	const char **argv;
 	size_t n = 0, i = 0;
@@ -317,7 +347,7 @@ static void __attribute__((noreturn)) container_child(const struct process_start
 		child_fail(errfd, &err);
 	}
 
-	if (container_setup(ps, cg, &err) < 0 || preserve_fds(ps->preserve_fds, &err) < 0 ||
+	if (container_setup(ps, cg, &env, &err) < 0 || preserve_fds(ps->preserve_fds, &err) < 0 ||
 	    (ps->init_fd < 0 && exec_check(spec, &err) < 0))
 		child_fail(errfd, &err);
 	if (ps->start_fifo >= 0 && start_wait(ps->start_fifo, errfd, &err) < 0) {
@@ -334,7 +364,7 @@ static void __attribute__((noreturn)) container_child(const struct process_start
 		sigemptyset(&mask);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (ps->init_fd < 0) {
-		exec_args(spec, &err);
+		exec_args(spec, env, &err);
 		if (ps->start_fifo >= 0) {
 			fprintf(stderr, "isobox: %s\n", err.msg);
 			_exit(err.kind);
@@ -349,7 +379,7 @@ static void __attribute__((noreturn)) container_child(const struct process_start
 		argv[i++] = "-t";
 	argv[i++] = "--";
 	memcpy(argv + i, spec->args, (n + 1) * sizeof(char *));
-	syscall(SYS_execveat, ps->init_fd, "", argv, spec->env, AT_EMPTY_PATH);
+	syscall(SYS_execveat, ps->init_fd, "", argv, env, AT_EMPTY_PATH);
 	err_sys(&err, errno, "exec isobox-init");
 	child_fail(errfd, &err);
 }
@@ -491,6 +521,7 @@ static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cg
 {
 	_cleanup_free_ char *root = xasprintf("/proc/%d/root", init_pid);
 	int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	const char **env;
 	struct err err = { 0 };
 	pid_t pid;
 
@@ -523,10 +554,14 @@ static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cg
 		err_sys(&err, errno, "chdir to %s", spec->cwd);
 		child_fail(errfd, &err);
 	}
+	/* The container's rlimits, as runc's exec applies them. */
+	if (apply_rlimits(spec, &err) < 0)
+		child_fail(errfd, &err);
+	env = env_with_home(spec);
 	if (enter_credentials(spec, seccomp, false, &err) < 0)
 		child_fail(errfd, &err);
 	signals_default();
-	exec_args(spec, &err);
+	exec_args(spec, env, &err);
 	child_fail(errfd, &err);
 }
 

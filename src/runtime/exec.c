@@ -16,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "oci/annotations.h"
 #include "oci/spec.h"
 #include "process/cgroup.h"
 #include "process/process.h"
@@ -24,6 +25,29 @@
 #include "util/cleanup.h"
 #include "util/fdpass.h"
 #include "util/fs.h"
+
+/* exec -u: the user's own groups (none in a VM: the guest looks them up and
+ * adds these), then the container's --group-add ones, as docker's exec. */
+static json_t *exec_gids(const struct rt_exec *re, json_t *spec, bool hyperv)
+{
+	const char *add = json_string_value(json_object_get(json_object_get(spec, "annotations"),
+							    ANNOTATION_GROUP_ADD));
+	json_t *gids = json_array();
+	size_t i;
+
+	for (i = 0; !hyperv && i < re->n_gids; i++)
+		json_array_append_new(gids, json_integer(re->gids[i]));
+	while (add && *add) {
+		char *end;
+		unsigned long g = strtoul(add, &end, 10);
+
+		if (end == add || g > 0x7fffffff)
+			break;
+		json_array_append_new(gids, json_integer((json_int_t)g));
+		add = *end == ',' ? end + 1 : end;
+	}
+	return gids;
+}
 
 /* Apply exec's overrides to the container's process in the spec's JSON. */
 static int exec_spec(const struct rt_exec *re, struct oci_spec *spec, struct err *err)
@@ -63,7 +87,11 @@ static int exec_spec(const struct rt_exec *re, struct oci_spec *spec, struct err
 		if (n < 1)
 			return err_set(err, "bad user %s", re->user);
 		json_object_set_new(proc, "user",
-				    json_pack("{s:i, s:i}", "uid", uid, "gid", n == 2 ? gid : uid));
+				    json_pack("{s:i, s:i, s:o}", "uid", uid, "gid", n == 2 ? gid : uid,
+					      "additionalGids", exec_gids(re, j, false)));
+	} else if (re->user && json_is_object(json_object_get(proc, "user"))) {
+		json_object_set_new(json_object_get(proc, "user"), "additionalGids",
+				    exec_gids(re, j, true));
 	}
 	return spec_parse(j, spec, err);
 }

@@ -87,7 +87,8 @@ static int send_config(int sock, const struct rt_exec *re, const struct oci_spec
 				    .detach = re->detach,
 				    .user = re->user, .rlimits = spec->rlimits,
 				    .n_rlimits = spec->n_rlimits, .security = &security,
-				    .gids = spec->gids, .n_gids = spec->n_gids };
+				    .gids = spec->gids, .n_gids = spec->n_gids,
+				    .inherit_rlimits = true };
 	_cleanup_free_ char *blob = NULL;
 	size_t len, off = 0;
 	int r;

@@ -70,7 +70,12 @@ struct rt_exec {
 	const char *const *args;
 	const char *const *env;           /* added to the container's env */
 	const char *cwd;                  /* NULL: the container's */
-	const char *user;                 /* "uid[:gid]" already resolved, or NULL */
+	const char *user;                 /* "uid[:gid]" already resolved, or NULL; in a VM
+					   * "user[:group]" the guest looks up */
+	const unsigned *gids;             /* with user: its supplementary groups (not in a
+					   * VM, whose guest finds them); the container's
+					   * --group-add ones are added to them */
+	size_t n_gids;
 	bool tty, interactive, detach;
 };
 int rt_exec(const struct rt_exec *re, int *exit_code, struct err *err);

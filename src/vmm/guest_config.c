@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,6 +123,68 @@ static void put_rlimit(FILE *f, const struct oci_rlimit *r)
 	put(f, TAG_RLIMIT, text);
 }
 
+/* The guest kernel's default fs.nr_open: no RLIMIT_NOFILE goes above it. */
+#define GUEST_NR_OPEN 1048576ULL
+
+static bool rlimit_set(const struct guest_process *p, int resource)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_rlimits; i++)
+		if (p->rlimits[i].resource == resource)
+			return true;
+	return false;
+}
+
+/* The caller's own limits where the spec sets none: the guest's defaults
+ * (nofile 1024, an nproc from the guest's RAM) are nobody's choice. */
+static void put_inherited_rlimits(FILE *f, const struct guest_process *p)
+{
+	int res;
+
+	for (res = 0; res < RLIM_NLIMITS; res++) {
+		struct rlimit rl;
+		struct oci_rlimit r = { .resource = res };
+
+		if (rlimit_set(p, res) || getrlimit(res, &rl) < 0)
+			continue;
+		r.soft = rl.rlim_cur;
+		r.hard = rl.rlim_max;
+		if (res == RLIMIT_NOFILE) {
+			r.hard = r.hard > GUEST_NR_OPEN ? GUEST_NR_OPEN : r.hard;
+			r.soft = r.soft > r.hard ? r.hard : r.soft;
+		}
+		put_rlimit(f, &r);
+	}
+}
+
+static const char *const etc_destinations[3] = { "/etc/hosts", "/etc/hostname",
+						  "/etc/resolv.conf" };
+
+int guest_config_etc_files(const struct oci_spec *spec, char *files[3], struct err *err)
+{
+	size_t i, k;
+
+	for (k = 0; k < 3; k++)
+		files[k] = NULL;
+	for (i = 0; i < spec->n_mounts; i++) {
+		const struct oci_mount *m = &spec->mounts[i];
+
+		for (k = 0; k < 3; k++) {
+			if (!m->bind || strcmp(m->destination, etc_destinations[k]))
+				continue;
+			free(files[k]);
+			files[k] = NULL;
+			if (read_file(m->source, AGENT_ETC_FILE_MAX, &files[k], NULL, err) < 0) {
+				for (k = 0; k < 3; k++)
+					free(files[k]);
+				return err_wrap(err, "the container's %s", m->destination);
+			}
+		}
+	}
+	return 0;
+}
+
 int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 		       struct err *err)
 {
@@ -158,6 +221,11 @@ int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 		put_tmpfs(f, &p->mounts[i]);
 	for (i = 0; i < p->n_rlimits; i++)
 		put_rlimit(f, &p->rlimits[i]);
+	if (p->inherit_rlimits)
+		put_inherited_rlimits(f, p);
+	for (i = 0; i < 3; i++)
+		if (p->etc_files[i])
+			put(f, TAG_ETC_HOSTS + (unsigned)i, p->etc_files[i]);
 	if (p->memory)
 		put_uint(f, TAG_MEMORY, p->memory);
 	if (p->pids)

@@ -49,7 +49,17 @@ struct guest_process {
 	size_t n_dev_rules;                     /* docker's defaults, as the host would */
 	bool devices_allow_all;                 /* no device policy (--privileged) */
 	unsigned long root_propagation;         /* linux.rootfsPropagation, 0: none */
+	/* For every resource rlimits does not set, the caller's own limit: what
+	 * a process container (or exec) would inherit from the same caller. */
+	bool inherit_rlimits;
+	/* /etc/hosts, /etc/hostname, /etc/resolv.conf: contents, or NULL. */
+	const char *etc_files[3];
 };
+
+/* The contents of the files the spec binds onto /etc/hosts, /etc/hostname
+ * and /etc/resolv.conf (the container's own, made by the engine or the
+ * engine above the OCI runtime), into files[3] (free each; NULL when none). */
+int guest_config_etc_files(const struct oci_spec *spec, char *files[3], struct err *err);
 
 /* The blob in memory (free it). */
 int guest_config_build(const struct guest_process *p, char **blob, size_t *len,

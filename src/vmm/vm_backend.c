@@ -95,6 +95,7 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 		.dev_rules = spec->dev_rules, .n_dev_rules = spec->n_dev_rules,
 		.devices_allow_all = spec->devices_allow_all,
 		.root_propagation = spec->root_propagation, .init = spec->init,
+		.inherit_rlimits = true,
 	};
 	struct vm_container_io io = {
 		.stdin_fd = vs->stdio[0], .stdout_fd = vs->stdio[1], .stderr_fd = vs->stdio[2],
@@ -112,6 +113,8 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 	const int *stdio = vs->stdio;
 	struct linux_vm_exit exit = { 0 };
 	_cleanup_close_ int oom_fd = -1, start_fd = -1;
+	char *etc[3];
+	size_t i;
 
 	if (!c.kernel || !c.initrd || !io.rootfs)
 		return err_set(err, "the bundle names no guest kernel, initramfs or root image");
@@ -120,7 +123,13 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 	io.stderr_fd = stdio[2];
 	c.serial_fd = vs->serial_log ? open(vs->serial_log, O_WRONLY | O_CREAT | O_TRUNC |
 					    O_CLOEXEC, 0600) : -1;
+	if (guest_config_etc_files(spec, etc, err) < 0)
+		return -1;
+	for (i = 0; i < 3; i++)
+		gp.etc_files[i] = etc[i];
 	io.config_fd = guest_config_memfd(&gp, err);
+	for (i = 0; i < 3; i++)
+		free(etc[i]);
 	if (io.config_fd < 0)
 		return -1;
 	if (vs->exec_socket && (io.exec_fd = unix_listen(vs->exec_socket, err)) < 0)

@@ -63,7 +63,7 @@ def test_stop_default_is_term_then_kill_after_10s(isobox, mode):
 
 
 def test_no_new_privileges_false_lifts_it(isobox, mode):
-    # no_new_privs is on by default (test_security.py); =false turns it off.
+    # no_new_privs is off by default, as docker's (test_parity_env.py); =false keeps it off.
     r = isobox("run", "--rm", f"--isolation={mode}", "--security-opt",
                "no-new-privileges=false", "busybox", "grep", "NoNewPrivs", "/proc/self/status",
                timeout=180)

@@ -149,21 +149,19 @@ def groups_image(isobox, rootfs_tar, tmp_path_factory):
 
 # `id`'s whole line (busybox's lists getgroups(), the supplementary groups
 # only) and /proc/self/status's Groups: line (the kernel's: "Groups:\t", each
-# group followed by a space, a lone space when there is none).
+# group followed by a space), as docker (20.10.24, runc) gives them: the
+# primary group, then the groups /etc/group lists the user in; USER:GROUP
+# gives GROUP alone.
 @pytest.mark.parametrize("user,want_id,want_groups", [
-    ("root", "uid=0(root) gid=0(root)", "Groups:\t "),
-    ("nobody", "uid=65534(nobody) gid=65534(nogroup) groups=50(staff)",
-     "Groups:\t50 "),
-    ("1000", "uid=1000 gid=0(root)", "Groups:\t "),
-    ("1000:1000", "uid=1000 gid=1000", "Groups:\t "),
-    ("daemon", "uid=1(daemon) gid=1(daemon) groups=29(audio),50(staff)",
-     "Groups:\t29 50 "),
-    # USER:GROUP: isobox today still gives the user the groups /etc/group
-    # lists it in (audio, staff), and not GROUP among them. (runc's, hence
-    # docker's, USER:GROUP gives GROUP alone; another issue changes this.)
-    ("daemon:tty", "uid=1(daemon) gid=5(tty) groups=29(audio),50(staff)",
-     "Groups:\t29 50 "),
-    ("1:5", "uid=1(daemon) gid=5(tty) groups=29(audio),50(staff)", "Groups:\t29 50 "),
+    ("root", "uid=0(root) gid=0(root) groups=0(root)", "Groups:\t0 "),
+    ("nobody", "uid=65534(nobody) gid=65534(nogroup) groups=50(staff),65534(nogroup)",
+     "Groups:\t50 65534 "),
+    ("1000", "uid=1000 gid=0(root) groups=0(root)", "Groups:\t0 "),
+    ("1000:1000", "uid=1000 gid=1000 groups=1000", "Groups:\t1000 "),
+    ("daemon", "uid=1(daemon) gid=1(daemon) groups=1(daemon),29(audio),50(staff)",
+     "Groups:\t1 29 50 "),
+    ("daemon:tty", "uid=1(daemon) gid=5(tty) groups=5(tty)", "Groups:\t5 "),
+    ("1:5", "uid=1(daemon) gid=5(tty) groups=5(tty)", "Groups:\t5 "),
 ])
 def test_user(isobox, mode, groups_image, user, want_id, want_groups):
     r = run(isobox, mode, "-u", user, groups_image, "sh", "-c",

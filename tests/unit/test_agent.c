@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -319,8 +320,9 @@ static void etc_remove(struct etc *e)
 /* spec resolves to uid:gid, or (uid == -1) is refused. */
 static void expect_user(const struct etc *e, const char *spec, long uid, long gid)
 {
-	unsigned u = 12345, g = 12345;
-	int r = app_user_lookup(spec, e->passwd, e->group, &u, &g);
+	struct passwd_user pu = { .uid = 12345, .gid = 12345 };
+	int r = app_user_lookup(spec, e->passwd, e->group, &pu);
+	unsigned u = pu.uid, g = pu.gid;
 
 	if (uid < 0) {
 		if (r != -1)
@@ -460,6 +462,147 @@ static void test_user_lookup_malformed(void **state)
 	etc_remove(&e);
 }
 
+/* /etc/hosts, hostname, resolv.conf reach the agent whole; one too long, or
+ * with a NUL inside, is refused; a second record replaces the first. */
+static void test_etc_files(void **state)
+{
+	const char *argv[] = { "true", NULL };
+	struct guest_process gp = { .argv = argv, .etc_files = { "127.0.0.1\tlocalhost\n",
+								  "box\n", NULL } };
+	static const unsigned char nul[] = "ISOBOXC1\x01\x01\x00\x00\x00" "x"
+					   "\x1e\x03\x00\x00\x00" "a\x00" "b";
+	static const unsigned char twice[] = "ISOBOXC1\x01\x01\x00\x00\x00" "x"
+					     "\x1f\x01\x00\x00\x00" "a"
+					     "\x1f\x01\x00\x00\x00" "b";
+	unsigned char buf[4096];
+	struct agent_process p;
+	char *data, *big = malloc(AGENT_ETC_FILE_MAX + 2);
+	struct err err = { 0 };
+	size_t len;
+
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), 0);
+	assert_string_equal(p.etc_files[0], "127.0.0.1\tlocalhost\n");
+	assert_string_equal(p.etc_files[1], "box\n");
+	assert_null(p.etc_files[2]);
+	agent_process_free(&p);
+	assert_int_equal(agent_config_parse(nul, sizeof(nul), &p), -1);
+	assert_int_equal(agent_config_parse(twice, sizeof(twice), &p), 0);
+	assert_string_equal(p.etc_files[2], "b");
+	agent_process_free(&p);
+	/* At the bound it is taken, past it refused. */
+	memset(big, 'a', AGENT_ETC_FILE_MAX + 1);
+	big[AGENT_ETC_FILE_MAX] = '\0';
+	gp.etc_files[2] = big;
+	assert_int_equal(guest_config_build(&gp, &data, &len, &err), 0);
+	assert_int_equal(agent_config_parse((unsigned char *)data, len, &p), 0);
+	agent_process_free(&p);
+	free(data);
+	big[AGENT_ETC_FILE_MAX] = 'a';
+	big[AGENT_ETC_FILE_MAX + 1] = '\0';
+	assert_int_equal(guest_config_build(&gp, &data, &len, &err), 0);
+	assert_int_equal(agent_config_parse((unsigned char *)data, len, &p), -1);
+	free(data);
+	free(big);
+}
+
+/* The caller's own limits for what the spec leaves unset, the spec's kept;
+ * more records than the agent holds are refused. */
+static void test_inherited_rlimits(void **state)
+{
+	const char *argv[] = { "true", NULL };
+	const struct oci_rlimit nofile = { RLIMIT_NOFILE, 100, 200 };
+	struct guest_process gp = { .argv = argv, .rlimits = &nofile, .n_rlimits = 1,
+				    .inherit_rlimits = true };
+	unsigned char buf[8192];
+	struct agent_process p;
+	struct rlimit own;
+	size_t i, seen = 0;
+	FILE *f;
+	char *many = NULL;
+	size_t len;
+
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), 0);
+	assert_int_equal(p.n_rlimits, RLIM_NLIMITS);
+	assert_int_equal(getrlimit(RLIMIT_NPROC, &own), 0);
+	for (i = 0; i < p.n_rlimits; i++) {
+		if (p.rlimits[i].resource == RLIMIT_NOFILE) {
+			assert_int_equal(p.rlimits[i].soft, 100);
+			assert_int_equal(p.rlimits[i].hard, 200);
+			seen++;
+		}
+		if (p.rlimits[i].resource == RLIMIT_NPROC) {
+			assert_true(p.rlimits[i].soft == own.rlim_cur);
+			assert_true(p.rlimits[i].hard == own.rlim_max);
+			seen++;
+		}
+	}
+	assert_int_equal(seen, 2);
+	agent_process_free(&p);
+	/* 65 records: one more than the agent keeps. */
+	f = open_memstream(&many, &len);
+	fwrite("ISOBOXC1\x01\x01\x00\x00\x00" "x", 1, 14, f);
+	for (i = 0; i < 65; i++)
+		fwrite("\x0b\x06\x00\x00\x00" "7:1:1", 1, 10, f);
+	fputc(0, f);
+	fclose(f);
+	assert_int_equal(agent_config_parse((unsigned char *)many, len, &p), -1);
+	free(many);
+}
+
+/* exec -u in a VM: the user's groups (primary first, then the groups that list
+ * it; an explicit group alone) and home; HOME kept when the env has one. */
+static void test_user_groups_and_home(void **state)
+{
+	static const char pw[] = "root:x:0:0:root:/root:/bin/sh\n"
+				 "alice:x:1000:1001:Alice:/home/alice:/bin/sh\n"
+				 "nohome:x:1003:1003\n";
+	static const char gr[] = "wheel:x:10:root,alice\nstaff:x:50:alice\nalice:x:1001:\n";
+	char *env[] = { "PATH=/bin", NULL }, *with[] = { "HOME=/x", NULL }, **out;
+	struct passwd_user u;
+	struct etc e;
+	char fifo[128];
+
+	etc_make(&e, pw, gr);
+	assert_int_equal(app_user_lookup("alice", e.passwd, e.group, &u), 0);
+	assert_int_equal(u.n_gids, 3);
+	assert_int_equal(u.gids[0], 1001);
+	assert_int_equal(u.gids[1], 10);
+	assert_int_equal(u.gids[2], 50);
+	assert_string_equal(u.home, "/home/alice");
+	assert_int_equal(app_user_lookup("alice:staff", e.passwd, e.group, &u), 0);
+	assert_int_equal(u.n_gids, 1);
+	assert_int_equal(u.gids[0], 50);
+	assert_int_equal(app_user_lookup("4242", e.passwd, e.group, &u), 0);
+	assert_int_equal(u.n_gids, 1);
+	assert_int_equal(u.gids[0], 0);
+	assert_string_equal(u.home, "/");
+	out = app_env_home(env, 1000, e.passwd);
+	assert_string_equal(out[0], "PATH=/bin");
+	assert_string_equal(out[1], "HOME=/home/alice");
+	assert_null(out[2]);
+	free(out[1]);
+	free(out);
+	out = app_env_home(env, 1003, e.passwd);     /* an entry without a home field */
+	assert_string_equal(out[1], "HOME=/");
+	free(out[1]);
+	free(out);
+	out = app_env_home(env, 4242, e.passwd);
+	assert_string_equal(out[1], "HOME=/");
+	free(out[1]);
+	free(out);
+	assert_ptr_equal(app_env_home(with, 1000, e.passwd), with);
+	/* A passwd that is a FIFO is no passwd, and does not hang the lookup. */
+	snprintf(fifo, sizeof(fifo), "%s/fifo", e.dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	out = app_env_home(env, 0, fifo);
+	assert_string_equal(out[1], "HOME=/");
+	free(out[1]);
+	free(out);
+	assert_int_equal(app_user_lookup("root", fifo, fifo, &u), -1);
+	unlink(fifo);
+	etc_remove(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +618,9 @@ int main(void)
 		cmocka_unit_test(test_user_lookup),
 		cmocka_unit_test(test_user_lookup_no_files),
 		cmocka_unit_test(test_user_lookup_malformed),
+		cmocka_unit_test(test_etc_files),
+		cmocka_unit_test(test_inherited_rlimits),
+		cmocka_unit_test(test_user_groups_and_home),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -182,17 +182,47 @@ static void test_supplementary(void **state)
 	struct user_ids ids;
 	struct err err;
 
+	/* docker's list: the primary group first, then the groups naming the user. */
 	assert_int_equal(resolve1(sb->image, "alice", &ids, &err), 0);
-	assert_int_equal(ids.n_gids, 2);
+	assert_int_equal(ids.n_gids, 3);
+	assert_int_equal(ids.gids[0], 1000);
 	assert_true(has_gid(&ids, 10));
 	assert_true(has_gid(&ids, 999));
+	/* An explicit group replaces the member ones, as runc's. */
 	assert_int_equal(resolve1(sb->image, "bob:users", &ids, &err), 0);
 	assert_int_equal(ids.gid, 100);
-	assert_int_equal(ids.n_gids, 2);
-	assert_true(has_gid(&ids, 999));
-	assert_true(has_gid(&ids, 50));
+	assert_int_equal(ids.n_gids, 1);
+	assert_int_equal(ids.gids[0], 100);
 	assert_int_equal(resolve1(sb->image, "nobody", &ids, &err), 0);
-	assert_int_equal(ids.n_gids, 0);
+	assert_int_equal(ids.n_gids, 1);
+	assert_int_equal(ids.gids[0], 65534);
+	/* A uid without an entry: group 0, and no member groups (it has no name). */
+	assert_int_equal(resolve1(sb->image, "4242", &ids, &err), 0);
+	assert_int_equal(ids.n_gids, 1);
+	assert_int_equal(ids.gids[0], 0);
+}
+
+/* --group-add: numbers as they are, names through the image's group file. */
+static void test_group_add(void **state)
+{
+	const char *const add[] = { "staff", "4242", "docker" }, *const bad[] = { "nosuch" };
+	const char *roots[] = { sb->image };
+	struct user_ids ids;
+	struct err err = { 0 };
+
+	assert_int_equal(resolve1(sb->image, "nobody", &ids, &err), 0);
+	assert_int_equal(user_group_add(roots, 1, add, 3, &ids, &err), 0);
+	assert_int_equal(ids.n_gids, 4);
+	assert_int_equal(ids.gids[1], 50);
+	assert_int_equal(ids.gids[2], 4242);
+	assert_int_equal(ids.gids[3], 999);
+	assert_int_equal(user_group_add(roots, 1, bad, 1, &ids, &err), -1);
+	assert_string_equal(err.msg, "Unable to find group nosuch: no matching entries in group "
+			    "file");
+	/* Without a group file only numbers resolve. */
+	assert_int_equal(user_group_add((const char *[]){ sb->empty }, 1, add + 1, 1, &ids, &err),
+			 0);
+	assert_int_equal(user_group_add((const char *[]){ sb->empty }, 1, add, 1, &ids, &err), -1);
 }
 
 /* docker finds the user's name from its uid, then the groups that list it. */
@@ -202,8 +232,8 @@ static void test_supplementary_by_uid(void **state)
 	struct err err;
 
 	assert_int_equal(resolve1(sb->image, "1000", &ids, &err), 0);
-	if (ids.n_gids != 2 || !has_gid(&ids, 10) || !has_gid(&ids, 999))
-		fail_msg("--user 1000 (alice) got %zu supplementary groups, want 10 and 999",
+	if (ids.n_gids != 3 || !has_gid(&ids, 1000) || !has_gid(&ids, 10) || !has_gid(&ids, 999))
+		fail_msg("--user 1000 (alice) got %zu supplementary groups, want 1000, 10 and 999",
 			 ids.n_gids);
 }
 
@@ -217,8 +247,9 @@ static void test_layers(void **state)
 	assert_int_equal(user_resolve(roots, 2, "carol", &ids, &err), 0);
 	assert_int_equal(ids.uid, 2000);
 	assert_int_equal(ids.gid, 2001);
-	assert_int_equal(ids.n_gids, 1);
-	assert_int_equal(ids.gids[0], 3000);
+	assert_int_equal(ids.n_gids, 2);
+	assert_int_equal(ids.gids[0], 2001);
+	assert_int_equal(ids.gids[1], 3000);
 	assert_int_equal(user_resolve(roots, 2, "carol:carols", &ids, &err), 0);
 	assert_int_equal(ids.gid, 2001);
 	assert_int_equal(user_resolve(roots, 2, "root:ops", &ids, &err), 0);
@@ -407,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_names_and_ids),
 		cmocka_unit_test(test_unknown),
 		cmocka_unit_test(test_supplementary),
+		cmocka_unit_test(test_group_add),
 		cmocka_unit_test(test_supplementary_by_uid),
 		cmocka_unit_test(test_layers),
 		cmocka_unit_test(test_no_passwd_default_root),
