@@ -53,7 +53,14 @@ static int mounts_build(const struct run_opts *o, const char *dir, json_t **out,
 					   "nosuid,strictatime,mode=755,size=65536k"));
 	json_array_append_new(m, mount_new("/dev/pts", "devpts", "devpts",
 					   "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
-	json_array_append_new(m, mount_new("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
+	/* docker's default mounts; --privileged clears "ro" of /sys and of the
+	 * cgroup view (moby's WithMounts). */
+	json_array_append_new(m, mount_new("/sys", "sysfs", "sysfs",
+					   o->privileged ? "nosuid,noexec,nodev"
+							 : "nosuid,noexec,nodev,ro"));
+	json_array_append_new(m, mount_new("/sys/fs/cgroup", "cgroup", "cgroup",
+					   o->privileged ? "nosuid,noexec,nodev"
+							 : "ro,nosuid,noexec,nodev"));
 	json_array_append_new(m, mount_new("/dev/mqueue", "mqueue", "mqueue",
 					   "nosuid,noexec,nodev"));
 	json_array_append_new(m, mount_new("/dev/shm", "tmpfs", "shm",

@@ -15,9 +15,12 @@
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
-/* The v1 controllers a container is placed in; limits need memory, cpu and pids. */
+/* The v1 hierarchies a container is placed in, as runc places it: limits
+ * need memory, cpu and pids; every one is its own in the container's
+ * /sys/fs/cgroup (process/cgroup_view.c), named=systemd included. */
 static const char *const v1_controllers[] = { "memory", "cpu", "cpuacct", "pids",
-					      "freezer", "devices", "blkio", "cpuset" };
+					      "freezer", "devices", "blkio", "cpuset",
+					      "systemd" };
 
 static bool cgroup_is_unified(void)
 {
@@ -41,7 +44,8 @@ void cgroup_open_at(const char *path, struct cgroup *cg)
 		if (access(base, F_OK) < 0)
 			continue;
 		cg->dirs[cg->n_dirs] = xasprintf("%s/%s", base, path);
-		/* cpuset only where made (cgroup_create_at, when asked for). */
+		/* cpuset only where made (cgroup_create_at; containers of older
+		 * versions have none). */
 		if (!strcmp(v1_controllers[i], "cpuset") && access(cg->dirs[cg->n_dirs], F_OK) < 0) {
 			free(cg->dirs[cg->n_dirs]);
 			continue;
@@ -296,14 +300,13 @@ static int cpuset_mkdir(const char *dir, struct err *err)
 int cgroup_create_at(const char *path, const struct oci_spec *spec, struct cgroup *cg,
 		     struct err *err)
 {
-	json_t *cpu = json_object_get(spec->resources, "cpu");
-	bool cpuset = json_object_get(cpu, "cpus") || json_object_get(cpu, "mems");
 	size_t i;
 	int r;
 
 	cgroup_open_at(path, cg);
-	/* cpuset only when asked for: a new one holds no task until filled. */
-	if (cpuset && !cg->unified && !cgroup_dir_of(cg, "cpuset") &&
+	/* cpuset too, filled from its parent (a new one holds no task until
+	 * then): the container's own, not the host's, is what it sees. */
+	if (!cg->unified && !cgroup_dir_of(cg, "cpuset") &&
 	    access(CGROUP_ROOT "/cpuset", F_OK) == 0 && cg->n_dirs < CGROUP_MAX_DIRS)
 		cg->dirs[cg->n_dirs++] = xasprintf(CGROUP_ROOT "/cpuset/%s", path);
 	for (i = 0; i < cg->n_dirs; i++) {
