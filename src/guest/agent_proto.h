@@ -49,6 +49,10 @@ enum agent_tag {
 				    * MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE, with or
 				    * without MS_REC */
 	TAG_DETACH = 27,     /* exec: "1": stdio is /dev/null, nobody reads the output */
+	TAG_CGROUP_MOUNT = 32, /* "MS_FLAGS:DEST": the container's cgroup, the app's view of
+				* it (the spec's "cgroup" mount), MS_FLAGS decimal, of
+				* MS_RDONLY MS_NOSUID MS_NODEV MS_NOEXEC only */
+	TAG_CPU_MAX = 33,    /* "QUOTA PERIOD" in microseconds (--cpus): the cgroup's cpu.max */
 };
 
 /* Disk serials (virtio-blk GET_ID) the agent looks its disks up by. */
