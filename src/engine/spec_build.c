@@ -339,6 +339,12 @@ int spec_build(const struct image *img, const struct run_opts *o, const char *di
 			   resources_build(o));
 	if (seccomp)
 		json_object_set_new(linux_, "seccomp", seccomp);
+	/* docker's for a network namespace of its own: ping without CAP_NET_RAW,
+	 * ports below 1024 without CAP_NET_BIND_SERVICE. */
+	if (!o->network_mode || strcmp(o->network_mode, "host"))
+		json_object_set_new(linux_, "sysctl",
+				    json_pack("{s:s, s:s}", "net.ipv4.ip_unprivileged_port_start",
+					      "0", "net.ipv4.ping_group_range", "0 2147483647"));
 	*out = json_pack("{s:s, s:{s:s, s:b}, s:s, s:o, s:o, s:o, s:{s:o, s:s}}", "ociVersion",
 			 "1.0.2", "root", "path", "rootfs", "readonly", o->read_only, "hostname",
 			 hostname,
