@@ -550,7 +550,7 @@ static void make_dev(void)
 	char path[64];
 	size_t i;
 
-	mount_or_die("tmpfs", "/root/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=65536k");
+	mount_or_die("tmpfs", "/root/dev", "tmpfs", MS_NOSUID, "mode=0755,size=65536k");
 	for (i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
 		snprintf(path, sizeof(path), "/root/dev/%s", nodes[i].name);
 		if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 ||

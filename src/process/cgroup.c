@@ -78,6 +78,25 @@ static int cgroup_write_ll(const char *dir, const char *file, long long v, struc
 	return cgroup_write(dir, file, buf, err);
 }
 
+/* The others the host has (io, cpuset, hugetlb, ...), as runc enables them:
+ * the container's cgroup then has the files a docker container sees. */
+static void cgroup_enable_others(const char *dir)
+{
+	_cleanup_free_ char *text = NULL;
+	char *tok, *save;
+
+	if (read_file(CGROUP_ROOT "/cgroup.controllers", 4096, &text, NULL, &(struct err){ 0 }) < 0)
+		return;
+	for (tok = strtok_r(text, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		_cleanup_free_ char *one = NULL;
+
+		if (!strcmp(tok, "memory") || !strcmp(tok, "pids") || !strcmp(tok, "cpu"))
+			continue;
+		one = xasprintf("+%s", tok);
+		cgroup_write(dir, "cgroup.subtree_control", one, &(struct err){ 0 });
+	}
+}
+
 static int cgroup_limits_v2(const struct cgroup *cg, const struct oci_spec *spec,
 			    struct err *err)
 {
@@ -89,10 +108,12 @@ static int cgroup_limits_v2(const struct cgroup *cg, const struct oci_spec *spec
 	 * host's init usually did it at the root; a bare one has not. */
 	cgroup_write(CGROUP_ROOT, "cgroup.subtree_control", "+memory +pids +cpu",
 		     &(struct err){ 0 });
+	cgroup_enable_others(CGROUP_ROOT);
 	while ((slash = strchr(slash + 1, '/'))) {
 		*slash = '\0';
 		if (cgroup_write(above, "cgroup.subtree_control", "+memory +pids +cpu", err) < 0)
 			return -1;
+		cgroup_enable_others(above);
 		*slash = '/';
 	}
 	return devices_apply_v2(dir, spec->devices_allow_all, spec->dev_rules, spec->n_dev_rules,
