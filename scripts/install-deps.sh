@@ -3,7 +3,7 @@
 set -e
 PKGS="build-essential pkg-config libjansson-dev libarchive-dev libseccomp-dev libcap-dev
  nettle-dev libcmocka-dev busybox-static python3-pytest python3-pytest-timeout python3-pexpect crun clang
- erofs-utils cpio kmod time lz4 podman containerd runc"
+ erofs-utils cpio kmod time lz4 podman containerd runc docker.io"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
@@ -11,5 +11,16 @@ done
 [ -z "$missing" ] && exit 0
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+# docker.io is the reference of tests/e2e/test_docker_probe.py, which starts its
+# own dockerd: installing it must start no daemon (policy-rc.d refuses every
+# service start during the install; one already there is left as it is).
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	policy=1
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq $missing >/dev/null
+[ -z "$policy" ] || rm -f /usr/sbin/policy-rc.d

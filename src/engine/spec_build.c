@@ -56,7 +56,14 @@ static int mounts_build(const struct run_opts *o, const char *dir, json_t **out,
 					   "nosuid,strictatime,mode=755,size=65536k"));
 	json_array_append_new(m, mount_new("/dev/pts", "devpts", "devpts",
 					   "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
-	json_array_append_new(m, mount_new("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
+	/* docker's default mounts; --privileged clears "ro" of /sys and of the
+	 * cgroup view (moby's WithMounts). */
+	json_array_append_new(m, mount_new("/sys", "sysfs", "sysfs",
+					   o->privileged ? "nosuid,noexec,nodev"
+							 : "nosuid,noexec,nodev,ro"));
+	json_array_append_new(m, mount_new("/sys/fs/cgroup", "cgroup", "cgroup",
+					   o->privileged ? "nosuid,noexec,nodev"
+							 : "ro,nosuid,noexec,nodev"));
 	json_array_append_new(m, mount_new("/dev/mqueue", "mqueue", "mqueue",
 					   "nosuid,noexec,nodev"));
 	json_array_append_new(m, mount_new("/dev/shm", "tmpfs", "shm",
@@ -341,6 +348,12 @@ int spec_build(const struct image *img, const struct run_opts *o, const char *di
 			   resources_build(o));
 	if (seccomp)
 		json_object_set_new(linux_, "seccomp", seccomp);
+	/* docker's for a network namespace of its own: ping without CAP_NET_RAW,
+	 * ports below 1024 without CAP_NET_BIND_SERVICE. */
+	if (!o->network_mode || strcmp(o->network_mode, "host"))
+		json_object_set_new(linux_, "sysctl",
+				    json_pack("{s:s, s:s}", "net.ipv4.ip_unprivileged_port_start",
+					      "0", "net.ipv4.ping_group_range", "0 2147483647"));
 	*out = json_pack("{s:s, s:{s:s, s:b}, s:s, s:o, s:o, s:o, s:{s:o, s:s}}", "ociVersion",
 			 "1.0.2", "root", "path", "rootfs", "readonly", o->read_only, "hostname",
 			 hostname,

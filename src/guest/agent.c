@@ -362,6 +362,53 @@ static int push_path(char ***v, size_t *n, char *s)
 	return s && s[0] == '/' ? push(v, n, s) : (free(s), -1);
 }
 
+/* "QUOTA PERIOD": the kernel's bounds of cpu.max (1 ms..1 s periods, a
+ * quota of at least 1 ms, below its overflow). */
+static int parse_cpu_max(struct agent_process *p, char *s)
+{
+	unsigned long long q, per;
+	char *space = s ? strchr(s, ' ') : NULL;
+	int r = -1;
+
+	if (space) {
+		*space = '\0';
+		r = parse_ull(s, &q) < 0 || parse_ull(space + 1, &per) < 0 || q < 1000 ||
+				    q > (1ULL << 44) || per < 1000 || per > 1000000
+			    ? -1 : 0;
+	}
+	free(s);
+	if (r == 0) {
+		p->cpu_quota = q;
+		p->cpu_period = per;
+	}
+	return r;
+}
+
+/* "MS_FLAGS:DEST", once: flags of the read-only, nosuid, nodev, noexec kind
+ * only, DEST absolute without "..". */
+static int parse_cgroup_mount(struct agent_process *p, char *s)
+{
+	const unsigned long allowed = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char *colon = s ? strchr(s, ':') : NULL;
+	unsigned long long flags;
+	int r = -1;
+
+	if (colon && !p->cgroup_mount) {
+		*colon = '\0';
+		r = parse_ull(s, &flags) < 0 || (flags & ~(unsigned long long)allowed) ||
+				    colon[1] != '/' || strstr(colon + 1, "..") ||
+				    strlen(colon + 1) > 255
+			    ? -1 : 0;
+	}
+	if (r == 0) {
+		p->cgroup_mount = strdup(colon + 1);
+		p->cgroup_mount_flags = (unsigned long)flags;
+		r = p->cgroup_mount ? 0 : -1;
+	}
+	free(s);
+	return r;
+}
+
 static int apply_record(struct agent_process *p, unsigned tag, char *s, struct counts *n)
 {
 	switch (tag) {
@@ -373,6 +420,8 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	case TAG_NO_NEW_PRIVS: p->no_new_privs = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_MEMORY: { int r = parse_ull(s, &p->memory); free(s); return r; }
 	case TAG_PIDS: { int r = parse_ull(s, &p->pids); free(s); return r; }
+	case TAG_CPU_MAX: return parse_cpu_max(p, s);
+	case TAG_CGROUP_MOUNT: return parse_cgroup_mount(p, s);
 	case TAG_ARG: return push(&p->argv, &n->args, s);
 	case TAG_ENV: return push(&p->envp, &n->env, s);
 	case TAG_CWD: free(p->cwd); p->cwd = s; return s && s[0] == '/' ? 0 : -1;
@@ -431,6 +480,7 @@ void agent_process_free(struct agent_process *p)
 	free(p->user);
 	for (i = 0; i < 3; i++)
 		free(p->etc_files[i]);
+	free(p->cgroup_mount);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -533,7 +583,7 @@ static void make_dev(void)
 	char path[64];
 	size_t i;
 
-	mount_or_die("tmpfs", "/root/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=65536k");
+	mount_or_die("tmpfs", "/root/dev", "tmpfs", MS_NOSUID, "mode=0755,size=65536k");
 	for (i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
 		snprintf(path, sizeof(path), "/root/dev/%s", nodes[i].name);
 		if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 ||
@@ -826,21 +876,47 @@ static void apply_device_rules(const struct agent_process *p, const int con[2])
 	free(rules);
 }
 
-/* The container's cgroup in the guest: the limits of -m and --pids-limit
- * and the device rules hold for the app and its exec'd processes, not for
- * PID 1; con is the app's stdout and stderr consoles. */
+/* Every controller the guest kernel has, in the container's cgroup, as
+ * runc enables them: its files are those a docker container sees. */
+static void enable_controllers(void)
+{
+	char buf[512], *tok, *save;
+	int fd = open("/sys/fs/cgroup/cgroup.controllers", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	for (tok = strtok_r(buf, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		char one[64];
+
+		snprintf(one, sizeof(one), "+%.60s", tok);
+		write_text("/sys/fs/cgroup/cgroup.subtree_control", one);
+	}
+}
+
+/* The container's cgroup in the guest: the limits of -m, --cpus and
+ * --pids-limit and the device rules hold for the app and its exec'd
+ * processes, not for PID 1; con is the app's stdout and stderr consoles.
+ * Made in the initramfs's /sys, which the container's root then hides:
+ * PID 1 keeps it at AGENT_CGROUP_FD. */
 static void setup_cgroup(const struct agent_process *p, const int con[2])
 {
-	char v[32];
+	char v[48];
+	int fd = -1;
 
 	if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  NULL) < 0 ||
-	    write_text("/sys/fs/cgroup/cgroup.subtree_control", "+memory +pids") < 0 ||
-	    (mkdir(AGENT_CGROUP, 0755) < 0 && errno != EEXIST)) {
-		if (p->memory || p->pids || !p->devices_allow_all)
+	    (enable_controllers(), mkdir("/sys/fs/cgroup/container", 0755) < 0 && errno != EEXIST) ||
+	    (fd = open("/sys/fs/cgroup/container", O_DIRECTORY | O_RDONLY | O_CLOEXEC)) < 0 ||
+	    dup3(fd, AGENT_CGROUP_FD, O_CLOEXEC) < 0) {
+		if (p->memory || p->pids || p->cpu_quota || !p->devices_allow_all)
 			die("set up the container's cgroup");
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
+	close(fd);
 	apply_device_rules(p, con);
 	snprintf(v, sizeof(v), "%llu", p->memory);
 	if (p->memory && write_text(AGENT_CGROUP "/memory.max", v) < 0)
@@ -848,6 +924,22 @@ static void setup_cgroup(const struct agent_process *p, const int con[2])
 	snprintf(v, sizeof(v), "%llu", p->pids);
 	if (p->pids && write_text(AGENT_CGROUP "/pids.max", v) < 0)
 		die("set the pids limit");
+	snprintf(v, sizeof(v), "%llu %llu", p->cpu_quota, p->cpu_period);
+	if (p->cpu_quota && write_text(AGENT_CGROUP "/cpu.max", v) < 0)
+		die("set the cpu limit");
+}
+
+/* The app's view of its cgroup (the spec's "cgroup" mount, docker's
+ * /sys/fs/cgroup): the container's own, with that mount's flags. */
+static void mount_cgroup_view(const struct agent_process *p)
+{
+	if (!p->cgroup_mount || access(AGENT_CGROUP, F_OK) < 0)
+		return;
+	if (mkdir_parents(p->cgroup_mount) < 0 ||
+	    mount(AGENT_CGROUP, p->cgroup_mount, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, p->cgroup_mount, NULL, MS_BIND | MS_REMOUNT | p->cgroup_mount_flags,
+		  NULL) < 0)
+		die(p->cgroup_mount);
 }
 
 void agent_report_oom(int status)
@@ -970,12 +1062,13 @@ void agent_boot(struct agent_process *p, struct agent_io *io)
 	mount_root(p);
 	open_consoles(con);
 	write_etc_files(p, etc_fds);
+	setup_cgroup(p, con);
 	enter_root();
 	bind_etc_files(etc_fds);
 	mount_tmpfs(p);
 	make_devices(p);
 	write_sysctls(p);
-	setup_cgroup(p, con);
+	mount_cgroup_view(p);
 	protect_paths(p);
 	if (p->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
 		die("make the root read-only");

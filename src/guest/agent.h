@@ -30,6 +30,9 @@ struct agent_process {
 	size_t n_rlimits;
 	unsigned long long memory;  /* bytes, 0: none */
 	unsigned long long pids;    /* 0: none */
+	unsigned long long cpu_quota, cpu_period;  /* TAG_CPU_MAX, microseconds; 0: none */
+	char *cgroup_mount;         /* TAG_CGROUP_MOUNT: where the app sees its cgroup, or NULL */
+	unsigned long cgroup_mount_flags;
 	bool has_caps;              /* else the process keeps PID 1's */
 	unsigned long long caps[5]; /* bounding, effective, inheritable, permitted, ambient */
 	bool no_new_privs;
@@ -50,8 +53,13 @@ struct agent_process {
 };
 
 /* The cgroup (v2, in the guest) that holds the app and every exec'd process:
- * the container's memory and pids limits and its device policy apply there. */
-#define AGENT_CGROUP "/sys/fs/cgroup/container"
+ * the container's memory, cpu and pids limits and its device policy apply
+ * there. PID 1 holds it open at AGENT_CGROUP_FD (close-on-exec) from a mount
+ * of the whole hierarchy that the container's root hides, so the app sees
+ * only its own cgroup (TAG_CGROUP_MOUNT), read-only as docker has it, and
+ * PID 1's children join by path before they exec. */
+#define AGENT_CGROUP_FD 1023
+#define AGENT_CGROUP "/proc/self/fd/1023"
 
 /* The container's stdio as PID 1 relays it in a VM. Without a terminal the
  * app writes to the consoles itself and only its stdin goes through PID 1

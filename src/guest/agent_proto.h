@@ -58,6 +58,10 @@ enum agent_tag {
 	TAG_ETC_HOSTS = 29,
 	TAG_ETC_HOSTNAME = 30,
 	TAG_ETC_RESOLV = 31,
+	TAG_CGROUP_MOUNT = 32, /* "MS_FLAGS:DEST": the container's cgroup, the app's view of
+				* it (the spec's "cgroup" mount), MS_FLAGS decimal, of
+				* MS_RDONLY MS_NOSUID MS_NODEV MS_NOEXEC only */
+	TAG_CPU_MAX = 33,    /* "QUOTA PERIOD" in microseconds (--cpus): the cgroup's cpu.max */
 };
 
 #define AGENT_ETC_FILE_MAX (64u << 10)

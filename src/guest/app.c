@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,7 +191,9 @@ void app_exec(const struct app *a)
 	} else {
 		setpgid(0, 0);
 	}
-	if (a->cgroup && access(a->cgroup, F_OK) == 0 && app_join_cgroup(a->cgroup) < 0) {
+	/* Its own cgroup namespace, rooted there: /proc/self/cgroup shows "/". */
+	if (a->cgroup && access(a->cgroup, F_OK) == 0 &&
+	    (app_join_cgroup(a->cgroup) < 0 || unshare(CLONE_NEWCGROUP) < 0)) {
 		perror("isobox: join the container's cgroup");
 		_exit(125);
 	}

@@ -15,9 +15,12 @@
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
-/* The v1 controllers a container is placed in; limits need memory, cpu and pids. */
+/* The v1 hierarchies a container is placed in, as runc places it: limits
+ * need memory, cpu and pids; every one is its own in the container's
+ * /sys/fs/cgroup (process/cgroup_view.c), named=systemd included. */
 static const char *const v1_controllers[] = { "memory", "cpu", "cpuacct", "pids",
-					      "freezer", "devices", "blkio", "cpuset" };
+					      "freezer", "devices", "blkio", "cpuset",
+					      "systemd" };
 
 static bool cgroup_is_unified(void)
 {
@@ -41,7 +44,8 @@ void cgroup_open_at(const char *path, struct cgroup *cg)
 		if (access(base, F_OK) < 0)
 			continue;
 		cg->dirs[cg->n_dirs] = xasprintf("%s/%s", base, path);
-		/* cpuset only where made (cgroup_create_at, when asked for). */
+		/* cpuset only where made (cgroup_create_at; containers of older
+		 * versions have none). */
 		if (!strcmp(v1_controllers[i], "cpuset") && access(cg->dirs[cg->n_dirs], F_OK) < 0) {
 			free(cg->dirs[cg->n_dirs]);
 			continue;
@@ -74,6 +78,25 @@ static int cgroup_write_ll(const char *dir, const char *file, long long v, struc
 	return cgroup_write(dir, file, buf, err);
 }
 
+/* The others the host has (io, cpuset, hugetlb, ...), as runc enables them:
+ * the container's cgroup then has the files a docker container sees. */
+static void cgroup_enable_others(const char *dir)
+{
+	_cleanup_free_ char *text = NULL;
+	char *tok, *save;
+
+	if (read_file(CGROUP_ROOT "/cgroup.controllers", 4096, &text, NULL, &(struct err){ 0 }) < 0)
+		return;
+	for (tok = strtok_r(text, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		_cleanup_free_ char *one = NULL;
+
+		if (!strcmp(tok, "memory") || !strcmp(tok, "pids") || !strcmp(tok, "cpu"))
+			continue;
+		one = xasprintf("+%s", tok);
+		cgroup_write(dir, "cgroup.subtree_control", one, &(struct err){ 0 });
+	}
+}
+
 static int cgroup_limits_v2(const struct cgroup *cg, const struct oci_spec *spec,
 			    struct err *err)
 {
@@ -85,10 +108,12 @@ static int cgroup_limits_v2(const struct cgroup *cg, const struct oci_spec *spec
 	 * host's init usually did it at the root; a bare one has not. */
 	cgroup_write(CGROUP_ROOT, "cgroup.subtree_control", "+memory +pids +cpu",
 		     &(struct err){ 0 });
+	cgroup_enable_others(CGROUP_ROOT);
 	while ((slash = strchr(slash + 1, '/'))) {
 		*slash = '\0';
 		if (cgroup_write(above, "cgroup.subtree_control", "+memory +pids +cpu", err) < 0)
 			return -1;
+		cgroup_enable_others(above);
 		*slash = '/';
 	}
 	return devices_apply_v2(dir, spec->devices_allow_all, spec->dev_rules, spec->n_dev_rules,
@@ -296,14 +321,13 @@ static int cpuset_mkdir(const char *dir, struct err *err)
 int cgroup_create_at(const char *path, const struct oci_spec *spec, struct cgroup *cg,
 		     struct err *err)
 {
-	json_t *cpu = json_object_get(spec->resources, "cpu");
-	bool cpuset = json_object_get(cpu, "cpus") || json_object_get(cpu, "mems");
 	size_t i;
 	int r;
 
 	cgroup_open_at(path, cg);
-	/* cpuset only when asked for: a new one holds no task until filled. */
-	if (cpuset && !cg->unified && !cgroup_dir_of(cg, "cpuset") &&
+	/* cpuset too, filled from its parent (a new one holds no task until
+	 * then): the container's own, not the host's, is what it sees. */
+	if (!cg->unified && !cgroup_dir_of(cg, "cpuset") &&
 	    access(CGROUP_ROOT "/cpuset", F_OK) == 0 && cg->n_dirs < CGROUP_MAX_DIRS)
 		cg->dirs[cg->n_dirs++] = xasprintf(CGROUP_ROOT "/cpuset/%s", path);
 	for (i = 0; i < cg->n_dirs; i++) {

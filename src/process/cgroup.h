@@ -10,7 +10,7 @@
 #include "oci/spec.h"
 #include "util/err.h"
 
-#define CGROUP_MAX_DIRS 8
+#define CGROUP_MAX_DIRS 10
 
 struct cgroup {
 	bool unified;                    /* pure cgroup v2 */

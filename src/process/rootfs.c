@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "process/cgroup_view.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -86,7 +88,7 @@ static int mount_at_fd(const char *source, int fd, const char *type, unsigned lo
 	return 0;
 }
 
-static int mount_one(int rootfd, const struct oci_mount *m, struct err *err)
+static int mount_one(int rootfd, const struct oci_mount *m, bool cgroupns, struct err *err)
 {
 	struct stat st;
 	_cleanup_close_ int fd = -1;
@@ -111,13 +113,8 @@ static int mount_one(int rootfd, const struct oci_mount *m, struct err *err)
 				return -1;
 		}
 	} else if (m->type && !strcmp(m->type, "cgroup")) {
-		/* A "cgroup" mount (podman's, runc's spec) names no hierarchy: the
-		 * unified one, which hybrid hosts have too; read-only tmpfs else. */
-		if (mount_at_fd("cgroup2", fd, "cgroup2", m->flags, NULL, m->destination, err) < 0 &&
-		    mount_at_fd("cgroup", fd, "tmpfs", m->flags | MS_RDONLY, "mode=755",
-				m->destination, err) < 0)
+		if (cgroup_view_mount(rootfd, m->destination, m->flags, cgroupns, err) < 0)
 			return -1;
-		err_clear(err);
 	} else if (mount_at_fd(m->source, fd, m->type, m->flags, m->data, m->destination,
 			       err) < 0) {
 		return -1;
@@ -270,7 +267,7 @@ int rootfs_prepare(const char *bundle, const struct oci_spec *spec, struct err *
 	if (rootfd < 0)
 		return err_sys(err, errno, "open rootfs %s", rootfs);
 	for (i = 0; i < spec->n_mounts; i++)
-		if (mount_one(rootfd, &spec->mounts[i], err) < 0)
+		if (mount_one(rootfd, &spec->mounts[i], spec->clone_flags & CLONE_NEWCGROUP, err) < 0)
 			return -1;
 	if (rootfs_setup_dev(rootfd, err) < 0 || rootfs_make_devices(rootfd, spec, err) < 0 ||
 	    rootfs_pivot(rootfs, err) < 0)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -71,6 +72,19 @@ static void put_tmpfs(FILE *f, const struct oci_mount *m)
 	if (asprintf(&text, "%lu:%s:%s", m->flags, m->data ? m->data : "", m->destination) < 0)
 		return;
 	put(f, TAG_TMPFS, text);
+	free(text);
+}
+
+/* A "cgroup" mount: the guest's container cgroup, seen there with these flags. */
+static void put_cgroup_mount(FILE *f, const struct oci_mount *m)
+{
+	char *text = NULL;
+
+	if (strcmp(m->type, "cgroup") ||
+	    asprintf(&text, "%lu:%s", m->flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC),
+		     m->destination) < 0)
+		return;
+	put(f, TAG_CGROUP_MOUNT, text);
 	free(text);
 }
 
@@ -217,8 +231,10 @@ int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 		put(f, TAG_HOSTNAME, p->hostname);
 	if (p->user)
 		put(f, TAG_USER, p->user);
-	for (i = 0; i < p->n_mounts; i++)
+	for (i = 0; i < p->n_mounts; i++) {
 		put_tmpfs(f, &p->mounts[i]);
+		put_cgroup_mount(f, &p->mounts[i]);
+	}
 	for (i = 0; i < p->n_rlimits; i++)
 		put_rlimit(f, &p->rlimits[i]);
 	if (p->inherit_rlimits)
@@ -230,6 +246,12 @@ int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 		put_uint(f, TAG_MEMORY, p->memory);
 	if (p->pids)
 		put_uint(f, TAG_PIDS, p->pids);
+	if (p->cpu_quota) {
+		char cpu[48];
+
+		snprintf(cpu, sizeof(cpu), "%llu %llu", p->cpu_quota, p->cpu_period);
+		put(f, TAG_CPU_MAX, cpu);
+	}
 	if (p->security)
 		put_security(f, p->security);
 	for (i = 0; p->masked_paths && p->masked_paths[i]; i++)

@@ -35,6 +35,7 @@ struct guest_process {
 	const struct oci_rlimit *rlimits;
 	size_t n_rlimits;
 	unsigned long long memory, pids;    /* limits inside the guest, 0: none */
+	unsigned long long cpu_quota, cpu_period;   /* --cpus as cpu.max in the guest, 0: none */
 	const struct guest_security *security;  /* NULL: the agent's own (all) */
 	const char *const *masked_paths;        /* NULL-terminated, may be NULL */
 	const char *const *readonly_paths;

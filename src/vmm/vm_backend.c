@@ -87,6 +87,8 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 		.rlimits = spec->rlimits, .n_rlimits = spec->n_rlimits,
 		.memory = spec->memory_limit > 0 ? (unsigned long long)spec->memory_limit : 0,
 		.pids = spec->pids_limit > 0 ? (unsigned long long)spec->pids_limit : 0,
+		.cpu_quota = spec->cpu_quota > 0 ? (unsigned long long)spec->cpu_quota : 0,
+		.cpu_period = spec->cpu_period > 0 ? (unsigned long long)spec->cpu_period : 100000,
 		.security = vs->security, .masked_paths = spec->masked_paths,
 		.readonly_paths = spec->readonly_paths, .hold = vs->start_fifo != NULL,
 		.gids = spec->gids, .n_gids = spec->n_gids, .sysctl = spec->sysctl,

@@ -268,6 +268,85 @@ static void test_hostile_blobs(void **state)
 	assert_int_equal(agent_config_parse(bad, 29, &p), -1);
 }
 
+/* A blob of argv "x" and one record TAG=value, as a hostile VMM could write. */
+static int parse_one(unsigned tag, const char *value, struct agent_process *p)
+{
+	unsigned char buf[512];
+	size_t n = strlen(value), off;
+
+	memcpy(buf, AGENT_MAGIC "\x01\x01\x00\x00\x00" "x", AGENT_MAGIC_LEN + 6);
+	off = AGENT_MAGIC_LEN + 6;
+	buf[off++] = (unsigned char)tag;
+	buf[off++] = (unsigned char)n;
+	buf[off++] = (unsigned char)(n >> 8);
+	buf[off++] = 0;
+	buf[off++] = 0;
+	memcpy(buf + off, value, n);
+	off += n;
+	buf[off++] = TAG_END;
+	return agent_config_parse(buf, off, p);
+}
+
+/* --cpus as cpu.max and the cgroup view: what the VMM writes, then values out
+ * of the kernel's bounds, flags that are not a view's, paths that climb. */
+static void test_cgroup_records(void **state)
+{
+	const char *argv[] = { "true", NULL };
+	const struct oci_mount m = { .destination = "/sys/fs/cgroup", .type = "cgroup",
+				     .flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC };
+	struct guest_process gp = { .argv = argv, .cpu_quota = 50000, .cpu_period = 100000,
+				    .mounts = &m, .n_mounts = 1 };
+	static const char *const bad_cpu[] = { "", "50000", "50000 ", " 100000", "999 100000",
+					       "50000 999", "50000 1000001", "-1 100000",
+					       "50000 100000 1", "18446744073709551616 100000",
+					       "17592186044417 100000", "max 100000" };
+	static const char *const bad_mount[] = { "1", "1:", "1:sys/fs/cgroup", "x:/sys",
+						 "4096:/sys/fs/cgroup", "1:/sys/../etc",
+						 "-1:/sys/fs/cgroup", ":/sys/fs/cgroup" };
+	unsigned char buf[4096];
+	struct agent_process p;
+	size_t i;
+
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), 0);
+	assert_int_equal(p.cpu_quota, 50000);
+	assert_int_equal(p.cpu_period, 100000);
+	assert_string_equal(p.cgroup_mount, "/sys/fs/cgroup");
+	assert_int_equal(p.cgroup_mount_flags, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	agent_process_free(&p);
+	assert_int_equal(parse_one(TAG_CPU_MAX, "1000 1000000", &p), 0);
+	agent_process_free(&p);
+	for (i = 0; i < sizeof(bad_cpu) / sizeof(bad_cpu[0]); i++)
+		if (parse_one(TAG_CPU_MAX, bad_cpu[i], &p) != -1)
+			fail_msg("cpu.max \"%s\" was taken", bad_cpu[i]);
+	for (i = 0; i < sizeof(bad_mount) / sizeof(bad_mount[0]); i++)
+		if (parse_one(TAG_CGROUP_MOUNT, bad_mount[i], &p) != -1)
+			fail_msg("cgroup mount \"%s\" was taken", bad_mount[i]);
+	/* One view only: a second record is refused, not leaked. */
+	{
+		unsigned char two[128];
+		size_t n = blob(&gp, buf, sizeof(buf)), off;
+		const char rec[] = "\x20\x11\x00\x00\x00" "1:/sys/fs/cgroup";
+
+		for (off = AGENT_MAGIC_LEN; buf[off] != TAG_END;)
+			off += 5 + (buf[off + 1] | buf[off + 2] << 8);
+		assert_true(off + sizeof(rec) < sizeof(two) && n > off);
+		memcpy(two, buf, off);
+		memcpy(two + off, rec, sizeof(rec) - 1);
+		two[off + sizeof(rec) - 1] = TAG_END;
+		assert_int_equal(agent_config_parse(two, off + sizeof(rec), &p), -1);
+	}
+	/* A plain tmpfs mount is no cgroup view. */
+	{
+		const struct oci_mount t = { .destination = "/sys/fs/cgroup", .type = "tmpfs" };
+		struct guest_process g2 = { .argv = argv, .mounts = &t, .n_mounts = 1 };
+
+		assert_int_equal(agent_config_parse(buf, blob(&g2, buf, sizeof(buf)), &p), 0);
+		assert_null(p.cgroup_mount);
+		assert_int_equal(p.cpu_quota, 0);
+		agent_process_free(&p);
+	}
+}
+
 static void test_too_big_is_refused(void **state)
 {
 	static const char *argv[AGENT_MAX_ARGS + 2];
@@ -614,6 +693,7 @@ int main(void)
 		cmocka_unit_test(test_root_propagation),
 		cmocka_unit_test(test_process_settings),
 		cmocka_unit_test(test_hostile_settings),
+		cmocka_unit_test(test_cgroup_records),
 		cmocka_unit_test(test_too_big_is_refused),
 		cmocka_unit_test(test_user_lookup),
 		cmocka_unit_test(test_user_lookup_no_files),
