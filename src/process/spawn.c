@@ -474,7 +474,8 @@ static int join_root(int root_fd, struct err *err)
 static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cgroup *cg,
 						  const struct oci_spec *spec,
 						  const struct seccomp_prog *seccomp,
-						  const int stdio[3], int console_sock, int errfd)
+						  const int stdio[3], int console_sock, int preserve,
+						  int errfd)
 {
 	_cleanup_free_ char *root = xasprintf("/proc/%d/root", init_pid);
 	int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -510,7 +511,7 @@ static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cg
 		err_sys(&err, errno, "chdir to %s", spec->cwd);
 		child_fail(errfd, &err);
 	}
-	if (enter_credentials(spec, seccomp, false, &err) < 0)
+	if (preserve_fds(preserve, &err) < 0 || enter_credentials(spec, seccomp, false, &err) < 0)
 		child_fail(errfd, &err);
 	signals_default();
 	exec_args(spec, &err);
@@ -520,6 +521,13 @@ static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cg
 int process_exec(pid_t init_pid, const struct cgroup *cg, const struct oci_spec *spec,
 		 const struct seccomp_prog *seccomp, const int stdio[3], int console_sock,
 		 pid_t *pid, struct err *err)
+{
+	return process_exec_fds(init_pid, cg, spec, seccomp, stdio, console_sock, 0, pid, err);
+}
+
+int process_exec_fds(pid_t init_pid, const struct cgroup *cg, const struct oci_spec *spec,
+		     const struct seccomp_prog *seccomp, const int stdio[3], int console_sock,
+		     int preserve, pid_t *pid, struct err *err)
 {
 	char buf[sizeof(err->msg) + 64];
 	_cleanup_close_ int rfd = -1;
@@ -541,7 +549,7 @@ int process_exec(pid_t init_pid, const struct cgroup *cg, const struct oci_spec 
 	}
 	if (mid == 0) {
 		close(errp[0]);
-		exec_child(init_pid, cg, spec, seccomp, stdio, console_sock, errp[1]);
+		exec_child(init_pid, cg, spec, seccomp, stdio, console_sock, preserve, errp[1]);
 	}
 	close(errp[1]);
 	rfd = errp[0];

@@ -254,7 +254,7 @@ static int spawn(const struct ocirt_create *c, const char *dir, const char *bund
 						   .init_fd = -1,
 						   .seccomp = spec->seccomp ? &seccomp : NULL,
 						   .start_fifo = fifo_fd, .outlive_parent = true,
-						   .preserve_fds = c->preserve_fds },
+						   .preserve_fds = c->listen_fds + c->preserve_fds },
 			  cg, pid, err);
 	seccomp_prog_free(&seccomp);
 	return r;
@@ -372,6 +372,57 @@ static json_t *bundle_config(json_t *st)
 	return j;
 }
 
+/* KEY=VALUE replaces the variable KEY in env, or is added at its end. */
+static void env_set(json_t *env, const char *kv)
+{
+	size_t key = strcspn(kv, "="), i;
+	json_t *v;
+
+	json_array_foreach(env, i, v) {
+		const char *s = json_string_value(v);
+
+		if (s && !strncmp(s, kv, key) && s[key] == '=') {
+			json_array_set_new(env, i, json_string(kv));
+			return;
+		}
+	}
+	json_array_append_new(env, json_string(kv));
+}
+
+/* parent's member key, made an empty array or object when it is not one. */
+static json_t *object_child(json_t *parent, const char *key, bool array)
+{
+	json_t *o = json_object_get(parent, key);
+
+	if (array ? !json_is_array(o) : !json_is_object(o)) {
+		o = array ? json_array() : json_object();
+		json_object_set_new(parent, key, o);
+	}
+	return o;
+}
+
+/* The bundle's spec; with socket activation, LISTEN_FDS and LISTEN_PID (the
+ * app is its PID namespace's 1) in its env, as runc sets them. */
+static int spec_load_listen(const char *config, int listen_fds, struct oci_spec *spec,
+			    struct err *err)
+{
+	_cleanup_json_ json_t *j = NULL;
+	json_t *proc, *env;
+	char kv[32];
+
+	memset(spec, 0, sizeof(*spec));
+	if (json_load_path(config, &j, err) < 0)
+		return -1;
+	proc = json_object_get(j, "process");
+	if (listen_fds > 0 && json_is_object(proc)) {
+		env = object_child(proc, "env", true);
+		snprintf(kv, sizeof(kv), "LISTEN_FDS=%d", listen_fds);
+		env_set(env, kv);
+		env_set(env, "LISTEN_PID=1");
+	}
+	return spec_parse(j, spec, err);
+}
+
 int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err)
 {
 	_cleanup_free_ char *dir = NULL, *config = NULL, *cg_path = NULL;
@@ -386,8 +437,15 @@ int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err)
 	if (!realpath(c->bundle, bundle))
 		return err_sys(err, errno, "bundle %s", c->bundle);
 	config = xasprintf("%s/config.json", bundle);
-	if (spec_load(config, &spec, err) < 0)
+	if (spec_load_listen(config, c->listen_fds, &spec, err) < 0)
 		return -1;
+	if (c->vm && (c->preserve_fds || c->listen_fds)) {
+		spec_free(&spec);
+		return err_set(err, "%s %d: hyperv isolation cannot pass the host's fds into the "
+			       "container's VM; use process isolation for socket activation or "
+			       "inherited fds", c->listen_fds ? "LISTEN_FDS" : "--preserve-fds",
+			       c->listen_fds ? c->listen_fds : c->preserve_fds);
+	}
 	annotations = spec.annotations ? json_deep_copy(spec.annotations) : json_object();
 	if (mkdir(dir, 0700) < 0) {
 		spec_free(&spec);
@@ -601,7 +659,40 @@ int ocirt_delete(const char *root, const char *id, bool force, struct err *err)
 	return 0;
 }
 
-/* The container's spec with its process replaced: exec --process, or args. */
+/* runc's exec flags over the container's process (runc's getProcess). */
+static void exec_overrides(const struct ocirt_exec *e, json_t *proc)
+{
+	static const char *const sets[] = { "bounding", "effective", "permitted", "ambient" };
+	json_t *user = object_child(proc, "user", false), *caps, *gids;
+	unsigned long id;
+	size_t i, k;
+
+	if (e->cwd)
+		json_object_set_new(proc, "cwd", json_string(e->cwd));
+	for (i = 0; e->env && e->env[i]; i++)
+		env_set(object_child(proc, "env", true), e->env[i]);
+	if (e->user) {
+		id = strtoul(e->user, NULL, 10);
+		json_object_set_new(user, "uid", json_integer((json_int_t)id));
+		if (strchr(e->user, ':'))
+			json_object_set_new(user, "gid",
+					    json_integer((json_int_t)strtoul(strchr(e->user, ':') + 1,
+									     NULL, 10)));
+	}
+	gids = e->n_gids ? object_child(user, "additionalGids", true) : NULL;
+	for (i = 0; i < e->n_gids; i++)
+		json_array_append_new(gids, json_integer(e->gids[i]));
+	caps = e->caps && e->caps[0] ? object_child(proc, "capabilities", false) : NULL;
+	for (i = 0; caps && e->caps[i]; i++)
+		for (k = 0; k < sizeof(sets) / sizeof(sets[0]); k++)
+			json_array_append_new(object_child(caps, sets[k], true),
+					      json_string(e->caps[i]));
+	if (e->no_new_privs)
+		json_object_set_new(proc, "noNewPrivileges", json_true());
+}
+
+/* The container's spec with its process replaced: exec --process as it is,
+ * or the container's own with args and exec's flags. */
 static int exec_spec(const struct ocirt_exec *e, json_t *st, struct oci_spec *spec,
 		     struct err *err)
 {
@@ -616,11 +707,12 @@ static int exec_spec(const struct ocirt_exec *e, json_t *st, struct oci_spec *sp
 	if (e->process) {
 		json_object_set(j, "process", e->process);
 	} else {
-		proc = json_object_get(j, "process");
+		proc = object_child(j, "process", false);
 		json_object_set_new(proc, "args", json_array());
 		for (i = 0; e->args[i]; i++)
 			json_array_append_new(json_object_get(proc, "args"), json_string(e->args[i]));
 		json_object_set_new(proc, "terminal", json_boolean(e->tty));
+		exec_overrides(e, proc);
 	}
 	return spec_parse(j, spec, err);
 }
@@ -704,7 +796,10 @@ int ocirt_exec(const struct ocirt_exec *e, int *exit_code, struct err *err)
 	if (exec_spec(e, st, &spec, err) < 0)
 		return -1;
 	if (dir_is_vm(dir)) {
-		r = exec_in_vm(e, dir, &spec, exit_code, err);
+		r = e->preserve_fds ? err_set(err, "--preserve-fds %d: container %s runs in a VM, "
+					      "which the host's fds cannot reach", e->preserve_fds,
+					      e->id)
+				    : exec_in_vm(e, dir, &spec, exit_code, err);
 		spec_free(&spec);
 		return r;
 	}
@@ -715,9 +810,9 @@ int ocirt_exec(const struct ocirt_exec *e, int *exit_code, struct err *err)
 		return -1;
 	}
 	state_cgroup(st, &cg);
-	r = process_exec(json_integer_value(json_object_get(st, "pid")), &cg, &spec,
-			 spec.seccomp ? &seccomp : NULL, (const int[3]){ 0, 1, 2 }, console, &pid,
-			 err);
+	r = process_exec_fds(json_integer_value(json_object_get(st, "pid")), &cg, &spec,
+			     spec.seccomp ? &seccomp : NULL, (const int[3]){ 0, 1, 2 }, console,
+			     e->preserve_fds, &pid, err);
 	cgroup_free(&cg);
 	seccomp_prog_free(&seccomp);
 	spec_free(&spec);
