@@ -622,50 +622,129 @@ static int oci_ps(const struct rt_cli *c, int argc, char **argv)
 	return 0;
 }
 
-/* runc's update: --memory, --pids-limit, --cpu-quota, --cpu-period, or
- * --resources FILE (linux.resources as JSON; "-" for stdin). */
+static const char update_help[] =
+	"Usage: isobox-runtime update [OPTIONS] ID\n\n"
+	"New resource limits for a running container, kept for the next update. In a\n"
+	"VM they apply to the app's cgroup in the guest; what a VM cannot honour\n"
+	"(memory above its RAM, CPUs it lacks, realtime limits, block I/O weights) is\n"
+	"refused.\n\n"
+	"Options:\n"
+	"  -r, --resources FILE      linux.resources as JSON ('-': stdin); the other\n"
+	"                            flags are then ignored, as runc does\n"
+	"  --memory BYTES            memory limit (k, m, g suffixes; -1: none)\n"
+	"  --memory-swap BYTES       memory plus swap (-1: unlimited swap)\n"
+	"  --memory-reservation BYTES  soft limit\n"
+	"  --kernel-memory BYTES     kernel memory limit (cgroup v1; v2 ignores it)\n"
+	"  --cpu-share, --cpu-shares N  relative CPU weight\n"
+	"  --cpu-quota US            CPU time per period (-1: none)\n"
+	"  --cpu-period US           CFS period\n"
+	"  --cpu-rt-period US        realtime period (cgroup v1, process isolation)\n"
+	"  --cpu-rt-runtime US       realtime runtime (cgroup v1, process isolation)\n"
+	"  --cpuset-cpus LIST        CPUs to use, e.g. 0-2,5\n"
+	"  --cpuset-mems LIST        memory nodes to use\n"
+	"  --pids-limit N            maximum number of processes (-1: none)\n"
+	"  --blkio-weight N          block I/O weight, 10 to 1000 (process isolation)\n";
+
+enum { U_MEMORY = 512, U_SWAP, U_RESERVATION, U_KERNEL, U_SHARES, U_QUOTA, U_PERIOD,
+       U_RT_PERIOD, U_RT_RUNTIME, U_CPUS, U_MEMS, U_PIDS, U_BLKIO };
+
+/* Where each update flag goes in linux.resources, and how its value reads. */
+static const struct {
+	int opt;
+	const char *object, *key;
+	char kind;              /* b: bytes or -1, i: integer (-1 allowed), u: unsigned, s: text */
+} update_keys[] = {
+	{ U_MEMORY, "memory", "limit", 'b' },      { U_SWAP, "memory", "swap", 'b' },
+	{ U_RESERVATION, "memory", "reservation", 'b' }, { U_KERNEL, "memory", "kernel", 'b' },
+	{ U_SHARES, "cpu", "shares", 'u' },         { U_QUOTA, "cpu", "quota", 'i' },
+	{ U_PERIOD, "cpu", "period", 'u' },         { U_RT_PERIOD, "cpu", "realtimePeriod", 'u' },
+	{ U_RT_RUNTIME, "cpu", "realtimeRuntime", 'i' }, { U_CPUS, "cpu", "cpus", 's' },
+	{ U_MEMS, "cpu", "mems", 's' },             { U_PIDS, "pids", "limit", 'i' },
+	{ U_BLKIO, "blockIO", "weight", 'u' },
+};
+
+static int update_value(char kind, const char *s, json_t **out)
+{
+	long long v;
+	char *end;
+
+	if (kind == 's') {
+		*out = json_string(s);
+		return *out ? 0 : -1;
+	}
+	if (!strcmp(s, "-1") && kind != 'u')
+		v = -1;
+	else if (kind == 'b' ? parse_bytes(s, &v) < 0 || v < 0
+			     : (errno = 0, v = strtoll(s, &end, 10), errno || !*s || *end ||
+				v < (kind == 'i' ? -1 : 0)))
+		return -1;
+	*out = json_integer(v);
+	return 0;
+}
+
+/* runc's update: each flag into linux.resources, or --resources FILE (linux.resources
+ * as JSON; "-" for stdin). */
 static int oci_update(const struct rt_cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "resources", required_argument, NULL, 'r' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "pids-limit", required_argument, NULL, 'p' },
-		{ "cpu-quota", required_argument, NULL, 'q' },
-		{ "cpu-period", required_argument, NULL, 'P' },
+		{ "memory", required_argument, NULL, U_MEMORY },
+		{ "memory-swap", required_argument, NULL, U_SWAP },
+		{ "memory-reservation", required_argument, NULL, U_RESERVATION },
+		{ "kernel-memory", required_argument, NULL, U_KERNEL },
+		{ "cpu-share", required_argument, NULL, U_SHARES },
+		{ "cpu-shares", required_argument, NULL, U_SHARES },
+		{ "cpu-quota", required_argument, NULL, U_QUOTA },
+		{ "cpu-period", required_argument, NULL, U_PERIOD },
+		{ "cpu-rt-period", required_argument, NULL, U_RT_PERIOD },
+		{ "cpu-rt-runtime", required_argument, NULL, U_RT_RUNTIME },
+		{ "cpuset-cpus", required_argument, NULL, U_CPUS },
+		{ "cpuset-mems", required_argument, NULL, U_MEMS },
+		{ "pids-limit", required_argument, NULL, U_PIDS },
+		{ "blkio-weight", required_argument, NULL, U_BLKIO },
+		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	_cleanup_json_ json_t *res = json_object();
+	_cleanup_json_ json_t *res = json_object(), *file = NULL;
 	struct err err = { 0 };
-	long long v;
+	size_t i;
 	int opt;
 
 	optind = 1;
-	while ((opt = getopt_long_only(argc, argv, "+r:", opts, NULL)) != -1) {
+	while ((opt = getopt_long_only(argc, argv, "+r:h", opts, NULL)) != -1) {
+		json_t *v = NULL, *obj;
+
+		if (opt == 'h') {
+			fputs(update_help, stdout);
+			return 0;
+		}
 		if (opt == 'r') {
-			json_decref(res);
-			res = !strcmp(optarg, "-") ? json_loadf(stdin, 0, NULL)
-						   : json_load_file(optarg, 0, NULL);
-			if (!json_is_object(res))
+			json_decref(file);
+			file = !strcmp(optarg, "-") ? json_loadf(stdin, 0, NULL)
+						    : json_load_file(optarg, 0, NULL);
+			if (!json_is_object(file))
 				return rt_usage(c, "--resources %s is not a JSON object", optarg);
 			continue;
 		}
-		if (opt == '?' || parse_bytes(optarg, &v) < 0 || v < 0)
-			return rt_usage(c, "update: bad flag or value");
-		if (opt == 'm')
-			json_object_set_new(res, "memory", json_pack("{s:I}", "limit", (json_int_t)v));
-		else if (opt == 'p')
-			json_object_set_new(res, "pids", json_pack("{s:I}", "limit", (json_int_t)v));
-		else {
-			json_t *cpu = json_object_get(res, "cpu");
-
-			if (!cpu)
-				json_object_set_new(res, "cpu", cpu = json_object());
-			json_object_set_new(cpu, opt == 'q' ? "quota" : "period", json_integer(v));
-		}
+		for (i = 0; i < sizeof(update_keys) / sizeof(update_keys[0]); i++)
+			if (update_keys[i].opt == opt)
+				break;
+		if (i == sizeof(update_keys) / sizeof(update_keys[0]))
+			return rt_usage(c, "update: unknown flag: see update --help");
+		if (update_value(update_keys[i].kind, optarg, &v) < 0)
+			return rt_usage(c, "update: %s.%s %s: %s", update_keys[i].object,
+					update_keys[i].key, optarg,
+					update_keys[i].kind == 'b' ? "a size in bytes (k, m, g), or -1"
+					: update_keys[i].kind == 'u' ? "a number"
+								     : "a number, or -1");
+		if (!(obj = json_object_get(res, update_keys[i].object)))
+			json_object_set_new(res, update_keys[i].object, obj = json_object());
+		json_object_set_new(obj, update_keys[i].key, v);
 	}
 	if (optind != argc - 1)
-		return rt_usage(c, "usage: update [--resources FILE] [--memory N] ... ID");
-	return ocirt_update(c->root, argv[optind], res, &err) < 0 ? rt_fail(c, &err) : 0;
+		return rt_usage(c, "usage: update [OPTIONS] ID: see update --help");
+	return ocirt_update(c->root, argv[optind], file ? file : res, &err) < 0 ? rt_fail(c, &err)
+									      : 0;
 }
 
 /* runc's spec --rootless (its specconv.ToRootless): a user namespace that

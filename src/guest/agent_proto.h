@@ -49,6 +49,10 @@ enum agent_tag {
 				    * MS_PRIVATE, MS_SHARED, MS_SLAVE, MS_UNBINDABLE, with or
 				    * without MS_REC */
 	TAG_DETACH = 27,     /* exec: "1": stdio is /dev/null, nobody reads the output */
+	/* 28-33: other records; 34 is FRAME_UPDATE's only record */
+	TAG_CGROUP_SET = 34, /* FRAME_UPDATE: "FILE VALUE", a limit of the app's cgroup; FILE one
+			      * of memory.max memory.swap.max memory.low pids.max cpu.max
+			      * cpu.weight cpuset.cpus cpuset.mems, VALUE checked for it */
 };
 
 /* Disk serials (virtio-blk GET_ID) the agent looks its disks up by. */
@@ -94,6 +98,10 @@ enum agent_frame_type {
 	FRAME_STDIN_EOF = 4,
 	FRAME_RESIZE = 5,    /* "ROWS COLS" */
 	FRAME_SIGNAL = 6,    /* decimal signal number */
+	FRAME_UPDATE = 20,   /* a session of its own (runc's update): TAG_CGROUP_SET records,
+			      * then TAG_END, at most one frame; the agent applies them to
+			      * the app's cgroup in order and answers STDERR (why not) and
+			      * EXIT ("0", or "1" after the first that failed) */
 	/* VMM -> guest only: a client never sends these */
 	FRAME_CREDIT = 7,    /* LE u32: output bytes the session's client took */
 	FRAME_HANGUP = 8,    /* the client is gone: close the process's stdio, as a

@@ -23,11 +23,14 @@
 #include "runtime/runtime.h"
 #include "runtime/vm_cgroup.h"
 #include "runtime/vm_privileges.h"
+#include "runtime/vm_update.h"
 #include "util/cleanup.h"
 #include "util/fdpass.h"
 #include "util/fs.h"
 #include "util/pty.h"
+#include "util/strv.h"
 #include "util/unixsock.h"
+#include "vmm/guest_config.h"
 #include "vmm/vm_backend.h"
 
 #define STOP_WAIT_MS 10000
@@ -538,6 +541,7 @@ static json_t *state_public(const char *dir, json_t *st)
 	const char *status = status_of(dir, st);
 
 	json_object_del(j, "starttime");
+	json_object_del(j, "resources");
 	json_object_set_new(j, "status", json_string(status));
 	if (!strcmp(status, "stopped"))
 		json_object_set_new(j, "pid", json_integer(0));
@@ -652,6 +656,7 @@ int ocirt_delete(const char *root, const char *id, bool force, struct err *err)
 		_cleanup_json_ json_t *cfg = bundle_config(st), *pub = json_deep_copy(st);
 
 		json_object_del(pub, "starttime");
+		json_object_del(pub, "resources");
 		json_object_set_new(pub, "status", json_string("stopped"));
 		json_object_set_new(pub, "pid", json_integer(0));
 		oci_hooks_warn(cfg, "poststop", pub);
@@ -873,37 +878,104 @@ int ocirt_pids(const char *root, const char *id, json_t **out, struct err *err)
 	return 0;
 }
 
-/* runc's update flags, merged into the bundle's linux.resources and applied. */
+/* into: its members replaced by those of from, objects merged member by member. */
+static void resources_merge(json_t *into, json_t *from)
+{
+	const char *key;
+	json_t *v, *old;
+
+	json_object_foreach(from, key, v) {
+		old = json_object_get(into, key);
+		if (json_is_object(old) && json_is_object(v))
+			resources_merge(old, v);
+		else
+			json_object_set(into, key, v);
+	}
+}
+
+/* The container's resources as the last update left them, else its bundle's. */
+static json_t *resources_current(json_t *st, json_t *config)
+{
+	json_t *r = json_object_get(st, "resources");
+
+	if (!json_is_object(r))
+		r = json_object_get(json_object_get(config, "linux"), "resources");
+	return json_is_object(r) ? json_deep_copy(r) : json_object();
+}
+
+/* In a VM the guest applies them to the app's cgroup. */
+static int update_vm(const char *dir, json_t *delta, json_t *merged, struct err *err)
+{
+	_cleanup_free_ char *config = xasprintf("%s/config.json", dir), *blob = NULL;
+	struct oci_spec vm = { 0 };
+	struct strv sets = { 0 };
+	size_t len;
+	int r;
+
+	if (spec_load(config, &vm, err) < 0)
+		return -1;
+	r = vm_update_sets(delta, merged, &vm, &sets, err);
+	spec_free(&vm);
+	if (r == 0 && sets.n)
+		r = guest_update_build(strv_get(&sets), &blob, &len, err);
+	if (r == 0 && sets.n)
+		r = exec_vm_update(dir, blob, len, err);
+	strv_free(&sets);
+	return r;
+}
+
+static int update_process(json_t *st, json_t *config, json_t *merged, struct err *err)
+{
+	struct oci_spec spec = { 0 };
+	json_t *linux_ = json_object_get(config, "linux"), *cpu = json_object_get(merged, "cpu");
+	const char *cg_path = json_string_value(json_object_get(st, "cgroup"));
+	_cleanup_free_ char *dflt = NULL;
+	struct cgroup cg;
+	int r;
+
+	if (!json_is_object(linux_))
+		json_object_set_new(config, "linux", linux_ = json_object());
+	json_object_set(linux_, "resources", merged);
+	if (spec_parse(config, &spec, err) < 0) {
+		spec_free(&spec);
+		return err_wrap(err, "update");
+	}
+	if (!cg_path)
+		cg_path = dflt = xasprintf("isobox/%s", json_string_value(json_object_get(st, "id")));
+	state_cgroup(st, &cg);
+	r = 0;
+	if ((json_string_length(json_object_get(cpu, "cpus")) ||
+	     json_string_length(json_object_get(cpu, "mems"))))
+		r = cgroup_cpuset_join(&cg, cg_path, err);
+	if (r == 0)
+		r = cgroup_update(&cg, &spec, err);
+	cgroup_free(&cg);
+	spec_free(&spec);
+	return r;
+}
+
+/* runc's update: the flags merged into the container's linux.resources,
+ * applied, and kept in its state for the next update. */
 int ocirt_update(const char *root, const char *id, json_t *resources, struct err *err)
 {
-	_cleanup_free_ char *dir = NULL, *config = NULL;
-	_cleanup_json_ json_t *st = NULL, *j = NULL;
-	struct oci_spec spec = { 0 };
-	struct cgroup cg;
-	json_t *linux_;
+	_cleanup_free_ char *dir = NULL, *config = NULL, *path = NULL;
+	_cleanup_json_ json_t *st = NULL, *j = NULL, *merged = NULL;
 	int r;
 
 	if (state_load(root, id, &dir, &st, err) < 0)
 		return -1;
 	if (!strcmp(status_of(dir, st), "stopped"))
 		return err_set(err, "container %s is not running", id);
-	if (dir_is_vm(dir))
-		return err_set(err, "container %s runs in a VM, whose memory and vCPUs are fixed "
-			       "when it boots: update is for process isolation", id);
 	config = xasprintf("%s/config.json", json_string_value(json_object_get(st, "bundle")));
 	if (json_load_path(config, &j, err) < 0)
 		return -1;
-	linux_ = json_object_get(j, "linux");
-	if (!json_is_object(linux_))
-		json_object_set_new(j, "linux", linux_ = json_object());
-	json_object_set(linux_, "resources", resources);
-	if (spec_parse(j, &spec, err) < 0) {
-		spec_free(&spec);
-		return err_wrap(err, "update");
-	}
-	state_cgroup(st, &cg);
-	r = cgroup_update(&cg, &spec, err);
-	cgroup_free(&cg);
-	spec_free(&spec);
-	return r;
+	merged = resources_current(st, j);
+	resources_merge(merged, resources);
+	r = dir_is_vm(dir) ? update_vm(dir, resources, merged, err)
+			   : update_process(st, j, merged, err);
+	if (r < 0)
+		return err_wrap(err, "update %s", id);
+	json_object_set(st, "resources", merged);
+	path = xasprintf("%s/state.json", dir);
+	return json_save_replace(path, st, err);
 }
