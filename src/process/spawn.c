@@ -1,6 +1,7 @@
 #include "process/process.h"
 
 #include <errno.h>
+#include <linux/close_range.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdbool.h>
@@ -251,7 +252,8 @@ static int exec_check(const struct oci_spec *spec, struct err *err)
 			spec->args[0]);
 }
 
-/* The caller's fds 3..3+n-1 are the container's; every other one closes at exec. */
+/* The caller's fds 3..3+n-1 are the container's; every other one closes at
+ * exec, whatever the caller left open (runc's CloseExecFrom). */
 static int preserve_fds(int n, struct err *err)
 {
 	int fd;
@@ -259,6 +261,8 @@ static int preserve_fds(int n, struct err *err)
 	for (fd = 3; fd < 3 + n; fd++)
 		if (fcntl(fd, F_SETFD, 0) < 0)
 			return err_sys(err, errno, "preserve fd %d", fd);
+	if (syscall(SYS_close_range, 3 + n, ~0U, CLOSE_RANGE_CLOEXEC) < 0 && errno != ENOSYS)
+		return err_sys(err, errno, "close the fds from %d at exec", 3 + n);
 	return 0;
 }
 
