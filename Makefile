@@ -57,7 +57,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 # format.c is a CLI object, agent.c and app.c parts of the static isobox-init:
 # their tests link them explicitly.
 $(BUILD)/tests/test_format: $(BUILD)/obj/src/cli/format.o
-$(BUILD)/tests/test_agent: $(BUILD)/obj/src/guest/agent.o $(BUILD)/obj/src/guest/app.o
+$(BUILD)/tests/test_agent: $(BUILD)/obj/src/guest/agent.o $(BUILD)/obj/src/guest/app.o \
+			 $(BUILD)/obj/src/guest/update.o
 
 install: all
 	install -D -m 0755 $(BUILD)/isobox $(DESTDIR)$(PREFIX)/bin/isobox

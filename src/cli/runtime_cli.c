@@ -2,6 +2,7 @@
  * podman's conmon. The same binary as isobox, started under this name.
  * Errors exit 1, as runc's do, and go to --log as JSON lines in runc's shape
  * ({"level":"error","msg":...,"time":...}) so a shim can report them. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/signal.h"
+#include "util/strv.h"
 
 #define RUNTIME_ROOT "/run/isobox-runtime"
 
@@ -115,7 +117,7 @@ static int print_json(json_t *j)
 
 enum { OPT_BUNDLE = 256, OPT_PID_FILE, OPT_CONSOLE, OPT_NO_PIVOT, OPT_NO_KEYRING,
        OPT_PRESERVE, OPT_DETACH, OPT_KEEP, OPT_FORCE, OPT_ALL, OPT_FORMAT, OPT_QUIET,
-       OPT_PROCESS, OPT_TTY };
+       OPT_PROCESS, OPT_TTY, OPT_CWD, OPT_NNP, OPT_HELP };
 
 static const struct option create_options[] = {
 	{ "bundle", required_argument, NULL, 'b' },
@@ -126,32 +128,68 @@ static const struct option create_options[] = {
 	{ "preserve-fds", required_argument, NULL, OPT_PRESERVE },
 	{ "detach", no_argument, NULL, 'd' },
 	{ "keep", no_argument, NULL, OPT_KEEP },
+	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
 
-/* create, run: the container's flags; returns the index of ID. */
+static const char create_help[] =
+	"Usage: isobox-runtime %s [OPTIONS] ID\n\n"
+	"Options:\n"
+	"  -b, --bundle DIR          the bundle (config.json and its rootfs; default .)\n"
+	"  --pid-file FILE           write the container's pid there\n"
+	"  --console-socket PATH     an AF_UNIX socket that gets the pty's master\n"
+	"  --preserve-fds N          pass fds 3..3+N-1 (after LISTEN_FDS's) to the app\n"
+	"                            (process isolation; a VM cannot take host fds)\n"
+	"  --no-pivot, --no-new-keyring  accepted\n"
+	"%s"
+	"\nWith LISTEN_FDS=N in the environment (and LISTEN_PID this process's pid, or\n"
+	"unset), fds 3..3+N-1 go to the app with LISTEN_FDS=N and LISTEN_PID=1.\n";
+
+static int fd_count_parse(const char *s, int *out);
+
+/* systemd's socket activation meant for this process, as runc takes it. */
+static int listen_fds_of_env(void)
+{
+	const char *fds = getenv("LISTEN_FDS"), *pid = getenv("LISTEN_PID");
+	int n = 0;
+
+	if (!fds || (pid && atoi(pid) != getpid()) || fd_count_parse(fds, &n) < 0)
+		return 0;
+	return n;
+}
+
+/* create, run: the container's flags; 0, -1 on error, 1 when --help printed. */
 static int create_parse(const struct rt_cli *c, int argc, char **argv, struct ocirt_create *o,
 			bool *detach, bool *keep)
 {
 	int opt;
 
 	optind = 1;
-	while ((opt = getopt_long_only(argc, argv, "+b:d", create_options, NULL)) != -1) {
+	o->listen_fds = listen_fds_of_env();
+	while ((opt = getopt_long_only(argc, argv, "+b:dh", create_options, NULL)) != -1) {
 		switch (opt) {
 		case 'b': o->bundle = optarg; break;
 		case OPT_PID_FILE: o->pid_file = optarg; break;
 		case OPT_CONSOLE: o->console_socket = optarg; break;
 		case OPT_NO_PIVOT: case OPT_NO_KEYRING: break;  /* accepted: always pivot, no keyring */
-		case OPT_PRESERVE: o->preserve_fds = atoi(optarg); break;
+		case OPT_PRESERVE:
+			if (fd_count_parse(optarg, &o->preserve_fds) < 0)
+				return -rt_usage(c, "--preserve-fds %s: a number of fds, 0 to 1000",
+						 optarg);
+			break;
 		case 'd': *detach = true; break;
 		case OPT_KEEP: *keep = true; break;
+		case 'h':
+			printf(create_help, argv[0],
+			       strcmp(argv[0], "run") ? ""
+						      : "  -d, --detach              return once it runs\n"
+							"  --keep                    keep it after it exits\n");
+			return 1;
 		default: return -rt_usage(c, "%s: unknown flag", argv[0]);
 		}
 	}
 	if (optind != argc - 1)
 		return -rt_usage(c, "%s needs exactly one container id", argv[0]);
-	if (o->preserve_fds < 0 || o->preserve_fds > 1000)
-		return -rt_usage(c, "--preserve-fds takes 0 to 1000");
 	o->id = argv[optind];
 	return 0;
 }
@@ -211,8 +249,8 @@ static int oci_create(const struct rt_cli *c, int argc, char **argv)
 	pid_t pid;
 	int r;
 
-	if (create_parse(c, argc, argv, &o, &detach, &keep) < 0)
-		return 1;
+	if ((r = create_parse(c, argc, argv, &o, &detach, &keep)) != 0)
+		return r < 0 ? 1 : 0;
 	r = isolation_prepare(c, &o, &parts, &err);
 	if (r == 0)
 		r = ocirt_create(&o, &pid, &err);
@@ -240,8 +278,8 @@ static int oci_run(const struct rt_cli *c, int argc, char **argv)
 	int status, code, r;
 	size_t i;
 
-	if (create_parse(c, argc, argv, &o, &detach, &keep) < 0)
-		return 1;
+	if ((r = create_parse(c, argc, argv, &o, &detach, &keep)) != 0)
+		return r < 0 ? 1 : 0;
 	/* create, then start: the hooks run between them, as they do for runc. */
 	r = isolation_prepare(c, &o, &parts, &err);
 	if (r == 0)
@@ -376,6 +414,63 @@ static int oci_list(const struct rt_cli *c, int argc, char **argv)
 	return 0;
 }
 
+static const char exec_help[] =
+	"Usage: isobox-runtime exec [OPTIONS] ID COMMAND [ARG...]\n"
+	"       isobox-runtime exec [OPTIONS] --process FILE ID\n\n"
+	"Run a process in a running container.\n\n"
+	"Options:\n"
+	"  --cwd DIR                 the working directory in the container\n"
+	"  -e, --env KEY=VALUE       set an environment variable (repeatable)\n"
+	"  -u, --user UID[:GID]      the user (and group) to run as\n"
+	"  -g, --additional-gids GID add a supplementary group (repeatable)\n"
+	"  -c, --cap CAP             add a capability (repeatable)\n"
+	"  --no-new-privs            set no_new_privs for the process\n"
+	"  -t, --tty                 allocate a pseudo-TTY (its master goes to --console-socket)\n"
+	"  -d, --detach              do not wait for the process\n"
+	"  --pid-file FILE           write the process's pid there\n"
+	"  -p, --process FILE        the process as an OCI process.json: its args, env, cwd and\n"
+	"                            user; the flags above are then ignored, as runc does\n"
+	"  --preserve-fds N          pass fds 3..3+N-1 to the process (process isolation)\n"
+	"  --console-socket PATH     an AF_UNIX socket that gets the pty's master\n";
+
+/* A uid or gid in decimal, as runc takes them. */
+static int id_parse(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > 0xfffffffeUL)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int fd_count_parse(const char *s, int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (!*s || *end || v < 0 || v > 1000)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* NAME or CAP_NAME, as the spec spells it. */
+static char *cap_name(const char *s)
+{
+	char *name = strncasecmp(s, "CAP_", 4) ? xasprintf("CAP_%s", s) : xstrdup(s);
+	char *p;
+
+	for (p = name; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	return name;
+}
+
 static int oci_exec(const struct rt_cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -385,15 +480,26 @@ static int oci_exec(const struct rt_cli *c, int argc, char **argv)
 		{ "pid-file", required_argument, NULL, OPT_PID_FILE },
 		{ "console-socket", required_argument, NULL, OPT_CONSOLE },
 		{ "preserve-fds", required_argument, NULL, OPT_PRESERVE },
+		{ "cwd", required_argument, NULL, OPT_CWD },
+		{ "env", required_argument, NULL, 'e' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "additional-gids", required_argument, NULL, 'g' },
+		{ "cap", required_argument, NULL, 'c' },
+		{ "no-new-privs", no_argument, NULL, OPT_NNP },
+		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct ocirt_exec e = { .root = c->root };
 	_cleanup_json_ json_t *process = NULL;
+	struct strv env = { 0 }, caps = { 0 };
+	_cleanup_free_ unsigned *gids = NULL;
 	struct err err = { 0 };
-	int opt, code = 0;
+	int opt, code = 0, r;
+	unsigned id;
+	char *colon;
 
 	optind = 1;
-	while ((opt = getopt_long_only(argc, argv, "+p:td", opts, NULL)) != -1) {
+	while ((opt = getopt_long_only(argc, argv, "+p:tde:u:g:c:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (json_load_path(optarg, &process, &err) < 0)
@@ -406,17 +512,60 @@ static int oci_exec(const struct rt_cli *c, int argc, char **argv)
 		case 'd': e.detach = true; break;
 		case OPT_PID_FILE: e.pid_file = optarg; break;
 		case OPT_CONSOLE: e.console_socket = optarg; break;
-		case OPT_PRESERVE: e.preserve_fds = atoi(optarg); break;
-		default: return rt_usage(c, "exec: unknown flag");
+		case OPT_PRESERVE:
+			if (fd_count_parse(optarg, &e.preserve_fds) < 0)
+				return rt_usage(c, "exec: --preserve-fds %s: a number of fds, 0 to 1000",
+						optarg);
+			break;
+		case OPT_CWD:
+			if (optarg[0] != '/')
+				return rt_usage(c, "exec: --cwd %s: an absolute path", optarg);
+			e.cwd = optarg;
+			break;
+		case 'e':
+			if (!strchr(optarg, '=') || optarg[0] == '=')
+				return rt_usage(c, "exec: --env %s: KEY=VALUE", optarg);
+			strv_push(&env, optarg);
+			break;
+		case 'u':
+			colon = strchr(optarg, ':');
+			if (colon)
+				*colon = '\0';
+			if (id_parse(optarg, &id) < 0 || (colon && id_parse(colon + 1, &id) < 0))
+				return rt_usage(c, "exec: --user takes UID[:GID], in decimal");
+			if (colon)
+				*colon = ':';
+			e.user = optarg;
+			break;
+		case 'g':
+			if (id_parse(optarg, &id) < 0)
+				return rt_usage(c, "exec: --additional-gids %s: a gid in decimal", optarg);
+			gids = xrealloc(gids, (e.n_gids + 1) * sizeof(*gids));
+			gids[e.n_gids++] = id;
+			break;
+		case 'c': {
+			_cleanup_free_ char *name = cap_name(optarg);
+
+			strv_push(&caps, name);
+			break;
+		}
+		case OPT_NNP: e.no_new_privs = true; break;
+		case 'h': fputs(exec_help, stdout); return 0;
+		default: return rt_usage(c, "exec: unknown flag: see exec --help");
 		}
 	}
 	if (optind >= argc || (!process && optind + 1 >= argc))
-		return rt_usage(c, "usage: exec [--process FILE] [--tty] [--detach] ID [COMMAND...]");
+		return rt_usage(c, "usage: exec [OPTIONS] ID COMMAND [ARG...], or exec --process "
+				"FILE ID: see exec --help");
 	e.id = argv[optind];
 	e.args = (const char *const *)argv + optind + 1;
-	if (ocirt_exec(&e, &code, &err) < 0)
-		return rt_fail(c, &err);
-	return code;
+	e.env = strv_get(&env);
+	e.caps = strv_get(&caps);
+	e.gids = gids;
+	r = ocirt_exec(&e, &code, &err);
+	strv_free(&env);
+	strv_free(&caps);
+	return r < 0 ? rt_fail(c, &err) : code;
 }
 
 static int oci_pause_resume(const struct rt_cli *c, int argc, char **argv)
@@ -473,69 +622,199 @@ static int oci_ps(const struct rt_cli *c, int argc, char **argv)
 	return 0;
 }
 
-/* runc's update: --memory, --pids-limit, --cpu-quota, --cpu-period, or
- * --resources FILE (linux.resources as JSON; "-" for stdin). */
+static const char update_help[] =
+	"Usage: isobox-runtime update [OPTIONS] ID\n\n"
+	"New resource limits for a running container, kept for the next update. In a\n"
+	"VM they apply to the app's cgroup in the guest; what a VM cannot honour\n"
+	"(memory above its RAM, CPUs it lacks, realtime limits, block I/O weights) is\n"
+	"refused.\n\n"
+	"Options:\n"
+	"  -r, --resources FILE      linux.resources as JSON ('-': stdin); the other\n"
+	"                            flags are then ignored, as runc does\n"
+	"  --memory BYTES            memory limit (k, m, g suffixes; -1: none)\n"
+	"  --memory-swap BYTES       memory plus swap (-1: unlimited swap)\n"
+	"  --memory-reservation BYTES  soft limit\n"
+	"  --kernel-memory BYTES     kernel memory limit (cgroup v1; v2 ignores it)\n"
+	"  --cpu-share, --cpu-shares N  relative CPU weight\n"
+	"  --cpu-quota US            CPU time per period (-1: none)\n"
+	"  --cpu-period US           CFS period\n"
+	"  --cpu-rt-period US        realtime period (cgroup v1, process isolation)\n"
+	"  --cpu-rt-runtime US       realtime runtime (cgroup v1, process isolation)\n"
+	"  --cpuset-cpus LIST        CPUs to use, e.g. 0-2,5\n"
+	"  --cpuset-mems LIST        memory nodes to use\n"
+	"  --pids-limit N            maximum number of processes (-1: none)\n"
+	"  --blkio-weight N          block I/O weight, 10 to 1000 (process isolation)\n";
+
+enum { U_MEMORY = 512, U_SWAP, U_RESERVATION, U_KERNEL, U_SHARES, U_QUOTA, U_PERIOD,
+       U_RT_PERIOD, U_RT_RUNTIME, U_CPUS, U_MEMS, U_PIDS, U_BLKIO };
+
+/* Where each update flag goes in linux.resources, and how its value reads. */
+static const struct {
+	int opt;
+	const char *object, *key;
+	char kind;              /* b: bytes or -1, i: integer (-1 allowed), u: unsigned, s: text */
+} update_keys[] = {
+	{ U_MEMORY, "memory", "limit", 'b' },      { U_SWAP, "memory", "swap", 'b' },
+	{ U_RESERVATION, "memory", "reservation", 'b' }, { U_KERNEL, "memory", "kernel", 'b' },
+	{ U_SHARES, "cpu", "shares", 'u' },         { U_QUOTA, "cpu", "quota", 'i' },
+	{ U_PERIOD, "cpu", "period", 'u' },         { U_RT_PERIOD, "cpu", "realtimePeriod", 'u' },
+	{ U_RT_RUNTIME, "cpu", "realtimeRuntime", 'i' }, { U_CPUS, "cpu", "cpus", 's' },
+	{ U_MEMS, "cpu", "mems", 's' },             { U_PIDS, "pids", "limit", 'i' },
+	{ U_BLKIO, "blockIO", "weight", 'u' },
+};
+
+static int update_value(char kind, const char *s, json_t **out)
+{
+	long long v;
+	char *end;
+
+	if (kind == 's') {
+		*out = json_string(s);
+		return *out ? 0 : -1;
+	}
+	if (!strcmp(s, "-1") && kind != 'u')
+		v = -1;
+	else if (kind == 'b' ? parse_bytes(s, &v) < 0 || v < 0
+			     : (errno = 0, v = strtoll(s, &end, 10), errno || !*s || *end ||
+				v < (kind == 'i' ? -1 : 0)))
+		return -1;
+	*out = json_integer(v);
+	return 0;
+}
+
+/* runc's update: each flag into linux.resources, or --resources FILE (linux.resources
+ * as JSON; "-" for stdin). */
 static int oci_update(const struct rt_cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "resources", required_argument, NULL, 'r' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "pids-limit", required_argument, NULL, 'p' },
-		{ "cpu-quota", required_argument, NULL, 'q' },
-		{ "cpu-period", required_argument, NULL, 'P' },
+		{ "memory", required_argument, NULL, U_MEMORY },
+		{ "memory-swap", required_argument, NULL, U_SWAP },
+		{ "memory-reservation", required_argument, NULL, U_RESERVATION },
+		{ "kernel-memory", required_argument, NULL, U_KERNEL },
+		{ "cpu-share", required_argument, NULL, U_SHARES },
+		{ "cpu-shares", required_argument, NULL, U_SHARES },
+		{ "cpu-quota", required_argument, NULL, U_QUOTA },
+		{ "cpu-period", required_argument, NULL, U_PERIOD },
+		{ "cpu-rt-period", required_argument, NULL, U_RT_PERIOD },
+		{ "cpu-rt-runtime", required_argument, NULL, U_RT_RUNTIME },
+		{ "cpuset-cpus", required_argument, NULL, U_CPUS },
+		{ "cpuset-mems", required_argument, NULL, U_MEMS },
+		{ "pids-limit", required_argument, NULL, U_PIDS },
+		{ "blkio-weight", required_argument, NULL, U_BLKIO },
+		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	_cleanup_json_ json_t *res = json_object();
+	_cleanup_json_ json_t *res = json_object(), *file = NULL;
 	struct err err = { 0 };
-	long long v;
+	size_t i;
 	int opt;
 
 	optind = 1;
-	while ((opt = getopt_long_only(argc, argv, "+r:", opts, NULL)) != -1) {
+	while ((opt = getopt_long_only(argc, argv, "+r:h", opts, NULL)) != -1) {
+		json_t *v = NULL, *obj;
+
+		if (opt == 'h') {
+			fputs(update_help, stdout);
+			return 0;
+		}
 		if (opt == 'r') {
-			json_decref(res);
-			res = !strcmp(optarg, "-") ? json_loadf(stdin, 0, NULL)
-						   : json_load_file(optarg, 0, NULL);
-			if (!json_is_object(res))
+			json_decref(file);
+			file = !strcmp(optarg, "-") ? json_loadf(stdin, 0, NULL)
+						    : json_load_file(optarg, 0, NULL);
+			if (!json_is_object(file))
 				return rt_usage(c, "--resources %s is not a JSON object", optarg);
 			continue;
 		}
-		if (opt == '?' || parse_bytes(optarg, &v) < 0 || v < 0)
-			return rt_usage(c, "update: bad flag or value");
-		if (opt == 'm')
-			json_object_set_new(res, "memory", json_pack("{s:I}", "limit", (json_int_t)v));
-		else if (opt == 'p')
-			json_object_set_new(res, "pids", json_pack("{s:I}", "limit", (json_int_t)v));
-		else {
-			json_t *cpu = json_object_get(res, "cpu");
-
-			if (!cpu)
-				json_object_set_new(res, "cpu", cpu = json_object());
-			json_object_set_new(cpu, opt == 'q' ? "quota" : "period", json_integer(v));
-		}
+		for (i = 0; i < sizeof(update_keys) / sizeof(update_keys[0]); i++)
+			if (update_keys[i].opt == opt)
+				break;
+		if (i == sizeof(update_keys) / sizeof(update_keys[0]))
+			return rt_usage(c, "update: unknown flag: see update --help");
+		if (update_value(update_keys[i].kind, optarg, &v) < 0)
+			return rt_usage(c, "update: %s.%s %s: %s", update_keys[i].object,
+					update_keys[i].key, optarg,
+					update_keys[i].kind == 'b' ? "a size in bytes (k, m, g), or -1"
+					: update_keys[i].kind == 'u' ? "a number"
+								     : "a number, or -1");
+		if (!(obj = json_object_get(res, update_keys[i].object)))
+			json_object_set_new(res, update_keys[i].object, obj = json_object());
+		json_object_set_new(obj, update_keys[i].key, v);
 	}
 	if (optind != argc - 1)
-		return rt_usage(c, "usage: update [--resources FILE] [--memory N] ... ID");
-	return ocirt_update(c->root, argv[optind], res, &err) < 0 ? rt_fail(c, &err) : 0;
+		return rt_usage(c, "usage: update [OPTIONS] ID: see update --help");
+	return ocirt_update(c->root, argv[optind], file ? file : res, &err) < 0 ? rt_fail(c, &err)
+									      : 0;
+}
+
+/* runc's spec --rootless (its specconv.ToRootless): a user namespace that
+ * maps the caller's ids to root, no network namespace of its own, no cgroup
+ * resources, /sys bound from the host, devpts without gid=5. */
+static void spec_rootless(json_t *j)
+{
+	json_t *linux_ = json_object_get(j, "linux"), *ns = json_object_get(linux_, "namespaces");
+	json_t *m, *kept = json_array();
+	size_t i;
+
+	json_array_foreach(ns, i, m)
+		if (strcmp(json_string_value(json_object_get(m, "type")) ?: "", "network"))
+			json_array_append(kept, m);
+	json_array_append_new(kept, json_pack("{s:s}", "type", "user"));
+	json_object_set_new(linux_, "namespaces", kept);
+	json_object_set_new(linux_, "uidMappings",
+			    json_pack("[{s:i, s:I, s:i}]", "containerID", 0, "hostID",
+				      (json_int_t)geteuid(), "size", 1));
+	json_object_set_new(linux_, "gidMappings",
+			    json_pack("[{s:i, s:I, s:i}]", "containerID", 0, "hostID",
+				      (json_int_t)getegid(), "size", 1));
+	json_object_del(linux_, "resources");
+	json_array_foreach(json_object_get(j, "mounts"), i, m) {
+		const char *type = json_string_value(json_object_get(m, "type"));
+		json_t *opts = json_object_get(m, "options"), *o;
+		size_t k;
+
+		if (type && !strcmp(type, "sysfs")) {
+			json_object_set_new(m, "type", json_string("none"));
+			json_object_set_new(m, "source", json_string("/sys"));
+			json_array_insert_new(opts, 0, json_string("rbind"));
+		}
+		for (k = 0; (o = json_array_get(opts, k));)
+			if (!strncmp(json_string_value(o) ?: "", "gid=", 4))
+				json_array_remove(opts, k);
+			else
+				k++;
+	}
 }
 
 static int oci_spec(const struct rt_cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = { { "bundle", required_argument, NULL, 'b' },
-					      { "rootless", no_argument, NULL, 'r' }, { 0 } };
+					      { "rootless", no_argument, NULL, 'r' },
+					      { "help", no_argument, NULL, 'h' }, { 0 } };
 	_cleanup_json_ json_t *j = json_loads(spec_template, 0, NULL);
 	_cleanup_free_ char *path = NULL, *text = NULL;
 	const char *bundle = ".";
 	struct err err = { 0 };
+	bool rootless = false;
 	int opt;
 
 	optind = 1;
-	while ((opt = getopt_long_only(argc, argv, "+b:", opts, NULL)) != -1) {
+	while ((opt = getopt_long_only(argc, argv, "+b:h", opts, NULL)) != -1) {
 		if (opt == 'b')
 			bundle = optarg;
-		else
-			return rt_usage(c, "usage: spec [--bundle DIR]");
+		else if (opt == 'r')
+			rootless = true;
+		else if (opt == 'h') {
+			puts("Usage: isobox-runtime spec [--bundle DIR] [--rootless]\n\n"
+			     "Write a default config.json into DIR (default .). --rootless: runc's\n"
+			     "rootless spec, a user namespace mapping the caller's uid and gid to\n"
+			     "root, no network namespace, no cgroup resources.");
+			return 0;
+		} else
+			return rt_usage(c, "usage: spec [--bundle DIR] [--rootless]");
 	}
+	if (rootless)
+		spec_rootless(j);
 	path = xasprintf("%s/config.json", bundle);
 	if (access(path, F_OK) == 0)
 		return rt_usage(c, "File %s exists. Remove it first", path);

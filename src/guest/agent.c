@@ -1070,6 +1070,10 @@ void agent_boot(struct agent_process *p, struct agent_io *io)
 	write_sysctls(p);
 	mount_cgroup_view(p);
 	protect_paths(p);
+	/* A missing working directory is made before a read-only root would
+	 * refuse it, as runc makes it. */
+	if (access(p->cwd, F_OK) < 0)
+		mkdir_parents(p->cwd);
 	if (p->readonly && mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY, NULL) < 0)
 		die("make the root read-only");
 	if (p->root_propagation && mount(NULL, "/", NULL, p->root_propagation, NULL) < 0)

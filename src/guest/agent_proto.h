@@ -62,6 +62,9 @@ enum agent_tag {
 				* it (the spec's "cgroup" mount), MS_FLAGS decimal, of
 				* MS_RDONLY MS_NOSUID MS_NODEV MS_NOEXEC only */
 	TAG_CPU_MAX = 33,    /* "QUOTA PERIOD" in microseconds (--cpus): the cgroup's cpu.max */
+	TAG_CGROUP_SET = 34, /* FRAME_UPDATE: "FILE VALUE", a limit of the app's cgroup; FILE one
+			      * of memory.max memory.swap.max memory.low pids.max cpu.max
+			      * cpu.weight cpuset.cpus cpuset.mems, VALUE checked for it */
 };
 
 #define AGENT_ETC_FILE_MAX (64u << 10)
@@ -109,6 +112,10 @@ enum agent_frame_type {
 	FRAME_STDIN_EOF = 4,
 	FRAME_RESIZE = 5,    /* "ROWS COLS" */
 	FRAME_SIGNAL = 6,    /* decimal signal number */
+	FRAME_UPDATE = 20,   /* a session of its own (runc's update): TAG_CGROUP_SET records,
+			      * then TAG_END, at most one frame; the agent applies them to
+			      * the app's cgroup in order and answers STDERR (why not) and
+			      * EXIT ("0", or "1" after the first that failed) */
 	/* VMM -> guest only: a client never sends these */
 	FRAME_CREDIT = 7,    /* LE u32: output bytes the session's client took */
 	FRAME_HANGUP = 8,    /* the client is gone: close the process's stdio, as a

@@ -13,6 +13,7 @@
 
 #include "agent.h"
 #include "app.h"
+#include "update.h"
 
 /* Stdin credit goes back in batches, or at once when the process has all. */
 #define STDIN_CREDIT_BATCH (AGENT_EXEC_WINDOW / 4)
@@ -394,15 +395,41 @@ static void session_credit(struct exec_session *s, const unsigned char *data, ui
 	s->window = v > AGENT_EXEC_WINDOW - s->window ? AGENT_EXEC_WINDOW : s->window + v;
 }
 
+/* runc's update: new limits for the app's cgroup, a session of one frame. */
+static void session_update(struct exec_server *x, struct exec_session *s,
+			   const unsigned char *data, uint32_t len)
+{
+	struct agent_update u;
+	char msg[256];
+	int n;
+
+	if (s->started || s->cfg_len) {
+		session_fail(x, s, "an update in an exec session");
+		return;
+	}
+	if (agent_update_parse(data, len, &u) < 0) {
+		session_fail(x, s, "the update's limits are malformed");
+		return;
+	}
+	if (agent_update_apply(&u, AGENT_CGROUP, msg, sizeof(msg)) < 0) {
+		n = (int)strlen(msg);
+		send_output(x, s, FRAME_STDERR, msg, (size_t)n);
+		session_end(x, s, 1);
+		return;
+	}
+	session_end(x, s, 0);
+}
+
 static void on_frame(struct exec_server *x, unsigned type, uint32_t id,
 		     const unsigned char *data, uint32_t len)
 {
-	struct exec_session *s = session_find(x, id, type == FRAME_CONFIG || type == FRAME_START);
+	bool opens = type == FRAME_CONFIG || type == FRAME_START || type == FRAME_UPDATE;
+	struct exec_session *s = session_find(x, id, opens);
 	char text[32];
 	unsigned short rows, cols;
 
 	if (!s) {
-		if (type == FRAME_CONFIG || type == FRAME_START) {
+		if (opens) {
 			static const char busy[] = "isobox: exec: too many exec sessions\n";
 
 			send_frame(x, FRAME_STDERR, id, busy, sizeof(busy) - 1);
@@ -415,6 +442,9 @@ static void on_frame(struct exec_server *x, unsigned type, uint32_t id,
 	case FRAME_CONFIG:
 	case FRAME_START:
 		config_append(x, s, type, data, len);
+		break;
+	case FRAME_UPDATE:
+		session_update(x, s, data, len);
 		break;
 	case FRAME_STDIN:
 		stdin_append(x, s, data, len);

@@ -97,27 +97,109 @@ static void cgroup_enable_others(const char *dir)
 	}
 }
 
-static int cgroup_limits_v2(const struct cgroup *cg, const struct oci_spec *spec,
-			    struct err *err)
+/* Enable controllers at every level above dir: a host's init usually did it
+ * at the root; a bare one has not. */
+static int v2_enable(const char *dir, const char *controllers, struct err *err)
 {
-	const char *dir = cg->dirs[0];
 	_cleanup_free_ char *above = xstrdup(dir);
 	char *slash = above + strlen(CGROUP_ROOT);
 
-	/* The controllers must be enabled at every level above the container. A
-	 * host's init usually did it at the root; a bare one has not. */
-	cgroup_write(CGROUP_ROOT, "cgroup.subtree_control", "+memory +pids +cpu",
-		     &(struct err){ 0 });
+	cgroup_write(CGROUP_ROOT, "cgroup.subtree_control", controllers, &(struct err){ 0 });
 	cgroup_enable_others(CGROUP_ROOT);
 	while ((slash = strchr(slash + 1, '/'))) {
 		*slash = '\0';
-		if (cgroup_write(above, "cgroup.subtree_control", "+memory +pids +cpu", err) < 0)
+		if (cgroup_write(above, "cgroup.subtree_control", controllers, err) < 0)
 			return -1;
 		cgroup_enable_others(above);
 		*slash = '/';
 	}
+	return 0;
+}
+
+static int cgroup_limits_v2(const struct cgroup *cg, const struct oci_spec *spec,
+			    struct err *err)
+{
+	const char *dir = cg->dirs[0];
+
+	if (v2_enable(dir, "+memory +pids +cpu", err) < 0)
+		return -1;
 	return devices_apply_v2(dir, spec->devices_allow_all, spec->dev_rules, spec->n_dev_rules,
 				err);
+}
+
+/* A limit in v2's words: "max" for -1 (runc's unlimited). */
+static void v2_value(char *buf, size_t len, long long v)
+{
+	if (v < 0)
+		snprintf(buf, len, "max");
+	else
+		snprintf(buf, len, "%lld", v);
+}
+
+static json_int_t res_int(json_t *res, const char *object, const char *key, bool *set)
+{
+	json_t *v = json_object_get(json_object_get(res, object), key);
+
+	*set = json_is_integer(v) && json_integer_value(v) != 0;
+	return *set ? json_integer_value(v) : 0;
+}
+
+/* runc's conversions to v2: cpu.weight from shares, io.weight from blkio's,
+ * memory.swap.max from memory+swap. */
+static int cgroup_resources_v2_more(const char *dir, json_t *res, long long limit,
+				    struct err *err)
+{
+	json_t *cpu = json_object_get(res, "cpu");
+	bool set;
+	long long v;
+	char buf[64];
+	const char *s;
+
+	if (res_int(res, "cpu", "realtimePeriod", &set), set ||
+	    (res_int(res, "cpu", "realtimeRuntime", &set), set))
+		return err_set(err, "cgroup v2 has no realtime CPU limits (cpu.realtimePeriod, "
+			       "cpu.realtimeRuntime, runc's --cpu-rt-period and --cpu-rt-runtime)");
+	v = res_int(res, "memory", "swap", &set);
+	if (set) {
+		if (v >= 0 && (limit <= 0 || v < limit))
+			return err_set(err, "memory+swap %lld: it must be at least the memory "
+				       "limit (%lld), or -1 for unlimited swap", v, limit);
+		v2_value(buf, sizeof(buf), v < 0 ? -1 : v - limit);
+		if (cgroup_write(dir, "memory.swap.max", buf, err) < 0)
+			return -1;
+	} else if (limit > 0) {
+		cgroup_write(dir, "memory.swap.max", "0", &(struct err){ 0 });
+	}
+	v = res_int(res, "memory", "reservation", &set);
+	v2_value(buf, sizeof(buf), v);
+	if (set && cgroup_write(dir, "memory.low", buf, err) < 0)
+		return -1;
+	v = res_int(res, "cpu", "shares", &set);
+	if (set && (v < 2 || v > 262144))
+		return err_set(err, "cpu shares %lld: 2 to 262144", v);
+	if (set && cgroup_write_ll(dir, "cpu.weight", 1 + ((v - 2) * 9999) / 262142, err) < 0)
+		return -1;
+	if ((s = json_string_value(json_object_get(cpu, "cpus"))) && *s &&
+	    (v2_enable(dir, "+cpuset", err) < 0 || cgroup_write(dir, "cpuset.cpus", s, err) < 0))
+		return -1;
+	if ((s = json_string_value(json_object_get(cpu, "mems"))) && *s &&
+	    (v2_enable(dir, "+cpuset", err) < 0 || cgroup_write(dir, "cpuset.mems", s, err) < 0))
+		return -1;
+	v = res_int(res, "blockIO", "weight", &set);
+	if (set) {
+		_cleanup_free_ char *bfq = xasprintf("%s/io.bfq.weight", dir);
+
+		if (v < 10 || v > 1000)
+			return err_set(err, "blkio weight %lld: 10 to 1000", v);
+		if (v2_enable(dir, "+io", err) < 0)
+			return -1;
+		if (access(bfq, F_OK) == 0)
+			return cgroup_write_ll(dir, "io.bfq.weight", v, err);
+		if (cgroup_write_ll(dir, "io.weight", 1 + (v - 10) * 9999 / 990, err) < 0)
+			return err_wrap(err, "blkio weight %lld: this host's I/O scheduler takes "
+					"no weights", v);
+	}
+	return 0;
 }
 
 static int cgroup_resources_v2(const struct cgroup *cg, const struct oci_spec *spec,
@@ -126,20 +208,24 @@ static int cgroup_resources_v2(const struct cgroup *cg, const struct oci_spec *s
 	const char *dir = cg->dirs[0];
 	char buf[64];
 
-	if (spec->memory_limit > 0) {
-		if (cgroup_write_ll(dir, "memory.max", spec->memory_limit, err) < 0)
+	if (spec->memory_limit) {
+		v2_value(buf, sizeof(buf), spec->memory_limit);
+		if (cgroup_write(dir, "memory.max", buf, err) < 0)
 			return -1;
-		cgroup_write(dir, "memory.swap.max", "0", &(struct err){ 0 });
 	}
-	if (spec->pids_limit > 0 && cgroup_write_ll(dir, "pids.max", spec->pids_limit, err) < 0)
-		return -1;
-	if (spec->cpu_quota > 0) {
-		snprintf(buf, sizeof(buf), "%lld %lld", spec->cpu_quota,
+	if (spec->pids_limit) {
+		v2_value(buf, sizeof(buf), spec->pids_limit);
+		if (cgroup_write(dir, "pids.max", buf, err) < 0)
+			return -1;
+	}
+	if (spec->cpu_quota || spec->cpu_period) {
+		v2_value(buf, sizeof(buf), spec->cpu_quota ? spec->cpu_quota : -1);
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " %lld",
 			 spec->cpu_period > 0 ? spec->cpu_period : 100000);
 		if (cgroup_write(dir, "cpu.max", buf, err) < 0)
 			return -1;
 	}
-	return 0;
+	return cgroup_resources_v2_more(dir, spec->resources, spec->memory_limit, err);
 }
 
 static const char *cgroup_dir_of(const struct cgroup *cg, const char *controller)
@@ -180,8 +266,8 @@ static const struct {
 	{ "memory", "kernelTCP", "memory", "memory.kmem.tcp.limit_in_bytes" },
 	{ "memory", "swappiness", "memory", "memory.swappiness" },
 	{ "memory", "disableOOMKiller", "memory", "memory.oom_control" },
-	{ "blkio", "weight", "blkio", "blkio.weight" },
-	{ "blkio", "leafWeight", "blkio", "blkio.leaf_weight" },
+	{ "blockIO", "weight", "blkio", "blkio.weight" },
+	{ "blockIO", "leafWeight", "blkio", "blkio.leaf_weight" },
 };
 
 static int cgroup_resources_v1_more(const struct cgroup *cg, json_t *res, struct err *err)
@@ -207,6 +293,21 @@ static int cgroup_resources_v1_more(const struct cgroup *cg, json_t *res, struct
 		else
 			return err_set(err, "linux.resources.%s.%s: bad value", v1_files[i].object,
 				       v1_files[i].key);
+		if (!strcmp(v1_files[i].controller, "blkio")) {
+			_cleanup_free_ char *plain = xasprintf("%s/%s", dir, v1_files[i].file);
+			_cleanup_free_ char *bfq = xasprintf("blkio.bfq.%s", v1_files[i].file + 6);
+			_cleanup_free_ char *bfq_path = xasprintf("%s/%s", dir, bfq);
+
+			if (access(plain, F_OK) < 0 && access(bfq_path, F_OK) < 0)
+				return err_set(err, "linux.resources.blockIO.%s %s: this host's block "
+					       "I/O scheduler takes no weights (no %s or %s: BFQ "
+					       "is not in use)", v1_files[i].key, buf,
+					       v1_files[i].file, bfq);
+			if (access(plain, F_OK) < 0 && cgroup_write(dir, bfq, buf, err) < 0)
+				return -1;
+			if (access(plain, F_OK) < 0)
+				continue;
+		}
 		if (cgroup_write(dir, v1_files[i].file, buf, err) < 0)
 			return -1;
 	}
@@ -219,38 +320,48 @@ static int cgroup_resources_v1(const struct cgroup *cg, const struct oci_spec *s
 	const char *mem = cgroup_dir_of(cg, "memory"), *pids = cgroup_dir_of(cg, "pids");
 	const char *cpu = cgroup_dir_of(cg, "cpu");
 
-	if (spec->memory_limit > 0) {
+	if (spec->memory_limit) {
+		json_t *swap = json_object_get(json_object_get(spec->resources, "memory"), "swap");
+		/* No swap beyond the limit unless asked for, as docker does when the host
+		 * has none; hosts without swap accounting lack the file. */
+		long long memsw = json_is_integer(swap) && json_integer_value(swap)
+					  ? json_integer_value(swap) : spec->memory_limit;
+		bool swap_set = json_is_integer(swap) && json_integer_value(swap);
+
 		if (!mem)
 			return err_set(err, "--memory needs the memory cgroup controller");
-		if (cgroup_write_ll(mem, "memory.limit_in_bytes", spec->memory_limit, err) < 0)
-			return -1;
-		/* No swap beyond the limit, as docker does when swap is not asked for
-		 * and the host has none; hosts without swap accounting lack the file. */
-		json_t *swap = json_object_get(json_object_get(spec->resources, "memory"), "swap");
-
-		if (json_is_integer(swap)) {
-			if (cgroup_write_ll(mem, "memory.memsw.limit_in_bytes",
-					    json_integer_value(swap), err) < 0)
+		if (swap_set && memsw >= 0 && (spec->memory_limit < 0 || memsw < spec->memory_limit))
+			return err_set(err, "memory+swap %lld: it must be at least the memory "
+				       "limit (%lld), or -1 for unlimited swap", memsw,
+				       spec->memory_limit);
+		/* memory.limit_in_bytes may never exceed memsw: raising both, memsw
+		 * goes first; lowering, the limit does. */
+		if (cgroup_write_ll(mem, "memory.memsw.limit_in_bytes", memsw, &(struct err){ 0 }) == 0) {
+			if (cgroup_write_ll(mem, "memory.limit_in_bytes", spec->memory_limit, err) < 0)
 				return -1;
-		} else {
-			cgroup_write_ll(mem, "memory.memsw.limit_in_bytes", spec->memory_limit,
-					&(struct err){ 0 });
+		} else if (cgroup_write_ll(mem, "memory.limit_in_bytes", spec->memory_limit, err) < 0 ||
+			   (cgroup_write_ll(mem, "memory.memsw.limit_in_bytes", memsw, err) < 0 &&
+			    swap_set)) {
+			return -1;
 		}
+		err_clear(err);
 	}
-	if (spec->pids_limit > 0) {
+	if (spec->pids_limit) {
 		if (!pids)
 			return err_set(err, "--pids-limit needs the pids cgroup controller");
-		if (cgroup_write_ll(pids, "pids.max", spec->pids_limit, err) < 0)
+		if (spec->pids_limit < 0 ? cgroup_write(pids, "pids.max", "max", err) < 0
+					 : cgroup_write_ll(pids, "pids.max", spec->pids_limit, err) < 0)
 			return -1;
 	}
 	if (cgroup_resources_v1_more(cg, spec->resources, err) < 0)
 		return -1;
-	if (spec->cpu_quota > 0) {
+	if (spec->cpu_quota || spec->cpu_period) {
 		if (!cpu)
 			return err_set(err, "--cpus needs the cpu cgroup controller");
 		if (cgroup_write_ll(cpu, "cpu.cfs_period_us",
 				    spec->cpu_period > 0 ? spec->cpu_period : 100000, err) < 0 ||
-		    cgroup_write_ll(cpu, "cpu.cfs_quota_us", spec->cpu_quota, err) < 0)
+		    (spec->cpu_quota &&
+		     cgroup_write_ll(cpu, "cpu.cfs_quota_us", spec->cpu_quota, err) < 0))
 			return -1;
 	}
 	return 0;
@@ -344,6 +455,27 @@ int cgroup_create_at(const char *path, const struct oci_spec *spec, struct cgrou
 fail:
 	cgroup_destroy(cg, &(struct err){ 0 });
 	return err_wrap(err, "cgroup");
+}
+
+int cgroup_cpuset_join(struct cgroup *cg, const char *path, struct err *err)
+{
+	_cleanup_free_ char *dir = NULL, *procs = NULL, *text = NULL;
+	char *line, *save;
+
+	if (cg->unified || cgroup_dir_of(cg, "cpuset") || !cg->n_dirs)
+		return 0;
+	if (access(CGROUP_ROOT "/cpuset", F_OK) < 0 || cg->n_dirs >= CGROUP_MAX_DIRS)
+		return err_set(err, "cpuset limits need the cpuset cgroup controller");
+	dir = xasprintf(CGROUP_ROOT "/cpuset/%s", path);
+	procs = xasprintf("%s/cgroup.procs", cg->dirs[0]);
+	if (cpuset_mkdir(dir, err) < 0 || read_file(procs, 1 << 20, &text, NULL, err) < 0)
+		return err_wrap(err, "cgroup");
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (cgroup_write(dir, "cgroup.procs", line, err) < 0 && err->errnum != ESRCH)
+			return err_wrap(err, "cgroup");
+	err_clear(err);
+	cg->dirs[cg->n_dirs++] = take_ptr(&dir);
+	return 0;
 }
 
 int cgroup_create(const char *id, const struct oci_spec *spec, struct cgroup *cg,

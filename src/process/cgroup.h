@@ -28,6 +28,10 @@ int cgroup_create_at(const char *path, const struct oci_spec *spec, struct cgrou
 void cgroup_open_at(const char *path, struct cgroup *cg);
 /* Apply the spec's memory, pids and cpu limits again (runc's update). */
 int cgroup_update(const struct cgroup *cg, const struct oci_spec *spec, struct err *err);
+/* On v1, a running container created without a cpuset cgroup gets one at
+ * path (below each hierarchy's root), its processes moved in: runc's update
+ * of cpuset limits. */
+int cgroup_cpuset_join(struct cgroup *cg, const char *path, struct err *err);
 /* Freeze or thaw every process of the cgroup (runc's pause, resume). */
 int cgroup_freeze(const struct cgroup *cg, bool frozen, struct err *err);
 bool cgroup_frozen(const struct cgroup *cg);

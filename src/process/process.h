@@ -42,6 +42,10 @@ int process_spawn(const struct process_start *ps, const struct cgroup *cg, pid_t
 int process_exec(pid_t init_pid, const struct cgroup *cg, const struct oci_spec *spec,
 		 const struct seccomp_prog *seccomp, const int stdio[3], int console_sock,
 		 pid_t *pid, struct err *err);
+/* The same, the caller's fds 3..3+preserve-1 passed on (runc's exec --preserve-fds). */
+int process_exec_fds(pid_t init_pid, const struct cgroup *cg, const struct oci_spec *spec,
+		     const struct seccomp_prog *seccomp, const int stdio[3], int console_sock,
+		     int preserve, pid_t *pid, struct err *err);
 
 /* A sealed in-memory copy of isobox-init: the container can see it as
  * /proc/1/exe but never write the host's binary through it (CVE-2019-5736). */

@@ -335,6 +335,10 @@ int rootfs_finish(const struct oci_spec *spec, struct err *err)
 	for (i = 0; spec->readonly_paths[i]; i++)
 		if (rootfs_readonly(spec->readonly_paths[i], err) < 0)
 			return -1;
+	/* A missing working directory is made, as runc makes it: before a
+	 * read-only root could refuse it. */
+	if (spec->cwd && mkdir_p(spec->cwd, 0755, err) < 0)
+		return err_wrap(err, "create the working directory %s", spec->cwd);
 	if (spec->root_readonly &&
 	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
 		return err_sys(err, errno, "make the root read-only");

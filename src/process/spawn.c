@@ -1,6 +1,7 @@
 #include "process/process.h"
 
 #include <errno.h>
+#include <linux/close_range.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stdbool.h>
@@ -284,7 +285,8 @@ static int exec_check(const struct oci_spec *spec, struct err *err)
 			spec->args[0]);
 }
 
-/* The caller's fds 3..3+n-1 are the container's; every other one closes at exec. */
+/* The caller's fds 3..3+n-1 are the container's; every other one closes at
+ * exec, whatever the caller left open (runc's CloseExecFrom). */
 static int preserve_fds(int n, struct err *err)
 {
 	int fd;
@@ -292,6 +294,8 @@ static int preserve_fds(int n, struct err *err)
 	for (fd = 3; fd < 3 + n; fd++)
 		if (fcntl(fd, F_SETFD, 0) < 0)
 			return err_sys(err, errno, "preserve fd %d", fd);
+	if (syscall(SYS_close_range, 3 + n, ~0U, CLOSE_RANGE_CLOEXEC) < 0 && errno != ENOSYS)
+		return err_sys(err, errno, "close the fds from %d at exec", 3 + n);
 	return 0;
 }
 
@@ -517,7 +521,8 @@ static int join_root(int root_fd, struct err *err)
 static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cgroup *cg,
 						  const struct oci_spec *spec,
 						  const struct seccomp_prog *seccomp,
-						  const int stdio[3], int console_sock, int errfd)
+						  const int stdio[3], int console_sock, int preserve,
+						  int errfd)
 {
 	_cleanup_free_ char *root = xasprintf("/proc/%d/root", init_pid);
 	int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -558,7 +563,7 @@ static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cg
 	if (apply_rlimits(spec, &err) < 0)
 		child_fail(errfd, &err);
 	env = env_with_home(spec);
-	if (enter_credentials(spec, seccomp, false, &err) < 0)
+	if (preserve_fds(preserve, &err) < 0 || enter_credentials(spec, seccomp, false, &err) < 0)
 		child_fail(errfd, &err);
 	signals_default();
 	exec_args(spec, env, &err);
@@ -568,6 +573,13 @@ static void __attribute__((noreturn)) exec_child(pid_t init_pid, const struct cg
 int process_exec(pid_t init_pid, const struct cgroup *cg, const struct oci_spec *spec,
 		 const struct seccomp_prog *seccomp, const int stdio[3], int console_sock,
 		 pid_t *pid, struct err *err)
+{
+	return process_exec_fds(init_pid, cg, spec, seccomp, stdio, console_sock, 0, pid, err);
+}
+
+int process_exec_fds(pid_t init_pid, const struct cgroup *cg, const struct oci_spec *spec,
+		     const struct seccomp_prog *seccomp, const int stdio[3], int console_sock,
+		     int preserve, pid_t *pid, struct err *err)
 {
 	char buf[sizeof(err->msg) + 64];
 	_cleanup_close_ int rfd = -1;
@@ -589,7 +601,7 @@ int process_exec(pid_t init_pid, const struct cgroup *cg, const struct oci_spec 
 	}
 	if (mid == 0) {
 		close(errp[0]);
-		exec_child(init_pid, cg, spec, seccomp, stdio, console_sock, errp[1]);
+		exec_child(init_pid, cg, spec, seccomp, stdio, console_sock, preserve, errp[1]);
 	}
 	close(errp[1]);
 	rfd = errp[0];

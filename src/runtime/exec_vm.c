@@ -239,3 +239,32 @@ int exec_vm(const struct rt_exec *re, const struct oci_spec *spec, int *exit_cod
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	return r;
 }
+
+int exec_vm_update(const char *dir, const void *records, size_t len, struct err *err)
+{
+	_cleanup_close_ int sock = vm_connect(dir, err);
+	uint8_t h[AGENT_FRAME_HDR], data[AGENT_FRAME_DATA + 1];
+	char why[AGENT_FRAME_DATA + 1] = "";
+	unsigned type;
+	uint32_t session, n;
+
+	if (sock < 0)
+		return err_wrap(err, "reach the container's VM");
+	if (send_frame(sock, FRAME_UPDATE, records, len, err) < 0)
+		return -1;
+	for (;;) {
+		if (read_full(sock, h, sizeof(h)) != sizeof(h) ||
+		    agent_frame_get(h, &type, &session, &n) < 0 ||
+		    read_full(sock, data, n) != (ssize_t)n)
+			return err_set(err, "the VM stopped before it applied the update");
+		data[n] = '\0';
+		if (type == FRAME_STDERR)
+			snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s", (char *)data);
+		if (type != FRAME_EXIT)
+			continue;
+		if (!strcmp((char *)data, "0"))
+			return 0;
+		why[strcspn(why, "\n")] = '\0';
+		return err_set(err, "%s", *why ? why : "the guest refused the update");
+	}
+}

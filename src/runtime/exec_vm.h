@@ -12,4 +12,9 @@
 int exec_vm(const struct rt_exec *re, const struct oci_spec *spec, int *exit_code,
 	    struct err *err);
 
+/* runc's update in a VM: FRAME_UPDATE's records (vmm/guest_config.h's
+ * guest_update_build) to the guest, which applies them to the app's cgroup;
+ * its refusal becomes err. */
+int exec_vm_update(const char *dir, const void *records, size_t len, struct err *err);
+
 #endif

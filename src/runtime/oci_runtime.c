@@ -23,11 +23,14 @@
 #include "runtime/runtime.h"
 #include "runtime/vm_cgroup.h"
 #include "runtime/vm_privileges.h"
+#include "runtime/vm_update.h"
 #include "util/cleanup.h"
 #include "util/fdpass.h"
 #include "util/fs.h"
 #include "util/pty.h"
+#include "util/strv.h"
 #include "util/unixsock.h"
+#include "vmm/guest_config.h"
 #include "vmm/vm_backend.h"
 
 #define STOP_WAIT_MS 10000
@@ -259,7 +262,7 @@ static int spawn(const struct ocirt_create *c, const char *dir, const char *bund
 						   .init_fd = init_fd,
 						   .seccomp = spec->seccomp ? &seccomp : NULL,
 						   .start_fifo = fifo_fd, .outlive_parent = true,
-						   .preserve_fds = c->preserve_fds },
+						   .preserve_fds = c->listen_fds + c->preserve_fds },
 			  cg, pid, err);
 	seccomp_prog_free(&seccomp);
 	return r;
@@ -377,6 +380,57 @@ static json_t *bundle_config(json_t *st)
 	return j;
 }
 
+/* KEY=VALUE replaces the variable KEY in env, or is added at its end. */
+static void env_set(json_t *env, const char *kv)
+{
+	size_t key = strcspn(kv, "="), i;
+	json_t *v;
+
+	json_array_foreach(env, i, v) {
+		const char *s = json_string_value(v);
+
+		if (s && !strncmp(s, kv, key) && s[key] == '=') {
+			json_array_set_new(env, i, json_string(kv));
+			return;
+		}
+	}
+	json_array_append_new(env, json_string(kv));
+}
+
+/* parent's member key, made an empty array or object when it is not one. */
+static json_t *object_child(json_t *parent, const char *key, bool array)
+{
+	json_t *o = json_object_get(parent, key);
+
+	if (array ? !json_is_array(o) : !json_is_object(o)) {
+		o = array ? json_array() : json_object();
+		json_object_set_new(parent, key, o);
+	}
+	return o;
+}
+
+/* The bundle's spec; with socket activation, LISTEN_FDS and LISTEN_PID (the
+ * app is its PID namespace's 1) in its env, as runc sets them. */
+static int spec_load_listen(const char *config, int listen_fds, struct oci_spec *spec,
+			    struct err *err)
+{
+	_cleanup_json_ json_t *j = NULL;
+	json_t *proc, *env;
+	char kv[32];
+
+	memset(spec, 0, sizeof(*spec));
+	if (json_load_path(config, &j, err) < 0)
+		return -1;
+	proc = json_object_get(j, "process");
+	if (listen_fds > 0 && json_is_object(proc)) {
+		env = object_child(proc, "env", true);
+		snprintf(kv, sizeof(kv), "LISTEN_FDS=%d", listen_fds);
+		env_set(env, kv);
+		env_set(env, "LISTEN_PID=1");
+	}
+	return spec_parse(j, spec, err);
+}
+
 int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err)
 {
 	_cleanup_free_ char *dir = NULL, *config = NULL, *cg_path = NULL;
@@ -391,8 +445,15 @@ int ocirt_create(const struct ocirt_create *c, pid_t *pid, struct err *err)
 	if (!realpath(c->bundle, bundle))
 		return err_sys(err, errno, "bundle %s", c->bundle);
 	config = xasprintf("%s/config.json", bundle);
-	if (spec_load(config, &spec, err) < 0)
+	if (spec_load_listen(config, c->listen_fds, &spec, err) < 0)
 		return -1;
+	if (c->vm && (c->preserve_fds || c->listen_fds)) {
+		spec_free(&spec);
+		return err_set(err, "%s %d: hyperv isolation cannot pass the host's fds into the "
+			       "container's VM; use process isolation for socket activation or "
+			       "inherited fds", c->listen_fds ? "LISTEN_FDS" : "--preserve-fds",
+			       c->listen_fds ? c->listen_fds : c->preserve_fds);
+	}
 	annotations = spec.annotations ? json_deep_copy(spec.annotations) : json_object();
 	if (mkdir(dir, 0700) < 0) {
 		spec_free(&spec);
@@ -485,6 +546,7 @@ static json_t *state_public(const char *dir, json_t *st)
 	const char *status = status_of(dir, st);
 
 	json_object_del(j, "starttime");
+	json_object_del(j, "resources");
 	json_object_set_new(j, "status", json_string(status));
 	if (!strcmp(status, "stopped"))
 		json_object_set_new(j, "pid", json_integer(0));
@@ -599,6 +661,7 @@ int ocirt_delete(const char *root, const char *id, bool force, struct err *err)
 		_cleanup_json_ json_t *cfg = bundle_config(st), *pub = json_deep_copy(st);
 
 		json_object_del(pub, "starttime");
+		json_object_del(pub, "resources");
 		json_object_set_new(pub, "status", json_string("stopped"));
 		json_object_set_new(pub, "pid", json_integer(0));
 		oci_hooks_warn(cfg, "poststop", pub);
@@ -606,7 +669,40 @@ int ocirt_delete(const char *root, const char *id, bool force, struct err *err)
 	return 0;
 }
 
-/* The container's spec with its process replaced: exec --process, or args. */
+/* runc's exec flags over the container's process (runc's getProcess). */
+static void exec_overrides(const struct ocirt_exec *e, json_t *proc)
+{
+	static const char *const sets[] = { "bounding", "effective", "permitted", "ambient" };
+	json_t *user = object_child(proc, "user", false), *caps, *gids;
+	unsigned long id;
+	size_t i, k;
+
+	if (e->cwd)
+		json_object_set_new(proc, "cwd", json_string(e->cwd));
+	for (i = 0; e->env && e->env[i]; i++)
+		env_set(object_child(proc, "env", true), e->env[i]);
+	if (e->user) {
+		id = strtoul(e->user, NULL, 10);
+		json_object_set_new(user, "uid", json_integer((json_int_t)id));
+		if (strchr(e->user, ':'))
+			json_object_set_new(user, "gid",
+					    json_integer((json_int_t)strtoul(strchr(e->user, ':') + 1,
+									     NULL, 10)));
+	}
+	gids = e->n_gids ? object_child(user, "additionalGids", true) : NULL;
+	for (i = 0; i < e->n_gids; i++)
+		json_array_append_new(gids, json_integer(e->gids[i]));
+	caps = e->caps && e->caps[0] ? object_child(proc, "capabilities", false) : NULL;
+	for (i = 0; caps && e->caps[i]; i++)
+		for (k = 0; k < sizeof(sets) / sizeof(sets[0]); k++)
+			json_array_append_new(object_child(caps, sets[k], true),
+					      json_string(e->caps[i]));
+	if (e->no_new_privs)
+		json_object_set_new(proc, "noNewPrivileges", json_true());
+}
+
+/* The container's spec with its process replaced: exec --process as it is,
+ * or the container's own with args and exec's flags. */
 static int exec_spec(const struct ocirt_exec *e, json_t *st, struct oci_spec *spec,
 		     struct err *err)
 {
@@ -621,11 +717,12 @@ static int exec_spec(const struct ocirt_exec *e, json_t *st, struct oci_spec *sp
 	if (e->process) {
 		json_object_set(j, "process", e->process);
 	} else {
-		proc = json_object_get(j, "process");
+		proc = object_child(j, "process", false);
 		json_object_set_new(proc, "args", json_array());
 		for (i = 0; e->args[i]; i++)
 			json_array_append_new(json_object_get(proc, "args"), json_string(e->args[i]));
 		json_object_set_new(proc, "terminal", json_boolean(e->tty));
+		exec_overrides(e, proc);
 	}
 	return spec_parse(j, spec, err);
 }
@@ -709,7 +806,10 @@ int ocirt_exec(const struct ocirt_exec *e, int *exit_code, struct err *err)
 	if (exec_spec(e, st, &spec, err) < 0)
 		return -1;
 	if (dir_is_vm(dir)) {
-		r = exec_in_vm(e, dir, &spec, exit_code, err);
+		r = e->preserve_fds ? err_set(err, "--preserve-fds %d: container %s runs in a VM, "
+					      "which the host's fds cannot reach", e->preserve_fds,
+					      e->id)
+				    : exec_in_vm(e, dir, &spec, exit_code, err);
 		spec_free(&spec);
 		return r;
 	}
@@ -720,9 +820,9 @@ int ocirt_exec(const struct ocirt_exec *e, int *exit_code, struct err *err)
 		return -1;
 	}
 	state_cgroup(st, &cg);
-	r = process_exec(json_integer_value(json_object_get(st, "pid")), &cg, &spec,
-			 spec.seccomp ? &seccomp : NULL, (const int[3]){ 0, 1, 2 }, console, &pid,
-			 err);
+	r = process_exec_fds(json_integer_value(json_object_get(st, "pid")), &cg, &spec,
+			     spec.seccomp ? &seccomp : NULL, (const int[3]){ 0, 1, 2 }, console,
+			     e->preserve_fds, &pid, err);
 	cgroup_free(&cg);
 	seccomp_prog_free(&seccomp);
 	spec_free(&spec);
@@ -783,37 +883,104 @@ int ocirt_pids(const char *root, const char *id, json_t **out, struct err *err)
 	return 0;
 }
 
-/* runc's update flags, merged into the bundle's linux.resources and applied. */
+/* into: its members replaced by those of from, objects merged member by member. */
+static void resources_merge(json_t *into, json_t *from)
+{
+	const char *key;
+	json_t *v, *old;
+
+	json_object_foreach(from, key, v) {
+		old = json_object_get(into, key);
+		if (json_is_object(old) && json_is_object(v))
+			resources_merge(old, v);
+		else
+			json_object_set(into, key, v);
+	}
+}
+
+/* The container's resources as the last update left them, else its bundle's. */
+static json_t *resources_current(json_t *st, json_t *config)
+{
+	json_t *r = json_object_get(st, "resources");
+
+	if (!json_is_object(r))
+		r = json_object_get(json_object_get(config, "linux"), "resources");
+	return json_is_object(r) ? json_deep_copy(r) : json_object();
+}
+
+/* In a VM the guest applies them to the app's cgroup. */
+static int update_vm(const char *dir, json_t *delta, json_t *merged, struct err *err)
+{
+	_cleanup_free_ char *config = xasprintf("%s/config.json", dir), *blob = NULL;
+	struct oci_spec vm = { 0 };
+	struct strv sets = { 0 };
+	size_t len;
+	int r;
+
+	if (spec_load(config, &vm, err) < 0)
+		return -1;
+	r = vm_update_sets(delta, merged, &vm, &sets, err);
+	spec_free(&vm);
+	if (r == 0 && sets.n)
+		r = guest_update_build(strv_get(&sets), &blob, &len, err);
+	if (r == 0 && sets.n)
+		r = exec_vm_update(dir, blob, len, err);
+	strv_free(&sets);
+	return r;
+}
+
+static int update_process(json_t *st, json_t *config, json_t *merged, struct err *err)
+{
+	struct oci_spec spec = { 0 };
+	json_t *linux_ = json_object_get(config, "linux"), *cpu = json_object_get(merged, "cpu");
+	const char *cg_path = json_string_value(json_object_get(st, "cgroup"));
+	_cleanup_free_ char *dflt = NULL;
+	struct cgroup cg;
+	int r;
+
+	if (!json_is_object(linux_))
+		json_object_set_new(config, "linux", linux_ = json_object());
+	json_object_set(linux_, "resources", merged);
+	if (spec_parse(config, &spec, err) < 0) {
+		spec_free(&spec);
+		return err_wrap(err, "update");
+	}
+	if (!cg_path)
+		cg_path = dflt = xasprintf("isobox/%s", json_string_value(json_object_get(st, "id")));
+	state_cgroup(st, &cg);
+	r = 0;
+	if ((json_string_length(json_object_get(cpu, "cpus")) ||
+	     json_string_length(json_object_get(cpu, "mems"))))
+		r = cgroup_cpuset_join(&cg, cg_path, err);
+	if (r == 0)
+		r = cgroup_update(&cg, &spec, err);
+	cgroup_free(&cg);
+	spec_free(&spec);
+	return r;
+}
+
+/* runc's update: the flags merged into the container's linux.resources,
+ * applied, and kept in its state for the next update. */
 int ocirt_update(const char *root, const char *id, json_t *resources, struct err *err)
 {
-	_cleanup_free_ char *dir = NULL, *config = NULL;
-	_cleanup_json_ json_t *st = NULL, *j = NULL;
-	struct oci_spec spec = { 0 };
-	struct cgroup cg;
-	json_t *linux_;
+	_cleanup_free_ char *dir = NULL, *config = NULL, *path = NULL;
+	_cleanup_json_ json_t *st = NULL, *j = NULL, *merged = NULL;
 	int r;
 
 	if (state_load(root, id, &dir, &st, err) < 0)
 		return -1;
 	if (!strcmp(status_of(dir, st), "stopped"))
 		return err_set(err, "container %s is not running", id);
-	if (dir_is_vm(dir))
-		return err_set(err, "container %s runs in a VM, whose memory and vCPUs are fixed "
-			       "when it boots: update is for process isolation", id);
 	config = xasprintf("%s/config.json", json_string_value(json_object_get(st, "bundle")));
 	if (json_load_path(config, &j, err) < 0)
 		return -1;
-	linux_ = json_object_get(j, "linux");
-	if (!json_is_object(linux_))
-		json_object_set_new(j, "linux", linux_ = json_object());
-	json_object_set(linux_, "resources", resources);
-	if (spec_parse(j, &spec, err) < 0) {
-		spec_free(&spec);
-		return err_wrap(err, "update");
-	}
-	state_cgroup(st, &cg);
-	r = cgroup_update(&cg, &spec, err);
-	cgroup_free(&cg);
-	spec_free(&spec);
-	return r;
+	merged = resources_current(st, j);
+	resources_merge(merged, resources);
+	r = dir_is_vm(dir) ? update_vm(dir, resources, merged, err)
+			   : update_process(st, j, merged, err);
+	if (r < 0)
+		return err_wrap(err, "update %s", id);
+	json_object_set(st, "resources", merged);
+	path = xasprintf("%s/state.json", dir);
+	return json_save_replace(path, st, err);
 }

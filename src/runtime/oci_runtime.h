@@ -26,7 +26,10 @@ struct ocirt_create {
 	const char *bundle;             /* holds config.json */
 	const char *pid_file;           /* NULL: none */
 	const char *console_socket;     /* NULL: none; needed for process.terminal */
-	int preserve_fds;
+	/* systemd's socket activation, as runc and crun pass it on: fds
+	 * 3..3+N-1, and LISTEN_FDS=N, LISTEN_PID=1 in the app's env; 0: none. */
+	int listen_fds;
+	int preserve_fds;               /* more fds after those (process isolation) */
 	const struct ocirt_vm *vm;      /* NULL: process isolation */
 };
 
@@ -46,19 +49,29 @@ int ocirt_delete(const char *root, const char *id, bool force, struct err *err);
 int ocirt_pause(const char *root, const char *id, bool pause, struct err *err);
 /* The host pids of the container's processes (a VM: its VMM), as a JSON array. */
 int ocirt_pids(const char *root, const char *id, json_t **out, struct err *err);
-/* Apply linux.resources (memory, pids, cpu) to a running process container. */
+/* runc's update: merge resources (a linux.resources object) into the
+ * container's, apply them to its cgroup (in a VM, to the app's cgroup in the
+ * guest) and keep them in its state, where the next update starts from. */
 int ocirt_update(const char *root, const char *id, json_t *resources, struct err *err);
 
 /* Run a process in the container: process is an OCI process object (exec
- * --process), or NULL to take the container's with args. Detached, returns
- * once it runs; else waits and *exit_code is its status. */
+ * --process, taken as it is, as runc does), or NULL to take the container's
+ * with args and runc's overrides below. Detached, returns once it runs; else
+ * waits and *exit_code is its status. */
 struct ocirt_exec {
 	const char *root, *id;
 	json_t *process;
 	const char *const *args;
 	bool tty, detach;
 	const char *pid_file, *console_socket;
-	int preserve_fds;
+	int preserve_fds;               /* fds 3..3+N-1 go to the process (not into a VM) */
+	const char *cwd;                /* --cwd, or NULL */
+	const char *const *env;         /* --env KEY=VALUE, NULL-terminated: set or replace */
+	const char *user;               /* --user "UID[:GID]", decimal, or NULL */
+	const unsigned *gids;           /* --additional-gids, added */
+	size_t n_gids;
+	const char *const *caps;        /* --cap CAP_X: added to every set but inheritable */
+	bool no_new_privs;
 };
 int ocirt_exec(const struct ocirt_exec *e, int *exit_code, struct err *err);
 

@@ -196,8 +196,8 @@ static void client_read(struct exec_mux *m, struct exec_client *c)
 	if (c->have < AGENT_FRAME_HDR)
 		return;
 	if (c->have == AGENT_FRAME_HDR) {
-		if (agent_frame_get(c->frame, &type, &session, &len) < 0 || type < FRAME_CONFIG ||
-		    type > FRAME_SIGNAL) {
+		if (agent_frame_get(c->frame, &type, &session, &len) < 0 ||
+		    ((type < FRAME_CONFIG || type > FRAME_SIGNAL) && type != FRAME_UPDATE)) {
 			client_gone(m, c);
 			return;
 		}

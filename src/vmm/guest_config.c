@@ -302,3 +302,28 @@ int guest_config_memfd(const struct guest_process *p, struct err *err)
 		return err_sys(err, errno, "write the guest config");
 	return take_fd(&fd);
 }
+
+int guest_update_build(const char *const *sets, char **blob, size_t *len, struct err *err)
+{
+	FILE *f;
+	size_t i;
+
+	*blob = NULL;
+	f = open_memstream(blob, len);
+	if (!f)
+		return err_sys(err, errno, "build the update");
+	for (i = 0; sets[i]; i++)
+		put(f, TAG_CGROUP_SET, sets[i]);
+	fputc(TAG_END, f);
+	if (fclose(f) != 0) {
+		free(*blob);
+		*blob = NULL;
+		return err_sys(err, errno, "build the update");
+	}
+	if (*len > AGENT_FRAME_DATA) {
+		free(*blob);
+		*blob = NULL;
+		return err_set(err, "the update does not fit one frame");
+	}
+	return 0;
+}

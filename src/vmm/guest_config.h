@@ -68,4 +68,8 @@ int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 /* A memfd holding the blob, padded to whole 512-byte sectors (it is a disk). */
 int guest_config_memfd(const struct guest_process *p, struct err *err);
 
+/* FRAME_UPDATE's data: one TAG_CGROUP_SET record per "FILE VALUE" of sets
+ * (NULL-terminated), then TAG_END; at most one frame. */
+int guest_update_build(const char *const *sets, char **blob, size_t *len, struct err *err);
+
 #endif

@@ -53,7 +53,7 @@ uint64_t vm_memory_size(const struct oci_spec *spec)
 
 /* --cpus: the VM gets that many vCPUs, rounded up, as Windows gives a
  * Hyper-V container its processors. */
-static unsigned vm_vcpus(const struct oci_spec *spec)
+unsigned vm_vcpus(const struct oci_spec *spec)
 {
 	long long n;
 

@@ -49,6 +49,8 @@ int vm_upper_create(const char *path, uint64_t size, struct err *err);
 /* The VM's memory: the annotation's, else the spec's limit plus the guest's
  * overhead, else a default; in whole MiB, within the VMM's bounds. */
 uint64_t vm_memory_size(const struct oci_spec *spec);
+/* The VM's vCPUs: the spec's cpu quota over its period, rounded up; 1 without. */
+unsigned vm_vcpus(const struct oci_spec *spec);
 /* True when the spec asks for hyperv isolation. */
 int vm_spec_is_hyperv(const struct oci_spec *spec);
 int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err);

@@ -436,8 +436,8 @@ def test_ps_pause_resume_update(rt, bundle, mode):
                     limits[f] = open(f"{d}/{f}").read().strip()
         memory = "memory.max" if cgroup_v2() else "memory.limit_in_bytes"
         assert limits == {memory: "67108864", "pids.max": "50"}, limits
-    else:
-        assert r.returncode == 1 and "update is for process isolation" in r.stderr
+    else:                    # the guest applies them to the app's cgroup (test_runc_flags.py)
+        assert r.returncode == 0, r.stderr
     assert rt("delete", "--force", cid("p1")).returncode == 0
 
 

@@ -41,6 +41,7 @@ struct reader {
 	uint8_t buf[AGENT_FRAME_MAX];
 	size_t have;
 	unsigned type_min, type_max;
+	unsigned type_also;     /* one more type taken outside the range, or 0 */
 	bool bad;
 };
 
@@ -98,8 +99,8 @@ static void reader_feed(struct reader *r, const uint8_t *p, size_t n,
 		memcpy(r->buf + r->have, p, take);
 		r->have += take, p += take, n -= take;
 		if (r->have == AGENT_FRAME_HDR &&
-		    (agent_frame_get(r->buf, &type, &session, &len) < 0 || type < r->type_min ||
-		     type > r->type_max))
+		    (agent_frame_get(r->buf, &type, &session, &len) < 0 || ((type < r->type_min ||
+		       type > r->type_max) && (!r->type_also || type != r->type_also))))
 			r->bad = true;
 		else if (r->have >= AGENT_FRAME_HDR && r->have == AGENT_FRAME_HDR + len)
 			frame(r->buf, r->have, ctx), r->have = 0;
@@ -333,7 +334,8 @@ static void start(void)
 	if (exec_mux_init(&mux, -1, &err) < 0)
 		die(err.msg);
 	guest = (struct reader){ .type_min = FRAME_STDOUT, .type_max = FRAME_STDIN_CREDIT };
-	to_guest = (struct reader){ .type_min = FRAME_CONFIG, .type_max = FRAME_HANGUP };
+	to_guest = (struct reader){ .type_min = FRAME_CONFIG, .type_max = FRAME_HANGUP,
+				    .type_also = FRAME_UPDATE };
 	for (k = 0; k < CLIENTS; k++) {
 		struct client *c = &clients[k];
 		int sv[2];
@@ -348,7 +350,8 @@ static void start(void)
 		c->window = c->in_window = AGENT_EXEC_WINDOW;
 		c->credit = 0;
 		c->held_len = c->unread_off = c->unread_len = 0;
-		c->sent = (struct reader){ .type_min = FRAME_CONFIG, .type_max = FRAME_SIGNAL };
+		c->sent = (struct reader){ .type_min = FRAME_CONFIG, .type_max = FRAME_SIGNAL,
+					   .type_also = FRAME_UPDATE };
 		c->out.len = c->in.len = 0;
 	}
 }

@@ -17,6 +17,7 @@
 #include "guest/agent.h"
 #include "guest/agent_proto.h"
 #include "guest/app.h"
+#include "guest/update.h"
 #include "vmm/guest_config.h"
 
 static size_t blob(const struct guest_process *gp, unsigned char *buf, size_t max)
@@ -682,6 +683,116 @@ static void test_user_groups_and_home(void **state)
 	etc_remove(&e);
 }
 
+/* FRAME_UPDATE's records: what the host builds parses back. */
+static void test_update_round_trip(void **state)
+{
+	const char *sets[] = { "memory.max 67108864", "pids.max max", "cpu.max 50000 100000",
+			       "cpu.weight 20", "cpuset.cpus 0-1,3", "memory.low max", NULL };
+	struct agent_update u;
+	struct err err = { 0 };
+	char *blob;
+	size_t len;
+
+	assert_int_equal(guest_update_build(sets, &blob, &len, &err), 0);
+	assert_int_equal(agent_update_parse((unsigned char *)blob, len, &u), 0);
+	assert_int_equal(u.n, 6);
+	assert_string_equal(u.set[0].file, "memory.max");
+	assert_string_equal(u.set[0].value, "67108864");
+	assert_string_equal(u.set[2].value, "50000 100000");
+	assert_string_equal(u.set[4].value, "0-1,3");
+	free(blob);
+}
+
+static size_t record(unsigned char *b, unsigned tag, const char *s)
+{
+	size_t n = strlen(s);
+
+	b[0] = (unsigned char)tag;
+	b[1] = (unsigned char)n, b[2] = (unsigned char)(n >> 8), b[3] = b[4] = 0;
+	memcpy(b + 5, s, n);
+	return 5 + n;
+}
+
+/* Hostile records: unknown files, paths, values a file does not take, bad
+ * lengths, too many, nothing at all. Each is refused whole. */
+static void test_update_hostile(void **state)
+{
+	static const char *const bad[] = {
+		"../../cgroup.procs 1", "cgroup.procs 1", "memory.max", "memory.max ",
+		" 1", "memory.max -1", "memory.max 1e9", "memory.max 99999999999999999999",
+		"pids.max 12abc", "cpu.max 0 100000", "cpu.max 1000 10", "cpu.max 1000 9999999",
+		"cpu.max 1000", "cpu.max max 100000 1", "cpu.weight 0", "cpu.weight 10001",
+		"cpu.weight -5", "cpuset.cpus ", "cpuset.cpus 0;reboot", "cpuset.cpus ,1",
+		"cpuset.mems -1", "memory.max 1\n", "memory.low max max",
+		"memory.max.......... 1", "cpuset.cpus 0123456789012345678901234567890123456789"
+		"01234567890123456789012345678901234567890",
+	};
+	unsigned char b[512];
+	struct agent_update u;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = record(b, TAG_CGROUP_SET, bad[i]);
+		b[n++] = TAG_END;
+		assert_int_equal(agent_update_parse(b, n, &u), -1);
+	}
+	/* a NUL inside the value */
+	n = record(b, TAG_CGROUP_SET, "pids.max 10");
+	b[n - 1] = '\0';
+	b[n++] = TAG_END;
+	assert_int_equal(agent_update_parse(b, n, &u), -1);
+	/* another tag, no records, no end, a length beyond the data, trailing bytes */
+	n = record(b, TAG_MEMORY, "1000");
+	b[n++] = TAG_END;
+	assert_int_equal(agent_update_parse(b, n, &u), -1);
+	b[0] = TAG_END;
+	assert_int_equal(agent_update_parse(b, 1, &u), -1);
+	assert_int_equal(agent_update_parse(b, 0, &u), -1);
+	n = record(b, TAG_CGROUP_SET, "pids.max 10");
+	assert_int_equal(agent_update_parse(b, n, &u), -1);
+	b[1] = 0xff, b[4] = 0x7f;
+	b[n++] = TAG_END;
+	assert_int_equal(agent_update_parse(b, n, &u), -1);
+	n = record(b, TAG_CGROUP_SET, "pids.max 10");
+	b[n++] = TAG_END;
+	b[n++] = 'x';
+	assert_int_equal(agent_update_parse(b, n, &u), -1);
+	/* more records than the agent keeps */
+	for (n = 0, i = 0; i <= AGENT_UPDATE_MAX; i++)
+		n += record(b + n, TAG_CGROUP_SET, "pids.max 10");
+	b[n++] = TAG_END;
+	assert_int_equal(agent_update_parse(b, n, &u), -1);
+}
+
+/* Applied in order below a directory, the failure named with its value. */
+static void test_update_apply(void **state)
+{
+	char dir[] = "/tmp/isobox-test-update-XXXXXX", path[128], msg[256] = "", buf[64] = "";
+	const char *sets[] = { "memory.max 1048576", "pids.max max", NULL };
+	struct agent_update u;
+	struct err err = { 0 };
+	char *blob;
+	size_t len;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/memory.max", dir);
+	f = fopen(path, "w");
+	fclose(f);
+	assert_int_equal(guest_update_build(sets, &blob, &len, &err), 0);
+	assert_int_equal(agent_update_parse((unsigned char *)blob, len, &u), 0);
+	free(blob);
+	/* pids.max is missing: the memory limit went in, the pids one is named */
+	assert_int_equal(agent_update_apply(&u, dir, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "pids.max max"));
+	f = fopen(path, "r");
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "1048576");
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -701,6 +812,9 @@ int main(void)
 		cmocka_unit_test(test_etc_files),
 		cmocka_unit_test(test_inherited_rlimits),
 		cmocka_unit_test(test_user_groups_and_home),
+		cmocka_unit_test(test_update_round_trip),
+		cmocka_unit_test(test_update_hostile),
+		cmocka_unit_test(test_update_apply),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

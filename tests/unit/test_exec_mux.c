@@ -257,6 +257,20 @@ static void test_client_largest_frame(void **state)
 
 /* A client that speaks anything but host frames is dropped, before any of
  * the bad frame reaches the guest. */
+/* runc's update: a frame of its own, to the guest under the VMM's session. */
+static void test_client_update_frame(void **state)
+{
+	struct fixture *f = *state;
+	int a = client_connect(f, 0);
+	uint8_t buf[64], want[64];
+	size_t n = frame(buf, FRAME_UPDATE, 5, "limits");
+
+	send_bytes(a, buf, n);
+	pump_n(&f->m, 2);
+	expect_to_guest(&f->m, want, frame(want, FRAME_UPDATE, f->m.c[0].session, "limits"));
+	close(a);
+}
+
 static void test_client_bad_frames_dropped(void **state)
 {
 	struct fixture *f = *state;
@@ -266,7 +280,8 @@ static void test_client_bad_frames_dropped(void **state)
 	} bad[] = {
 		{ 0, 0 }, { FRAME_CREDIT, 4 }, { FRAME_HANGUP, 0 }, { 9, 0 }, { FRAME_STDOUT, 1 }, { FRAME_STDERR, 0 }, { FRAME_EXIT, 1 },
 		{ 255, 0 }, { FRAME_STDIN, AGENT_FRAME_DATA + 1 }, { FRAME_CONFIG, 0xffffffff },
-		{ FRAME_START, 1u << 31 },
+		{ FRAME_START, 1u << 31 }, { FRAME_STDIN_CREDIT, 4 }, { FRAME_UPDATE + 1, 0 },
+		{ FRAME_UPDATE, AGENT_FRAME_DATA + 1 },
 	};
 	size_t i;
 
@@ -840,6 +855,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sessions_numbered_by_vmm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_frame_in_pieces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_largest_frame, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_update_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_bad_frames_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipe_full_waits, setup, teardown),
