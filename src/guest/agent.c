@@ -595,6 +595,9 @@ static void make_dev(void)
 		if (symlink(links[i][0], path) < 0)
 			die(path);
 	}
+	/* runc's /dev/core, where the kernel has /proc/kcore (docker masks it). */
+	if (access("/proc/kcore", F_OK) == 0 && symlink("/proc/kcore", "/root/dev/core") < 0)
+		die("/root/dev/core");
 	mount_or_die("devpts", "/root/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		     "newinstance,ptmxmode=0666,mode=0620");
 	mount_or_die("shm", "/root/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,

@@ -137,7 +137,7 @@ static const struct {
 	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 
-/* docker's: no "core" (runc's link to /proc/kcore, which docker masks). */
+/* runc's, which docker shows; plus "core" where the kernel has /proc/kcore. */
 static const struct {
 	const char *target, *name;
 } dev_links[] = {
@@ -217,6 +217,9 @@ static int rootfs_setup_dev(int rootfd, struct err *err)
 	for (i = 0; i < sizeof(dev_links) / sizeof(dev_links[0]); i++)
 		if (symlinkat(dev_links[i].target, dev, dev_links[i].name) < 0 && errno != EEXIST)
 			return err_sys(err, errno, "create /dev/%s", dev_links[i].name);
+	if (access("/proc/kcore", F_OK) == 0 && symlinkat("/proc/kcore", dev, "core") < 0 &&
+	    errno != EEXIST)
+		return err_sys(err, errno, "create /dev/core");
 	return 0;
 }
 

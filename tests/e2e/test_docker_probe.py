@@ -35,7 +35,7 @@ VARIANTS = {
     "user": ["-u", "nobody"],
     "privileged": ["--privileged"],
     "limits": ["-m", "64m", "--cpus", "0.5"],
-    # TODO(lead): "init": ["--init"], once `isobox run --help` lists --init (engineer A).
+    "init": ["--init"],
 }
 
 
@@ -56,33 +56,15 @@ class Known:
 
 
 KNOWN = [
-    # FIXED-ELSEWHERE (issue 12): isobox-init is PID 1, the app PID 2; --init is being added.
-    Known(r"pid", "isobox-init is PID 1 today, the app is docker's PID 1"),
-    # FIXED-ELSEWHERE (issue 12): the same: /proc/1 is isobox-init, not the app.
-    Known(r"pid1\.cmdline", "PID 1 is isobox-init today"),
-    # FIXED-ELSEWHERE (issue 12): HOME is unset; docker sets it from /etc/passwd.
-    Known(r"env\.HOME", "HOME is not set from the image's /etc/passwd yet"),
-    # FIXED-ELSEWHERE (issue 12): the env keys differ by HOME only.
-    Known(r"env\.keys", "HOME is not set yet"),
-    # FIXED-ELSEWHERE (issue 12): supplementary groups are empty (docker: the primary gid).
-    Known(r"groups", "supplementary groups are empty"),
-    # FIXED-ELSEWHERE (issue 12): id prints the same missing groups.
-    Known(r"id", "supplementary groups are empty"),
-    # FIXED-ELSEWHERE (issue 12): no_new_privs is on by default; docker's is off.
-    Known(r"nonewprivs", "no_new_privs is set by default"),
-    # FIXED-ELSEWHERE (issue 12): /dev/core -> /proc/kcore: runc makes it only where
-    # /proc/kcore exists (not on this machine's kernel); isobox always (process), never (VM).
-    Known(r"dev /dev/core", "/dev/core is not made as runc makes it"),
-    # FIXED-ELSEWHERE (issue 12): /etc/hosts has a 127.0.1.1 line and lacks docker's ip6 lines.
-    Known(r"etc\.hosts", "/etc/hosts contents differ from docker's"),
-    # FIXED-ELSEWHERE (issue 12): a VM has no /etc/hostname, /etc/resolv.conf bound in.
-    Known(r"etc\.(hostname|resolv\.conf)", "the VM's /etc files are missing",
-          modes=("hyperv",)),
-    # FIXED-ELSEWHERE (issue 12): ... nor their mounts.
-    Known(r"mount /etc/(hostname|hosts|resolv\.conf)", "the VM's /etc files are missing",
-          modes=("hyperv",)),
-    # FIXED-ELSEWHERE (issue 12): a VM's rlimits are the guest kernel's defaults.
-    Known(r"rlimit .*", "the VM's rlimits are the guest's defaults", modes=("hyperv",)),
+    # With --init, PID 1 is each engine's own init: docker's tini (docker-init,
+    # bound in from the host at /sbin/docker-init), isobox's isobox-init (run from
+    # a sealed memfd, no mount). The app is then not PID 1, and its number depends
+    # on what the init did before forking it.
+    Known(r"pid1\.cmdline", "docker-init is docker's init, isobox-init isobox's",
+          variants=("init",)),
+    Known(r"mount /sbin/docker-init", "docker binds its init in; isobox's is a memfd",
+          variants=("init",), missing=True),
+    Known(r"pid", "the app's PID under an init is the init's choice", variants=("init",)),
     # dockerd 20.10 on a cgroup v1 host defaults to --cgroupns=host (host paths in
     # /proc/self/cgroup); isobox always gives a cgroup namespace, as docker does on v2.
     Known(r"cgroup\.self", "docker's default cgroupns on v1 hosts is the host's",
