@@ -119,7 +119,7 @@ static int cpu_sets(json_t *delta, json_t *merged, const struct oci_spec *vm, st
 	char buf[64];
 	int r;
 
-	if (int_of(delta, "cpu", "quota", &quota) | int_of(delta, "cpu", "period", &period)) {
+	if (int_of(delta, "cpu", "quota", &quota) || int_of(delta, "cpu", "period", &period)) {
 		int_of(merged, "cpu", "quota", &quota);
 		int_of(merged, "cpu", "period", &period);
 		if (period < 0 || (period && (period < 1000 || period > 1000000)))

@@ -46,7 +46,8 @@ FILE *passwd_fopen(const char *path, size_t max)
 	return passwd_fdopen(open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC), max);
 }
 
-/* Split line into at most n colon-separated fields, in place; their count. */
+/* Split line into at most n colon-separated fields, in place; their count.
+ * Only that many of field[] are set. */
 static int split(char *line, char **field, int n)
 {
 	int i;
@@ -110,10 +111,11 @@ static int group_scan(FILE *f, const char *key, unsigned *gid, const char *membe
 	if (f)
 		rewind(f);
 	while (f && getline(&line, &cap, f) >= 0) {
+		int n = split(line, field, 4);
 		char *m, *save;
 		unsigned g;
 
-		if (split(line, field, 4) < 3 || passwd_parse_id(field[2], &g) < 0)
+		if (n < 3 || passwd_parse_id(field[2], &g) < 0)
 			continue;
 		if (key && found < 0 && (by_id ? g == want : !strcmp(field[0], key))) {
 			*gid = g;
@@ -121,7 +123,8 @@ static int group_scan(FILE *f, const char *key, unsigned *gid, const char *membe
 			if (!member)
 				break;
 		}
-		if (!member || !field[3])
+		/* A line of three fields has no member list (field[3] is the last line's). */
+		if (!member || n < 4)
 			continue;
 		for (m = strtok_r(field[3], ",", &save); m; m = strtok_r(NULL, ",", &save))
 			if (!strcmp(m, member)) {

@@ -20,6 +20,7 @@
 
 #include "engine/user.h"
 #include "util/fs.h"
+#include "util/passwd.h"
 
 static const char passwd[] =
 	"root:x:0:0:root:/root:/bin/sh\n"
@@ -200,6 +201,23 @@ static void test_supplementary(void **state)
 	assert_int_equal(resolve1(sb->image, "4242", &ids, &err), 0);
 	assert_int_equal(ids.n_gids, 1);
 	assert_int_equal(ids.gids[0], 0);
+}
+
+/* A group line of three fields has no member list: the one before it, still
+ * in the line buffer, must not count (the fuzzer's use-after-free). */
+static void test_group_line_without_members(void **state)
+{
+	static char pw[] = "alice:x:1000:1000::/home/alice:/bin/sh\n";
+	static char gr[] = "wheel:x:10:alice\ns:x:7\n";
+	FILE *p = fmemopen(pw, strlen(pw), "r"), *g = fmemopen(gr, strlen(gr), "r");
+	struct passwd_user u;
+
+	assert_int_equal(passwd_user_resolve(p, g, "alice", &u), PASSWD_OK);
+	assert_int_equal(u.n_gids, 2);
+	assert_int_equal(u.gids[0], 1000);
+	assert_int_equal(u.gids[1], 10);
+	fclose(p);
+	fclose(g);
 }
 
 /* --group-add: numbers as they are, names through the image's group file. */
@@ -447,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_passwd_fifo),
 		cmocka_unit_test(test_passwd_char_device),
 		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_group_line_without_members),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
