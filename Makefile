@@ -120,9 +120,9 @@ FUZZ_VIRTQ_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs vmm/kv
 $(BUILD)/fuzz/fuzz_virtq: tests/fuzz/fuzz_virtq.c $(FUZZ_VIRTQ_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
-# The exec channel (and the agent's config parser, a guest object) likewise.
+# The exec channel (and the agent's config and update parsers, guest objects) likewise.
 FUZZ_EXEC_MUX_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs util/devcg \
-		     vmm/exec_mux guest/agent util/loopback)
+		     vmm/exec_mux guest/agent guest/update util/loopback util/passwd)
 $(BUILD)/fuzz/fuzz_exec_mux: tests/fuzz/fuzz_exec_mux.c $(FUZZ_EXEC_MUX_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 

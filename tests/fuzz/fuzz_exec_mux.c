@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "guest/agent.h"
+#include "guest/update.h"
 #include "vmm/exec_mux.h"
 
 #define CLIENTS 2
@@ -437,6 +438,7 @@ static void run(const uint8_t *data, size_t size)
 
 static void parse_config(const uint8_t *data, size_t size)
 {
+	struct agent_update u;
 	struct agent_process p;
 	uint8_t *buf = malloc(AGENT_MAGIC_LEN + size);
 
@@ -444,6 +446,13 @@ static void parse_config(const uint8_t *data, size_t size)
 		die("malloc");
 	if (agent_config_parse(data, size, &p) == 0)
 		agent_process_free(&p);
+	/* FRAME_UPDATE's records: what parses has only allowed files, NUL-ended. */
+	if (agent_update_parse(data, size, &u) == 0)
+		for (size_t k = 0; k < u.n; k++)
+			if (!memchr(u.set[k].file, 0, sizeof(u.set[k].file)) ||
+			    !memchr(u.set[k].value, 0, sizeof(u.set[k].value)) ||
+			    strchr(u.set[k].file, '/'))
+				__builtin_trap();
 	memcpy(buf, AGENT_MAGIC, AGENT_MAGIC_LEN);
 	memcpy(buf + AGENT_MAGIC_LEN, data, size);
 	if (agent_config_parse(buf, AGENT_MAGIC_LEN + size, &p) == 0) {
