@@ -685,7 +685,10 @@ static void bind_etc_files(int fds[3])
 		fd = open(dst, O_WRONLY | O_CREAT | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0644);
 		if (fd >= 0)
 			close(fd);
-		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+		/* A bind keeps its source's nosuid,nodev,noexec: clear them, as
+		 * docker's binds of these files have none. */
+		if (mount(src, dst, NULL, MS_BIND, NULL) < 0 ||
+		    mount(NULL, dst, NULL, MS_REMOUNT | MS_BIND, NULL) < 0)
 			die(dst);
 		close(fds[i]);
 		fds[i] = -1;
@@ -822,8 +825,11 @@ int agent_container_proc(const struct agent_process *p)
 	const char *failed;
 
 	/* Private first: with a shared root the new /proc would propagate back
-	 * over the agent's, which must keep seeing the guest's processes. */
+	 * over the agent's, which must keep seeing the guest's processes. The
+	 * guest's /proc, with its masks, goes from this namespace: the new one
+	 * gets its own, and the container's mounts list each once, as docker's. */
 	if (mount(NULL, "/proc", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    umount2("/proc", MNT_DETACH) < 0 ||
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return -1;
 	return protect_paths_under(p, "/proc", &failed);

@@ -88,8 +88,7 @@ KNOWN = [
     # docker's containers inherit dockerd's rlimits, and dockerd raises its nofile
     # soft limit to the hard one at start; isobox has no daemon: its containers
     # inherit the caller's (docker's own --ulimit sets both alike).
-    Known(r"rlimit Max open files", "dockerd raised its own nofile soft limit",
-          modes=("process",)),
+    Known(r"rlimit Max open files", "dockerd raised its own nofile soft limit"),
 ]
 
 
