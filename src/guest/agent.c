@@ -825,11 +825,10 @@ int agent_container_proc(const struct agent_process *p)
 	const char *failed;
 
 	/* Private first: with a shared root the new /proc would propagate back
-	 * over the agent's, which must keep seeing the guest's processes. The
-	 * guest's /proc, with its masks, goes from this namespace: the new one
-	 * gets its own, and the container's mounts list each once, as docker's. */
+	 * over the agent's, which must keep seeing the guest's processes. It
+	 * goes over the guest's (whose masks stay listed beneath it): unmounted
+	 * and mounted again, /proc would move after the spec's later mounts. */
 	if (mount(NULL, "/proc", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-	    umount2("/proc", MNT_DETACH) < 0 ||
 	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return -1;
 	return protect_paths_under(p, "/proc", &failed);
