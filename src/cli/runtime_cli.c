@@ -20,6 +20,7 @@
 #include "engine/vm_image.h"
 #include "runtime/oci_runtime.h"
 #include "util/cleanup.h"
+#include "util/passwd.h"
 #include "util/fs.h"
 #include "util/signal.h"
 #include "util/strv.h"
@@ -433,22 +434,6 @@ static const char exec_help[] =
 	"  --preserve-fds N          pass fds 3..3+N-1 to the process (process isolation)\n"
 	"  --console-socket PATH     an AF_UNIX socket that gets the pty's master\n";
 
-/* A uid or gid in decimal, as runc takes them. */
-static int id_parse(const char *s, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > 0xfffffffeUL)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
 static int fd_count_parse(const char *s, int *out)
 {
 	char *end;
@@ -531,14 +516,14 @@ static int oci_exec(const struct rt_cli *c, int argc, char **argv)
 			colon = strchr(optarg, ':');
 			if (colon)
 				*colon = '\0';
-			if (id_parse(optarg, &id) < 0 || (colon && id_parse(colon + 1, &id) < 0))
+			if (passwd_parse_id(optarg, &id) < 0 || (colon && passwd_parse_id(colon + 1, &id) < 0))
 				return rt_usage(c, "exec: --user takes UID[:GID], in decimal");
 			if (colon)
 				*colon = ':';
 			e.user = optarg;
 			break;
 		case 'g':
-			if (id_parse(optarg, &id) < 0)
+			if (passwd_parse_id(optarg, &id) < 0)
 				return rt_usage(c, "exec: --additional-gids %s: a gid in decimal", optarg);
 			gids = xrealloc(gids, (e.n_gids + 1) * sizeof(*gids));
 			gids[e.n_gids++] = id;

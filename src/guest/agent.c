@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent_proto.h"
+#include "util/passwd.h"
 #include "util/loopback.h"
 
 #define MODULES_DIR "/lib/isobox-modules"
@@ -157,22 +158,6 @@ static int push(char ***v, size_t *n, char *s)
 	return 0;
 }
 
-int agent_parse_id(const char *s, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	/* Digits only: strtoul would take a sign or leading blanks. */
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > 0xfffffffeUL)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
 static int parse_ull(const char *s, unsigned long long *out)
 {
 	char *end;
@@ -198,7 +183,7 @@ static int parse_rlimit(struct agent_process *p, char *s)
 	}
 	*soft++ = '\0';
 	*hard++ = '\0';
-	bad = agent_parse_id(s, &res) < 0 || res > 64 || parse_ull(soft, &r->soft) < 0 ||
+	bad = passwd_parse_id(s, &res) < 0 || res > 64 || parse_ull(soft, &r->soft) < 0 ||
 	      parse_ull(hard, &r->hard) < 0 || r->soft > r->hard;
 	free(s);
 	if (bad)
@@ -252,7 +237,7 @@ struct counts {
 
 static int parse_group(struct agent_process *p, char *s)
 {
-	int r = p->n_gids < AGENT_MAX_GROUPS ? agent_parse_id(s, &p->gids[p->n_gids]) : -1;
+	int r = p->n_gids < AGENT_MAX_GROUPS ? passwd_parse_id(s, &p->gids[p->n_gids]) : -1;
 
 	free(s);
 	if (r == 0)
@@ -426,8 +411,8 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	case TAG_ENV: return push(&p->envp, &n->env, s);
 	case TAG_CWD: free(p->cwd); p->cwd = s; return s && s[0] == '/' ? 0 : -1;
 	case TAG_HOSTNAME: free(p->hostname); p->hostname = s; return s ? 0 : -1;
-	case TAG_UID: { int r = agent_parse_id(s, &p->uid); free(s); return r; }
-	case TAG_GID: { int r = agent_parse_id(s, &p->gid); free(s); return r; }
+	case TAG_UID: { int r = passwd_parse_id(s, &p->uid); free(s); return r; }
+	case TAG_GID: { int r = passwd_parse_id(s, &p->gid); free(s); return r; }
 	case TAG_TTY: p->tty = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_READONLY: p->readonly = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_HOLD: p->hold = s && !strcmp(s, "1"); free(s); return 0;
@@ -488,35 +473,23 @@ static int config_parse(const unsigned char *buf, size_t len, struct agent_proce
 {
 	size_t off = AGENT_MAGIC_LEN;
 	struct counts n_of = { 0 };
+	const unsigned char *data;
+	unsigned tag;
+	uint32_t n;
+	int r;
 
 	if (len < AGENT_MAGIC_LEN || memcmp(buf, AGENT_MAGIC, AGENT_MAGIC_LEN))
 		return -1;
-	for (;;) {
-		uint32_t n;
-		unsigned tag;
-
-		if (len - off < 1)
-			return -1;
-		tag = buf[off++];
-		if (tag == TAG_END)
-			break;
-		if (len - off < 4)
-			return -1;
-		n = (uint32_t)buf[off] | (uint32_t)buf[off + 1] << 8 | (uint32_t)buf[off + 2] << 16 |
-		    (uint32_t)buf[off + 3] << 24;
-		off += 4;
-		if (n > len - off)
-			return -1;
+	while ((r = agent_record_next(buf, len, &off, &tag, &data, &n)) > 0) {
 		if (tag == TAG_SECCOMP) {
-			if (parse_seccomp(p, buf + off, n) < 0)
+			if (parse_seccomp(p, data, n) < 0)
 				return -1;
-			off += n;
-			continue;
-		}
-		if (apply_record(p, tag, dup_field(buf + off, n), &n_of) < 0)
+		} else if (apply_record(p, tag, dup_field(data, n), &n_of) < 0) {
 			return -1;
-		off += n;
+		}
 	}
+	if (r < 0)
+		return -1;
 	if (!n_of.args)
 		return -1;
 	if (!p->envp && push(&p->envp, &n_of.env, strdup("PATH=/usr/local/sbin:/usr/local/bin:"

@@ -90,7 +90,5 @@ void agent_report_oom(int status);
 /* The parser of the config blob, exposed for tests: 0, or -1 when malformed. */
 int agent_config_parse(const unsigned char *buf, size_t len, struct agent_process *p);
 void agent_process_free(struct agent_process *p);
-/* A uid or gid in decimal, 0 to 0xfffffffe; 0, or -1 when it is not one. */
-int agent_parse_id(const char *s, unsigned *out);
 
 #endif

@@ -149,4 +149,31 @@ static inline int agent_frame_get(const uint8_t h[AGENT_FRAME_HDR], unsigned *ty
 	return *len <= AGENT_FRAME_DATA ? 0 : -1;
 }
 
+/* The next record of a blob at *off (the config's, or FRAME_UPDATE's): 1 with
+ * its tag and data, 0 at TAG_END (*off past it), -1 when the bytes end first or
+ * a length runs past them. Every reader of records goes through here. */
+static inline int agent_record_next(const unsigned char *buf, size_t len, size_t *off,
+				    unsigned *tag, const unsigned char **data, uint32_t *n)
+{
+	size_t at = *off;
+
+	if (at >= len)
+		return -1;
+	*tag = buf[at++];
+	if (*tag == TAG_END) {
+		*off = at;
+		return 0;
+	}
+	if (len - at < 4)
+		return -1;
+	*n = (uint32_t)buf[at] | (uint32_t)buf[at + 1] << 8 | (uint32_t)buf[at + 2] << 16 |
+	     (uint32_t)buf[at + 3] << 24;
+	at += 4;
+	if (*n > len - at)
+		return -1;
+	*data = buf + at;
+	*off = at + *n;
+	return 1;
+}
+
 #endif

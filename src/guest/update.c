@@ -98,27 +98,17 @@ static int parse_set(struct agent_update *u, const unsigned char *p, uint32_t n)
 
 int agent_update_parse(const unsigned char *buf, size_t len, struct agent_update *u)
 {
+	const unsigned char *data;
 	size_t off = 0;
+	unsigned tag;
+	uint32_t n;
+	int r;
 
 	memset(u, 0, sizeof(*u));
-	for (;;) {
-		uint32_t n;
-		unsigned tag;
-
-		if (len - off < 1)
+	while ((r = agent_record_next(buf, len, &off, &tag, &data, &n)) > 0)
+		if (tag != TAG_CGROUP_SET || parse_set(u, data, n) < 0)
 			return -1;
-		tag = buf[off++];
-		if (tag == TAG_END)
-			return off == len && u->n ? 0 : -1;
-		if (len - off < 4)
-			return -1;
-		n = (uint32_t)buf[off] | (uint32_t)buf[off + 1] << 8 | (uint32_t)buf[off + 2] << 16 |
-		    (uint32_t)buf[off + 3] << 24;
-		off += 4;
-		if (n > len - off || tag != TAG_CGROUP_SET || parse_set(u, buf + off, n) < 0)
-			return -1;
-		off += n;
-	}
+	return r == 0 && off == len && u->n ? 0 : -1;
 }
 
 static int write_text(const char *dir, const char *file, const char *text)

@@ -17,17 +17,6 @@
 
 #define HOST_CGROUP "/sys/fs/cgroup"
 
-static int mount_on(const char *source, int fd, const char *type, unsigned long flags,
-		    const char *data, const char *dest, struct err *err)
-{
-	char target[64];
-
-	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-	if (mount(source, target, type, flags, data) < 0)
-		return err_sys(err, errno, "mount %s on %s", type ? type : source, dest);
-	return 0;
-}
-
 /* Reopen dest beneath the root: an fd opened before a mount names the
  * directory under it. */
 static int reopen(int rootfd, int *fd, const char *dest, struct err *err)
@@ -80,9 +69,9 @@ static int hierarchy_mount(int rootfd, int *fd, const char *dest, const char *ty
 	if (!own)
 		return 1;
 	src = xasprintf("%s%s", host_mp, own);
-	if (mount_on(src, *fd, NULL, MS_BIND, NULL, dest, err) < 0 ||
+	if (rootfs_mount_at(src, *fd, NULL, MS_BIND, NULL, dest, err) < 0 ||
 	    reopen(rootfd, fd, dest, err) < 0 ||
-	    mount_on(NULL, *fd, NULL, MS_BIND | MS_REMOUNT | flags, NULL, dest, err) < 0)
+	    rootfs_mount_at(NULL, *fd, NULL, MS_BIND | MS_REMOUNT | flags, NULL, dest, err) < 0)
 		return -1;
 	return 0;
 }
@@ -192,7 +181,7 @@ int cgroup_view_mount(int rootfd, const char *dest, unsigned long flags, bool cg
 	}
 	/* v1 and hybrid: docker's tmpfs (read-write, as runc leaves it) holding
 	 * the container's hierarchies, each mounted with the mount's flags. */
-	if (mount_on("tmpfs", fd, "tmpfs", flags & ~MS_RDONLY, "mode=755", dest, err) < 0 ||
+	if (rootfs_mount_at("tmpfs", fd, "tmpfs", flags & ~MS_RDONLY, "mode=755", dest, err) < 0 ||
 	    reopen(rootfd, &fd, dest, err) < 0)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);

@@ -77,8 +77,8 @@ int rootfs_open_beneath(int rootfd, const char *path, int as_file, struct err *e
 	}
 }
 
-static int mount_at_fd(const char *source, int fd, const char *type, unsigned long flags,
-		       const char *data, const char *dest, struct err *err)
+int rootfs_mount_at(const char *source, int fd, const char *type, unsigned long flags,
+		    const char *data, const char *dest, struct err *err)
 {
 	char target[64];
 
@@ -98,7 +98,7 @@ static int mount_one(int rootfd, const struct oci_mount *m, bool cgroupns, struc
 	if (fd < 0)
 		return -1;
 	if (m->bind) {
-		if (mount_at_fd(m->source, fd, NULL, m->flags, NULL, m->destination, err) < 0)
+		if (rootfs_mount_at(m->source, fd, NULL, m->flags, NULL, m->destination, err) < 0)
 			return -1;
 		if (m->readonly_bind || (m->flags & ~(MS_BIND | MS_REC))) {
 			/* Reopen: the fd still names the directory under the new mount. */
@@ -106,7 +106,7 @@ static int mount_one(int rootfd, const struct oci_mount *m, bool cgroupns, struc
 			fd = rootfs_open_beneath(rootfd, m->destination, as_file, err);
 			if (fd < 0)
 				return -1;
-			if (mount_at_fd(NULL, fd, NULL,
+			if (rootfs_mount_at(NULL, fd, NULL,
 					MS_BIND | MS_REMOUNT | (m->flags & ~MS_REC) |
 						(m->readonly_bind ? MS_RDONLY : 0),
 					NULL, m->destination, err) < 0)
@@ -115,14 +115,14 @@ static int mount_one(int rootfd, const struct oci_mount *m, bool cgroupns, struc
 	} else if (m->type && !strcmp(m->type, "cgroup")) {
 		if (cgroup_view_mount(rootfd, m->destination, m->flags, cgroupns, err) < 0)
 			return -1;
-	} else if (mount_at_fd(m->source, fd, m->type, m->flags, m->data, m->destination,
+	} else if (rootfs_mount_at(m->source, fd, m->type, m->flags, m->data, m->destination,
 			       err) < 0) {
 		return -1;
 	}
 	if (m->propagation) {
 		close(fd);
 		fd = rootfs_open_beneath(rootfd, m->destination, as_file, err);
-		if (fd < 0 || mount_at_fd(NULL, fd, NULL, m->propagation, NULL, m->destination,
+		if (fd < 0 || rootfs_mount_at(NULL, fd, NULL, m->propagation, NULL, m->destination,
 					  err) < 0)
 			return -1;
 	}

@@ -15,5 +15,9 @@ int rootfs_finish(const struct oci_spec *spec, struct err *err);
  * file when as_file) PATH beneath the directory rootfd, never leaving it even
  * through symlinks. Returns an O_PATH fd. */
 int rootfs_open_beneath(int rootfd, const char *path, int as_file, struct err *err);
+/* mount(2) onto the file or directory fd holds (from rootfs_open_beneath);
+ * dest names it in the error. */
+int rootfs_mount_at(const char *source, int fd, const char *type, unsigned long flags,
+		    const char *data, const char *dest, struct err *err);
 
 #endif

@@ -177,7 +177,8 @@ static const char *const etc_destinations[3] = { "/etc/hosts", "/etc/hostname",
 
 int guest_config_etc_files(const struct oci_spec *spec, char *files[3], struct err *err)
 {
-	size_t i, k;
+	struct stat st;
+	size_t i, k, len;
 
 	for (k = 0; k < 3; k++)
 		files[k] = NULL;
@@ -189,11 +190,17 @@ int guest_config_etc_files(const struct oci_spec *spec, char *files[3], struct e
 				continue;
 			free(files[k]);
 			files[k] = NULL;
-			if (read_file(m->source, AGENT_ETC_FILE_MAX, &files[k], NULL, err) < 0) {
-				for (k = 0; k < 3; k++)
-					free(files[k]);
-				return err_wrap(err, "the container's %s", m->destination);
-			}
+			/* A FIFO or a device would block the boot or never end. */
+			if (stat(m->source, &st) == 0 && !S_ISREG(st.st_mode))
+				err_set(err, "%s is not a regular file", m->source);
+			else if (read_file(m->source, AGENT_ETC_FILE_MAX, &files[k], &len, err) == 0 &&
+				 strlen(files[k]) != len)
+				err_set(err, "%s holds a NUL byte: not a text file", m->source);
+			else if (files[k])
+				continue;
+			for (k = 0; k < 3; k++)
+				free(files[k]);
+			return err_wrap(err, "the container's %s", m->destination);
 		}
 	}
 	return 0;

@@ -1,10 +1,13 @@
 """Fixtures for the end-to-end tests: they drive the built binary as a user would."""
 import atexit
+import io
 import os
 import shutil
 import subprocess
+import tarfile
 import tempfile
 import time
+import uuid
 
 import pytest
 
@@ -70,6 +73,22 @@ def wait_for(check, seconds=120, interval=0.1):
             return True
         time.sleep(interval)
     return bool(check())
+
+
+def image_with_appended(isobox, rootfs_tar, tar, extra, prefix):
+    """Import the busybox rootfs with text appended to some of its files
+    ({"./etc/group": "..."}) as a new image; its name."""
+    with tarfile.open(rootfs_tar) as src, tarfile.open(tar, "w") as dst:
+        for m in src.getmembers():
+            if m.name in extra:
+                data = (src.extractfile(m).read().decode() + extra[m.name]).encode()
+                m.size = len(data)
+                dst.addfile(m, io.BytesIO(data))
+            else:
+                dst.addfile(m, src.extractfile(m) if m.isfile() else None)
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    isobox("import", str(tar), name, check=True)
+    return name
 
 
 def new_root(prefix):

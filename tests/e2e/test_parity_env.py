@@ -4,16 +4,14 @@ groups (primary gid, /etc/group members, --group-add), no_new_privs off by
 default, /dev without "core", docker's /etc/hosts, /etc/hostname and
 /etc/resolv.conf (in a VM too), and the rlimits a process container inherits
 (in a VM too, not the guest's own defaults). Each in both isolation modes."""
-import io
 import json
 import os
 import resource
-import tarfile
 import uuid
 
 import pytest
 
-from conftest import CONFIG, RUN_MODE
+from conftest import CONFIG, image_with_appended
 from test_oci_runtime import BOOT_WAIT, bundle, cid, isobox_root, rt  # noqa: F401 (fixtures)
 
 # A VM boots in seconds under the test host's TCG.
@@ -45,16 +43,7 @@ def members_image(isobox, rootfs_tar, tmp_path_factory):
     tar = tmp_path_factory.mktemp("members") / "members.tar"
     extra = {"./etc/passwd": "alice:x:1000:1000:Alice:/home/alice:/bin/sh\n",
              "./etc/group": "alice:x:1000:\naudio:x:29:alice\nstaff:x:50:nobody,alice\n"}
-    with tarfile.open(rootfs_tar) as src, tarfile.open(tar, "w") as dst:
-        for m in src.getmembers():
-            if m.name in extra:
-                data = (src.extractfile(m).read().decode() + extra[m.name]).encode()
-                m.size = len(data)
-                dst.addfile(m, io.BytesIO(data))
-            else:
-                dst.addfile(m, src.extractfile(m) if m.isfile() else None)
-    name = f"members-{uuid.uuid4().hex[:8]}"
-    isobox("import", str(tar), name, check=True)
+    name = image_with_appended(isobox, rootfs_tar, tar, extra, "members")
     yield name
     isobox("rmi", name)
 

@@ -1,18 +1,16 @@
 """isobox run: output, exit codes and the flags of docker run."""
-import io
 import json
 import os
 import shutil
 import signal
 import subprocess
-import tarfile
 import tempfile
 import time
 import uuid
 
 import pytest
 
-from conftest import Isobox
+from conftest import Isobox, image_with_appended
 
 
 def run(isobox, mode, *args, **kw):
@@ -132,17 +130,8 @@ def groups_image(isobox, rootfs_tar, tmp_path_factory):
     """The busybox image with members in /etc/group: daemon is in staff (50)
     and audio (29), nobody in staff; tty (5) has no members."""
     tar = tmp_path_factory.mktemp("groups") / "groups.tar"
-    with tarfile.open(rootfs_tar) as src, tarfile.open(tar, "w") as dst:
-        for m in src.getmembers():
-            if m.name == "./etc/group":
-                data = (src.extractfile(m).read().decode() +
-                        "audio:x:29:daemon\nstaff:x:50:nobody,daemon\n").encode()
-                m.size = len(data)
-                dst.addfile(m, io.BytesIO(data))
-            else:
-                dst.addfile(m, src.extractfile(m) if m.isfile() else None)
-    name = f"groups-{uuid.uuid4().hex[:8]}"
-    isobox("import", str(tar), name, check=True)
+    extra = {"./etc/group": "audio:x:29:daemon\nstaff:x:50:nobody,daemon\n"}
+    name = image_with_appended(isobox, rootfs_tar, tar, extra, "groups")
     yield name
     isobox("rmi", name)
 

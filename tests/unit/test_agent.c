@@ -585,6 +585,45 @@ static void test_etc_files(void **state)
 	free(big);
 }
 
+/* The host side of the /etc files: a regular text file is read whole; a FIFO
+ * (which would block the boot) and a file with a NUL are refused, named. */
+static void test_etc_files_sources(void **state)
+{
+	char dir[] = "/tmp/isobox-test-etc-XXXXXX", ok[64], fifo[64], nul[64];
+	struct oci_mount m = { .destination = "/etc/hosts", .bind = true };
+	struct oci_spec spec = { .mounts = &m, .n_mounts = 1 };
+	struct err err = { 0 };
+	char *files[3];
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(ok, sizeof(ok), "%s/hosts", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(nul, sizeof(nul), "%s/nul", dir);
+	f = fopen(ok, "w");
+	fputs("127.0.0.1\tlocalhost\n", f);
+	fclose(f);
+	f = fopen(nul, "w");
+	fwrite("a\0b", 1, 3, f);
+	fclose(f);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	m.source = ok;
+	assert_int_equal(guest_config_etc_files(&spec, files, &err), 0);
+	assert_string_equal(files[0], "127.0.0.1\tlocalhost\n");
+	assert_null(files[1]);
+	free(files[0]);
+	m.source = fifo;
+	assert_int_equal(guest_config_etc_files(&spec, files, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	m.source = nul;
+	assert_int_equal(guest_config_etc_files(&spec, files, &err), -1);
+	assert_non_null(strstr(err.msg, "NUL"));
+	unlink(ok);
+	unlink(fifo);
+	unlink(nul);
+	rmdir(dir);
+}
+
 /* The caller's own limits for what the spec leaves unset, the spec's kept;
  * more records than the agent holds are refused. */
 static void test_inherited_rlimits(void **state)
@@ -810,6 +849,7 @@ int main(void)
 		cmocka_unit_test(test_user_lookup_no_files),
 		cmocka_unit_test(test_user_lookup_malformed),
 		cmocka_unit_test(test_etc_files),
+		cmocka_unit_test(test_etc_files_sources),
 		cmocka_unit_test(test_inherited_rlimits),
 		cmocka_unit_test(test_user_groups_and_home),
 		cmocka_unit_test(test_update_round_trip),
