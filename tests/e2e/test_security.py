@@ -147,8 +147,11 @@ def test_no_fd_leaks_into_the_container(isobox, mode):
     # signalfd), nothing of the host's, nor in a VM of the agent's.
     for flags in ([], ["--init"]):
         # Listed by a child: PID 1 may be the shell, whose own listing would
-        # show the fd it reads the directory with.
-        pid1 = sh(isobox, mode, "ls -l /proc/1/fd | sed -n 's/.* \\([0-9]*\\) -> \\(.*\\)/\\1=\\2/p'; true",
+        # show the fd it reads the directory with. In the background, so that
+        # the child opens the file (busybox sh redirects a foreground command
+        # in itself), and not into a pipe, which the shell would hold open.
+        pid1 = sh(isobox, mode, "ls -l /proc/1/fd > /tmp/fds & wait; "
+                  "sed -n 's/.* \\([0-9]*\\) -> \\(.*\\)/\\1=\\2/p' /tmp/fds; true",
                   *flags).stdout.split()
         assert pid1, flags
         extra = [f for f in pid1 if f.split("=")[0] not in ("0", "1", "2")]
