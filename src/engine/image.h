@@ -78,4 +78,22 @@ int image_remove_ex(const char *root, const char *ref, unsigned flags, json_t *r
 /* The image ID ("sha256:<hex>", malloc'ed) that ref names. */
 int image_resolve_id(const char *root, const char *ref, char **id_out, struct err *err);
 
+/* ---- Images from registries and archives (pull, load, commit). ---- */
+
+/* Hold ROOT/layers.lock shared while blobs and layers are being added for an
+ * image, until image_store_add names them: image removal and prune take it
+ * exclusive, so they never delete what an unfinished pull will name. Returns
+ * the lock's fd (close it to release) or -1. Creates the store if needed. */
+int image_store_lock_shared(const char *root, struct err *err);
+
+/* Name an image whose manifest, config and layer blobs are in the store and
+ * whose layers are unpacked (layer_unpack_blob). manifest_digest names an
+ * image manifest, OCI or docker schema2 (its mediaType is read from it).
+ * ref: "name:tag" (normalized by image_ref_normalize; it moves from any image
+ * that had it), or NULL for an untagged image. repo_digest: docker's
+ * RepoDigests entry "name@sha256:<manifest digest>", or NULL. Fails, naming
+ * what is missing, when a blob or layer the manifest needs is absent. */
+int image_store_add(const char *root, const char *ref, const char *manifest_digest,
+		    const char *repo_digest, struct err *err);
+
 #endif

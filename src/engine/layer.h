@@ -25,6 +25,17 @@ int layer_unpack(const char *root, const char *file, struct layer_info *info,
 /* The same from an open fd, which is not closed. */
 int layer_unpack_fd(const char *root, int fd, struct layer_info *info, struct err *err);
 
+/* Unpack a layer blob already in the store (a tar, plain, gzip or zstd, as
+ * pulled or loaded) into ROOT/layers/<diff_id hex>/, keeping the blob as it
+ * is. The uncompressed stream must hash to diff_id, else nothing is kept and
+ * the error says so. A layer that is already unpacked is not unpacked again;
+ * two processes unpacking one layer serialize on ROOT/layers/.lock-<hex>.
+ * info->diff_id gets diff_id; content_size and tar_size are filled. */
+int layer_unpack_blob(const char *root, const char *blob_digest, const char *diff_id,
+		      struct layer_info *info, struct err *err);
+/* True when ROOT/layers/<diff_id hex>/ exists (only complete layers get that name). */
+bool layer_present(const char *root, const char *diff_id);
+
 /* ROOT/layers/<hex>; caller frees. diff_id must be digest_valid(). */
 char *layer_dir(const char *root, const char *diff_id);
 
