@@ -169,6 +169,7 @@ lint:
 bench: all
 	sh bench/run-vs-crun.sh
 	sh bench/runtime-vs-crun.sh
+	sh bench/pull.sh
 
 clean:
 	rm -rf $(BUILD)
