@@ -452,13 +452,14 @@ def layout_size(layout, tag="latest"):
     return m["config"]["size"] + sum(l["size"] for l in m["layers"])
 
 
-def push(layout, registry, name, tag="latest", src_tag=None, creds=None):
-    """skopeo copy oci:LAYOUT:SRC_TAG docker://REGISTRY/NAME:TAG, every
+def push(layout, registry, name, tag="latest", src_tag="latest", creds=None):
+    """skopeo copy oci:LAYOUT:SRC_TAG docker://REGISTRY/NAME:TAG (the
+    builders tag "latest"), every
     platform of an index, digests kept; registry is a registry.Registry (or
     a proxy in front of one), creds "user:pass" (default: the registry's)."""
     args = ["skopeo", "copy", "--quiet", "--all", "--preserve-digests"]
     args += registry.skopeo_args("dest", creds)
-    args += [f"oci:{layout}:{src_tag or tag}", f"docker://{registry.host}/{name}:{tag}"]
+    args += [f"oci:{layout}:{src_tag}", f"docker://{registry.host}/{name}:{tag}"]
     r = subprocess.run(args, capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({r.returncode}): {r.stderr}")

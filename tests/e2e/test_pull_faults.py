@@ -91,7 +91,8 @@ def test_cut_blob_resumes_with_range(fresh, registry, small):
         assert len(gets) >= 2 and gets[0]["sent"] < big["size"], gets
         resumed = [e for e in gets[1:] if e["range"]]
         assert resumed, f"no Range request after the cut: {gets}"
-        assert resumed[0]["range"] == f"bytes={gets[0]['sent']}-", gets
+        start = resumed[0]["range"].removeprefix("bytes=").removesuffix("-")
+        assert 0 < int(start) <= gets[0]["sent"], gets
         assert resumed[0]["status"] == 206
     assert store_is_verified(fresh) == []
 
@@ -159,8 +160,8 @@ def test_kill9_of_pull_then_pull_reuses_partial(fresh, registry):
         r = fresh("pull", "-q", ref, timeout=600)
         assert r.returncode == 0, r.stderr
         again = [e for e in proxy.log[first:] if e["path"].endswith("/blobs/" + big["digest"])]
-        assert again and all(e["range"] for e in again), again
-        assert again[0]["range"] != "bytes=0-"
+        assert again and again[0]["range"], again
+        assert int(again[0]["range"].removeprefix("bytes=").removesuffix("-")) > 0, again
     assert len(images(fresh)) == len(before) + 1
     assert store_is_verified(fresh) == []
 
