@@ -616,3 +616,20 @@ def test_image_prune(fresh, rootfs_tar, tmp_path):
     # The layers kept:1 shares with used:1 stay; unused:1's own goes.
     assert r.stdout.endswith("\n\nTotal reclaimed space: 5B\n")
     assert fresh.out("images", "-q").strip() == used[7:19]
+
+
+def test_digest_reference(fresh, skopeo_archive, mode):
+    """NAME@sha256:<manifest digest> names the image whose manifest that is."""
+    fresh("load", "-i", skopeo_archive, check=True)
+    with open(os.path.join(fresh.root, "index.json")) as f:
+        manifest = json.load(f)["manifests"][0]["digest"]
+    ref = f"skbb@{manifest}"
+    assert inspect(fresh, ref)["Id"] == inspect(fresh, "skbb:2")["Id"]
+    assert run_echo(fresh, mode, ref, "echo", "by digest") == "by digest\n"
+    r = fresh("image", "inspect", f"other@{manifest}")
+    assert r.returncode == 125 and "not found" in r.stderr
+    r = fresh("image", "inspect", "skbb@sha256:1234")
+    assert r.returncode == 125 and "invalid reference format" in r.stderr
+    r = fresh("rmi", ref)
+    assert r.returncode == 0 and "Untagged: skbb:2" in r.stdout
+    assert fresh.out("images", "-q") == ""
