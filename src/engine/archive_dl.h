@@ -12,6 +12,13 @@
 
 #define ARCHIVE_DL_FUNCS(X) \
 	X(archive_entry_filetype) \
+	X(archive_entry_set_mtime) \
+	X(archive_entry_set_perm) \
+	X(archive_entry_set_filetype) \
+	X(archive_entry_set_size) \
+	X(archive_entry_set_pathname) \
+	X(archive_entry_free) \
+	X(archive_entry_new) \
 	X(archive_entry_hardlink) \
 	X(archive_entry_pathname) \
 	X(archive_entry_size) \
@@ -24,6 +31,11 @@
 	X(archive_read_data_block) \
 	X(archive_read_free) \
 	X(archive_read_new) \
+	X(archive_read_support_filter_zstd) \
+	X(archive_read_support_filter_xz) \
+	X(archive_read_support_filter_gzip) \
+	X(archive_read_support_filter_bzip2) \
+	X(archive_read_open) \
 	X(archive_read_next_header) \
 	X(archive_read_open_fd) \
 	X(archive_read_support_filter_all) \
@@ -57,6 +69,13 @@ int archive_dl_load(struct err *err);
 
 #ifndef ARCHIVE_DL_IMPL
 #define archive_entry_filetype (archive_dl.archive_entry_filetype)
+#define archive_entry_set_mtime (archive_dl.archive_entry_set_mtime)
+#define archive_entry_set_perm (archive_dl.archive_entry_set_perm)
+#define archive_entry_set_filetype (archive_dl.archive_entry_set_filetype)
+#define archive_entry_set_size (archive_dl.archive_entry_set_size)
+#define archive_entry_set_pathname (archive_dl.archive_entry_set_pathname)
+#define archive_entry_free (archive_dl.archive_entry_free)
+#define archive_entry_new (archive_dl.archive_entry_new)
 #define archive_entry_hardlink (archive_dl.archive_entry_hardlink)
 #define archive_entry_pathname (archive_dl.archive_entry_pathname)
 #define archive_entry_size (archive_dl.archive_entry_size)
@@ -69,6 +88,11 @@ int archive_dl_load(struct err *err);
 #define archive_read_data_block (archive_dl.archive_read_data_block)
 #define archive_read_free (archive_dl.archive_read_free)
 #define archive_read_new (archive_dl.archive_read_new)
+#define archive_read_support_filter_zstd (archive_dl.archive_read_support_filter_zstd)
+#define archive_read_support_filter_xz (archive_dl.archive_read_support_filter_xz)
+#define archive_read_support_filter_gzip (archive_dl.archive_read_support_filter_gzip)
+#define archive_read_support_filter_bzip2 (archive_dl.archive_read_support_filter_bzip2)
+#define archive_read_open (archive_dl.archive_read_open)
 #define archive_read_next_header (archive_dl.archive_read_next_header)
 #define archive_read_open_fd (archive_dl.archive_read_open_fd)
 #define archive_read_support_filter_all (archive_dl.archive_read_support_filter_all)
