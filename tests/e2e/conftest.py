@@ -178,3 +178,50 @@ def pytest_collection_modifyitems(config, items):
         if not runs:
             deselect(config, kvm, f"needs_kvm: {why}: they run in the test host (hyperv run)")
             items[:] = [i for i in items if not i.get_closest_marker("needs_kvm")]
+
+
+# Registries on loopback (tests/e2e/registry.py): each fixture starts
+# docker-registry on 127.0.0.1 and a free port, waits for /v2/, and stops it
+# (and removes what it made, the certs.d dir of the tls mode included) after
+# the test.
+@pytest.fixture
+def registry_factory(tmp_path):
+    """make(mode="plain"|"tls"|"token", **kw): a started Registry; all of
+    them are stopped after the test."""
+    from registry import Registry
+    made = []
+
+    def make(mode="plain", **kw):
+        reg = Registry(str(tmp_path / f"registry-{mode}-{len(made)}"), mode, **kw)
+        made.append(reg)
+        return reg.start()
+    yield make
+    for reg in made:
+        reg.close()
+
+
+@pytest.fixture
+def registry(registry_factory):
+    """A plain-HTTP registry."""
+    return registry_factory("plain")
+
+
+@pytest.fixture
+def tls_registry(registry_factory):
+    """HTTPS (a test CA, trusted in /etc/docker/certs.d/127.0.0.1:PORT/) with
+    htpasswd Basic auth for registry.USER / registry.PASSWORD."""
+    return registry_factory("tls")
+
+
+@pytest.fixture
+def token_registry(registry_factory):
+    """Bearer token auth; .token_server.requests counts token requests."""
+    return registry_factory("token")
+
+
+@pytest.fixture
+def fault_proxy(registry):
+    """A logging, fault-injecting reverse proxy in front of `registry`."""
+    from registry import FaultProxy
+    with FaultProxy(registry) as proxy:
+        yield proxy

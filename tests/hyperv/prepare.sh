@@ -24,3 +24,5 @@ mkdir "$tmp/root"
 tar -C "$tmp/root" -xf "$tmp/rootfs.tar"
 rm -f "$out/busybox.erofs"
 mkfs.erofs --quiet "$out/busybox.erofs" "$tmp/root"
+# The Debian test image (tests/e2e/oci_images.py), cached in build/debian-minbase.
+python3 tests/e2e/oci_images.py debian >/dev/null
