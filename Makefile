@@ -100,7 +100,7 @@ check-hyperv: all
 # corpus kept in build/fuzz/corpus/; crashes land in build/fuzz/artifacts/.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := spec layer user image_needs virtq exec_mux
+FUZZ_TARGETS := spec layer user image_needs virtq exec_mux manifest
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -g -O1 -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	       -Isrc $(shell pkg-config --cflags $(PKGS) libarchive 2>/dev/null)
@@ -126,6 +126,12 @@ FUZZ_EXEC_MUX_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs uti
 $(BUILD)/fuzz/fuzz_exec_mux: tests/fuzz/fuzz_exec_mux.c $(FUZZ_EXEC_MUX_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
+# The manifest parsers likewise.
+FUZZ_MANIFEST_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs util/sha256 \
+		     engine/digest engine/kernel_info engine/archive_dl engine/manifest)
+$(BUILD)/fuzz/fuzz_manifest: tests/fuzz/fuzz_manifest.c $(FUZZ_MANIFEST_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) -ldl
+
 fuzz: $(FUZZ_BIN)
 	rm -rf $(BUILD)/fuzz/seeds
 	python3 tests/fuzz/seeds.py $(BUILD)/fuzz/seeds
@@ -141,12 +147,15 @@ fuzz: $(FUZZ_BIN)
 
 # The bounded runs `make check` does (tests/run.sh), from the seeds and the
 # kept corpus: the virtio devices (FUZZ_CHECK_SECONDS) and the exec channel
-# (FUZZ_CHECK_EXEC_SECONDS) against a hostile guest. fuzz-check-TARGET runs one.
+# (FUZZ_CHECK_EXEC_SECONDS) against a hostile guest, the manifest parsers
+# (FUZZ_CHECK_MANIFEST_SECONDS) against a hostile registry. fuzz-check-TARGET runs one.
 FUZZ_CHECK_SECONDS ?= 30
 FUZZ_CHECK_EXEC_SECONDS ?= 10
-FUZZ_CHECK_TARGETS := virtq exec_mux
+FUZZ_CHECK_MANIFEST_SECONDS ?= 10
+FUZZ_CHECK_TARGETS := virtq exec_mux manifest
 fuzz-check-virtq: FUZZ_CHECK_TIME = $(FUZZ_CHECK_SECONDS)
 fuzz-check-exec_mux: FUZZ_CHECK_TIME = $(FUZZ_CHECK_EXEC_SECONDS)
+fuzz-check-manifest: FUZZ_CHECK_TIME = $(FUZZ_CHECK_MANIFEST_SECONDS)
 
 fuzz-check: $(FUZZ_CHECK_TARGETS:%=fuzz-check-%)
 

@@ -111,6 +111,22 @@ static int set_key(struct host_config *c, const char *section, const char *key,
 				       path, line, value);
 		return 0;
 	}
+	if (!*section && !strcmp(key, "insecure_registries")) {
+		if (list_value(value, &c->insecure_registries) < 0)
+			return err_set(err, "%s:%u: insecure_registries needs host[:port] names",
+				       path, line);
+		return 0;
+	}
+	if (!*section && !strcmp(key, "max_concurrent_downloads")) {
+		char *end;
+		long n = strtol(value, &end, 10);
+
+		if (*end || end == value || n < 1 || n > 64)
+			return err_set(err, "%s:%u: max_concurrent_downloads is a number from 1 "
+				       "to 64, not \"%s\"", path, line, value);
+		c->max_concurrent_downloads = (int)n;
+		return 0;
+	}
 	if (!*section && !strcmp(key, "default_isolation"))
 		slot = &c->default_isolation;
 	else if (!*section && !strcmp(key, "chassis_type_file"))
@@ -206,6 +222,7 @@ int host_config_load(const char *path, struct host_config *c, struct err *err)
 	bool named = path != NULL;
 
 	memset(c, 0, sizeof(*c));
+	c->max_concurrent_downloads = 3;
 	if (!path && getenv("ISOBOX_CONFIG") && *getenv("ISOBOX_CONFIG")) {
 		path = getenv("ISOBOX_CONFIG");
 		named = true;
@@ -237,6 +254,7 @@ int host_config_load(const char *path, struct host_config *c, struct err *err)
 
 void host_config_free(struct host_config *c)
 {
+	strv_free(&c->insecure_registries);
 	free(c->path);
 	free(c->default_isolation);
 	free(c->chassis_type_file);

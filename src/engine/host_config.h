@@ -45,6 +45,12 @@ struct host_config {
 	bool require_untrusted;
 	char *require_untrusted_where;
 	struct strv trusted_images;
+	/* insecure_registries = host:port, ...: plain HTTP (after HTTPS fails) and
+	 * unverified TLS for these registries, as dockerd's --insecure-registry.
+	 * Loopback registries are always allowed plain HTTP. */
+	struct strv insecure_registries;
+	/* max_concurrent_downloads = N: layers a pull downloads at once (3, as dockerd). */
+	int max_concurrent_downloads;
 };
 
 /* path NULL: $ISOBOX_CONFIG, else the default path, which may be absent. A

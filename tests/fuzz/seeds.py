@@ -196,3 +196,37 @@ put("exec_mux", "next-type.bin", chunks(GUEST, frame(EXIT + 1, 2, b"") + frame(S
 put("exec_mux", "large.bin", chunks(GUEST, frame(STDOUT, 2, b"L" * 4000)))
 put("exec_mux", "config.bin", blob)
 put("exec_mux", "config-records.bin", blob[8:])
+
+# manifest: byte 0 picks the Content-Type, byte 1 the platform, kernel and
+# layer count (see fuzz_manifest.c); then the document.
+D = ["sha256:" + c * 64 for c in "0123456789abcdef"]
+OCI_M = "application/vnd.oci.image.manifest.v1+json"
+
+
+def desc(mt, d, size, platform=None):
+    s = '{"mediaType":"%s","digest":"%s","size":%d' % (mt, d, size)
+    if platform:
+        s += ',"platform":' + platform
+    return s + "}"
+
+
+image = ('{"schemaVersion":2,"mediaType":"%s","config":%s,"layers":[%s,%s]}' % (
+    OCI_M, desc("application/vnd.oci.image.config.v1+json", D[1], 100),
+    desc("application/vnd.oci.image.layer.v1.tar+gzip", D[2], 10),
+    desc("application/vnd.oci.image.layer.v1.tar+zstd", D[3], 0)))
+put("manifest", "oci-image.bin", b"\0\x40" + image.encode())
+docker = image.replace(OCI_M, "application/vnd.docker.distribution.manifest.v2+json").replace(
+    "application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json")
+put("manifest", "docker-image.bin", b"\5\x40" + docker.encode())
+plats = ['{"architecture":"amd64","os":"linux"}', '{"architecture":"arm64","os":"linux","variant":"v8"}',
+         '{"architecture":"arm","os":"linux","variant":"v7"}',
+         '{"architecture":"amd64","os":"linux","os.version":"6.1","os.features":["io_uring"]}',
+         '{"architecture":"amd64","os":"windows","os.version":"10.0.17763.1"}']
+index = '{"schemaVersion":2,"manifests":[%s]}' % ",".join(desc(OCI_M, D[i + 4], 500, p) for i, p in enumerate(plats))
+for b1 in (0, 2, 4, 9, 0x1a):
+    put("manifest", "index-%d.bin" % b1, bytes([0, b1]) + index.encode())
+put("manifest", "docker-list.bin", b"\4\0" + index.replace(OCI_M, "application/vnd.docker.distribution.manifest.v2+json").encode())
+put("manifest", "config.bin", b"\0\x40" + ('{"architecture":"amd64","os":"linux","config":{"Cmd":["sh"]},'
+    '"rootfs":{"type":"layers","diff_ids":["%s","%s"]},"history":[{"created_by":"x"}]}' % (D[5], D[6])).encode())
+put("manifest", "schema1.bin", b'\0\0{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}')
+put("manifest", "platform.bin", b"\0\0linux/arm/v7")
