@@ -13,6 +13,7 @@
 
 #include "digest.h"
 #include "layer.h"
+#include "vm_image.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -676,7 +677,6 @@ static int layer_drop(struct store *s, const char *diff_id, json_t *report,
 {
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_free_ char *trash = NULL;
-	_cleanup_free_ char *erofs = NULL;
 
 	if (!digest_valid(diff_id) || store_uses_layer(s, diff_id))
 		return 0;
@@ -685,9 +685,8 @@ static int layer_drop(struct store *s, const char *diff_id, json_t *report,
 	if (rename(dir, trash) < 0)
 		return errno == ENOENT ? 0 : err_sys(err, errno, "remove %s", dir);
 	report_add(report, "Deleted", diff_id);
-	/* Its EROFS disk for VMs (engine/vm_image.c), built from this layer alone. */
-	erofs = xasprintf("%s/erofs/%s.erofs", s->root, digest_hex(diff_id));
-	unlink(erofs);
+	/* Its EROFS disks for VMs: its own and any chain that holds it. */
+	vm_image_layer_dropped(s->root, digest_hex(diff_id));
 	return rm_rf(trash, err);
 }
 
