@@ -24,6 +24,11 @@
 	X(archive_read_data_block) \
 	X(archive_read_free) \
 	X(archive_read_new) \
+	X(archive_read_support_filter_zstd) \
+	X(archive_read_support_filter_xz) \
+	X(archive_read_support_filter_gzip) \
+	X(archive_read_support_filter_bzip2) \
+	X(archive_read_open) \
 	X(archive_read_next_header) \
 	X(archive_read_open_fd) \
 	X(archive_read_support_filter_all) \
@@ -69,6 +74,11 @@ int archive_dl_load(struct err *err);
 #define archive_read_data_block (archive_dl.archive_read_data_block)
 #define archive_read_free (archive_dl.archive_read_free)
 #define archive_read_new (archive_dl.archive_read_new)
+#define archive_read_support_filter_zstd (archive_dl.archive_read_support_filter_zstd)
+#define archive_read_support_filter_xz (archive_dl.archive_read_support_filter_xz)
+#define archive_read_support_filter_gzip (archive_dl.archive_read_support_filter_gzip)
+#define archive_read_support_filter_bzip2 (archive_dl.archive_read_support_filter_bzip2)
+#define archive_read_open (archive_dl.archive_read_open)
 #define archive_read_next_header (archive_dl.archive_read_next_header)
 #define archive_read_open_fd (archive_dl.archive_read_open_fd)
 #define archive_read_support_filter_all (archive_dl.archive_read_support_filter_all)

@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "blob.h"
 #include "digest.h"
 #include "layer.h"
 #include "vm_image.h"
@@ -22,6 +24,9 @@
 #define MEDIA_CONFIG "application/vnd.oci.image.config.v1+json"
 #define REF_ANNOTATION "org.opencontainers.image.ref.name"
 #define SIZE_ANNOTATION "io.isobox.layer.size"
+/* docker's RepoDigests entry ("name@sha256:<manifest digest>") of a pulled or
+ * loaded image; one per descriptor, inspect gathers them. */
+#define REPO_DIGEST_ANNOTATION "io.isobox.repo.digest"
 #define BLOB_MAX (16u << 20)
 #define NOT_FOUND_FMT "image %s not found: run 'isobox images' to list images, " \
 		      "or 'isobox import' to add one"
@@ -87,10 +92,14 @@ static int index_save(const char *root, json_t *index, struct err *err)
 	return json_save_atomic(path, index, err);
 }
 
+static const char *desc_annotation(json_t *desc, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(desc, "annotations"), key));
+}
+
 static const char *desc_ref(json_t *desc)
 {
-	return json_string_value(json_object_get(json_object_get(desc, "annotations"),
-						 REF_ANNOTATION));
+	return desc_annotation(desc, REF_ANNOTATION);
 }
 
 static int store_entry_load(const char *root, json_t *desc, struct store_entry *e,
@@ -177,6 +186,43 @@ static int store_find_prefix(struct store *s, const char *hex, size_t *idx, stru
 	return found ? 1 : 0;
 }
 
+/* name@sha256:<manifest digest>: the image whose manifest that is, pulled or
+ * loaded under that name (its RepoDigests entry) or tagged with that name. */
+static int store_find_digest_ref(struct store *s, const char *ref, size_t *idx,
+				 struct err *err)
+{
+	const char *at = strchr(ref, '@');
+	_cleanup_free_ char *name = xasprintf("%.*s", (int)(at - ref), ref);
+	_cleanup_free_ char *full = NULL;
+	_cleanup_free_ char *norm = NULL;
+	_cleanup_free_ char *tag = NULL;
+	_cleanup_free_ char *want = NULL;
+	size_t i;
+
+	if (!digest_valid(at + 1) || image_ref_normalize(name, &full, err) < 0)
+		return err_set(err, "invalid reference format '%s': expected "
+			       "NAME@sha256:<64 hex digits>", ref);
+	image_ref_split(full, &norm, &tag);
+	want = xasprintf("%s@%s", norm, at + 1);
+	for (i = 0; i < s->n; i++) {
+		const char *rd = desc_annotation(s->v[i].desc, REPO_DIGEST_ANNOTATION);
+		_cleanup_free_ char *n = NULL;
+		_cleanup_free_ char *t = NULL;
+
+		if (strcmp(s->v[i].manifest, at + 1))
+			continue;
+		if (s->v[i].ref)
+			image_ref_split(s->v[i].ref, &n, &t);
+		if ((rd && !strcmp(rd, want)) || (n && !strcmp(n, norm))) {
+			*idx = i;
+			return 0;
+		}
+	}
+	err_set(err, NOT_FOUND_FMT, ref);
+	err->errnum = ENOENT;
+	return -1;
+}
+
 static int store_find(struct store *s, const char *ref, size_t *idx, bool *by_name,
 		      struct err *err)
 {
@@ -188,6 +234,8 @@ static int store_find(struct store *s, const char *ref, size_t *idx, bool *by_na
 	int r;
 
 	*by_name = false;
+	if (strchr(ref, '@'))
+		return store_find_digest_ref(s, ref, idx, err);
 	if (image_ref_normalize(ref, &norm, &ref_err) == 0) {
 		for (i = 0; i < s->n; i++) {
 			if (s->v[i].ref && !strcmp(s->v[i].ref, norm)) {
@@ -393,18 +441,36 @@ static json_t *inspect_config(json_t *cfg)
 	return o;
 }
 
+static bool json_array_has_string(json_t *a, const char *v)
+{
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(a, i, x)
+		if (json_is_string(x) && !strcmp(json_string_value(x), v))
+			return true;
+	return false;
+}
+
 static json_t *inspect_object(struct store *s, struct store_entry *e)
 {
 	json_t *cfg = e->config;
-	json_t *tags = json_array(), *hist0, *o;
+	json_t *tags = json_array(), *digests = json_array(), *hist0, *o;
 	size_t i;
 
-	for (i = 0; i < s->n; i++)
-		if (s->v[i].ref && !strcmp(s->v[i].id, e->id))
+	for (i = 0; i < s->n; i++) {
+		const char *rd = desc_annotation(s->v[i].desc, REPO_DIGEST_ANNOTATION);
+
+		if (strcmp(s->v[i].id, e->id))
+			continue;
+		if (s->v[i].ref)
 			json_array_append_new(tags, json_string(s->v[i].ref));
+		if (rd && !json_array_has_string(digests, rd))
+			json_array_append_new(digests, json_string(rd));
+	}
 	hist0 = json_array_get(json_object_get(cfg, "history"), 0);
-	o = json_pack("{s:s, s:o, s:[], s:s, s:o, s:s, s:o, s:o, s:o, s:I, s:o, s:{s:s, s:o}}",
-		"Id", e->id, "RepoTags", tags, "RepoDigests", "Parent", "",
+	o = json_pack("{s:s, s:o, s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:I, s:o, s:{s:s, s:o}}",
+		"Id", e->id, "RepoTags", tags, "RepoDigests", digests, "Parent", "",
 		"Comment", member_or(hist0, "comment", json_string("")),
 		"Created", config_created(cfg),
 		"Author", member_or(cfg, "author", json_string("")),
@@ -793,4 +859,143 @@ int image_remove_ex(const char *root, const char *ref, unsigned flags, json_t *r
 int image_remove(const char *root, const char *ref, struct err *err)
 {
 	return image_remove_ex(root, ref, 0, NULL, err);
+}
+
+/* ---- images from registries and archives ---- */
+
+int image_store_lock_shared(const char *root, struct err *err)
+{
+	if (store_init(root, err) < 0)
+		return err_wrap(err, "image store %s", root);
+	return store_lock(root, "layers.lock", LOCK_SH, err);
+}
+
+/* Everything the manifest names must be in the store before it gets a name. */
+static int store_add_check(const char *root, json_t *mf, const char *manifest,
+			   struct err *err)
+{
+	_cleanup_json_ json_t *config = NULL;
+	json_t *layers = json_object_get(mf, "layers"), *ids, *l;
+	const char *cfg = json_string_value(json_object_get(json_object_get(mf, "config"),
+							     "digest"));
+	size_t i;
+
+	if (!digest_valid(cfg) || !json_is_array(layers))
+		return err_set(err, "manifest %s is not an image manifest", manifest);
+	if (!blob_exists(root, cfg))
+		return err_set(err, "manifest %s: config blob %s is not in the store", manifest,
+			       cfg);
+	if (blob_get_json(root, cfg, &config, err) < 0)
+		return -1;
+	ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+	if (json_array_size(ids) != json_array_size(layers))
+		return err_set(err, "image config %s lists %zu layers, its manifest %zu", cfg,
+			       json_array_size(ids), json_array_size(layers));
+	json_array_foreach(layers, i, l) {
+		const char *d = json_string_value(json_object_get(l, "digest"));
+		const char *diff = json_string_value(json_array_get(ids, i));
+
+		if (!blob_exists(root, d))
+			return err_set(err, "manifest %s: layer blob %s is not in the store",
+				       manifest, d ? d : "");
+		if (!layer_present(root, diff))
+			return err_set(err, "manifest %s: layer %s is not unpacked", manifest,
+				       diff ? diff : "");
+	}
+	return 0;
+}
+
+/* An untagged image that the index already holds (under any name) gets no
+ * second descriptor; its repo digest is added to one without. */
+static bool index_merge_untagged(json_t *index, const char *manifest, const char *repo_digest)
+{
+	json_t *list = json_object_get(index, "manifests"), *d;
+	json_t *bare = NULL;
+	size_t i;
+
+	json_array_foreach(list, i, d) {
+		const char *rd = desc_annotation(d, REPO_DIGEST_ANNOTATION);
+
+		if (strcmp(json_string_value(json_object_get(d, "digest")) ?: "", manifest))
+			continue;
+		if (!repo_digest || (rd && !strcmp(rd, repo_digest)))
+			return true;
+		if (!rd && !bare)
+			bare = d;
+	}
+	if (!bare)
+		return false;
+	if (!json_is_object(json_object_get(bare, "annotations")))
+		json_object_set_new(bare, "annotations", json_object());
+	json_object_set_new(json_object_get(bare, "annotations"), REPO_DIGEST_ANNOTATION,
+			    json_string(repo_digest));
+	return true;
+}
+
+/* A name for an image drops the <none> descriptors of that image that carry
+ * nothing else (no other repo digest). */
+static void index_drop_untagged(json_t *index, const char *manifest, const char *repo_digest)
+{
+	json_t *list = json_object_get(index, "manifests"), *kept = json_array(), *d;
+	size_t i;
+
+	json_array_foreach(list, i, d) {
+		const char *rd = desc_annotation(d, REPO_DIGEST_ANNOTATION);
+		bool same = !strcmp(json_string_value(json_object_get(d, "digest")) ?: "",
+				    manifest);
+
+		if (same && !desc_ref(d) && (!rd || (repo_digest && !strcmp(rd, repo_digest))))
+			continue;
+		json_array_append(kept, d);
+	}
+	json_object_set_new(index, "manifests", kept);
+}
+
+int image_store_add(const char *root, const char *ref, const char *manifest_digest,
+		    const char *repo_digest, struct err *err)
+{
+	_cleanup_free_ char *norm = NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_json_ json_t *mf = NULL;
+	_cleanup_json_ json_t *index = NULL;
+	_cleanup_json_ json_t *desc = NULL;
+	_cleanup_close_ int lock = -1;
+	const char *media;
+	struct stat st;
+
+	if (ref && image_ref_normalize(ref, &norm, err) < 0)
+		return -1;
+	if (!digest_valid(manifest_digest))
+		return err_set(err, "invalid manifest digest '%s'",
+			       manifest_digest ? manifest_digest : "");
+	if (blob_get_json(root, manifest_digest, &mf, err) < 0)
+		return -1;
+	if (store_add_check(root, mf, manifest_digest, err) < 0)
+		return -1;
+	media = json_string_value(json_object_get(mf, "mediaType"));
+	if (!media)
+		media = MEDIA_MANIFEST;
+	path = blob_path(root, manifest_digest);
+	if (stat(path, &st) < 0)
+		return err_sys(err, errno, "stat %s", path);
+	desc = descriptor(media, manifest_digest, (size_t)st.st_size);
+	json_object_set_new(desc, "annotations", json_object());
+	if (norm)
+		json_object_set_new(json_object_get(desc, "annotations"), REF_ANNOTATION,
+				    json_string(norm));
+	if (repo_digest)
+		json_object_set_new(json_object_get(desc, "annotations"),
+				    REPO_DIGEST_ANNOTATION, json_string(repo_digest));
+	if (!norm && !repo_digest)
+		json_object_del(desc, "annotations");
+	lock = store_lock(root, "images.lock", LOCK_EX, err);
+	if (lock < 0 || index_load(root, &index, err) < 0)
+		return -1;
+	if (norm) {
+		index_untag(index, norm);
+		index_drop_untagged(index, manifest_digest, repo_digest);
+	} else if (index_merge_untagged(index, manifest_digest, repo_digest))
+		return index_save(root, index, err);
+	json_array_append(json_object_get(index, "manifests"), desc);
+	return index_save(root, index, err);
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -19,7 +20,12 @@
 #define WHITEOUT_META ".wh..wh."
 #define WHITEOUT_OPAQUE ".wh..wh..opq"
 
-/* One unpack in flight: the input, its two outputs, and their temp names. */
+#define RAW_BUF_SIZE (64 * 1024)
+
+/* One unpack in flight: the input, its outputs, and their temp names. An
+ * import (layer_unpack_fd) rewrites the tar into a new blob (tar != NULL) and
+ * hashes that; a stored blob (layer_unpack_blob) is decompressed by raw and
+ * the decompressed bytes are hashed as they pass to the tar reader in. */
 struct unpack {
 	const char *root;
 	struct layer_info *info;
@@ -29,7 +35,10 @@ struct unpack {
 	int dir_fd;
 	int cwd_fd;
 	int write_errno;     /* errno of a failed blob write */
+	bool allow_empty;    /* an image's layer may be an empty tar; an import may not */
 	struct digest dg;
+	struct archive *raw; /* the stored blob, decompressed, as one raw entry */
+	char *raw_buf;
 	struct archive *in;
 	struct archive *tar;
 	struct archive *disk;
@@ -101,12 +110,11 @@ static int fail_extract(struct unpack *u, const char *path, struct err *err)
 	return fail_write(u, u->disk, what, err);
 }
 
-static int unpack_open_outputs(struct unpack *u, struct err *err)
+static int unpack_open_blob(struct unpack *u, struct err *err)
 {
 	_cleanup_free_ char *blobs = xasprintf("%s/blobs/sha256", u->root);
-	_cleanup_free_ char *layers = xasprintf("%s/layers", u->root);
 
-	if (mkdir_p(blobs, 0755, err) < 0 || mkdir_p(layers, 0700, err) < 0)
+	if (mkdir_p(blobs, 0755, err) < 0)
 		return -1;
 	u->tmp_blob = xasprintf("%s/.tmp-XXXXXX", blobs);
 	u->blob_fd = mkostemp(u->tmp_blob, O_CLOEXEC);
@@ -119,6 +127,15 @@ static int unpack_open_outputs(struct unpack *u, struct err *err)
 	}
 	if (fchmod(u->blob_fd, 0644) < 0)
 		return err_sys(err, errno, "chmod %s", u->tmp_blob);
+	return 0;
+}
+
+static int unpack_open_dir(struct unpack *u, struct err *err)
+{
+	_cleanup_free_ char *layers = xasprintf("%s/layers", u->root);
+
+	if (mkdir_p(layers, 0700, err) < 0)
+		return -1;
 	u->tmp_dir = xasprintf("%s/.tmp-XXXXXX", layers);
 	if (!mkdtemp(u->tmp_dir)) {
 		int e = errno;
@@ -133,6 +150,21 @@ static int unpack_open_outputs(struct unpack *u, struct err *err)
 	return 0;
 }
 
+static void tar_reader_formats(struct archive *a)
+{
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	archive_read_support_format_empty(a);
+}
+
+static void disk_writer_options(struct unpack *u)
+{
+	archive_write_disk_set_options(u->disk,
+		ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+		ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM |
+		ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR);
+}
+
 static int unpack_open_archives(struct unpack *u, int fd, struct err *err)
 {
 	u->in = archive_read_new();
@@ -141,23 +173,20 @@ static int unpack_open_archives(struct unpack *u, int fd, struct err *err)
 	if (!u->in || !u->tar || !u->disk)
 		return err_set(err, "libarchive: out of memory");
 	archive_read_support_filter_all(u->in);
-	archive_read_support_format_tar(u->in);
-	archive_read_support_format_gnutar(u->in);
-	archive_read_support_format_empty(u->in);
+	tar_reader_formats(u->in);
 	if (archive_read_open_fd(u->in, fd, 64 * 1024) != ARCHIVE_OK)
 		return fail_read(u, err);
 	archive_write_set_format_pax_restricted(u->tar);
 	if (archive_write_open(u->tar, u, NULL, tar_sink, NULL) != ARCHIVE_OK)
 		return fail_write(u, u->tar, "write layer blob", err);
-	archive_write_disk_set_options(u->disk,
-		ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-		ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_PERM |
-		ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR);
+	disk_writer_options(u);
 	return 0;
 }
 
 static int tar_write(struct unpack *u, const void *buf, size_t len, struct err *err)
 {
+	if (!u->tar)
+		return 0;
 	if (archive_write_data(u->tar, buf, len) < 0)
 		return fail_write(u, u->tar, "write layer blob", err);
 	return 0;
@@ -168,7 +197,7 @@ static int tar_write_zeros(struct unpack *u, long long n, struct err *err)
 {
 	static const char zeros[16384];
 
-	while (n > 0) {
+	while (u->tar && n > 0) {
 		size_t k = n < (long long)sizeof(zeros) ? (size_t)n : sizeof(zeros);
 
 		if (tar_write(u, zeros, k, err) < 0)
@@ -299,7 +328,7 @@ static int unpack_entry(struct unpack *u, struct archive_entry *e, struct err *e
 	if (check_entry(e, err) < 0)
 		return -1;
 	archive_entry_sparse_clear(e);
-	if (archive_write_header(u->tar, e) < ARCHIVE_WARN)
+	if (u->tar && archive_write_header(u->tar, e) < ARCHIVE_WARN)
 		return fail_write(u, u->tar, "write layer blob", err);
 	count_content(u, e);
 	if (is_whiteout(e))
@@ -327,7 +356,7 @@ static int unpack_entries(struct unpack *u, struct err *err)
 	if (r != ARCHIVE_EOF)
 		return fail_read(u, err);
 	/* An empty input is a mistake (a failed download, the wrong file), not a rootfs. */
-	if (entries == 0)
+	if (entries == 0 && !u->allow_empty)
 		return err_set(err, "the archive has no entries");
 	return 0;
 }
@@ -351,15 +380,14 @@ static int unpack_run(struct unpack *u, struct err *err)
 	u->disk = NULL;
 	if (fchdir(u->cwd_fd) < 0 && r == 0)
 		r = err_sys(err, errno, "return to the working directory");
-	if (r == 0 && archive_write_close(u->tar) != ARCHIVE_OK)
+	if (r == 0 && u->tar && archive_write_close(u->tar) != ARCHIVE_OK)
 		r = fail_write(u, u->tar, "write layer blob", err);
 	return r;
 }
 
-static int unpack_commit(struct unpack *u, struct err *err)
+static int unpack_commit_blob(struct unpack *u, struct err *err)
 {
 	_cleanup_free_ char *blob = NULL;
-	_cleanup_free_ char *dir = NULL;
 
 	if (digest_final(&u->dg, u->info->diff_id, err) < 0)
 		return -1;
@@ -372,6 +400,14 @@ static int unpack_commit(struct unpack *u, struct err *err)
 		return err_sys(err, errno, "rename %s", u->tmp_blob);
 	free(u->tmp_blob);
 	u->tmp_blob = NULL;
+	return 0;
+}
+
+/* The layer gets its name last: only complete layers carry one. */
+static int unpack_commit_dir(struct unpack *u, struct err *err)
+{
+	_cleanup_free_ char *dir = NULL;
+
 	if (syncfs(u->dir_fd) < 0)
 		return err_sys(err, errno, "sync %s", u->tmp_dir);
 	dir = layer_dir(u->root, u->info->diff_id);
@@ -389,6 +425,8 @@ static void unpack_cleanup(struct unpack *u)
 	struct err ignored;
 
 	archive_read_free(u->in);
+	archive_read_free(u->raw);
+	free(u->raw_buf);
 	archive_write_free(u->tar);
 	if (u->disk) {
 		/* Never applied outside the temp dir: see unpack_run. */
@@ -417,13 +455,17 @@ int layer_unpack_fd(const char *root, int fd, struct layer_info *info, struct er
 		return -1;
 	r = digest_init(&u.dg, err);
 	if (r == 0)
-		r = unpack_open_outputs(&u, err);
+		r = unpack_open_blob(&u, err);
+	if (r == 0)
+		r = unpack_open_dir(&u, err);
 	if (r == 0)
 		r = unpack_open_archives(&u, fd, err);
 	if (r == 0)
 		r = unpack_run(&u, err);
 	if (r == 0)
-		r = unpack_commit(&u, err);
+		r = unpack_commit_blob(&u, err);
+	if (r == 0)
+		r = unpack_commit_dir(&u, err);
 	unpack_cleanup(&u);
 	return r;
 }
@@ -439,6 +481,155 @@ int layer_unpack(const char *root, const char *file, struct layer_info *info,
 	if (fd < 0)
 		return err_sys(err, errno, "open %s", file);
 	return layer_unpack_fd(root, fd, info, err);
+}
+
+/* ---- a stored layer blob ---- */
+
+/* The tar reader's input: the blob's decompressed bytes, hashed as they pass. */
+static la_ssize_t raw_feed(struct archive *a, void *data, const void **buf)
+{
+	struct unpack *u = data;
+	la_ssize_t n = archive_read_data(u->raw, u->raw_buf, RAW_BUF_SIZE);
+
+	if (n < 0) {
+		const char *msg = archive_error_string(u->raw);
+
+		archive_set_error(a, archive_errno(u->raw) > 0 ? archive_errno(u->raw) : EIO,
+				  "%s", msg ? msg : "decompression failed");
+		return -1;
+	}
+	digest_update(&u->dg, u->raw_buf, (size_t)n);
+	u->info->tar_size += (unsigned long long)n;
+	*buf = u->raw_buf;
+	return n;
+}
+
+/* Layer blobs are tars, plain or gzip, zstd, xz or bzip2 compressed; no
+ * filter that runs an external program. */
+static int unpack_open_raw(struct unpack *u, int fd, struct err *err)
+{
+	struct archive_entry *e;
+
+	u->raw = archive_read_new();
+	u->in = archive_read_new();
+	u->disk = archive_write_disk_new();
+	u->raw_buf = xmalloc(RAW_BUF_SIZE);
+	if (!u->raw || !u->in || !u->disk)
+		return err_set(err, "libarchive: out of memory");
+	archive_read_support_filter_gzip(u->raw);
+	archive_read_support_filter_zstd(u->raw);
+	archive_read_support_filter_xz(u->raw);
+	archive_read_support_filter_bzip2(u->raw);
+	archive_read_support_format_raw(u->raw);
+	if (archive_read_open_fd(u->raw, fd, RAW_BUF_SIZE) != ARCHIVE_OK ||
+	    archive_read_next_header(u->raw, &e) != ARCHIVE_OK) {
+		const char *msg = archive_error_string(u->raw);
+
+		return err_set(err, "corrupt layer: %s", msg ? msg : "it is empty");
+	}
+	tar_reader_formats(u->in);
+	if (archive_read_open(u->in, u, NULL, raw_feed, NULL) != ARCHIVE_OK)
+		return fail_read(u, err);
+	disk_writer_options(u);
+	return 0;
+}
+
+/* The diff id covers the whole decompressed stream, the padding after the
+ * tar's end included. */
+static int unpack_verify_raw(struct unpack *u, const char *diff_id, struct err *err)
+{
+	char actual[DIGEST_STR_LEN];
+	la_ssize_t n;
+
+	while ((n = archive_read_data(u->raw, u->raw_buf, RAW_BUF_SIZE)) > 0) {
+		digest_update(&u->dg, u->raw_buf, (size_t)n);
+		u->info->tar_size += (unsigned long long)n;
+	}
+	if (n < 0) {
+		const char *msg = archive_error_string(u->raw);
+
+		return err_set(err, "corrupt layer: %s", msg ? msg : "decompression failed");
+	}
+	if (digest_final(&u->dg, actual, err) < 0)
+		return -1;
+	if (strcmp(actual, diff_id))
+		return err_set(err, "layer %s failed verification: its content hashes to %s",
+			       diff_id, actual);
+	return 0;
+}
+
+static int unpack_blob_locked(const char *root, const char *blob_digest,
+			      const char *diff_id, struct layer_info *info, struct err *err)
+{
+	struct unpack u = { .root = root, .info = info, .blob_fd = -1, .dir_fd = -1,
+			    .cwd_fd = -1, .allow_empty = true };
+	_cleanup_free_ char *path = blob_path(root, blob_digest);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return errno == ENOENT ? err_set(err, "layer blob %s is not in the store",
+						 blob_digest)
+				       : err_sys(err, errno, "open %s", path);
+	snprintf(info->diff_id, sizeof(info->diff_id), "%s", diff_id);
+	r = digest_init(&u.dg, err);
+	if (r == 0)
+		r = unpack_open_dir(&u, err);
+	if (r == 0)
+		r = unpack_open_raw(&u, fd, err);
+	if (r == 0)
+		r = unpack_run(&u, err);
+	if (r == 0)
+		r = unpack_verify_raw(&u, diff_id, err);
+	if (r == 0)
+		r = unpack_commit_dir(&u, err);
+	unpack_cleanup(&u);
+	return r;
+}
+
+bool layer_present(const char *root, const char *diff_id)
+{
+	_cleanup_free_ char *dir = NULL;
+	struct stat st;
+
+	if (!digest_valid(diff_id))
+		return false;
+	dir = layer_dir(root, diff_id);
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int layer_unpack_blob(const char *root, const char *blob_digest, const char *diff_id,
+		      struct layer_info *info, struct err *err)
+{
+	_cleanup_free_ char *layers = xasprintf("%s/layers", root);
+	_cleanup_free_ char *lock = NULL;
+	_cleanup_close_ int lock_fd = -1;
+	int r;
+
+	memset(info, 0, sizeof(*info));
+	if (!digest_valid(blob_digest) || !digest_valid(diff_id))
+		return err_set(err, "invalid layer digest '%s' (diff id '%s')",
+			       blob_digest ? blob_digest : "", diff_id ? diff_id : "");
+	if (mkdir_p(layers, 0700, err) < 0)
+		return -1;
+	lock = xasprintf("%s/.lock-%s", layers, digest_hex(diff_id));
+	lock_fd = lock_path(lock, LOCK_EX, err);
+	if (lock_fd < 0)
+		return -1;
+	if (layer_present(root, diff_id)) {
+		_cleanup_free_ char *dir = layer_dir(root, diff_id);
+
+		snprintf(info->diff_id, sizeof(info->diff_id), "%s", diff_id);
+		return layer_disk_usage(dir, &info->content_size, err);
+	}
+	if (archive_dl_load(err) < 0)
+		return -1;
+	r = unpack_blob_locked(root, blob_digest, diff_id, info, err);
+	/* The lock only saves duplicate work (two complete unpacks race only on
+	 * the rename, which either wins); whoever waits on it checks
+	 * layer_present once they hold it. */
+	unlink(lock);
+	return r;
 }
 
 /* Hard-linked inodes already counted by layer_disk_usage. */

@@ -12,6 +12,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "engine/blob.h"
 #include "engine/digest.h"
 #include "engine/image.h"
 #include "engine/layer.h"
@@ -230,11 +231,97 @@ static void test_multi_tag_needs_force(void **state)
 	assert_int_equal(image_remove_ex(f->root, id, IMAGE_RM_FORCE, NULL, &err), 0);
 }
 
+/* A pulled image: a gzip layer blob kept as is (its digest is not the diff
+ * id), a docker schema2 manifest, named by image_store_add with a repo digest. */
+static void put_blob(struct fixture *f, const char *data, size_t len, char **digest)
+{
+	struct err err = { 0 };
+
+	assert_int_equal(blob_put(f->root, data, len, digest, &err), 0);
+}
+
+static void test_store_add_compressed(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *gz = NULL, *plain = NULL, *cmd = NULL, *layer = NULL;
+	_cleanup_free_ char *cfg = NULL, *mf = NULL, *cfg_s = NULL, *mf_s = NULL;
+	_cleanup_free_ char *repo_digest = NULL, *by_digest = NULL, *dir = NULL, *p = NULL;
+	_cleanup_json_ json_t *out = NULL;
+	_cleanup_json_ json_t *index = NULL;
+	char diff[DIGEST_STR_LEN];
+	size_t gz_len = 0, plain_len = 0;
+	struct layer_info li;
+	struct image img;
+	struct err err = { 0 };
+	int lock;
+
+	lock = image_store_lock_shared(f->root, &err);
+	assert_true(lock >= 0);
+	assert_int_equal(read_file(f->tar_a, 1 << 20, &gz, &gz_len, &err), 0);
+	put_blob(f, gz, gz_len, &layer);
+	cmd = xasprintf("gzip -dc %s > %s/a.tar", f->tar_a, f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	cmd = xasprintf("%s/a.tar", f->dir);
+	assert_int_equal(read_file(cmd, 1 << 20, &plain, &plain_len, &err), 0);
+	assert_int_equal(digest_buffer(plain, plain_len, diff, &err), 0);
+	assert_string_not_equal(diff, layer);
+	cfg_s = xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":"
+			  "[\"/bin/sh\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]},"
+			  "\"history\":[{\"created_by\":\"ADD a.tar /\"}]}", diff);
+	put_blob(f, cfg_s, strlen(cfg_s), &cfg);
+	mf_s = xasprintf("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker."
+			 "distribution.manifest.v2+json\",\"config\":{\"mediaType\":\"application/"
+			 "vnd.docker.container.image.v1+json\",\"digest\":\"%s\",\"size\":%zu},"
+			 "\"layers\":[{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar."
+			 "gzip\",\"digest\":\"%s\",\"size\":%zu}]}", cfg, strlen(cfg_s), layer, gz_len);
+	put_blob(f, mf_s, strlen(mf_s), &mf);
+	repo_digest = xasprintf("reg.example/bb@%s", mf);
+
+	/* Not unpacked yet: refused, naming the layer. */
+	assert_int_equal(image_store_add(f->root, "reg.example/bb:1", mf, repo_digest, &err), -1);
+	assert_non_null(strstr(err.msg, diff));
+	assert_int_equal(layer_unpack_blob(f->root, layer, diff, &li, &err), 0);
+	assert_int_equal(image_store_add(f->root, "reg.example/bb:1", mf, repo_digest, &err), 0);
+	/* Again, untagged with the same repo digest: nothing new in the index. */
+	assert_int_equal(image_store_add(f->root, NULL, mf, repo_digest, &err), 0);
+	close(lock);
+	p = xasprintf("%s/index.json", f->root);
+	assert_int_equal(json_load_path(p, &index, &err), 0);
+	assert_int_equal(json_array_size(json_object_get(index, "manifests")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+		json_object_get(index, "manifests"), 0), "mediaType")),
+		"application/vnd.docker.distribution.manifest.v2+json");
+
+	assert_int_equal(image_lookup(f->root, "reg.example/bb:1", &img, &err), 0);
+	dir = layer_dir(f->root, diff);
+	assert_string_equal(img.layer_dirs[0], dir);
+	assert_string_equal(img.id, cfg);
+	image_free(&img);
+	assert_int_equal(image_lookup(f->root, repo_digest, &img, &err), 0);
+	assert_string_equal(img.id, cfg);
+	image_free(&img);
+	by_digest = xasprintf("reg.example/other@%s", mf);
+	assert_int_equal(image_lookup(f->root, by_digest, &img, &err), -1);
+	assert_int_equal(image_inspect(f->root, "reg.example/bb:1", &out, &err), 0);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(out, "RepoDigests"),
+							     0)), repo_digest);
+	assert_true(json_integer_value(json_object_get(out, "Size")) > 0);
+
+	/* Removal by name@digest collects the compressed blob, config, manifest, layer. */
+	assert_int_equal(image_remove(f->root, repo_digest, &err), 0);
+	assert_false(blob_exists(f->root, layer));
+	assert_false(blob_exists(f->root, cfg));
+	assert_false(blob_exists(f->root, mf));
+	assert_false(layer_present(f->root, diff));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_import_lookup),
+		T(test_store_add_compressed),
 		T(test_not_found),
 		T(test_list_inspect),
 		T(test_retag_and_remove),

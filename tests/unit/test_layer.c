@@ -379,6 +379,192 @@ static void test_path_safe(void **state)
 	assert_false(layer_path_safe("a//../b"));
 }
 
+/* ---- layer_unpack_blob: a stored blob, kept as is ---- */
+
+/* Store file as a blob (compressed by prog first, e.g. "gzip -n", or NULL);
+ * digest gets the blob's digest. */
+static void put_file_blob(struct sandbox *s, const char *prog, char digest[DIGEST_STR_LEN])
+{
+	char *cmd, *packed = xasprintf("%s.packed", s->tarball), *data = NULL, *d = NULL;
+	size_t len = 0;
+	struct err err = { 0 };
+
+	cmd = prog ? xasprintf("%s < %s > %s", prog, s->tarball, packed)
+		   : xasprintf("cp %s %s", s->tarball, packed);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(read_file(packed, 16 << 20, &data, &len, &err), 0);
+	assert_int_equal(blob_put(s->root, data, len, &d, &err), 0);
+	snprintf(digest, DIGEST_STR_LEN, "%s", d);
+	unlink(packed);
+	free(cmd);
+	free(packed);
+	free(data);
+	free(d);
+}
+
+static void tar_digest(struct sandbox *s, char out[DIGEST_STR_LEN])
+{
+	char *data = NULL;
+	size_t len = 0;
+	struct err err = { 0 };
+
+	assert_int_equal(read_file(s->tarball, 16 << 20, &data, &len, &err), 0);
+	assert_int_equal(digest_buffer(data, len, out, &err), 0);
+	free(data);
+}
+
+static void assert_no_layer_temp(struct sandbox *s)
+{
+	char tree[4096] = "";
+
+	list_tree(s->dir, "", tree, sizeof(tree));
+	assert_null(strstr(tree, ".tmp-"));
+	assert_null(strstr(tree, "store/deep/layers/"));
+	assert_null(strstr(tree, "escape"));
+}
+
+static void unpack_blob_with(void **state, const char *prog)
+{
+	struct sandbox *s = *state;
+	const struct ent e[] = { { 'd', "etc/", NULL }, { 'f', "etc/motd", "hello\n" },
+				 { 'f', ".wh.gone", "" }, { 'l', "etc/link", "motd" } };
+	char blob[DIGEST_STR_LEN], diff[DIGEST_STR_LEN];
+	struct layer_info li;
+	struct err err = { 0 };
+	char *dir, *p;
+	struct stat st;
+
+	write_tar(s->tarball, e, 4, ARCHIVE_FILTER_NONE);
+	tar_digest(s, diff);
+	put_file_blob(s, prog, blob);
+	assert_false(layer_present(s->root, diff));
+	assert_int_equal(layer_unpack_blob(s->root, blob, diff, &li, &err), 0);
+	assert_string_equal(li.diff_id, diff);
+	assert_int_equal(li.content_size, strlen("hello\n") + strlen("motd"));
+	assert_int_equal(stat(s->tarball, &st), 0);
+	assert_int_equal(li.tar_size, (unsigned long long)st.st_size);
+	assert_true(layer_present(s->root, diff));
+	/* The blob stays as it came; no second (uncompressed) blob appears. */
+	p = blob_path(s->root, diff);
+	assert_int_equal(access(p, F_OK), prog ? -1 : 0);
+	free(p);
+	dir = layer_dir(s->root, diff);
+	p = xasprintf("%s/etc/motd", dir);
+	assert_int_equal(access(p, F_OK), 0);
+	free(p);
+	p = xasprintf("%s/gone", dir);
+	assert_whiteout(p);
+	free(p);
+	/* Present: success without unpacking again. */
+	assert_int_equal(layer_unpack_blob(s->root, blob, diff, &li, &err), 0);
+	free(dir);
+}
+
+static void test_blob_plain(void **state)
+{
+	unpack_blob_with(state, NULL);
+}
+
+static void test_blob_gzip(void **state)
+{
+	unpack_blob_with(state, "gzip -n");
+}
+
+static void test_blob_zstd(void **state)
+{
+	unpack_blob_with(state, "zstd -q");
+}
+
+/* The diff id the config claims must be what the blob decompresses to. */
+static void test_blob_diff_id_mismatch(void **state)
+{
+	struct sandbox *s = *state;
+	const struct ent e[] = { { 'f', "a", "a" } };
+	const struct ent other[] = { { 'f', "a", "b" } };
+	char blob[DIGEST_STR_LEN], diff[DIGEST_STR_LEN], actual[DIGEST_STR_LEN];
+	struct layer_info li;
+	struct err err = { 0 };
+	char *want;
+
+	write_tar(s->tarball, other, 1, ARCHIVE_FILTER_NONE);
+	tar_digest(s, diff);
+	write_tar(s->tarball, e, 1, ARCHIVE_FILTER_NONE);
+	tar_digest(s, actual);
+	put_file_blob(s, "gzip -n", blob);
+	assert_int_equal(layer_unpack_blob(s->root, blob, diff, &li, &err), -1);
+	want = xasprintf("layer %s failed verification: its content hashes to %s", diff, actual);
+	if (!strstr(err.msg, want))
+		fail_msg("error '%s' does not say '%s'", err.msg, want);
+	free(want);
+	assert_false(layer_present(s->root, diff));
+	assert_false(layer_present(s->root, actual));
+	assert_no_layer_temp(s);
+}
+
+static void test_blob_traversal(void **state)
+{
+	struct sandbox *s = *state;
+	const struct ent e[] = { { 'f', "ok", "x" }, { 'f', "../../escape", "x" } };
+	char blob[DIGEST_STR_LEN], diff[DIGEST_STR_LEN];
+	struct layer_info li;
+	struct err err = { 0 };
+
+	write_tar(s->tarball, e, 2, ARCHIVE_FILTER_NONE);
+	tar_digest(s, diff);
+	put_file_blob(s, "zstd -q", blob);
+	assert_int_equal(layer_unpack_blob(s->root, blob, diff, &li, &err), -1);
+	assert_non_null(strstr(err.msg, "outside the layer"));
+	assert_false(layer_present(s->root, diff));
+	assert_no_layer_temp(s);
+}
+
+static void test_blob_missing_or_garbage(void **state)
+{
+	struct sandbox *s = *state;
+	char blob[DIGEST_STR_LEN], diff[DIGEST_STR_LEN];
+	struct layer_info li;
+	struct err err = { 0 };
+	FILE *f = fopen(s->tarball, "we");
+
+	assert_non_null(f);
+	fputs("this is not a tar archive at all, just words that go on and on", f);
+	fclose(f);
+	tar_digest(s, diff);
+	assert_int_equal(layer_unpack_blob(s->root, diff, diff, &li, &err), -1);
+	assert_non_null(strstr(err.msg, "not in the store"));
+	put_file_blob(s, NULL, blob);
+	assert_int_equal(layer_unpack_blob(s->root, blob, diff, &li, &err), -1);
+	assert_false(layer_present(s->root, diff));
+	assert_no_layer_temp(s);
+}
+
+/* A bomb: more decompressed bytes than the disk holds. */
+static void test_blob_enospc(void **state)
+{
+	struct sandbox *s = *state;
+	char *big = xmalloc(2 << 20);
+	const struct ent e[] = { { 'f', "big", big } };
+	char blob[DIGEST_STR_LEN], diff[DIGEST_STR_LEN];
+	struct layer_info li;
+	struct err err = { 0 };
+
+	if (mount("tmpfs", s->root, "tmpfs", 0, "size=1m") < 0) {
+		free(big);
+		skip();
+	}
+	memset(big, 'x', (2 << 20) - 1);
+	big[(2 << 20) - 1] = 0;
+	write_tar(s->tarball, e, 1, ARCHIVE_FILTER_NONE);
+	tar_digest(s, diff);
+	put_file_blob(s, "gzip -n", blob);
+	assert_int_equal(layer_unpack_blob(s->root, blob, diff, &li, &err), -1);
+	assert_non_null(strstr(err.msg, "no space left on device"));
+	assert_false(layer_present(s->root, diff));
+	assert_no_layer_temp(s);
+	umount(s->root);
+	free(big);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, sandbox_setup, sandbox_teardown)
 
 int main(void)
@@ -398,6 +584,13 @@ int main(void)
 		T(test_whiteouts),
 		T(test_normalized_digest),
 		T(test_enospc),
+		T(test_blob_plain),
+		T(test_blob_gzip),
+		T(test_blob_zstd),
+		T(test_blob_diff_id_mismatch),
+		T(test_blob_traversal),
+		T(test_blob_missing_or_garbage),
+		T(test_blob_enospc),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
