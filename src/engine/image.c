@@ -471,7 +471,9 @@ static json_t *inspect_object(struct store *s, struct store_entry *e)
 	hist0 = json_array_get(json_object_get(cfg, "history"), 0);
 	o = json_pack("{s:s, s:o, s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:I, s:o, s:{s:s, s:o}}",
 		"Id", e->id, "RepoTags", tags, "RepoDigests", digests, "Parent", "",
-		"Comment", member_or(hist0, "comment", json_string("")),
+		"Comment", json_is_string(json_object_get(cfg, "comment"))
+			? member_or(cfg, "comment", json_string(""))
+			: member_or(hist0, "comment", json_string("")),
 		"Created", config_created(cfg),
 		"Author", member_or(cfg, "author", json_string("")),
 		"Architecture", member_or(cfg, "architecture", json_string("")),
