@@ -50,7 +50,7 @@ static int diff_child(const struct container *c, bool running, int out_fd, struc
 		_cleanup_free_ char *copy = xasprintf("%s/commit-upper.ext4", c->dir);
 		_cleanup_free_ char *mnt = xasprintf("%s/commit-mnt", c->dir);
 		const char *cp[] = { "cp", "--sparse=always", disk, copy, NULL };
-		const char *modprobe[] = { "modprobe", "-q", "loop", NULL };
+		const char *modprobe[] = { "modprobe", "-q", "-a", "loop", "ext4", NULL };
 		const char *mount_argv[] = { "mount", "-t", "ext4", "-o", NULL, NULL, mnt, NULL };
 		struct err ignore = { 0 };
 
