@@ -28,6 +28,7 @@ int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *
 void cli_run_opts_free(struct run_opts *o);
 
 int cmd_import(struct cli *cli, int argc, char **argv);
+int cmd_commit(struct cli *cli, int argc, char **argv);
 int cmd_images(struct cli *cli, int argc, char **argv);
 int cmd_rmi(struct cli *cli, int argc, char **argv);
 int cmd_image(struct cli *cli, int argc, char **argv);   /* image inspect|ls|rm|import|... */
