@@ -31,6 +31,7 @@ static const struct command commands[] = {
 	{ "inspect", cmd_inspect, "Return low-level information on containers or images" },
 	{ "wait", cmd_wait, "Block until containers stop, then print their exit codes" },
 	{ "exec", cmd_exec, "Run a command in a running container" },
+	{ "pull", cmd_pull, "Download an image from a registry" },
 	{ "import", cmd_import, "Import a rootfs tarball to create an image" },
 	{ "images", cmd_images, "List images" },
 	{ "rmi", cmd_rmi, "Remove one or more images" },
