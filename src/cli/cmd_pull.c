@@ -128,7 +128,7 @@ static void render_end(struct render *r)
 
 /* One image: progress to out (NULL: none), then Digest and Status lines. */
 static int pull_one(struct cli *cli, const char *ref, const char *platform,
-		    const struct host_config *hc, FILE *out, struct pull_result *res,
+		    const struct host_config *hc, FILE *out, bool status, struct pull_result *res,
 		    struct err *err)
 {
 	struct render r;
@@ -146,7 +146,8 @@ static int pull_one(struct cli *cli, const char *ref, const char *platform,
 	if (rc < 0 || !out)
 		return rc;
 	fprintf(out, "Digest: %s\n", res->digest);
-	fprintf(out, "Status: %s for %s\n",
+	if (status)
+		fprintf(out, "Status: %s for %s\n",
 		res->updated ? "Downloaded newer image" : "Image is up to date", res->ref);
 	return 0;
 }
@@ -160,7 +161,7 @@ int cli_pull(struct cli *cli, const char *ref, const char *platform, FILE *out,
 
 	if (cli_host_config(cli, &hc, err) < 0)
 		return -1;
-	rc = pull_one(cli, ref, platform, &hc, out, &res, err);
+	rc = pull_one(cli, ref, platform, &hc, out, true, &res, err);
 	pull_result_free(&res);
 	host_config_free(&hc);
 	return rc;
@@ -175,6 +176,7 @@ static int pull_all_tags(struct cli *cli, const char *ref, const char *platform,
 	char **tags = NULL;
 	size_t n = 0;
 	int code = 0;
+	bool updated = false;
 
 	if (registry_ref_parse(ref, &r, &err) < 0)
 		return cli_fail(&err);
@@ -191,10 +193,14 @@ static int pull_all_tags(struct cli *cli, const char *ref, const char *platform,
 		_cleanup_free_ char *one = xasprintf("%s:%s", name, tags[i]);
 		struct pull_result res;
 
-		if (pull_one(cli, one, platform, hc, quiet ? NULL : stdout, &res, &err) < 0)
+		if (pull_one(cli, one, platform, hc, quiet ? NULL : stdout, false, &res, &err) < 0)
 			code = cli_fail(&err);
+		updated |= res.updated;
 		pull_result_free(&res);
 	}
+	if (!code && !quiet)
+		printf("Status: %s for %s\n",
+		       updated ? "Downloaded newer image" : "Image is up to date", name);
 	if (!code)
 		printf("%s/%s\n", r.domain, r.path);
 	for (size_t i = 0; i < n; i++)
@@ -254,7 +260,8 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	    !strchr(argv[optind] + (strrchr(argv[optind], '/') ?
 				    strrchr(argv[optind], '/') - argv[optind] : 0), ':'))
 		printf("Using default tag: latest\n");
-	if (pull_one(cli, argv[optind], platform, &hc, quiet ? NULL : stdout, &res, &err) < 0)
+	if (pull_one(cli, argv[optind], platform, &hc, quiet ? NULL : stdout, true, &res,
+		     &err) < 0)
 		code = cli_fail(&err);
 	else
 		printf("%s\n", res.full);

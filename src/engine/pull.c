@@ -388,7 +388,7 @@ static bool store_has(const char *root, const char *ref, const char *repo_digest
 }
 
 static int layers_pull(struct pull *p, const struct manifest *m, json_t *cfg, int max,
-		       struct err *err)
+		       bool up_to_date, struct err *err)
 {
 	json_t *diff_ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
 	struct job *jobs = jobs_new(p, m->layers, m->n_layers);
@@ -403,7 +403,9 @@ static int layers_pull(struct pull *p, const struct manifest *m, json_t *cfg, in
 		if (blob_exists(p->root, m->layers[i].digest) && layer_present(p->root, diff_id)) {
 			jobs[i].done = true;
 			jobs[i].quiet = true;   /* marks "Already exists" for the unpack below */
-			progress(p, jobs[i].id, "Already exists", 0, -1);
+			/* docker says nothing of the layers of an image that is up to date. */
+			if (!up_to_date)
+				progress(p, jobs[i].id, "Already exists", 0, -1);
 		} else {
 			progress(p, jobs[i].id, "Pulling fs layer", 0, -1);
 		}
@@ -488,6 +490,13 @@ static int resolve(struct pull *p, const struct registry_ref *r, const char *wha
 			 err) < 0)
 		return -1;
 	snprintf(digest, DIGEST_STR_LEN, "%s", top);
+	{
+		_cleanup_free_ char *from = xasprintf("Pulling from %s", r->path);
+		_cleanup_free_ char *named = registry_ref_string(r);
+
+		/* docker's id for this line: the tag, or the whole reference by digest. */
+		progress(p, r->tag ? r->tag : named, from, 0, -1);
+	}
 	if (m->kind == MANIFEST_IMAGE)
 		return store_blob(p->root, body, len, err) < 0 ? -1 : 0;
 	if (platform_parse(p->o->platform, &want, err) < 0) {
@@ -563,14 +572,9 @@ int pull_image(const char *root, const char *ref, const struct pull_opts *o,
 		goto out;
 	free(res->digest);
 	res->digest = xstrdup(top);
-	{
-		_cleanup_free_ char *from = xasprintf("Pulling from %s", r.path);
-
-		progress(&p, r.tag ? r.tag : r.digest, from, 0, -1);
-	}
 	repo_digest = xasprintf("%s@%s", res->name, top);
 	res->updated = !store_has(root, store_ref, repo_digest, digest);
-	if (config_pull(&p, &m, &cfg, err) < 0 || layers_pull(&p, &m, cfg, max, err) < 0)
+	if (config_pull(&p, &m, &cfg, err) < 0 || layers_pull(&p, &m, cfg, max, !res->updated, err) < 0)
 		goto out;
 	if (image_store_add(root, store_ref, digest, repo_digest, err) < 0)
 		goto out;
