@@ -178,6 +178,7 @@ lint:
 bench: all
 	sh bench/run-vs-crun.sh
 	sh bench/runtime-vs-crun.sh
+	sh bench/pull.sh
 
 clean:
 	rm -rf $(BUILD)

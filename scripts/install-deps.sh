@@ -4,7 +4,8 @@ set -e
 PKGS="build-essential pkg-config libjansson-dev libarchive-dev libseccomp-dev libcap-dev
  nettle-dev libcmocka-dev busybox-static python3-pytest python3-pytest-timeout python3-pexpect crun clang
  erofs-utils cpio kmod time lz4 podman containerd runc docker.io
- libcurl4-openssl-dev docker-registry skopeo"
+ libcurl4-openssl-dev libzstd-dev zstd docker-registry skopeo umoci debootstrap apache2-utils
+ openssl python3-cryptography"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
@@ -13,8 +14,10 @@ done
 echo "installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
 # docker.io is the reference of tests/e2e/test_docker_probe.py, which starts its
-# own dockerd: installing it must start no daemon (policy-rc.d refuses every
-# service start during the install; one already there is left as it is).
+# own dockerd, and docker-registry's package comes with a service on :5000 that
+# the tests never use (they start their own registries on free loopback ports):
+# installing them must start no daemon (policy-rc.d refuses every service start
+# during the install; one already there is left as it is).
 policy=
 if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
@@ -25,3 +28,7 @@ fi
 apt-get update -qq
 apt-get install -y -qq $missing >/dev/null
 [ -z "$policy" ] || rm -f /usr/sbin/policy-rc.d
+if command -v ss >/dev/null 2>&1 && ss -ltnH 'sport = :5000' 2>/dev/null | grep -q .; then
+	echo "install-deps: something listens on :5000 (docker-registry's service?); the tests" \
+		"do not use it" >&2
+fi

@@ -55,6 +55,9 @@ int cmd_info(struct cli *cli, int argc, char **argv);
 int cmd_kernel(struct cli *cli, int argc, char **argv);
 int cmd_policy(struct cli *cli, int argc, char **argv);     /* policy explain */
 int cmd_events(struct cli *cli, int argc, char **argv);
+int cmd_login(struct cli *cli, int argc, char **argv);
+int cmd_logout(struct cli *cli, int argc, char **argv);
+int cmd_push(struct cli *cli, int argc, char **argv);
 
 /* isobox-runtime: runc's command line (runtime_cli.c). */
 int runtime_main(int argc, char **argv);

@@ -213,8 +213,10 @@ int registry_open(const char *domain, const char *path, bool push,
 		return err_sys(err, ENOMEM, "registry %s", domain);
 	reg->domain = xstrdup(domain);
 	reg->host = xstrdup(strcmp(domain, REGISTRY_DOCKER_HUB) ? domain : REGISTRY_DOCKER_HUB_API);
-	reg->path = xstrdup(path);
-	reg->scope = xasprintf("repository:%s:%s", path, push ? "pull,push" : "pull");
+	reg->path = xstrdup(path ? path : "");
+	/* No repository (login): tokens for no scope, as docker login asks. */
+	reg->scope = path ? xasprintf("repository:%s:%s", path, push ? "pull,push" : "pull") :
+		     xstrdup("");
 	reg->allow_http = host_is_loopback(domain);
 	for (size_t i = 0; hc && i < hc->insecure_registries.n; i++) {
 		const char *h = hc->insecure_registries.v[i];
@@ -244,6 +246,17 @@ void registry_scope_add(struct registry *reg, const char *other_path)
 
 	free(reg->scope);
 	reg->scope = s;
+}
+
+void registry_set_credentials(struct registry *reg, const char *user, const char *password)
+{
+	free(reg->user);
+	free(reg->password);
+	reg->user = user ? xstrdup(user) : NULL;
+	reg->password = user ? xstrdup(password ? password : "") : NULL;
+	reg->basic = false;
+	for (int i = 0; i < TOKEN_MAX; i++)
+		reg->tokens[i].expires = 0;
 }
 
 void registry_close(struct registry *reg)
@@ -439,6 +452,11 @@ static char *url_for(struct registry *reg, const char *path)
 	if (path[0] == '/')
 		return xasprintf("%s%s", reg->base, path);
 	return xasprintf("%s/v2/%s/%s", reg->base, reg->path, path);
+}
+
+char *registry_url(struct registry *reg, const char *path)
+{
+	return reg->base ? url_for(reg, path) : xasprintf("https://%s%s", reg->host, path);
 }
 
 /* Auth only for this registry's own URLs; an upload Location elsewhere gets none. */

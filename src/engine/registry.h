@@ -47,6 +47,11 @@ int registry_open(const char *domain, const char *path, bool push,
 void registry_close(struct registry *reg);
 /* Ask for another repository's pull access too (a cross-repository mount). */
 void registry_scope_add(struct registry *reg, const char *other_path);
+/* Use these credentials instead of the stored ones (login checks them before
+ * it stores them). A path of NULL to registry_open asks for no repository. */
+void registry_set_credentials(struct registry *reg, const char *user, const char *password);
+/* The URL a request path maps to (for messages). Caller frees. */
+char *registry_url(struct registry *reg, const char *path);
 
 /* The body sink: return len to go on, anything else aborts the transfer. */
 typedef size_t (*registry_data_fn)(void *ctx, const void *data, size_t len);

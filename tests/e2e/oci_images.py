@@ -340,14 +340,21 @@ def _debian_tar(rootfs, names, out):
     return out
 
 
-def _cached_layout(cache, build):
-    """cache/oci, made by build(path) once: into cache/oci.tmp, renamed when
+def _cached_layout(cache, build, recipe):
+    """cache/oci, made by build(path) once per recipe (a string naming what
+    it holds, kept in cache/oci/recipe): into cache/oci.tmp, renamed when
     done, under a lock."""
     out = os.path.join(cache, "oci")
-    if os.path.isfile(os.path.join(out, "index.json")):
+
+    def current():
+        try:
+            return open(os.path.join(out, "recipe")).read() == recipe
+        except OSError:
+            return False
+    if current():
         return out
     with _locked(os.path.join(cache, ".oci.lock")):
-        if os.path.isfile(os.path.join(out, "index.json")):
+        if current():
             return out
         tmp = out + ".tmp"
         shutil.rmtree(tmp, ignore_errors=True)
@@ -356,6 +363,8 @@ def _cached_layout(cache, build):
                 shutil.rmtree(os.path.join(cache, stale), ignore_errors=True)
         shutil.rmtree(out, ignore_errors=True)
         build(tmp)
+        with open(os.path.join(tmp, "recipe"), "w") as f:
+            f.write(recipe)
         os.rename(tmp, out)
     return out
 
@@ -375,7 +384,7 @@ def debian(path=None, tag="latest"):
         lay = Layout(out)
         with tempfile.TemporaryDirectory(dir=DEBIAN_CACHE) as work:
             lay.add_image(_debian_layers(lay, work), cmd=("bash",), tag=tag)
-    src = _cached_layout(DEBIAN_CACHE, build)
+    src = _cached_layout(DEBIAN_CACHE, build, f"debian {DEBIAN_SPLIT} {tag}")
     if path is None:
         return src
     shutil.copytree(src, path)
@@ -403,12 +412,12 @@ def _random_tar(out, name, size, seed):
     return out
 
 
-PULLBENCH_RANDOM_MB = (32, 24, 16)
+PULLBENCH_RANDOM_MB = (48, 32, 24)
 
 
 def pullbench(path=None, tag="latest"):
     """The pull benchmark's image: Debian's 3 layers and 3 of random data,
-    ~150 MB of gzip blobs in 6 layers, cached as build/pullbench-image/oci."""
+    ~155 MB of gzip blobs in 6 layers, cached as build/pullbench-image/oci."""
     def build(out):
         lay = Layout(out)
         os.makedirs(PULLBENCH_CACHE, exist_ok=True)
@@ -419,7 +428,8 @@ def pullbench(path=None, tag="latest"):
                                 mb << 20, seed=i)
                 layers.append(lay.add_layer(t, "gzip"))
             lay.add_image(layers, cmd=("bash",), tag=tag)
-    src = _cached_layout(PULLBENCH_CACHE, build)
+    src = _cached_layout(PULLBENCH_CACHE, build,
+                         f"pullbench {DEBIAN_SPLIT} {PULLBENCH_RANDOM_MB} {tag}")
     if path is None:
         return src
     shutil.copytree(src, path)
@@ -442,13 +452,14 @@ def layout_size(layout, tag="latest"):
     return m["config"]["size"] + sum(l["size"] for l in m["layers"])
 
 
-def push(layout, registry, name, tag="latest", src_tag=None, creds=None):
-    """skopeo copy oci:LAYOUT:SRC_TAG docker://REGISTRY/NAME:TAG, every
+def push(layout, registry, name, tag="latest", src_tag="latest", creds=None):
+    """skopeo copy oci:LAYOUT:SRC_TAG docker://REGISTRY/NAME:TAG (the
+    builders tag "latest"), every
     platform of an index, digests kept; registry is a registry.Registry (or
     a proxy in front of one), creds "user:pass" (default: the registry's)."""
     args = ["skopeo", "copy", "--quiet", "--all", "--preserve-digests"]
     args += registry.skopeo_args("dest", creds)
-    args += [f"oci:{layout}:{src_tag or tag}", f"docker://{registry.host}/{name}:{tag}"]
+    args += [f"oci:{layout}:{src_tag}", f"docker://{registry.host}/{name}:{tag}"]
     r = subprocess.run(args, capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({r.returncode}): {r.stderr}")

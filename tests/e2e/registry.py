@@ -545,3 +545,31 @@ class FaultProxy:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class Podman:
+    """podman with its own storage under dir (vfs, cgroupfs, runc, no
+    events), so it shares nothing with the machine's."""
+
+    def __init__(self, d):
+        self.dir = d
+        self.base = ["podman", "--root", f"{d}/root", "--runroot", f"{d}/run",
+                     "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs",
+                     "--runtime", "runc", "--events-backend", "none"]
+
+    def __call__(self, *args, input=None, timeout=300, check=True):
+        r = subprocess.run(self.base + list(args), input=input, capture_output=True, text=True,
+                           timeout=timeout)
+        if check and r.returncode != 0:
+            raise AssertionError(f"podman {' '.join(args)} failed ({r.returncode}): {r.stderr}")
+        return r
+
+    # This host's root cannot raise rlimits past its hard limits: podman's
+    # defaults fail under runc unless they are given (FIELD-NOTES.md).
+    RUN = ["run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024",
+           "--ulimit", "nproc=1024:1024"]
+
+    def close(self):
+        # vfs storage mounts nothing; `system reset` would touch podman's
+        # machine-wide network configs.
+        shutil.rmtree(self.dir, ignore_errors=True)

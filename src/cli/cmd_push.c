@@ -1,0 +1,225 @@
+/* push: docker's command line and output. On a TTY each layer has one line,
+ * redrawn in place as docker draws it; otherwise plain status lines and no
+ * progress bars, as docker prints to a pipe. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "engine/host_config.h"
+#include "engine/push.h"
+#include "engine/registry.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+static const char push_usage[] =
+	"Usage:  isobox push [OPTIONS] NAME[:TAG]\n\n"
+	"Upload an image to a registry\n\n"
+	"Options:\n"
+	"  -a, --all-tags                Push all tags of an image to the repository\n"
+	"      --disable-content-trust   Skip image signing (default true)\n"
+	"  -q, --quiet                   Suppress verbose output\n";
+
+struct push_out {
+	bool tty, quiet;
+	int width;
+	char (*ids)[13];      /* layer lines on the TTY, top to bottom */
+	size_t n_ids;
+};
+
+/* docker's units.HumanSize: 4 significant digits, decimal units. */
+static void human(unsigned long long n, char *buf, size_t len)
+{
+	static const char *const u[] = { "B", "kB", "MB", "GB", "TB" };
+	double v = (double)n;
+	int i = 0;
+
+	while (v >= 1000 && i < 4) {
+		v /= 1000;
+		i++;
+	}
+	snprintf(buf, len, "%.4g%s", v, u[i]);
+}
+
+static const char *status_word(enum push_layer_status st)
+{
+	switch (st) {
+	case PUSH_PREPARING: return "Preparing";
+	case PUSH_PUSHING: return "Pushing";
+	case PUSH_PUSHED: return "Pushed";
+	case PUSH_EXISTS: return "Layer already exists";
+	case PUSH_MOUNTED: return "Mounted from";
+	}
+	return "";
+}
+
+static void on_repository(void *ctx, const char *name)
+{
+	struct push_out *o = ctx;
+
+	if (!o->quiet)
+		printf("The push refers to repository [%s]\n", name);
+	fflush(stdout);
+}
+
+/* docker's JSONProgress.String(): "[=====>      ]  1.2MB/3.4MB". */
+static void progress_bar(struct push_out *o, unsigned long long cur, unsigned long long total,
+			 char *buf, size_t len)
+{
+	char c[32], t[32];
+	int pct = total ? (int)((double)cur / (double)total * 100) / 2 : 0;
+	size_t off = 0;
+
+	if (pct > 50)
+		pct = 50;
+	buf[0] = '\0';
+	if (o->width > 110) {
+		off += (size_t)snprintf(buf, len, "[%.*s>%*s] ", pct,
+					"==================================================",
+					50 - pct, "");
+	}
+	human(cur, c, sizeof(c));
+	human(total, t, sizeof(t));
+	if (cur <= total && off < len)
+		snprintf(buf + off, len - off, "%8s/%s", c, t);
+}
+
+static void on_layer(void *ctx, const char *id, enum push_layer_status st,
+		     unsigned long long cur, unsigned long long total, const char *from)
+{
+	struct push_out *o = ctx;
+	char line[256], bar[160] = "";
+	size_t i, diff;
+
+	if (o->quiet)
+		return;
+	if (st == PUSH_PUSHING && o->tty)
+		progress_bar(o, cur, total, bar, sizeof(bar));
+	snprintf(line, sizeof(line), "%s: %s%s%s", id, status_word(st),
+		 st == PUSH_MOUNTED || *bar ? " " : "", st == PUSH_MOUNTED ? from : bar);
+	if (!o->tty) {
+		/* a pipe gets no progress bars */
+		if (st != PUSH_PUSHING)
+			printf("%s\n", line);
+		fflush(stdout);
+		return;
+	}
+	for (i = 0; i < o->n_ids && strcmp(o->ids[i], id); i++)
+		;
+	if (i == o->n_ids) {
+		o->ids = xrealloc(o->ids, sizeof(*o->ids) * (o->n_ids + 1));
+		snprintf(o->ids[o->n_ids++], 13, "%s", id);
+		fputs("\n", stdout);
+	}
+	/* the cursor stays below the last layer line; go up to this one */
+	diff = o->n_ids - i;
+	printf("\033[%zuA\r\033[2K%s\r\033[%zuB", diff, line, diff);
+	fflush(stdout);
+}
+
+static void on_pushed(void *ctx, const char *tag, const char *digest, size_t size)
+{
+	struct push_out *o = ctx;
+
+	if (o->quiet)
+		return;
+	/* a new tag starts a new block of layer lines */
+	o->n_ids = 0;
+	printf("%s: digest: %s size: %zu\n", tag, digest, size);
+	fflush(stdout);
+}
+
+/* Does the last component of ref carry a tag or a digest? */
+static bool has_tag(const char *ref)
+{
+	const char *slash = strrchr(ref, '/');
+
+	return strchr(slash ? slash : ref, ':') || strchr(ref, '@');
+}
+
+/* -q: the reference as docker parsed it ("docker.io/library/busybox:latest"). */
+static void quiet_ref(const char *ref, bool all)
+{
+	struct registry_ref r;
+	struct err err = { 0 };
+
+	if (registry_ref_parse(ref, &r, &err) < 0) {
+		printf("%s\n", ref);
+		return;
+	}
+	if (all)
+		printf("%s/%s\n", r.domain, r.path);
+	else
+		printf("%s/%s:%s\n", r.domain, r.path, r.tag);
+	registry_ref_free(&r);
+}
+
+int cmd_push(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "all-tags", no_argument, NULL, 'a' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "disable-content-trust", optional_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct push_out o = { .tty = isatty(STDOUT_FILENO) };
+	struct push_progress p = { .repository = on_repository, .layer = on_layer,
+				   .pushed = on_pushed, .ctx = &o };
+	struct host_config hc;
+	struct err err = { 0 };
+	struct winsize ws;
+	bool all = false;
+	const char *ref;
+	int c, r;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:aqh", opts, NULL)) != -1) {
+		if (c == 'a')
+			all = true;
+		else if (c == 'q')
+			o.quiet = true;
+		else if (c == 'T')
+			continue;
+		else if (c == 'h') {
+			fputs(push_usage, stdout);
+			return 0;
+		} else if (c == ':')
+			return cli_usage("push", "flag needs an argument: %s", argv[optind - 1]);
+		else if (optopt && strncmp(argv[optind - 1], "--", 2))
+			return cli_usage("push", "unknown shorthand flag: '%c' in %s", optopt,
+					 argv[optind - 1]);
+		else
+			return cli_usage("push", "unknown flag: %s", argv[optind - 1]);
+	}
+	if (argc - optind != 1)
+		return cli_usage("push", "\"push\" requires exactly 1 argument");
+	ref = argv[optind];
+	if (all && has_tag(ref)) {
+		fprintf(stderr, "tag can't be used with --all-tags/-a\n");
+		return 1;
+	}
+	if (!all && !has_tag(ref) && !o.quiet)
+		printf("Using default tag: latest\n");
+	o.width = o.tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
+	if (cli_host_config(cli, &hc, &err) < 0)
+		return cli_fail(&err);
+	r = image_push(cli->root, &hc, ref, all, &p, &err);
+	host_config_free(&hc);
+	free(o.ids);
+	if (r < 0) {
+		fflush(stdout);
+		/* docker's daemon refuses this one before it streams anything */
+		fprintf(stderr, "%s%s\n", strncmp(err.msg, "An image does not exist", 23) ? "" :
+			"Error response from daemon: ", err.msg);
+		return 1;
+	}
+	if (o.quiet)
+		quiet_ref(ref, all);
+	return 0;
+}
