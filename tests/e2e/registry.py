@@ -558,8 +558,10 @@ class Podman:
                      "--runtime", "runc", "--events-backend", "none"]
 
     def __call__(self, *args, input=None, timeout=300, check=True):
+        # Not the test's $DOCKER_CONFIG: podman fails when it has no config.json.
+        env = {k: v for k, v in os.environ.items() if k != "DOCKER_CONFIG"}
         r = subprocess.run(self.base + list(args), input=input, capture_output=True, text=True,
-                           timeout=timeout)
+                           timeout=timeout, env=env)
         if check and r.returncode != 0:
             raise AssertionError(f"podman {' '.join(args)} failed ({r.returncode}): {r.stderr}")
         return r
