@@ -356,12 +356,45 @@ def test_load_dockerd_save(fresh, docker_legacy_tar, mode):
 @pytest.mark.process_only("the reference dockerd runs beside the test, not in a VM")
 def test_dockerd_loads_isobox_save(fresh, rootfs_tar, refdocker, tmp_path):
     fresh("import", "-c", 'CMD ["echo", "hi"]', rootfs_tar, "fromisobox:1", check=True)
+    multi_layer_archive(rootfs_tar, str(tmp_path / "m.tar"), ref="frommulti:1")
+    fresh("load", "-i", str(tmp_path / "m.tar"), check=True)
     out = str(tmp_path / "x.tar")
-    fresh("save", "-o", out, "fromisobox:1", check=True)
+    fresh("save", "-o", out, "fromisobox:1", "frommulti:1", check=True)
     r = refdocker("load", "-i", out)
     assert r.returncode == 0 and b"Loaded image: fromisobox:1" in r.stdout, r.stderr
-    r = refdocker("image", "inspect", "--format", "{{.Id}}", "fromisobox:1", check=True)
-    assert r.stdout.decode().strip() == inspect(fresh, "fromisobox:1")["Id"]
+    assert b"Loaded image: frommulti:1" in r.stdout
+    for ref in ("fromisobox:1", "frommulti:1"):
+        r = refdocker("image", "inspect", "--format", "{{.Id}}", ref, check=True)
+        assert r.stdout.decode().strip() == inspect(fresh, ref)["Id"]
+    # docker's history of it is isobox's, column for column.
+    theirs = refdocker("history", "frommulti:1", check=True).stdout.decode()
+    assert theirs == fresh.out("history", "frommulti:1")
+    r = refdocker("run", "--rm", "--network", "none", "frommulti:1", "sh", "-c",
+                  "cat /etc/motd; ls /opt/d; test -e /etc/gone || echo gone", check=True)
+    assert r.stdout == b"second layer\nc\ngone\n"
+
+
+def test_save_decompresses_layers(fresh, rootfs_tar, tmp_path):
+    """As docker save: each layer a plain tar named by its diff id, even when
+    the store holds it gzip'ed or zstd'ed; the image loads back the same."""
+    multi_layer_archive(rootfs_tar, str(tmp_path / "m.tar"))
+    fresh("load", "-i", str(tmp_path / "m.tar"), check=True)
+    img = inspect(fresh, "multi:1")
+    out = str(tmp_path / "s.tar")
+    fresh("save", "-o", out, "multi:1", check=True)
+    with tarfile.open(out) as t:
+        manifest = json.load(t.extractfile("manifest.json"))[0]
+        index = json.load(t.extractfile("index.json"))
+        assert manifest["Layers"] == ["blobs/sha256/" + d[7:] for d in img["RootFS"]["Layers"]]
+        for name in manifest["Layers"]:
+            assert sha(t.extractfile(name).read())[7:] == name.split("/")[-1]
+        oci = json.load(t.extractfile("blobs/sha256/" + index["manifests"][0]["digest"][7:]))
+        assert [l["mediaType"] for l in oci["layers"]] == [LAYER_MEDIA[None]] * 3
+        assert [l["digest"] for l in oci["layers"]] == img["RootFS"]["Layers"]
+    fresh("rmi", "multi:1", check=True)
+    r = fresh("load", "-i", out)
+    assert (r.returncode, r.stdout) == (0, "Loaded image: multi:1\n"), r.stderr
+    assert inspect(fresh, "multi:1")["Id"] == img["Id"]
 
 
 @pytest.mark.parametrize("fmt", ["docker-archive", "oci-archive"])
