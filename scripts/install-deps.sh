@@ -3,7 +3,7 @@
 set -e
 PKGS="build-essential pkg-config libjansson-dev libarchive-dev libseccomp-dev libcap-dev
  nettle-dev libcmocka-dev busybox-static python3-pytest python3-pytest-timeout python3-pexpect crun clang
- erofs-utils cpio kmod time lz4 podman containerd runc docker.io"
+ erofs-utils cpio kmod time lz4 podman containerd runc docker.io skopeo umoci zstd xz-utils bzip2"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
