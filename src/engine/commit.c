@@ -35,8 +35,8 @@ static bool is_hyperv(const struct container *c)
 /* The child's side: in a hyperv container the upper directory is on its ext4
  * disk, mounted read-only in a mount namespace of the child's own (so the
  * host never sees it and it goes away with the child). A running VM's disk is
- * copied first and the copy mounted: its journal is replayed there, never on
- * the disk the guest holds. */
+ * copied first and the copy mounted read-write: its journal is replayed
+ * there, never on the disk the guest holds. */
 static int diff_child(const struct container *c, bool running, int out_fd, struct err *err)
 {
 	_cleanup_free_ char *upper = NULL;
@@ -64,7 +64,8 @@ static int diff_child(const struct container *c, bool running, int out_fd, struc
 		if (running) {
 			if (program_run(cp, err) < 0)
 				return err_wrap(err, "copy the writable disk %s", disk);
-			mount_argv[4] = "ro,loop";
+			/* Read-write, a copy: ext4 replays the journal (ro would refuse). */
+			mount_argv[4] = "loop";
 			mount_argv[5] = copy;
 		} else {
 			mount_argv[4] = "ro,noload,loop";
