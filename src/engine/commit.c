@@ -75,10 +75,11 @@ static int diff_child(const struct container *c, bool running, int out_fd, struc
 			return err_wrap(err, "mount the writable disk %s", mount_argv[5]);
 		upper = xasprintf("%s/upper", mnt);
 		if (access(upper, F_OK) < 0) {
-			/* A container that never ran has an empty disk. */
-			upper = xasprintf("%s/upper", mnt);
-			if (mkdir(upper, 0755) < 0 && errno != EROFS)
-				return err_sys(err, errno, "mkdir %s", upper);
+			/* A container that never ran: its disk has no upper yet, an
+			 * empty directory (on a tmpfs of this namespace) stands in. */
+			if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k") < 0 ||
+			    mkdir(upper, 0755) < 0)
+				return err_sys(err, errno, "an empty upper directory");
 		}
 		return layer_diff_write(upper, out_fd, err);
 	}
@@ -116,7 +117,7 @@ static int diff_store(const char *root, const struct container *c, bool running,
 	}
 	close(data[1]);
 	close(msg[1]);
-	r = layer_unpack_fd(root, data[0], li, err);
+	r = layer_unpack_fd_ex(root, data[0], true, li, err);
 	close(data[0]);
 	n = read(msg[0], text, sizeof(text) - 1);
 	close(msg[0]);
