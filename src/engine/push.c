@@ -362,6 +362,18 @@ out:
 	return r;
 }
 
+/* Reach the registry (and get a token for the push) before any layer is
+ * named, so an unreachable one fails first, as docker's push does. */
+static int registry_ping(struct push_job *j, struct err *err)
+{
+	struct registry_request req = { .method = "GET", .path = "/v2/", .body_fd = -1 };
+	struct registry_response resp = { .content_length = -1 };
+	int r = registry_do(j->reg, &req, &resp, err);
+
+	registry_response_free(&resp);
+	return r;
+}
+
 int image_push(const char *root, const struct host_config *hc, const char *ref,
 	       bool all_tags, const struct push_progress *progress, struct err *err)
 {
@@ -384,6 +396,11 @@ int image_push(const char *root, const struct host_config *hc, const char *ref,
 		if (lock < 0)
 			goto out;
 	}
+	if (progress && progress->repository) {
+		_cleanup_free_ char *full = xasprintf("%s/%s", j.ref.domain, j.ref.path);
+
+		progress->repository(progress->ctx, full);
+	}
 	if (entries_load(&j, err) < 0)
 		goto out;
 	for (size_t i = 0; i < j.n_entries; i++)
@@ -393,13 +410,9 @@ int image_push(const char *root, const struct host_config *hc, const char *ref,
 		err_set(err, "An image does not exist locally with the tag: %s", j.name);
 		goto out;
 	}
-	if (registry_open(j.ref.domain, j.ref.path, true, hc, &j.reg, err) < 0)
+	if (registry_open(j.ref.domain, j.ref.path, true, hc, &j.reg, err) < 0 ||
+	    registry_ping(&j, err) < 0)
 		goto out;
-	if (progress && progress->repository) {
-		_cleanup_free_ char *full = xasprintf("%s/%s", j.ref.domain, j.ref.path);
-
-		progress->repository(progress->ctx, full);
-	}
 	for (size_t i = 0; i < j.n_entries; i++) {
 		struct push_entry *e = &j.entries[i];
 
