@@ -301,6 +301,18 @@ static void layer_id(json_t *cfg, size_t i, const char *blob, char id[13])
 	snprintf(id, 13, "%s", digest_hex(d && digest_valid(d) ? d : blob));
 }
 
+/* docker records where an image went: "NAME@DIGEST" joins its RepoDigests
+ * (and names a mount source for later pushes). The push itself is done: a
+ * failure here changes nothing of it. */
+static void record_push(struct push_job *j, const char *tag, const char *manifest_digest)
+{
+	_cleanup_free_ char *ref = xasprintf("%s:%s", j->name, tag);
+	_cleanup_free_ char *repo_digest = xasprintf("%s@%s", j->name, manifest_digest);
+	struct err err = { 0 };
+
+	image_store_add(j->root, ref, manifest_digest, repo_digest, &err);
+}
+
 static int push_tag(struct push_job *j, const char *tag, const char *manifest_digest,
 		    struct err *err)
 {
@@ -352,6 +364,7 @@ static int push_tag(struct push_job *j, const char *tag, const char *manifest_di
 			goto out;
 		}
 	}
+	record_push(j, tag, manifest_digest);
 	if (j->p && j->p->pushed)
 		j->p->pushed(j->p->ctx, tag, manifest_digest, len);
 	r = 0;

@@ -102,6 +102,9 @@ def test_push_imported_image_read_back(fresh, registry, rootfs_tar, tmp_path):
     info = skopeo_inspect(registry, f"{ref}:latest")
     assert info["Digest"] == digest
     assert info["Layers"] == [layer]
+    # as docker, the image now has the pushed manifest among its RepoDigests
+    inspect = json.loads(fresh.out("image", "inspect", ref))[0]
+    assert f"{ref}@{digest}" in inspect["RepoDigests"], inspect["RepoDigests"]
     got, got_digest = registry.manifest("busybox", "latest")
     assert got == manifest and got_digest == digest
     assert got["layers"][0]["mediaType"] == "application/vnd.oci.image.layer.v1.tar"
