@@ -46,10 +46,15 @@ static const char image_usage[] =
 	"Usage:  isobox image COMMAND\n\n"
 	"Manage images\n\n"
 	"Commands:\n"
+	"  history     Show the history of an image\n"
 	"  import      Import the contents from a tarball to create a filesystem image\n"
 	"  inspect     Display detailed information on one or more images\n"
+	"  load        Load an image from a tar archive or STDIN\n"
 	"  ls          List images\n"
-	"  rm          Remove one or more images\n\n"
+	"  prune       Remove unused images\n"
+	"  rm          Remove one or more images\n"
+	"  save        Save one or more images to a tar archive (streamed to STDOUT by default)\n"
+	"  tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE\n\n"
 	"Run 'isobox image COMMAND --help' for more information on a command.\n";
 
 /* getopt_long's failure as docker words it; optstrings start with "+:". */
@@ -485,7 +490,8 @@ int cmd_image(struct cli *cli, int argc, char **argv)
 	const char *sub = argc > 1 ? argv[1] : NULL;
 
 	if (!sub)
-		return cli_usage("image", "a command is required: import, inspect, ls or rm");
+		return cli_usage("image", "a command is required: history, import, inspect, load, "
+				 "ls, prune, rm, save or tag");
 	if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help"))
 		return print_help(image_usage, "image");
 	if (!strcmp(sub, "import"))
@@ -496,5 +502,16 @@ int cmd_image(struct cli *cli, int argc, char **argv)
 		return images_main(cli, "image ls", argc - 1, argv + 1);
 	if (!strcmp(sub, "rm") || !strcmp(sub, "remove"))
 		return rmi_main(cli, "image rm", argc - 1, argv + 1);
-	return cli_usage("image", "unknown command '%s': use import, inspect, ls or rm", sub);
+	if (!strcmp(sub, "tag"))
+		return image_cmd_tag(cli, "image tag", argc - 1, argv + 1);
+	if (!strcmp(sub, "history"))
+		return image_cmd_history(cli, "image history", argc - 1, argv + 1);
+	if (!strcmp(sub, "save"))
+		return image_cmd_save(cli, "image save", argc - 1, argv + 1);
+	if (!strcmp(sub, "load"))
+		return image_cmd_load(cli, "image load", argc - 1, argv + 1);
+	if (!strcmp(sub, "prune"))
+		return image_cmd_prune(cli, "image prune", argc - 1, argv + 1);
+	return cli_usage("image", "unknown command '%s': use history, import, inspect, load, ls, "
+			 "prune, rm, save or tag", sub);
 }

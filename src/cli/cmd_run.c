@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "engine/container.h"
 #include "engine/host_config.h"
+#include "engine/image.h"
 #include "util/signal.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -16,12 +17,15 @@ enum {
 	OPT_TMPFS, OPT_CPUS, OPT_PIDS_LIMIT, OPT_ULIMIT, OPT_CAP_ADD, OPT_CAP_DROP,
 	OPT_PRIVILEGED, OPT_SECURITY_OPT, OPT_LABEL, OPT_ISOLATION, OPT_HELP, OPT_STOP_SIGNAL,
 	OPT_NETWORK, OPT_PID, OPT_IPC, OPT_UTS, OPT_KERNEL, OPT_INIT, OPT_GROUP_ADD,
+	OPT_PULL, OPT_PLATFORM,
 };
 
 static const struct option run_options[] = {
 	{ "detach", no_argument, NULL, 'd' },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "tty", no_argument, NULL, 't' },
+	{ "pull", required_argument, NULL, OPT_PULL },
+	{ "platform", required_argument, NULL, OPT_PLATFORM },
 	{ "rm", no_argument, NULL, OPT_RM },
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "env", required_argument, NULL, 'e' },
@@ -79,6 +83,7 @@ static const char run_usage[] =
 	"      --name string           Assign a name to the container\n"
 	"      --network string        Network mode: none (default: loopback only) or host\n"
 	"      --pid string            PID namespace: private (default) or host\n"
+	"      --platform string       Set platform if server is multi-platform capable\n"
 	"      --pids-limit int        Tune container pids limit\n"
 	"      --privileged            Give extended privileges to this container\n"
 	"      --read-only             Mount the container's root filesystem as read only\n"
@@ -88,6 +93,8 @@ static const char run_usage[] =
 	"      --stop-signal string    Signal to stop the container\n"
 	"      --tmpfs list            Mount a tmpfs directory\n"
 	"  -t, --tty                   Allocate a pseudo-TTY\n"
+	"      --pull string           Pull image before running (\"always\", \"missing\",\n"
+	"                              \"never\") (default \"missing\")\n"
 	"      --ulimit ulimit         Ulimit options\n"
 	"      --uts string            UTS namespace: private (default) or host\n"
 	"  -u, --user string           Username or UID (format: <name|uid>[:<group|gid>])\n"
@@ -217,6 +224,14 @@ int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *
 			o->init_set = true;
 			break;
 		case OPT_GROUP_ADD: strv_push(&o->group_add, optarg); break;
+		case OPT_PULL:
+			if (strcmp(optarg, "missing") && strcmp(optarg, "always") &&
+			    strcmp(optarg, "never"))
+				return cli_usage(cmd, "invalid pull option: '%s': must be one of "
+						 "\"always\", \"missing\" or \"never\"", optarg);
+			o->pull = optarg;
+			break;
+		case OPT_PLATFORM: o->platform = optarg; break;
 		case OPT_HELP:
 			printf(run_usage, cmd);
 			return -1;
@@ -232,6 +247,28 @@ int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *
 	for (int i = optind + 1; i < argc; i++)
 		strv_push(&o->cmd, argv[i]);
 	return 0;
+}
+
+/* docker's --pull: missing (pull an image the store lacks), always, never. */
+static int image_pull_needed(struct cli *cli, const struct run_opts *o, struct err *err)
+{
+	char *id = NULL;
+	bool always = o->pull && !strcmp(o->pull, "always");
+
+	if (o->pull && !strcmp(o->pull, "never"))
+		return 0;
+	if (!always) {
+		if (image_resolve_id(cli->root, o->image, &id, &(struct err){ 0 }) == 0) {
+			free(id);
+			return 0;
+		}
+		/* Only what a registry could serve: not an image ID. */
+		if (strspn(o->image, "0123456789abcdef") == strlen(o->image) ||
+		    !strncmp(o->image, "sha256:", 7))
+			return 0;
+		fprintf(stderr, "Unable to find image '%s' locally\n", o->image);
+	}
+	return cli_pull(cli, o->image, o->platform, stderr, err);
 }
 
 static int run_or_create(struct cli *cli, int argc, char **argv, bool run)
@@ -254,6 +291,11 @@ static int run_or_create(struct cli *cli, int argc, char **argv, bool run)
 	}
 	o.host = &host;
 	o.default_isolation = cli->default_isolation;
+	if (image_pull_needed(cli, &o, &err) < 0) {
+		host_config_free(&host);
+		cli_run_opts_free(&o);
+		return cli_fail(&err);
+	}
 	r = container_create(cli->root, &o, &c, &err);
 	host_config_free(&host);
 	if (r < 0) {

@@ -41,6 +41,8 @@ struct run_opts {
 	const char *network_mode, *pid_mode, *ipc_mode, *uts_mode;
 	const char *kernel;         /* --kernel: the guest kernel, by name or version */
 	bool init, init_set;        /* --init[=BOOL]; unset: the host config's init */
+	const char *pull;           /* --pull missing (default) | always | never */
+	const char *platform;       /* --platform os/arch[/variant] of a pulled image */
 };
 
 /* Whether the container gets isobox-init as PID 1 (--init, else init = in

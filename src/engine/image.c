@@ -544,6 +544,8 @@ static void index_untag(json_t *index, const char *ref)
 
 		if (r && !strcmp(r, ref)) {
 			json_object_del(json_object_get(d, "annotations"), REF_ANNOTATION);
+			if (json_object_size(json_object_get(d, "annotations")) == 0)
+				json_object_del(d, "annotations");
 			json_array_foreach(list, j, o)
 				dup |= j != i && json_equal(json_object_get(o, "digest"),
 							    json_object_get(d, "digest"));
@@ -738,7 +740,7 @@ static void blob_drop(struct store *s, const char *digest)
 
 /* Renamed away first, so a half-removed layer never carries a valid name. */
 static int layer_drop(struct store *s, const char *diff_id, json_t *report,
-		      struct err *err)
+		      unsigned long long *reclaimed, struct err *err)
 {
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_free_ char *trash = NULL;
@@ -751,6 +753,13 @@ static int layer_drop(struct store *s, const char *diff_id, json_t *report,
 	if (rename(dir, trash) < 0)
 		return errno == ENOENT ? 0 : err_sys(err, errno, "remove %s", dir);
 	report_add(report, "Deleted", diff_id);
+	if (reclaimed) {
+		unsigned long long n = 0;
+		struct err ignored;
+
+		if (layer_disk_usage(trash, &n, &ignored) == 0)
+			*reclaimed += n;
+	}
 	/* Its EROFS disk for VMs (engine/vm_image.c), built from this layer alone. */
 	erofs = xasprintf("%s/erofs/%s.erofs", s->root, digest_hex(diff_id));
 	unlink(erofs);
@@ -759,7 +768,7 @@ static int layer_drop(struct store *s, const char *diff_id, json_t *report,
 
 /* Delete the files of a removed image that no remaining image names. */
 static int store_gc(const char *root, const char *manifest, json_t *mf, json_t *config,
-		    json_t *report, struct err *err)
+		    json_t *report, unsigned long long *reclaimed, struct err *err)
 {
 	struct store s;
 	json_t *l;
@@ -772,7 +781,7 @@ static int store_gc(const char *root, const char *manifest, json_t *mf, json_t *
 	}
 	json_array_foreach(json_object_get(json_object_get(config, "rootfs"), "diff_ids"), i, l)
 		if (r == 0)
-			r = layer_drop(&s, json_string_value(l), report, err);
+			r = layer_drop(&s, json_string_value(l), report, reclaimed, err);
 	json_array_foreach(json_object_get(mf, "layers"), i, l)
 		blob_drop(&s, json_string_value(json_object_get(l, "digest")));
 	blob_drop(&s, json_string_value(json_object_get(json_object_get(mf, "config"), "digest")));
@@ -808,7 +817,7 @@ static int remove_from_index(struct store *s, size_t hit, bool by_name, unsigned
 }
 
 static int remove_locked(const char *root, const char *ref, unsigned flags,
-			 json_t *report, struct err *err)
+			 json_t *report, unsigned long long *reclaimed, struct err *err)
 {
 	_cleanup_json_ json_t *mf = NULL;
 	_cleanup_json_ json_t *config = NULL;
@@ -834,7 +843,7 @@ static int remove_locked(const char *root, const char *ref, unsigned flags,
 	if (r < 0 || !gone || (flags & IMAGE_RM_KEEP_DATA))
 		return r;
 	report_add(report, "Deleted", id);
-	return store_gc(root, manifest, mf, config, report, err);
+	return store_gc(root, manifest, mf, config, report, reclaimed, err);
 }
 
 int image_remove_ex(const char *root, const char *ref, unsigned flags, json_t *report,
@@ -854,7 +863,7 @@ int image_remove_ex(const char *root, const char *ref, unsigned flags, json_t *r
 	index_lock = store_lock(root, "images.lock", LOCK_EX, err);
 	if (index_lock < 0)
 		return -1;
-	return remove_locked(root, ref, flags, report, err);
+	return remove_locked(root, ref, flags, report, NULL, err);
 }
 
 int image_remove(const char *root, const char *ref, struct err *err)
@@ -906,9 +915,28 @@ static int store_add_check(const char *root, json_t *mf, const char *manifest,
 	return 0;
 }
 
+/* Whether descriptor d names the image whose manifest is manifest and whose
+ * config is id (another manifest of the same config is the same image). */
+static bool desc_same_image(const char *root, json_t *d, const char *manifest, const char *id)
+{
+	const char *dm = json_string_value(json_object_get(d, "digest"));
+	_cleanup_json_ json_t *mf = NULL;
+	struct err ignored;
+
+	if (!digest_valid(dm))
+		return false;
+	if (!strcmp(dm, manifest))
+		return true;
+	if (!id || blob_get_json(root, dm, &mf, &ignored) < 0)
+		return false;
+	return !strcmp(json_string_value(json_object_get(json_object_get(mf, "config"),
+							 "digest")) ?: "", id);
+}
+
 /* An untagged image that the index already holds (under any name) gets no
  * second descriptor; its repo digest is added to one without. */
-static bool index_merge_untagged(json_t *index, const char *manifest, const char *repo_digest)
+static bool index_merge_untagged(const char *root, json_t *index, const char *manifest,
+				 const char *id, const char *repo_digest)
 {
 	json_t *list = json_object_get(index, "manifests"), *d;
 	json_t *bare = NULL;
@@ -917,7 +945,7 @@ static bool index_merge_untagged(json_t *index, const char *manifest, const char
 	json_array_foreach(list, i, d) {
 		const char *rd = desc_annotation(d, REPO_DIGEST_ANNOTATION);
 
-		if (strcmp(json_string_value(json_object_get(d, "digest")) ?: "", manifest))
+		if (!desc_same_image(root, d, manifest, id))
 			continue;
 		if (!repo_digest || (rd && !strcmp(rd, repo_digest)))
 			return true;
@@ -935,17 +963,17 @@ static bool index_merge_untagged(json_t *index, const char *manifest, const char
 
 /* A name for an image drops the <none> descriptors of that image that carry
  * nothing else (no other repo digest). */
-static void index_drop_untagged(json_t *index, const char *manifest, const char *repo_digest)
+static void index_drop_untagged(const char *root, json_t *index, const char *manifest,
+				const char *id, const char *repo_digest)
 {
 	json_t *list = json_object_get(index, "manifests"), *kept = json_array(), *d;
 	size_t i;
 
 	json_array_foreach(list, i, d) {
 		const char *rd = desc_annotation(d, REPO_DIGEST_ANNOTATION);
-		bool same = !strcmp(json_string_value(json_object_get(d, "digest")) ?: "",
-				    manifest);
 
-		if (same && !desc_ref(d) && (!rd || (repo_digest && !strcmp(rd, repo_digest))))
+		if (!desc_ref(d) && (!rd || (repo_digest && !strcmp(rd, repo_digest))) &&
+		    desc_same_image(root, d, manifest, id))
 			continue;
 		json_array_append(kept, d);
 	}
@@ -994,9 +1022,268 @@ int image_store_add(const char *root, const char *ref, const char *manifest_dige
 		return -1;
 	if (norm) {
 		index_untag(index, norm);
-		index_drop_untagged(index, manifest_digest, repo_digest);
-	} else if (index_merge_untagged(index, manifest_digest, repo_digest))
+		index_drop_untagged(root, index, manifest_digest,
+				    json_string_value(json_object_get(json_object_get(mf, "config"),
+								      "digest")),
+				    repo_digest);
+	} else if (index_merge_untagged(root, index, manifest_digest,
+					json_string_value(json_object_get(
+						json_object_get(mf, "config"), "digest")),
+					repo_digest))
 		return index_save(root, index, err);
 	json_array_append(json_object_get(index, "manifests"), desc);
 	return index_save(root, index, err);
+}
+
+/* ---- tag ---- */
+
+int image_tag(const char *root, const char *source, const char *target, struct err *err)
+{
+	_cleanup_free_ char *norm = NULL;
+	_cleanup_json_ json_t *desc = NULL;
+	_cleanup_close_ int lock = -1;
+	struct store s;
+	bool by_name;
+	size_t i;
+	int r;
+
+	if (image_ref_normalize(target, &norm, err) < 0)
+		return -1;
+	lock = store_lock(root, "images.lock", LOCK_EX, err);
+	if (lock < 0)
+		return -1;
+	if (store_load(root, &s, err) < 0)
+		return -1;
+	r = store_find(&s, source, &i, &by_name, err);
+	if (r == 0) {
+		desc = json_deep_copy(s.v[i].desc);
+		if (!json_is_object(json_object_get(desc, "annotations")))
+			json_object_set_new(desc, "annotations", json_object());
+		json_object_set_new(json_object_get(desc, "annotations"), REF_ANNOTATION,
+				    json_string(norm));
+		index_untag(s.index, norm);
+		index_drop_untagged(root, s.index, s.v[i].manifest, s.v[i].id,
+				    desc_annotation(desc, REPO_DIGEST_ANNOTATION));
+		json_array_append(json_object_get(s.index, "manifests"), desc);
+		r = index_save(root, s.index, err);
+	}
+	store_free(&s);
+	return r;
+}
+
+/* ---- history ---- */
+
+/* Content bytes of layer i of an image: recorded at import, else measured. */
+static long long layer_size_at(const char *root, json_t *mf, json_t *config, size_t i)
+{
+	json_t *l = json_array_get(json_object_get(mf, "layers"), i);
+	const char *s = json_string_value(json_object_get(json_object_get(l, "annotations"),
+							  SIZE_ANNOTATION));
+	const char *diff = json_string_value(json_array_get(
+		json_object_get(json_object_get(config, "rootfs"), "diff_ids"), i));
+	_cleanup_free_ char *dir = NULL;
+	unsigned long long n = 0;
+	struct err ignored;
+
+	if (s)
+		return strtoll(s, NULL, 10);
+	if (!digest_valid(diff))
+		return 0;
+	dir = layer_dir(root, diff);
+	if (layer_disk_usage(dir, &n, &ignored) < 0)
+		return 0;
+	return (long long)n;
+}
+
+static long long created_sec(const char *s)
+{
+	long long sec = 0;
+	long nsec;
+
+	if (!s || time_parse_rfc3339(s, &sec, &nsec) < 0)
+		return 0;
+	return sec;
+}
+
+static json_t *history_row(const char *created, const char *by, long long size,
+			   const char *comment)
+{
+	return json_pack("{s:s, s:I, s:s, s:n, s:I, s:s}", "Id", "<missing>", "Created",
+			 (json_int_t)created_sec(created), "CreatedBy", by ? by : "", "Tags",
+			 "Size", (json_int_t)size, "Comment", comment ? comment : "");
+}
+
+/* Rows oldest first: one per history entry, a layer's size on the entries
+ * that made one; without a history, one row per layer. */
+static json_t *history_rows(const char *root, json_t *mf, json_t *config)
+{
+	json_t *hist = json_object_get(config, "history"), *h, *rows = json_array();
+	size_t i, layer = 0;
+
+	json_array_foreach(hist, i, h) {
+		bool empty = json_is_true(json_object_get(h, "empty_layer"));
+		long long size = empty ? 0 : layer_size_at(root, mf, config, layer++);
+
+		json_array_append_new(rows, history_row(
+			json_string_value(json_object_get(h, "created")),
+			json_string_value(json_object_get(h, "created_by")), size,
+			json_string_value(json_object_get(h, "comment"))));
+	}
+	if (json_array_size(hist) == 0) {
+		size_t n = json_array_size(json_object_get(mf, "layers"));
+
+		for (i = 0; i < n; i++)
+			json_array_append_new(rows, history_row(config_created(config), "",
+								layer_size_at(root, mf, config, i),
+								""));
+	}
+	return rows;
+}
+
+int image_history(const char *root, const char *ref, json_t **out, struct err *err)
+{
+	_cleanup_json_ json_t *config = NULL;
+	json_t *rows, *top, *tags;
+	struct store s;
+	bool by_name;
+	size_t i, n;
+	int r;
+
+	if (store_load(root, &s, err) < 0)
+		return -1;
+	r = store_find(&s, ref, &i, &by_name, err);
+	if (r == 0)
+		r = blob_get_json(root, s.v[i].id, &config, err);
+	if (r < 0) {
+		store_free(&s);
+		return -1;
+	}
+	rows = history_rows(root, s.v[i].mf, config);
+	/* Newest first; the newest row is the image itself, with its tags. */
+	*out = json_array();
+	for (n = json_array_size(rows); n > 0; n--)
+		json_array_append(*out, json_array_get(rows, n - 1));
+	json_decref(rows);
+	top = json_array_get(*out, 0);
+	if (top) {
+		size_t j;
+
+		tags = json_array();
+		for (j = 0; j < s.n; j++)
+			if (s.v[j].ref && !strcmp(s.v[j].id, s.v[i].id))
+				json_array_append_new(tags, json_string(s.v[j].ref));
+		json_object_set_new(top, "Id", json_string(s.v[i].id));
+		json_object_set_new(top, "Tags", json_array_size(tags) ? tags : json_null());
+		if (!json_array_size(tags))
+			json_decref(tags);
+	}
+	store_free(&s);
+	return 0;
+}
+
+/* ---- what save needs ---- */
+
+int image_describe(const char *root, const char *ref, json_t **out, struct err *err)
+{
+	struct store s;
+	bool by_name;
+	size_t i;
+	int r;
+
+	if (store_load(root, &s, err) < 0)
+		return -1;
+	r = store_find(&s, ref, &i, &by_name, err);
+	if (r == 0) {
+		json_t *tags = json_array();
+
+		if (by_name)
+			json_array_append_new(tags, json_string(s.v[i].ref));
+		/* A bare repository name means every tag of it, as docker save does. */
+		*out = json_pack("{s:s, s:s, s:O, s:o}", "Id", s.v[i].id, "Manifest",
+				 s.v[i].manifest, "ManifestJSON", s.v[i].mf, "RepoTags", tags);
+		json_object_set(*out, "MediaType", json_object_get(s.v[i].desc, "mediaType"));
+		json_object_set(*out, "Size", json_object_get(s.v[i].desc, "size"));
+	}
+	store_free(&s);
+	return r;
+}
+
+int image_repo_tags(const char *root, const char *name, json_t **out, struct err *err)
+{
+	struct store s;
+	size_t i;
+
+	if (store_load(root, &s, err) < 0)
+		return -1;
+	*out = json_array();
+	for (i = 0; i < s.n; i++) {
+		_cleanup_free_ char *n = NULL;
+		_cleanup_free_ char *t = NULL;
+
+		if (!s.v[i].ref)
+			continue;
+		image_ref_split(s.v[i].ref, &n, &t);
+		if (!strcmp(n, name))
+			json_array_append_new(*out, json_string(s.v[i].ref));
+	}
+	store_free(&s);
+	return 0;
+}
+
+/* ---- prune ---- */
+
+static bool id_tagged(struct store *s, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].ref && !strcmp(s->v[i].id, id))
+			return true;
+	return false;
+}
+
+/* The IDs prune would remove: untagged ones, or with all every one; none in use. */
+static json_t *prune_candidates(struct store *s, bool all,
+				bool (*in_use)(const char *id, void *ctx), void *ctx)
+{
+	json_t *ids = json_array();
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		const char *id = s->v[i].id;
+
+		if (json_array_has_string(ids, id) || (!all && id_tagged(s, id)))
+			continue;
+		if (in_use && in_use(id, ctx))
+			continue;
+		json_array_append_new(ids, json_string(id));
+	}
+	return ids;
+}
+
+int image_prune(const char *root, bool all, bool (*in_use)(const char *id, void *ctx),
+		void *ctx, json_t *report, unsigned long long *reclaimed, struct err *err)
+{
+	_cleanup_close_ int gc_lock = -1;
+	_cleanup_close_ int index_lock = -1;
+	_cleanup_json_ json_t *ids = NULL;
+	json_t *id;
+	struct store s;
+	size_t i;
+
+	*reclaimed = 0;
+	gc_lock = store_lock(root, "layers.lock", LOCK_EX, err);
+	if (gc_lock < 0)
+		return -1;
+	index_lock = store_lock(root, "images.lock", LOCK_EX, err);
+	if (index_lock < 0 || store_load(root, &s, err) < 0)
+		return -1;
+	ids = prune_candidates(&s, all, in_use, ctx);
+	store_free(&s);
+	json_array_foreach(ids, i, id) {
+		if (remove_locked(root, json_string_value(id), IMAGE_RM_FORCE, report, reclaimed,
+				  err) < 0)
+			return -1;
+	}
+	return 0;
 }

@@ -4,6 +4,7 @@
 #ifndef ISOBOX_IMAGE_H
 #define ISOBOX_IMAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -95,5 +96,25 @@ int image_store_lock_shared(const char *root, struct err *err);
  * what is missing, when a blob or layer the manifest needs is absent. */
 int image_store_add(const char *root, const char *ref, const char *manifest_digest,
 		    const char *repo_digest, struct err *err);
+
+/* docker tag: target ("name[:tag]") names the image source names too. */
+int image_tag(const char *root, const char *source, const char *target, struct err *err);
+
+/* docker history's rows, newest first: {"Id" (the image's on the newest row,
+ * else "<missing>"), "Created" (seconds), "CreatedBy", "Tags" (or null),
+ * "Size" (bytes of the layer the step made, 0 for empty ones), "Comment"}. */
+int image_history(const char *root, const char *ref, json_t **out, struct err *err);
+
+/* For save: {"Id", "Manifest" (digest), "ManifestJSON", "MediaType", "Size",
+ * "RepoTags" (ref's name:tag when ref is one, else [])}. */
+int image_describe(const char *root, const char *ref, json_t **out, struct err *err);
+/* Every "name:tag" of repository name (docker save NAME saves them all). */
+int image_repo_tags(const char *root, const char *name, json_t **out, struct err *err);
+
+/* docker image prune: remove untagged images (all: every image), except
+ * those in_use says a container uses. report gets {"Untagged"}/{"Deleted"}
+ * entries; reclaimed the bytes of the layers deleted. */
+int image_prune(const char *root, bool all, bool (*in_use)(const char *id, void *ctx),
+		void *ctx, json_t *report, unsigned long long *reclaimed, struct err *err);
 
 #endif

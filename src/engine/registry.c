@@ -691,6 +691,26 @@ int registry_reauth(struct registry *reg, const struct registry_response *resp,
 	return err_set(err, "registry %s: unsupported auth scheme %.40s", reg->domain, ch);
 }
 
+/* docker's words for a transport failure: Get "URL": dial tcp HOST: connect: ... */
+static int transport_error(struct registry *reg, CURL *h, const char *path, CURLcode rc,
+			   struct err *err)
+{
+	_cleanup_free_ char *url = url_for(reg, path);
+	long os_errno = 0;
+
+	curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+	if (rc == CURLE_COULDNT_CONNECT && os_errno > 0) {
+		char msg[128];
+		size_t i;
+
+		snprintf(msg, sizeof(msg), "%s", strerror((int)os_errno));
+		for (i = 0; msg[i]; i++)
+			msg[i] = (char)tolower((unsigned char)msg[i]);
+		return err_set(err, "Get \"%s\": dial tcp %s: connect: %s", url, reg->host, msg);
+	}
+	return err_set(err, "Get \"%s\": %s", url, curl_easy_strerror(rc));
+}
+
 static int perform(struct registry *reg, const struct registry_request *req,
 		   struct registry_response *resp, CURLcode *rc, struct err *err)
 {
@@ -708,7 +728,7 @@ static int perform(struct registry *reg, const struct registry_request *req,
 	if (req->body_fd >= 0 && !req->body)
 		lseek(req->body_fd, x.fd_start, SEEK_SET);
 	if (*rc != CURLE_OK)
-		return err_set(err, "%s %s: %s", req->method, req->path, curl_easy_strerror(*rc));
+		return transport_error(reg, reg->easy, req->path, *rc, err);
 	return 0;
 }
 
@@ -722,10 +742,17 @@ static int scheme_pick(struct registry *reg, struct err *err)
 	if (reg->base)
 		return 0;
 	reg->base = xasprintf("https://%s", reg->host);
-	if (perform(reg, &ping, &resp, &rc, err) == 0 || !reg->allow_http) {
+	/* A certificate that fails verification is an answer, not a server
+	 * that speaks no TLS: no fallback then. */
+	if (perform(reg, &ping, &resp, &rc, err) == 0 || !reg->allow_http ||
+	    rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+	    rc == CURLE_SSL_CERTPROBLEM) {
 		registry_response_free(&resp);
-		if (rc != CURLE_OK)
-			return err_wrap(err, "Get \"https://%s/v2/\"", reg->host);
+		if (rc != CURLE_OK) {
+			free(reg->base);
+			reg->base = NULL;
+			return -1;
+		}
 		return 0;
 	}
 	free(reg->base);
@@ -733,7 +760,9 @@ static int scheme_pick(struct registry *reg, struct err *err)
 	err_clear(err);
 	if (perform(reg, &ping, &resp, &rc, err) < 0) {
 		registry_response_free(&resp);
-		return err_set(err, "Get \"http://%s/v2/\": %s", reg->host, curl_easy_strerror(rc));
+		free(reg->base);
+		reg->base = NULL;
+		return -1;
 	}
 	registry_response_free(&resp);
 	return 0;
@@ -751,7 +780,10 @@ int registry_do(struct registry *reg, const struct registry_request *req,
 	if (resp->status != 401)
 		return 0;
 	if (registry_reauth(reg, resp, err) < 0) {
-		/* No way to authenticate: the 401 is the answer. */
+		/* Credentials that were refused say so; without any, the 401 is the
+		 * answer (docker's "pull access denied"). */
+		if (reg->user)
+			return -1;
 		err_clear(err);
 		return 0;
 	}

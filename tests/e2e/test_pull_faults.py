@@ -49,7 +49,9 @@ def store_is_verified(isobox):
 
 
 def images(isobox):
-    return isobox.out("images", "--no-trunc").splitlines()[1:]
+    """The store's images: (repository, tag, id) of each."""
+    return sorted(tuple(l.split()[:3]) for l in
+                  isobox.out("images", "--no-trunc").splitlines()[1:])
 
 
 def blob_gets(proxy, digest):

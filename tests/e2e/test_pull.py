@@ -1,0 +1,355 @@
+"""isobox pull from a real registry (docker-registry 2.8 on 127.0.0.1, started
+by the fixtures in conftest.py), with docker's output; images built by
+tests/e2e/oci_images.py and copied in with skopeo; faults from a proxy
+(registry.FaultProxy) whose log says what was downloaded."""
+import base64
+import json
+import os
+import re
+import subprocess
+import tempfile
+import threading
+
+import pytest
+
+import oci_images
+from conftest import Isobox, new_root
+
+HEX12 = re.compile(r"^[0-9a-f]{12}: ")
+
+
+def one_layer(path, tag="latest"):
+    """busybox as a one-layer image (for hyperv runs: multi-layer VMs are
+    another branch's)."""
+    lay = oci_images.Layout(path)
+    with tempfile.TemporaryDirectory() as work:
+        l1 = lay.add_layer(oci_images._busybox_base(work, lambda w: w.file("./etc/one", "one\n")))
+    lay.add_image([l1], tag=tag)
+    return path
+
+
+@pytest.fixture
+def ib(tmp_path):
+    """An isobox with an empty store."""
+    root = new_root("isobox-e2e-pull-")
+    box = Isobox(root)
+    yield box
+    for cid in box("ps", "-aq").stdout.split():
+        box("rm", "-f", cid)
+    subprocess.run(["rm", "-rf", root])
+
+
+def conf(tmp_path, text):
+    path = tmp_path / "pull.conf"
+    path.write_text(text)
+    return str(path)
+
+
+def blob_gets(proxy, digest=None):
+    return [e for e in proxy.blob_log() if digest is None or e["path"].endswith(digest)]
+
+
+def layer_digests(registry, name, tag="latest"):
+    m, _ = registry.manifest(name, tag)
+    return [l["digest"] for l in m["layers"]] + [m["config"]["digest"]]
+
+
+def test_pull_then_run(ib, registry, tmp_path, mode):
+    if mode == "hyperv":
+        ref = oci_images.push(one_layer(str(tmp_path / "one")), registry, "one")
+        ib.out("pull", ref)
+        r = ib("run", "--rm", f"--isolation={mode}", ref, "cat", "/etc/one")
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "one\n"
+        return
+    ref = oci_images.push(oci_images.busybox3(str(tmp_path / "bb3")), registry, "busybox3")
+    ib.out("pull", ref)
+    r = ib("run", "--rm", f"--isolation={mode}", ref, "sh", "-c", oci_images.BUSYBOX3_CHECK)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == oci_images.BUSYBOX3_EXPECT
+
+
+@pytest.mark.process_only("pull's output; no container runs")
+def test_pull_output_plain(ib, registry, tmp_path):
+    oci_images.push(oci_images.busybox3(str(tmp_path / "bb3")), registry, "busybox3")
+    _, digest = registry.manifest("busybox3", "latest")
+    name = f"{registry.host}/busybox3"
+    r = ib("pull", name)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[:2] == ["Using default tag: latest", "latest: Pulling from busybox3"]
+    assert lines[-3:] == [f"Digest: {digest}",
+                          f"Status: Downloaded newer image for {name}:latest",
+                          f"{name}:latest"]
+    layers = [l for l in lines if HEX12.match(l)]
+    ids = {l[:12] for l in layers}
+    assert len(ids) == 3
+    for i in ids:
+        mine = [l[14:] for l in layers if l.startswith(i)]
+        # No progress bars when stdout is not a terminal, as docker.
+        assert mine[0] == "Pulling fs layer" and mine[-1] == "Pull complete", mine
+        assert "Download complete" in mine and not any("Downloading" in m for m in mine)
+    # Again: up to date, and nothing said of the layers (docker's words).
+    r = ib("pull", name)
+    assert r.stdout.splitlines() == [
+        "Using default tag: latest", "latest: Pulling from busybox3", f"Digest: {digest}",
+        f"Status: Image is up to date for {name}:latest", f"{name}:latest"]
+
+
+@pytest.mark.process_only("pull's output; no container runs")
+def test_pull_tty_redraws(ib, registry, tmp_path):
+    """On a terminal, a layer's line is redrawn in place (cursor moves)."""
+    import pty
+    oci_images.push(oci_images.busybox3(str(tmp_path / "bb3")), registry, "busybox3")
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(ib.cmd()[0], ib.cmd("pull", f"{registry.host}/busybox3:latest"))
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, out
+    text = out.decode()
+    assert "\x1b[2K" in text and re.search(r"\x1b\[\d+A", text), text
+    assert "Pull complete" in text and "Status: Downloaded newer image" in text
+
+
+@pytest.mark.process_only("pull's output; no container runs")
+def test_pull_quiet(ib, registry, tmp_path):
+    oci_images.push(oci_images.busybox3(str(tmp_path / "bb3")), registry, "busybox3")
+    r = ib("pull", "-q", f"{registry.host}/busybox3")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"{registry.host}/busybox3:latest\n"
+    assert r.stderr == ""
+
+
+@pytest.mark.process_only("a pull by digest; no container runs")
+def test_pull_by_digest(ib, fault_proxy, tmp_path):
+    oci_images.push(oci_images.busybox3(str(tmp_path / "bb3")), fault_proxy, "busybox3")
+    _, digest = fault_proxy.registry.manifest("busybox3", "latest")
+    ref = f"{fault_proxy.host}/busybox3@{digest}"
+    r = ib("pull", ref)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == f"{ref}: Pulling from busybox3"
+    assert lines[-3:] == [f"Digest: {digest}", f"Status: Downloaded newer image for {ref}", ref]
+    before = len(blob_gets(fault_proxy))
+    assert before == 4
+    # The tag names the same image: nothing is downloaded again.
+    r = ib("pull", f"{fault_proxy.host}/busybox3:latest")
+    assert r.returncode == 0, r.stderr
+    assert len(blob_gets(fault_proxy)) == before
+    # A digest that is not the manifest's is refused.
+    bad = f"{fault_proxy.host}/busybox3@sha256:" + "0" * 64
+    r = ib("pull", bad)
+    assert r.returncode != 0
+    assert "manifest unknown" in r.stderr
+
+
+@pytest.mark.process_only("platform selection; the arm64 image cannot run here in any mode")
+def test_pull_index_platform(ib, registry, tmp_path):
+    oci_images.push(oci_images.multiarch(str(tmp_path / "ma")), registry, "multi")
+    index, index_digest = registry.manifest("multi", "latest")
+    name = f"{registry.host}/multi"
+    r = ib("pull", name)
+    assert r.returncode == 0, r.stderr
+    assert f"Digest: {index_digest}" in r.stdout.splitlines()
+    assert ib.out("run", "--rm", "--isolation=process", name, "cat", "/arch") == "amd64\n"
+    info = json.loads(ib.out("image", "inspect", name))
+    info = info[0] if isinstance(info, list) else info
+    assert info["Architecture"] == "amd64"
+    r = ib("pull", "--platform", "linux/arm64", name)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(ib.out("image", "inspect", name))
+    info = info[0] if isinstance(info, list) else info
+    assert info["Architecture"] == "arm64"
+    r = ib("pull", "--platform", "linux/s390x", name)
+    assert r.returncode != 0
+    assert "no matching manifest for linux/s390x in the manifest list entries" in r.stderr
+
+
+@pytest.mark.process_only("registry errors; no container runs")
+def test_pull_errors(ib, registry, tmp_path):
+    oci_images.push(oci_images.busybox3(str(tmp_path / "bb3")), registry, "busybox3")
+    r = ib("pull", f"{registry.host}/busybox3:nope")
+    assert r.returncode != 0
+    assert (f"manifest for {registry.host}/busybox3:nope not found: manifest unknown: "
+            "manifest unknown") in r.stderr
+    r = ib("pull", "127.0.0.1:1/x")
+    assert r.returncode != 0
+    assert 'Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused' \
+        in r.stderr
+    r = ib("pull", "Busybox")
+    assert r.returncode != 0 and "invalid reference format" in r.stderr
+    # Nothing named, nothing half-written.
+    assert ib.out("images", "-q") == ""
+
+
+@pytest.mark.process_only("download faults; no container runs")
+def test_pull_retries_and_resumes(ib, fault_proxy, tmp_path):
+    oci_images.push(oci_images.busybox3(str(tmp_path / "bb3")), fault_proxy, "busybox3")
+    m, _ = fault_proxy.registry.manifest("busybox3", "latest")
+    config, big = m["config"]["digest"], m["layers"][0]["digest"]
+    one_at_a_time = conf(tmp_path, "max_concurrent_downloads = 1\n")
+    start = len(fault_proxy.log)
+    # Blob GETs, in order: the config (503), the config again, layer 1 (cut halfway).
+    fault_proxy.fail_blob_get = {fault_proxy.blob_gets + 1: 503}
+    fault_proxy.cut_blob_get = {fault_proxy.blob_gets + 3: 0.5}
+    r = ib("--config", one_at_a_time, "pull", f"{fault_proxy.host}/busybox3")
+    assert r.returncode == 0, r.stderr
+    log = [e for e in fault_proxy.log[start:] if "/blobs/" in e["path"] and e["method"] == "GET"]
+    cfg = [e for e in log if e["path"].endswith(config)]
+    assert [e["status"] for e in cfg] == [503, 200], cfg
+    layer = [e for e in log if e["path"].endswith(big)]
+    assert len(layer) == 2, layer
+    assert layer[0]["range"] is None and 0 < layer[0]["sent"] < m["layers"][0]["size"]
+    assert layer[1]["range"] == f"bytes={layer[0]['sent']}-", layer
+    assert layer[1]["status"] == 206
+    assert layer[0]["sent"] + layer[1]["sent"] == m["layers"][0]["size"]
+    out = ib.out("run", "--rm", "--isolation=process", f"{fault_proxy.host}/busybox3",
+                 "sh", "-c", oci_images.BUSYBOX3_CHECK)
+    assert out == oci_images.BUSYBOX3_EXPECT
+
+
+@pytest.mark.process_only("download faults; no container runs")
+def test_pull_gives_up_cleanly(ib, fault_proxy, tmp_path):
+    oci_images.push(oci_images.busybox3(str(tmp_path / "bb3")), fault_proxy, "busybox3")
+    n = fault_proxy.blob_gets
+    fault_proxy.fail_blob_get = {n + i: 500 for i in range(1, 40)}
+    r = ib("pull", f"{fault_proxy.host}/busybox3")
+    assert r.returncode != 0
+    assert "500" in r.stderr or "error" in r.stderr.lower(), r.stderr
+    assert ib.out("images", "-q") == ""
+    blobs = os.path.join(ib.root, "blobs", "sha256")
+    named = [f for f in os.listdir(blobs) if not f.startswith(".")] if os.path.isdir(blobs) else []
+    # Only the manifest (verified) may be there: no layer, no config.
+    assert all(f"sha256:{f}" not in layer_digests(fault_proxy.registry, "busybox3")
+               for f in named), named
+
+
+@pytest.mark.process_only("deduplication; no container runs")
+def test_pull_dedup(ib, fault_proxy, tmp_path):
+    lay = oci_images.busybox3(str(tmp_path / "bb3"))
+    oci_images.push(lay, fault_proxy, "busybox3")
+    oci_images.push(lay, fault_proxy, "again")
+    ib.out("pull", f"{fault_proxy.host}/busybox3")
+    assert len(blob_gets(fault_proxy)) == 4
+    r = ib("pull", f"{fault_proxy.host}/again")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("Already exists") == 3
+    ib.out("pull", f"{fault_proxy.host}/busybox3")
+    assert len(blob_gets(fault_proxy)) == 4
+
+
+@pytest.mark.process_only("two pull processes; no container runs")
+def test_two_concurrent_pulls(ib, fault_proxy, tmp_path):
+    oci_images.push(oci_images.busybox3(str(tmp_path / "bb3")), fault_proxy, "busybox3")
+    fault_proxy.rate = 2 << 20      # slow enough that the two overlap
+    start = len(fault_proxy.log)
+    results = [None, None]
+
+    def pull(i):
+        results[i] = ib("pull", f"{fault_proxy.host}/busybox3", timeout=120)
+    threads = [threading.Thread(target=pull, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for r in results:
+        assert r.returncode == 0, r.stderr
+    log = [e for e in fault_proxy.log[start:] if "/blobs/" in e["path"] and e["method"] == "GET"]
+    for d in layer_digests(fault_proxy.registry, "busybox3"):
+        assert len([e for e in log if e["path"].endswith(d)]) == 1, (d, log)
+    out = ib.out("run", "--rm", "--isolation=process", f"{fault_proxy.host}/busybox3",
+                 "sh", "-c", oci_images.BUSYBOX3_CHECK)
+    assert out == oci_images.BUSYBOX3_EXPECT
+
+
+def test_run_pulls_missing_image(ib, registry, tmp_path, mode):
+    ref = oci_images.push(one_layer(str(tmp_path / "one")), registry, "one")
+    r = ib("run", "--rm", "--pull", "never", f"--isolation={mode}", ref, "true")
+    assert r.returncode != 0
+    assert "not found" in r.stderr
+    r = ib("run", "--rm", f"--isolation={mode}", ref, "cat", "/etc/one")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "one\n"
+    assert r.stderr.startswith(f"Unable to find image '{ref}' locally\n")
+    assert "latest: Pulling from one" in r.stderr and "Status: Downloaded newer image" in r.stderr
+    # Present now: no pull.
+    r = ib("run", "--rm", f"--isolation={mode}", ref, "true")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    # --pull always asks the registry again.
+    r = ib("create", "--pull", "always", f"--isolation={mode}", ref)
+    assert r.returncode == 0, r.stderr
+    assert "Unable to find" not in r.stderr
+    assert f"Status: Image is up to date for {ref}" in r.stderr
+    ib("rm", "-f", r.stdout.strip())
+    r = ib("run", "--rm", "--pull", "sometimes", ref, "true")
+    assert r.returncode != 0 and "invalid pull option" in r.stderr
+
+
+@pytest.mark.process_only("pull's output; no container runs")
+def test_pull_all_tags(ib, registry, tmp_path):
+    lay = oci_images.busybox3(str(tmp_path / "bb3"))
+    oci_images.push(lay, registry, "busybox3", tag="latest")
+    oci_images.push(lay, registry, "busybox3", tag="v2", src_tag="latest")
+    name = f"{registry.host}/busybox3"
+    r = ib("pull", "-a", name)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "latest: Pulling from busybox3" in lines and "v2: Pulling from busybox3" in lines
+    assert lines[-2:] == [f"Status: Downloaded newer image for {name}", name]
+    tags = sorted(l.split()[1] for l in ib.out("images").splitlines()[1:])
+    assert tags == ["latest", "v2"]
+    assert ib("pull", "-a", f"{name}:v2").returncode != 0
+
+
+def docker_config(tmp_path, host, user, password):
+    d = tmp_path / "docker-config"
+    d.mkdir(exist_ok=True)
+    auth = base64.b64encode(f"{user}:{password}".encode()).decode()
+    (d / "config.json").write_text(json.dumps({"auths": {host: {"auth": auth}}}))
+    return dict(os.environ, DOCKER_CONFIG=str(d))
+
+
+@pytest.mark.process_only("auth; no container runs")
+def test_pull_token_auth(ib, token_registry, tmp_path):
+    reg = token_registry
+    ref = oci_images.push(oci_images.busybox3(str(tmp_path / "bb3")), reg, "busybox3")
+    r = subprocess.run(ib.cmd("pull", ref), capture_output=True, text=True,
+                       env=docker_config(tmp_path, "nowhere", "x", "y"))
+    assert r.returncode != 0
+    env = docker_config(tmp_path, reg.host, reg.user, reg.password)
+    before = len(reg.token_server.requests)
+    r = subprocess.run(ib.cmd("pull", ref), capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    got = reg.token_server.requests[before:]
+    assert got and all(q["user"] == reg.user for q in got), got
+    # One token for the whole pull (cached for its scope), not one per blob.
+    assert len([q for q in got if q["status"] == 200]) <= 2, got
+    env = docker_config(tmp_path, reg.host, reg.user, "wrong")
+    r = subprocess.run(ib.cmd("pull", ref), capture_output=True, text=True, env=env)
+    assert r.returncode != 0 and "unauthorized" in r.stderr, r.stderr
+
+
+@pytest.mark.process_only("TLS and Basic auth; no container runs")
+def test_pull_tls_basic(ib, tls_registry, tmp_path):
+    reg = tls_registry
+    ref = oci_images.push(oci_images.busybox3(str(tmp_path / "bb3")), reg, "busybox3")
+    env = docker_config(tmp_path, reg.host, reg.user, reg.password)
+    r = subprocess.run(ib.cmd("pull", ref), capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    # Without the CA in certs.d the server is not trusted, and HTTP is not tried.
+    os.rename(reg.certs_d, reg.certs_d + ".off")
+    try:
+        r = subprocess.run(ib.cmd("pull", ref + "x"), capture_output=True, text=True, env=env)
+    finally:
+        os.rename(reg.certs_d + ".off", reg.certs_d)
+    assert r.returncode != 0
+    assert "certificate" in r.stderr.lower() or "SSL" in r.stderr, r.stderr
