@@ -34,6 +34,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv);
  * lines on out (NULL: silent). run and create use it for a missing image. */
 int cli_pull(struct cli *cli, const char *ref, const char *platform, FILE *out,
 	     struct err *err);
+int cmd_commit(struct cli *cli, int argc, char **argv);
 int cmd_images(struct cli *cli, int argc, char **argv);
 int cmd_rmi(struct cli *cli, int argc, char **argv);
 int cmd_image(struct cli *cli, int argc, char **argv);   /* image inspect|ls|rm|import|... */

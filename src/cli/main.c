@@ -32,6 +32,7 @@ static const struct command commands[] = {
 	{ "wait", cmd_wait, "Block until containers stop, then print their exit codes" },
 	{ "exec", cmd_exec, "Run a command in a running container" },
 	{ "pull", cmd_pull, "Download an image from a registry" },
+	{ "commit", cmd_commit, "Create a new image from a container's changes" },
 	{ "import", cmd_import, "Import a rootfs tarball to create an image" },
 	{ "images", cmd_images, "List images" },
 	{ "rmi", cmd_rmi, "Remove one or more images" },

@@ -1,4 +1,4 @@
-/* libarchive, loaded on first use. Only import and /proc/config.gz need it;
+/* libarchive, loaded on first use. Only import, commit and /proc/config.gz need it;
  * loading it (with libxml2, ICU, nettle, liblzma, ...) at every start would
  * cost each `run` about 3 MiB of RSS and milliseconds. layer.c calls the functions by
  * their usual names; the macros below route them through this table. */
@@ -11,6 +11,14 @@
 #include "util/err.h"
 
 #define ARCHIVE_DL_FUNCS(X) \
+	X(archive_entry_new) \
+	X(archive_entry_free) \
+	X(archive_entry_copy_stat) \
+	X(archive_entry_set_pathname) \
+	X(archive_entry_set_symlink) \
+	X(archive_entry_xattr_add_entry) \
+	X(archive_write_open_fd) \
+	X(archive_entry_set_size) \
 	X(archive_entry_filetype) \
 	X(archive_entry_set_mtime) \
 	X(archive_entry_set_perm) \
@@ -68,6 +76,14 @@ extern struct archive_dl archive_dl;
 int archive_dl_load(struct err *err);
 
 #ifndef ARCHIVE_DL_IMPL
+#define archive_entry_new (archive_dl.archive_entry_new)
+#define archive_entry_free (archive_dl.archive_entry_free)
+#define archive_entry_copy_stat (archive_dl.archive_entry_copy_stat)
+#define archive_entry_set_pathname (archive_dl.archive_entry_set_pathname)
+#define archive_entry_set_symlink (archive_dl.archive_entry_set_symlink)
+#define archive_entry_xattr_add_entry (archive_dl.archive_entry_xattr_add_entry)
+#define archive_write_open_fd (archive_dl.archive_write_open_fd)
+#define archive_entry_set_size (archive_dl.archive_entry_set_size)
 #define archive_entry_filetype (archive_dl.archive_entry_filetype)
 #define archive_entry_set_mtime (archive_dl.archive_entry_set_mtime)
 #define archive_entry_set_perm (archive_dl.archive_entry_set_perm)

@@ -15,6 +15,7 @@
 #include "blob.h"
 #include "digest.h"
 #include "layer.h"
+#include "vm_image.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -470,7 +471,9 @@ static json_t *inspect_object(struct store *s, struct store_entry *e)
 	hist0 = json_array_get(json_object_get(cfg, "history"), 0);
 	o = json_pack("{s:s, s:o, s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:I, s:o, s:{s:s, s:o}}",
 		"Id", e->id, "RepoTags", tags, "RepoDigests", digests, "Parent", "",
-		"Comment", member_or(hist0, "comment", json_string("")),
+		"Comment", json_is_string(json_object_get(cfg, "comment"))
+			? member_or(cfg, "comment", json_string(""))
+			: member_or(hist0, "comment", json_string("")),
 		"Created", config_created(cfg),
 		"Author", member_or(cfg, "author", json_string("")),
 		"Architecture", member_or(cfg, "architecture", json_string("")),
@@ -744,7 +747,6 @@ static int layer_drop(struct store *s, const char *diff_id, json_t *report,
 {
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_free_ char *trash = NULL;
-	_cleanup_free_ char *erofs = NULL;
 
 	if (!digest_valid(diff_id) || store_uses_layer(s, diff_id))
 		return 0;
@@ -760,9 +762,8 @@ static int layer_drop(struct store *s, const char *diff_id, json_t *report,
 		if (layer_disk_usage(trash, &n, &ignored) == 0)
 			*reclaimed += n;
 	}
-	/* Its EROFS disk for VMs (engine/vm_image.c), built from this layer alone. */
-	erofs = xasprintf("%s/erofs/%s.erofs", s->root, digest_hex(diff_id));
-	unlink(erofs);
+	/* Its EROFS disks for VMs: its own and any chain that holds it. */
+	vm_image_layer_dropped(s->root, digest_hex(diff_id));
 	return rm_rf(trash, err);
 }
 

@@ -394,6 +394,19 @@ static int parse_cgroup_mount(struct agent_process *p, char *s)
 	return r;
 }
 
+/* How many EROFS disks the image is, once: 1..AGENT_ROOT_DISKS_MAX. */
+static int parse_root_disks(struct agent_process *p, char *s)
+{
+	unsigned long long v;
+	int r = !p->root_disks && s && parse_ull(s, &v) == 0 && v >= 1 &&
+			v <= AGENT_ROOT_DISKS_MAX ? 0 : -1;
+
+	free(s);
+	if (r == 0)
+		p->root_disks = (unsigned)v;
+	return r;
+}
+
 static int apply_record(struct agent_process *p, unsigned tag, char *s, struct counts *n)
 {
 	switch (tag) {
@@ -407,6 +420,7 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	case TAG_PIDS: { int r = parse_ull(s, &p->pids); free(s); return r; }
 	case TAG_CPU_MAX: return parse_cpu_max(p, s);
 	case TAG_CGROUP_MOUNT: return parse_cgroup_mount(p, s);
+	case TAG_ROOT_DISKS: return parse_root_disks(p, s);
 	case TAG_ARG: return push(&p->argv, &n->args, s);
 	case TAG_ENV: return push(&p->envp, &n->env, s);
 	case TAG_CWD: free(p->cwd); p->cwd = s; return s && s[0] == '/' ? 0 : -1;
@@ -579,17 +593,36 @@ static void make_dev(void)
 		     NULL);
 }
 
-/* EROFS image below, the writable layer (its own disk, so changes survive a
- * stop, or a tmpfs) above, an overlay as the container's root. */
+/* The image's EROFS disks below (one per layer, or a chain of layers at the
+ * bottom), the writable layer (its own disk, so changes survive a stop, or a
+ * tmpfs) above, an overlay as the container's root: lowerdir lists the disks
+ * top first, so overlay honours each layer's whiteouts and opaque dirs. */
 static void mount_root(const struct agent_process *p)
 {
-	char root[64], upper[64];
+	unsigned i, n = p->root_disks ? p->root_disks : 1;
+	char dev[64], lower[24], upper[64];
+	char opts[AGENT_ROOT_DISKS_MAX * 16 + 64];
+	size_t off;
 
-	if (find_disk(AGENT_DISK_ROOT, root, sizeof(root)) < 0) {
-		say("no disk with serial %s appeared", AGENT_DISK_ROOT);
-		agent_report(125);
+	for (i = 0; i < n; i++) {
+		char serial[32];
+
+		if (i == 0)
+			snprintf(serial, sizeof(serial), "%s", AGENT_DISK_ROOT);
+		else
+			snprintf(serial, sizeof(serial), "%s-%u", AGENT_DISK_ROOT, i);
+		if (find_disk(serial, dev, sizeof(dev)) < 0) {
+			say("no disk with serial %s appeared", serial);
+			agent_report(125);
+		}
+		snprintf(lower, sizeof(lower), "/lower%u", i);
+		mount_or_die(dev, lower, "erofs", MS_RDONLY, NULL);
 	}
-	mount_or_die(root, "/lower", "erofs", MS_RDONLY, NULL);
+	off = (size_t)snprintf(opts, sizeof(opts), "lowerdir=");
+	for (i = n; i-- > 0;)
+		off += (size_t)snprintf(opts + off, sizeof(opts) - off, "/lower%u%s", i,
+					i ? ":" : "");
+	snprintf(opts + off, sizeof(opts) - off, ",upperdir=/rw/upper,workdir=/rw/work");
 	if (find_disk(AGENT_DISK_UPPER, upper, sizeof(upper)) == 0)
 		mount_or_die(upper, "/rw", "ext4", 0, NULL);
 	else
@@ -597,8 +630,7 @@ static void mount_root(const struct agent_process *p)
 	mkdir("/rw/upper", 0755);
 	mkdir("/rw/work", 0755);
 	/* Read-write first: the mount points below may need creating. */
-	mount_or_die("overlay", "/root", "overlay", 0,
-		     "lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work");
+	mount_or_die("overlay", "/root", "overlay", 0, opts);
 	/* In the order of runc's default config.json: proc, /dev and below, sys. */
 	mount_or_die("proc", "/root/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	make_dev();

@@ -65,12 +65,17 @@ enum agent_tag {
 	TAG_CGROUP_SET = 34, /* FRAME_UPDATE: "FILE VALUE", a limit of the app's cgroup; FILE one
 			      * of memory.max memory.swap.max memory.low pids.max cpu.max
 			      * cpu.weight cpuset.cpus cpuset.mems, VALUE checked for it */
+	TAG_ROOT_DISKS = 35, /* decimal, 1..AGENT_ROOT_DISKS_MAX: the image's read-only EROFS
+			      * disks, stacked by overlay (absent: one) */
 };
 
 #define AGENT_ETC_FILE_MAX (64u << 10)
 
 /* Disk serials (virtio-blk GET_ID) the agent looks its disks up by. */
-#define AGENT_DISK_ROOT "isobox-root"      /* EROFS image of the container's image */
+#define AGENT_DISK_ROOT "isobox-root"      /* EROFS image of the container's image: its
+					    * bottom layer(s); "isobox-root-N" (N from 1)
+					    * are the layers above, N-th from the bottom */
+#define AGENT_ROOT_DISKS_MAX 16
 #define AGENT_DISK_CONFIG "isobox-config"  /* the blob above */
 #define AGENT_DISK_UPPER "isobox-upper"    /* optional ext4: the writable layer */
 

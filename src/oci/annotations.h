@@ -8,7 +8,10 @@
 #define VM_ANNOTATION_ISOLATION "io.isobox.isolation"
 #define VM_ANNOTATION_KERNEL "io.isobox.vm.kernel"
 #define VM_ANNOTATION_INITRD "io.isobox.vm.initrd"
+/* The image's EROFS disks, bottom first, one path a line (older bundles: one
+ * path); at most VM_ROOTFS_MAX_DISKS, the guest stacks them with overlay. */
 #define VM_ANNOTATION_ROOTFS "io.isobox.vm.rootfs"
+#define VM_ROOTFS_MAX_DISKS 16
 #define VM_ANNOTATION_UPPER "io.isobox.vm.upper"
 #define VM_ANNOTATION_MEMORY "io.isobox.vm.memory"
 

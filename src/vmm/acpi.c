@@ -307,7 +307,7 @@ static void aml_name_integer(struct aml *a, const char *name, uint64_t v)
 #define RES_EXT_IRQ 0x89
 #define RES_IO_DECODE16 0x01
 #define RES_MEM_RW 0x01
-#define RES_EXT_IRQ_CONSUMER 0x01      /* level, active high, exclusive */
+#define RES_EXT_IRQ_CONSUMER 0x09      /* consumer, level, active high, shared */
 
 static size_t res_io(uint8_t *p, uint16_t port, uint8_t len)
 {
@@ -474,7 +474,6 @@ static int devices_check(const struct acpi_mmio_device *devs, size_t n_devs, str
 			return err_set(err, "virtio-mmio device %zu: GSI %u is %s", i, d->gsi,
 				       d->gsi >= ACPI_IOAPIC_PINS ? "past the I/O APIC's 24 pins" :
 				       "already taken");
-		used |= 1u << d->gsi;
 	}
 	return 0;
 }

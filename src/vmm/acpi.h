@@ -25,9 +25,10 @@
 #define ACPI_IOAPIC_PINS 24            /* KVM's in-kernel I/O APIC */
 /* 8-bit xAPIC ids: the vCPUs take 0..n-1 and the I/O APIC takes n. */
 #define ACPI_MAX_CPUS 254
-/* One I/O APIC pin each (the interrupts are declared exclusive), minus the
- * pins of the PIT (0), the 8259 cascade (2) and the UART (4). */
-#define ACPI_MAX_DEVICES (ACPI_IOAPIC_PINS - 3)
+/* The interrupts are declared shared (level, active high), so devices may
+ * share a pin (the VMM ORs their levels), but none the PIT's (0), the 8259
+ * cascade's (2) or the UART's (4). The bound keeps the DSDT's names VRnn. */
+#define ACPI_MAX_DEVICES 32
 
 struct acpi_mmio_device {
 	uint64_t base;                 /* guest-physical, below 4 GiB */

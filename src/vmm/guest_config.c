@@ -234,6 +234,8 @@ int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 		put(f, TAG_DETACH, "1");
 	if (p->init)
 		put(f, TAG_INIT, "1");
+	if (p->root_disks)
+		put_uint(f, TAG_ROOT_DISKS, p->root_disks);
 	if (p->hostname)
 		put(f, TAG_HOSTNAME, p->hostname);
 	if (p->user)

@@ -46,6 +46,8 @@ struct linux_vm {
 	struct vm_devices devs;
 	unsigned timeout_ms;
 	pthread_mutex_t io_lock;     /* the port devices and the state, between vCPUs */
+	pthread_mutex_t irq_lock;    /* irq_count and the lines' levels */
+	unsigned irq_count[ACPI_IOAPIC_PINS];   /* devices asserting each line */
 	bool finished;               /* a vCPU's loop ended: the others stop too */
 	int result;                  /* of the first vCPU loop to end */
 	struct err err;
@@ -66,13 +68,26 @@ static void irq_pulse(void *ctx, int line)
 	ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq);
 }
 
-/* Virtio devices hold their (level-triggered) line until the guest acks. */
+/* Virtio devices hold their (level-triggered) line until the guest acks.
+ * Devices may share a line (the image's layer disks do): it is high while any
+ * of them asserts it. Each device reports changes only (virtio_mmio.c). */
 static void irq_level(void *ctx, uint32_t gsi, int level)
 {
 	struct linux_vm *vm = ctx;
-	struct kvm_irq_level irq = { .irq = gsi, .level = (uint32_t)level };
+	struct kvm_irq_level irq = { .irq = gsi };
+	unsigned *n;
 
-	ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq);
+	if (gsi >= ACPI_IOAPIC_PINS)
+		return;
+	n = &vm->irq_count[gsi];
+	pthread_mutex_lock(&vm->irq_lock);
+	if (level)
+		irq.level = ++*n == 1;
+	else if (*n)
+		irq.level = --*n != 0;
+	if (level ? *n == 1 : *n == 0)
+		ioctl(vm->kvm.vm_fd, KVM_IRQ_LINE, &irq);
+	pthread_mutex_unlock(&vm->irq_lock);
 }
 
 static uint8_t port_read(struct linux_vm *vm, uint16_t port)
@@ -367,6 +382,7 @@ int linux_vm_run(const struct linux_vm_config *c, struct linux_vm_exit *exit, st
 
 	memset(vm, 0, sizeof(*vm));
 	pthread_mutex_init(&vm->io_lock, NULL);
+	pthread_mutex_init(&vm->irq_lock, NULL);
 	vm->n_vcpus = c->n_vcpus ? c->n_vcpus : 1;
 	if (vm->n_vcpus > LINUX_VM_MAX_VCPUS) {
 		free(vm);

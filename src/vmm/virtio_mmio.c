@@ -53,10 +53,16 @@ void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, voi
 		d->queues[i].mem = mem;
 }
 
+/* Only changes reach set_irq: a line that several devices share is the OR of
+ * them, counted by its owner, so a device must raise and lower it once each. */
 static void update_irq(struct virtio_dev *d)
 {
-	if (d->set_irq)
-		d->set_irq(d->irq_ctx, d->gsi, d->interrupt_status ? 1 : 0);
+	bool on = d->interrupt_status != 0;
+
+	if (!d->set_irq || on == d->irq_asserted)
+		return;
+	d->irq_asserted = on;
+	d->set_irq(d->irq_ctx, d->gsi, on ? 1 : 0);
 }
 
 void virtio_notify_used(struct virtio_dev *d, unsigned q)

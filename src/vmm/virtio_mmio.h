@@ -43,6 +43,7 @@ struct virtio_dev {
 	uint32_t interrupt_status, config_generation;
 	uint64_t driver_features;
 	bool broken;                /* the guest broke the rules: stop, ask for a reset */
+	bool irq_asserted;          /* what set_irq last said: devices may share a line */
 	struct virtq queues[VIRTIO_MAX_QUEUES];
 };
 

@@ -77,6 +77,16 @@ static int vm_tty(int sock, int stdio[3], struct err *err)
 	return 0;
 }
 
+/* The lines of the bundle's root image list (vm_devices checks each). */
+static unsigned root_disk_count(const char *list)
+{
+	unsigned n = 1;
+
+	for (; *list; list++)
+		n += *list == '\n' && list[1];
+	return n;
+}
+
 static int vm_child(const struct vm_start *vs, struct err *err)
 {
 	const struct oci_spec *spec = vs->spec;
@@ -120,6 +130,7 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 
 	if (!c.kernel || !c.initrd || !io.rootfs)
 		return err_set(err, "the bundle names no guest kernel, initramfs or root image");
+	gp.root_disks = root_disk_count(io.rootfs);
 	io.stdin_fd = stdio[0];
 	io.stdout_fd = stdio[1];
 	io.stderr_fd = stdio[2];

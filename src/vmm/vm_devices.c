@@ -24,9 +24,12 @@ static int add_disk(struct vm_devices *d, const struct kvm_vm *mem, int fd, bool
 {
 	size_t i = d->n;
 	struct virtio_blk *b = &d->blk[i - VM_CONSOLES];
+	uint32_t gsi = VM_GSI_BASE + (uint32_t)(i < VM_OWN_GSIS ? i : VM_OWN_GSIS + i % 2);
 
-	if (virtio_blk_init(b, mem, VM_MMIO_BASE + i * VIRTIO_MMIO_SIZE, VM_GSI_BASE + (uint32_t)i,
-			    set_irq, ctx, fd, readonly, serial, err) < 0)
+	if (i >= VM_MAX_DEVICES)
+		return err_set(err, "too many disks for the VM");
+	if (virtio_blk_init(b, mem, VM_MMIO_BASE + i * VIRTIO_MMIO_SIZE, gsi, set_irq, ctx, fd,
+			    readonly, serial, err) < 0)
 		return -1;
 	add(d, &b->dev);
 	return 0;
@@ -41,6 +44,37 @@ static int open_disk(const char *path, bool readonly, struct err *err)
 	return fd;
 }
 
+/* The image's disks, one path a line, bottom first: "isobox-root", then
+ * "isobox-root-1" and up. The fds are d->disk_fds[2..]. */
+static int add_root_disks(struct vm_devices *d, const struct kvm_vm *mem, const char *list,
+			  void (*set_irq)(void *, uint32_t, int), void *ctx, struct err *err)
+{
+	const char *p = list;
+	unsigned i;
+
+	for (i = 0; *p; i++) {
+		size_t len = strcspn(p, "\n");
+		char path[4096], serial[32];
+		int *fd = &d->disk_fds[2 + i];
+
+		if (i >= AGENT_ROOT_DISKS_MAX)
+			return err_set(err, "the image has more than %d disks", AGENT_ROOT_DISKS_MAX);
+		if (!len || len >= sizeof(path))
+			return err_set(err, "the bundle's root image list is malformed");
+		memcpy(path, p, len);
+		path[len] = '\0';
+		p += len + (p[len] == '\n');
+		if (i == 0)
+			snprintf(serial, sizeof(serial), "%s", AGENT_DISK_ROOT);
+		else
+			snprintf(serial, sizeof(serial), "%s-%u", AGENT_DISK_ROOT, i);
+		if ((*fd = open_disk(path, true, err)) < 0 ||
+		    add_disk(d, mem, *fd, true, serial, set_irq, ctx, err) < 0)
+			return -1;
+	}
+	return i ? 0 : err_set(err, "the bundle names no root image");
+}
+
 int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 		      const struct vm_container_io *io,
 		      void (*set_irq)(void *, uint32_t, int), void *ctx, struct err *err)
@@ -48,7 +82,7 @@ int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 	size_t i;
 
 	memset(d, 0, sizeof(*d));
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < VM_BLK_MAX; i++)
 		d->disk_fds[i] = -1;
 	d->ctl[0] = d->ctl[1] = -1;
 	d->start_fd = io ? io->start_fd : -1;
@@ -78,22 +112,21 @@ int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 			    set_irq, ctx, d->exec.to_guest[0], d->exec.from_guest[1]);
 	d->con[3].wake_fd = d->wake_fd;
 	add(d, &d->con[3].dev);
-	if ((d->disk_fds[0] = open_disk(io->rootfs, true, err)) < 0 ||
-	    add_disk(d, mem, d->disk_fds[0], true, AGENT_DISK_ROOT, set_irq, ctx, err) < 0 ||
-	    add_disk(d, mem, io->config_fd, true, AGENT_DISK_CONFIG, set_irq, ctx, err) < 0)
+	/* Config and upper first: they keep a pin each, the image's disks share. */
+	if (add_disk(d, mem, io->config_fd, true, AGENT_DISK_CONFIG, set_irq, ctx, err) < 0)
 		return -1;
-	if (io->upper && ((d->disk_fds[2] = open_disk(io->upper, false, err)) < 0 ||
-			  add_disk(d, mem, d->disk_fds[2], false, AGENT_DISK_UPPER, set_irq, ctx,
+	if (io->upper && ((d->disk_fds[1] = open_disk(io->upper, false, err)) < 0 ||
+			  add_disk(d, mem, d->disk_fds[1], false, AGENT_DISK_UPPER, set_irq, ctx,
 				   err) < 0))
 		return -1;
-	return 0;
+	return add_root_disks(d, mem, io->rootfs, set_irq, ctx, err);
 }
 
 void vm_devices_destroy(struct vm_devices *d)
 {
 	size_t i;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < VM_BLK_MAX; i++)
 		if (d->disk_fds[i] >= 0)
 			close(d->disk_fds[i]);
 	for (i = 0; i < 2; i++)

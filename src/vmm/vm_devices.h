@@ -12,18 +12,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest/agent_proto.h"
 #include "util/err.h"
 #include "vmm/devices/virtio_blk.h"
 #include "vmm/devices/virtio_console.h"
 #include "vmm/exec_mux.h"
 
+#define VM_CONSOLES 4
 #define VM_MMIO_BASE 0xd0000000ULL
 #define VM_GSI_BASE 16           /* IOAPIC pins above the ISA interrupts */
-#define VM_MAX_DEVICES 8
+/* Consoles, config, upper, and up to AGENT_ROOT_DISKS_MAX image disks. The
+ * first VM_OWN_GSIS devices own a pin each from VM_GSI_BASE on; the image's
+ * disks after them share the last pins (the VMM ORs the levels). */
+#define VM_BLK_MAX (AGENT_ROOT_DISKS_MAX + 2)
+#define VM_MAX_DEVICES (VM_CONSOLES + VM_BLK_MAX)
+#define VM_OWN_GSIS 6
 
 struct vm_container_io {
 	int stdin_fd, stdout_fd, stderr_fd;   /* -1: none */
-	const char *rootfs;                   /* EROFS image; NULL: no devices at all */
+	/* The image's EROFS disks, bottom first, one path a line (the bundle's
+	 * VM_ANNOTATION_ROOTFS); NULL: no devices at all. */
+	const char *rootfs;
 	const char *upper;                    /* writable ext4 image, or NULL */
 	int config_fd;                        /* the guest config blob */
 	int exec_fd;                          /* listening socket for exec, or -1 */
@@ -33,17 +42,16 @@ struct vm_container_io {
 	int start_fd, ready_fd;
 };
 
-#define VM_CONSOLES 4
 
 struct vm_devices {
 	struct virtio_console con[VM_CONSOLES];
 	struct exec_mux exec;
 	int ctl[2];                           /* pipe: control lines into con[2] */
-	struct virtio_blk blk[3];
+	struct virtio_blk blk[VM_BLK_MAX];
 	struct virtio_dev *all[VM_MAX_DEVICES];
 	size_t n;
 	int wake_fd;                          /* eventfd: receive buffers, or stop */
-	int disk_fds[3];
+	int disk_fds[VM_BLK_MAX];
 	int start_fd, ready_fd;               /* vm_container_io's, until used */
 	volatile bool stop;
 	volatile bool stdin_ready;            /* the agent opened the consoles */

@@ -52,9 +52,9 @@ static void devices_make(struct acpi_mmio_device *devs, size_t n)
 					 20, 21, 22, 23, 1, 3, 8 };
 	size_t i;
 
-	assert_true(n <= sizeof(pins) / sizeof(pins[0]));
 	for (i = 0; i < n; i++)
-		devs[i] = (struct acpi_mmio_device){ MMIO_BASE + i * 0x1000, 0x1000, pins[i] };
+		devs[i] = (struct acpi_mmio_device){ MMIO_BASE + i * 0x1000, 0x1000,
+						     pins[i % (sizeof(pins) / sizeof(pins[0]))] };
 }
 
 struct tables {
@@ -495,7 +495,7 @@ static void check_dsdt(size_t n_devs)
 		assert_int_equal(d->mem_base, devs[i].base);
 		assert_int_equal(d->mem_size, devs[i].size);
 		assert_int_equal(d->n_ext_irq, 1);
-		assert_int_equal(d->irq_flags, 0x01);   /* consumer, level, active high, exclusive */
+		assert_int_equal(d->irq_flags, 0x09);   /* consumer, level, active high, shared */
 		assert_int_equal(d->gsi, devs[i].gsi);
 	}
 	free(s);
@@ -569,8 +569,22 @@ static void test_refuses_what_does_not_fit(void **state)
 	assert_refused(RAM_SIZE, 1, &one, 1);
 	one = (struct acpi_mmio_device){ MMIO_BASE, 0, 5 };
 	assert_refused(RAM_SIZE, 1, &one, 1);
-	devs[1].gsi = devs[0].gsi;                      /* two devices, one pin */
-	assert_refused(RAM_SIZE, 1, devs, 2);
+	devs[1].gsi = devs[0].gsi;                      /* two devices, one pin: shared */
+	devs[2].gsi = 2;                                /* but not the 8259 cascade's */
+	assert_refused(RAM_SIZE, 1, devs, 3);
+}
+
+/* The image's layer disks share a pin: accepted, each declared shared. */
+static void test_shared_pin(void **state)
+{
+	struct acpi_mmio_device devs[3];
+	struct err err = { 0 };
+	uint8_t *ram = ram_new();
+
+	devices_make(devs, 3);
+	devs[1].gsi = devs[2].gsi = devs[0].gsi;
+	assert_int_equal(acpi_build(ram, RAM_SIZE, 1, devs, 3, &err), 0);
+	free(ram);
 }
 
 int main(void)
@@ -586,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_dsdt_most_devices),
 		cmocka_unit_test(test_fits_below_1mib),
 		cmocka_unit_test(test_refuses_what_does_not_fit),
+		cmocka_unit_test(test_shared_pin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -348,6 +348,46 @@ static void test_cgroup_records(void **state)
 	}
 }
 
+/* The image's disk count: what the VMM writes, then values the agent must not
+ * take (zero, past the VMM's bound, not decimal, twice). */
+static void test_root_disks(void **state)
+{
+	const char *argv[] = { "true", NULL };
+	struct guest_process gp = { .argv = argv, .root_disks = 16 };
+	static const char *const bad[] = { "0", "17", "-1", "", " 3", "3 ", "0x3", "2x",
+					   "4294967297", "18446744073709551616", "99999999999" };
+	unsigned char buf[4096];
+	struct agent_process p;
+	size_t i;
+
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), 0);
+	assert_int_equal(p.root_disks, 16);
+	agent_process_free(&p);
+	gp.root_disks = 0;                 /* none said: one disk, as older VMMs */
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), 0);
+	assert_int_equal(p.root_disks, 0);
+	agent_process_free(&p);
+	assert_int_equal(parse_one(TAG_ROOT_DISKS, "1", &p), 0);
+	assert_int_equal(p.root_disks, 1);
+	agent_process_free(&p);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (parse_one(TAG_ROOT_DISKS, bad[i], &p) != -1)
+			fail_msg("TAG_ROOT_DISKS \"%s\" was taken", bad[i]);
+	{
+		unsigned char two[4096];
+		size_t off;
+
+		gp.root_disks = 2;
+		blob(&gp, buf, sizeof(buf));
+		for (off = AGENT_MAGIC_LEN; buf[off] != TAG_END;)
+			off += 5 + (buf[off + 1] | buf[off + 2] << 8);
+		memcpy(two, buf, off);         /* all but TAG_END, then the record again */
+		memcpy(two + off, "\x23\x01\x00\x00\x00" "3", 6);
+		two[off + 6] = TAG_END;
+		assert_int_equal(agent_config_parse(two, off + 7, &p), -1);
+	}
+}
+
 static void test_too_big_is_refused(void **state)
 {
 	static const char *argv[AGENT_MAX_ARGS + 2];
@@ -844,6 +884,7 @@ int main(void)
 		cmocka_unit_test(test_process_settings),
 		cmocka_unit_test(test_hostile_settings),
 		cmocka_unit_test(test_cgroup_records),
+		cmocka_unit_test(test_root_disks),
 		cmocka_unit_test(test_too_big_is_refused),
 		cmocka_unit_test(test_user_lookup),
 		cmocka_unit_test(test_user_lookup_no_files),
