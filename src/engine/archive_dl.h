@@ -23,10 +23,6 @@
 	X(archive_entry_set_mtime) \
 	X(archive_entry_set_perm) \
 	X(archive_entry_set_filetype) \
-	X(archive_entry_set_size) \
-	X(archive_entry_set_pathname) \
-	X(archive_entry_free) \
-	X(archive_entry_new) \
 	X(archive_entry_hardlink) \
 	X(archive_entry_pathname) \
 	X(archive_entry_size) \
@@ -88,10 +84,6 @@ int archive_dl_load(struct err *err);
 #define archive_entry_set_mtime (archive_dl.archive_entry_set_mtime)
 #define archive_entry_set_perm (archive_dl.archive_entry_set_perm)
 #define archive_entry_set_filetype (archive_dl.archive_entry_set_filetype)
-#define archive_entry_set_size (archive_dl.archive_entry_set_size)
-#define archive_entry_set_pathname (archive_dl.archive_entry_set_pathname)
-#define archive_entry_free (archive_dl.archive_entry_free)
-#define archive_entry_new (archive_dl.archive_entry_new)
 #define archive_entry_hardlink (archive_dl.archive_entry_hardlink)
 #define archive_entry_pathname (archive_dl.archive_entry_pathname)
 #define archive_entry_size (archive_dl.archive_entry_size)
