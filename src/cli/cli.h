@@ -28,13 +28,13 @@ int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *
 void cli_run_opts_free(struct run_opts *o);
 
 int cmd_import(struct cli *cli, int argc, char **argv);
-int cmd_commit(struct cli *cli, int argc, char **argv);
 int cmd_pull(struct cli *cli, int argc, char **argv);
 #include <stdio.h>
 /* Pull ref (platform may be NULL) with docker's progress, Digest and Status
  * lines on out (NULL: silent). run and create use it for a missing image. */
 int cli_pull(struct cli *cli, const char *ref, const char *platform, FILE *out,
 	     struct err *err);
+int cmd_commit(struct cli *cli, int argc, char **argv);
 int cmd_images(struct cli *cli, int argc, char **argv);
 int cmd_rmi(struct cli *cli, int argc, char **argv);
 int cmd_image(struct cli *cli, int argc, char **argv);   /* image inspect|ls|rm|import|... */

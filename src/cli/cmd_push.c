@@ -214,9 +214,7 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	free(o.ids);
 	if (r < 0) {
 		fflush(stdout);
-		/* docker's daemon refuses this one before it streams anything */
-		fprintf(stderr, "%s%s\n", strncmp(err.msg, "An image does not exist", 23) ? "" :
-			"Error response from daemon: ", err.msg);
+		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
 	if (o.quiet)

@@ -301,6 +301,18 @@ static void layer_id(json_t *cfg, size_t i, const char *blob, char id[13])
 	snprintf(id, 13, "%s", digest_hex(d && digest_valid(d) ? d : blob));
 }
 
+/* docker records where an image went: "NAME@DIGEST" joins its RepoDigests
+ * (and names a mount source for later pushes). The push itself is done: a
+ * failure here changes nothing of it. */
+static void record_push(struct push_job *j, const char *tag, const char *manifest_digest)
+{
+	_cleanup_free_ char *ref = xasprintf("%s:%s", j->name, tag);
+	_cleanup_free_ char *repo_digest = xasprintf("%s@%s", j->name, manifest_digest);
+	struct err err = { 0 };
+
+	image_store_add(j->root, ref, manifest_digest, repo_digest, &err);
+}
+
 static int push_tag(struct push_job *j, const char *tag, const char *manifest_digest,
 		    struct err *err)
 {
@@ -352,6 +364,7 @@ static int push_tag(struct push_job *j, const char *tag, const char *manifest_di
 			goto out;
 		}
 	}
+	record_push(j, tag, manifest_digest);
 	if (j->p && j->p->pushed)
 		j->p->pushed(j->p->ctx, tag, manifest_digest, len);
 	r = 0;
@@ -359,6 +372,18 @@ out:
 	registry_response_free(&resp);
 	manifest_free(&m);
 	free(ids);
+	return r;
+}
+
+/* Reach the registry (and get a token for the push) before any layer is
+ * named, so an unreachable one fails first, as docker's push does. */
+static int registry_ping(struct push_job *j, struct err *err)
+{
+	struct registry_request req = { .method = "GET", .path = "/v2/", .body_fd = -1 };
+	struct registry_response resp = { .content_length = -1 };
+	int r = registry_do(j->reg, &req, &resp, err);
+
+	registry_response_free(&resp);
 	return r;
 }
 
@@ -384,6 +409,11 @@ int image_push(const char *root, const struct host_config *hc, const char *ref,
 		if (lock < 0)
 			goto out;
 	}
+	if (progress && progress->repository) {
+		_cleanup_free_ char *full = xasprintf("%s/%s", j.ref.domain, j.ref.path);
+
+		progress->repository(progress->ctx, full);
+	}
 	if (entries_load(&j, err) < 0)
 		goto out;
 	for (size_t i = 0; i < j.n_entries; i++)
@@ -393,13 +423,9 @@ int image_push(const char *root, const struct host_config *hc, const char *ref,
 		err_set(err, "An image does not exist locally with the tag: %s", j.name);
 		goto out;
 	}
-	if (registry_open(j.ref.domain, j.ref.path, true, hc, &j.reg, err) < 0)
+	if (registry_open(j.ref.domain, j.ref.path, true, hc, &j.reg, err) < 0 ||
+	    registry_ping(&j, err) < 0)
 		goto out;
-	if (progress && progress->repository) {
-		_cleanup_free_ char *full = xasprintf("%s/%s", j.ref.domain, j.ref.path);
-
-		progress->repository(progress->ctx, full);
-	}
 	for (size_t i = 0; i < j.n_entries; i++) {
 		struct push_entry *e = &j.entries[i];
 

@@ -102,6 +102,9 @@ def test_push_imported_image_read_back(fresh, registry, rootfs_tar, tmp_path):
     info = skopeo_inspect(registry, f"{ref}:latest")
     assert info["Digest"] == digest
     assert info["Layers"] == [layer]
+    # as docker, the image now has the pushed manifest among its RepoDigests
+    inspect = json.loads(fresh.out("image", "inspect", ref))[0]
+    assert f"{ref}@{digest}" in inspect["RepoDigests"], inspect["RepoDigests"]
     got, got_digest = registry.manifest("busybox", "latest")
     assert got == manifest and got_digest == digest
     assert got["layers"][0]["mediaType"] == "application/vnd.oci.image.layer.v1.tar"
@@ -201,15 +204,15 @@ def test_push_errors(fresh, registry, token_registry, rootfs_tar):
     credentials: clear errors, exit 1, nothing pushed."""
     r = fresh("push", f"{registry.host}/nope:v1")
     assert r.returncode == 1
-    assert r.stderr.strip() == \
-        f"Error response from daemon: An image does not exist locally with the tag: " \
-        f"{registry.host}/nope"
+    assert r.stdout.splitlines()[-1] == f"The push refers to repository [{registry.host}/nope]"
+    assert r.stderr == f"An image does not exist locally with the tag: {registry.host}/nope\n"
     # a port nobody listens on (the registry, stopped)
     gone = f"{registry.host}/gone:latest"
     fresh("import", rootfs_tar, gone, check=True)
     registry.kill()
     r = fresh("push", gone, timeout=60)
-    assert r.returncode == 1 and registry.host in r.stderr, r.stderr
+    assert r.returncode == 1 and f'Get "http://{registry.host}/v2/"' in r.stderr, r.stderr
+    assert "Preparing" not in r.stdout   # docker fails before it names a layer
     # a token registry without credentials
     ref = f"{token_registry.host}/secret:latest"
     fresh("import", rootfs_tar, ref, check=True)
@@ -353,20 +356,69 @@ def test_malformed_config_refused(fresh, tls_registry, docker_config):
     assert cfg.read_text() == '{"auths": {"x": {"auth": "not base64!"}}}'
 
 
-def test_pushed_image_pulled_and_run(fresh, registry, rootfs_tar, mode):
-    """What isobox pushed, removed and pulled back, runs."""
-    if "pull" not in subprocess.run([os.path.join(REPO, "build", "isobox"), "--help"],
-                                    capture_output=True, text=True).stdout:
-        pytest.skip("isobox pull is not in this build yet")
-    ref = f"{registry.host}/roundtrip:latest"
+@pytest.mark.process_only(NO_VM)
+def test_push_pulled_image_mounts_from_its_repository(fresh, fault_proxy, tmp_path):
+    """A pulled 3-layer image (gzip, zstd and plain layers) pushed under
+    another repository of its registry: every blob is mounted from the one
+    it came from (its RepoDigests), the manifest is the pulled bytes."""
+    import oci_images as oi
+    src = oi.push(oi.busybox3(str(tmp_path / "bb3")), fault_proxy, "lib/bb3")
+    fresh("pull", "-q", src, timeout=120, check=True)
+    dst = f"{fault_proxy.host}/mine/bb3:v1"
+    fresh("tag", src, dst, check=True)
+    before = len(fault_proxy.log)
+    r = fresh("push", dst, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = layer_lines(r.stdout)
+    assert len(lines) == 3 and all(s == ["Preparing", "Mounted from lib/bb3"]
+                                   for s in lines.values()), r.stdout
+    log = fault_proxy.log[before:]
+    assert not [e for e in log if e["method"] == "PATCH" or
+                (e["method"] == "PUT" and "/blobs/" in e["path"])], log
+    registry = fault_proxy.registry
+    assert registry.manifest("mine/bb3", "v1") == registry.manifest("lib/bb3", "latest")
+
+
+@pytest.mark.process_only(NO_VM)
+def test_push_loaded_image(fresh, registry, rootfs_tar, tmp_path):
+    """An image saved and loaded into another store pushes as it was."""
+    ref = f"{registry.host}/loaded:1"
     fresh("import", rootfs_tar, ref, check=True)
-    fresh("push", ref, timeout=120, check=True)
+    archive = str(tmp_path / "saved.tar")
+    fresh("save", "-o", archive, ref, check=True)
+    _, digest, _ = store_manifest(fresh, ref)
+    fresh("rmi", ref, check=True)
+    fresh("load", "-i", archive, check=True)
+    r = fresh("push", ref, timeout=120)
+    assert r.returncode == 0, r.stderr
+    pushed = registry.manifest("loaded", "1")[1]
+    assert re.search(rf"^1: digest: {pushed} size: \d+$", r.stdout, re.M), r.stdout
+    info = skopeo_inspect(registry, ref)
+    layers = json.loads(fresh.out("image", "inspect", ref))[0]["RootFS"]["Layers"]
+    assert info["Layers"] == layers   # uncompressed: blob digest = diff id
+
+
+def test_committed_image_pushed_pulled_and_run(fresh, registry, rootfs_tar, mode):
+    """A container's changes committed (in either mode), pushed, removed and
+    pulled back: the image has its two layers and runs with the change."""
+    base = f"{registry.host}/base:latest"
+    ref = f"{registry.host}/committed:latest"
+    fresh("import", rootfs_tar, base, check=True)
+    name = f"push-commit-{os.getpid()}-{mode}"
+    r = fresh("run", f"--isolation={mode}", "--name", name, base, "sh", "-c",
+              "echo pushed-$((6*7)) > /hello", timeout=300)
+    assert r.returncode == 0, r.stderr
+    fresh("commit", name, ref, check=True, timeout=300)
+    fresh("rm", name, check=True)
     image_id = json.loads(fresh.out("image", "inspect", ref))[0]["Id"]
+    r = fresh("push", ref, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert len(layer_lines(r.stdout)) == 2, r.stdout
     fresh("rmi", ref, check=True)
     r = fresh("pull", "-q", ref, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert json.loads(fresh.out("image", "inspect", ref))[0]["Id"] == image_id
-    r = fresh("run", "--rm", f"--isolation={mode}", ref, "sh", "-c", "echo pushed-$((6*7))",
-              timeout=300)
+    inspect = json.loads(fresh.out("image", "inspect", ref))[0]
+    assert inspect["Id"] == image_id and len(inspect["RootFS"]["Layers"]) == 2
+    r = fresh("run", "--rm", f"--isolation={mode}", ref, "cat", "/hello", timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout == "pushed-42\n"
