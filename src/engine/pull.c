@@ -158,6 +158,13 @@ static size_t job_data(void *ctx, const void *data, size_t len)
 			return 0;
 		}
 	}
+	/* A registry that sends more than the descriptor says is not trusted to stop. */
+	if (j->d->size >= 0 && j->w.size + len > (unsigned long long)j->d->size) {
+		err_set(&j->werr, "blob %s: the registry sent more than its %lld bytes",
+			j->d->digest, j->d->size);
+		j->write_failed = true;
+		return 0;
+	}
 	if (blob_writer_write(&j->w, data, len, &j->werr) < 0) {
 		j->write_failed = true;
 		return 0;

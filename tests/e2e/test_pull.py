@@ -350,3 +350,178 @@ def test_pull_tls_basic(ib, tls_registry, tmp_path):
         os.rename(reg.certs_d + ".off", reg.certs_d)
     assert r.returncode != 0
     assert "certificate" in r.stderr.lower() or "SSL" in r.stderr, r.stderr
+
+
+class LayoutRegistry:
+    """A small registry of Python's own over an OCI layout, for what
+    docker-registry does not do: it wants Basic auth, answers blob GETs with a
+    307 to a second server on another port (a blob store, as registries behind
+    a CDN do), which logs the headers it got; `blobs` and `manifests` replace
+    what is served for a digest or tag (hostile registries)."""
+
+    def __init__(self, layout, user="u", password="p"):
+        import http.server
+        import socketserver
+        from registry import free_port
+        self.layout, self.user, self.password = layout, user, password
+        self.blobs, self.manifests, self.store_log, self.log = {}, {}, [], []
+        index = json.load(open(os.path.join(layout, "index.json")))
+        self.tags = {m["annotations"]["org.opencontainers.image.ref.name"]: m
+                     for m in index["manifests"]}
+        me = self
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+
+        class Api(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def reply(self, status, body=b"", headers=()):
+                self.send_response(status)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def do_GET(self):
+                want = "Basic " + base64.b64encode(f"{me.user}:{me.password}".encode()).decode()
+                me.log.append((self.path, self.headers.get("Authorization")))
+                if self.headers.get("Authorization") != want:
+                    return self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"x"}]}',
+                                      [("WWW-Authenticate", 'Basic realm="test"')])
+                parts = self.path.split("/")
+                if self.path == "/v2/":
+                    return self.reply(200, b"{}")
+                if len(parts) == 5 and parts[3] == "manifests":
+                    ref = parts[4]
+                    if ref in me.manifests:
+                        body, mt = me.manifests[ref]
+                    else:
+                        desc = me.tags.get(ref) or {"digest": ref, "mediaType":
+                                                    oci_images.MT_MANIFEST}
+                        path = os.path.join(me.layout, "blobs", "sha256",
+                                            desc["digest"].split(":")[-1])
+                        if ":" not in desc["digest"] or not os.path.exists(path):
+                            return self.reply(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN",'
+                                                   b'"message":"manifest unknown"}]}')
+                        body, mt = open(path, "rb").read(), desc["mediaType"]
+                    return self.reply(200, body, [("Content-Type", mt)])
+                if len(parts) == 5 and parts[3] == "blobs":
+                    return self.reply(307, b"", [
+                        ("Location", f"http://127.0.0.1:{me.store_port}/store/{parts[4]}")])
+                return self.reply(404)
+
+        class Store(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                digest = self.path.rsplit("/", 1)[1]
+                me.store_log.append((digest, self.headers.get("Authorization")))
+                body = me.blobs.get(digest)
+                if body is None:
+                    body = open(os.path.join(me.layout, "blobs", "sha256",
+                                             digest.split(":")[-1]), "rb").read()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.port, self.store_port = free_port(), free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.servers = [Server(("127.0.0.1", self.port), Api),
+                        Server(("127.0.0.1", self.store_port), Store)]
+        for s in self.servers:
+            threading.Thread(target=s.serve_forever, daemon=True).start()
+
+    def close(self):
+        for s in self.servers:
+            s.shutdown()
+            s.server_close()
+
+
+@pytest.fixture
+def layout_registry(tmp_path):
+    reg = LayoutRegistry(oci_images.busybox3(str(tmp_path / "bb3")))
+    yield reg
+    reg.close()
+
+
+def pull_env(tmp_path, reg):
+    return docker_config(tmp_path, reg.host, reg.user, reg.password)
+
+
+@pytest.mark.process_only("registry protocol; the container run is incidental")
+def test_pull_redirect_basic_auth(ib, layout_registry, tmp_path):
+    reg = layout_registry
+    r = subprocess.run(ib.cmd("pull", f"{reg.host}/bb3"), capture_output=True, text=True,
+                       env=pull_env(tmp_path, reg), timeout=120)
+    assert r.returncode == 0, r.stderr
+    # Basic auth when asked for; every blob came from the other host, which
+    # never saw the registry's Authorization header.
+    assert reg.log[0][1] is None and any(a for _, a in reg.log)
+    assert len(reg.store_log) == 4 and all(a is None for _, a in reg.store_log), reg.store_log
+    out = ib.out("run", "--rm", "--isolation=process", f"{reg.host}/bb3", "sh", "-c",
+                 oci_images.BUSYBOX3_CHECK)
+    assert out == oci_images.BUSYBOX3_EXPECT
+    # Without credentials: docker's words.
+    r = ib("pull", f"{reg.host}/bb3:other")
+    assert r.returncode != 0
+    assert (f"pull access denied for {reg.host}/bb3, repository does not exist or may require "
+            "'docker login'") in r.stderr
+
+
+def stored_blobs(ib):
+    d = os.path.join(ib.root, "blobs", "sha256")
+    return {"sha256:" + f for f in os.listdir(d) if not f.startswith(".")} if os.path.isdir(d) \
+        else set()
+
+
+@pytest.mark.process_only("hostile registries; no container runs")
+@pytest.mark.parametrize("fault", ["longer", "other-bytes"])
+def test_pull_hostile_blob(ib, layout_registry, tmp_path, fault):
+    reg = layout_registry
+    m = json.load(open(os.path.join(reg.layout, "blobs", "sha256",
+                                    reg.tags["latest"]["digest"].split(":")[1])))
+    layer = m["layers"][1]
+    data = open(os.path.join(reg.layout, "blobs", "sha256", layer["digest"][7:]), "rb").read()
+    reg.blobs[layer["digest"]] = data + b"x" * 100000 if fault == "longer" else \
+        bytes(len(data))
+    r = subprocess.run(ib.cmd("pull", f"{reg.host}/bb3"), capture_output=True, text=True,
+                       env=pull_env(tmp_path, reg), timeout=120)
+    assert r.returncode != 0
+    assert ("sent more than" if fault == "longer" else "failed verification") in r.stderr, \
+        r.stderr
+    assert ib.out("images", "-q") == ""
+    assert layer["digest"] not in stored_blobs(ib)
+
+
+@pytest.mark.process_only("hostile registries; no container runs")
+def test_pull_hostile_manifests(ib, layout_registry, tmp_path):
+    reg = layout_registry
+    env = pull_env(tmp_path, reg)
+    inner = json.dumps({"schemaVersion": 2, "mediaType": oci_images.MT_INDEX,
+                        "manifests": []}).encode()
+    inner_digest = "sha256:" + __import__("hashlib").sha256(inner).hexdigest()
+    loop = json.dumps({"schemaVersion": 2, "mediaType": oci_images.MT_INDEX, "manifests": [
+        {"mediaType": oci_images.MT_MANIFEST, "digest": inner_digest, "size": len(inner),
+         "platform": {"os": "linux", "architecture": "amd64"}}]}).encode()
+    reg.manifests["loop"] = (loop, oci_images.MT_INDEX)
+    reg.manifests[inner_digest] = (inner, oci_images.MT_INDEX)
+    r = subprocess.run(ib.cmd("pull", f"{reg.host}/bb3:loop"), capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert r.returncode != 0 and "is an index: refused" in r.stderr, r.stderr
+    # A manifest whose bytes are not the digest asked for.
+    good = reg.tags["latest"]["digest"]
+    reg.manifests[good] = (inner, oci_images.MT_INDEX)
+    r = subprocess.run(ib.cmd("pull", f"{reg.host}/bb3@{good}"), capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert r.returncode != 0 and "not " + good in r.stderr, r.stderr
+    reg.manifests["junk"] = (b"<html>hello</html>", "text/html")
+    r = subprocess.run(ib.cmd("pull", f"{reg.host}/bb3:junk"), capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert r.returncode != 0 and "not valid JSON" in r.stderr, r.stderr
+    assert ib.out("images", "-q") == ""
