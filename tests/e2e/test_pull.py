@@ -123,7 +123,7 @@ def test_pull_quiet(ib, registry, tmp_path):
     assert r.stderr == ""
 
 
-@pytest.mark.process_only("a pull by digest; no container runs")
+@pytest.mark.process_only("a pull by digest; the container run is incidental")
 def test_pull_by_digest(ib, fault_proxy, tmp_path):
     oci_images.push(oci_images.busybox3(str(tmp_path / "bb3")), fault_proxy, "busybox3")
     _, digest = fault_proxy.registry.manifest("busybox3", "latest")
@@ -135,6 +135,9 @@ def test_pull_by_digest(ib, fault_proxy, tmp_path):
     assert lines[-3:] == [f"Digest: {digest}", f"Status: Downloaded newer image for {ref}", ref]
     before = len(blob_gets(fault_proxy))
     assert before == 4
+    # run by digest finds it: no second pull.
+    r = ib("run", "--rm", "--isolation=process", ref, "cat", "/etc/kept")
+    assert r.returncode == 0 and r.stdout == "kept\n" and r.stderr == "", r.stderr
     # The tag names the same image: nothing is downloaded again.
     r = ib("pull", f"{fault_proxy.host}/busybox3:latest")
     assert r.returncode == 0, r.stderr
