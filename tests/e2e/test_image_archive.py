@@ -666,3 +666,21 @@ def test_digest_reference(fresh, skopeo_archive, mode):
     r = fresh("rmi", ref)
     assert r.returncode == 0 and "Untagged: skbb:2" in r.stdout
     assert fresh.out("images", "-q") == ""
+
+
+def test_load_moves_a_name(fresh, rootfs_tar, tmp_path):
+    """As docker: a loaded name that another image had moves, and load says so;
+    a staging directory a killed load left behind is cleaned up."""
+    old = fresh.out("import", rootfs_tar, "moved:1").strip()
+    path = str(tmp_path / "m.tar")
+    cfg = multi_layer_archive(rootfs_tar, path, ref="moved:1")
+    stale = os.path.join(fresh.root, ".load-stale1")
+    os.makedirs(os.path.join(stale, "x"))
+    r = fresh("load", "-i", path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (f"The image moved:1 already exists, renaming the old one with ID {old} "
+                        "to empty string\nLoaded image: moved:1\n")
+    assert inspect(fresh, "moved:1")["Id"] == cfg
+    assert inspect(fresh, old)["RepoTags"] == []
+    assert not os.path.exists(stale)
+    assert not [n for n in os.listdir(fresh.root) if n.startswith(".load-")]
