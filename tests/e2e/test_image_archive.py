@@ -684,3 +684,22 @@ def test_load_moves_a_name(fresh, rootfs_tar, tmp_path):
     assert inspect(fresh, old)["RepoTags"] == []
     assert not os.path.exists(stale)
     assert not [n for n in os.listdir(fresh.root) if n.startswith(".load-")]
+
+
+@pytest.mark.process_only("podman and skopeo read the archive beside the test, not in a VM")
+def test_podman_and_skopeo_read_isobox_save(fresh, rootfs_tar, tmp_path):
+    img = fresh.out("import", rootfs_tar, "topodman:1").strip()
+    out = str(tmp_path / "p.tar")
+    fresh("save", "-o", out, "topodman:1", check=True)
+    p = Podman()
+    try:
+        r = p("load", "-i", out)
+        assert "Loaded image: docker.io/library/topodman:1" in r.stdout
+        assert p("image", "inspect", "--format", "{{.Id}}", "topodman:1").stdout.strip() \
+            == img[7:]
+    finally:
+        shutil.rmtree(p.dir, ignore_errors=True)
+    r = subprocess.run([tool("skopeo"), "inspect", "--config", f"oci-archive:{out}"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["rootfs"]["diff_ids"] == inspect(fresh, "topodman:1")["RootFS"]["Layers"]
