@@ -703,3 +703,16 @@ def test_podman_and_skopeo_read_isobox_save(fresh, rootfs_tar, tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["rootfs"]["diff_ids"] == inspect(fresh, "topodman:1")["RootFS"]["Layers"]
+
+
+def test_one_image_two_manifests_removed_whole(fresh, podman_archives):
+    """The same image from a docker and an OCI archive (two manifests, a plain
+    and a gzip layer blob): one image, and rmi leaves no blob or layer behind."""
+    for fmt in ("docker-archive", "oci-archive"):
+        fresh("load", "-i", podman_archives[fmt], check=True)
+    assert len(fresh.out("images", "-q").split()) == 1
+    r = fresh("rmi", "localhost/pbb:1")
+    assert r.returncode == 0 and "Deleted: sha256:" in r.stdout, r.stderr
+    assert os.listdir(os.path.join(fresh.root, "blobs", "sha256")) == []
+    assert [n for n in os.listdir(os.path.join(fresh.root, "layers"))
+            if not n.startswith(".lock")] == []
