@@ -55,6 +55,7 @@ struct load {
 	char *stage;                 /* ROOT/.load-XXXXXX */
 	struct member *m;
 	size_t n, cap;
+	json_t *names;               /* member name -> index, so lookups stay O(1) */
 	struct plan_image *img;
 	size_t n_img;
 	json_t *added_blobs;         /* digests this load put in the store */
@@ -70,12 +71,9 @@ static char *staged_path(struct load *l, size_t i)
 
 static size_t member_find_raw(struct load *l, const char *name)
 {
-	size_t i;
+	json_t *i = json_object_get(l->names, name);
 
-	for (i = 0; i < l->n; i++)
-		if (!strcmp(l->m[i].name, name))
-			return i;
-	return SIZE_MAX;
+	return i ? (size_t)json_integer_value(i) : SIZE_MAX;
 }
 
 /* The regular member name stands for: itself, or what its link names (one hop). */
@@ -127,6 +125,7 @@ static struct member *member_new(struct load *l, char *name)
 		if (!l->m)
 			abort();
 	}
+	json_object_set_new(l->names, name, json_integer((json_int_t)l->n));
 	m = &l->m[l->n++];
 	memset(m, 0, sizeof(*m));
 	m->name = name;
@@ -785,6 +784,7 @@ static void load_free(struct load *l)
 		free(l->m[i].link);
 	}
 	free(l->m);
+	json_decref(l->names);
 	for (i = 0; i < l->n_img; i++) {
 		free(l->img[i].blobs);
 		free(l->img[i].diff_ids);
@@ -854,6 +854,7 @@ int image_load(const char *root, int fd, json_t *loaded, struct err *err)
 	if (mkdir_p(blobs, 0755, err) < 0)
 		return -1;
 	stage_sweep(root);
+	l.names = json_object();
 	l.added_blobs = json_array();
 	l.added_layers = json_array();
 	r = stage_create(&l, &stage_lock, err);
