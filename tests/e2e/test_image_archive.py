@@ -493,6 +493,15 @@ def hostile_cases(rootfs_tar):
     oci("traversal in a layer", layers=[(layer, "gzip"),
                                         (tar_of([("../../escape", "file", b"x")]), "gzip")])
 
+    nested = Archive()
+    _, d = oci_image(nested, [(small, "gzip")], ref=None)
+    for _ in range(6):
+        inner = json.dumps({"schemaVersion": 2, "manifests": [d]}).encode()
+        d = nested.blob(inner)
+        d["mediaType"] = "application/vnd.oci.image.index.v1+json"
+    oci_finish(nested, [d])
+    cases["indexes nested too deep"] = nested
+
     big = Archive()
     big.add("manifest.json", b"[" + b" " * (5 << 20) + b"]")
     cases["oversized manifest.json"] = big
@@ -528,7 +537,8 @@ def test_hostile_messages(fresh, rootfs_tar, tmp_path):
             "digest mismatch": "failed verification",
             "diff id mismatch": "failed verification: its content hashes to sha256:",
             "traversal in a layer": "outside the layer",
-            "oversized manifest.json": "too large"}
+            "oversized manifest.json": "too large",
+            "indexes nested too deep": "nested more than"}
     for name, text in want.items():
         r = fresh("load", "-i", cases[name].write(str(tmp_path / "h.tar")))
         assert text in r.stderr, (name, r.stderr)
