@@ -65,10 +65,10 @@ static int diff_child(const struct container *c, bool running, int out_fd, struc
 			if (program_run(cp, err) < 0)
 				return err_wrap(err, "copy the writable disk %s", disk);
 			/* Read-write, a copy: ext4 replays the journal (ro would refuse). */
-			mount_argv[4] = "loop";
+			mount_argv[4] = "loop,nosuid,nodev,noexec";
 			mount_argv[5] = copy;
 		} else {
-			mount_argv[4] = "ro,noload,loop";
+			mount_argv[4] = "ro,noload,loop,nosuid,nodev,noexec";
 			mount_argv[5] = disk;
 		}
 		if (program_run(mount_argv, err) < 0)
