@@ -242,9 +242,15 @@ static int job_finish(struct job *j, CURLM *multi, CURLcode rc, struct err *err)
 		job_close(j, multi, false);
 		return 0;
 	}
+	/* 401s in a row: a token that expired is renewed, one refused is not. */
+	if (!(rc == CURLE_OK && status == 401))
+		j->reauths = 0;
 	if (rc == CURLE_OK && status == 401 && j->reauths++ < PULL_REAUTHS) {
+		/* The challenge is in the response: read it before closing. */
+		int r = registry_reauth(j->p->reg, &j->resp, err);
+
 		job_close(j, multi, true);
-		if (registry_reauth(j->p->reg, &j->resp, err) < 0)
+		if (r < 0)
 			return -1;
 		j->not_before = 0;
 		return 1;

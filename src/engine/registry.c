@@ -411,7 +411,7 @@ static const struct token *token_find(struct registry *reg)
 {
 	for (int i = 0; i < TOKEN_MAX; i++)
 		if (reg->tokens[i].scope && !strcmp(reg->tokens[i].scope, reg->scope) &&
-		    time(NULL) + 1 < reg->tokens[i].expires)
+		    time(NULL) < reg->tokens[i].expires)
 			return &reg->tokens[i];
 	return NULL;
 }

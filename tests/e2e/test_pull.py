@@ -528,3 +528,23 @@ def test_pull_hostile_manifests(ib, layout_registry, tmp_path):
                        env=env, timeout=60)
     assert r.returncode != 0 and "not valid JSON" in r.stderr, r.stderr
     assert ib.out("images", "-q") == ""
+
+
+@pytest.mark.process_only("auth; no container runs")
+def test_pull_token_renewed(ib, registry_factory, tmp_path):
+    """A token that expires during a pull is fetched again; the pull goes on."""
+    from registry import FaultProxy
+    reg = registry_factory("token", token_ttl=2)
+    # One layer at a time, so that the pull outlasts the token.
+    (tmp_path / "one.conf").write_text("max_concurrent_downloads = 1\n")
+    oci_images.push(oci_images.busybox3(str(tmp_path / "bb3")), reg, "busybox3")
+    with FaultProxy(reg, rate=256 << 10) as proxy:   # ~1 MB of layers: a few seconds
+        env = docker_config(tmp_path, proxy.host, reg.user, reg.password)
+        before = len(reg.token_server.requests)
+        r = subprocess.run(ib.cmd("--config", str(tmp_path / "one.conf"), "pull",
+                                  f"{proxy.host}/busybox3"),
+                           capture_output=True, text=True, env=env, timeout=120)
+        assert r.returncode == 0, r.stderr
+        got = [q for q in reg.token_server.requests[before:] if q["status"] == 200]
+        assert len(got) >= 2, got
+        assert all(q["scopes"] == ["repository:busybox3:pull"] for q in got), got
