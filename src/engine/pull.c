@@ -2,6 +2,8 @@
 #include "engine/pull.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -266,13 +268,42 @@ static int job_finish(struct job *j, CURLM *multi, CURLcode rc, struct err *err)
 		}
 		job_close(j, multi, true);
 		j->not_before = now_ms() + (PULL_BACKOFF_MS << (j->attempts - 1));
-		if (!j->quiet)
-			progress(j->p, j->id, "Retrying", 0, -1);
+		if (!j->quiet) {
+			int secs = ((PULL_BACKOFF_MS << (j->attempts - 1)) + 999) / 1000;
+			char msg[64];
+
+			snprintf(msg, sizeof(msg), "Retrying in %d second%s", secs, secs == 1 ? "" : "s");
+			progress(j->p, j->id, msg, 0, -1);
+		}
 		return 1;
 	}
 	registry_error(j->p->reg, &j->resp, what, err);
 	job_close(j, multi, true);
 	return -1;
+}
+
+/* Another process holds the blob's writer lock (blob.h: .lock-<hex>, held
+ * from open to close). Waiting for it inside blob_writer_open would stall
+ * this pull's other transfers, so such a blob waits its turn instead. */
+static bool blob_busy(const char *root, const char *digest)
+{
+	_cleanup_free_ char *path = xasprintf("%s/blobs/sha256/.lock-%s", root, digest_hex(digest));
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK;
+	flock(fd, LOCK_UN);
+	return false;
+}
+
+static bool running_any(const struct job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i].active)
+			return true;
+	return false;
 }
 
 /* Download every job's blob, at most max at once. */
@@ -298,6 +329,10 @@ static int jobs_run(struct job *jobs, size_t n, int max, struct err *err)
 			if (j->done || j->active || j->not_before > t ||
 			    (active >= max && !j->extra))
 				continue;
+			if (running_any(jobs, n) && blob_busy(j->p->root, j->d->digest)) {
+				j->not_before = t + 100;
+				continue;
+			}
 			r = job_start(j, multi, err);
 			if (r == 1) {
 				j->done = true;
