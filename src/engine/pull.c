@@ -2,6 +2,8 @@
 #include "engine/pull.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -125,6 +127,7 @@ struct job {
 	const struct descriptor *d;
 	char id[13];                 /* short id for progress */
 	bool quiet;                  /* the config: no progress lines */
+	bool extra;                  /* the config: beside the max_concurrent_downloads */
 	bool done;
 	bool active;
 	int attempts, reauths;
@@ -156,6 +159,13 @@ static size_t job_data(void *ctx, const void *data, size_t len)
 			j->write_failed = true;
 			return 0;
 		}
+	}
+	/* A registry that sends more than the descriptor says is not trusted to stop. */
+	if (j->d->size >= 0 && j->w.size + len > (unsigned long long)j->d->size) {
+		err_set(&j->werr, "blob %s: the registry sent more than its %lld bytes",
+			j->d->digest, j->d->size);
+		j->write_failed = true;
+		return 0;
 	}
 	if (blob_writer_write(&j->w, data, len, &j->werr) < 0) {
 		j->write_failed = true;
@@ -234,9 +244,15 @@ static int job_finish(struct job *j, CURLM *multi, CURLcode rc, struct err *err)
 		job_close(j, multi, false);
 		return 0;
 	}
+	/* 401s in a row: a token that expired is renewed, one refused is not. */
+	if (!(rc == CURLE_OK && status == 401))
+		j->reauths = 0;
 	if (rc == CURLE_OK && status == 401 && j->reauths++ < PULL_REAUTHS) {
+		/* The challenge is in the response: read it before closing. */
+		int r = registry_reauth(j->p->reg, &j->resp, err);
+
 		job_close(j, multi, true);
-		if (registry_reauth(j->p->reg, &j->resp, err) < 0)
+		if (r < 0)
 			return -1;
 		j->not_before = 0;
 		return 1;
@@ -252,13 +268,42 @@ static int job_finish(struct job *j, CURLM *multi, CURLcode rc, struct err *err)
 		}
 		job_close(j, multi, true);
 		j->not_before = now_ms() + (PULL_BACKOFF_MS << (j->attempts - 1));
-		if (!j->quiet)
-			progress(j->p, j->id, "Retrying", 0, -1);
+		if (!j->quiet) {
+			int secs = ((PULL_BACKOFF_MS << (j->attempts - 1)) + 999) / 1000;
+			char msg[64];
+
+			snprintf(msg, sizeof(msg), "Retrying in %d second%s", secs, secs == 1 ? "" : "s");
+			progress(j->p, j->id, msg, 0, -1);
+		}
 		return 1;
 	}
 	registry_error(j->p->reg, &j->resp, what, err);
 	job_close(j, multi, true);
 	return -1;
+}
+
+/* Another process holds the blob's writer lock (blob.h: .lock-<hex>, held
+ * from open to close). Waiting for it inside blob_writer_open would stall
+ * this pull's other transfers, so such a blob waits its turn instead. */
+static bool blob_busy(const char *root, const char *digest)
+{
+	_cleanup_free_ char *path = xasprintf("%s/blobs/sha256/.lock-%s", root, digest_hex(digest));
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK;
+	flock(fd, LOCK_UN);
+	return false;
+}
+
+static bool running_any(const struct job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i].active)
+			return true;
+	return false;
 }
 
 /* Download every job's blob, at most max at once. */
@@ -278,11 +323,16 @@ static int jobs_run(struct job *jobs, size_t n, int max, struct err *err)
 		int running;
 		CURLMsg *msg;
 
-		for (size_t i = 0; i < n && active < max && r == 0; i++) {
+		for (size_t i = 0; i < n && r == 0; i++) {
 			struct job *j = &jobs[i];
 
-			if (j->done || j->active || j->not_before > t)
+			if (j->done || j->active || j->not_before > t ||
+			    (active >= max && !j->extra))
 				continue;
+			if (running_any(jobs, n) && blob_busy(j->p->root, j->d->digest)) {
+				j->not_before = t + 100;
+				continue;
+			}
 			r = job_start(j, multi, err);
 			if (r == 1) {
 				j->done = true;
@@ -290,7 +340,7 @@ static int jobs_run(struct job *jobs, size_t n, int max, struct err *err)
 				if (!j->quiet)
 					progress(j->p, j->id, "Download complete", 0, -1);
 				r = 0;
-			} else if (r == 0) {
+			} else if (r == 0 && !j->extra) {
 				active++;
 			}
 		}
@@ -307,7 +357,8 @@ static int jobs_run(struct job *jobs, size_t n, int max, struct err *err)
 					j = &jobs[i];
 			if (!j)
 				continue;
-			active--;
+			if (!j->extra)
+				active--;
 			r = job_finish(j, multi, msg->data.result, err);
 			if (r == 0) {
 				j->done = true;
@@ -387,20 +438,35 @@ static bool store_has(const char *root, const char *ref, const char *repo_digest
 	return false;
 }
 
-static int layers_pull(struct pull *p, const struct manifest *m, json_t *cfg, int max,
-		       bool up_to_date, struct err *err)
+/* The config and the layers, downloaded together as docker does (the config
+ * beside at most max layers), then the config checked and the layers
+ * unpacked bottom first. A layer whose blob is in the store is not asked for. */
+static int blobs_pull(struct pull *p, const struct manifest *m, int max, bool up_to_date,
+		      json_t **cfg, struct err *err)
 {
-	json_t *diff_ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
-	struct job *jobs = jobs_new(p, m->layers, m->n_layers);
+	size_t n = m->n_layers + 1;
+	struct descriptor *all = calloc(n, sizeof(*all));
+	struct job *jobs = NULL;
+	_cleanup_free_ char *data = NULL;
 	struct layer_info info;
-	int r;
+	json_t *diff_ids;
+	size_t len;
+	int r = -1;
 
-	if (!jobs)
+	if (!all)
+		return err_sys(err, ENOMEM, "pull");
+	/* Shallow copies: jobs only read the digest, size and media type. */
+	all[0] = m->config;
+	memcpy(all + 1, m->layers, m->n_layers * sizeof(*all));
+	jobs = jobs_new(p, all, n);
+	if (!jobs) {
+		free(all);
 		return err_set(err, "curl_easy_init failed");
-	for (size_t i = 0; i < m->n_layers; i++) {
-		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
-
-		if (blob_exists(p->root, m->layers[i].digest) && layer_present(p->root, diff_id)) {
+	}
+	jobs[0].quiet = jobs[0].extra = true;
+	jobs[0].done = blob_exists(p->root, m->config.digest);
+	for (size_t i = 1; i < n; i++) {
+		if (blob_exists(p->root, all[i].digest)) {
 			jobs[i].done = true;
 			jobs[i].quiet = true;   /* marks "Already exists" for the unpack below */
 			/* docker says nothing of the layers of an image that is up to date. */
@@ -410,46 +476,34 @@ static int layers_pull(struct pull *p, const struct manifest *m, json_t *cfg, in
 			progress(p, jobs[i].id, "Pulling fs layer", 0, -1);
 		}
 	}
-	for (size_t i = 0, started = 0; i < m->n_layers; i++)
+	for (size_t i = 1, started = 0; i < n; i++)
 		if (!jobs[i].done && started++ >= (size_t)max)
 			progress(p, jobs[i].id, "Waiting", 0, -1);
-	r = jobs_run(jobs, m->n_layers, max, err);
-	for (size_t i = 0; r == 0 && i < m->n_layers; i++) {
-		const char *diff_id = json_string_value(json_array_get(diff_ids, i));
+	if (jobs_run(jobs, n, max, err) < 0)
+		goto out;
+	if (blob_get(p->root, m->config.digest, 16u << 20, &data, &len, err) < 0 ||
+	    image_config_parse(data, len, m->n_layers, cfg, err) < 0) {
+		err_wrap(err, "image config %s", m->config.digest);
+		goto out;
+	}
+	diff_ids = json_object_get(json_object_get(*cfg, "rootfs"), "diff_ids");
+	r = 0;
+	for (size_t i = 1; r == 0 && i < n; i++) {
+		const char *diff_id = json_string_value(json_array_get(diff_ids, i - 1));
+		bool quiet = jobs[i].quiet || layer_present(p->root, diff_id);
 
-		if (!jobs[i].quiet)
-			progress(p, jobs[i].id, "Extracting", 0, m->layers[i].size);
-		r = layer_unpack_blob(p->root, m->layers[i].digest, diff_id, &info, err);
+		if (!quiet)
+			progress(p, jobs[i].id, "Extracting", 0, all[i].size);
+		r = layer_unpack_blob(p->root, all[i].digest, diff_id, &info, err);
 		if (r < 0)
-			err_wrap(err, "layer %s", m->layers[i].digest);
-		else if (!jobs[i].quiet)
+			err_wrap(err, "layer %s", all[i].digest);
+		else if (!quiet)
 			progress(p, jobs[i].id, "Pull complete", 0, -1);
 	}
-	jobs_free(jobs, m->n_layers);
+out:
+	jobs_free(jobs, n);
+	free(all);
 	return r;
-}
-
-/* The config: small, downloaded like a layer but quietly, then checked. */
-static int config_pull(struct pull *p, const struct manifest *m, json_t **cfg,
-		       struct err *err)
-{
-	_cleanup_free_ char *data = NULL;
-	struct job *job = jobs_new(p, &m->config, 1);
-	size_t len;
-	int r;
-
-	if (!job)
-		return err_set(err, "curl_easy_init failed");
-	job->quiet = true;
-	if (blob_exists(p->root, m->config.digest))
-		job->done = true;
-	r = jobs_run(job, 1, 1, err);
-	jobs_free(job, 1);
-	if (r < 0)
-		return err_wrap(err, "image config");
-	if (blob_get(p->root, m->config.digest, 16u << 20, &data, &len, err) < 0)
-		return -1;
-	return image_config_parse(data, len, m->n_layers, cfg, err);
 }
 
 static void host_kernel(char *buf, size_t size)
@@ -574,7 +628,7 @@ int pull_image(const char *root, const char *ref, const struct pull_opts *o,
 	res->digest = xstrdup(top);
 	repo_digest = xasprintf("%s@%s", res->name, top);
 	res->updated = !store_has(root, store_ref, repo_digest, digest);
-	if (config_pull(&p, &m, &cfg, err) < 0 || layers_pull(&p, &m, cfg, max, !res->updated, err) < 0)
+	if (blobs_pull(&p, &m, max, !res->updated, &cfg, err) < 0)
 		goto out;
 	if (image_store_add(root, store_ref, digest, repo_digest, err) < 0)
 		goto out;

@@ -340,6 +340,10 @@ static size_t on_header(char *line, size_t size, size_t n, void *ctx)
 		const char *sp = memchr(line, ' ', len);
 
 		response_clear_headers(resp);
+		/* A redirect's body is not the answer's. */
+		free(resp->body);
+		resp->body = NULL;
+		resp->body_len = 0;
 		resp->status = sp ? strtol(sp + 1, NULL, 10) : 0;
 		return len;
 	}
@@ -407,7 +411,7 @@ static const struct token *token_find(struct registry *reg)
 {
 	for (int i = 0; i < TOKEN_MAX; i++)
 		if (reg->tokens[i].scope && !strcmp(reg->tokens[i].scope, reg->scope) &&
-		    time(NULL) + 5 < reg->tokens[i].expires)
+		    time(NULL) < reg->tokens[i].expires)
 			return &reg->tokens[i];
 	return NULL;
 }
