@@ -397,7 +397,11 @@ int image_cmd_load(struct cli *cli, const char *cmd, int argc, char **argv)
 	json_array_foreach(loaded, i, v) {
 		const char *s = json_string_value(v);
 
-		if (!strncmp(s, "sha256:", 7))
+		if (json_is_object(v))
+			printf("The image %s already exists, renaming the old one with ID %s to "
+			       "empty string\n", json_string_value(json_object_get(v, "Renamed")),
+			       json_string_value(json_object_get(v, "Old")));
+		else if (!strncmp(s, "sha256:", 7))
 			printf("Loaded image ID: %s\n", s);
 		else
 			printf("Loaded image: %s\n", s);

@@ -567,7 +567,8 @@ int container_list(const char *root, bool all, json_t **out, struct err *err)
 		}
 		container_free(&c);
 	}
-	qsort(items, n, sizeof(*items), created_cmp);
+	if (n)
+		qsort(items, n, sizeof(*items), created_cmp);
 	for (i = 0; i < n; i++)
 		json_array_append_new(arr, items[i]);
 	free(items);

@@ -4,6 +4,7 @@
  * (exclusive while changing index.json), always in that order. */
 #include "image.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -768,12 +769,54 @@ static int layer_drop(struct store *s, const char *diff_id, json_t *report,
 }
 
 /* Delete the files of a removed image that no remaining image names. */
-static int store_gc(const char *root, const char *manifest, json_t *mf, json_t *config,
-		    json_t *report, unsigned long long *reclaimed, struct err *err)
+static bool is_hex64(const char *name)
+{
+	return strlen(name) == DIGEST_HEX_LEN &&
+	       strspn(name, "0123456789abcdef") == DIGEST_HEX_LEN;
+}
+
+/* What no image names any more: a manifest an image was named by before a
+ * newer manifest of the same config took its place, the blobs and layers of
+ * a pull or load that died before naming its image. Safe only under
+ * layers.lock held exclusive: then no one is between adding files and
+ * naming them. */
+static int store_sweep(struct store *s, unsigned long long *reclaimed, struct err *err)
+{
+	_cleanup_free_ char *blobs = xasprintf("%s/blobs/sha256", s->root);
+	_cleanup_free_ char *layers = xasprintf("%s/layers", s->root);
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	if ((d = opendir(blobs))) {
+		while ((de = readdir(d)))
+			if (is_hex64(de->d_name)) {
+				_cleanup_free_ char *digest = xasprintf("sha256:%s", de->d_name);
+
+				blob_drop(s, digest);
+			}
+		closedir(d);
+	}
+	if ((d = opendir(layers))) {
+		while (r == 0 && (de = readdir(d)))
+			if (is_hex64(de->d_name)) {
+				_cleanup_free_ char *diff = xasprintf("sha256:%s", de->d_name);
+
+				r = layer_drop(s, diff, NULL, reclaimed, err);
+			}
+		closedir(d);
+	}
+	return r;
+}
+
+/* mfs: {"digest", "mf"} of every manifest the removed image had (one image
+ * may have several: the same config loaded from a docker and an OCI archive). */
+static int store_gc(const char *root, json_t *mfs, json_t *config, json_t *report,
+		    unsigned long long *reclaimed, struct err *err)
 {
 	struct store s;
-	json_t *l;
-	size_t i;
+	json_t *l, *m;
+	size_t i, j;
 	int r = 0;
 
 	if (store_load(root, &s, err) < 0 || store_load_configs(&s, err) < 0) {
@@ -783,12 +826,40 @@ static int store_gc(const char *root, const char *manifest, json_t *mf, json_t *
 	json_array_foreach(json_object_get(json_object_get(config, "rootfs"), "diff_ids"), i, l)
 		if (r == 0)
 			r = layer_drop(&s, json_string_value(l), report, reclaimed, err);
-	json_array_foreach(json_object_get(mf, "layers"), i, l)
-		blob_drop(&s, json_string_value(json_object_get(l, "digest")));
-	blob_drop(&s, json_string_value(json_object_get(json_object_get(mf, "config"), "digest")));
-	blob_drop(&s, manifest);
+	json_array_foreach(mfs, j, m) {
+		json_t *mf = json_object_get(m, "mf");
+
+		json_array_foreach(json_object_get(mf, "layers"), i, l)
+			blob_drop(&s, json_string_value(json_object_get(l, "digest")));
+		blob_drop(&s, json_string_value(json_object_get(json_object_get(mf, "config"),
+								"digest")));
+		blob_drop(&s, json_string_value(json_object_get(m, "digest")));
+	}
+	if (r == 0)
+		r = store_sweep(&s, reclaimed, err);
 	store_free(&s);
 	return r;
+}
+
+/* Every manifest of image id, for store_gc. */
+static json_t *image_manifests(struct store *s, const char *id)
+{
+	json_t *mfs = json_array(), *m;
+	size_t i, j;
+
+	for (i = 0; i < s->n; i++) {
+		bool dup = false;
+
+		if (strcmp(s->v[i].id, id))
+			continue;
+		json_array_foreach(mfs, j, m)
+			dup |= !strcmp(json_string_value(json_object_get(m, "digest")),
+				       s->v[i].manifest);
+		if (!dup)
+			json_array_append_new(mfs, json_pack("{s:s, s:O}", "digest",
+							     s->v[i].manifest, "mf", s->v[i].mf));
+	}
+	return mfs;
 }
 
 static json_t *desc_untagged(json_t *desc)
@@ -800,6 +871,52 @@ static json_t *desc_untagged(json_t *desc)
 		json_object_del(d, "annotations");
 	return d;
 }
+
+/* rmi NAME@sha256:...: that RepoDigests entry goes; a descriptor left with
+ * neither a tag nor a repo digest goes with it. 0 if handled, 1 when no
+ * descriptor carries it (the name matched a tag: removal by ID applies). */
+static int remove_digest_ref(struct store *s, const char *ref, unsigned flags,
+			     json_t *report, bool *gone, const char *id, struct err *err)
+{
+	const char *at = strchr(ref, '@');
+	_cleanup_free_ char *name = xasprintf("%.*s", (int)(at - ref), ref);
+	_cleanup_free_ char *full = NULL, *norm = NULL, *tag = NULL, *want = NULL;
+	_cleanup_json_ json_t *kept = json_array();
+	bool found = false;
+	json_t *d;
+	size_t i;
+
+	if (image_ref_normalize(name, &full, err) < 0)
+		return -1;
+	image_ref_split(full, &norm, &tag);
+	want = xasprintf("%s@%s", norm, at + 1);
+	for (i = 0; i < s->n; i++) {
+		const char *rd = desc_annotation(s->v[i].desc, REPO_DIGEST_ANNOTATION);
+
+		d = s->v[i].desc;
+		if (!rd || strcmp(rd, want)) {
+			json_array_append(kept, d);
+			continue;
+		}
+		found = true;
+		json_object_del(json_object_get(d, "annotations"), REPO_DIGEST_ANNOTATION);
+		if (desc_ref(d))
+			json_array_append(kept, d);
+	}
+	if (!found)
+		return 1;
+	report_add(report, "Untagged", want);
+	*gone = !kept_has_id(s, kept, id);
+	if (*gone && (flags & IMAGE_RM_KEEP_DATA))
+		for (i = 0; i < s->n; i++)
+			if (!strcmp(s->v[i].id, id)) {
+				json_array_append_new(kept, desc_untagged(s->v[i].desc));
+				break;
+			}
+	json_object_set(s->index, "manifests", kept);
+	return index_save(s->root, s->index, err);
+}
+
 
 /* Save the index without the removed descriptors; *gone tells whether the
  * image lost its last descriptor (and so its files may go). */
@@ -820,9 +937,8 @@ static int remove_from_index(struct store *s, size_t hit, bool by_name, unsigned
 static int remove_locked(const char *root, const char *ref, unsigned flags,
 			 json_t *report, unsigned long long *reclaimed, struct err *err)
 {
-	_cleanup_json_ json_t *mf = NULL;
+	_cleanup_json_ json_t *mfs = NULL;
 	_cleanup_json_ json_t *config = NULL;
-	_cleanup_free_ char *manifest = NULL;
 	_cleanup_free_ char *id = NULL;
 	struct store s;
 	bool by_name, gone = false;
@@ -836,15 +952,16 @@ static int remove_locked(const char *root, const char *ref, unsigned flags,
 		r = blob_get_json(root, s.v[hit].id, &config, err);
 	if (r == 0) {
 		id = xstrdup(s.v[hit].id);
-		manifest = xstrdup(s.v[hit].manifest);
-		mf = json_incref(s.v[hit].mf);
-		r = remove_from_index(&s, hit, by_name, flags, report, &gone, err);
+		mfs = image_manifests(&s, id);
+		r = strchr(ref, '@') ? remove_digest_ref(&s, ref, flags, report, &gone, id, err) : 1;
+		if (r == 1)
+			r = remove_from_index(&s, hit, by_name, flags, report, &gone, err);
 	}
 	store_free(&s);
 	if (r < 0 || !gone || (flags & IMAGE_RM_KEEP_DATA))
 		return r;
 	report_add(report, "Deleted", id);
-	return store_gc(root, manifest, mf, config, report, reclaimed, err);
+	return store_gc(root, mfs, config, report, reclaimed, err);
 }
 
 int image_remove_ex(const char *root, const char *ref, unsigned flags, json_t *report,

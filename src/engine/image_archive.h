@@ -17,7 +17,8 @@ int image_save(const char *root, const char *const *refs, size_t n, int fd, stru
 /* Read a docker or OCI archive (plain, gzip, xz, zstd or bzip2) from fd into
  * the store. Every blob is verified, every layer must hash to its diff id;
  * on any failure the store keeps nothing of it. loaded gets one string per
- * image name loaded ("name:tag"), or its ID ("sha256:...") when it has none. */
+ * image name loaded ("name:tag"), or its ID ("sha256:...") when it has none,
+ * and before a name that moved off another image {"Renamed": name, "Old": id}. */
 int image_load(const char *root, int fd, json_t *loaded, struct err *err);
 
 /* Bounds on what an archive may claim. */

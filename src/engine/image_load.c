@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -53,6 +55,7 @@ struct load {
 	char *stage;                 /* ROOT/.load-XXXXXX */
 	struct member *m;
 	size_t n, cap;
+	json_t *names;               /* member name -> index, so lookups stay O(1) */
 	struct plan_image *img;
 	size_t n_img;
 	json_t *added_blobs;         /* digests this load put in the store */
@@ -68,12 +71,9 @@ static char *staged_path(struct load *l, size_t i)
 
 static size_t member_find_raw(struct load *l, const char *name)
 {
-	size_t i;
+	json_t *i = json_object_get(l->names, name);
 
-	for (i = 0; i < l->n; i++)
-		if (!strcmp(l->m[i].name, name))
-			return i;
-	return SIZE_MAX;
+	return i ? (size_t)json_integer_value(i) : SIZE_MAX;
 }
 
 /* The regular member name stands for: itself, or what its link names (one hop). */
@@ -125,6 +125,7 @@ static struct member *member_new(struct load *l, char *name)
 		if (!l->m)
 			abort();
 	}
+	json_object_set_new(l->names, name, json_integer((json_int_t)l->n));
 	m = &l->m[l->n++];
 	memset(m, 0, sizeof(*m));
 	m->name = name;
@@ -599,7 +600,7 @@ static bool json_has(json_t *a, const char *s)
 	size_t i;
 
 	json_array_foreach(a, i, v)
-		if (!strcmp(json_string_value(v), s))
+		if (json_is_string(v) && !strcmp(json_string_value(v), s))
 			return true;
 	return false;
 }
@@ -711,6 +712,14 @@ static int name_image(struct load *l, struct plan_image *p, json_t *loaded, stru
 	size_t i;
 
 	json_array_foreach(p->tags, i, t) {
+		_cleanup_free_ char *old = NULL;
+		struct err ignored;
+
+		/* docker says when a name moves off another image. */
+		if (image_resolve_id(l->root, json_string_value(t), &old, &ignored) == 0 &&
+		    strcmp(old, p->config))
+			json_array_append_new(loaded, json_pack("{s:s, s:s}", "Renamed",
+								json_string_value(t), "Old", old));
 		if (image_store_add(l->root, json_string_value(t), p->manifest, NULL, err) < 0)
 			return -1;
 		if (!json_has(loaded, json_string_value(t)))
@@ -775,6 +784,7 @@ static void load_free(struct load *l)
 		free(l->m[i].link);
 	}
 	free(l->m);
+	json_decref(l->names);
 	for (i = 0; i < l->n_img; i++) {
 		free(l->img[i].blobs);
 		free(l->img[i].diff_ids);
@@ -788,26 +798,68 @@ static void load_free(struct load *l)
 	json_decref(l->added_layers);
 }
 
+/* A load killed midway leaves its staging directory: whoever finds one whose
+ * lock nobody holds removes it. */
+static void stage_sweep(const char *root)
+{
+	DIR *d = opendir(root);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *dir = NULL;
+		_cleanup_free_ char *lock = NULL;
+		_cleanup_close_ int fd = -1;
+		struct err ignored;
+
+		if (strncmp(de->d_name, ".load-", 6))
+			continue;
+		dir = xasprintf("%s/%s", root, de->d_name);
+		lock = xasprintf("%s/lock", dir);
+		fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue;  /* a load in progress */
+		rm_rf(dir, &ignored);
+	}
+	closedir(d);
+}
+
+static int stage_create(struct load *l, int *lock_fd, struct err *err)
+{
+	_cleanup_free_ char *lock = NULL;
+
+	l->stage = xasprintf("%s/.load-XXXXXX", l->root);
+	if (!mkdtemp(l->stage)) {
+		int e = errno;
+
+		free(l->stage);
+		l->stage = NULL;
+		return err_sys(err, e, "create a staging directory in %s", l->root);
+	}
+	lock = xasprintf("%s/lock", l->stage);
+	*lock_fd = lock_path(lock, LOCK_EX, err);
+	return *lock_fd < 0 ? -1 : 0;
+}
+
 int image_load(const char *root, int fd, json_t *loaded, struct err *err)
 {
 	struct load l = { .root = root };
 	_cleanup_free_ char *blobs = xasprintf("%s/blobs/sha256", root);
+	_cleanup_close_ int stage_lock = -1;
 	int r;
 
 	if (archive_dl_load(err) < 0)
 		return -1;
 	if (mkdir_p(blobs, 0755, err) < 0)
 		return -1;
+	stage_sweep(root);
+	l.names = json_object();
 	l.added_blobs = json_array();
 	l.added_layers = json_array();
-	l.stage = xasprintf("%s/.load-XXXXXX", root);
-	if (!mkdtemp(l.stage)) {
-		r = err_sys(err, errno, "create a staging directory in %s", root);
-		free(l.stage);
-		l.stage = NULL;
-	} else {
+	r = stage_create(&l, &stage_lock, err);
+	if (r == 0)
 		r = load_read(&l, fd, err);
-	}
 	if (r == 0 && l.n == 0)
 		r = err_set(err, "invalid image archive: it is empty");
 	if (r == 0)

@@ -18,6 +18,9 @@
 #include "util/fs.h"
 
 #define OCI_LAYOUT "{\"imageLayoutVersion\": \"1.0.0\"}"
+#define MEDIA_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MEDIA_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MEDIA_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
 
 struct save {
 	const char *root;
@@ -86,6 +89,25 @@ static int save_json(struct save *s, const char *name, json_t *j, struct err *er
 	return save_buffer(s, name, text, strlen(text), err);
 }
 
+static bool written(struct save *s, const char *digest)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(s->written, i, v)
+		if (!strcmp(json_string_value(v), digest))
+			return true;
+	return false;
+}
+
+static long long blob_size(const char *root, const char *digest)
+{
+	_cleanup_free_ char *path = blob_path(root, digest);
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
 /* One blob, streamed from the store; each at most once per archive. */
 static int save_blob(struct save *s, const char *digest, struct err *err)
 {
@@ -96,14 +118,11 @@ static int save_blob(struct save *s, const char *digest, struct err *err)
 	struct stat st;
 	long long left;
 	ssize_t n;
-	size_t i;
-	json_t *v;
 
 	if (!digest_valid(digest))
 		return err_set(err, "save: invalid digest '%s'", digest ? digest : "");
-	json_array_foreach(s->written, i, v)
-		if (!strcmp(json_string_value(v), digest))
-			return 0;
+	if (written(s, digest))
+		return 0;
 	path = blob_path(s->root, digest);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
@@ -131,17 +150,133 @@ static json_t *image_layers(json_t *img)
 	return json_object_get(json_object_get(img, "ManifestJSON"), "layers");
 }
 
+/* A compressed layer blob, decompressed: counted (to, NULL) or written. */
+static int raw_pass(struct save *s, const char *blob, bool write, long long *n,
+		    struct err *err)
+{
+	_cleanup_free_ char *path = blob_path(s->root, blob);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	char buf[64 * 1024];
+	la_ssize_t k;
+	int r = 0;
+
+	*n = 0;
+	if (fd < 0 || !a) {
+		archive_read_free(a);
+		return err_sys(err, fd < 0 ? errno : ENOMEM, "save: blob %s", blob);
+	}
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_xz(a);
+	archive_read_support_filter_bzip2(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open_fd(a, fd, sizeof(buf)) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &e) != ARCHIVE_OK)
+		r = err_set(err, "save: layer blob %s: %s", blob,
+			    archive_error_string(a) ? archive_error_string(a) : "unreadable");
+	while (r == 0 && (k = archive_read_data(a, buf, sizeof(buf))) > 0) {
+		*n += k;
+		if (write && archive_write_data(s->tar, buf, (size_t)k) < 0)
+			r = save_fail(s, err);
+	}
+	if (r == 0 && k < 0)
+		r = err_set(err, "save: layer blob %s: %s", blob,
+			    archive_error_string(a) ? archive_error_string(a) : "unreadable");
+	archive_read_free(a);
+	return r;
+}
+
+/* docker save writes layers as the plain tars their diff ids name: a
+ * compressed blob goes in decompressed (measured first, as a tar header
+ * needs the size). size gets the tar's size. */
+static int save_layer(struct save *s, const char *blob, const char *diff, long long *size,
+		      struct err *err)
+{
+	_cleanup_free_ char *name = NULL;
+	long long again = 0;
+
+	if (!strcmp(blob, diff)) {
+		*size = blob_size(s->root, blob);
+		return save_blob(s, blob, err);
+	}
+	if (raw_pass(s, blob, false, size, err) < 0)
+		return -1;
+	if (written(s, diff))
+		return 0;
+	name = xasprintf("blobs/sha256/%s", digest_hex(diff));
+	if (save_header(s, name, AE_IFREG, *size, err) < 0 ||
+	    raw_pass(s, blob, true, &again, err) < 0)
+		return -1;
+	if (again != *size)
+		return err_set(err, "save: layer blob %s changed while it was read", blob);
+	json_array_append_new(s->written, json_string(diff));
+	return 0;
+}
+
+/* The image's manifest as saved: its own when its layers are plain tars,
+ * else a new OCI one naming the decompressed layers (img's "Manifest",
+ * "Size" and "MediaType" follow it). */
+static int save_manifest(struct save *s, json_t *img, json_t *layers, bool converted,
+			 struct err *err)
+{
+	const char *id = json_string_value(json_object_get(img, "Id"));
+	_cleanup_json_ json_t *mf = NULL;
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *name = NULL;
+	char digest[DIGEST_STR_LEN];
+
+	if (!converted)
+		return save_blob(s, json_string_value(json_object_get(img, "Manifest")), err);
+	mf = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:O}", "schemaVersion", 2, "mediaType",
+		       MEDIA_OCI_MANIFEST, "config", "mediaType", MEDIA_OCI_CONFIG, "digest", id,
+		       "size", (json_int_t)blob_size(s->root, id), "layers", layers);
+	text = json_dumps(mf, JSON_COMPACT);
+	if (!text || digest_buffer(text, strlen(text), digest, err) < 0)
+		return err_set(err, "save: encode manifest");
+	json_object_set_new(img, "Manifest", json_string(digest));
+	json_object_set_new(img, "Size", json_integer((json_int_t)strlen(text)));
+	json_object_set_new(img, "MediaType", json_string(MEDIA_OCI_MANIFEST));
+	if (written(s, digest))
+		return 0;
+	name = xasprintf("blobs/sha256/%s", digest_hex(digest));
+	if (save_buffer(s, name, text, strlen(text), err) < 0)
+		return -1;
+	json_array_append_new(s->written, json_string(digest));
+	return 0;
+}
+
 static int save_image_blobs(struct save *s, json_t *img, struct err *err)
 {
+	json_t *ids = json_object_get(json_object_get(json_object_get(img, "Config"), "rootfs"),
+				      "diff_ids");
+	_cleanup_json_ json_t *layers = json_array();
+	bool converted = false;
 	json_t *l;
 	size_t i;
 
 	if (save_blob(s, json_string_value(json_object_get(img, "Id")), err) < 0)
 		return -1;
-	json_array_foreach(image_layers(img), i, l)
-		if (save_blob(s, json_string_value(json_object_get(l, "digest")), err) < 0)
+	if (json_array_size(ids) != json_array_size(image_layers(img)))
+		return err_set(err, "save: image %s: its config and manifest disagree on its layers",
+			       json_string_value(json_object_get(img, "Id")));
+	json_array_foreach(image_layers(img), i, l) {
+		const char *blob = json_string_value(json_object_get(l, "digest"));
+		const char *diff = json_string_value(json_array_get(ids, i));
+		long long size = 0;
+
+		if (!digest_valid(blob) || !digest_valid(diff))
+			return err_set(err, "save: image %s has an invalid layer digest",
+				       json_string_value(json_object_get(img, "Id")));
+		if (save_layer(s, blob, diff, &size, err) < 0)
 			return -1;
-	return save_blob(s, json_string_value(json_object_get(img, "Manifest")), err);
+		converted |= strcmp(blob, diff) != 0;
+		json_array_append_new(layers, json_pack("{s:s, s:s, s:I}", "mediaType",
+							MEDIA_OCI_LAYER, "digest", diff, "size",
+							(json_int_t)size));
+	}
+	return save_manifest(s, img, layers, converted, err);
 }
 
 /* docker's full name for containerd's annotation: busybox:1 -> docker.io/library/busybox:1 */
@@ -181,34 +316,29 @@ static json_t *manifest_item(json_t *img)
 {
 	json_t *tags = json_object_get(img, "RepoTags"), *layers = json_array(), *l;
 	const char *id = json_string_value(json_object_get(img, "Id"));
+	json_t *ids = json_object_get(json_object_get(json_object_get(img, "Config"), "rootfs"),
+				      "diff_ids");
 	size_t i;
 
-	json_array_foreach(image_layers(img), i, l) {
-		const char *d = json_string_value(json_object_get(l, "digest"));
-
-		json_array_append_new(layers, json_sprintf("blobs/sha256/%s", digest_hex(d)));
-	}
+	json_array_foreach(ids, i, l)
+		json_array_append_new(layers, json_sprintf("blobs/sha256/%s",
+							   digest_hex(json_string_value(l))));
 	return json_pack("{s:o, s:O, s:o}", "Config",
 			 json_sprintf("blobs/sha256/%s", digest_hex(id)), "RepoTags",
 			 json_array_size(tags) ? tags : json_null(), "Layers", layers);
 }
 
 /* repositories: {"name": {"tag": "<top layer's diff id hex>"}}, for old loaders. */
-static int repositories_add(const char *root, json_t *repos, json_t *img, struct err *err)
+static int repositories_add(json_t *repos, json_t *img)
 {
-	_cleanup_free_ char *cfg = NULL;
-	_cleanup_json_ json_t *config = NULL;
 	json_t *ids, *t;
 	const char *top;
-	size_t len = 0, i;
+	size_t i;
 
 	if (!json_array_size(json_object_get(img, "RepoTags")))
 		return 0;
-	if (blob_get(root, json_string_value(json_object_get(img, "Id")), ARCHIVE_JSON_MAX, &cfg,
-		     &len, err) < 0)
-		return -1;
-	config = json_loadb(cfg, len, 0, NULL);
-	ids = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+	ids = json_object_get(json_object_get(json_object_get(img, "Config"), "rootfs"),
+			      "diff_ids");
 	top = json_string_value(json_array_get(ids, json_array_size(ids) - 1));
 	if (!digest_valid(top))
 		return 0;
@@ -246,8 +376,7 @@ static int save_layout(struct save *s, struct err *err)
 			json_array_append_new(json_object_get(index, "manifests"),
 					      index_entry(img, NULL));
 		json_array_append_new(manifest, manifest_item(img));
-		if (repositories_add(s->root, repos, img, err) < 0)
-			return -1;
+		repositories_add(repos, img);
 	}
 	if (save_json(s, "index.json", index, err) < 0 ||
 	    save_json(s, "manifest.json", manifest, err) < 0 ||
@@ -311,6 +440,25 @@ static int save_resolve(const char *root, const char *ref, json_t *images, struc
 	return 0;
 }
 
+static int image_config_load(struct save *s, json_t *img, struct err *err)
+{
+	_cleanup_free_ char *data = NULL;
+	json_t *cfg;
+	size_t len = 0;
+
+	if (blob_get(s->root, json_string_value(json_object_get(img, "Id")), ARCHIVE_JSON_MAX,
+		     &data, &len, err) < 0)
+		return -1;
+	cfg = json_loadb(data, len, 0, NULL);
+	if (!json_is_object(cfg)) {
+		json_decref(cfg);
+		return err_set(err, "save: image config %s is not JSON",
+			       json_string_value(json_object_get(img, "Id")));
+	}
+	json_object_set_new(img, "Config", cfg);
+	return 0;
+}
+
 static int save_run(struct save *s, struct err *err)
 {
 	json_t *img;
@@ -326,7 +474,7 @@ static int save_run(struct save *s, struct err *err)
 	    save_header(s, "blobs/sha256/", AE_IFDIR, 0, err) < 0)
 		return -1;
 	json_array_foreach(s->images, i, img)
-		if (save_image_blobs(s, img, err) < 0)
+		if (image_config_load(s, img, err) < 0 || save_image_blobs(s, img, err) < 0)
 			return -1;
 	if (save_layout(s, err) < 0)
 		return -1;

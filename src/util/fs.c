@@ -353,9 +353,11 @@ int time_parse_rfc3339(const char *s, long long *sec, long *nsec)
 	return 0;
 }
 
+/* go-units' HumanDuration, as docker prints CREATED. */
 void time_human_ago(long long sec, char *buf, size_t len)
 {
 	long long d = (long long)time(NULL) - sec;
+	long long hours = (d + 1800) / 3600;
 
 	if (d < 1)
 		snprintf(buf, len, "Less than a second ago");
@@ -365,12 +367,18 @@ void time_human_ago(long long sec, char *buf, size_t len)
 		snprintf(buf, len, "About a minute ago");
 	else if (d < 3600)
 		snprintf(buf, len, "%lld minutes ago", d / 60);
-	else if (d < 7200)
+	else if (hours == 1)
 		snprintf(buf, len, "About an hour ago");
-	else if (d < 172800)
-		snprintf(buf, len, "%lld hours ago", d / 3600);
+	else if (hours < 48)
+		snprintf(buf, len, "%lld hours ago", hours);
+	else if (hours < 24 * 7 * 2)
+		snprintf(buf, len, "%lld days ago", hours / 24);
+	else if (hours < 24 * 30 * 2)
+		snprintf(buf, len, "%lld weeks ago", hours / 24 / 7);
+	else if (hours < 24 * 365 * 2)
+		snprintf(buf, len, "%lld months ago", hours / 24 / 30);
 	else
-		snprintf(buf, len, "%lld days ago", d / 86400);
+		snprintf(buf, len, "%lld years ago", d / 3600 / 24 / 365);
 }
 
 void size_human(unsigned long long bytes, char *buf, size_t len)

@@ -356,12 +356,45 @@ def test_load_dockerd_save(fresh, docker_legacy_tar, mode):
 @pytest.mark.process_only("the reference dockerd runs beside the test, not in a VM")
 def test_dockerd_loads_isobox_save(fresh, rootfs_tar, refdocker, tmp_path):
     fresh("import", "-c", 'CMD ["echo", "hi"]', rootfs_tar, "fromisobox:1", check=True)
+    multi_layer_archive(rootfs_tar, str(tmp_path / "m.tar"), ref="frommulti:1")
+    fresh("load", "-i", str(tmp_path / "m.tar"), check=True)
     out = str(tmp_path / "x.tar")
-    fresh("save", "-o", out, "fromisobox:1", check=True)
+    fresh("save", "-o", out, "fromisobox:1", "frommulti:1", check=True)
     r = refdocker("load", "-i", out)
     assert r.returncode == 0 and b"Loaded image: fromisobox:1" in r.stdout, r.stderr
-    r = refdocker("image", "inspect", "--format", "{{.Id}}", "fromisobox:1", check=True)
-    assert r.stdout.decode().strip() == inspect(fresh, "fromisobox:1")["Id"]
+    assert b"Loaded image: frommulti:1" in r.stdout
+    for ref in ("fromisobox:1", "frommulti:1"):
+        r = refdocker("image", "inspect", "--format", "{{.Id}}", ref, check=True)
+        assert r.stdout.decode().strip() == inspect(fresh, ref)["Id"]
+    # docker's history of it is isobox's, column for column.
+    theirs = refdocker("history", "frommulti:1", check=True).stdout.decode()
+    assert theirs == fresh.out("history", "frommulti:1")
+    r = refdocker("run", "--rm", "--network", "none", "frommulti:1", "sh", "-c",
+                  "cat /etc/motd; ls /opt/d; test -e /etc/gone || echo gone", check=True)
+    assert r.stdout == b"second layer\nc\ngone\n"
+
+
+def test_save_decompresses_layers(fresh, rootfs_tar, tmp_path):
+    """As docker save: each layer a plain tar named by its diff id, even when
+    the store holds it gzip'ed or zstd'ed; the image loads back the same."""
+    multi_layer_archive(rootfs_tar, str(tmp_path / "m.tar"))
+    fresh("load", "-i", str(tmp_path / "m.tar"), check=True)
+    img = inspect(fresh, "multi:1")
+    out = str(tmp_path / "s.tar")
+    fresh("save", "-o", out, "multi:1", check=True)
+    with tarfile.open(out) as t:
+        manifest = json.load(t.extractfile("manifest.json"))[0]
+        index = json.load(t.extractfile("index.json"))
+        assert manifest["Layers"] == ["blobs/sha256/" + d[7:] for d in img["RootFS"]["Layers"]]
+        for name in manifest["Layers"]:
+            assert sha(t.extractfile(name).read())[7:] == name.split("/")[-1]
+        oci = json.load(t.extractfile("blobs/sha256/" + index["manifests"][0]["digest"][7:]))
+        assert [l["mediaType"] for l in oci["layers"]] == [LAYER_MEDIA[None]] * 3
+        assert [l["digest"] for l in oci["layers"]] == img["RootFS"]["Layers"]
+    fresh("rmi", "multi:1", check=True)
+    r = fresh("load", "-i", out)
+    assert (r.returncode, r.stdout) == (0, "Loaded image: multi:1\n"), r.stderr
+    assert inspect(fresh, "multi:1")["Id"] == img["Id"]
 
 
 @pytest.mark.parametrize("fmt", ["docker-archive", "oci-archive"])
@@ -460,6 +493,15 @@ def hostile_cases(rootfs_tar):
     oci("traversal in a layer", layers=[(layer, "gzip"),
                                         (tar_of([("../../escape", "file", b"x")]), "gzip")])
 
+    nested = Archive()
+    _, d = oci_image(nested, [(small, "gzip")], ref=None)
+    for _ in range(6):
+        inner = json.dumps({"schemaVersion": 2, "manifests": [d]}).encode()
+        d = nested.blob(inner)
+        d["mediaType"] = "application/vnd.oci.image.index.v1+json"
+    oci_finish(nested, [d])
+    cases["indexes nested too deep"] = nested
+
     big = Archive()
     big.add("manifest.json", b"[" + b" " * (5 << 20) + b"]")
     cases["oversized manifest.json"] = big
@@ -495,7 +537,8 @@ def test_hostile_messages(fresh, rootfs_tar, tmp_path):
             "digest mismatch": "failed verification",
             "diff id mismatch": "failed verification: its content hashes to sha256:",
             "traversal in a layer": "outside the layer",
-            "oversized manifest.json": "too large"}
+            "oversized manifest.json": "too large",
+            "indexes nested too deep": "nested more than"}
     for name, text in want.items():
         r = fresh("load", "-i", cases[name].write(str(tmp_path / "h.tar")))
         assert text in r.stderr, (name, r.stderr)
@@ -633,3 +676,53 @@ def test_digest_reference(fresh, skopeo_archive, mode):
     r = fresh("rmi", ref)
     assert r.returncode == 0 and "Untagged: skbb:2" in r.stdout
     assert fresh.out("images", "-q") == ""
+
+
+def test_load_moves_a_name(fresh, rootfs_tar, tmp_path):
+    """As docker: a loaded name that another image had moves, and load says so;
+    a staging directory a killed load left behind is cleaned up."""
+    old = fresh.out("import", rootfs_tar, "moved:1").strip()
+    path = str(tmp_path / "m.tar")
+    cfg = multi_layer_archive(rootfs_tar, path, ref="moved:1")
+    stale = os.path.join(fresh.root, ".load-stale1")
+    os.makedirs(os.path.join(stale, "x"))
+    r = fresh("load", "-i", path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (f"The image moved:1 already exists, renaming the old one with ID {old} "
+                        "to empty string\nLoaded image: moved:1\n")
+    assert inspect(fresh, "moved:1")["Id"] == cfg
+    assert inspect(fresh, old)["RepoTags"] == []
+    assert not os.path.exists(stale)
+    assert not [n for n in os.listdir(fresh.root) if n.startswith(".load-")]
+
+
+@pytest.mark.process_only("podman and skopeo read the archive beside the test, not in a VM")
+def test_podman_and_skopeo_read_isobox_save(fresh, rootfs_tar, tmp_path):
+    img = fresh.out("import", rootfs_tar, "topodman:1").strip()
+    out = str(tmp_path / "p.tar")
+    fresh("save", "-o", out, "topodman:1", check=True)
+    p = Podman()
+    try:
+        r = p("load", "-i", out)
+        assert "Loaded image: docker.io/library/topodman:1" in r.stdout
+        assert p("image", "inspect", "--format", "{{.Id}}", "topodman:1").stdout.strip() \
+            == img[7:]
+    finally:
+        shutil.rmtree(p.dir, ignore_errors=True)
+    r = subprocess.run([tool("skopeo"), "inspect", "--config", f"oci-archive:{out}"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["rootfs"]["diff_ids"] == inspect(fresh, "topodman:1")["RootFS"]["Layers"]
+
+
+def test_one_image_two_manifests_removed_whole(fresh, podman_archives):
+    """The same image from a docker and an OCI archive (two manifests, a plain
+    and a gzip layer blob): one image, and rmi leaves no blob or layer behind."""
+    for fmt in ("docker-archive", "oci-archive"):
+        fresh("load", "-i", podman_archives[fmt], check=True)
+    assert len(fresh.out("images", "-q").split()) == 1
+    r = fresh("rmi", "localhost/pbb:1")
+    assert r.returncode == 0 and "Deleted: sha256:" in r.stdout, r.stderr
+    assert os.listdir(os.path.join(fresh.root, "blobs", "sha256")) == []
+    assert [n for n in os.listdir(os.path.join(fresh.root, "layers"))
+            if not n.startswith(".lock")] == []

@@ -63,6 +63,47 @@ put("layer", "kinds.tar", tar([
 ]))
 put("layer", "gnu.tar", tar([("f", "a" * 150 + "/long-name", b"x")], tarfile.GNU_FORMAT))
 
+# image archives: an OCI one (gzip layer) and a docker one (plain layer.tar)
+import hashlib
+import json
+
+
+def archive(members):
+    return tar([("f", n, d) for n, d in members])
+
+
+def oci_archive(layer):
+    blobs = []
+
+    def blob(data):
+        blobs.append(("blobs/sha256/" + hashlib.sha256(data).hexdigest(), data))
+        return {"digest": "sha256:" + hashlib.sha256(data).hexdigest(), "size": len(data)}
+    gz = gzip.compress(layer, mtime=0)
+    ld = dict(blob(gz), mediaType="application/vnd.oci.image.layer.v1.tar+gzip")
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {
+        "type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]}}).encode()
+    cd = dict(blob(cfg), mediaType="application/vnd.oci.image.config.v1+json")
+    mf = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                     "config": cd, "layers": [ld]}).encode()
+    md = dict(blob(mf), mediaType="application/vnd.oci.image.manifest.v1+json",
+              annotations={"org.opencontainers.image.ref.name": "seed:1"})
+    return archive(blobs + [("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
+                            ("index.json", json.dumps({"schemaVersion": 2,
+                                                       "manifests": [md]}).encode())])
+
+
+def docker_archive(layer):
+    cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {
+        "type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]}}).encode()
+    return archive([("abc/layer.tar", layer), ("c.json", cfg),
+                    ("manifest.json", json.dumps([{"Config": "c.json", "RepoTags": ["seed:2"],
+                                                   "Layers": ["abc/layer.tar"]}]).encode())])
+
+
+put("image_load", "oci.tar", oci_archive(two))
+put("image_load", "docker.tar", docker_archive(two))
+put("image_load", "docker.tar.gz", gzip.compress(docker_archive(two), mtime=0))
+
 # user: SPEC \0 passwd \0 group
 put("user", "alice.bin", b"alice:staff\0root:x:0:0::/:/bin/sh\nalice:x:1000:1000::/:/bin/sh\n"
     b"\0staff:x:50:alice\nwheel:x:10:root,alice\n")

@@ -248,6 +248,7 @@ static void test_store_add_compressed(void **state)
 	_cleanup_free_ char *repo_digest = NULL, *by_digest = NULL, *dir = NULL, *p = NULL;
 	_cleanup_json_ json_t *out = NULL;
 	_cleanup_json_ json_t *index = NULL;
+	_cleanup_json_ json_t *report = NULL;
 	char diff[DIGEST_STR_LEN];
 	size_t gz_len = 0, plain_len = 0;
 	struct layer_info li;
@@ -308,8 +309,19 @@ static void test_store_add_compressed(void **state)
 							     0)), repo_digest);
 	assert_true(json_integer_value(json_object_get(out, "Size")) > 0);
 
-	/* Removal by name@digest collects the compressed blob, config, manifest, layer. */
-	assert_int_equal(image_remove(f->root, repo_digest, &err), 0);
+	json_decref(out);
+	out = NULL;
+	/* rmi name@digest drops that RepoDigests entry; the tag keeps the image. */
+	report = json_array();
+	assert_int_equal(image_remove_ex(f->root, repo_digest, 0, report, &err), 0);
+	assert_int_equal(json_array_size(report), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(report, 0),
+							      "Untagged")), repo_digest);
+	assert_int_equal(image_inspect(f->root, "reg.example/bb:1", &out, &err), 0);
+	assert_int_equal(json_array_size(json_object_get(out, "RepoDigests")), 0);
+	assert_true(blob_exists(f->root, layer));
+	/* Removal of the last name collects the compressed blob, config, manifest, layer. */
+	assert_int_equal(image_remove(f->root, "reg.example/bb:1", &err), 0);
 	assert_false(blob_exists(f->root, layer));
 	assert_false(blob_exists(f->root, cfg));
 	assert_false(blob_exists(f->root, mf));

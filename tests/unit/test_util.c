@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "util/fs.h"
 #include "util/signal.h"
@@ -134,6 +135,31 @@ static void test_time_parse(void **state)
 	assert_int_equal(time_parse_rfc3339("2025-11-29T25:02:03Z", &s, &n), -1);
 }
 
+/* docker's CREATED column (go-units HumanDuration). */
+static void test_time_human_ago(void **state)
+{
+	static const struct {
+		long long ago;
+		const char *want;
+	} cases[] = {
+		{ 0, "Less than a second ago" }, { 1, "1 second ago" }, { 59, "59 seconds ago" },
+		{ 60, "About a minute ago" }, { 150, "2 minutes ago" },
+		{ 3600, "About an hour ago" }, { 5399, "About an hour ago" },
+		{ 5400, "2 hours ago" }, { 47 * 3600, "47 hours ago" },
+		{ 48 * 3600, "2 days ago" }, { 13 * 86400, "13 days ago" },
+		{ 14 * 86400, "2 weeks ago" }, { 59 * 86400, "8 weeks ago" },
+		{ 60 * 86400, "2 months ago" }, { 336 * 86400, "11 months ago" },
+		{ 729 * 86400, "24 months ago" }, { 730 * 86400, "2 years ago" },
+	};
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		time_human_ago((long long)time(NULL) - cases[i].ago, buf, sizeof(buf));
+		assert_string_equal(buf, cases[i].want);
+	}
+}
+
 static void test_signal_parse(void **state)
 {
 	assert_int_equal(signal_parse("TERM"), SIGTERM);
@@ -174,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_parse_bytes_refused),
 		cmocka_unit_test(test_time_round_trip),
 		cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_time_human_ago),
 		cmocka_unit_test(test_signal_parse),
 	};
 
