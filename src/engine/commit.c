@@ -35,8 +35,8 @@ static bool is_hyperv(const struct container *c)
 /* The child's side: in a hyperv container the upper directory is on its ext4
  * disk, mounted read-only in a mount namespace of the child's own (so the
  * host never sees it and it goes away with the child). A running VM's disk is
- * copied first and the copy mounted: its journal is replayed there, never on
- * the disk the guest holds. */
+ * copied first and the copy mounted read-write: its journal is replayed
+ * there, never on the disk the guest holds. */
 static int diff_child(const struct container *c, bool running, int out_fd, struct err *err)
 {
 	_cleanup_free_ char *upper = NULL;
@@ -64,7 +64,8 @@ static int diff_child(const struct container *c, bool running, int out_fd, struc
 		if (running) {
 			if (program_run(cp, err) < 0)
 				return err_wrap(err, "copy the writable disk %s", disk);
-			mount_argv[4] = "ro,loop";
+			/* Read-write, a copy: ext4 replays the journal (ro would refuse). */
+			mount_argv[4] = "loop";
 			mount_argv[5] = copy;
 		} else {
 			mount_argv[4] = "ro,noload,loop";
@@ -74,10 +75,11 @@ static int diff_child(const struct container *c, bool running, int out_fd, struc
 			return err_wrap(err, "mount the writable disk %s", mount_argv[5]);
 		upper = xasprintf("%s/upper", mnt);
 		if (access(upper, F_OK) < 0) {
-			/* A container that never ran has an empty disk. */
-			upper = xasprintf("%s/upper", mnt);
-			if (mkdir(upper, 0755) < 0 && errno != EROFS)
-				return err_sys(err, errno, "mkdir %s", upper);
+			/* A container that never ran: its disk has no upper yet, an
+			 * empty directory (on a tmpfs of this namespace) stands in. */
+			if (mount("tmpfs", mnt, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k") < 0 ||
+			    mkdir(upper, 0755) < 0)
+				return err_sys(err, errno, "an empty upper directory");
 		}
 		return layer_diff_write(upper, out_fd, err);
 	}
@@ -115,7 +117,7 @@ static int diff_store(const char *root, const struct container *c, bool running,
 	}
 	close(data[1]);
 	close(msg[1]);
-	r = layer_unpack_fd(root, data[0], li, err);
+	r = layer_unpack_fd_ex(root, data[0], true, li, err);
 	close(data[0]);
 	n = read(msg[0], text, sizeof(text) - 1);
 	close(msg[0]);

@@ -446,8 +446,14 @@ static void unpack_cleanup(struct unpack *u)
 
 int layer_unpack_fd(const char *root, int fd, struct layer_info *info, struct err *err)
 {
+	return layer_unpack_fd_ex(root, fd, false, info, err);
+}
+
+int layer_unpack_fd_ex(const char *root, int fd, bool allow_empty, struct layer_info *info,
+		       struct err *err)
+{
 	struct unpack u = { .root = root, .info = info, .blob_fd = -1, .dir_fd = -1,
-			    .cwd_fd = -1 };
+			    .cwd_fd = -1, .allow_empty = allow_empty };
 	int r;
 
 	memset(info, 0, sizeof(*info));

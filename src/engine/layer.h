@@ -24,6 +24,10 @@ int layer_unpack(const char *root, const char *file, struct layer_info *info,
 		 struct err *err);
 /* The same from an open fd, which is not closed. */
 int layer_unpack_fd(const char *root, int fd, struct layer_info *info, struct err *err);
+/* The same; allow_empty: a tar without entries is a layer too (a commit of a
+ * container without changes, as docker's empty layer). */
+int layer_unpack_fd_ex(const char *root, int fd, bool allow_empty, struct layer_info *info,
+		       struct err *err);
 
 /* Unpack a layer blob already in the store (a tar, plain, gzip or zstd, as
  * pulled or loaded) into ROOT/layers/<diff_id hex>/, keeping the blob as it

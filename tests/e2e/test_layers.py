@@ -116,6 +116,19 @@ def test_commit_options(isobox, mode):
     isobox("rm", "-f", cid)
 
 
+def test_commit_created_container(isobox, mode):
+    """A container that never ran has no changes: an empty layer on top."""
+    cid = isobox.out("create", f"--isolation={mode}", "busybox", "true").strip()
+    try:
+        img = name("created")
+        commit(isobox, cid, img)
+        layers = inspect(isobox, img)["RootFS"]["Layers"]
+        assert len(layers) == 2
+        assert layer_members(isobox, layers[1]) == []
+    finally:
+        isobox("rm", "-f", cid)
+
+
 def test_twenty_layers(fresh, rootfs_tar, mode):
     """19 commits on busybox (built with process containers: cheap), with
     deletions low in the stack and high in it, run in the mode under test.
