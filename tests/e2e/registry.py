@@ -382,10 +382,11 @@ class FaultProxy:
     sent it, so the registry's Location headers point back at the proxy) and
     logs it in .log as {"method", "path", "range", "status", "sent"}.
 
-    Faults, on GETs of blobs (/v2/NAME/blobs/sha256:...), counted from 1:
-    - fail_blob_get[N] = STATUS: answer the Nth blob GET with STATUS (503...);
-    - cut_blob_get[N] = FRACTION: send that fraction of the Nth blob GET's
-      body, then drop the connection;
+    Faults, on GETs of blobs (/v2/NAME/blobs/sha256:...), keyed by N (the
+    Nth blob GET, counted from 1) or by a digest (the first GET of it):
+    - fail_blob_get[KEY] = STATUS: answer that GET with STATUS (503...);
+    - cut_blob_get[KEY] = FRACTION: send that fraction of its body, then
+      drop the connection;
     - rate: bytes per second for blob bodies (None: as fast as it goes);
     - on_blob_bytes(n_get, sent): called as a blob body streams (a test can
       kill the registry from there)."""
@@ -445,10 +446,17 @@ class FaultProxy:
                     is_blob = self.command == "GET" and "/blobs/sha256:" in self.path
                     if is_blob:
                         proxy.blob_gets += 1
+                        digest = self.path.rsplit("/", 1)[-1].split("?")[0]
+                        first = not any(e["path"] == self.path for e in proxy.log[:-1])
                         nth = proxy.blob_gets
+                        keys = [nth] + ([digest] if first else [])
+                        fail = next((proxy.fail_blob_get[k] for k in keys
+                                     if k in proxy.fail_blob_get), None)
+                        cut = next((proxy.cut_blob_get[k] for k in keys
+                                    if k in proxy.cut_blob_get), None)
                 body = self.body()
-                if is_blob and nth in proxy.fail_blob_get:
-                    entry["status"] = proxy.fail_blob_get[nth]
+                if is_blob and fail is not None:
+                    entry["status"] = fail
                     self.send_response(entry["status"])
                     self.send_header("Content-Length", "0")
                     self.end_headers()
@@ -499,7 +507,6 @@ class FaultProxy:
                 self.send_header("Content-Length", length)
                 self.end_headers()
                 total = int(length)
-                cut = proxy.cut_blob_get.get(nth)
                 limit = int(total * cut) if cut is not None else total
                 start = time.monotonic()
                 try:
@@ -558,8 +565,10 @@ class Podman:
                      "--runtime", "runc", "--events-backend", "none"]
 
     def __call__(self, *args, input=None, timeout=300, check=True):
+        # Not the test's $DOCKER_CONFIG: podman fails when it has no config.json.
+        env = {k: v for k, v in os.environ.items() if k != "DOCKER_CONFIG"}
         r = subprocess.run(self.base + list(args), input=input, capture_output=True, text=True,
-                           timeout=timeout)
+                           timeout=timeout, env=env)
         if check and r.returncode != 0:
             raise AssertionError(f"podman {' '.join(args)} failed ({r.returncode}): {r.stderr}")
         return r

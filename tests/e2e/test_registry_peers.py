@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -44,7 +45,8 @@ def images(tmp_path_factory):
 
 @pytest.fixture
 def podman(tmp_path):
-    p = Podman(str(tmp_path / "podman"))
+    # podman refuses a runroot path of over 50 characters.
+    p = Podman(tempfile.mkdtemp(prefix="isobox-podman-"))
     yield p
     p.close()
 
@@ -158,7 +160,9 @@ def test_debian_userland(fresh, mode, registry):
 
 
 def skopeo_to_oci(reg, ref, out):
-    args = ["skopeo", "copy", "--quiet", *reg.skopeo_args("src"), f"docker://{ref}",
+    # --preserve-digests: else skopeo compresses plain-tar layers for oci:.
+    args = ["skopeo", "copy", "--quiet", "--preserve-digests", *reg.skopeo_args("src"),
+            f"docker://{ref}",
             f"oci:{out}:x"]
     r = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
