@@ -242,8 +242,16 @@ int registry_open(const char *domain, const char *path, bool push,
 
 void registry_scope_add(struct registry *reg, const char *other_path)
 {
-	char *s = xasprintf("%s repository:%s:pull", reg->scope, other_path);
+	_cleanup_free_ char *one = xasprintf("repository:%s:pull", other_path);
+	size_t n = strlen(one);
+	char *s;
 
+	/* Once per repository: a push mounting many blobs from one repository
+	 * keeps one scope, and so one token. */
+	for (const char *p = reg->scope; (p = strstr(p, one)); p += n)
+		if ((p == reg->scope || p[-1] == ' ') && (!p[n] || p[n] == ' '))
+			return;
+	s = xasprintf("%s %s", reg->scope, one);
 	free(reg->scope);
 	reg->scope = s;
 }

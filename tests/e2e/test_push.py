@@ -240,6 +240,19 @@ def test_push_token_registry_after_login(fresh, token_registry, rootfs_tar):
     assert reg.manifest("tok/app", "1")[1] == digest
     assert any(q["user"] == USER and "repository:tok/app:pull,push" in q["scopes"]
                for q in reg.token_server.requests), reg.token_server.requests
+    # a second repository mounts from the first: its token has pull on both
+    # (the same image: its layer and its config are both mounted)
+    other = f"{reg.host}/tok/other:1"
+    fresh("tag", ref, other, check=True)
+    before = len(reg.token_server.requests)
+    r = fresh("push", other, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert all(s == ["Preparing", "Mounted from tok/app"]
+               for s in layer_lines(r.stdout).values()), r.stdout
+    reqs = reg.token_server.requests[before:]
+    assert any(q["scopes"] == ["repository:tok/other:pull,push", "repository:tok/app:pull"]
+               for q in reqs), reqs
+    assert len(reqs) == 2, reqs   # one token for the push, one more with the mount scope
 
 
 @pytest.mark.process_only(NO_VM)
