@@ -26,6 +26,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(dir))
 		abort();
 	setenv("DOCKER_CONFIG", dir, 1);
+	/* credential helpers the file names are looked up on PATH: none found */
+	setenv("PATH", "/nonexistent", 1);
 	snprintf(path, sizeof(path), "%s/config.json", dir);
 	return 0;
 }
