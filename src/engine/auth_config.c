@@ -392,3 +392,16 @@ int auth_config_remove(const char *host, int *had, struct err *err)
 		return 0;
 	return auth_config_save(path, j, err);
 }
+
+char *auth_config_helper(const char *host)
+{
+	_cleanup_free_ char *path = auth_config_path();
+	_cleanup_json_ json_t *j = NULL;
+	struct err err = { 0 };
+	const char *helper;
+
+	if (auth_config_load(path, &j, &err) < 0)
+		return NULL;
+	helper = auth_helper(j, host);
+	return helper ? xstrdup(helper) : NULL;
+}

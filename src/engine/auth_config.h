@@ -21,5 +21,8 @@ int auth_config_get(const char *host, char **user, char **password, struct err *
 int auth_config_set(const char *host, const char *user, const char *password,
 		    struct err *err);
 int auth_config_remove(const char *host, int *had, struct err *err);
+/* The credential helper that keeps host's secret (malloc'ed), or NULL when
+ * the file does (or cannot be read). */
+char *auth_config_helper(const char *host);
 
 #endif

@@ -418,6 +418,53 @@ def test_docker_config_honoured(fresh, tls_registry, tmp_path, monkeypatch):
     assert os.stat(home / ".docker").st_mode & 0o777 == 0o700
 
 
+HELPER = """#!/bin/sh
+d=$(dirname "$0")/store; mkdir -p "$d"
+case "$1" in
+get) read -r s; f="$d/$(echo "$s" | tr '/:' '__')"
+  [ -f "$f" ] && exec cat "$f"
+  echo 'credentials not found in native keychain'; exit 1;;
+store) j=$(cat); s=$(echo "$j" | sed 's/.*"ServerURL":"\\([^"]*\\)".*/\\1/')
+  echo "$j" > "$d/$(echo "$s" | tr '/:' '__')";;
+erase) read -r s; rm -f "$d/$(echo "$s" | tr '/:' '__')";;
+list) echo '{}';;
+*) exit 2;;
+esac
+"""
+
+
+@pytest.mark.process_only(NO_VM)
+def test_credential_helper(fresh, tls_registry, rootfs_tar, docker_config, tmp_path,
+                           monkeypatch):
+    """config.json's credsStore: login keeps the secret in the helper (no
+    "unencrypted" warning, an empty auths entry), push gets it from there,
+    and docker's own logout erases it through the same helper."""
+    reg = tls_registry
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    helper = bin_dir / "docker-credential-isoboxtest"
+    helper.write_text(HELPER)
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    cfg = docker_config / "config.json"
+    cfg.write_text('{"credsStore": "isoboxtest"}')
+    r = login(fresh, reg)
+    assert r.returncode == 0 and "Login Succeeded" in r.stdout, r.stderr
+    assert "unencrypted" not in r.stderr
+    assert json.loads(cfg.read_text())["auths"][reg.host] == {}
+    stored = json.loads((bin_dir / "store" / reg.host.replace(":", "_")).read_text())
+    assert stored == {"ServerURL": reg.host, "Username": USER, "Secret": PASSWORD}
+    ref = f"{reg.host}/helped:latest"
+    fresh("import", rootfs_tar, ref, check=True)
+    r = fresh("push", ref, timeout=120)
+    assert r.returncode == 0, r.stderr
+    if os.access(DOCKER, os.X_OK):
+        subprocess.run([DOCKER, "logout", reg.host], capture_output=True, timeout=60,
+                       check=True)
+        assert not (bin_dir / "store" / reg.host.replace(":", "_")).exists()
+        assert fresh("push", ref, timeout=60).returncode == 1
+
+
 @pytest.mark.process_only(NO_VM)
 def test_login_command_line(fresh, tls_registry, docker_config):
     """docker login's refusals, in its words, and nothing stored."""

@@ -353,6 +353,12 @@ static void test_cred_helpers(void **state)
 	assert_null(strstr(s, "auth\""));
 	assert_non_null(strstr(s, "\"127.0.0.1:5000\": {}"));
 	assert_creds("127.0.0.1:5000", "alice", "s3:cret");
+	{
+		char *h = auth_config_helper("127.0.0.1:5000");
+
+		assert_string_equal(h, "isoboxtest");
+		free(h);
+	}
 	assert_int_equal(auth_config_remove("127.0.0.1:5000", &had, &err), 0);
 	assert_creds("127.0.0.1:5000", NULL, NULL);
 	/* credHelpers: only that registry */
