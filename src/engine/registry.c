@@ -38,6 +38,7 @@ struct registry {
 	char *base;                  /* "https://HOST" or "http://HOST" once known */
 	bool allow_http;             /* loopback or insecure_registries */
 	bool insecure;               /* insecure_registries: TLS unverified */
+	bool loopback;               /* never through a proxy, as Go's http does */
 	char *user, *password;
 	bool basic;                  /* the registry asked for Basic auth */
 	struct token tokens[TOKEN_MAX];
@@ -217,7 +218,7 @@ int registry_open(const char *domain, const char *path, bool push,
 	/* No repository (login): tokens for no scope, as docker login asks. */
 	reg->scope = path ? xasprintf("repository:%s:%s", path, push ? "pull,push" : "pull") :
 		     xstrdup("");
-	reg->allow_http = host_is_loopback(domain);
+	reg->loopback = reg->allow_http = host_is_loopback(domain);
 	for (size_t i = 0; hc && i < hc->insecure_registries.n; i++) {
 		const char *h = hc->insecure_registries.v[i];
 
@@ -418,6 +419,8 @@ static const struct token *token_find(struct registry *reg)
 
 static void tls_setup(struct registry *reg, CURL *h)
 {
+	if (reg->loopback)
+		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	if (reg->ca_blob) {
 		struct curl_blob blob = { reg->ca_blob, reg->ca_len, CURL_BLOB_NOCOPY };
 
