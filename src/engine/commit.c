@@ -307,10 +307,23 @@ int container_commit(const char *root, struct container *c, const struct commit_
 	lock = image_store_lock_shared(root, err);
 	if (lock < 0)
 		goto out;
-	if (diff_store(root, c, running, &li, err) < 0) {
+	/* docker's -p: nothing changes while the layer is read (a VM after its
+	 * sync: the disk's copy is then a consistent snapshot). */
+	if (running && o->pause && rt_pause(c->dir, is_hyperv(c), true, err) < 0) {
+		err_wrap(err, "pause container %s (commit --pause=false does without)", c->id);
+		goto out;
+	}
+	r = diff_store(root, c, running, &li, err);
+	if (running && o->pause) {
+		struct err ignore = { 0 };
+
+		rt_pause(c->dir, is_hyperv(c), false, &ignore);
+	}
+	if (r < 0) {
 		err_wrap(err, "commit container %s", c->id);
 		goto out;
 	}
+	r = -1;
 	if (config_build(&img, c, o, &li, &cfg, err) < 0 ||
 	    manifest_store(root, base, cfg, &li, &cfg_digest, &mf_digest, err) < 0 ||
 	    image_store_add(root, o->ref, mf_digest, NULL, err) < 0)

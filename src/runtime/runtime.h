@@ -28,6 +28,9 @@ const char *rt_status_name(enum rt_status s);
 /* Read the state; a container whose monitor is gone (killed, or the host
  * rebooted) is reported, and recorded, as exited. */
 int rt_state_read(const char *dir, struct rt_state *st, struct err *err);
+/* Pause (or resume) a running container for a moment, as docker's commit
+ * does: vm, its VMM is stopped; else its cgroup is frozen. */
+int rt_pause(const char *dir, bool vm, bool pause, struct err *err);
 int rt_state_write(const char *dir, const struct rt_state *st, struct err *err);
 /* flock() the container directory (op as flock's); returns the fd or -1.
  * The monitor holds LOCK_EX for its whole life. */

@@ -75,9 +75,15 @@ def test_commit_running_container(isobox, mode):
         r = isobox("exec", cid, "sh", "-c", "echo live > /live && rm /bin/true", timeout=120)
         assert r.returncode == 0, r.stderr
         img = name("running")
-        commit(isobox, cid, img)
+        commit(isobox, cid, img)               # paused meanwhile (docker's default)
         running = json.loads(isobox.out("inspect", cid))[0]["State"]["Running"]
         assert running, "commit stopped the container"
+        # Resumed after: it still answers; and --pause=false commits too.
+        r = isobox("exec", cid, "sh", "-c", "echo again > /again", timeout=120)
+        assert r.returncode == 0, r.stderr
+        unpaused = commit(isobox, "--pause=false", cid)
+        assert "again" in layer_members(
+            isobox, inspect(isobox, unpaused)["RootFS"]["Layers"][-1])
         r = isobox("run", "--rm", f"--isolation={mode}", img, "sh", "-c",
                    "cat /live; test -e /bin/true && echo TRUE; echo end", timeout=180)
         assert r.returncode == 0, r.stderr
