@@ -100,7 +100,7 @@ check-hyperv: all
 # corpus kept in build/fuzz/corpus/; crashes land in build/fuzz/artifacts/.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := spec layer user image_needs virtq exec_mux manifest image_load
+FUZZ_TARGETS := spec layer user image_needs virtq exec_mux manifest image_load auth_config
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -g -O1 -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	       -Isrc $(shell pkg-config --cflags $(PKGS) libarchive 2>/dev/null)
@@ -131,6 +131,12 @@ FUZZ_MANIFEST_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs uti
 		     engine/digest engine/kernel_info engine/archive_dl engine/manifest)
 $(BUILD)/fuzz/fuzz_manifest: tests/fuzz/fuzz_manifest.c $(FUZZ_MANIFEST_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) -ldl
+
+# docker's config.json likewise.
+FUZZ_AUTH_CONFIG_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs engine/auth_config \
+			engine/cred_helper)
+$(BUILD)/fuzz/fuzz_auth_config: tests/fuzz/fuzz_auth_config.c $(FUZZ_AUTH_CONFIG_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 fuzz: $(FUZZ_BIN)
 	rm -rf $(BUILD)/fuzz/seeds

@@ -3,6 +3,8 @@
 #ifndef ISOBOX_CLI_H
 #define ISOBOX_CLI_H
 
+#include <stdio.h>
+
 #include "util/err.h"
 
 struct cli {
@@ -29,7 +31,6 @@ void cli_run_opts_free(struct run_opts *o);
 
 int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_pull(struct cli *cli, int argc, char **argv);
-#include <stdio.h>
 /* Pull ref (platform may be NULL) with docker's progress, Digest and Status
  * lines on out (NULL: silent). run and create use it for a missing image. */
 int cli_pull(struct cli *cli, const char *ref, const char *platform, FILE *out,

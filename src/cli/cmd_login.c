@@ -279,7 +279,12 @@ int cmd_login(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "Error saving credentials: %s\n", err.msg);
 		return 1;
 	}
-	warn_unencrypted();
+	{
+		_cleanup_free_ char *helper = auth_config_helper(host);
+
+		if (!helper)
+			warn_unencrypted();
+	}
 	printf("Login Succeeded\n");
 	return 0;
 }

@@ -243,6 +243,9 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 			return 0;
 		} else if (c == ':')
 			return cli_usage("pull", "flag needs an argument: %s", argv[optind - 1]);
+		else if (optopt && strncmp(argv[optind - 1], "--", 2))
+			return cli_usage("pull", "unknown shorthand flag: '%c' in %s", optopt,
+					 argv[optind - 1]);
 		else
 			return cli_usage("pull", "unknown flag: %s", argv[optind - 1]);
 	}

@@ -53,6 +53,7 @@ static const char *status_word(enum push_layer_status st)
 	case PUSH_PUSHED: return "Pushed";
 	case PUSH_EXISTS: return "Layer already exists";
 	case PUSH_MOUNTED: return "Mounted from";
+	case PUSH_RETRYING: return "Retrying in";
 	}
 	return "";
 }
@@ -99,8 +100,12 @@ static void on_layer(void *ctx, const char *id, enum push_layer_status st,
 		return;
 	if (st == PUSH_PUSHING && o->tty)
 		progress_bar(o, cur, total, bar, sizeof(bar));
-	snprintf(line, sizeof(line), "%s: %s%s%s", id, status_word(st),
-		 st == PUSH_MOUNTED || *bar ? " " : "", st == PUSH_MOUNTED ? from : bar);
+	if (st == PUSH_RETRYING)
+		snprintf(line, sizeof(line), "%s: Retrying in %llu second%s", id, cur,
+			 cur == 1 ? "" : "s");
+	else
+		snprintf(line, sizeof(line), "%s: %s%s%s", id, status_word(st),
+			 st == PUSH_MOUNTED || *bar ? " " : "", st == PUSH_MOUNTED ? from : bar);
 	if (!o->tty) {
 		/* a pipe gets no progress bars */
 		if (st != PUSH_PUSHING)

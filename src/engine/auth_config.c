@@ -1,7 +1,7 @@
 /* Registry credentials in docker's client config.json (see auth_config.h).
  * The file is the user's, shared with the docker CLI: a file isobox cannot
  * read is refused, never overwritten, and what isobox does not know in it
- * (credsStore, HttpHeaders, proxies, ...) is written back unchanged. */
+ * (HttpHeaders, proxies, psFormat, ...) is written back unchanged. */
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -13,6 +13,7 @@
 #include <nettle/base64.h>
 
 #include "auth_config.h"
+#include "cred_helper.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -220,6 +221,20 @@ static int auth_config_load(const char *path, json_t **out, struct err *err)
 	auths = json_object_get(j, "auths");
 	if (auths && !json_is_object(auths) && !json_is_null(auths))
 		return err_set(err, "%s: \"auths\" is not an object: fix or remove it", path);
+	e = json_object_get(j, "credsStore");
+	if (e && !json_is_null(e) && !(json_is_string(e) && (!*json_string_value(e) ||
+					 cred_helper_name_valid(json_string_value(e)))))
+		return err_set(err, "%s: \"credsStore\" is not a credential helper's name: fix or "
+			       "remove it", path);
+	auths = json_object_get(j, "credHelpers");
+	if (auths && !json_is_object(auths) && !json_is_null(auths))
+		return err_set(err, "%s: \"credHelpers\" is not an object: fix or remove it", path);
+	json_object_foreach(auths, k, e) {
+		if (!json_is_string(e) || !cred_helper_name_valid(json_string_value(e)))
+			return err_set(err, "%s: credHelpers[\"%s\"] is not a credential helper's "
+				       "name: fix or remove it", path, k);
+	}
+	auths = json_object_get(j, "auths");
 	if (json_is_object(auths)) {
 		json_object_foreach(auths, k, e) {
 			_cleanup_free_ char *u = NULL, *p = NULL;
@@ -232,16 +247,40 @@ static int auth_config_load(const char *path, json_t **out, struct err *err)
 	return 0;
 }
 
+/* The credential helper docker would use for host: credHelpers' entry for
+ * it, else credsStore; NULL for the file itself. (Checked by the load.) */
+static const char *auth_helper(json_t *j, const char *host)
+{
+	json_t *helpers = json_object_get(j, "credHelpers"), *e;
+	const char *k, *store = json_string_value(json_object_get(j, "credsStore"));
+
+	e = json_object_get(helpers, auth_key(host));
+	if (e)
+		return json_string_value(e);
+	json_object_foreach(helpers, k, e) {
+		if (auth_key_matches(k, host))
+			return json_string_value(e);
+	}
+	return store && *store ? store : NULL;
+}
+
 int auth_config_get(const char *host, char **user, char **password, struct err *err)
 {
 	_cleanup_free_ char *path = auth_config_path();
 	_cleanup_json_ json_t *j = NULL;
 	json_t *auths, *e;
-	const char *k;
+	const char *k, *helper;
 
 	*user = *password = NULL;
 	if (auth_config_load(path, &j, err) < 0)
 		return -1;
+	helper = auth_helper(j, host);
+	if (helper) {
+		if (cred_helper_get(helper, auth_key(host), user, password, err) < 0)
+			return err_wrap(err, "%s names credential helper %s", path, helper);
+		if (*user)
+			return 0;
+	}
 	auths = json_object_get(j, "auths");
 	if (!json_is_object(auths))
 		return 0;
@@ -293,7 +332,7 @@ int auth_config_set(const char *host, const char *user, const char *password,
 	_cleanup_free_ char *plain = NULL, *b64 = NULL;
 	_cleanup_json_ json_t *j = NULL;
 	json_t *auths, *e;
-	const char *k;
+	const char *k, *helper;
 	void *tmp;
 
 	if (!*user || strchr(user, ':'))
@@ -311,6 +350,14 @@ int auth_config_set(const char *host, const char *user, const char *password,
 		if (strcmp(k, auth_key(host)) && auth_key_matches(k, host))
 			json_object_del(auths, k);
 	}
+	helper = auth_helper(j, host);
+	if (helper) {
+		/* as docker: the secret in the helper, an empty entry in the file */
+		if (cred_helper_store(helper, auth_key(host), user, password, err) < 0)
+			return err_wrap(err, "%s names credential helper %s", path, helper);
+		json_object_set_new(auths, auth_key(host), json_object());
+		return auth_config_save(path, j, err);
+	}
 	plain = xasprintf("%s:%s", user, password);
 	b64 = auth_b64_encode(plain, strlen(plain));
 	explicit_bzero(plain, strlen(plain));
@@ -323,12 +370,15 @@ int auth_config_remove(const char *host, int *had, struct err *err)
 	_cleanup_free_ char *path = auth_config_path();
 	_cleanup_json_ json_t *j = NULL;
 	json_t *auths, *e;
-	const char *k;
+	const char *k, *helper;
 	void *tmp;
 
 	*had = 0;
 	if (auth_config_load(path, &j, err) < 0)
 		return -1;
+	helper = auth_helper(j, host);
+	if (helper && cred_helper_erase(helper, auth_key(host), err) < 0)
+		return err_wrap(err, "%s names credential helper %s", path, helper);
 	auths = json_object_get(j, "auths");
 	if (!json_is_object(auths))
 		return 0;
@@ -341,4 +391,17 @@ int auth_config_remove(const char *host, int *had, struct err *err)
 	if (!*had)
 		return 0;
 	return auth_config_save(path, j, err);
+}
+
+char *auth_config_helper(const char *host)
+{
+	_cleanup_free_ char *path = auth_config_path();
+	_cleanup_json_ json_t *j = NULL;
+	struct err err = { 0 };
+	const char *helper;
+
+	if (auth_config_load(path, &j, &err) < 0)
+		return NULL;
+	helper = auth_helper(j, host);
+	return helper ? xstrdup(helper) : NULL;
 }

@@ -2,7 +2,10 @@
  * else ~/.docker/config.json (HOME of the caller). {"auths": {"HOST": {"auth":
  * base64("user:password")}}}, as `docker login` writes it, so that credentials
  * written by either tool serve both. Other keys of the file are kept as they
- * are when isobox writes it. Docker Hub's key is "https://index.docker.io/v1/". */
+ * are when isobox writes it. Docker Hub's key is "https://index.docker.io/v1/".
+ * As docker, a registry named in "credHelpers", or every registry when
+ * "credsStore" is set, keeps its secret in that credential helper
+ * (engine/cred_helper.h) and only an empty entry under "auths". */
 #ifndef ISOBOX_AUTH_CONFIG_H
 #define ISOBOX_AUTH_CONFIG_H
 
@@ -18,5 +21,8 @@ int auth_config_get(const char *host, char **user, char **password, struct err *
 int auth_config_set(const char *host, const char *user, const char *password,
 		    struct err *err);
 int auth_config_remove(const char *host, int *had, struct err *err);
+/* The credential helper that keeps host's secret (malloc'ed), or NULL when
+ * the file does (or cannot be read). */
+char *auth_config_helper(const char *host);
 
 #endif

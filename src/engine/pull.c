@@ -2,6 +2,11 @@
 #include "engine/pull.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -242,9 +247,15 @@ static int job_finish(struct job *j, CURLM *multi, CURLcode rc, struct err *err)
 		job_close(j, multi, false);
 		return 0;
 	}
+	/* 401s in a row: a token that expired is renewed, one refused is not. */
+	if (!(rc == CURLE_OK && status == 401))
+		j->reauths = 0;
 	if (rc == CURLE_OK && status == 401 && j->reauths++ < PULL_REAUTHS) {
+		/* The challenge is in the response: read it before closing. */
+		int r = registry_reauth(j->p->reg, &j->resp, err);
+
 		job_close(j, multi, true);
-		if (registry_reauth(j->p->reg, &j->resp, err) < 0)
+		if (r < 0)
 			return -1;
 		j->not_before = 0;
 		return 1;
@@ -260,8 +271,13 @@ static int job_finish(struct job *j, CURLM *multi, CURLcode rc, struct err *err)
 		}
 		job_close(j, multi, true);
 		j->not_before = now_ms() + (PULL_BACKOFF_MS << (j->attempts - 1));
-		if (!j->quiet)
-			progress(j->p, j->id, "Retrying", 0, -1);
+		if (!j->quiet) {
+			int secs = ((PULL_BACKOFF_MS << (j->attempts - 1)) + 999) / 1000;
+			char msg[64];
+
+			snprintf(msg, sizeof(msg), "Retrying in %d second%s", secs, secs == 1 ? "" : "s");
+			progress(j->p, j->id, msg, 0, -1);
+		}
 		return 1;
 	}
 	registry_error(j->p->reg, &j->resp, what, err);
@@ -269,19 +285,49 @@ static int job_finish(struct job *j, CURLM *multi, CURLcode rc, struct err *err)
 	return -1;
 }
 
-/* Download every job's blob, at most max at once. */
-static int jobs_run(struct job *jobs, size_t n, int max, struct err *err)
+/* Another process holds the blob's writer lock (blob.h: .lock-<hex>, held
+ * from open to close). Waiting for it inside blob_writer_open would stall
+ * this pull's other transfers, so such a blob waits its turn instead. */
+static bool blob_busy(const char *root, const char *digest)
+{
+	_cleanup_free_ char *path = xasprintf("%s/blobs/sha256/.lock-%s", root, digest_hex(digest));
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK;
+	flock(fd, LOCK_UN);
+	return false;
+}
+
+static bool running_any(const struct job *jobs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i].active)
+			return true;
+	return false;
+}
+
+struct unpack;
+static int unpack_tick(struct unpack *u, bool *all_done, struct err *err);
+static void unpack_abort(struct unpack *u);
+
+/* Download every job's blob, at most max at once; u (or NULL) unpacks the
+ * layers meanwhile, as each arrives. */
+static int jobs_run(struct job *jobs, size_t n, int max, struct unpack *u, struct err *err)
 {
 	CURLM *multi = curl_multi_init();
 	size_t left = n;
 	int active = 0, r = 0;
+	bool unpacked = u == NULL;
 
 	if (!multi)
 		return err_set(err, "curl_multi_init failed");
 	for (size_t i = 0; i < n; i++)
 		if (jobs[i].done)
 			left--;
-	while (left && r == 0) {
+	while ((left || !unpacked) && r == 0) {
 		double t = now_ms(), wait = 1000;
 		int running;
 		CURLMsg *msg;
@@ -292,6 +338,10 @@ static int jobs_run(struct job *jobs, size_t n, int max, struct err *err)
 			if (j->done || j->active || j->not_before > t ||
 			    (active >= max && !j->extra))
 				continue;
+			if (running_any(jobs, n) && blob_busy(j->p->root, j->d->digest)) {
+				j->not_before = t + 100;
+				continue;
+			}
 			r = job_start(j, multi, err);
 			if (r == 1) {
 				j->done = true;
@@ -303,7 +353,7 @@ static int jobs_run(struct job *jobs, size_t n, int max, struct err *err)
 				active++;
 			}
 		}
-		if (r < 0 || !left)
+		if (r < 0)
 			break;
 		curl_multi_perform(multi, &running);
 		while ((msg = curl_multi_info_read(multi, &running))) {
@@ -330,13 +380,20 @@ static int jobs_run(struct job *jobs, size_t n, int max, struct err *err)
 			if (r < 0)
 				break;
 		}
+		if (r == 0 && u && unpack_tick(u, &unpacked, err) < 0)
+			r = -1;
 		for (size_t i = 0; i < n; i++)
 			if (!jobs[i].done && !jobs[i].active && jobs[i].not_before > t &&
 			    jobs[i].not_before - t < wait)
 				wait = jobs[i].not_before - t;
-		if (r == 0 && left)
+		/* Unpackers report by exiting: look again soon. */
+		if (!unpacked && wait > 10)
+			wait = 10;
+		if (r == 0 && (left || !unpacked))
 			curl_multi_poll(multi, NULL, 0, wait < 1 ? 1 : (int)wait, NULL);
 	}
+	if (r < 0 && u)
+		unpack_abort(u);
 	for (size_t i = 0; i < n; i++)
 		job_close(&jobs[i], multi, true);
 	curl_multi_cleanup(multi);
@@ -397,37 +454,184 @@ static bool store_has(const char *root, const char *ref, const char *repo_digest
 	return false;
 }
 
+/* Layers are unpacked while others download, each in a child process (a
+ * layer is a directory of its own, so they do not wait for each other), at
+ * most UNPACK_MAX at once: the unpacking, not the loopback download, is what
+ * a pull waits for. */
+#define UNPACK_MAX 2
+
+struct unpack {
+	struct pull *p;
+	const struct manifest *m;
+	struct job *jobs;            /* [0] the config, [1..] the layers */
+	size_t n;                    /* jobs */
+	json_t *cfg;                 /* once the config is in */
+	char *state;                 /* per job: 0 waiting, 1 unpacking, 2 done */
+	pid_t pid[UNPACK_MAX];
+	int fd[UNPACK_MAX];          /* the child's error message, if any */
+	size_t which[UNPACK_MAX];
+	size_t finished;
+};
+
+static const char *diff_id_of(struct unpack *u, size_t i)
+{
+	json_t *ids = json_object_get(json_object_get(u->cfg, "rootfs"), "diff_ids");
+
+	return json_string_value(json_array_get(ids, i - 1));
+}
+
+static int unpack_start(struct unpack *u, size_t i, int slot, struct err *err)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return err_sys(err, errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return err_sys(err, errno, "fork");
+	}
+	if (pid == 0) {
+		struct err e = { 0 };
+		struct layer_info info;
+
+		/* A killed pull takes its unpackers with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(fds[0]);
+		/* The blob locks stay the parent's alone: its downloads go on. */
+		for (size_t k = 0; k < u->n; k++)
+			if (u->jobs[k].writer_open) {
+				close(u->jobs[k].w.fd);
+				close(u->jobs[k].w.lock_fd);
+			}
+		if (layer_unpack_blob(u->p->root, u->jobs[i].d->digest, diff_id_of(u, i), &info,
+				      &e) < 0) {
+			write_all(fds[1], e.msg, strlen(e.msg));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	u->pid[slot] = pid;
+	u->fd[slot] = fds[0];
+	u->which[slot] = i;
+	u->state[i] = 1;
+	if (!u->jobs[i].quiet)
+		progress(u->p, u->jobs[i].id, "Extracting", 0, u->jobs[i].d->size);
+	return 0;
+}
+
+/* A child that ended: 0, or -1 with its message. */
+static int unpack_reap(struct unpack *u, int slot, int status, struct err *err)
+{
+	size_t i = u->which[slot];
+	char msg[sizeof(err->msg)] = "";
+	ssize_t n = read_full(u->fd[slot], msg, sizeof(msg) - 1);
+
+	close(u->fd[slot]);
+	u->pid[slot] = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		if (n > 0)
+			msg[n] = 0;
+		return err_set(err, "layer %s: %s", u->jobs[i].d->digest,
+			       msg[0] ? msg : "the unpacking process died");
+	}
+	u->state[i] = 2;
+	u->finished++;
+	if (!u->jobs[i].quiet)
+		progress(u->p, u->jobs[i].id, "Pull complete", 0, -1);
+	return 0;
+}
+
+static int unpack_tick(struct unpack *u, bool *all_done, struct err *err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	int status;
+
+	if (!u->cfg && u->jobs[0].done) {
+		if (blob_get(u->p->root, u->m->config.digest, 16u << 20, &data, &len, err) < 0 ||
+		    image_config_parse(data, len, u->m->n_layers, &u->cfg, err) < 0)
+			return err_wrap(err, "image config %s", u->m->config.digest);
+	}
+	for (int s = 0; s < UNPACK_MAX; s++)
+		if (u->pid[s] > 0 && waitpid(u->pid[s], &status, WNOHANG) == u->pid[s] &&
+		    unpack_reap(u, s, status, err) < 0)
+			return -1;
+	for (size_t i = 1; u->cfg && i < u->n; i++) {
+		int slot = -1;
+
+		if (u->state[i] || !u->jobs[i].done)
+			continue;
+		/* Already unpacked (another image has it): nothing to do, or say. */
+		if (layer_present(u->p->root, diff_id_of(u, i))) {
+			u->state[i] = 2;
+			u->finished++;
+			if (!u->jobs[i].quiet)
+				progress(u->p, u->jobs[i].id, "Pull complete", 0, -1);
+			continue;
+		}
+		for (int s = 0; s < UNPACK_MAX && slot < 0; s++)
+			if (u->pid[s] <= 0)
+				slot = s;
+		if (slot < 0)
+			break;
+		if (unpack_start(u, i, slot, err) < 0)
+			return -1;
+	}
+	*all_done = u->cfg && u->finished == u->n - 1;
+	return 0;
+}
+
+/* After a failure: let the unpackers finish (a layer is named only when
+ * complete), so that nothing is left half written. */
+static void unpack_abort(struct unpack *u)
+{
+	int status;
+
+	for (int s = 0; s < UNPACK_MAX; s++)
+		if (u->pid[s] > 0) {
+			waitpid(u->pid[s], &status, 0);
+			close(u->fd[s]);
+			u->pid[s] = 0;
+		}
+}
+
 /* The config and the layers, downloaded together as docker does (the config
- * beside at most max layers), then the config checked and the layers
- * unpacked bottom first. A layer whose blob is in the store is not asked for. */
+ * beside at most max layers) and unpacked as they arrive. A layer whose
+ * blob is in the store is not asked for. */
 static int blobs_pull(struct pull *p, const struct manifest *m, int max, bool up_to_date,
 		      json_t **cfg, struct err *err)
 {
 	size_t n = m->n_layers + 1;
 	struct descriptor *all = calloc(n, sizeof(*all));
+	struct unpack u = { .p = p, .m = m, .n = n };
 	struct job *jobs = NULL;
-	_cleanup_free_ char *data = NULL;
-	struct layer_info info;
-	json_t *diff_ids;
-	size_t len;
 	int r = -1;
 
-	if (!all)
+	u.state = calloc(n, 1);
+	if (!all || !u.state) {
+		free(all);
+		free(u.state);
 		return err_sys(err, ENOMEM, "pull");
+	}
 	/* Shallow copies: jobs only read the digest, size and media type. */
 	all[0] = m->config;
 	memcpy(all + 1, m->layers, m->n_layers * sizeof(*all));
 	jobs = jobs_new(p, all, n);
 	if (!jobs) {
-		free(all);
-		return err_set(err, "curl_easy_init failed");
+		err_set(err, "curl_easy_init failed");
+		goto out;
 	}
+	u.jobs = jobs;
 	jobs[0].quiet = jobs[0].extra = true;
 	jobs[0].done = blob_exists(p->root, m->config.digest);
 	for (size_t i = 1; i < n; i++) {
 		if (blob_exists(p->root, all[i].digest)) {
 			jobs[i].done = true;
-			jobs[i].quiet = true;   /* marks "Already exists" for the unpack below */
+			jobs[i].quiet = true;   /* "Already exists": no Extracting line */
 			/* docker says nothing of the layers of an image that is up to date. */
 			if (!up_to_date)
 				progress(p, jobs[i].id, "Already exists", 0, -1);
@@ -438,29 +642,16 @@ static int blobs_pull(struct pull *p, const struct manifest *m, int max, bool up
 	for (size_t i = 1, started = 0; i < n; i++)
 		if (!jobs[i].done && started++ >= (size_t)max)
 			progress(p, jobs[i].id, "Waiting", 0, -1);
-	if (jobs_run(jobs, n, max, err) < 0)
+	if (jobs_run(jobs, n, max, &u, err) < 0)
 		goto out;
-	if (blob_get(p->root, m->config.digest, 16u << 20, &data, &len, err) < 0 ||
-	    image_config_parse(data, len, m->n_layers, cfg, err) < 0) {
-		err_wrap(err, "image config %s", m->config.digest);
-		goto out;
-	}
-	diff_ids = json_object_get(json_object_get(*cfg, "rootfs"), "diff_ids");
+	*cfg = u.cfg;
+	u.cfg = NULL;
 	r = 0;
-	for (size_t i = 1; r == 0 && i < n; i++) {
-		const char *diff_id = json_string_value(json_array_get(diff_ids, i - 1));
-		bool quiet = jobs[i].quiet || layer_present(p->root, diff_id);
-
-		if (!quiet)
-			progress(p, jobs[i].id, "Extracting", 0, all[i].size);
-		r = layer_unpack_blob(p->root, all[i].digest, diff_id, &info, err);
-		if (r < 0)
-			err_wrap(err, "layer %s", all[i].digest);
-		else if (!quiet)
-			progress(p, jobs[i].id, "Pull complete", 0, -1);
-	}
 out:
-	jobs_free(jobs, n);
+	json_decref(u.cfg);
+	if (jobs)
+		jobs_free(jobs, n);
+	free(u.state);
 	free(all);
 	return r;
 }

@@ -37,6 +37,7 @@ struct push_job {
 	struct push_entry *entries;   /* everything index.json names */
 	size_t n_entries;
 	const struct push_progress *p;
+	bool retryable;               /* the last blob failure may be tried again */
 };
 
 static void entries_free(struct push_job *j)
@@ -159,12 +160,31 @@ static char *location_with_digest(const char *loc, const char *digest)
 	return xasprintf("%s%cdigest=%s", loc, strchr(loc, '?') ? '&' : '?', digest);
 }
 
+/* A blob's transfer that failed for a dropped connection or a 5xx can be
+ * tried again; a refusal cannot. */
+static int do_req(struct push_job *j, const struct registry_request *req,
+		  struct registry_response *resp, struct err *err)
+{
+	if (registry_do(j->reg, req, resp, err) < 0) {
+		j->retryable = true;
+		return -1;
+	}
+	return 0;
+}
+
+static int fail(struct push_job *j, struct registry_response *resp, const char *what,
+		struct err *err)
+{
+	j->retryable = resp->status >= 500;
+	return registry_error(j->reg, resp, what, err);
+}
+
 static int expect(struct push_job *j, struct registry_response *resp, long want,
 		  const char *what, struct err *err)
 {
 	if (resp->status == want)
 		return 0;
-	return registry_error(j->reg, resp, what, err);
+	return fail(j, resp, what, err);
 }
 
 /* Send [from, from + len) of fd: one PATCH. The new Location comes back in resp. */
@@ -180,10 +200,10 @@ static int upload_chunk(struct push_job *j, const char *loc, int fd, unsigned lo
 	snprintf(clen, sizeof(clen), "Content-Length: %llu", len);
 	if (lseek(fd, (off_t)from, SEEK_SET) < 0)
 		return err_sys(err, errno, "seek in a blob");
-	if (registry_do(j->reg, &req, resp, err) < 0)
+	if (do_req(j, &req, resp, err) < 0)
 		return -1;
 	if (resp->status != 202 && resp->status != 204)
-		return registry_error(j->reg, resp, "blob upload", err);
+		return fail(j, resp, "blob upload", err);
 	if (!resp->location)
 		return err_set(err, "the registry's answer to an upload PATCH has no Location");
 	return 0;
@@ -224,7 +244,7 @@ static int upload(struct push_job *j, const char *loc_in, const char *blob,
 	}
 	put = location_with_digest(loc, blob);
 	req.path = put;
-	if (registry_do(j->reg, &req, &resp, err) < 0)
+	if (do_req(j, &req, &resp, err) < 0)
 		goto out;
 	if (expect(j, &resp, 201, "blob upload", err) < 0)
 		goto out;
@@ -250,14 +270,14 @@ static int push_blob(struct push_job *j, const char *blob, const char *id, struc
 
 	if (stat(path, &st) < 0)
 		return err_sys(err, errno, "blob %s of %s is not in the store", blob, j->name);
-	if (registry_do(j->reg, &req, &resp, err) < 0)
+	if (do_req(j, &req, &resp, err) < 0)
 		goto out;
 	if (resp.status == 200) {
 		report(j, id, PUSH_EXISTS, 0, 0, NULL);
 		r = 0;
 		goto out;
 	}
-	if (resp.status != 404 && registry_error(j->reg, &resp, "blob", err) < 0)
+	if (resp.status != 404 && fail(j, &resp, "blob", err) < 0)
 		goto out;
 	from = mount_source(j, blob);
 	if (from) {
@@ -269,7 +289,7 @@ static int push_blob(struct push_job *j, const char *blob, const char *id, struc
 	req.method = "POST";
 	req.path = post;
 	req.headers = nobody;
-	if (registry_do(j->reg, &req, &resp, err) < 0)
+	if (do_req(j, &req, &resp, err) < 0)
 		goto out;
 	if (from && resp.status == 201) {
 		report(j, id, PUSH_MOUNTED, 0, 0, from);
@@ -290,6 +310,25 @@ static int push_blob(struct push_job *j, const char *blob, const char *id, struc
 out:
 	registry_response_free(&resp);
 	return r;
+}
+
+/* A blob again after a dropped connection or a 5xx, PUSH_RETRIES times,
+ * waiting 1, 2, 4... seconds ("Retrying in N seconds", as docker). */
+static int push_blob_retry(struct push_job *j, const char *blob, const char *id,
+			   struct err *err)
+{
+	for (int attempt = 0;; attempt++) {
+		unsigned secs = 1u << attempt;
+
+		j->retryable = false;
+		if (push_blob(j, blob, id, err) == 0)
+			return 0;
+		if (!j->retryable || attempt >= PUSH_RETRIES)
+			return -1;
+		report(j, id, PUSH_RETRYING, secs, 0, NULL);
+		sleep(secs);
+		err_clear(err);
+	}
 }
 
 /* Docker names a layer in progress by its diff id's first 12 hex digits. */
@@ -338,10 +377,10 @@ static int push_tag(struct push_job *j, const char *tag, const char *manifest_di
 		report(j, ids[i], PUSH_PREPARING, 0, 0, NULL);
 	}
 	for (size_t i = m.n_layers; i-- > 0;) {
-		if (push_blob(j, m.layers[i].digest, ids[i], err) < 0)
+		if (push_blob_retry(j, m.layers[i].digest, ids[i], err) < 0)
 			goto out;
 	}
-	if (push_blob(j, m.config.digest, NULL, err) < 0)
+	if (push_blob_retry(j, m.config.digest, NULL, err) < 0)
 		goto out;
 	put = xasprintf("manifests/%s", tag);
 	ctype = xasprintf("Content-Type: %s", m.media_type);

@@ -16,6 +16,8 @@
  * PUSH_CHUNK_SIZE bytes. */
 #define PUSH_MONOLITHIC_MAX (16ull << 20)
 #define PUSH_CHUNK_SIZE (16ull << 20)
+/* A blob whose transfer dropped or got a 5xx is tried again this many times. */
+#define PUSH_RETRIES 3
 
 enum push_layer_status {
 	PUSH_PREPARING,       /* "Preparing" */
@@ -23,6 +25,7 @@ enum push_layer_status {
 	PUSH_PUSHED,          /* "Pushed" */
 	PUSH_EXISTS,          /* "Layer already exists" */
 	PUSH_MOUNTED,         /* "Mounted from FROM" */
+	PUSH_RETRYING,        /* "Retrying in N seconds", N in current */
 };
 
 /* What the CLI prints; every callback may be NULL. */

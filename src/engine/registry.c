@@ -38,6 +38,7 @@ struct registry {
 	char *base;                  /* "https://HOST" or "http://HOST" once known */
 	bool allow_http;             /* loopback or insecure_registries */
 	bool insecure;               /* insecure_registries: TLS unverified */
+	bool loopback;               /* never through a proxy, as Go's http does */
 	char *user, *password;
 	bool basic;                  /* the registry asked for Basic auth */
 	struct token tokens[TOKEN_MAX];
@@ -217,7 +218,7 @@ int registry_open(const char *domain, const char *path, bool push,
 	/* No repository (login): tokens for no scope, as docker login asks. */
 	reg->scope = path ? xasprintf("repository:%s:%s", path, push ? "pull,push" : "pull") :
 		     xstrdup("");
-	reg->allow_http = host_is_loopback(domain);
+	reg->loopback = reg->allow_http = host_is_loopback(domain);
 	for (size_t i = 0; hc && i < hc->insecure_registries.n; i++) {
 		const char *h = hc->insecure_registries.v[i];
 
@@ -242,8 +243,16 @@ int registry_open(const char *domain, const char *path, bool push,
 
 void registry_scope_add(struct registry *reg, const char *other_path)
 {
-	char *s = xasprintf("%s repository:%s:pull", reg->scope, other_path);
+	_cleanup_free_ char *one = xasprintf("repository:%s:pull", other_path);
+	size_t n = strlen(one);
+	char *s;
 
+	/* Once per repository: a push mounting many blobs from one repository
+	 * keeps one scope, and so one token. */
+	for (const char *p = reg->scope; (p = strstr(p, one)); p += n)
+		if ((p == reg->scope || p[-1] == ' ') && (!p[n] || p[n] == ' '))
+			return;
+	s = xasprintf("%s %s", reg->scope, one);
 	free(reg->scope);
 	reg->scope = s;
 }
@@ -411,13 +420,15 @@ static const struct token *token_find(struct registry *reg)
 {
 	for (int i = 0; i < TOKEN_MAX; i++)
 		if (reg->tokens[i].scope && !strcmp(reg->tokens[i].scope, reg->scope) &&
-		    time(NULL) + 1 < reg->tokens[i].expires)
+		    time(NULL) < reg->tokens[i].expires)
 			return &reg->tokens[i];
 	return NULL;
 }
 
 static void tls_setup(struct registry *reg, CURL *h)
 {
+	if (reg->loopback)
+		curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
 	if (reg->ca_blob) {
 		struct curl_blob blob = { reg->ca_blob, reg->ca_len, CURL_BLOB_NOCOPY };
 
@@ -531,34 +542,55 @@ static int setup(struct registry *reg, CURL *h, const struct registry_request *r
 }
 
 
-/* Parse `Bearer realm="...",service="...",scope="..."` (or Basic) into params. */
-static int challenge_param(const char *ch, const char *name, char **out)
+/* auth-params, RFC 7235: name=token or name="quoted\"string", comma
+ * separated; a name inside another's value is not a name. */
+int registry_challenge_param(const char *ch, const char *name, char **out)
 {
 	const char *p = ch;
-	size_t n = strlen(name);
 
 	*out = NULL;
-	while ((p = strcasestr(p, name))) {
-		const char *q, *v;
-		bool ok_start = p == ch || p[-1] == ' ' || p[-1] == ',';
+	for (;;) {
+		const char *n0, *v0;
+		size_t nlen;
+		char *val;
 
-		q = p + n;
-		p = q;
-		if (!ok_start || *q != '=')
+		p += strspn(p, " \t,");
+		if (!*p)
+			return 0;
+		n0 = p;
+		p += strcspn(p, "=, \t");
+		nlen = (size_t)(p - n0);
+		if (*p != '=') {          /* a bare token (token68): no value */
+			p += strcspn(p, ",");
 			continue;
-		v = q + 1;
-		if (*v == '"') {
-			const char *end = strchr(v + 1, '"');
-
-			if (!end)
-				return -1;
-			*out = xasprintf("%.*s", (int)(end - v - 1), v + 1);
-		} else {
-			*out = xasprintf("%.*s", (int)strcspn(v, ", "), v);
 		}
-		return 0;
+		p++;
+		if (*p == '"') {
+			size_t k = 0;
+
+			val = xmalloc(strlen(p) + 1);
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				val[k++] = *p;
+			}
+			val[k] = 0;
+			if (*p != '"') {
+				free(val);
+				return -1;
+			}
+			p++;
+		} else {
+			v0 = p;
+			p += strcspn(p, ", \t");
+			val = xasprintf("%.*s", (int)(p - v0), v0);
+		}
+		if (nlen == strlen(name) && !strncasecmp(n0, name, nlen)) {
+			*out = val;
+			return 0;
+		}
+		free(val);
 	}
-	return 0;
 }
 
 static char *url_escape(CURL *h, const char *s)
@@ -586,8 +618,8 @@ static int token_fetch(struct registry *reg, const char *challenge, struct err *
 	int slot = 0;
 	time_t oldest = 0;
 
-	if (challenge_param(challenge, "realm", &realm) < 0 || !realm ||
-	    challenge_param(challenge, "service", &service) < 0)
+	if (registry_challenge_param(challenge, "realm", &realm) < 0 || !realm ||
+	    registry_challenge_param(challenge, "service", &service) < 0)
 		return err_set(err, "registry %s: malformed auth challenge %.200s", reg->domain,
 			       challenge);
 	h = curl_easy_init();

@@ -39,6 +39,11 @@ char *registry_ref_string(const struct registry_ref *r);
 
 struct registry;
 
+/* One parameter of a WWW-Authenticate challenge's list (`realm="..."`,
+ * quoted or not; "Bearer " already skipped): *out malloc'ed, or NULL when
+ * absent; -1 for an unterminated quote. Outside data. */
+int registry_challenge_param(const char *challenge, const char *name, char **out);
+
 struct host_config;
 /* A client for domain/path; push asks for pull and push access. hc (or NULL)
  * gives insecure_registries. Loads libcurl; credentials from auth_config_get. */

@@ -528,3 +528,65 @@ def test_pull_hostile_manifests(ib, layout_registry, tmp_path):
                        env=env, timeout=60)
     assert r.returncode != 0 and "not valid JSON" in r.stderr, r.stderr
     assert ib.out("images", "-q") == ""
+
+
+@pytest.mark.process_only("auth; no container runs")
+def test_pull_token_renewed(ib, registry_factory, tmp_path):
+    """A token that expires during a pull is fetched again; the pull goes on."""
+    from registry import FaultProxy
+    reg = registry_factory("token", token_ttl=2)
+    # One layer at a time, so that the pull outlasts the token.
+    (tmp_path / "one.conf").write_text("max_concurrent_downloads = 1\n")
+    oci_images.push(oci_images.busybox3(str(tmp_path / "bb3")), reg, "busybox3")
+    with FaultProxy(reg, rate=256 << 10) as proxy:   # ~1 MB of layers: a few seconds
+        env = docker_config(tmp_path, proxy.host, reg.user, reg.password)
+        before = len(reg.token_server.requests)
+        r = subprocess.run(ib.cmd("--config", str(tmp_path / "one.conf"), "pull",
+                                  f"{proxy.host}/busybox3"),
+                           capture_output=True, text=True, env=env, timeout=120)
+        assert r.returncode == 0, r.stderr
+        got = [q for q in reg.token_server.requests[before:] if q["status"] == 200]
+        assert len(got) >= 2, got
+        assert all(q["scopes"] == ["repository:busybox3:pull"] for q in got), got
+
+
+@pytest.mark.process_only("download concurrency; no container runs")
+@pytest.mark.parametrize("limit", [1, 3])
+def test_pull_max_concurrent_downloads(ib, fault_proxy, tmp_path, limit):
+    """At most max_concurrent_downloads layers download at once (the config
+    beside them, as docker); 3 by default."""
+    import time
+    import io
+    import tarfile
+    lay = oci_images.Layout(str(tmp_path / "three"))
+    descs = []
+    for i in range(3):
+        tar = str(tmp_path / f"l{i}.tar")
+        with tarfile.open(tar, "w") as t:
+            data = os.urandom(768 << 10)
+            ti = tarfile.TarInfo(f"data{i}")
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+        descs.append(lay.add_layer(tar, "none"))
+    lay.add_image(descs, tag="latest")
+    oci_images.push(lay.path, fault_proxy, "busybox3")
+    m, _ = fault_proxy.registry.manifest("busybox3", "latest")
+    layers = {l["digest"] for l in m["layers"]}
+    spans = {}
+
+    def seen(nth, sent):
+        now = time.monotonic()
+        spans.setdefault(nth, [now, now])[1] = now
+    fault_proxy.on_blob_bytes = seen
+    fault_proxy.rate = 1 << 20
+    (tmp_path / "c.conf").write_text("" if limit == 3 else f"max_concurrent_downloads = {limit}\n")
+    r = ib("--config", str(tmp_path / "c.conf"), "pull", f"{fault_proxy.host}/busybox3",
+           timeout=120)
+    assert r.returncode == 0, r.stderr
+    gets = fault_proxy.blob_log()
+    nth = {i + 1: e for i, e in enumerate(gets)}
+    layer_spans = [spans[n] for n, e in nth.items()
+                   if n in spans and e["path"].rsplit("/", 1)[1] in layers]
+    assert len(layer_spans) == 3
+    most = max(sum(1 for a, b in layer_spans if a <= t < b) for t, _ in layer_spans)
+    assert most == limit, layer_spans

@@ -6,18 +6,22 @@ to repository [HOST/NAME]", "<12 hex>: Preparing|Pushed|Layer already
 exists|Mounted from NAME", "TAG: digest: sha256:... size: N", -q the
 reference alone; "Login Succeeded"; "Removing login credentials for HOST"."""
 import base64
+import http.client
+import http.server
 import json
 import os
 import random
 import re
 import shutil
+import socketserver
 import subprocess
 import tarfile
+import threading
 
 import pytest
 
 from conftest import REPO
-from registry import PASSWORD, USER
+from registry import PASSWORD, USER, free_port
 
 NO_VM = "push and login talk to the registry from the store; no container runs"
 DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
@@ -180,6 +184,93 @@ def test_push_large_layer_in_chunks(fresh, fault_proxy, rootfs_tar, tmp_path):
     assert fault_proxy.registry.blob_files() >= {manifest["layers"][0]["digest"]}
 
 
+class UploadFaults:
+    """A plain-HTTP proxy in front of a registry that answers 503 to the
+    first `fail` requests matching (method, path substring), forwarding
+    everything else; log lists (method, path, status)."""
+
+    def __init__(self, registry, method, part, fail):
+        self.registry, self.method, self.part, self.fail = registry, method, part, fail
+        self.port = free_port()
+        self.host = f"127.0.0.1:{self.port}"
+        self.log = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def forward(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                if self.command == proxy.method and proxy.part in self.path and proxy.fail:
+                    proxy.fail -= 1
+                    proxy.log.append((self.command, self.path, 503))
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                up = http.client.HTTPConnection("127.0.0.1", proxy.registry.port, timeout=60)
+                up.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                for k, v in self.headers.items():
+                    if k.lower() not in ("content-length", "connection"):
+                        up.putheader(k, v)
+                if body is not None:
+                    up.putheader("Content-Length", str(len(body)))
+                up.endheaders(body)
+                r = up.getresponse()
+                data = r.read()
+                proxy.log.append((self.command, self.path, r.status))
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+                up.close()
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = forward
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+
+        self.httpd = Server(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.process_only(NO_VM)
+def test_push_retries_5xx(fresh, registry, rootfs_tar):
+    """A blob upload answered 503 is tried again ("Retrying in N seconds");
+    a registry that keeps failing fails the push, exit 1, no manifest."""
+    proxy = UploadFaults(registry, "PUT", "digest=", 2)
+    try:
+        ref = f"{proxy.host}/flaky:latest"
+        fresh("import", rootfs_tar, ref, check=True)
+        r = fresh("push", ref, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert [l for l in r.stdout.splitlines() if "Retrying in" in l], r.stdout
+        assert len([e for e in proxy.log if e[2] == 503]) == 2, proxy.log
+        assert registry.manifest("flaky", "latest")[1] == store_manifest(fresh, ref)[1]
+        proxy.fail = 100
+        ref = f"{proxy.host}/down:latest"
+        fresh("import", rootfs_tar, ref, check=True)
+        r = fresh("push", ref, timeout=120)
+        assert r.returncode == 1 and "HTTP 503" in r.stderr, (r.stdout, r.stderr)
+        assert len([e for e in proxy.log if e[2] == 503]) == 2 + 4, proxy.log
+        assert not [e for e in proxy.log if e[0] == "PUT" and "/manifests/" in e[1] and
+                    "/down/" in e[1]], proxy.log
+    finally:
+        proxy.close()
+
+
 @pytest.mark.process_only(NO_VM)
 def test_push_all_tags_and_quiet(fresh, registry, rootfs_tar):
     """-a pushes every tag of the repository; -q prints the reference only."""
@@ -240,6 +331,19 @@ def test_push_token_registry_after_login(fresh, token_registry, rootfs_tar):
     assert reg.manifest("tok/app", "1")[1] == digest
     assert any(q["user"] == USER and "repository:tok/app:pull,push" in q["scopes"]
                for q in reg.token_server.requests), reg.token_server.requests
+    # a second repository mounts from the first: its token has pull on both
+    # (the same image: its layer and its config are both mounted)
+    other = f"{reg.host}/tok/other:1"
+    fresh("tag", ref, other, check=True)
+    before = len(reg.token_server.requests)
+    r = fresh("push", other, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert all(s == ["Preparing", "Mounted from tok/app"]
+               for s in layer_lines(r.stdout).values()), r.stdout
+    reqs = reg.token_server.requests[before:]
+    assert any(q["scopes"] == ["repository:tok/other:pull,push", "repository:tok/app:pull"]
+               for q in reqs), reqs
+    assert len(reqs) == 2, reqs   # one token for the push, one more with the mount scope
 
 
 @pytest.mark.process_only(NO_VM)
@@ -312,6 +416,53 @@ def test_docker_config_honoured(fresh, tls_registry, tmp_path, monkeypatch):
     assert login(fresh, reg).returncode == 0
     assert reg.host in json.load(open(home / ".docker" / "config.json"))["auths"]
     assert os.stat(home / ".docker").st_mode & 0o777 == 0o700
+
+
+HELPER = """#!/bin/sh
+d=$(dirname "$0")/store; mkdir -p "$d"
+case "$1" in
+get) read -r s; f="$d/$(echo "$s" | tr '/:' '__')"
+  [ -f "$f" ] && exec cat "$f"
+  echo 'credentials not found in native keychain'; exit 1;;
+store) j=$(cat); s=$(echo "$j" | sed 's/.*"ServerURL":"\\([^"]*\\)".*/\\1/')
+  echo "$j" > "$d/$(echo "$s" | tr '/:' '__')";;
+erase) read -r s; rm -f "$d/$(echo "$s" | tr '/:' '__')";;
+list) echo '{}';;
+*) exit 2;;
+esac
+"""
+
+
+@pytest.mark.process_only(NO_VM)
+def test_credential_helper(fresh, tls_registry, rootfs_tar, docker_config, tmp_path,
+                           monkeypatch):
+    """config.json's credsStore: login keeps the secret in the helper (no
+    "unencrypted" warning, an empty auths entry), push gets it from there,
+    and docker's own logout erases it through the same helper."""
+    reg = tls_registry
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    helper = bin_dir / "docker-credential-isoboxtest"
+    helper.write_text(HELPER)
+    helper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    cfg = docker_config / "config.json"
+    cfg.write_text('{"credsStore": "isoboxtest"}')
+    r = login(fresh, reg)
+    assert r.returncode == 0 and "Login Succeeded" in r.stdout, r.stderr
+    assert "unencrypted" not in r.stderr
+    assert json.loads(cfg.read_text())["auths"][reg.host] == {}
+    stored = json.loads((bin_dir / "store" / reg.host.replace(":", "_")).read_text())
+    assert stored == {"ServerURL": reg.host, "Username": USER, "Secret": PASSWORD}
+    ref = f"{reg.host}/helped:latest"
+    fresh("import", rootfs_tar, ref, check=True)
+    r = fresh("push", ref, timeout=120)
+    assert r.returncode == 0, r.stderr
+    if os.access(DOCKER, os.X_OK):
+        subprocess.run([DOCKER, "logout", reg.host], capture_output=True, timeout=60,
+                       check=True)
+        assert not (bin_dir / "store" / reg.host.replace(":", "_")).exists()
+        assert fresh("push", ref, timeout=60).returncode == 1
 
 
 @pytest.mark.process_only(NO_VM)

@@ -271,3 +271,10 @@ put("manifest", "config.bin", b"\0\x40" + ('{"architecture":"amd64","os":"linux"
     '"rootfs":{"type":"layers","diff_ids":["%s","%s"]},"history":[{"created_by":"x"}]}' % (D[5], D[6])).encode())
 put("manifest", "schema1.bin", b'\0\0{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}')
 put("manifest", "platform.bin", b"\0\0linux/arm/v7")
+
+# auth_config: byte 0 picks the host (see fuzz_auth_config.c); then config.json.
+put("auth_config", "docker.bin", b"\0" + b'{\n\t"auths": {\n\t\t"127.0.0.1:5000": {\n\t\t\t"auth": "dGVzdDpzM2NyZXQ="\n\t\t}\n\t}\n}')
+put("auth_config", "hub.bin", b"\1" + b'{"auths": {"https://index.docker.io/v1/": {"auth": "aHViOmh1YnB3"}}, "credsStore": "x"}')
+put("auth_config", "fields.bin", b"\2" + b'{"auths": {"h": {"username": "u", "password": "p"}, "http://x/v2/": {}}}')
+put("auth_config", "empty.bin", b"\3")
+put("auth_config", "bad.bin", b"\2" + b'{"auths": {"h": {"auth": "YWJj"}}}')

@@ -311,6 +311,81 @@ static void test_symlink_followed(void **state)
 	assert_creds("h", "u", "p");
 }
 
+/* A credential helper on PATH that keeps what it stores in files beside it. */
+static void helper_install(void)
+{
+	struct err err = { 0 };
+	_cleanup_free_ char *bin = xasprintf("%s/bin", dir);
+	_cleanup_free_ char *prog = xasprintf("%s/docker-credential-isoboxtest", bin);
+	_cleanup_free_ char *path_env = xasprintf("%s:%s", bin, getenv("PATH"));
+	static const char script[] =
+		"#!/bin/sh\n"
+		"d=$(dirname \"$0\")/store; mkdir -p \"$d\"\n"
+		"case \"$1\" in\n"
+		"get) read -r s; f=\"$d/$(echo \"$s\" | tr '/:' '__')\"\n"
+		"  [ -f \"$f\" ] && exec cat \"$f\"\n"
+		"  echo 'credentials not found in native keychain'; exit 1;;\n"
+		"store) j=$(cat); s=$(echo \"$j\" | sed 's/.*\"ServerURL\":\"\\([^\"]*\\)\".*/\\1/')\n"
+		"  echo \"$j\" > \"$d/$(echo \"$s\" | tr '/:' '__')\";;\n"
+		"erase) read -r s; rm -f \"$d/$(echo \"$s\" | tr '/:' '__')\";;\n"
+		"*) exit 2;;\n"
+		"esac\n";
+
+	if (mkdir_p(bin, 0700, &err) < 0 ||
+	    write_file_atomic(prog, script, strlen(script), 0700, &err) < 0)
+		fail_msg("%s", err.msg);
+	setenv("PATH", path_env, 1);
+}
+
+static void test_cred_helpers(void **state)
+{
+	struct err err = { 0 };
+	_cleanup_free_ char *s = NULL;
+	int had = 0;
+
+	helper_install();
+	/* credsStore: every registry's secret in the helper, an empty entry in the file */
+	put("{\"credsStore\": \"isoboxtest\"}");
+	assert_creds("127.0.0.1:5000", NULL, NULL);
+	if (auth_config_set("127.0.0.1:5000", "alice", "s3:cret", &err) < 0)
+		fail_msg("%s", err.msg);
+	s = get_file();
+	assert_null(strstr(s, "auth\""));
+	assert_non_null(strstr(s, "\"127.0.0.1:5000\": {}"));
+	assert_creds("127.0.0.1:5000", "alice", "s3:cret");
+	{
+		char *h = auth_config_helper("127.0.0.1:5000");
+
+		assert_string_equal(h, "isoboxtest");
+		free(h);
+	}
+	assert_int_equal(auth_config_remove("127.0.0.1:5000", &had, &err), 0);
+	assert_creds("127.0.0.1:5000", NULL, NULL);
+	/* credHelpers: only that registry */
+	put("{\"credHelpers\": {\"reg.example\": \"isoboxtest\"}}");
+	if (auth_config_set("reg.example", "bob", "pw", &err) < 0 ||
+	    auth_config_set("other.example", "carol", "pw2", &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_creds("reg.example", "bob", "pw");
+	assert_creds("other.example", "carol", "pw2");
+	free(s);
+	s = get_file();
+	assert_null(strstr(s, "Ym9i"));           /* base64 "bob": not in the file */
+	assert_non_null(strstr(s, "Y2Fyb2w6cHcy")); /* "carol:pw2" is */
+	/* a helper that is not there fails, naming the file and the helper */
+	put("{\"credsStore\": \"nothere\"}");
+	err_clear(&err);
+	char *u = NULL, *p = NULL;
+	assert_int_equal(auth_config_get("h", &u, &p, &err), -1);
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, "docker-credential-nothere"));
+	/* names that are not a helper's are refused */
+	assert_refused("{\"credsStore\": \"../../bin/sh\"}", "credsStore");
+	assert_refused("{\"credsStore\": 1}", "credsStore");
+	assert_refused("{\"credHelpers\": []}", "credHelpers");
+	assert_refused("{\"credHelpers\": {\"h\": \"a b\"}}", "credHelpers");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +399,7 @@ int main(void)
 		cmocka_unit_test_setup(test_nul_padding_trimmed, setup),
 		cmocka_unit_test_setup(test_huge_and_odd_files, setup),
 		cmocka_unit_test_setup(test_symlink_followed, setup),
+		cmocka_unit_test_setup(test_cred_helpers, setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -91,6 +91,42 @@ static void test_bad_refs(void **state)
 	}
 }
 
+static void assert_param(const char *ch, const char *name, const char *want)
+{
+	char *v = NULL;
+
+	assert_int_equal(registry_challenge_param(ch, name, &v), 0);
+	if (!want)
+		assert_null(v);
+	else
+		assert_string_equal(v, want);
+	free(v);
+}
+
+static void test_challenge(void **state)
+{
+	const char *ch = "realm=\"https://auth.example/token\",service=\"registry.example\","
+			 "scope=\"repository:a/b:pull,push\"";
+	char *v = NULL;
+
+	assert_param(ch, "realm", "https://auth.example/token");
+	assert_param(ch, "service", "registry.example");
+	assert_param(ch, "scope", "repository:a/b:pull,push");
+	assert_param(ch, "error", NULL);
+	/* A name inside another's, or inside a value, is not it. */
+	assert_param("xrealm=\"evil\",realm=\"good\"", "realm", "good");
+	assert_param("service=\"realm=evil\", realm=good", "realm", "good");
+	assert_param("service=\"x,realm=evil\", realm=good", "realm", "good");
+	assert_param("service=\"a\\\"realm=evil\",realm=\"g\\\"d\"", "realm", "g\"d");
+	assert_param("REALM=up", "realm", "up");
+	assert_param("realm", "realm", NULL);
+	assert_param("realm =x", "realm", NULL);
+	assert_param("realm=\"\"", "realm", "");
+	assert_param("", "realm", NULL);
+	assert_int_equal(registry_challenge_param("realm=\"open", "realm", &v), -1);
+	assert_null(v);
+}
+
 static int put(const char *path, const char *text, struct err *err)
 {
 	FILE *f = fopen(path, "w");
@@ -139,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_refs),
 		cmocka_unit_test(test_bad_refs),
 		cmocka_unit_test(test_config_keys),
+		cmocka_unit_test(test_challenge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
