@@ -17,7 +17,7 @@ enum {
 	OPT_TMPFS, OPT_CPUS, OPT_PIDS_LIMIT, OPT_ULIMIT, OPT_CAP_ADD, OPT_CAP_DROP,
 	OPT_PRIVILEGED, OPT_SECURITY_OPT, OPT_LABEL, OPT_ISOLATION, OPT_HELP, OPT_STOP_SIGNAL,
 	OPT_NETWORK, OPT_PID, OPT_IPC, OPT_UTS, OPT_KERNEL, OPT_INIT, OPT_GROUP_ADD,
-	OPT_PULL, OPT_PLATFORM,
+	OPT_PULL, OPT_PLATFORM, OPT_IP, OPT_MAC,
 };
 
 static const struct option run_options[] = {
@@ -48,6 +48,8 @@ static const struct option run_options[] = {
 	{ "isolation", required_argument, NULL, OPT_ISOLATION },
 	{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
 	{ "network", required_argument, NULL, OPT_NETWORK },
+	{ "ip", required_argument, NULL, OPT_IP },
+	{ "mac-address", required_argument, NULL, OPT_MAC },
 	{ "net", required_argument, NULL, OPT_NETWORK },
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "ipc", required_argument, NULL, OPT_IPC },
@@ -81,7 +83,10 @@ static const char run_usage[] =
 	"  -l, --label list            Set meta data on a container\n"
 	"  -m, --memory bytes          Memory limit\n"
 	"      --name string           Assign a name to the container\n"
-	"      --network string        Network mode: none (default: loopback only) or host\n"
+	"      --ip string             IPv4 address (e.g., 172.30.100.104)\n"
+	"      --mac-address string    Container MAC address (e.g., 92:d0:c6:0a:29:33)\n"
+	"      --network string        Connect a container to a network: bridge (default),\n"
+	"                              none, host, container:NAME, or a network's name\n"
 	"      --pid string            PID namespace: private (default) or host\n"
 	"      --platform string       Set platform if server is multi-platform capable\n"
 	"      --pids-limit int        Tune container pids limit\n"
@@ -137,6 +142,12 @@ static int namespace_mode_set(struct run_opts *o, int opt, const char *mode)
 	bool own = opt == OPT_NETWORK ? !strcmp(mode, "none") || !strcmp(mode, "default")
 				      : !strcmp(mode, "private") || !*mode;
 
+	if (opt == OPT_NETWORK) {
+		/* Any other name is a network's, checked at create. */
+		o->network = !strcmp(mode, "default") ? "bridge" : mode;
+		o->network_mode = !strcmp(mode, "host") ? mode : NULL;
+		return 0;
+	}
 	if (!own && strcmp(mode, "host"))
 		return -1;
 	*slot[opt - OPT_NETWORK] = own ? NULL : mode;
@@ -216,6 +227,8 @@ int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *
 						 optarg, c == OPT_NETWORK ? "none" : "private");
 			break;
 		case OPT_KERNEL: o->kernel = optarg; break;
+		case OPT_IP: o->ip = optarg; break;
+		case OPT_MAC: o->mac = optarg; break;
 		case OPT_INIT:
 			/* docker's bool flag: --init, --init=true, --init=false */
 			if (optarg && strcmp(optarg, "true") && strcmp(optarg, "false"))

@@ -2,6 +2,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +15,11 @@
 #include <unistd.h>
 
 #include "engine/events.h"
+#include "engine/host_config.h"
 #include "engine/image.h"
 #include "engine/isolation.h"
+#include "engine/network.h"
+#include "engine/network_store.h"
 #include "engine/vm_image.h"
 #include "engine/spec_build.h"
 #include "engine/user.h"
@@ -247,9 +253,10 @@ static json_t *labels_json(json_t *image_cfg, const struct strv *labels)
 	return l;
 }
 
-static json_t *record_build(const char *id, const char *name, const struct image *img,
-			    const struct run_opts *o, json_t *spec, const char *dir,
-			    const struct isolation_decision *d)
+static json_t *record_build(const char *root, const char *id, const char *name,
+			    const struct image *img, const struct run_opts *o, json_t *spec,
+			    const char *dir, const struct isolation_decision *d,
+			    const char *net_mode)
 {
 	json_t *proc = json_object_get(spec, "process");
 	json_t *args = json_deep_copy(json_object_get(proc, "args"));
@@ -291,13 +298,15 @@ static json_t *record_build(const char *id, const char *name, const struct image
 			    json_boolean(run_opts_init(o)));
 	/* docker's values: "host", else its default for each. */
 	modes = json_pack("{s:s, s:s, s:s, s:s}", "NetworkMode",
-			  o->network_mode ? o->network_mode : "none", "PidMode",
+			  net_mode, "PidMode",
 			  o->pid_mode ? o->pid_mode : "", "IpcMode",
 			  o->ipc_mode ? o->ipc_mode : "private", "UTSMode",
 			  o->uts_mode ? o->uts_mode : "");
 	json_object_update(json_object_get(rec, "HostConfig"), modes);
 	json_decref(modes);
 	json_object_set_new(rec, "IsolationDecision", isolation_decision_json(d));
+	json_object_set_new(rec, "NetworkSettings",
+			    net_settings_initial(root, net_mode, o->ip, o->mac));
 	return rec;
 }
 
@@ -335,11 +344,23 @@ static int json_write_new(const char *path, json_t *j, struct err *err)
 	return write_file_new(path, s, strlen(s), 0600, err);
 }
 
+/* A container on a network joins the netns its start makes at ROOT/netns/<id>. */
+static void spec_netns(json_t *spec, const char *path)
+{
+	json_t *nsl = json_object_get(json_object_get(spec, "linux"), "namespaces"), *ns;
+	size_t i;
+
+	json_array_foreach(nsl, i, ns)
+		if (path && !strcmp(json_string_value(json_object_get(ns, "type")) ?: "", "network"))
+			json_object_set_new(ns, "path", json_string(path));
+}
+
 static int container_populate(const char *root, const struct run_opts *o,
 			      const struct image *img, const struct isolation_decision *d,
 			      const char *id, const char *name, const char *tmp, const char *dir,
-			      struct err *err)
+			      const char *net_mode, struct err *err)
 {
+	_cleanup_free_ char *netns = net_netns_path(root, id, net_mode);
 	static const char *const subdirs[] = { "rootfs", "upper", "work" };
 	_cleanup_free_ const char **layers = NULL;
 	_cleanup_json_ json_t *spec = NULL, *rec = NULL;
@@ -376,9 +397,10 @@ static int container_populate(const char *root, const struct run_opts *o,
 		json_object_set_new(json_object_get(spec, "annotations"), ANNOTATION_GROUP_ADD,
 				    group_add_annotation(ids.gids + n_user_gids,
 							 ids.n_gids - n_user_gids));
+	spec_netns(spec, netns);
 	if (d->hyperv && hyperv_bundle(root, img, &d->kernel, o, tmp, dir, spec, err) < 0)
 		return -1;
-	rec = record_build(id, name, img, o, spec, dir, d);
+	rec = record_build(root, id, name, img, o, spec, dir, d, net_mode);
 	if (!rec)
 		return err_set(err, "build the container record");
 	return json_write_new(cfg_path, spec, err) < 0 || json_write_new(rec_path, rec, err) < 0
@@ -408,11 +430,15 @@ int container_create(const char *root, const struct run_opts *o, struct containe
 	struct image img = { 0 };
 	char id[65];
 	_cleanup_free_ char *name = NULL, *base = xasprintf("%s/containers", root);
-	_cleanup_free_ char *tmp = NULL, *dir = NULL;
+	_cleanup_free_ char *tmp = NULL, *dir = NULL, *net_mode = NULL;
 	struct isolation_decision d;
 	int r;
 
 	memset(c, 0, sizeof(*c));
+	if (net_mode_resolve(root, o->network ? o->network
+			     : o->host && o->host->default_network ? o->host->default_network
+			     : NETWORK_DEFAULT, o->ip, o->mac, &net_mode, err) < 0)
+		return -1;
 	if (image_lookup(root, o->image, &img, err) < 0)
 		return -1;
 	if (isolation_decide(root, o, &img, &d, err) < 0) {
@@ -427,7 +453,8 @@ int container_create(const char *root, const struct run_opts *o, struct containe
 	if (r == 0) {
 		r = mkdir_p(tmp, 0711, err);
 		if (r == 0)
-			r = container_populate(root, o, &img, &d, id, name, tmp, dir, err);
+			r = container_populate(root, o, &img, &d, id, name, tmp, dir, net_mode,
+					       err);
 		if (r == 0)
 			r = create_event(tmp, id, name, o, &d, err);
 		if (r == 0 && rename(tmp, dir) < 0)
@@ -548,6 +575,7 @@ int container_list(const char *root, bool all, json_t **out, struct err *err)
 	size_t n = 0, i;
 	struct dirent *de;
 
+	net_reconcile(root);
 	while (d && (de = readdir(d))) {
 		struct container c;
 		json_t *j;
@@ -576,15 +604,30 @@ int container_list(const char *root, bool all, json_t **out, struct err *err)
 	return 0;
 }
 
-/* --rm: runs in the monitor once the exit is recorded. Out of sight at once;
- * the monitor deletes the returned directory after telling the caller. */
-static char *container_autoremove(const char *dir, void *data)
+/* What the monitor's exit hook needs: it runs in the monitor, which joined
+ * the container's netns to spawn it, so it goes back to the start command's
+ * (host_netns, inherited) before undoing the network. */
+struct exit_data {
+	const char *root;
+	int host_netns;
+	bool autoremove;
+};
+
+/* At exit, in the monitor: the network undone; with --rm, out of sight at
+ * once, and the monitor deletes the returned directory after telling the
+ * caller. */
+static char *container_on_exit(const char *dir, void *data)
 {
-	const char *root = data;
+	const struct exit_data *x = data;
+	const char *root = x->root;
 	_cleanup_free_ char *copy = xstrdup(dir);
 	struct container c;
 	char *trash;
 
+	if (x->host_netns >= 0 && setns(x->host_netns, CLONE_NEWNET) == 0)
+		net_container_teardown(root, dir, &(struct err){ 0 });
+	if (!x->autoremove)
+		return NULL;
 	if (container_load(root, strrchr(copy, '/') + 1, &c, &(struct err){ 0 }) < 0)
 		return NULL;
 	trash = xasprintf("%s/containers/.rm-%s", root, c.id);
@@ -602,6 +645,14 @@ int container_start(const char *root, struct container *c, bool attach, bool int
 {
 	json_t *cfg = json_object_get(c->record, "Config");
 	_cleanup_free_ char *cache = xasprintf("%s/cache/seccomp", root);
+	_cleanup_free_ char *net_lock = net_lock_path(c->dir);
+	_cleanup_close_ int lock = -1, host_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	struct exit_data x = {
+		.root = root,
+		.host_netns = host_netns,
+		.autoremove = json_is_true(json_object_get(json_object_get(c->record, "HostConfig"),
+							   "AutoRemove")),
+	};
 	struct rt_state st;
 	struct rt_start rs = {
 		.id = c->id,
@@ -610,23 +661,29 @@ int container_start(const char *root, struct container *c, bool attach, bool int
 		.tty = json_is_true(json_object_get(cfg, "Tty")),
 		.attach = attach,
 		.interactive = interactive && json_is_true(json_object_get(cfg, "OpenStdin")),
-		.on_exit = json_is_true(json_object_get(json_object_get(c->record, "HostConfig"),
-							"AutoRemove"))
-				   ? container_autoremove
-				   : NULL,
-		.on_exit_data = (void *)root,
+		.on_exit = container_on_exit,
+		.on_exit_data = &x,
 	};
 
 	if (rt_state_read(c->dir, &st, err) < 0)
 		return -1;
 	if (st.status == RT_RUNNING)
 		return attach ? err_set(err, "container %s is already running", c->id) : 0;
+	/* Held until the monitor has it too (it inherits the descriptor): while
+	 * anyone holds it, reconcile leaves this container's network alone. */
+	lock = lock_path(net_lock, LOCK_EX, err);
+	if (lock < 0)
+		return -1;
+	if (net_container_setup(root, c, err) < 0)
+		return -1;
 	if (events_append(c->dir, "start", c->id,
 			  json_pack("{s:s, s:s}", "image",
 				    json_string_value(json_object_get(c->record, "ImageName")) ?: "",
 				    "name", container_name(c)), err) < 0 ||
-	    rt_start(&rs, exit_code, err) < 0)
+	    rt_start(&rs, exit_code, err) < 0) {
+		net_container_teardown(root, c->dir, &(struct err){ 0 });
 		return -1;
+	}
 	return 0;
 }
 
@@ -697,6 +754,7 @@ int container_remove(const char *root, struct container *c, bool force, struct e
 	}
 	if (rt_cleanup(c->id, err) < 0)
 		return -1;
+	net_container_teardown(root, c->dir, &(struct err){ 0 });
 	/* Out of sight first, so a listing never sees half a container. */
 	if (rename(c->dir, trash) < 0)
 		return errno == ENOENT ? 0 : err_sys(err, errno, "remove %s", c->dir);

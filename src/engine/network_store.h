@@ -27,3 +27,19 @@ int network_subnet(json_t *net, uint32_t *subnet, int *prefix, uint32_t *gateway
 char *network_path(const char *root, const char *id, const char *suffix);
 
 #endif
+
+/* At create: the NetworkMode that asked resolves to ("bridge", "none", "host",
+ * "container:<id>", or a user network's name), checked against the store;
+ * ip/mac as --ip/--mac-address asked (either may be NULL). */
+int net_mode_resolve(const char *root, const char *asked, const char *ip, const char *mac,
+		     char **mode_out, struct err *err);
+/* The NetworkSettings a created container's record starts with. */
+json_t *net_settings_initial(const char *root, const char *mode, const char *ip,
+			     const char *mac);
+/* ROOT/netns/<id>: the container's network namespace once started, for
+ * bridge and user networks; NULL for none, host and container:. */
+char *net_netns_path(const char *root, const char *id, const char *mode);
+/* A container's flock while its network is set up: held by the start command,
+ * then by its monitor (inherited), so a lock anyone else can take means the
+ * network is stale. */
+char *net_lock_path(const char *container_dir);
