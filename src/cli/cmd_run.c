@@ -298,6 +298,10 @@ static int run_or_create(struct cli *cli, int argc, char **argv, bool run)
 		cli_run_opts_free(&o);
 		return r < 0 ? 0 : r;
 	}
+	/* $ISOBOX_DEFAULT_NETWORK before the config's default_network: the test
+	 * harness keeps every container that names no network off the host's. */
+	if (!o.network && getenv("ISOBOX_DEFAULT_NETWORK") && *getenv("ISOBOX_DEFAULT_NETWORK"))
+		o.network = getenv("ISOBOX_DEFAULT_NETWORK");
 	if (cli_host_config(cli, &host, &err) < 0) {
 		cli_run_opts_free(&o);
 		return cli_fail(&err);
