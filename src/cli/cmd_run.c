@@ -36,6 +36,8 @@ static const struct option run_options[] = {
 	{ "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
 	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
 	{ "tmpfs", required_argument, NULL, OPT_TMPFS },
+	{ "publish", required_argument, NULL, 'p' },
+	{ "publish-all", no_argument, NULL, 'P' },
 	{ "memory", required_argument, NULL, 'm' },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
@@ -88,6 +90,8 @@ static const char run_usage[] =
 	"      --network string        Connect a container to a network: bridge (default),\n"
 	"                              none, host, container:NAME, or a network's name\n"
 	"      --pid string            PID namespace: private (default) or host\n"
+	"  -p, --publish list          Publish a container's port(s) to the host\n"
+	"  -P, --publish-all           Publish all exposed ports to random ports\n"
 	"      --platform string       Set platform if server is multi-platform capable\n"
 	"      --pids-limit int        Tune container pids limit\n"
 	"      --privileged            Give extended privileges to this container\n"
@@ -157,7 +161,8 @@ static int namespace_mode_set(struct run_opts *o, int opt, const char *mode)
 void cli_run_opts_free(struct run_opts *o)
 {
 	struct strv *lists[] = { &o->cmd, &o->env, &o->tmpfs, &o->ulimits, &o->cap_add,
-				 &o->cap_drop, &o->security_opt, &o->labels, &o->group_add };
+				 &o->cap_drop, &o->security_opt, &o->labels, &o->group_add,
+				 &o->publish };
 	size_t i;
 
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
@@ -169,7 +174,7 @@ int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *
 	struct err err = { 0 };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+dite:w:u:h:m:l:", run_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+dite:w:u:h:m:l:p:P", run_options, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->detach = true; break;
 		case 'i': o->interactive = true; break;
@@ -228,6 +233,8 @@ int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *
 			break;
 		case OPT_KERNEL: o->kernel = optarg; break;
 		case OPT_IP: o->ip = optarg; break;
+		case 'p': strv_push(&o->publish, optarg); break;
+		case 'P': o->publish_all = true; break;
 		case OPT_MAC: o->mac = optarg; break;
 		case OPT_INIT:
 			/* docker's bool flag: --init, --init=true, --init=false */

@@ -253,6 +253,26 @@ static json_t *labels_json(json_t *image_cfg, const struct strv *labels)
 	return l;
 }
 
+/* docker's: HostConfig.PortBindings and PublishAllPorts as asked (parsed and
+ * checked before), Config.ExposedPorts the image's and the published ones. */
+static void ports_record(json_t *rec, json_t *image_cfg, const struct run_opts *o)
+{
+	json_t *hc = json_object_get(rec, "HostConfig"), *exposed = json_object(), *b = NULL;
+	json_t *img = json_object_get(image_cfg, "ExposedPorts"), *v;
+	const char *k;
+
+	if (net_ports_parse(&o->publish, &b, &(struct err){ 0 }) < 0)
+		b = json_object();
+	if (json_is_object(img))
+		json_object_update(exposed, img);
+	json_object_foreach(b, k, v)
+		json_object_set_new(exposed, k, json_object());
+	json_object_set_new(hc, "PortBindings", b);
+	json_object_set_new(hc, "PublishAllPorts", json_boolean(o->publish_all));
+	json_object_set_new(json_object_get(rec, "Config"), "ExposedPorts",
+			    json_object_size(exposed) ? exposed : (json_decref(exposed), json_null()));
+}
+
 static json_t *record_build(const char *root, const char *id, const char *name,
 			    const struct image *img, const struct run_opts *o, json_t *spec,
 			    const char *dir, const struct isolation_decision *d,
@@ -307,6 +327,7 @@ static json_t *record_build(const char *root, const char *id, const char *name,
 	json_object_set_new(rec, "IsolationDecision", isolation_decision_json(d));
 	json_object_set_new(rec, "NetworkSettings",
 			    net_settings_initial(root, net_mode, o->ip, o->mac));
+	ports_record(rec, cfg, o);
 	return rec;
 }
 
@@ -439,6 +460,17 @@ int container_create(const char *root, const struct run_opts *o, struct containe
 			     : o->host && o->host->default_network ? o->host->default_network
 			     : NETWORK_DEFAULT, o->ip, o->mac, &net_mode, err) < 0)
 		return -1;
+	{
+		_cleanup_json_ json_t *b = NULL;
+
+		if (net_ports_parse(&o->publish, &b, err) < 0)
+			return -1;
+		if ((json_object_size(b) || o->publish_all) &&
+		    (!strcmp(net_mode, "none") || !strcmp(net_mode, "host") ||
+		     !strncmp(net_mode, "container:", 10)) && json_object_size(b))
+			return err_set(err, "conflicting options: port publishing and the "
+				       "container type network mode");
+	}
 	if (image_lookup(root, o->image, &img, err) < 0)
 		return -1;
 	if (isolation_decide(root, o, &img, &d, err) < 0) {

@@ -43,6 +43,8 @@ struct run_opts {
 	 * name; NULL: the host config's default_network, else "bridge". */
 	const char *network;
 	const char *ip, *mac;       /* --ip, --mac-address */
+	struct strv publish;        /* -p [IP:][HOSTPORT:]CONTAINERPORT[/PROTO] */
+	bool publish_all;           /* -P: every exposed port on an ephemeral host port */
 	const char *kernel;         /* --kernel: the guest kernel, by name or version */
 	bool init, init_set;        /* --init[=BOOL]; unset: the host config's init */
 	const char *pull;           /* --pull missing (default) | always | never */

@@ -543,9 +543,20 @@ static int setup_network(const char *root, struct container *c, const char *mode
 				 .route = !json_is_true(json_object_get(net, "Internal")) };
 	if (nl_open(&nl, err) < 0 || bridge_ensure(&nl, net, bridge, subnet, prefix, gateway, err) < 0 ||
 	    nl_veth_add(&nl, veth, "eth0", nsfd, macb, err) < 0 ||
-	    nl_link_set_master(&nl, veth, bridge, err) < 0 || nl_link_set_up(&nl, veth, err) < 0 ||
+	    nl_link_set_master(&nl, veth, bridge, err) < 0 ||
+	    nl_link_set_hairpin(&nl, veth, err) < 0 || nl_link_set_up(&nl, veth, err) < 0 ||
 	    eth0_configure(netns, &ec, err) < 0)
 		goto fail;
+	/* DNAT of 127.0.0.1 to a container: the kernel routes it out the bridge. */
+	{
+		_cleanup_free_ char *rl = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet",
+						    bridge);
+		_cleanup_free_ char *tag = tag_container(c->id);
+
+		if (sysctl_set(rl, "1", err) < 0 ||
+		    net_ports_publish(root, c->record, c->id, ip, tag, err) < 0)
+			goto fail;
+	}
 	settings_fill(ns, net, mode, c->id, netns, ip, prefix, gateway, ec.route, mac);
 	if (record_save(c->dir, c->record, err) < 0)
 		goto fail;
@@ -632,6 +643,7 @@ int net_container_teardown(const char *root, const char *container_dir, struct e
 	}
 	err_clear(err);
 	fw_delete_tagged(tag, &(struct err){ 0 });
+	net_ports_release(root, id);
 	netns_remove(netns);
 	leases_release(root, id);
 	if (json_load_path(rec_path, &rec, &(struct err){ 0 }) == 0) {

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 
 #include "util/err.h"
+#include "util/strv.h"
 
 /* "a.b.c.d/n" -> host-order address and prefix; 0 or -1 (invalid). */
 int cidr_parse(const char *s, uint32_t *addr, int *prefix);
@@ -36,6 +37,18 @@ int net_mode_resolve(const char *root, const char *asked, const char *ip, const 
 /* The NetworkSettings a created container's record starts with. */
 json_t *net_settings_initial(const char *root, const char *mode, const char *ip,
 			     const char *mac);
+/* -p specs -> docker's HostConfig.PortBindings {"80/tcp": [{"HostIp": "",
+ * "HostPort": "8080"}]}, ranges expanded; a bad spec is docker's error. */
+int net_ports_parse(const struct strv *specs, json_t **bindings, struct err *err);
+/* At start, after eth0 has ip: the host ports chosen (ephemeral ones for
+ * -P and for bindings without a host port), checked free (another
+ * container's or a listening socket: an error naming it), DNAT rules tagged
+ * tag; NetworkSettings.Ports filled in. */
+int net_ports_publish(const char *root, json_t *record, const char *cid, uint32_t ip,
+		      const char *tag, struct err *err);
+/* Drop cid's host ports from the ports file. */
+void net_ports_release(const char *root, const char *cid);
+
 /* ROOT/netns/<id>: the container's network namespace once started, for
  * bridge and user networks; NULL for none, host and container:. */
 char *net_netns_path(const char *root, const char *id, const char *mode);

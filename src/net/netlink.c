@@ -158,6 +158,24 @@ int nl_link_set_master(struct nl *nl, const char *name, const char *master, stru
 	return link_change(nl, name, "attach %s to its bridge", RTM_NEWLINK, 0, 0, (int)m, err);
 }
 
+int nl_link_set_hairpin(struct nl *nl, const char *name, struct err *err)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE], what[96];
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *h = link_msg(buf, RTM_SETLINK, 0, &ifi);
+	struct nlattr *info;
+
+	snprintf(what, sizeof(what), "set hairpin mode on %s", name);
+	ifi->ifi_family = AF_BRIDGE;
+	ifi->ifi_index = (int)nl_link_index(name);
+	if (!ifi->ifi_index)
+		return err_set(err, "%s: no such interface", what);
+	info = mnl_attr_nest_start(h, IFLA_PROTINFO);
+	mnl_attr_put_u8(h, IFLA_BRPORT_MODE, 1);
+	mnl_attr_nest_end(h, info);
+	return nl_request(nl, h, what, err);
+}
+
 int nl_link_set_up(struct nl *nl, const char *name, struct err *err)
 {
 	return link_change(nl, name, "set %s up", RTM_NEWLINK, IFF_UP, IFF_UP, -1, err);
