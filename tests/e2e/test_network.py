@@ -160,9 +160,8 @@ def test_create_on_a_missing_network_is_refused(isobox):
 
 # --- containers on networks ---------------------------------------------------
 
+@pytest.mark.process_only(VM_NET)
 def test_default_bridge_gives_eth0_an_address_and_a_route(net, ns, mode):
-    if mode == "hyperv":
-        pytest.skip(VM_NET)
     out = net.out("run", "--rm", f"--isolation={mode}", "busybox", "sh", "-c",
                   "ip -o -4 addr show eth0; ip route; cat /sys/class/net/eth0/address")
     assert "inet 172.17.0." in out and "/16" in out
@@ -261,3 +260,90 @@ def test_kill_9_of_the_monitor_is_cleaned_up_by_the_next_command(net, ns, isobox
     assert not leases(isobox, cid) and container_rules(ns, cid) == 0
     assert not os.path.exists(os.path.join(isobox.root, "netns", cid))
     assert net.inspect(cid)["NetworkSettings"]["IPAddress"] == ""
+
+
+# --- published ports -----------------------------------------------------------
+
+def fetch(ns, url):
+    """GET url from inside ns (the host side of the test's own namespace)."""
+    return ns.run("python3", "-c", "import sys, urllib.request; sys.stdout.write("
+                  f"urllib.request.urlopen('{url}', timeout=5).read().decode())", timeout=30)
+
+
+def start_web(net, mode, *args):
+    cid = net.out("run", "-d", f"--isolation={mode}", *args, "busybox", "sh", "-c",
+                  "echo hello-from-web > /tmp/index.html && exec httpd -f -p 80 -h /tmp").strip()
+    return cid
+
+
+@pytest.mark.process_only(VM_NET)
+def test_published_port_answers_from_loopback_the_bridge_and_hairpin(net, ns, mode):
+    cid = start_web(net, mode, "-p", "8080:80", "-p", "127.0.0.1::81")
+    ports = net.inspect(cid)["NetworkSettings"]["Ports"]
+    assert ports["80/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": "8080"}]
+    assert ports["81/tcp"][0]["HostIp"] == "127.0.0.1"
+    eph = ports["81/tcp"][0]["HostPort"]
+    assert int(eph) >= 49153
+    assert net.out("port", cid) == f"80/tcp -> 0.0.0.0:8080\n81/tcp -> 127.0.0.1:{eph}\n"
+    assert net.out("port", cid, "80") == "0.0.0.0:8080\n"
+    r = net("port", cid, "82/udp")
+    assert r.returncode == 1 and "No public port '82/udp' published" in r.stderr
+    assert wait_for(lambda: fetch(ns, "http://127.0.0.1:8080/").returncode == 0, 10)
+    assert fetch(ns, "http://127.0.0.1:8080/").stdout == "hello-from-web\n"
+    assert fetch(ns, "http://172.17.0.1:8080/").stdout == "hello-from-web\n"
+    # another container, through the gateway address, and the container itself (hairpin)
+    r = net("run", "--rm", f"--isolation={mode}", "busybox", "timeout", "5", "wget", "-O",
+            "-", "http://172.17.0.1:8080/")
+    assert r.stdout == "hello-from-web\n", r.stderr
+    r = net("exec", cid, "timeout", "5", "wget", "-O", "-", "http://172.17.0.1:8080/")
+    assert r.stdout == "hello-from-web\n", r.stderr
+    net.out("rm", "-f", cid)
+    assert container_rules(ns, cid) == 0
+    assert fetch(ns, "http://127.0.0.1:8080/").returncode != 0
+
+
+@pytest.mark.process_only(VM_NET)
+def test_a_taken_host_port_is_refused_before_the_container_starts(net, ns, isobox, mode):
+    first = start_web(net, mode, "-p", "8081:80")
+    r = net("run", "-d", "--name", uniq("second"), "-p", "8081:80", f"--isolation={mode}",
+            "busybox", "sleep", "60")
+    assert r.returncode == 125
+    assert "Bind for 0.0.0.0:8081 failed: port is already allocated" in r.stderr
+    assert first[:12] in r.stderr
+    # a socket of the host's own
+    holder = ns.popen("python3", "-c", "import socket, time; s = socket.socket(); "
+                      "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+                      "s.bind(('0.0.0.0', 8082)); s.listen(); print('up', flush=True); "
+                      "time.sleep(60)", stdout=__import__("subprocess").PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "up\n"
+        r = net("run", "--rm", "-p", "8082:80", f"--isolation={mode}", "busybox", "true")
+        assert r.returncode == 125 and "0.0.0.0:8082: bind: address already in use" in r.stderr
+    finally:
+        holder.kill()
+        holder.wait()
+    # nothing of the refused ones is left: only the first container's veth
+    assert [l for l in ns.links() if l.startswith("veth")] == [f"veth{first[:10]}"]
+    assert os.listdir(os.path.join(isobox.root, "netns")) == [first]
+    for bad, words in (("abc", "invalid containerPort: abc"),
+                       ("8080-8081:80", "invalid ranges specified"),
+                       ("80/sctpx", "invalid proto: sctpx"),
+                       ("1.2.3:80:80", "invalid IP address: 1.2.3")):
+        r = net("run", "--rm", "-p", bad, f"--isolation={mode}", "busybox", "true")
+        assert r.returncode == 125 and words in r.stderr, (bad, r.stderr)
+
+
+@pytest.mark.process_only(VM_NET)
+def test_publish_all_and_ranges(net, ns, isobox, rootfs_tar, mode):
+    img = uniq("exposing")
+    isobox.out("import", "--change", "EXPOSE 80", "--change", "EXPOSE 90/udp", rootfs_tar, img)
+    cid = net.out("run", "-d", "-P", "-p", "7000-7001:5000-5001", f"--isolation={mode}", img,
+                  "sleep", "60").strip()
+    ports = net.inspect(cid)["NetworkSettings"]["Ports"]
+    assert ports["5000/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": "7000"}]
+    assert ports["5001/tcp"] == [{"HostIp": "0.0.0.0", "HostPort": "7001"}]
+    assert int(ports["80/tcp"][0]["HostPort"]) >= 49153
+    assert int(ports["90/udp"][0]["HostPort"]) >= 49153
+    assert net.inspect(cid)["HostConfig"]["PublishAllPorts"] is True
+    net.out("rm", "-f", cid)
+    isobox("rmi", img)
