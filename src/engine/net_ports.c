@@ -57,7 +57,7 @@ static int one_spec(const char *spec, json_t *out, struct err *err)
 		proto = "tcp";
 	if (strcmp(proto, "tcp") && strcmp(proto, "udp"))
 		return err_set(err, "invalid proto: %s", proto);
-	while (n < 3 && (c = strchr(p, ':'))) {
+	while (n < 2 && (c = strchr(p, ':'))) {
 		*c = '\0';
 		parts[n++] = p;
 		p = c + 1;
