@@ -369,8 +369,8 @@ int cmd_port(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (want && !found) {
-		fprintf(stderr, "Error: No public port '%s' published for %s\n", want,
-			argv[optind]);
+		fprintf(stderr, "Error: No public port '%s' published for %s\n",
+			argv[optind + 1], argv[optind]);
 		return 1;
 	}
 	return 0;

@@ -328,6 +328,9 @@ static json_t *record_build(const char *root, const char *id, const char *name,
 	json_object_set_new(rec, "NetworkSettings",
 			    net_settings_initial(root, net_mode, o->ip, o->mac));
 	ports_record(rec, cfg, o);
+	if (o->mac)
+		json_object_set_new(json_object_get(rec, "Config"), "MacAddress",
+				    json_string(o->mac));
 	return rec;
 }
 

@@ -111,7 +111,7 @@ static json_t *endpoint_empty(const char *network_id, const char *ip, const char
 			 "Links", "Aliases", "NetworkID", network_id, "EndpointID", "",
 			 "Gateway", "", "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "",
 			 "GlobalIPv6Address", "", "GlobalIPv6PrefixLen", 0, "MacAddress",
-			 mac ? mac : "", "DriverOpts");
+			 "", "DriverOpts");
 }
 
 /* docker's NetworkSettings, empty but for the networks asked for. */
@@ -450,6 +450,19 @@ static void settings_fill(json_t *ns, json_t *net, const char *name, const char 
 	json_object_set_new(ep, "IPPrefixLen", json_integer(prefix));
 	json_object_set_new(ep, "MacAddress", json_string(mac));
 	json_object_set_new(ns, "SandboxID", json_string(cid));
+	/* docker's alias on a user network: the short id. */
+	if (strcmp(name, NETWORK_DEFAULT)) {
+		json_t *aliases = json_object_get(ep, "Aliases");
+		char short_id[13];
+
+		snprintf(short_id, sizeof(short_id), "%.12s", cid);
+		if (!json_is_array(aliases)) {
+			aliases = json_array();
+			json_object_set_new(ep, "Aliases", aliases);
+		}
+		if (!json_array_size(aliases))
+			json_array_append_new(aliases, json_string(short_id));
+	}
 	json_object_set_new(ns, "SandboxKey", json_string(netns));
 	/* docker fills the top-level copy for the default bridge only. */
 	if (!strcmp(name, NETWORK_DEFAULT)) {
@@ -461,10 +474,11 @@ static void settings_fill(json_t *ns, json_t *net, const char *name, const char 
 	}
 }
 
+/* What start gave, cleared as docker 20.10 does at stop (it keeps the
+ * sandbox's id and key, and what was asked). */
 static void settings_clear(json_t *ns)
 {
-	static const char *const strs[] = { "EndpointID", "Gateway", "IPAddress", "MacAddress",
-					    "SandboxID", "SandboxKey" };
+	static const char *const strs[] = { "EndpointID", "Gateway", "IPAddress", "MacAddress" };
 	json_t *ep;
 	const char *k;
 	size_t i;
@@ -482,9 +496,35 @@ static void settings_clear(json_t *ns)
 		json_object_set_new(ep, "Gateway", json_string(""));
 		json_object_set_new(ep, "IPAddress", json_string(""));
 		json_object_set_new(ep, "IPPrefixLen", json_integer(0));
-		if (!json_is_object(asked) || !json_object_get(ep, "AskedMac"))
-			json_object_set_new(ep, "MacAddress", json_string(""));
+		(void)asked;
+		json_object_set_new(ep, "MacAddress", json_string(""));
 	}
+}
+
+/* docker's /etc/hosts for a container with an address: the loopback names
+ * and "IP\tHOSTNAME"; the line of an earlier start is replaced. */
+static int hosts_update(const char *dir, const char *hostname, uint32_t ip, struct err *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/hosts", dir), *text = NULL;
+	_cleanup_free_ char *out = xstrdup(""), *suffix = xasprintf("\t%s", hostname);
+	char ip_txt[INET_ADDRSTRLEN], *line, *save, *next;
+
+	if (read_file(path, 1 << 20, &text, NULL, err) < 0)
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t n = strlen(line), s = strlen(suffix);
+
+		if (n > s && !strcmp(line + n - s, suffix) && strchr("0123456789", line[0]))
+			continue;
+		next = xasprintf("%s%s\n", out, line);
+		free(out);
+		out = next;
+	}
+	ip_format(ip, ip_txt);
+	next = xasprintf("%s%s\t%s\n", out, ip_txt, hostname);
+	free(out);
+	out = next;
+	return write_file_replace(path, out, strlen(out), 0644, err);
 }
 
 static int setup_network(const char *root, struct container *c, const char *mode,
@@ -494,7 +534,9 @@ static int setup_network(const char *root, struct container *c, const char *mode
 	json_t *ep = json_object_get(json_object_get(ns, "Networks"), mode);
 	const char *want = json_string_value(json_object_get(json_object_get(ep, "IPAMConfig"),
 							     "IPv4Address"));
-	const char *asked_mac = json_string_value(json_object_get(ep, "MacAddress"));
+	/* docker 20.10 keeps --mac-address in Config.MacAddress */
+	const char *asked_mac = json_string_value(
+		json_object_get(json_object_get(c->record, "Config"), "MacAddress"));
 	_cleanup_json_ json_t *net = NULL;
 	_cleanup_free_ char *netns = net_netns_path(root, c->id, mode);
 	_cleanup_free_ char *nsdir = xasprintf("%s/netns", root), *lock = NULL;
@@ -558,6 +600,10 @@ static int setup_network(const char *root, struct container *c, const char *mode
 			goto fail;
 	}
 	settings_fill(ns, net, mode, c->id, netns, ip, prefix, gateway, ec.route, mac);
+	if (hosts_update(c->dir, json_string_value(json_object_get(
+				 json_object_get(c->record, "Config"), "Hostname")) ?: c->id,
+			 ip, err) < 0)
+		goto fail;
 	if (record_save(c->dir, c->record, err) < 0)
 		goto fail;
 	r = 0;
@@ -649,7 +695,7 @@ int net_container_teardown(const char *root, const char *container_dir, struct e
 	if (json_load_path(rec_path, &rec, &(struct err){ 0 }) == 0) {
 		json_t *ns = json_object_get(rec, "NetworkSettings");
 
-		if (json_is_object(ns) && *(json_string_value(json_object_get(ns, "SandboxKey")) ?: "")) {
+		if (json_is_object(ns)) {
 			settings_clear(ns);
 			record_save(container_dir, rec, &(struct err){ 0 });
 		}

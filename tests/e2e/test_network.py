@@ -203,7 +203,7 @@ def test_two_containers_on_a_user_network_reach_each_other(net, ns, mode):
     assert r.returncode == 125 and "Address already in use" in r.stderr
     net.out("stop", "-t", "1", a)
     ep = net.inspect(a)["NetworkSettings"]["Networks"][name]
-    assert ep["IPAddress"] == "" and net.inspect(a)["NetworkSettings"]["SandboxKey"] == ""
+    assert ep["IPAddress"] == "" and ep["EndpointID"] == ""
     assert f"veth{a[:10]}" not in ns.links()
 
 
@@ -347,3 +347,69 @@ def test_publish_all_and_ranges(net, ns, isobox, rootfs_tar, mode):
     assert net.inspect(cid)["HostConfig"]["PublishAllPorts"] is True
     net.out("rm", "-f", cid)
     isobox("rmi", img)
+
+
+# --- inspect's NetworkSettings, key for key with dockerd 20.10's --------------
+
+# dockerd 20.10.24's, seen in a namespace of its own (docs/networking.md)
+DOCKER_SETTINGS_KEYS = ["Bridge", "SandboxID", "HairpinMode", "LinkLocalIPv6Address",
+                        "LinkLocalIPv6PrefixLen", "Ports", "SandboxKey",
+                        "SecondaryIPAddresses", "SecondaryIPv6Addresses", "EndpointID",
+                        "Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPAddress",
+                        "IPPrefixLen", "IPv6Gateway", "MacAddress", "Networks"]
+DOCKER_ENDPOINT_KEYS = ["IPAMConfig", "Links", "Aliases", "NetworkID", "EndpointID", "Gateway",
+                        "IPAddress", "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address",
+                        "GlobalIPv6PrefixLen", "MacAddress", "DriverOpts"]
+
+
+@pytest.mark.process_only(VM_NET)
+def test_inspect_network_settings_as_docker(net, ns, mode):
+    cid = net.out("run", "-d", "-p", "8090:80", f"--isolation={mode}", "busybox", "sleep",
+                  "60").strip()
+    info = net.inspect(cid)
+    s = info["NetworkSettings"]
+    assert list(s) == DOCKER_SETTINGS_KEYS
+    ep = s["Networks"]["bridge"]
+    assert list(ep) == DOCKER_ENDPOINT_KEYS
+    [bridge] = json.loads(net.out("network", "inspect", "bridge"))
+    assert ep["NetworkID"] == bridge["Id"] and ep["EndpointID"] == s["EndpointID"] != ""
+    assert s["IPAddress"] == ep["IPAddress"] and s["Gateway"] == "172.17.0.1"
+    assert s["IPPrefixLen"] == 16 and s["MacAddress"] == ep["MacAddress"]
+    assert ep["IPAMConfig"] is None and ep["Aliases"] is None
+    assert s["Ports"] == {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8090"}]}
+    assert info["HostConfig"]["NetworkMode"] == "bridge"
+    assert info["HostConfig"]["PortBindings"] == {"80/tcp": [{"HostIp": "", "HostPort": "8090"}]}
+    assert info["Config"]["ExposedPorts"] == {"80/tcp": {}}
+    # docker's /etc/hosts: the container's own address and hostname
+    hosts = net.out("exec", cid, "cat", "/etc/hosts")
+    assert hosts.splitlines()[-1] == f"{s['IPAddress']}\t{cid[:12]}"
+    net.out("stop", "-t", "1", cid)
+    s = net.inspect(cid)["NetworkSettings"]
+    assert list(s) == DOCKER_SETTINGS_KEYS
+    # as docker at stop: addresses and ports gone, the sandbox named still
+    assert s["IPAddress"] == s["Gateway"] == s["EndpointID"] == s["MacAddress"] == ""
+    assert s["Ports"] == {} and s["SandboxID"] == cid
+    ep = s["Networks"]["bridge"]
+    assert ep["NetworkID"] == bridge["Id"] and ep["IPAddress"] == ep["EndpointID"] == ""
+
+
+@pytest.mark.process_only(VM_NET)
+def test_user_network_endpoint_mac_and_joining_another_container(net, ns, mode):
+    name = uniq("un")
+    net.out("network", "create", "--subnet", "10.204.0.0/24", name)
+    net.made.append(name)
+    cid = net.out("run", "-d", "--network", name, "--mac-address", "92:d0:c6:0a:29:33",
+                  f"--isolation={mode}", "busybox", "sleep", "60").strip()
+    s = net.inspect(cid)["NetworkSettings"]
+    ep = s["Networks"][name]
+    assert ep["Aliases"] == [cid[:12]] and ep["MacAddress"] == "92:d0:c6:0a:29:33"
+    assert ep["IPAddress"] == "10.204.0.2"
+    # the top-level copies are the default bridge's only, as docker's
+    assert s["IPAddress"] == "" and s["Gateway"] == ""
+    out = net.out("run", "--rm", "--network", f"container:{cid}", f"--isolation={mode}",
+                  "busybox", "cat", "/sys/class/net/eth0/address")
+    assert out == "92:d0:c6:0a:29:33\n"
+    # the MAC asked survives a restart
+    net.out("restart", "-t", "1", cid)
+    assert net.inspect(cid)["NetworkSettings"]["Networks"][name]["MacAddress"] == \
+        "92:d0:c6:0a:29:33"
