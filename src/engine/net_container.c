@@ -682,6 +682,9 @@ int net_container_teardown(const char *root, const char *container_dir, struct e
 
 	if (strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64)
 		return err_set(err, "not a container directory: %s", container_dir);
+	/* Nothing was set up (none, host, container:, never started). */
+	if (access(netns, F_OK) < 0 && errno == ENOENT)
+		return 0;
 	veth_name(id, veth);
 	if (nl_link_index(veth) && nl_open(&nl, err) == 0) {
 		nl_link_del(&nl, veth, &(struct err){ 0 });

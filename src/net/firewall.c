@@ -2,7 +2,11 @@
  * buffer per transaction, errors from the library's error buffer. */
 #include "net/firewall.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
@@ -18,10 +22,26 @@ static const char base_chains[] =
 	"add chain ip " FW_TABLE " postrouting { type nat hook postrouting priority srcnat; }\n"
 	"add chain ip " FW_TABLE " forward { type filter hook forward priority filter; }\n";
 
+/* libnftables exit()s the whole process when it cannot open its netlink
+ * socket (a kernel without nf_tables): ask the kernel first. */
+static int nf_available(struct err *err)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+
+	if (fd < 0)
+		return err_sys(err, errno, "nftables: this kernel has no nf_tables netlink "
+			       "(load the nf_tables module)");
+	close(fd);
+	return 0;
+}
+
 static struct nft_ctx *ctx_new(struct err *err)
 {
-	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	struct nft_ctx *ctx;
 
+	if (nf_available(err) < 0)
+		return NULL;
+	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx) {
 		err_set(err, "nftables: cannot make a context");
 		return NULL;
