@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "engine/container.h"
+#include "net/firewall.h"
+#include "net/netlink.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/sha256.h"
@@ -516,6 +518,24 @@ int network_list(const char *root, json_t **out, struct err *err)
 	return 0;
 }
 
+/* The network's bridge and rules, where the caller's netns has them. */
+static void network_bridge_remove(json_t *net)
+{
+	_cleanup_free_ char *tag = xasprintf("isobox-net-%.12s",
+					     json_string_value(json_object_get(net, "Id")));
+	char buf[16];
+	const char *bridge = network_bridge_name(net, buf);
+	struct nl nl = { 0 };
+
+	if (!nl_link_index(bridge))
+		return;
+	if (nl_open(&nl, &(struct err){ 0 }) == 0) {
+		nl_link_del(&nl, bridge, &(struct err){ 0 });
+		nl_close(&nl);
+	}
+	fw_delete_tagged(tag, &(struct err){ 0 });
+}
+
 static int network_remove_locked(const char *root, json_t *net, struct err *err)
 {
 	const char *name = json_string_value(json_object_get(net, "Name"));
@@ -535,6 +555,7 @@ static int network_remove_locked(const char *root, json_t *net, struct err *err)
 		return err_sys(err, errno, "remove %s", path);
 	unlink(leases);
 	unlink(link);
+	network_bridge_remove(net);
 	return 0;
 }
 

@@ -205,6 +205,14 @@ def test_two_containers_on_a_user_network_reach_each_other(net, ns, mode):
     ep = net.inspect(a)["NetworkSettings"]["Networks"][name]
     assert ep["IPAddress"] == "" and ep["EndpointID"] == ""
     assert f"veth{a[:10]}" not in ns.links()
+    # network rm takes its bridge and rules with it
+    nid = nobj["Id"]
+    assert f"br-{nid[:12]}" in ns.links()
+    net.out("rm", a)
+    net.out("network", "rm", name)
+    net.made.remove(name)
+    assert f"br-{nid[:12]}" not in ns.links()
+    assert f"isobox-net-{nid[:12]}" not in ns.run("nft", "list", "ruleset").stdout
 
 
 @pytest.mark.process_only(VM_NET)
