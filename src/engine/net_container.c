@@ -288,7 +288,7 @@ static int bridge_ensure(struct nl *nl, json_t *net, const char *bridge, uint32_
 			 int prefix, uint32_t gateway, struct err *err)
 {
 	_cleanup_free_ char *tag = tag_network(json_string_value(json_object_get(net, "Id")));
-	_cleanup_free_ char *rules = NULL;
+	_cleanup_free_ char *rules = NULL, *isolate = NULL;
 	char sub[INET_ADDRSTRLEN];
 	struct in_addr gw = { htonl(gateway) };
 
@@ -304,16 +304,22 @@ static int bridge_ensure(struct nl *nl, json_t *net, const char *bridge, uint32_
 	ip_format(subnet, sub);
 	/* Replaced, not added, so that a bridge made again has one set of rules. */
 	fw_delete_tagged(tag, &(struct err){ 0 });
+	/* As docker's isolation chains: nothing is forwarded from this bridge to
+	 * another network's. */
+	isolate = xasprintf("add element ip " FW_TABLE " bridges { \"%s\" }\n"
+			    "add rule ip " FW_TABLE " forward iifname \"%s\" oifname @bridges "
+			    "oifname != \"%s\" drop comment \"%s\"\n",
+			    bridge, bridge, bridge, tag);
 	if (json_is_true(json_object_get(net, "Internal")))
-		rules = xasprintf("add rule ip " FW_TABLE " forward iifname \"%s\" oifname != \"%s\" "
+		rules = xasprintf("%sadd rule ip " FW_TABLE " forward iifname \"%s\" oifname != \"%s\" "
 				  "drop comment \"%s\"\n"
 				  "add rule ip " FW_TABLE " forward oifname \"%s\" iifname != \"%s\" "
 				  "drop comment \"%s\"\n",
-				  bridge, bridge, tag, bridge, bridge, tag);
+				  isolate, bridge, bridge, tag, bridge, bridge, tag);
 	else
-		rules = xasprintf("add rule ip " FW_TABLE " postrouting ip saddr %s/%d oifname != "
+		rules = xasprintf("%sadd rule ip " FW_TABLE " postrouting ip saddr %s/%d oifname != "
 				  "\"%s\" masquerade comment \"%s\"\n",
-				  sub, prefix, bridge, tag);
+				  isolate, sub, prefix, bridge, tag);
 	return fw_apply(rules, err);
 }
 

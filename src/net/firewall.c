@@ -20,7 +20,8 @@ static const char base_chains[] =
 	"add chain ip " FW_TABLE " prerouting { type nat hook prerouting priority dstnat; }\n"
 	"add chain ip " FW_TABLE " output { type nat hook output priority -100; }\n"
 	"add chain ip " FW_TABLE " postrouting { type nat hook postrouting priority srcnat; }\n"
-	"add chain ip " FW_TABLE " forward { type filter hook forward priority filter; }\n";
+	"add chain ip " FW_TABLE " forward { type filter hook forward priority filter; }\n"
+	"add set ip " FW_TABLE " bridges { type ifname; }\n";
 
 /* libnftables exit()s the whole process when it cannot open its netlink
  * socket (a kernel without nf_tables): ask the kernel first. */

@@ -9,6 +9,8 @@
 
 #define FW_TABLE "isobox"
 
+/* The table also holds the set "bridges" (type ifname): every network's
+ * bridge, for the rule that keeps two networks apart. */
 /* Run rules (nft syntax, "add rule ip isobox CHAIN ... comment \"TAG\"" lines)
  * as one transaction, after making the table and its base chains
  * (prerouting, output, postrouting: nat; forward: filter) when missing. */

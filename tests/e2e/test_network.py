@@ -421,3 +421,22 @@ def test_user_network_endpoint_mac_and_joining_another_container(net, ns, mode):
     net.out("restart", "-t", "1", cid)
     assert net.inspect(cid)["NetworkSettings"]["Networks"][name]["MacAddress"] == \
         "92:d0:c6:0a:29:33"
+
+
+@pytest.mark.process_only(VM_NET)
+def test_two_networks_are_kept_apart(net, ns, mode):
+    a, b = uniq("apart-a"), uniq("apart-b")
+    net.out("network", "create", "--subnet", "10.205.0.0/24", a)
+    net.made.append(a)
+    net.out("network", "create", "--subnet", "10.206.0.0/24", b)
+    net.made.append(b)
+    cid = net.out("run", "-d", "--network", a, f"--isolation={mode}", "busybox", "sleep",
+                  "60").strip()
+    ip = net.inspect(cid)["NetworkSettings"]["Networks"][a]["IPAddress"]
+    same = net("run", "--rm", "--network", a, f"--isolation={mode}", "busybox", "ping", "-c",
+               "1", "-W", "2", ip)
+    assert same.returncode == 0, same.stdout + same.stderr
+    for other in (b, "bridge"):
+        r = net("run", "--rm", "--network", other, f"--isolation={mode}", "busybox", "ping",
+                "-c", "1", "-W", "2", ip)
+        assert r.returncode != 0, (other, r.stdout)
