@@ -533,6 +533,44 @@ static int hosts_update(const char *dir, const char *hostname, uint32_t ip, stru
 	return write_file_replace(path, out, strlen(out), 0644, err);
 }
 
+/* On a user network the container resolves names through aardvark-dns on
+ * its gateway: resolv.conf names it, the host's search and options kept. */
+static int resolv_conf_gateway(const char *dir, uint32_t gateway, struct err *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/resolv.conf", dir), *host = NULL;
+	_cleanup_free_ char *out = NULL;
+	char gw[INET_ADDRSTRLEN], *line, *save, *next;
+
+	ip_format(gateway, gw);
+	out = xasprintf("nameserver %s\n", gw);
+	if (read_file("/etc/resolv.conf", 1 << 16, &host, NULL, &(struct err){ 0 }) == 0) {
+		for (line = strtok_r(host, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			if (strncmp(line, "search", 6) && strncmp(line, "options", 7))
+				continue;
+			next = xasprintf("%s%s\n", out, line);
+			free(out);
+			out = next;
+		}
+	}
+	return write_file_replace(path, out, strlen(out), 0644, err);
+}
+
+static int dns_register(const char *root, struct container *c, const char *network,
+			uint32_t gateway, uint32_t ip, struct err *err)
+{
+	const char *name = json_string_value(json_object_get(c->record, "Name")) ?: "";
+	char gw[INET_ADDRSTRLEN], ip_txt[INET_ADDRSTRLEN];
+	_cleanup_free_ char *names = xasprintf("%s%s%.12s", name, *name ? "," : "", c->id);
+
+	if (!net_dns_available())
+		return 0;
+	ip_format(gateway, gw);
+	ip_format(ip, ip_txt);
+	if (resolv_conf_gateway(c->dir, gateway, err) < 0)
+		return -1;
+	return net_dns_add(root, network, gw, c->id, ip_txt, names, err);
+}
+
 static int setup_network(const char *root, struct container *c, const char *mode,
 			 struct err *err)
 {
@@ -609,6 +647,10 @@ static int setup_network(const char *root, struct container *c, const char *mode
 	if (hosts_update(c->dir, json_string_value(json_object_get(
 				 json_object_get(c->record, "Config"), "Hostname")) ?: c->id,
 			 ip, err) < 0)
+		goto fail;
+	/* names on user networks only, as docker's default bridge has none */
+	if (strcmp(mode, NETWORK_DEFAULT) &&
+	    dns_register(root, c, mode, gateway, ip, err) < 0)
 		goto fail;
 	if (record_save(c->dir, c->record, err) < 0)
 		goto fail;
@@ -699,6 +741,7 @@ int net_container_teardown(const char *root, const char *container_dir, struct e
 	err_clear(err);
 	fw_delete_tagged(tag, &(struct err){ 0 });
 	net_ports_release(root, id);
+	net_dns_remove(root, id);
 	netns_remove(netns);
 	leases_release(root, id);
 	if (json_load_path(rec_path, &rec, &(struct err){ 0 }) == 0) {

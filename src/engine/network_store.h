@@ -49,6 +49,15 @@ int net_ports_publish(const char *root, json_t *record, const char *cid, uint32_
 /* Drop cid's host ports from the ports file. */
 void net_ports_release(const char *root, const char *cid);
 
+/* Names on user networks (net_dns.c, aardvark-dns): cid's entry "ip" with
+ * names (comma-separated) on network, the daemon started or reloaded; no-op
+ * where aardvark-dns is not installed (net_dns_available false). */
+bool net_dns_available(void);
+int net_dns_add(const char *root, const char *network, const char *gateway, const char *cid,
+		const char *ip, const char *names, struct err *err);
+/* cid's entries gone, the daemon reloaded (or stopped when none is left). */
+void net_dns_remove(const char *root, const char *cid);
+
 /* ROOT/netns/<id>: the container's network namespace once started, for
  * bridge and user networks; NULL for none, host and container:. */
 char *net_netns_path(const char *root, const char *id, const char *mode);

@@ -440,3 +440,37 @@ def test_two_networks_are_kept_apart(net, ns, mode):
         r = net("run", "--rm", "--network", other, f"--isolation={mode}", "busybox", "ping",
                 "-c", "1", "-W", "2", ip)
         assert r.returncode != 0, (other, r.stdout)
+
+
+@pytest.mark.process_only(VM_NET)
+def test_names_resolve_on_a_user_network_not_on_the_default_bridge(net, ns, mode):
+    if not os.access("/usr/lib/podman/aardvark-dns", os.X_OK):
+        pytest.fail("aardvark-dns missing: scripts/install-deps.sh installs it")
+    name, web = uniq("names"), uniq("web")
+    net.out("network", "create", "--subnet", "10.207.0.0/24", name)
+    net.made.append(name)
+    cid = net.out("run", "-d", "--name", web, "--network", name, f"--isolation={mode}",
+                  "busybox", "sleep", "60").strip()
+    ip = net.inspect(cid)["NetworkSettings"]["Networks"][name]["IPAddress"]
+    for target in (web, cid[:12]):
+        r = net("run", "--rm", "--network", name, f"--isolation={mode}", "busybox",
+                "nslookup", target)
+        assert r.returncode == 0 and f"Address: {ip}" in r.stdout, (target, r.stdout, r.stderr)
+    r = net("run", "--rm", "--network", name, f"--isolation={mode}", "busybox", "ping", "-c",
+            "1", "-W", "3", web)
+    assert r.returncode == 0, r.stdout + r.stderr
+    resolv = net.out("run", "--rm", "--network", name, f"--isolation={mode}", "busybox", "cat",
+                     "/etc/resolv.conf")
+    assert resolv.startswith("nameserver 10.207.0.1\n")
+    # the default bridge has no names, as docker's
+    r = net("run", "--rm", f"--isolation={mode}", "busybox", "sh", "-c",
+            f"timeout 5 nslookup {web}")
+    assert f"Address: {ip}" not in r.stdout
+    # the entry goes with the container, the daemon with the last entry
+    net.out("rm", "-f", cid)
+    r = net("run", "--rm", "--network", name, f"--isolation={mode}", "busybox", "sh", "-c",
+            f"timeout 5 nslookup {web}")
+    assert f"Address: {ip}" not in r.stdout
+    daemons = lambda: [line for line in ns.run("ps", "-eo", "args").stdout.splitlines()
+                       if "aardvark-dns" in line and net.ib.root in line]
+    assert wait_for(lambda: not daemons(), 10), daemons()
