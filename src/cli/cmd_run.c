@@ -17,7 +17,8 @@ enum {
 	OPT_TMPFS, OPT_CPUS, OPT_PIDS_LIMIT, OPT_ULIMIT, OPT_CAP_ADD, OPT_CAP_DROP,
 	OPT_PRIVILEGED, OPT_SECURITY_OPT, OPT_LABEL, OPT_ISOLATION, OPT_HELP, OPT_STOP_SIGNAL,
 	OPT_NETWORK, OPT_PID, OPT_IPC, OPT_UTS, OPT_KERNEL, OPT_INIT, OPT_GROUP_ADD,
-	OPT_PULL, OPT_PLATFORM, OPT_IP, OPT_MAC,
+	OPT_PULL, OPT_PLATFORM, OPT_IP, OPT_MAC, OPT_ALIAS, OPT_DNS, OPT_DNS_SEARCH, OPT_DNS_OPT,
+	OPT_ADD_HOST,
 };
 
 static const struct option run_options[] = {
@@ -51,6 +52,12 @@ static const struct option run_options[] = {
 	{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
 	{ "network", required_argument, NULL, OPT_NETWORK },
 	{ "ip", required_argument, NULL, OPT_IP },
+	{ "network-alias", required_argument, NULL, OPT_ALIAS },
+	{ "dns", required_argument, NULL, OPT_DNS },
+	{ "dns-search", required_argument, NULL, OPT_DNS_SEARCH },
+	{ "dns-option", required_argument, NULL, OPT_DNS_OPT },
+	{ "dns-opt", required_argument, NULL, OPT_DNS_OPT },
+	{ "add-host", required_argument, NULL, OPT_ADD_HOST },
 	{ "mac-address", required_argument, NULL, OPT_MAC },
 	{ "net", required_argument, NULL, OPT_NETWORK },
 	{ "pid", required_argument, NULL, OPT_PID },
@@ -85,8 +92,13 @@ static const char run_usage[] =
 	"  -l, --label list            Set meta data on a container\n"
 	"  -m, --memory bytes          Memory limit\n"
 	"      --name string           Assign a name to the container\n"
+	"      --add-host list         Add a custom host-to-IP mapping (host:ip)\n"
+	"      --dns list              Set custom DNS servers\n"
+	"      --dns-option list       Set DNS options\n"
+	"      --dns-search list       Set custom DNS search domains\n"
 	"      --ip string             IPv4 address (e.g., 172.30.100.104)\n"
 	"      --mac-address string    Container MAC address (e.g., 92:d0:c6:0a:29:33)\n"
+	"      --network-alias list    Add network-scoped alias for the container\n"
 	"      --network string        Connect a container to a network: bridge (default),\n"
 	"                              none, host, container:NAME, or a network's name\n"
 	"      --pid string            PID namespace: private (default) or host\n"
@@ -162,7 +174,8 @@ void cli_run_opts_free(struct run_opts *o)
 {
 	struct strv *lists[] = { &o->cmd, &o->env, &o->tmpfs, &o->ulimits, &o->cap_add,
 				 &o->cap_drop, &o->security_opt, &o->labels, &o->group_add,
-				 &o->publish };
+				 &o->publish, &o->aliases, &o->dns, &o->dns_search, &o->dns_opt,
+				 &o->add_host };
 	size_t i;
 
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
@@ -234,6 +247,11 @@ int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *
 		case OPT_KERNEL: o->kernel = optarg; break;
 		case OPT_IP: o->ip = optarg; break;
 		case 'p': strv_push(&o->publish, optarg); break;
+		case OPT_ALIAS: strv_push(&o->aliases, optarg); break;
+		case OPT_DNS: strv_push(&o->dns, optarg); break;
+		case OPT_DNS_SEARCH: strv_push(&o->dns_search, optarg); break;
+		case OPT_DNS_OPT: strv_push(&o->dns_opt, optarg); break;
+		case OPT_ADD_HOST: strv_push(&o->add_host, optarg); break;
 		case 'P': o->publish_all = true; break;
 		case OPT_MAC: o->mac = optarg; break;
 		case OPT_INIT:

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/file.h>
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,8 +180,48 @@ static char *resolv_conf_filter(const char *host)
 	return out;
 }
 
+static char *append(char *s, const char *fmt, const char *a, const char *b)
+{
+	char *next = xasprintf(fmt, s, a, b);
+
+	free(s);
+	return next;
+}
+
+/* --dns, --dns-search, --dns-option replace the host's lines of that kind,
+ * as docker's; --add-host adds "IP\tNAME" lines to /etc/hosts. */
+static char *resolv_conf_asked(const char *base, const struct run_opts *o)
+{
+	_cleanup_free_ char *copy = xstrdup(base);
+	char *out = xstrdup(""), *line, *save;
+	size_t i;
+
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if ((o->dns.n && !strncmp(line, "nameserver", 10)) ||
+		    (o->dns_search.n && !strncmp(line, "search", 6)) ||
+		    (o->dns_opt.n && !strncmp(line, "options", 7)))
+			continue;
+		out = append(out, "%s%s%s\n", line, "");
+	}
+	for (i = 0; i < o->dns.n; i++)
+		out = append(out, "%snameserver %s%s\n", o->dns.v[i], "");
+	if (o->dns_search.n) {
+		out = append(out, "%s%s%s", "search", "");
+		for (i = 0; i < o->dns_search.n; i++)
+			out = append(out, "%s %s%s", o->dns_search.v[i], "");
+		out = append(out, "%s%s%s\n", "", "");
+	}
+	if (o->dns_opt.n) {
+		out = append(out, "%s%s%s", "options", "");
+		for (i = 0; i < o->dns_opt.n; i++)
+			out = append(out, "%s %s%s", o->dns_opt.v[i], "");
+		out = append(out, "%s%s%s\n", "", "");
+	}
+	return out;
+}
+
 static int write_etc_files(const char *dir, const char *hostname, bool host_network,
-			   struct err *err)
+			   const struct run_opts *o, struct err *err)
 {
 	_cleanup_free_ char *h = xasprintf("%s/hostname", dir);
 	_cleanup_free_ char *hosts = xasprintf("%s/hosts", dir);
@@ -195,6 +236,19 @@ static int write_etc_files(const char *dir, const char *hostname, bool host_netw
 	rc = host_network ? xstrdup(host_rc) : resolv_conf_filter(host_rc);
 	if (!host_network || read_file("/etc/hosts", 1 << 20, &hostsdata, NULL, &ignore) < 0)
 		hostsdata = xstrdup(etc_hosts);
+	if (o->dns.n || o->dns_search.n || o->dns_opt.n) {
+		char *asked = resolv_conf_asked(rc, o);
+
+		free(rc);
+		rc = asked;
+	}
+	for (size_t i = 0; i < o->add_host.n; i++) {
+		_cleanup_free_ char *kv = xstrdup(o->add_host.v[i]);
+		char *ip = strchr(kv, ':');
+
+		*ip++ = '\0';      /* checked at create */
+		hostsdata = append(hostsdata, "%s%s\t%s\n", ip, kv);
+	}
 	if (write_file_new(h, hline, strlen(hline), 0644, err) < 0 ||
 	    write_file_new(hosts, hostsdata, strlen(hostsdata), 0644, err) < 0 ||
 	    write_file_new(resolv, rc, strlen(rc), 0644, err) < 0)
@@ -328,6 +382,17 @@ static json_t *record_build(const char *root, const char *id, const char *name,
 	json_object_set_new(rec, "NetworkSettings",
 			    net_settings_initial(root, net_mode, o->ip, o->mac));
 	ports_record(rec, cfg, o);
+	json_object_set_new(json_object_get(rec, "HostConfig"), "Dns", strv_json(&o->dns));
+	json_object_set_new(json_object_get(rec, "HostConfig"), "DnsOptions",
+			    strv_json(&o->dns_opt));
+	json_object_set_new(json_object_get(rec, "HostConfig"), "DnsSearch",
+			    strv_json(&o->dns_search));
+	json_object_set_new(json_object_get(rec, "HostConfig"), "ExtraHosts",
+			    o->add_host.n ? strv_json(&o->add_host) : json_null());
+	if (o->aliases.n)
+		json_object_set_new(json_object_get(json_object_get(json_object_get(
+						rec, "NetworkSettings"), "Networks"), net_mode),
+				    "Aliases", strv_json(&o->aliases));
 	if (o->mac)
 		json_object_set_new(json_object_get(rec, "Config"), "MacAddress",
 				    json_string(o->mac));
@@ -413,7 +478,7 @@ static int container_populate(const char *root, const struct run_opts *o,
 			   err) < 0)
 		return -1;
 	if (write_etc_files(tmp, o->hostname ? o->hostname : hostname,
-			    o->network_mode && !strcmp(o->network_mode, "host"), err) < 0)
+			    o->network_mode && !strcmp(o->network_mode, "host"), o, err) < 0)
 		return -1;
 	if (spec_build(img, o, dir, o->hostname ? o->hostname : hostname, &ids, &spec, err) < 0)
 		return -1;
@@ -468,6 +533,20 @@ int container_create(const char *root, const struct run_opts *o, struct containe
 
 		if (net_ports_parse(&o->publish, &b, err) < 0)
 			return -1;
+		if (o->aliases.n && (!strcmp(net_mode, "bridge") || !strcmp(net_mode, "none") ||
+				     !strcmp(net_mode, "host") || !strncmp(net_mode, "container:", 10)))
+			return err_set(err, "network-scoped alias is supported only for containers "
+				       "in user defined networks");
+		for (size_t i = 0; i < o->add_host.n; i++) {
+			const char *colon = strchr(o->add_host.v[i], ':');
+			struct in_addr a;
+
+			if (!colon || colon == o->add_host.v[i] ||
+			    inet_pton(AF_INET, colon + 1, &a) != 1)
+				return err_set(err, "invalid argument \"%s\" for \"--add-host\" flag: "
+					       "invalid IP address in add-host: \"%s\"",
+					       o->add_host.v[i], colon ? colon + 1 : "");
+		}
 		if ((json_object_size(b) || o->publish_all) &&
 		    (!strcmp(net_mode, "none") || !strcmp(net_mode, "host") ||
 		     !strncmp(net_mode, "container:", 10)) && json_object_size(b))

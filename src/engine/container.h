@@ -45,6 +45,9 @@ struct run_opts {
 	const char *ip, *mac;       /* --ip, --mac-address */
 	struct strv publish;        /* -p [IP:][HOSTPORT:]CONTAINERPORT[/PROTO] */
 	bool publish_all;           /* -P: every exposed port on an ephemeral host port */
+	struct strv aliases;        /* --network-alias (user networks) */
+	struct strv dns, dns_search, dns_opt;   /* --dns, --dns-search, --dns-option */
+	struct strv add_host;       /* --add-host NAME:IP */
 	const char *kernel;         /* --kernel: the guest kernel, by name or version */
 	bool init, init_set;        /* --init[=BOOL]; unset: the host config's init */
 	const char *pull;           /* --pull missing (default) | always | never */

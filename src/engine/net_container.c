@@ -458,15 +458,19 @@ static void settings_fill(json_t *ns, json_t *net, const char *name, const char 
 	json_object_set_new(ns, "SandboxID", json_string(cid));
 	/* docker's alias on a user network: the short id. */
 	if (strcmp(name, NETWORK_DEFAULT)) {
-		json_t *aliases = json_object_get(ep, "Aliases");
+		json_t *aliases = json_object_get(ep, "Aliases"), *a;
 		char short_id[13];
+		size_t i;
 
 		snprintf(short_id, sizeof(short_id), "%.12s", cid);
 		if (!json_is_array(aliases)) {
 			aliases = json_array();
 			json_object_set_new(ep, "Aliases", aliases);
 		}
-		if (!json_array_size(aliases))
+		json_array_foreach(aliases, i, a)
+			if (!strcmp(json_string_value(a) ?: "", short_id))
+				break;
+		if (i == json_array_size(aliases))
 			json_array_append_new(aliases, json_string(short_id));
 	}
 	json_object_set_new(ns, "SandboxKey", json_string(netns));
@@ -543,7 +547,8 @@ static int resolv_conf_gateway(const char *dir, uint32_t gateway, struct err *er
 
 	ip_format(gateway, gw);
 	out = xasprintf("nameserver %s\n", gw);
-	if (read_file("/etc/resolv.conf", 1 << 16, &host, NULL, &(struct err){ 0 }) == 0) {
+	/* the search and options lines written at create (--dns-search, ...) */
+	if (read_file(path, 1 << 16, &host, NULL, &(struct err){ 0 }) == 0) {
 		for (line = strtok_r(host, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			if (strncmp(line, "search", 6) && strncmp(line, "options", 7))
 				continue;
@@ -559,8 +564,24 @@ static int dns_register(const char *root, struct container *c, const char *netwo
 			uint32_t gateway, uint32_t ip, struct err *err)
 {
 	const char *name = json_string_value(json_object_get(c->record, "Name")) ?: "";
+	json_t *aliases = json_object_get(json_object_get(json_object_get(json_object_get(
+		c->record, "NetworkSettings"), "Networks"), network), "Aliases"), *a;
 	char gw[INET_ADDRSTRLEN], ip_txt[INET_ADDRSTRLEN];
-	_cleanup_free_ char *names = xasprintf("%s%s%.12s", name, *name ? "," : "", c->id);
+	_cleanup_free_ char *names = xasprintf("%s", name);
+	size_t i;
+
+	/* name, aliases (the short id among them): aardvark's comma list, each
+	 * a DNS label a hostile record cannot break out of */
+	json_array_foreach(aliases, i, a) {
+		const char *s = json_string_value(a);
+		char *next;
+
+		if (!s || !*s || strpbrk(s, " ,\n\t") || strlen(s) > 253)
+			continue;
+		next = xasprintf("%s%s%s", names, *names ? "," : "", s);
+		free(names);
+		names = next;
+	}
 
 	if (!net_dns_available())
 		return 0;

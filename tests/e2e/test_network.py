@@ -474,3 +474,40 @@ def test_names_resolve_on_a_user_network_not_on_the_default_bridge(net, ns, mode
     daemons = lambda: [line for line in ns.run("ps", "-eo", "args").stdout.splitlines()
                        if "aardvark-dns" in line and net.ib.root in line]
     assert wait_for(lambda: not daemons(), 10), daemons()
+
+
+@pytest.mark.process_only(VM_NET)
+def test_aliases_dns_flags_and_extra_hosts(net, ns, mode):
+    name = uniq("alias")
+    net.out("network", "create", "--subnet", "10.208.0.0/24", name)
+    net.made.append(name)
+    cid = net.out("run", "-d", "--network", name, "--network-alias", "db",
+                  "--network-alias", "primary", f"--isolation={mode}", "busybox", "sleep",
+                  "60").strip()
+    ep = net.inspect(cid)["NetworkSettings"]["Networks"][name]
+    assert ep["Aliases"] == ["db", "primary", cid[:12]]
+    for alias in ("db", "primary"):
+        r = net("run", "--rm", "--network", name, f"--isolation={mode}", "busybox",
+                "nslookup", alias)
+        assert f"Address: {ep['IPAddress']}" in r.stdout, (alias, r.stdout, r.stderr)
+    r = net("run", "--rm", "--network-alias", "x", f"--isolation={mode}", "busybox", "true")
+    assert r.returncode == 125
+    assert "network-scoped alias is supported only for containers in user defined networks" \
+        in r.stderr
+    out = net.out("run", "--rm", "--dns", "10.1.2.3", "--dns-search", "example.test",
+                  "--dns-option", "ndots:2", "--add-host", "gw.test:10.9.9.9",
+                  f"--isolation={mode}", "busybox", "sh", "-c",
+                  "cat /etc/resolv.conf; echo ---; cat /etc/hosts")
+    resolv, hosts = out.split("---\n")
+    assert "nameserver 10.1.2.3\n" in resolv and "search example.test\n" in resolv
+    assert "options ndots:2\n" in resolv
+    assert [l for l in resolv.splitlines() if l.startswith("nameserver")] == \
+        ["nameserver 10.1.2.3"]
+    assert "10.9.9.9\tgw.test\n" in hosts
+    r = net("run", "--rm", "--add-host", "bad:notanip", f"--isolation={mode}", "busybox", "true")
+    assert r.returncode == 125 and "invalid IP address in add-host" in r.stderr
+    cid2 = net.out("create", "--dns", "10.1.2.3", "--add-host", "a:10.0.0.1", "busybox",
+                   "true").strip()
+    hc = net.inspect(cid2)["HostConfig"]
+    assert hc["Dns"] == ["10.1.2.3"] and hc["ExtraHosts"] == ["a:10.0.0.1"]
+    assert hc["DnsSearch"] == [] and hc["DnsOptions"] == []
