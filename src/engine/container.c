@@ -739,7 +739,7 @@ static char *container_on_exit(const char *dir, void *data)
 	char *trash;
 
 	if (x->host_netns >= 0 && setns(x->host_netns, CLONE_NEWNET) == 0)
-		net_container_teardown(root, dir, &(struct err){ 0 });
+		net_container_release(root, dir, &(struct err){ 0 });
 	if (!x->autoremove)
 		return NULL;
 	if (container_load(root, strrchr(copy, '/') + 1, &c, &(struct err){ 0 }) < 0)

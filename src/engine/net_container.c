@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -738,7 +739,24 @@ int net_container_setup(const char *root, struct container *c, struct err *err)
 	return setup_network(root, c, mode, err);
 }
 
-int net_container_teardown(const char *root, const char *container_dir, struct err *err)
+/* The veth's deletion (the kernel waits ~20 ms for RCU there), then the netns
+ * mount and the lease, which stays taken until the veth is gone. */
+static void teardown_link(const char *root, const char *id, const char *netns)
+{
+	struct nl nl = { 0 };
+	char veth[16];
+
+	veth_name(id, veth);
+	if (nl_link_index(veth) && nl_open(&nl, &(struct err){ 0 }) == 0) {
+		nl_link_del(&nl, veth, &(struct err){ 0 });
+		nl_close(&nl);
+	}
+	netns_remove(netns);
+	leases_release(root, id);
+}
+
+static int teardown(const char *root, const char *container_dir, bool background,
+		    struct err *err)
 {
 	const char *id = strrchr(container_dir, '/') ? strrchr(container_dir, '/') + 1
 						      : container_dir;
@@ -746,25 +764,45 @@ int net_container_teardown(const char *root, const char *container_dir, struct e
 	_cleanup_free_ char *tag = tag_container(id);
 	_cleanup_free_ char *rec_path = xasprintf("%s/container.json", container_dir);
 	_cleanup_json_ json_t *rec = NULL;
-	struct nl nl = { 0 };
-	char veth[16];
+	pid_t pid;
 
 	if (strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64)
 		return err_set(err, "not a container directory: %s", container_dir);
 	/* Nothing was set up (none, host, container:, never started). */
 	if (access(netns, F_OK) < 0 && errno == ENOENT)
 		return 0;
-	veth_name(id, veth);
-	if (nl_link_index(veth) && nl_open(&nl, err) == 0) {
-		nl_link_del(&nl, veth, &(struct err){ 0 });
-		nl_close(&nl);
-	}
-	err_clear(err);
-	fw_delete_tagged(tag, &(struct err){ 0 });
-	net_ports_release(root, id);
+	if (net_ports_release(root, id))
+		fw_delete_tagged(tag, &(struct err){ 0 });
 	net_dns_remove(root, id);
-	netns_remove(netns);
-	leases_release(root, id);
+	if (!background || (pid = fork()) < 0) {
+		teardown_link(root, id, netns);
+	} else if (pid == 0) {
+		/* Detached, holding only the container's net.lock (inherited), so
+		 * reconcile waits for it and no caller waits on a pipe it holds. */
+		if (fork() == 0) {
+			_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+			struct dirent *de;
+			char link[PATH_MAX];
+
+			setsid();
+			while (d && (de = readdir(d))) {
+				int fd = atoi(de->d_name);
+				ssize_t n;
+				_cleanup_free_ char *p = xasprintf("/proc/self/fd/%s", de->d_name);
+
+				if (de->d_name[0] == '.' || fd == dirfd(d))
+					continue;
+				n = readlink(p, link, sizeof(link) - 1);
+				link[n > 0 ? n : 0] = '\0';
+				if (n < 9 || strcmp(link + n - 9, "/net.lock"))
+					close(fd);
+			}
+			teardown_link(root, id, netns);
+		}
+		_exit(0);
+	} else {
+		waitpid(pid, NULL, 0);
+	}
 	if (json_load_path(rec_path, &rec, &(struct err){ 0 }) == 0) {
 		json_t *ns = json_object_get(rec, "NetworkSettings");
 
@@ -774,6 +812,16 @@ int net_container_teardown(const char *root, const char *container_dir, struct e
 		}
 	}
 	return 0;
+}
+
+int net_container_teardown(const char *root, const char *container_dir, struct err *err)
+{
+	return teardown(root, container_dir, false, err);
+}
+
+int net_container_release(const char *root, const char *container_dir, struct err *err)
+{
+	return teardown(root, container_dir, true, err);
 }
 
 void net_reconcile(const char *root)

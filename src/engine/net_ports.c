@@ -200,7 +200,7 @@ static int port_bind_check(const char *proto, uint32_t ip, unsigned port)
 	return r;
 }
 
-void net_ports_release(const char *root, const char *cid)
+bool net_ports_release(const char *root, const char *cid)
 {
 	_cleanup_free_ char *lock = ports_path(root, ".lock");
 	_cleanup_close_ int fd = lock_path(lock, LOCK_EX, &(struct err){ 0 });
@@ -208,15 +208,16 @@ void net_ports_release(const char *root, const char *cid)
 	size_t i, j;
 
 	if (fd < 0)
-		return;
+		return true;    /* unknown: the caller looks for rules */
 	ports_read(root, ps);
 	for (i = j = 0; i < ps->n; i++)
 		if (strcmp(ps->u[i].cid, cid))
 			ps->u[j++] = ps->u[i];
-	if (j != ps->n || access(lock, F_OK) == 0) {
-		ps->n = j;
-		ports_write(root, ps, &(struct err){ 0 });
-	}
+	if (j == ps->n)
+		return false;
+	ps->n = j;
+	ports_write(root, ps, &(struct err){ 0 });
+	return true;
 }
 
 /* --- publishing --- */
@@ -340,9 +341,11 @@ int net_ports_publish(const char *root, json_t *record, const char *cid, uint32_
 			json_object_set_new(ports, key, json_null());
 		}
 	}
-	r = fw_apply(rules, err);
+	/* The ports file first: a container with no entry there has no rules,
+	 * which lets its teardown skip the firewall. */
+	r = ports_write(root, ps, err);
 	if (r == 0)
-		r = ports_write(root, ps, err);
+		r = fw_apply(rules, err);
 out:
 	if (r == 0)
 		json_object_set_new(json_object_get(record, "NetworkSettings"), "Ports", ports);

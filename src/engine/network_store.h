@@ -46,8 +46,9 @@ int net_ports_parse(const struct strv *specs, json_t **bindings, struct err *err
  * tag; NetworkSettings.Ports filled in. */
 int net_ports_publish(const char *root, json_t *record, const char *cid, uint32_t ip,
 		      const char *tag, struct err *err);
-/* Drop cid's host ports from the ports file. */
-void net_ports_release(const char *root, const char *cid);
+/* Drop cid's host ports from the ports file: whether it had any (only then
+ * can it have DNAT rules). */
+bool net_ports_release(const char *root, const char *cid);
 
 /* Names on user networks (net_dns.c, aardvark-dns): cid's entry "ip" with
  * names (comma-separated) on network, the daemon started or reloaded; no-op

@@ -70,6 +70,16 @@ def leases(isobox, cid):
     return hits
 
 
+def open_leases(isobox):
+    d = os.path.join(isobox.root, "networks")
+    for f in os.listdir(d) if os.path.isdir(d) else []:
+        if f.endswith(".leases"):
+            for line in open(os.path.join(d, f)):
+                cid = line.split()[1]
+                if os.path.exists(os.path.join(isobox.root, "netns", cid)):
+                    yield line
+
+
 def container_rules(ns, cid):
     return ns.run("nft", "list", "ruleset").stdout.count(f"isobox-ctr-{cid[:12]}")
 
@@ -204,7 +214,7 @@ def test_two_containers_on_a_user_network_reach_each_other(net, ns, mode):
     net.out("stop", "-t", "1", a)
     ep = net.inspect(a)["NetworkSettings"]["Networks"][name]
     assert ep["IPAddress"] == "" and ep["EndpointID"] == ""
-    assert f"veth{a[:10]}" not in ns.links()
+    assert wait_for(lambda: f"veth{a[:10]}" not in ns.links(), 5)
     # network rm takes its bridge and rules with it
     nid = nobj["Id"]
     assert f"br-{nid[:12]}" in ns.links()
@@ -250,8 +260,10 @@ def test_rm_leaves_nothing(net, ns, isobox, mode):
     # --rm: gone when run returns
     r = net("run", "--rm", f"--isolation={mode}", "busybox", "cat", "/sys/class/net/eth0/ifindex")
     assert r.returncode == 0
-    assert [l for l in ns.links() if l.startswith("veth")] == []
-    assert os.listdir(os.path.join(isobox.root, "netns")) == []
+    # the veth's deletion (the kernel's ~20 ms) finishes just after the exit's report
+    assert wait_for(lambda: [l for l in ns.links() if l.startswith("veth")] == [], 5)
+    assert wait_for(lambda: os.listdir(os.path.join(isobox.root, "netns")) == [], 5)
+    assert not [line for line in open_leases(isobox)]
 
 
 @pytest.mark.process_only(VM_NET)
