@@ -523,3 +523,16 @@ def test_aliases_dns_flags_and_extra_hosts(net, ns, mode):
     hc = net.inspect(cid2)["HostConfig"]
     assert hc["Dns"] == ["10.1.2.3"] and hc["ExtraHosts"] == ["a:10.0.0.1"]
     assert hc["DnsSearch"] == [] and hc["DnsOptions"] == []
+
+
+@pytest.mark.process_only(VM_NET)
+def test_published_port_answers_another_namespace_routed_to_the_host(net, ns, mode, tmp_path):
+    out = Outside(ns, str(tmp_path / "www"))
+    try:
+        cid = start_web(net, mode, "-p", "8085:80")
+        assert wait_for(lambda: fetch(out, "http://10.99.0.1:8085/").returncode == 0, 10)
+        assert fetch(out, "http://10.99.0.1:8085/").stdout == "hello-from-web\n"
+        net.out("rm", "-f", cid)
+        assert fetch(out, "http://10.99.0.1:8085/").returncode != 0
+    finally:
+        out.close()
