@@ -624,6 +624,10 @@ static int setup_network(const char *root, struct container *c, const char *mode
 	veth_name(c->id, veth);
 	if (mkdir_p(nsdir, 0700, err) < 0 || mkdir_p(netdir, 0700, err) < 0)
 		return -1;
+	/* What a killed monitor of this very container left: reconcile skips it,
+	 * since its start (this one) holds its net.lock. */
+	if (access(netns, F_OK) == 0)
+		net_container_teardown(root, c->dir, &(struct err){ 0 });
 	lock = network_path(root, net_id, ".lock");
 	lfd = lock_path(lock, LOCK_EX, err);
 	if (lfd < 0)

@@ -282,6 +282,23 @@ def test_kill_9_of_the_monitor_is_cleaned_up_by_the_next_command(net, ns, isobox
     assert net.inspect(cid)["NetworkSettings"]["IPAddress"] == ""
 
 
+@pytest.mark.process_only(VM_NET)
+def test_start_again_after_kill_9_of_the_monitor(net, ns, isobox, mode):
+    """No command between: the start itself finds what the killed monitor left."""
+    cid = net.out("run", "-d", "-p", "8086:80", f"--isolation={mode}", "busybox", "sleep",
+                  "120").strip()
+    with open(os.path.join(isobox.root, "containers", cid, "state.json")) as f:
+        st = json.load(f)
+    os.kill(st["monitor_pid"], signal.SIGKILL)
+    os.kill(st["pid"], signal.SIGKILL)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{st['monitor_pid']}"), 10)
+    net.out("start", cid)
+    s = net.inspect(cid)["NetworkSettings"]
+    assert s["IPAddress"].startswith("172.17.") and s["Ports"]["80/tcp"][0]["HostPort"] == "8086"
+    assert [l for l in ns.links() if l.startswith("veth")] == [f"veth{cid[:10]}"]
+    assert len(leases(isobox, cid)) == 1
+
+
 # --- published ports -----------------------------------------------------------
 
 def fetch(ns, url):
