@@ -404,8 +404,11 @@ int network_create(const char *root, const struct network_create_opts *o, char *
 		sprintf(id + 2 * i, "%02x", rnd[i]);
 	opts = kv_json(&o->options);
 	n = json_object_get(opts, "com.docker.network.bridge.name");
-	if (n && (strlen(json_string_value(n)) == 0 || strlen(json_string_value(n)) > 15 ||
-		  strpbrk(json_string_value(n), "/ \t\n:"))) {
+	/* It goes into nft commands and interface names: a strict charset. */
+	if (n && (!json_is_string(n) || strlen(json_string_value(n)) == 0 ||
+		  strlen(json_string_value(n)) > 15 ||
+		  strspn(json_string_value(n), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789_.-") != strlen(json_string_value(n)))) {
 		json_decref(cfg);
 		json_decref(opts);
 		return err_set(err, "invalid bridge name \"%s\"", json_string_value(n));

@@ -132,6 +132,10 @@ def test_network_create_picks_docker_subnets_and_refuses_conflicts(fresh):
     r = fresh("network", "create", "--subnet", "10.9.0.0/24", "--gateway", "10.8.0.1",
               uniq("c"))
     assert r.returncode == 1 and "no matching subnet for gateway 10.8.0.1" in r.stderr
+    for bad in ('a"b', "x; flush ruleset", "waytoolongbridgename", ""):
+        r = fresh("network", "create", "-o", f"com.docker.network.bridge.name={bad}",
+                  uniq("c"))
+        assert r.returncode == 1 and "invalid bridge name" in r.stderr, bad
     r = fresh("network", "create", "-d", "overlay", uniq("c"))
     assert r.returncode == 1 and 'plugin "overlay" not found' in r.stderr
     for n in ("bridge", "host", "none"):
