@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/format.h"
+#include "engine/container.h"
 #include "engine/network.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -205,6 +206,74 @@ static int network_inspect_cmd(struct cli *cli, int argc, char **argv)
 	return code;
 }
 
+static int network_connect_cmd(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { { "ip", required_argument, NULL, 'i' },
+					      { "alias", required_argument, NULL, 'a' },
+					      HELP_OPT, { 0 } };
+	struct net_endpoint_opts o = { 0 };
+	struct container ct = { 0 };
+	struct err err = { 0 };
+	int c, code = 0;
+
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': o.ip = optarg; break;
+		case 'a': strv_push(&o.aliases, optarg); break;
+		case 'H':
+			puts("Usage:  isobox network connect [--ip IP] [--alias ALIAS] NETWORK "
+			     "CONTAINER");
+			goto out;
+		default: code = cli_usage("network connect", "unknown flag"); goto out;
+		}
+	}
+	if (argc - optind != 2) {
+		code = cli_usage("network connect", "requires exactly 2 arguments");
+		goto out;
+	}
+	if (container_find(cli->root, argv[optind + 1], &ct, &err) < 0 ||
+	    network_connect(cli->root, argv[optind], &ct, &o, &err) < 0)
+		code = network_fail(&err);
+	container_free(&ct);
+out:
+	strv_free(&o.aliases);
+	return code;
+}
+
+static int network_disconnect_cmd(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { { "force", no_argument, NULL, 'f' }, HELP_OPT,
+					      { 0 } };
+	struct container ct = { 0 };
+	struct err err = { 0 };
+	bool force = false;
+	int c, code = 0;
+
+	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': force = true; break;
+		case 'H':
+			puts("Usage:  isobox network disconnect [-f] NETWORK CONTAINER");
+			return 0;
+		default: return cli_usage("network disconnect", "unknown flag");
+		}
+	}
+	if (argc - optind != 2)
+		return cli_usage("network disconnect", "requires exactly 2 arguments");
+	if (container_find(cli->root, argv[optind + 1], &ct, &err) < 0) {
+		/* docker: -f on a container that does not exist names the endpoint */
+		if (force) {
+			err_clear(&err);
+			err_set(&err, "endpoint %s not found", argv[optind + 1]);
+		}
+		return network_fail(&err);
+	}
+	if (network_disconnect(cli->root, argv[optind], &ct, force, &err) < 0)
+		code = network_fail(&err);
+	container_free(&ct);
+	return code;
+}
+
 static int network_rm_cmd(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { HELP_OPT, { 0 } };
@@ -279,6 +348,8 @@ int cmd_network(struct cli *cli, int argc, char **argv)
 		{ "create", NULL, network_create_cmd }, { "ls", "list", network_ls_cmd },
 		{ "inspect", NULL, network_inspect_cmd }, { "rm", "remove", network_rm_cmd },
 		{ "prune", NULL, network_prune_cmd },
+		{ "connect", NULL, network_connect_cmd },
+		{ "disconnect", NULL, network_disconnect_cmd },
 	};
 	size_t i;
 

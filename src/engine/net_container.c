@@ -105,7 +105,7 @@ int net_mode_resolve(const char *root, const char *asked, const char *ip, const 
 	return 0;
 }
 
-static json_t *endpoint_empty(const char *network_id, const char *ip, const char *mac)
+json_t *net_endpoint_empty(const char *network_id, const char *ip, const char *mac)
 {
 	return json_pack("{s:o, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:n}",
 			 "IPAMConfig", ip ? json_pack("{s:s}", "IPv4Address", ip) : json_null(),
@@ -125,7 +125,7 @@ json_t *net_settings_initial(const char *root, const char *mode, const char *ip,
 	if (mode && strncmp(mode, "container:", 10) &&
 	    network_load(root, mode, &net, &(struct err){ 0 }) == 0)
 		json_object_set_new(nets, mode,
-				    endpoint_empty(json_string_value(json_object_get(net, "Id")),
+				    net_endpoint_empty(json_string_value(json_object_get(net, "Id")),
 						   ip, mac));
 	return json_pack("{s:s, s:s, s:b, s:s, s:i, s:o, s:s, s:n, s:n, s:s, s:s, s:s, s:i,"
 			 " s:s, s:i, s:s, s:s, s:o}",
@@ -140,6 +140,89 @@ json_t *net_settings_initial(const char *root, const char *mode, const char *ip,
 static void veth_name(const char *id, char out[16])
 {
 	snprintf(out, 16, "veth%.10s", id);
+}
+
+/* The host side of ethN: eth0's is veth_name's, ethN's "v<id[0:10]>.N", so a
+ * teardown finds every one from the id alone. */
+static void veth_name_n(const char *id, unsigned n, char out[16])
+{
+	if (n == 0)
+		veth_name(id, out);
+	else
+		snprintf(out, 16, "v%.10s.%u", id, n % NET_MAX_IFACES);
+}
+
+/* Which ethN each network got: "N NETWORK-ID" lines in the container's
+ * net-ifaces, written at start and connect, so a disconnect deletes the
+ * right veth. */
+static char *ifaces_path(const char *dir)
+{
+	return xasprintf("%s/net-ifaces", dir);
+}
+
+static int ifaces_find(const char *dir, const char *net_id)
+{
+	_cleanup_free_ char *path = ifaces_path(dir), *text = NULL;
+	char *line, *save;
+
+	if (read_file(path, 1 << 16, &text, NULL, &(struct err){ 0 }) < 0)
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned n;
+		char id[65];
+
+		if (sscanf(line, "%u %64s", &n, id) == 2 && n < NET_MAX_IFACES &&
+		    !strcmp(id, net_id))
+			return (int)n;
+	}
+	return -1;
+}
+
+/* Drop net_id's line, then add "n net_id" unless n < 0. */
+static int ifaces_set(const char *dir, const char *net_id, int n, struct err *err)
+{
+	_cleanup_free_ char *path = ifaces_path(dir), *text = NULL, *out = xstrdup("");
+	char *line, *save, *next;
+
+	if (read_file(path, 1 << 16, &text, NULL, &(struct err){ 0 }) < 0)
+		text = xstrdup("");
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char id[65];
+		unsigned m;
+
+		if (sscanf(line, "%u %64s", &m, id) != 2 || !strcmp(id, net_id))
+			continue;
+		next = xasprintf("%s%u %s\n", out, m, id);
+		free(out);
+		out = next;
+	}
+	if (n >= 0) {
+		next = xasprintf("%s%d %s\n", out, n, net_id);
+		free(out);
+		out = next;
+	}
+	return write_file_replace(path, out, strlen(out), 0600, err);
+}
+
+int net_iface_free(const char *dir, const char *id)
+{
+	_cleanup_free_ char *path = ifaces_path(dir), *text = NULL;
+	bool used[NET_MAX_IFACES] = { false };
+	char *line, *save;
+	unsigned n;
+
+	if (read_file(path, 1 << 16, &text, NULL, &(struct err){ 0 }) == 0)
+		for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			if (sscanf(line, "%u", &n) == 1 && n < NET_MAX_IFACES)
+				used[n] = true;
+	for (n = 1; n < NET_MAX_IFACES; n++) {
+		char veth[16];
+
+		veth_name_n(id, n, veth);
+		if (!used[n] && !nl_link_index(veth))
+			return (int)n;
+	}
+	return -1;
 }
 
 static char *tag_container(const char *id)
@@ -247,6 +330,27 @@ static int lease_take(const char *root, const char *net_id, const char *cid, con
 	return leases_write(path, ls, err);
 }
 
+/* Drop cid's lease on one network (its id), under the network's lock. */
+static void lease_release_net(const char *root, const char *net_id, const char *cid)
+{
+	_cleanup_free_ char *path = network_path(root, net_id, ".leases");
+	_cleanup_free_ char *lock = network_path(root, net_id, ".lock");
+	_cleanup_free_ struct lease_set *ls = xmalloc(sizeof(*ls));
+	_cleanup_close_ int fd = lock_path(lock, LOCK_EX, &(struct err){ 0 });
+	size_t i, j;
+
+	if (access(path, F_OK) < 0)
+		return;
+	leases_read(root, path, ls);
+	for (i = j = 0; i < ls->n; i++)
+		if (strcmp(ls->owner[i], cid)) {
+			ls->ip[j] = ls->ip[i];
+			memcpy(ls->owner[j++], ls->owner[i], 65);
+		}
+	ls->n = j;
+	leases_write(path, ls, &(struct err){ 0 });
+}
+
 /* Drop cid's leases from every network. */
 static void leases_release(const char *root, const char *cid)
 {
@@ -255,26 +359,12 @@ static void leases_release(const char *root, const char *cid)
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		_cleanup_free_ char *path = NULL, *lock = NULL;
-		_cleanup_free_ struct lease_set *ls = NULL;
-		_cleanup_close_ int fd = -1;
-		size_t i, j;
+		char net_id[65];
 
-		if (len != 71 || strcmp(de->d_name + 64, ".leases"))
+		if (strlen(de->d_name) != 71 || strcmp(de->d_name + 64, ".leases"))
 			continue;
-		path = xasprintf("%s/%s", dir, de->d_name);
-		lock = xasprintf("%s/%.64s.lock", dir, de->d_name);
-		fd = lock_path(lock, LOCK_EX, &(struct err){ 0 });
-		ls = xmalloc(sizeof(*ls));
-		leases_read(root, path, ls);
-		for (i = j = 0; i < ls->n; i++)
-			if (strcmp(ls->owner[i], cid)) {
-				ls->ip[j] = ls->ip[i];
-				memcpy(ls->owner[j++], ls->owner[i], 65);
-			}
-		ls->n = j;
-		leases_write(path, ls, &(struct err){ 0 });
+		snprintf(net_id, sizeof(net_id), "%.64s", de->d_name);
+		lease_release_net(root, net_id, cid);
 	}
 }
 
@@ -379,8 +469,9 @@ struct eth0_conf {
 	bool route;
 };
 
-/* Inside the netns (a child joins it): eth0's address, up, the default route. */
-static int eth0_configure(const char *netns, const struct eth0_conf *ec, struct err *err)
+/* Inside the netns (a child joins it): ethN's address, up, the default route. */
+static int eth_configure(const char *netns, const char *ifname, const struct eth0_conf *ec,
+			 struct err *err)
 {
 	int status, p[2];
 	char msg[512] = "";
@@ -401,9 +492,9 @@ static int eth0_configure(const char *netns, const struct eth0_conf *ec, struct 
 		close(p[0]);
 		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
 			err_sys(&e, errno, "join %s", netns);
-		else if (nl_open(&nl, &e) == 0 && nl_addr_add(&nl, "eth0", a, ec->prefix, &e) == 0 &&
-			 nl_link_set_up(&nl, "eth0", &e) == 0 && ec->route)
-			nl_route_add_default(&nl, "eth0", g, &e);
+		else if (nl_open(&nl, &e) == 0 && nl_addr_add(&nl, ifname, a, ec->prefix, &e) == 0 &&
+			 nl_link_set_up(&nl, ifname, &e) == 0 && ec->route)
+			nl_route_add_default(&nl, ifname, g, &e);
 		if (e.kind)
 			dprintf(p[1], "%s", e.msg);
 		_exit(e.kind ? 1 : 0);
@@ -414,11 +505,29 @@ static int eth0_configure(const char *netns, const struct eth0_conf *ec, struct 
 	msg[n > 0 ? n : 0] = '\0';
 	waitpid(pid, &status, 0);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return err_set(err, "configure eth0: %s", *msg ? msg : "failed");
+		return err_set(err, "configure %s: %s", ifname, *msg ? msg : "failed");
 	return 0;
 }
 
 /* --- setup and teardown --- */
+
+bool net_container_hyperv(const struct container *c)
+{
+	json_t *hc = json_object_get(c->record, "HostConfig");
+
+	return !strcmp(json_string_value(json_object_get(hc, "Isolation")) ?: "", "hyperv");
+}
+
+size_t net_count(json_t *nets)
+{
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+
+	json_object_foreach(nets, k, v)
+		n += strcmp(k, "none") && strcmp(k, "host");
+	return n;
+}
 
 static int record_save(const char *dir, json_t *rec, struct err *err)
 {
@@ -447,7 +556,7 @@ static void settings_fill(json_t *ns, json_t *net, const char *name, const char 
 		gw_txt[0] = '\0';
 	snprintf(eid, sizeof(eid), "%s", cid);
 	if (!ep) {
-		ep = endpoint_empty(json_string_value(json_object_get(net, "Id")), NULL, NULL);
+		ep = net_endpoint_empty(json_string_value(json_object_get(net, "Id")), NULL, NULL);
 		json_object_set_new(json_object_get(ns, "Networks"), name, ep);
 	}
 	json_object_set_new(ep, "NetworkID", json_string(json_string_value(json_object_get(net, "Id"))));
@@ -558,11 +667,19 @@ static int resolv_conf_gateway(const char *dir, uint32_t gateway, struct err *er
 			out = next;
 		}
 	}
-	return write_file_replace(path, out, strlen(out), 0644, err);
+	/* in place: a running container has the file bind-mounted (connect) */
+	{
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CREAT | O_NOFOLLOW |
+					      O_CLOEXEC, 0644);
+
+		if (fd < 0 || write(fd, out, strlen(out)) != (ssize_t)strlen(out))
+			return err_sys(err, errno, "write %s", path);
+	}
+	return 0;
 }
 
 static int dns_register(const char *root, struct container *c, const char *network,
-			uint32_t gateway, uint32_t ip, struct err *err)
+			uint32_t gateway, uint32_t ip, bool resolv, struct err *err)
 {
 	const char *name = json_string_value(json_object_get(c->record, "Name")) ?: "";
 	json_t *aliases = json_object_get(json_object_get(json_object_get(json_object_get(
@@ -588,108 +705,194 @@ static int dns_register(const char *root, struct container *c, const char *netwo
 		return 0;
 	ip_format(gateway, gw);
 	ip_format(ip, ip_txt);
-	if (resolv_conf_gateway(c->dir, gateway, err) < 0)
+	if (resolv && resolv_conf_gateway(c->dir, gateway, err) < 0)
 		return -1;
 	return net_dns_add(root, network, gw, c->id, ip_txt, names, err);
 }
 
-static int setup_network(const char *root, struct container *c, const char *mode,
-			 struct err *err)
+/* Whether another of the container's networks than name is a user network
+ * with an address: resolv.conf already names its gateway then. */
+static bool named_elsewhere(json_t *nets, const char *name)
+{
+	const char *k;
+	json_t *ep;
+
+	json_object_foreach(nets, k, ep) {
+		const char *ip = json_string_value(json_object_get(ep, "IPAddress"));
+
+		if (strcmp(k, name) && !network_is_predefined(k) && ip && *ip)
+			return true;
+	}
+	return false;
+}
+
+int net_endpoint_attach(const char *root, struct container *c, const char *name, unsigned n,
+			bool route, uint32_t *ip_out, struct err *err)
 {
 	json_t *ns = json_object_get(c->record, "NetworkSettings");
-	json_t *ep = json_object_get(json_object_get(ns, "Networks"), mode);
+	json_t *nets = json_object_get(ns, "Networks");
+	json_t *ep = json_object_get(nets, name);
 	const char *want = json_string_value(json_object_get(json_object_get(ep, "IPAMConfig"),
 							     "IPv4Address"));
-	/* docker 20.10 keeps --mac-address in Config.MacAddress */
-	const char *asked_mac = json_string_value(
+	/* docker 20.10 keeps --mac-address in Config.MacAddress; it is eth0's */
+	const char *asked_mac = n ? NULL : json_string_value(
 		json_object_get(json_object_get(c->record, "Config"), "MacAddress"));
 	_cleanup_json_ json_t *net = NULL;
-	_cleanup_free_ char *netns = net_netns_path(root, c->id, mode);
-	_cleanup_free_ char *nsdir = xasprintf("%s/netns", root), *lock = NULL;
-	_cleanup_free_ char *netdir = xasprintf("%s/networks", root);
+	_cleanup_free_ char *netns = xasprintf("%s/netns/%s", root, c->id), *lock = NULL;
 	_cleanup_close_ int lfd = -1, nsfd = -1;
 	struct nl nl = { 0 };
 	struct eth0_conf ec;
-	char bridge_buf[16], veth[16], mac[18];
+	char bridge_buf[16], veth[16], ifname[16], mac[18];
 	const char *bridge, *net_id;
 	uint8_t macb[6];
 	uint32_t subnet, gateway, ip = 0;
 	int prefix, r = -1;
+	bool leased_here = false;
 
-	if (network_load(root, mode, &net, err) < 0 ||
+	if (network_load(root, name, &net, err) < 0 ||
 	    network_subnet(net, &subnet, &prefix, &gateway, err) < 0)
-		return err_wrap(err, "network %s", mode);
+		return err_wrap(err, "network %s", name);
 	net_id = json_string_value(json_object_get(net, "Id"));
 	bridge = network_bridge_name(net, bridge_buf);
-	veth_name(c->id, veth);
-	if (mkdir_p(nsdir, 0700, err) < 0 || mkdir_p(netdir, 0700, err) < 0)
-		return -1;
-	/* What a killed monitor of this very container left: reconcile skips it,
-	 * since its start (this one) holds its net.lock. */
-	if (access(netns, F_OK) == 0)
-		net_container_teardown(root, c->dir, &(struct err){ 0 });
+	veth_name_n(c->id, n, veth);
+	snprintf(ifname, sizeof(ifname), "eth%u", n);
 	lock = network_path(root, net_id, ".lock");
 	lfd = lock_path(lock, LOCK_EX, err);
 	if (lfd < 0)
 		return -1;
-	if (netns_create(netns, err) < 0) {
-		unlink(netns);
-		return -1;
-	}
 	if (lease_take(root, net_id, c->id, want, subnet, prefix, gateway, &ip, err) < 0)
-		goto fail;
+		goto out;
+	leased_here = true;
 	if (asked_mac && *asked_mac)
 		snprintf(mac, sizeof(mac), "%s", asked_mac);
 	else
 		mac_from_ip(ip, mac);
 	if (mac_parse(mac, macb) < 0) {
 		err_set(err, "invalid MAC address %s", mac);
-		goto fail;
+		goto out;
 	}
 	nsfd = open(netns, O_RDONLY | O_CLOEXEC);
 	if (nsfd < 0) {
 		err_sys(err, errno, "open %s", netns);
-		goto fail;
+		goto out;
 	}
 	ec = (struct eth0_conf){ .ip = ip, .gateway = gateway, .prefix = prefix,
-				 .route = !json_is_true(json_object_get(net, "Internal")) };
+				 .route = route && !json_is_true(json_object_get(net, "Internal")) };
 	if (nl_open(&nl, err) < 0 || bridge_ensure(&nl, net, bridge, subnet, prefix, gateway, err) < 0 ||
-	    nl_veth_add(&nl, veth, "eth0", nsfd, macb, err) < 0 ||
+	    nl_veth_add(&nl, veth, ifname, nsfd, macb, err) < 0 ||
 	    nl_link_set_master(&nl, veth, bridge, err) < 0 ||
 	    nl_link_set_hairpin(&nl, veth, err) < 0 || nl_link_set_up(&nl, veth, err) < 0 ||
-	    eth0_configure(netns, &ec, err) < 0)
-		goto fail;
+	    eth_configure(netns, ifname, &ec, err) < 0)
+		goto out;
 	/* DNAT of 127.0.0.1 to a container: the kernel routes it out the bridge. */
 	{
 		_cleanup_free_ char *rl = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet",
 						    bridge);
-		_cleanup_free_ char *tag = tag_container(c->id);
 
-		if (sysctl_set(rl, "1", err) < 0 ||
-		    net_ports_publish(root, c->record, c->id, ip, tag, err) < 0)
-			goto fail;
+		if (sysctl_set(rl, "1", err) < 0)
+			goto out;
 	}
-	settings_fill(ns, net, mode, c->id, netns, ip, prefix, gateway, ec.route, mac);
-	if (hosts_update(c->dir, json_string_value(json_object_get(
-				 json_object_get(c->record, "Config"), "Hostname")) ?: c->id,
-			 ip, err) < 0)
-		goto fail;
+	settings_fill(ns, net, name, c->id, netns, ip, prefix, gateway, ec.route, mac);
 	/* names on user networks only, as docker's default bridge has none */
-	if (strcmp(mode, NETWORK_DEFAULT) &&
-	    dns_register(root, c, mode, gateway, ip, err) < 0)
-		goto fail;
+	if (strcmp(name, NETWORK_DEFAULT) &&
+	    dns_register(root, c, name, gateway, ip, !named_elsewhere(nets, name), err) < 0)
+		goto out;
+	if (ifaces_set(c->dir, net_id, (int)n, err) < 0)
+		goto out;
+	*ip_out = ip;
+	r = 0;
+out:
+	if (r < 0 && leased_here) {
+		if (nl.sock)
+			nl_link_del(&nl, veth, &(struct err){ 0 });
+		close(lfd);
+		lfd = -1;
+		lease_release_net(root, net_id, c->id);
+		net_dns_remove_one(root, name, c->id);
+	}
+	nl_close(&nl);
+	return r;
+}
+
+void net_endpoint_detach(const char *root, struct container *c, const char *name,
+			 const char *net_id)
+{
+	int n = net_id ? ifaces_find(c->dir, net_id) : -1;
+	struct nl nl = { 0 };
+	char veth[16];
+
+	if (n >= 0) {
+		veth_name_n(c->id, (unsigned)n, veth);
+		if (nl_link_index(veth) && nl_open(&nl, &(struct err){ 0 }) == 0) {
+			nl_link_del(&nl, veth, &(struct err){ 0 });
+			nl_close(&nl);
+		}
+	}
+	if (net_id) {
+		ifaces_set(c->dir, net_id, -1, &(struct err){ 0 });
+		lease_release_net(root, net_id, c->id);
+	}
+	if (!network_is_predefined(name))
+		net_dns_remove_one(root, name, c->id);
+}
+
+static int setup_network(const char *root, struct container *c, struct err *err)
+{
+	json_t *ns = json_object_get(c->record, "NetworkSettings");
+	json_t *nets = json_object_get(ns, "Networks"), *ep;
+	_cleanup_free_ char *netns = xasprintf("%s/netns/%s", root, c->id);
+	_cleanup_free_ char *nsdir = xasprintf("%s/netns", root);
+	_cleanup_free_ char *netdir = xasprintf("%s/networks", root);
+	_cleanup_free_ char *ifaces = ifaces_path(c->dir);
+	const char *name;
+	unsigned n = 0;
+	bool routed = false;
+	int r = -1;
+
+	if (mkdir_p(nsdir, 0700, err) < 0 || mkdir_p(netdir, 0700, err) < 0)
+		return -1;
+	/* What a killed monitor of this very container left: reconcile skips it,
+	 * since its start (this one) holds its net.lock. */
+	if (access(netns, F_OK) == 0)
+		net_container_teardown(root, c->dir, &(struct err){ 0 });
+	unlink(ifaces);
+	if (netns_create(netns, err) < 0) {
+		unlink(netns);
+		return -1;
+	}
+	json_object_set_new(ns, "SandboxID", json_string(c->id));
+	json_object_set_new(ns, "SandboxKey", json_string(netns));
+	/* eth0, eth1, ... in the order the networks were connected, as docker */
+	json_object_foreach(nets, name, ep) {
+		uint32_t ip;
+
+		if (!strcmp(name, "none") || !strcmp(name, "host"))
+			continue;
+		if (n >= NET_MAX_IFACES) {
+			err_set(err, "a container has at most %d networks", NET_MAX_IFACES);
+			goto fail;
+		}
+		/* the default route goes out the first network that has one */
+		if (net_endpoint_attach(root, c, name, n, !routed, &ip, err) < 0)
+			goto fail;
+		routed = routed || (json_string_value(json_object_get(ep, "Gateway")) ?: "")[0];
+		if (n == 0) {
+			_cleanup_free_ char *tag = tag_container(c->id);
+
+			if (net_ports_publish(root, c->record, c->id, ip, tag, err) < 0 ||
+			    hosts_update(c->dir, json_string_value(json_object_get(
+						     json_object_get(c->record, "Config"),
+						     "Hostname")) ?: c->id, ip, err) < 0)
+				goto fail;
+		}
+		n++;
+	}
 	if (record_save(c->dir, c->record, err) < 0)
 		goto fail;
 	r = 0;
 fail:
-	nl_close(&nl);
-	if (r < 0) {
-		struct err ignore = { 0 };
-
-		close(lfd);
-		lfd = -1;
-		net_container_teardown(root, c->dir, &ignore);
-	}
+	if (r < 0)
+		net_container_teardown(root, c->dir, &(struct err){ 0 });
 	return r;
 }
 
@@ -740,7 +943,10 @@ int net_container_setup(const char *root, struct container *c, struct err *err)
 	if (!strncmp(mode, "container:", 10))
 		return setup_joined(root, c, mode + 10, err);
 	net_reconcile(root);
-	return setup_network(root, c, mode, err);
+	if (net_container_hyperv(c) && net_count(json_object_get(json_object_get(
+		    c->record, "NetworkSettings"), "Networks")) > 1)
+		return err_set(err, NET_HYPERV_ONE);
+	return setup_network(root, c, err);
 }
 
 /* The veth's deletion (the kernel waits ~20 ms for RCU there), then the netns
@@ -748,13 +954,19 @@ int net_container_setup(const char *root, struct container *c, struct err *err)
 static void teardown_link(const char *root, const char *id, const char *netns)
 {
 	struct nl nl = { 0 };
-	char veth[16];
+	unsigned n;
 
-	veth_name(id, veth);
-	if (nl_link_index(veth) && nl_open(&nl, &(struct err){ 0 }) == 0) {
+	for (n = 0; n < NET_MAX_IFACES; n++) {
+		char veth[16];
+
+		veth_name_n(id, n, veth);
+		if (!nl_link_index(veth))
+			continue;
+		if (!nl.sock && nl_open(&nl, &(struct err){ 0 }) < 0)
+			break;
 		nl_link_del(&nl, veth, &(struct err){ 0 });
-		nl_close(&nl);
 	}
+	nl_close(&nl);
 	netns_remove(netns);
 	leases_release(root, id);
 }

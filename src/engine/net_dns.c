@@ -211,3 +211,17 @@ void net_dns_remove(const char *root, const char *cid)
 			daemon_sync(dir, dir_has_networks(dir));
 	}
 }
+
+void net_dns_remove_one(const char *root, const char *network, const char *cid)
+{
+	_cleanup_free_ char *dir = dns_dir(root), *lock = xasprintf("%s.lock", dir);
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, network);
+	_cleanup_close_ int fd = -1;
+	size_t left;
+
+	if (access(dir, F_OK) < 0)
+		return;
+	fd = lock_path(lock, LOCK_EX, &(struct err){ 0 });
+	file_drop(path, cid, &left);
+	daemon_sync(dir, dir_has_networks(dir));
+}

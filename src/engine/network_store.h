@@ -58,6 +58,8 @@ int net_dns_add(const char *root, const char *network, const char *gateway, cons
 		const char *ip, const char *names, struct err *err);
 /* cid's entries gone, the daemon reloaded (or stopped when none is left). */
 void net_dns_remove(const char *root, const char *cid);
+/* cid's entry on one network gone (network disconnect). */
+void net_dns_remove_one(const char *root, const char *network, const char *cid);
 
 /* ROOT/netns/<id>: the container's network namespace once started, for
  * bridge and user networks; NULL for none, host and container:. */
@@ -66,3 +68,26 @@ char *net_netns_path(const char *root, const char *id, const char *mode);
  * then by its monitor (inherited), so a lock anyone else can take means the
  * network is stale. */
 char *net_lock_path(const char *container_dir);
+
+/* A container's interfaces: eth0 .. eth15. */
+#define NET_MAX_IFACES 16
+#define NET_HYPERV_ONE "hyperv isolation gives a container one network for now: " \
+	"disconnect it from all but one (isobox network disconnect NETWORK CONTAINER)"
+struct container;
+bool net_container_hyperv(const struct container *c);
+/* The networks of NetworkSettings.Networks that get an interface. */
+size_t net_count(json_t *nets);
+/* ethN (veth on the network's bridge) in the container's netns for the
+ * network name of its record's NetworkSettings.Networks: a lease (its
+ * IPAMConfig's address if asked), the address, the default route if route,
+ * the DNS entry on a user network, the endpoint's keys filled in (the record
+ * is not saved). On failure nothing of it is left. */
+int net_endpoint_attach(const char *root, struct container *c, const char *name, unsigned n,
+			bool route, uint32_t *ip_out, struct err *err);
+/* Undo net_endpoint_attach for one network (net_id NULL: its store is gone). */
+void net_endpoint_detach(const char *root, struct container *c, const char *name,
+			 const char *net_id);
+/* docker's endpoint settings before start: NetworkID, what was asked. */
+json_t *net_endpoint_empty(const char *network_id, const char *ip, const char *mac);
+/* The first ethN (N >= 1) a running container has free, or -1. */
+int net_iface_free(const char *dir, const char *id);
