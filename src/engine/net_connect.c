@@ -121,12 +121,16 @@ int network_connect(const char *root, const char *net_ref, struct container *c,
 		return err_set(err, "endpoint with name %s already exists in network %s",
 			       cname + (cname[0] == '/'), name);
 	}
-	if (net_container_hyperv(c) && net_count(nets) >= 1)
-		return err_set(err, NET_HYPERV_ONE);
-	if (net_count(nets) >= NET_MAX_IFACES)
-		return err_set(err, "a container has at most %d networks", NET_MAX_IFACES);
+	/* what was asked is checked first, as docker's updateNetworkConfig */
 	if (endpoint_new(c, net, o, &ep, err) < 0)
 		return -1;
+	if ((net_container_hyperv(c) && net_count(nets) >= 1) ||
+	    net_count(nets) >= NET_MAX_IFACES) {
+		json_decref(ep);
+		if (net_container_hyperv(c))
+			return err_set(err, NET_HYPERV_ONE);
+		return err_set(err, "a container has at most %d networks", NET_MAX_IFACES);
+	}
 	json_object_set_new(nets, name, ep);
 	if (!live)
 		return record_save(c, err);
