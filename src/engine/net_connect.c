@@ -144,6 +144,8 @@ int network_connect(const char *root, const char *net_ref, struct container *c,
 		json_object_del(nets, name);
 		return err_wrap(err, "connect container %.12s to network %s", c->id, name);
 	}
+	if (net_hosts_refresh(c, err) < 0)
+		return -1;
 	return record_save(c, err);
 }
 
@@ -174,5 +176,7 @@ int network_disconnect(const char *root, const char *net_ref, struct container *
 	if (live)
 		net_endpoint_detach(root, c, name, net_id);
 	json_object_del(nets, name);
+	if (live && net_hosts_refresh(c, err) < 0)
+		return -1;
 	return record_save(c, err);
 }

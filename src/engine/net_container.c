@@ -621,13 +621,21 @@ static void settings_clear(json_t *ns)
 	}
 }
 
-/* docker's /etc/hosts for a container with an address: the loopback names
- * and "IP\tHOSTNAME"; the line of an earlier start is replaced. */
-static int hosts_update(const char *dir, const char *hostname, uint32_t ip, struct err *err)
+/* docker's /etc/hosts for a container with addresses: the loopback names and
+ * "IP\tHOSTNAME" for each network's address, in the networks' order; the
+ * lines of an earlier start or connect are replaced. Written in place: a
+ * running container has the file bind-mounted (connect, disconnect). */
+int net_hosts_refresh(struct container *c, struct err *err)
 {
-	_cleanup_free_ char *path = xasprintf("%s/hosts", dir), *text = NULL;
+	const char *hostname = json_string_value(json_object_get(
+		json_object_get(c->record, "Config"), "Hostname")) ?: c->id;
+	json_t *nets = json_object_get(json_object_get(c->record, "NetworkSettings"), "Networks");
+	_cleanup_free_ char *path = xasprintf("%s/hosts", c->dir), *text = NULL;
 	_cleanup_free_ char *out = xstrdup(""), *suffix = xasprintf("\t%s", hostname);
-	char ip_txt[INET_ADDRSTRLEN], *line, *save, *next;
+	_cleanup_close_ int fd = -1;
+	char *line, *save, *next;
+	const char *k;
+	json_t *ep;
 
 	if (read_file(path, 1 << 20, &text, NULL, err) < 0)
 		return -1;
@@ -640,11 +648,20 @@ static int hosts_update(const char *dir, const char *hostname, uint32_t ip, stru
 		free(out);
 		out = next;
 	}
-	ip_format(ip, ip_txt);
-	next = xasprintf("%s%s\t%s\n", out, ip_txt, hostname);
-	free(out);
-	out = next;
-	return write_file_replace(path, out, strlen(out), 0644, err);
+	json_object_foreach(nets, k, ep) {
+		const char *ip = json_string_value(json_object_get(ep, "IPAddress"));
+		uint32_t a;
+
+		if (!ip || ip_parse(ip, &a) < 0)
+			continue;
+		next = xasprintf("%s%s\t%s\n", out, ip, hostname);
+		free(out);
+		out = next;
+	}
+	fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || write(fd, out, strlen(out)) != (ssize_t)strlen(out))
+		return err_sys(err, errno, "write %s", path);
+	return 0;
 }
 
 /* On a user network the container resolves names through aardvark-dns on
@@ -879,15 +896,12 @@ static int setup_network(const char *root, struct container *c, struct err *err)
 		if (n == 0) {
 			_cleanup_free_ char *tag = tag_container(c->id);
 
-			if (net_ports_publish(root, c->record, c->id, ip, tag, err) < 0 ||
-			    hosts_update(c->dir, json_string_value(json_object_get(
-						     json_object_get(c->record, "Config"),
-						     "Hostname")) ?: c->id, ip, err) < 0)
+			if (net_ports_publish(root, c->record, c->id, ip, tag, err) < 0)
 				goto fail;
 		}
 		n++;
 	}
-	if (record_save(c->dir, c->record, err) < 0)
+	if ((n && net_hosts_refresh(c, err) < 0) || record_save(c->dir, c->record, err) < 0)
 		goto fail;
 	r = 0;
 fail:

@@ -89,5 +89,7 @@ void net_endpoint_detach(const char *root, struct container *c, const char *name
 			 const char *net_id);
 /* docker's endpoint settings before start: NetworkID, what was asked. */
 json_t *net_endpoint_empty(const char *network_id, const char *ip, const char *mac);
+/* /etc/hosts: "IP\tHOSTNAME" for each of the record's network addresses. */
+int net_hosts_refresh(struct container *c, struct err *err);
 /* The first ethN (N >= 1) a running container has free, or -1. */
 int net_iface_free(const char *dir, const char *id);

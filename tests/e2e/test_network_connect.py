@@ -50,6 +50,10 @@ def test_connect_a_running_container_reaches_the_other_network_by_name(net, ns, 
     assert ep["IPAddress"].startswith("10.211.0.") and ep["IPPrefixLen"] == 24
     assert ep["Aliases"] == ["client", cli[:12]] and ep["EndpointID"]
     assert addrs(net, cli) == {"eth0": nets[a]["IPAddress"], "eth1": ep["IPAddress"]}
+    # docker's /etc/hosts: the hostname on each network's address
+    host_lines = lambda: [l for l in net.out("exec", cli, "cat", "/etc/hosts").splitlines()
+                          if l.endswith("\t" + cli[:12])]
+    assert host_lines() == [f"{nets[a]['IPAddress']}\t{cli[:12]}", f"{ep['IPAddress']}\t{cli[:12]}"]
     # the default route stays eth0's
     assert "default via 10.210.0.1 dev eth0" in net.out("exec", cli, "ip", "route")
     [nobj] = json.loads(net.out("network", "inspect", b))
@@ -68,6 +72,7 @@ def test_connect_a_running_container_reaches_the_other_network_by_name(net, ns, 
     net.out("network", "disconnect", b, cli)
     assert list(net.inspect(cli)["NetworkSettings"]["Networks"]) == [a]
     assert list(addrs(net, cli)) == ["eth0"]
+    assert host_lines() == [f"{nets[a]['IPAddress']}\t{cli[:12]}"]
     assert f"v{cli[:10]}.1" not in ns.links()
     assert [line for line in leases(isobox, cli) if line.startswith("10.211.")] == []
     r = net("exec", cli, "ping", "-c", "1", "-W", "2", wip)
