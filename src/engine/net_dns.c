@@ -8,7 +8,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,7 @@
 #include "util/fs.h"
 
 #define AARDVARK_DEFAULT "/usr/lib/podman/aardvark-dns"
+#define DNS_READY_MS 3000
 
 static const char *aardvark_path(void)
 {
@@ -93,6 +96,59 @@ static int daemon_start(const char *dir, struct err *err)
 	if (!daemon_pid(dir))
 		return err_set(err, "aardvark-dns did not start");
 	return 0;
+}
+
+/* One A query for name to gateway:53; true when an answer with a record
+ * comes back within 20 ms. */
+static bool dns_answers(int sock, const char *name)
+{
+	unsigned char q[300] = { 0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
+	unsigned char reply[512];
+	size_t n = 12;
+	const char *label = name;
+	struct pollfd pfd = { .fd = sock, .events = POLLIN };
+	ssize_t got;
+
+	while (*label && n + 64 < sizeof(q) - 5) {
+		size_t len = strcspn(label, ".");
+
+		if (len == 0 || len > 63)
+			return false;
+		q[n++] = (unsigned char)len;
+		memcpy(q + n, label, len);
+		n += len;
+		label += len + (label[len] == '.');
+	}
+	q[n++] = 0;
+	q[n++] = 0, q[n++] = 1;       /* type A */
+	q[n++] = 0, q[n++] = 1;       /* class IN */
+	if (send(sock, q, n, 0) < 0 || poll(&pfd, 1, 20) <= 0)
+		return false;
+	got = recv(sock, reply, sizeof(reply), 0);
+	return got >= 12 && reply[0] == 0x12 && reply[1] == 0x34 && (reply[6] | reply[7]);
+}
+
+/* aardvark-dns rebinds its sockets when it reloads, and binds them a moment
+ * after it wrote its pid file: a container must not start before its name
+ * resolves, as docker's names do from the first instant. */
+static int dns_wait_ready(const char *gateway, const char *names, struct err *err)
+{
+	_cleanup_free_ char *name = xasprintf("%.*s", (int)strcspn(names, ","), names);
+	_cleanup_close_ int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(53) };
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	int waited;
+
+	if (sock < 0 || inet_pton(AF_INET, gateway, &to.sin_addr) != 1 ||
+	    connect(sock, (struct sockaddr *)&to, sizeof(to)) < 0)
+		return err_sys(err, errno, "aardvark-dns on %s", gateway);
+	for (waited = 0; waited < DNS_READY_MS; waited += 25) {
+		if (dns_answers(sock, name))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return err_set(err, "aardvark-dns on %s:53 does not answer for %s after %d ms",
+		       gateway, name, DNS_READY_MS);
 }
 
 /* Rewrite one network's file without cid's line; *left: entries kept. */
@@ -167,11 +223,11 @@ int net_dns_add(const char *root, const char *network, const char *gateway, cons
 	out = xasprintf("%s%s %s  %s\n", text, cid, ip, names);
 	if (write_file_replace(path, out, strlen(out), 0644, err) < 0)
 		return -1;
-	if (daemon_pid(dir)) {
+	if (daemon_pid(dir))
 		daemon_sync(dir, true);
-		return 0;
-	}
-	return daemon_start(dir, err);
+	else if (daemon_start(dir, err) < 0)
+		return -1;
+	return dns_wait_ready(gateway, names, err);
 }
 
 void net_dns_remove(const char *root, const char *cid)
