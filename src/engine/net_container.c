@@ -385,7 +385,7 @@ static int bridge_ensure(struct nl *nl, json_t *net, const char *bridge, uint32_
 
 	if (nl_link_index(bridge))
 		return 0;
-	if (nl_bridge_add(nl, bridge, err) < 0 && err->errnum != EEXIST)
+	if (nl_bridge_add(nl, bridge, network_mtu(net), err) < 0 && err->errnum != EEXIST)
 		return -1;
 	err_clear(err);
 	if (nl_addr_add(nl, bridge, gw, prefix, err) < 0 || nl_link_set_up(nl, bridge, err) < 0)
@@ -796,7 +796,7 @@ int net_endpoint_attach(const char *root, struct container *c, const char *name,
 	ec = (struct eth0_conf){ .ip = ip, .gateway = gateway, .prefix = prefix,
 				 .route = route && !json_is_true(json_object_get(net, "Internal")) };
 	if (nl_open(&nl, err) < 0 || bridge_ensure(&nl, net, bridge, subnet, prefix, gateway, err) < 0 ||
-	    nl_veth_add(&nl, veth, ifname, nsfd, macb, err) < 0 ||
+	    nl_veth_add(&nl, veth, ifname, nsfd, macb, network_mtu(net), err) < 0 ||
 	    nl_link_set_master(&nl, veth, bridge, err) < 0 ||
 	    nl_link_set_hairpin(&nl, veth, err) < 0 || nl_link_set_up(&nl, veth, err) < 0 ||
 	    eth_configure(netns, ifname, &ec, err) < 0)

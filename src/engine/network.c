@@ -191,6 +191,31 @@ int network_load(const char *root, const char *ref, json_t **out, struct err *er
 	return 0;
 }
 
+unsigned network_mtu(json_t *net)
+{
+	const char *v = json_string_value(json_object_get(json_object_get(net, "Options"),
+							  "com.docker.network.driver.mtu"));
+
+	return v ? (unsigned)strtoul(v, NULL, 10) : 0;
+}
+
+/* docker's range for com.docker.network.driver.mtu: what a link takes. */
+static int mtu_check(json_t *opts, struct err *err)
+{
+	const char *v = json_string_value(json_object_get(opts, "com.docker.network.driver.mtu"));
+	char *end;
+	unsigned long mtu;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	mtu = strtoul(v, &end, 10);
+	if (!*v || *end || errno || mtu < 68 || mtu > 65535)
+		return err_set(err, "invalid MTU \"%s\" (com.docker.network.driver.mtu): a number "
+			       "from 68 to 65535", v);
+	return 0;
+}
+
 const char *network_bridge_name(json_t *net, char buf[16])
 {
 	const char *name = json_string_value(json_object_get(json_object_get(net, "Options"),
@@ -412,6 +437,11 @@ int network_create(const char *root, const struct network_create_opts *o, char *
 		json_decref(cfg);
 		json_decref(opts);
 		return err_set(err, "invalid bridge name \"%s\"", json_string_value(n));
+	}
+	if (mtu_check(opts, err) < 0) {
+		json_decref(cfg);
+		json_decref(opts);
+		return -1;
 	}
 	time_rfc3339(now, sizeof(now));
 	net = network_object(o->name, id, now, "bridge", cfg, o->internal, opts,

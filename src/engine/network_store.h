@@ -21,6 +21,8 @@ int network_load(const char *root, const char *ref, json_t **out, struct err *er
 bool network_is_predefined(const char *name);
 /* The Linux bridge of a bridge-driver network. */
 const char *network_bridge_name(json_t *net, char buf[16]);
+/* -o com.docker.network.driver.mtu of the network, 0 when unset (1500). */
+unsigned network_mtu(json_t *net);
 /* Its first IPAM config's subnet and gateway. */
 int network_subnet(json_t *net, uint32_t *subnet, int *prefix, uint32_t *gateway,
 		   struct err *err);

@@ -81,7 +81,7 @@ static int name_ok(const char *name, struct err *err)
 	return 0;
 }
 
-int nl_bridge_add(struct nl *nl, const char *name, struct err *err)
+int nl_bridge_add(struct nl *nl, const char *name, unsigned mtu, struct err *err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct ifinfomsg *ifi;
@@ -96,11 +96,30 @@ int nl_bridge_add(struct nl *nl, const char *name, struct err *err)
 	mnl_attr_put_strz(h, IFLA_INFO_KIND, "bridge");
 	mnl_attr_nest_end(h, info);
 	snprintf(what, sizeof(what), "add bridge %s", name);
+	if (nl_request(nl, h, what, err) < 0)
+		return -1;
+	/* Set as a change of its own: a bridge keeps an MTU set so when its
+	 * last port goes, and falls back to 1500 from one given at creation. */
+	return mtu ? nl_link_set_mtu(nl, name, mtu, err) : 0;
+}
+
+int nl_link_set_mtu(struct nl *nl, const char *name, unsigned mtu, struct err *err)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *h = link_msg(buf, RTM_NEWLINK, 0, &ifi);
+	char what[64];
+
+	snprintf(what, sizeof(what), "set the MTU of %s to %u", name, mtu);
+	ifi->ifi_index = (int)nl_link_index(name);
+	if (!ifi->ifi_index)
+		return err_set(err, "%s: no such interface", what);
+	mnl_attr_put_u32(h, IFLA_MTU, mtu);
 	return nl_request(nl, h, what, err);
 }
 
 int nl_veth_add(struct nl *nl, const char *host_name, const char *peer_name, int netns_fd,
-		const uint8_t *mac, struct err *err)
+		const uint8_t *mac, unsigned mtu, struct err *err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct ifinfomsg *ifi, *peer_ifi;
@@ -111,6 +130,8 @@ int nl_veth_add(struct nl *nl, const char *host_name, const char *peer_name, int
 	if (name_ok(host_name, err) < 0 || name_ok(peer_name, err) < 0)
 		return -1;
 	mnl_attr_put_strz(h, IFLA_IFNAME, host_name);
+	if (mtu)
+		mnl_attr_put_u32(h, IFLA_MTU, mtu);
 	info = mnl_attr_nest_start(h, IFLA_LINKINFO);
 	mnl_attr_put_strz(h, IFLA_INFO_KIND, "veth");
 	data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
@@ -123,6 +144,8 @@ int nl_veth_add(struct nl *nl, const char *host_name, const char *peer_name, int
 		mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)netns_fd);
 	if (mac)
 		mnl_attr_put(h, IFLA_ADDRESS, 6, mac);
+	if (mtu)
+		mnl_attr_put_u32(h, IFLA_MTU, mtu);
 	mnl_attr_nest_end(h, peer);
 	mnl_attr_nest_end(h, data);
 	mnl_attr_nest_end(h, info);

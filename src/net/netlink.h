@@ -31,17 +31,19 @@ int nl_request(struct nl *nl, struct nlmsghdr *req, const char *what, struct err
 
 /* ifindex of name, 0 when there is none. */
 unsigned nl_link_index(const char *name);
-int nl_bridge_add(struct nl *nl, const char *name, struct err *err);
+/* mtu: the link's MTU, 0 for the kernel's default (1500). */
+int nl_bridge_add(struct nl *nl, const char *name, unsigned mtu, struct err *err);
 /* A veth pair: host_name stays here, peer_name is created in the netns of
  * netns_fd (named there as peer_name, e.g. "eth0"). mac: the peer's, or NULL. */
 int nl_veth_add(struct nl *nl, const char *host_name, const char *peer_name, int netns_fd,
-		const uint8_t *mac, struct err *err);
+		const uint8_t *mac, unsigned mtu, struct err *err);
 int nl_link_set_master(struct nl *nl, const char *name, const char *master, struct err *err);
 /* Hairpin mode on a bridge port: a frame may leave by the port it came in
  * on, which a container reaching its own published port needs when the
  * bridge's traffic goes through netfilter (br_netfilter). */
 int nl_link_set_hairpin(struct nl *nl, const char *name, struct err *err);
 int nl_link_set_up(struct nl *nl, const char *name, struct err *err);
+int nl_link_set_mtu(struct nl *nl, const char *name, unsigned mtu, struct err *err);
 int nl_link_del(struct nl *nl, const char *name, struct err *err);
 int nl_addr_add(struct nl *nl, const char *name, struct in_addr addr, int prefix,
 		struct err *err);

@@ -557,3 +557,20 @@ def test_published_port_answers_another_namespace_routed_to_the_host(net, ns, mo
         assert fetch(out, "http://10.99.0.1:8085/").returncode != 0
     finally:
         out.close()
+
+
+@pytest.mark.process_only(VM_NET)
+def test_network_mtu_option(net, ns, mode):
+    """-o com.docker.network.driver.mtu=N: the bridge, the veth and the
+    container's eth0 take it, as docker's; a value no link takes is refused."""
+    name = uniq("mtu")
+    r = net("network", "create", "-o", "com.docker.network.driver.mtu=70000", name)
+    assert r.returncode != 0 and "invalid MTU" in r.stderr, r.stderr
+    net.out("network", "create", "--subnet", "10.203.0.0/24", "-o",
+            "com.docker.network.driver.mtu=9000", name)
+    net.made.append(name)
+    out = net.out("run", "--rm", "--network", name, f"--isolation={mode}", "busybox",
+                  "cat", "/sys/class/net/eth0/mtu")
+    assert out.strip() == "9000"
+    bridge = "br-" + json.loads(net.out("network", "inspect", name))[0]["Id"][:12]
+    assert " mtu 9000 " in ns.run("ip", "-o", "link", "show", bridge, check=True).stdout
