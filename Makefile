@@ -4,10 +4,11 @@ CC ?= cc
 PREFIX ?= /usr/local
 BUILD ?= build
 # libarchive is dlopen'ed by import only (engine/archive_dl.c); tests link it.
-PKGS := jansson libseccomp libcap nettle libmnl libnftables
+# libnftables is dlopen'ed by the firewall only (net/nft_dl.c); its headers are used.
+PKGS := jansson libseccomp libcap nettle libmnl
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
-	  -Isrc $(shell pkg-config --cflags $(PKGS) libarchive 2>/dev/null)
+	  -Isrc $(shell pkg-config --cflags $(PKGS) libarchive libnftables 2>/dev/null)
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 UTIL_SRC := $(wildcard src/util/*.c)

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
-#include <nftables/libnftables.h>
 
+#include "net/nft_dl.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -40,7 +40,7 @@ static struct nft_ctx *ctx_new(struct err *err)
 {
 	struct nft_ctx *ctx;
 
-	if (nf_available(err) < 0)
+	if (nf_available(err) < 0 || nft_dl_load(err) < 0)
 		return NULL;
 	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx) {
