@@ -116,7 +116,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 
 # The virtio target links only what it tests, so `make check` builds it in seconds.
 FUZZ_VIRTQ_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs vmm/kvm vmm/virtq \
-		  vmm/virtio_mmio vmm/devices/virtio_blk vmm/devices/virtio_console)
+		  vmm/virtio_mmio vmm/devices/virtio_blk vmm/devices/virtio_console vmm/devices/virtio_net)
 $(BUILD)/fuzz/fuzz_virtq: tests/fuzz/fuzz_virtq.c $(FUZZ_VIRTQ_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
