@@ -58,7 +58,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 # their tests link them explicitly.
 $(BUILD)/tests/test_format: $(BUILD)/obj/src/cli/format.o
 $(BUILD)/tests/test_agent: $(BUILD)/obj/src/guest/agent.o $(BUILD)/obj/src/guest/app.o \
-			 $(BUILD)/obj/src/guest/update.o
+			 $(BUILD)/obj/src/guest/update.o $(BUILD)/obj/src/guest/net.o
 
 install: all
 	install -D -m 0755 $(BUILD)/isobox $(DESTDIR)$(PREFIX)/bin/isobox
@@ -122,7 +122,7 @@ $(BUILD)/fuzz/fuzz_virtq: tests/fuzz/fuzz_virtq.c $(FUZZ_VIRTQ_OBJ)
 
 # The exec channel (and the agent's config and update parsers, guest objects) likewise.
 FUZZ_EXEC_MUX_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs util/devcg \
-		     vmm/exec_mux guest/agent guest/update util/loopback util/passwd)
+		     vmm/exec_mux guest/agent guest/update guest/net util/loopback util/passwd)
 $(BUILD)/fuzz/fuzz_exec_mux: tests/fuzz/fuzz_exec_mux.c $(FUZZ_EXEC_MUX_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
