@@ -4,7 +4,7 @@ CC ?= cc
 PREFIX ?= /usr/local
 BUILD ?= build
 # libarchive is dlopen'ed by import only (engine/archive_dl.c); tests link it.
-PKGS := jansson libseccomp libcap nettle
+PKGS := jansson libseccomp libcap nettle libmnl libnftables
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	  -Isrc $(shell pkg-config --cflags $(PKGS) libarchive 2>/dev/null)
@@ -12,7 +12,7 @@ LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 UTIL_SRC := $(wildcard src/util/*.c)
 VMM_SRC := $(filter-out src/vmm/main.c,$(wildcard src/vmm/*.c src/vmm/devices/*.c))
-LIB_SRC := $(UTIL_SRC) $(wildcard src/engine/*.c src/oci/*.c src/runtime/*.c src/process/*.c) \
+LIB_SRC := $(UTIL_SRC) $(wildcard src/engine/*.c src/oci/*.c src/runtime/*.c src/process/*.c src/net/*.c) \
 	   $(VMM_SRC)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -39,8 +39,9 @@ $(BUILD)/isobox-runtime $(BUILD)/isobox-runtime-hyperv: $(BUILD)/isobox
 
 # The VMM links only the VMM and util objects (and what util needs), so its
 # own footprint stays small.
+# vm_backend.c joins a VM's TAP to the netns's eth0: the net/ objects too.
 $(BUILD)/isobox-vmm: $(BUILD)/obj/src/vmm/main.o $(VMM_SRC:%.c=$(BUILD)/obj/%.o) \
-		     $(UTIL_SRC:%.c=$(BUILD)/obj/%.o)
+		     $(UTIL_SRC:%.c=$(BUILD)/obj/%.o) $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/net/*.c))
 	$(CC) $(CFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
 
 # PID 1 of every container: static, so it runs in any image.

@@ -14,6 +14,9 @@
 
 #include "util/err.h"
 
+struct mnl_socket;
+struct nlmsghdr;
+
 struct nl {
 	struct mnl_socket *sock;
 	uint32_t seq;
