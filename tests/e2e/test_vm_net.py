@@ -24,7 +24,9 @@ BOOT_WAIT = 240
 # The world: $D is the test's directory, $NS the container's netns file.
 WORLD = r"""
 set -eu
-modprobe tun 2>/dev/null || true
+# The test host's kernel does not load modules on demand: what the world and
+# the VM's TAP join need, loaded ahead (built in elsewhere).
+for m in veth tun sch_ingress cls_u32 act_mirred; do modprobe $m 2>/dev/null || true; done
 ip link set lo up
 mkdir -p /run/netns
 mount -t tmpfs isobox-test /run/netns
