@@ -5,7 +5,7 @@ PKGS="build-essential pkg-config libjansson-dev libarchive-dev libseccomp-dev li
  nettle-dev libcmocka-dev busybox-static python3-pytest python3-pytest-timeout python3-pexpect crun clang
  erofs-utils cpio kmod time lz4 podman containerd runc docker.io
  libcurl4-openssl-dev libzstd-dev zstd docker-registry skopeo umoci debootstrap apache2-utils
- openssl python3-cryptography xz-utils bzip2 libmnl-dev libnftables-dev iperf3
+ openssl python3-cryptography xz-utils bzip2 libmnl-dev libnftables-dev iperf3 iputils-ping
  netavark aardvark-dns"
 missing=""
 for p in $PKGS; do

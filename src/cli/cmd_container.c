@@ -11,6 +11,7 @@
 #include "util/signal.h"
 #include "engine/image.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 
 /* Parse only --help and the given short options; returns the first operand's
  * index, or -1 with *code set. */
@@ -316,4 +317,61 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	strv_free(&o.cmd);
 	strv_free(&o.env);
 	return code;
+}
+
+/* docker port: "80/tcp -> 0.0.0.0:8080" lines, or one port's host addresses. */
+int cmd_port(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { HELP_OPT, { 0 } };
+	_cleanup_json_ json_t *j = NULL;
+	_cleanup_free_ char *want = NULL;
+	struct container c;
+	struct err err = { 0 };
+	json_t *ports, *list, *b;
+	const char *key;
+	size_t i;
+	int o, found = 0;
+
+	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (o == 'H') {
+			puts("Usage:  isobox port CONTAINER [PRIVATE_PORT[/PROTO]]");
+			return 0;
+		}
+		return cli_usage("port", "unknown flag");
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		return cli_usage("port", "requires 1 or 2 arguments");
+	if (container_find(cli->root, argv[optind], &c, &err) < 0) {
+		fprintf(stderr, "Error: %s\n", err.msg);
+		return 1;
+	}
+	if (container_inspect(&c, &j, &err) < 0) {
+		container_free(&c);
+		return cli_fail(&err);
+	}
+	container_free(&c);
+	if (argc - optind == 2)
+		want = strchr(argv[optind + 1], '/') ? xstrdup(argv[optind + 1])
+						      : xasprintf("%s/tcp", argv[optind + 1]);
+	ports = json_object_get(json_object_get(j, "NetworkSettings"), "Ports");
+	json_object_foreach(ports, key, list) {
+		if (want && strcmp(key, want))
+			continue;
+		json_array_foreach(list, i, b) {
+			const char *ip = json_string_value(json_object_get(b, "HostIp"));
+			const char *port = json_string_value(json_object_get(b, "HostPort"));
+
+			if (want)
+				printf("%s:%s\n", ip ? ip : "", port ? port : "");
+			else
+				printf("%s -> %s:%s\n", key, ip ? ip : "", port ? port : "");
+			found++;
+		}
+	}
+	if (want && !found) {
+		fprintf(stderr, "Error: No public port '%s' published for %s\n",
+			argv[optind + 1], argv[optind]);
+		return 1;
+	}
+	return 0;
 }

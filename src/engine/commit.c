@@ -229,17 +229,6 @@ static int config_build(const struct image *img, const struct container *c,
 	return 0;
 }
 
-static int put_json(const char *root, json_t *j, char **digest, size_t *size,
-		    struct err *err)
-{
-	_cleanup_free_ char *s = json_dumps(j, JSON_COMPACT);
-
-	if (!s)
-		return err_set(err, "encode JSON blob");
-	*size = strlen(s);
-	return blob_put(root, s, *size, digest, err);
-}
-
 /* The base manifest's layers, then the new one; config and manifest stored. */
 static int manifest_store(const char *root, json_t *base, json_t *cfg,
 			  const struct layer_info *li, char **cfg_digest, char **mf_digest,
@@ -250,7 +239,7 @@ static int manifest_store(const char *root, json_t *base, json_t *cfg,
 	size_t csize, msize;
 	char size[32];
 
-	if (put_json(root, cfg, cfg_digest, &csize, err) < 0) {
+	if (blob_put_json(root, cfg, cfg_digest, &csize, err) < 0) {
 		json_decref(layers);
 		return -1;
 	}
@@ -262,7 +251,7 @@ static int manifest_store(const char *root, json_t *base, json_t *cfg,
 	mf = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:o}", "schemaVersion", 2, "mediaType",
 		       MEDIA_OCI_MANIFEST, "config", "mediaType", MEDIA_OCI_CONFIG, "digest",
 		       *cfg_digest, "size", (json_int_t)csize, "layers", layers);
-	return put_json(root, mf, mf_digest, &msize, err);
+	return blob_put_json(root, mf, mf_digest, &msize, err);
 }
 
 /* A running hyperv container's guest writes its page cache to the disk. */

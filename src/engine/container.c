@@ -2,6 +2,10 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/file.h>
+#include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +16,11 @@
 #include <unistd.h>
 
 #include "engine/events.h"
+#include "engine/host_config.h"
 #include "engine/image.h"
 #include "engine/isolation.h"
+#include "engine/network.h"
+#include "engine/network_store.h"
 #include "engine/vm_image.h"
 #include "engine/spec_build.h"
 #include "engine/user.h"
@@ -173,8 +180,48 @@ static char *resolv_conf_filter(const char *host)
 	return out;
 }
 
+static char *append(char *s, const char *fmt, const char *a, const char *b)
+{
+	char *next = xasprintf(fmt, s, a, b);
+
+	free(s);
+	return next;
+}
+
+/* --dns, --dns-search, --dns-option replace the host's lines of that kind,
+ * as docker's; --add-host adds "IP\tNAME" lines to /etc/hosts. */
+static char *resolv_conf_asked(const char *base, const struct run_opts *o)
+{
+	_cleanup_free_ char *copy = xstrdup(base);
+	char *out = xstrdup(""), *line, *save;
+	size_t i;
+
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if ((o->dns.n && !strncmp(line, "nameserver", 10)) ||
+		    (o->dns_search.n && !strncmp(line, "search", 6)) ||
+		    (o->dns_opt.n && !strncmp(line, "options", 7)))
+			continue;
+		out = append(out, "%s%s%s\n", line, "");
+	}
+	for (i = 0; i < o->dns.n; i++)
+		out = append(out, "%snameserver %s%s\n", o->dns.v[i], "");
+	if (o->dns_search.n) {
+		out = append(out, "%s%s%s", "search", "");
+		for (i = 0; i < o->dns_search.n; i++)
+			out = append(out, "%s %s%s", o->dns_search.v[i], "");
+		out = append(out, "%s%s%s\n", "", "");
+	}
+	if (o->dns_opt.n) {
+		out = append(out, "%s%s%s", "options", "");
+		for (i = 0; i < o->dns_opt.n; i++)
+			out = append(out, "%s %s%s", o->dns_opt.v[i], "");
+		out = append(out, "%s%s%s\n", "", "");
+	}
+	return out;
+}
+
 static int write_etc_files(const char *dir, const char *hostname, bool host_network,
-			   struct err *err)
+			   const struct run_opts *o, struct err *err)
 {
 	_cleanup_free_ char *h = xasprintf("%s/hostname", dir);
 	_cleanup_free_ char *hosts = xasprintf("%s/hosts", dir);
@@ -189,6 +236,19 @@ static int write_etc_files(const char *dir, const char *hostname, bool host_netw
 	rc = host_network ? xstrdup(host_rc) : resolv_conf_filter(host_rc);
 	if (!host_network || read_file("/etc/hosts", 1 << 20, &hostsdata, NULL, &ignore) < 0)
 		hostsdata = xstrdup(etc_hosts);
+	if (o->dns.n || o->dns_search.n || o->dns_opt.n) {
+		char *asked = resolv_conf_asked(rc, o);
+
+		free(rc);
+		rc = asked;
+	}
+	for (size_t i = 0; i < o->add_host.n; i++) {
+		_cleanup_free_ char *kv = xstrdup(o->add_host.v[i]);
+		char *ip = strchr(kv, ':');
+
+		*ip++ = '\0';      /* checked at create */
+		hostsdata = append(hostsdata, "%s%s\t%s\n", ip, kv);
+	}
 	if (write_file_new(h, hline, strlen(hline), 0644, err) < 0 ||
 	    write_file_new(hosts, hostsdata, strlen(hostsdata), 0644, err) < 0 ||
 	    write_file_new(resolv, rc, strlen(rc), 0644, err) < 0)
@@ -247,9 +307,30 @@ static json_t *labels_json(json_t *image_cfg, const struct strv *labels)
 	return l;
 }
 
-static json_t *record_build(const char *id, const char *name, const struct image *img,
-			    const struct run_opts *o, json_t *spec, const char *dir,
-			    const struct isolation_decision *d)
+/* docker's: HostConfig.PortBindings and PublishAllPorts as asked (parsed and
+ * checked before), Config.ExposedPorts the image's and the published ones. */
+static void ports_record(json_t *rec, json_t *image_cfg, const struct run_opts *o)
+{
+	json_t *hc = json_object_get(rec, "HostConfig"), *exposed = json_object(), *b = NULL;
+	json_t *img = json_object_get(image_cfg, "ExposedPorts"), *v;
+	const char *k;
+
+	if (net_ports_parse(&o->publish, &b, &(struct err){ 0 }) < 0)
+		b = json_object();
+	if (json_is_object(img))
+		json_object_update(exposed, img);
+	json_object_foreach(b, k, v)
+		json_object_set_new(exposed, k, json_object());
+	json_object_set_new(hc, "PortBindings", b);
+	json_object_set_new(hc, "PublishAllPorts", json_boolean(o->publish_all));
+	json_object_set_new(json_object_get(rec, "Config"), "ExposedPorts",
+			    json_object_size(exposed) ? exposed : (json_decref(exposed), json_null()));
+}
+
+static json_t *record_build(const char *root, const char *id, const char *name,
+			    const struct image *img, const struct run_opts *o, json_t *spec,
+			    const char *dir, const struct isolation_decision *d,
+			    const char *net_mode)
 {
 	json_t *proc = json_object_get(spec, "process");
 	json_t *args = json_deep_copy(json_object_get(proc, "args"));
@@ -291,13 +372,30 @@ static json_t *record_build(const char *id, const char *name, const struct image
 			    json_boolean(run_opts_init(o)));
 	/* docker's values: "host", else its default for each. */
 	modes = json_pack("{s:s, s:s, s:s, s:s}", "NetworkMode",
-			  o->network_mode ? o->network_mode : "none", "PidMode",
+			  net_mode, "PidMode",
 			  o->pid_mode ? o->pid_mode : "", "IpcMode",
 			  o->ipc_mode ? o->ipc_mode : "private", "UTSMode",
 			  o->uts_mode ? o->uts_mode : "");
 	json_object_update(json_object_get(rec, "HostConfig"), modes);
 	json_decref(modes);
 	json_object_set_new(rec, "IsolationDecision", isolation_decision_json(d));
+	json_object_set_new(rec, "NetworkSettings",
+			    net_settings_initial(root, net_mode, o->ip, o->mac));
+	ports_record(rec, cfg, o);
+	json_object_set_new(json_object_get(rec, "HostConfig"), "Dns", strv_json(&o->dns));
+	json_object_set_new(json_object_get(rec, "HostConfig"), "DnsOptions",
+			    strv_json(&o->dns_opt));
+	json_object_set_new(json_object_get(rec, "HostConfig"), "DnsSearch",
+			    strv_json(&o->dns_search));
+	json_object_set_new(json_object_get(rec, "HostConfig"), "ExtraHosts",
+			    o->add_host.n ? strv_json(&o->add_host) : json_null());
+	if (o->aliases.n)
+		json_object_set_new(json_object_get(json_object_get(json_object_get(
+						rec, "NetworkSettings"), "Networks"), net_mode),
+				    "Aliases", strv_json(&o->aliases));
+	if (o->mac)
+		json_object_set_new(json_object_get(rec, "Config"), "MacAddress",
+				    json_string(o->mac));
 	return rec;
 }
 
@@ -335,11 +433,23 @@ static int json_write_new(const char *path, json_t *j, struct err *err)
 	return write_file_new(path, s, strlen(s), 0600, err);
 }
 
+/* A container on a network joins the netns its start makes at ROOT/netns/<id>. */
+static void spec_netns(json_t *spec, const char *path)
+{
+	json_t *nsl = json_object_get(json_object_get(spec, "linux"), "namespaces"), *ns;
+	size_t i;
+
+	json_array_foreach(nsl, i, ns)
+		if (path && !strcmp(json_string_value(json_object_get(ns, "type")) ?: "", "network"))
+			json_object_set_new(ns, "path", json_string(path));
+}
+
 static int container_populate(const char *root, const struct run_opts *o,
 			      const struct image *img, const struct isolation_decision *d,
 			      const char *id, const char *name, const char *tmp, const char *dir,
-			      struct err *err)
+			      const char *net_mode, struct err *err)
 {
+	_cleanup_free_ char *netns = net_netns_path(root, id, net_mode);
 	static const char *const subdirs[] = { "rootfs", "upper", "work" };
 	_cleanup_free_ const char **layers = NULL;
 	_cleanup_json_ json_t *spec = NULL, *rec = NULL;
@@ -368,7 +478,7 @@ static int container_populate(const char *root, const struct run_opts *o,
 			   err) < 0)
 		return -1;
 	if (write_etc_files(tmp, o->hostname ? o->hostname : hostname,
-			    o->network_mode && !strcmp(o->network_mode, "host"), err) < 0)
+			    o->network_mode && !strcmp(o->network_mode, "host"), o, err) < 0)
 		return -1;
 	if (spec_build(img, o, dir, o->hostname ? o->hostname : hostname, &ids, &spec, err) < 0)
 		return -1;
@@ -376,9 +486,10 @@ static int container_populate(const char *root, const struct run_opts *o,
 		json_object_set_new(json_object_get(spec, "annotations"), ANNOTATION_GROUP_ADD,
 				    group_add_annotation(ids.gids + n_user_gids,
 							 ids.n_gids - n_user_gids));
+	spec_netns(spec, netns);
 	if (d->hyperv && hyperv_bundle(root, img, &d->kernel, o, tmp, dir, spec, err) < 0)
 		return -1;
-	rec = record_build(id, name, img, o, spec, dir, d);
+	rec = record_build(root, id, name, img, o, spec, dir, d, net_mode);
 	if (!rec)
 		return err_set(err, "build the container record");
 	return json_write_new(cfg_path, spec, err) < 0 || json_write_new(rec_path, rec, err) < 0
@@ -408,11 +519,40 @@ int container_create(const char *root, const struct run_opts *o, struct containe
 	struct image img = { 0 };
 	char id[65];
 	_cleanup_free_ char *name = NULL, *base = xasprintf("%s/containers", root);
-	_cleanup_free_ char *tmp = NULL, *dir = NULL;
+	_cleanup_free_ char *tmp = NULL, *dir = NULL, *net_mode = NULL;
 	struct isolation_decision d;
 	int r;
 
 	memset(c, 0, sizeof(*c));
+	if (net_mode_resolve(root, o->network ? o->network
+			     : o->host && o->host->default_network ? o->host->default_network
+			     : NETWORK_DEFAULT, o->ip, o->mac, &net_mode, err) < 0)
+		return -1;
+	{
+		_cleanup_json_ json_t *b = NULL;
+
+		if (net_ports_parse(&o->publish, &b, err) < 0)
+			return -1;
+		if (o->aliases.n && (!strcmp(net_mode, "bridge") || !strcmp(net_mode, "none") ||
+				     !strcmp(net_mode, "host") || !strncmp(net_mode, "container:", 10)))
+			return err_set(err, "network-scoped alias is supported only for containers "
+				       "in user defined networks");
+		for (size_t i = 0; i < o->add_host.n; i++) {
+			const char *colon = strchr(o->add_host.v[i], ':');
+			struct in_addr a;
+
+			if (!colon || colon == o->add_host.v[i] ||
+			    inet_pton(AF_INET, colon + 1, &a) != 1)
+				return err_set(err, "invalid argument \"%s\" for \"--add-host\" flag: "
+					       "invalid IP address in add-host: \"%s\"",
+					       o->add_host.v[i], colon ? colon + 1 : "");
+		}
+		if ((json_object_size(b) || o->publish_all) &&
+		    (!strcmp(net_mode, "none") || !strcmp(net_mode, "host") ||
+		     !strncmp(net_mode, "container:", 10)) && json_object_size(b))
+			return err_set(err, "conflicting options: port publishing and the "
+				       "container type network mode");
+	}
 	if (image_lookup(root, o->image, &img, err) < 0)
 		return -1;
 	if (isolation_decide(root, o, &img, &d, err) < 0) {
@@ -427,7 +567,8 @@ int container_create(const char *root, const struct run_opts *o, struct containe
 	if (r == 0) {
 		r = mkdir_p(tmp, 0711, err);
 		if (r == 0)
-			r = container_populate(root, o, &img, &d, id, name, tmp, dir, err);
+			r = container_populate(root, o, &img, &d, id, name, tmp, dir, net_mode,
+					       err);
 		if (r == 0)
 			r = create_event(tmp, id, name, o, &d, err);
 		if (r == 0 && rename(tmp, dir) < 0)
@@ -548,6 +689,7 @@ int container_list(const char *root, bool all, json_t **out, struct err *err)
 	size_t n = 0, i;
 	struct dirent *de;
 
+	net_reconcile(root);
 	while (d && (de = readdir(d))) {
 		struct container c;
 		json_t *j;
@@ -576,15 +718,30 @@ int container_list(const char *root, bool all, json_t **out, struct err *err)
 	return 0;
 }
 
-/* --rm: runs in the monitor once the exit is recorded. Out of sight at once;
- * the monitor deletes the returned directory after telling the caller. */
-static char *container_autoremove(const char *dir, void *data)
+/* What the monitor's exit hook needs: it runs in the monitor, which joined
+ * the container's netns to spawn it, so it goes back to the start command's
+ * (host_netns, inherited) before undoing the network. */
+struct exit_data {
+	const char *root;
+	int host_netns;
+	bool autoremove;
+};
+
+/* At exit, in the monitor: the network undone; with --rm, out of sight at
+ * once, and the monitor deletes the returned directory after telling the
+ * caller. */
+static char *container_on_exit(const char *dir, void *data)
 {
-	const char *root = data;
+	const struct exit_data *x = data;
+	const char *root = x->root;
 	_cleanup_free_ char *copy = xstrdup(dir);
 	struct container c;
 	char *trash;
 
+	if (x->host_netns >= 0 && setns(x->host_netns, CLONE_NEWNET) == 0)
+		net_container_release(root, dir, &(struct err){ 0 });
+	if (!x->autoremove)
+		return NULL;
 	if (container_load(root, strrchr(copy, '/') + 1, &c, &(struct err){ 0 }) < 0)
 		return NULL;
 	trash = xasprintf("%s/containers/.rm-%s", root, c.id);
@@ -602,6 +759,14 @@ int container_start(const char *root, struct container *c, bool attach, bool int
 {
 	json_t *cfg = json_object_get(c->record, "Config");
 	_cleanup_free_ char *cache = xasprintf("%s/cache/seccomp", root);
+	_cleanup_free_ char *net_lock = net_lock_path(c->dir);
+	_cleanup_close_ int lock = -1, host_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	struct exit_data x = {
+		.root = root,
+		.host_netns = host_netns,
+		.autoremove = json_is_true(json_object_get(json_object_get(c->record, "HostConfig"),
+							   "AutoRemove")),
+	};
 	struct rt_state st;
 	struct rt_start rs = {
 		.id = c->id,
@@ -610,23 +775,29 @@ int container_start(const char *root, struct container *c, bool attach, bool int
 		.tty = json_is_true(json_object_get(cfg, "Tty")),
 		.attach = attach,
 		.interactive = interactive && json_is_true(json_object_get(cfg, "OpenStdin")),
-		.on_exit = json_is_true(json_object_get(json_object_get(c->record, "HostConfig"),
-							"AutoRemove"))
-				   ? container_autoremove
-				   : NULL,
-		.on_exit_data = (void *)root,
+		.on_exit = container_on_exit,
+		.on_exit_data = &x,
 	};
 
 	if (rt_state_read(c->dir, &st, err) < 0)
 		return -1;
 	if (st.status == RT_RUNNING)
 		return attach ? err_set(err, "container %s is already running", c->id) : 0;
+	/* Held until the monitor has it too (it inherits the descriptor): while
+	 * anyone holds it, reconcile leaves this container's network alone. */
+	lock = lock_path(net_lock, LOCK_EX, err);
+	if (lock < 0)
+		return -1;
+	if (net_container_setup(root, c, err) < 0)
+		return -1;
 	if (events_append(c->dir, "start", c->id,
 			  json_pack("{s:s, s:s}", "image",
 				    json_string_value(json_object_get(c->record, "ImageName")) ?: "",
 				    "name", container_name(c)), err) < 0 ||
-	    rt_start(&rs, exit_code, err) < 0)
+	    rt_start(&rs, exit_code, err) < 0) {
+		net_container_teardown(root, c->dir, &(struct err){ 0 });
 		return -1;
+	}
 	return 0;
 }
 
@@ -697,6 +868,7 @@ int container_remove(const char *root, struct container *c, bool force, struct e
 	}
 	if (rt_cleanup(c->id, err) < 0)
 		return -1;
+	net_container_teardown(root, c->dir, &(struct err){ 0 });
 	/* Out of sight first, so a listing never sees half a container. */
 	if (rename(c->dir, trash) < 0)
 		return errno == ENOENT ? 0 : err_sys(err, errno, "remove %s", c->dir);

@@ -39,6 +39,15 @@ struct run_opts {
 	/* "host" shares the host's namespace (process isolation only); NULL or
 	 * "none"/"private": the container's own. */
 	const char *network_mode, *pid_mode, *ipc_mode, *uts_mode;
+	/* --network: "bridge", "none", "host", "container:NAME" or a network's
+	 * name; NULL: the host config's default_network, else "bridge". */
+	const char *network;
+	const char *ip, *mac;       /* --ip, --mac-address */
+	struct strv publish;        /* -p [IP:][HOSTPORT:]CONTAINERPORT[/PROTO] */
+	bool publish_all;           /* -P: every exposed port on an ephemeral host port */
+	struct strv aliases;        /* --network-alias (user networks) */
+	struct strv dns, dns_search, dns_opt;   /* --dns, --dns-search, --dns-option */
+	struct strv add_host;       /* --add-host NAME:IP */
 	const char *kernel;         /* --kernel: the guest kernel, by name or version */
 	bool init, init_set;        /* --init[=BOOL]; unset: the host config's init */
 	const char *pull;           /* --pull missing (default) | always | never */

@@ -95,6 +95,17 @@ int blob_put(const char *root, const void *data, size_t len, char **digest_out,
 	return 0;
 }
 
+int blob_put_json(const char *root, json_t *j, char **digest_out, size_t *size,
+		  struct err *err)
+{
+	_cleanup_free_ char *s = json_dumps(j, JSON_COMPACT);
+
+	if (!s)
+		return err_set(err, "encode JSON blob");
+	*size = strlen(s);
+	return blob_put(root, s, *size, digest_out, err);
+}
+
 int blob_get(const char *root, const char *digest, size_t max, char **data, size_t *len,
 	     struct err *err)
 {

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 
 #include "util/err.h"
 
@@ -38,6 +39,9 @@ char *blob_path(const char *root, const char *digest);
 /* Store data as a blob (atomically, once); digest_out gets "sha256:<hex>" (caller frees). */
 int blob_put(const char *root, const void *data, size_t len, char **digest_out,
 	     struct err *err);
+/* Store j, compact, as a blob; size gets its length in bytes. */
+int blob_put_json(const char *root, json_t *j, char **digest_out, size_t *size,
+		  struct err *err);
 /* Read a blob (at most max bytes) and check that its content matches its digest. */
 int blob_get(const char *root, const char *digest, size_t max, char **data, size_t *len,
 	     struct err *err);

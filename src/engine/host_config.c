@@ -131,6 +131,8 @@ static int set_key(struct host_config *c, const char *section, const char *key,
 		slot = &c->default_isolation;
 	else if (!*section && !strcmp(key, "chassis_type_file"))
 		slot = &c->chassis_type_file;
+	else if (!*section && !strcmp(key, "default_network"))
+		slot = &c->default_network;
 	if (!slot)
 		return err_set(err, "%s:%u: unknown setting \"%s\"%s%s", path, line, key,
 			       *section ? " in section " : "", section);
@@ -258,6 +260,7 @@ void host_config_free(struct host_config *c)
 	free(c->path);
 	free(c->default_isolation);
 	free(c->chassis_type_file);
+	free(c->default_network);
 	for (size_t i = 0; i < c->n_rules; i++) {
 		struct policy_rule *r = &c->rules[i];
 

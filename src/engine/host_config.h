@@ -33,6 +33,10 @@ struct host_config {
 	char *path;                 /* the file read, or NULL when there was none */
 	char *default_isolation;    /* default_isolation = ..., or NULL */
 	char *chassis_type_file;    /* chassis_type_file = ..., or NULL */
+	/* default_network = NAME: the network of a container that names none
+	 * (docker's is "bridge", also when this is unset); "none" keeps hosts
+	 * whose network must not change (the e2e harness) on loopback. */
+	char *default_network;
 	bool init;                  /* init = true: containers get --init by default, as
 				     * dockerd's --init */
 	/* no_new_privileges = true: containers get no_new_privs unless

@@ -98,6 +98,10 @@ int net_container_setup(const char *root, struct container *c, struct err *err);
 /* At stop: undo all of it, release the leases, clear what start filled in.
  * Idempotent; safe on a container that was never set up. */
 int net_container_teardown(const char *root, const char *container_dir, struct err *err);
+/* The same in the monitor's exit hook: the veth's deletion (~20 ms of the
+ * kernel's), the netns mount and the lease finish in a detached child, off
+ * the path of the exit's report; the lease stays taken until then. */
+int net_container_release(const char *root, const char *container_dir, struct err *err);
 /* Tear down what containers that no longer run left (their monitor was
  * killed): called by every command that lists or starts containers. */
 void net_reconcile(const char *root);

@@ -37,6 +37,10 @@ int nl_bridge_add(struct nl *nl, const char *name, struct err *err);
 int nl_veth_add(struct nl *nl, const char *host_name, const char *peer_name, int netns_fd,
 		const uint8_t *mac, struct err *err);
 int nl_link_set_master(struct nl *nl, const char *name, const char *master, struct err *err);
+/* Hairpin mode on a bridge port: a frame may leave by the port it came in
+ * on, which a container reaching its own published port needs when the
+ * bridge's traffic goes through netfilter (br_netfilter). */
+int nl_link_set_hairpin(struct nl *nl, const char *name, struct err *err);
 int nl_link_set_up(struct nl *nl, const char *name, struct err *err);
 int nl_link_del(struct nl *nl, const char *name, struct err *err);
 int nl_addr_add(struct nl *nl, const char *name, struct in_addr addr, int prefix,

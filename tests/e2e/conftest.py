@@ -59,6 +59,10 @@ CONFIG = os.path.join(tempfile.mkdtemp(prefix="isobox-e2e-conf-"), "isobox.conf"
 with open(CONFIG, "w") as f:
     f.write(f"default_isolation = {RUN_MODE}\nchassis_type_file = /nonexistent\n")
 os.environ["ISOBOX_CONFIG"] = CONFIG
+# A container that names no network gets docker's default, the bridge: not in
+# the host's own network namespace. Tests that build networks do so in a
+# namespace of their own (tests/e2e/netns.py) and drop this for their commands.
+os.environ["ISOBOX_DEFAULT_NETWORK"] = "none"
 atexit.register(shutil.rmtree, os.path.dirname(CONFIG), ignore_errors=True)
 # The guest kernels for hyperv mode, installed once by tests/hyperv/prepare.sh.
 KERNELS = os.environ.get("ISOBOX_TEST_KERNELS", os.path.join(REPO, "build", "hyperv", "root",

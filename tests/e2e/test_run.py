@@ -74,7 +74,8 @@ def test_killed_by_signal_is_128_plus_n(isobox, mode):
 
 
 def test_unknown_image_is_125(isobox, mode):
-    r = run(isobox, mode, "no-such-image", "true")
+    # --pull never: nothing is pulled from Docker Hub in a test.
+    r = run(isobox, mode, "--pull", "never", "no-such-image", "true")
     assert r.returncode == 125
     assert "no-such-image" in r.stderr and "not found" in r.stderr
 
