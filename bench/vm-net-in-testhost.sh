@@ -94,13 +94,14 @@ size, runs = int(sys.argv[1]) << 20, int(sys.argv[2])
 chunk = b"\0" * (1 << 20)
 
 def up(ip):
-    for _ in range(600):
+    for _ in range(240):
         try:
             socket.create_connection((ip, 5001), timeout=1).close()
-            return
+            return True
         except OSError:
             time.sleep(0.5)
-    sys.exit(f"{ip}:5001 never answered")
+    print(f"{ip}:5001 never answered")
+    return False
 
 def stream(ip):
     for _ in range(50):    # the guest's nc restarts between connections
@@ -127,14 +128,16 @@ def rtt(ip):
 
 res = {}
 for name, ip in (("isobox", "10.99.0.2"), ("qemu", "10.98.0.2")):
-    up(ip)
+    if not up(ip):
+        continue
     time.sleep(1)
     mbps = statistics.median(stream(ip) for _ in range(runs))
     res[name] = (mbps, rtt(ip))
     print(f"{name:7s} host->guest {size >> 20} MiB: median {mbps:8.0f} Mbit/s, "
           f"ping avg {res[name][1]:.3f} ms")
-print(f"ratio isobox/QEMU throughput {res['isobox'][0] / res['qemu'][0]:.2f}x (target >= 1.0x), "
-      f"latency {res['isobox'][1] / res['qemu'][1]:.2f}x (target <= 1.0x)")
+if len(res) == 2:
+  print(f"ratio isobox/QEMU throughput {res['isobox'][0] / res['qemu'][0]:.2f}x (target >= 1.0x), "
+        f"latency {res['isobox'][1] / res['qemu'][1]:.2f}x (target <= 1.0x)")
 PY
 kill "$qemu" 2>/dev/null || true
 ./build/isobox-runtime --root /tmp/bench-net-rt delete --force bench-net >/dev/null 2>&1 || true
