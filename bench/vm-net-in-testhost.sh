@@ -46,7 +46,7 @@ PY
 
 # QEMU: the same kernel, initramfs, agent and EROFS root; the config disk
 # carries the same command and the NIC's records (agent_proto.h).
-$B run --rm --isolation=hyperv busybox true >/dev/null   # builds the EROFS image
+$B run --rm --network none --isolation=hyperv busybox true >/dev/null   # builds the EROFS image
 kernel=$(ls -d build/hyperv/root/kernels/*/ | head -n 1)
 image=$kernel/vmlinux
 [ -e "$image" ] || image=$kernel/vmlinuz
@@ -63,7 +63,8 @@ blob = b"ISOBOXC1" + rec(1, "sh") + rec(1, "-c") + rec(1, sys.argv[2]) + \
 open(sys.argv[1], "wb").write(blob.ljust((len(blob) + 511) // 512 * 512, b"\0"))
 PY
 ip netns exec qmu qemu-system-x86_64 -M microvm,rtc=on -enable-kvm -cpu host -m 256 \
-	-nodefaults -no-user-config -display none -no-reboot -serial null \
+	-nodefaults -no-user-config -display none -no-reboot \
+	-serial file:/tmp/bench-net-qemu.log \
 	-kernel "$image" -initrd "$kernel/initrd.cpio" \
 	-append "console=ttyS0 quiet reboot=k panic=-1 pci=off i8042.noaux" \
 	-device isa-debug-exit,iobase=0xf4,iosize=1 \
@@ -140,4 +141,5 @@ if len(res) == 2:
         f"latency {res['isobox'][1] / res['qemu'][1]:.2f}x (target <= 1.0x)")
 PY
 kill "$qemu" 2>/dev/null || true
+grep -i -E "isobox|virtio_net|eth0|error" /tmp/bench-net-qemu.log | tail -n 5 || true
 ./build/isobox-runtime --root /tmp/bench-net-rt delete --force bench-net >/dev/null 2>&1 || true

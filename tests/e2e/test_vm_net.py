@@ -189,3 +189,16 @@ def test_network_host_is_refused_in_hyperv_mode(isobox):
     assert r.returncode == 125, r.stdout + r.stderr
     lines = [l for l in r.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and "cannot share the host's namespaces" in lines[0], r.stderr
+
+
+def test_network_container_is_refused_in_hyperv_mode(isobox):
+    """The VM's NIC takes over its netns's eth0: it cannot share another's."""
+    other = f"vmnet-other-{uuid.uuid4().hex[:8]}"
+    isobox("create", "--name", other, "--isolation=process", "--network", "none", "busybox",
+           "sleep", "100", check=True)
+    r = isobox("run", "--rm", "--isolation=hyperv", "--network", f"container:{other}",
+               "busybox", "true")
+    isobox("rm", "-f", other)
+    assert r.returncode == 125, r.stdout + r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and "cannot share another container's" in lines[0], r.stderr
