@@ -40,8 +40,9 @@ $(BUILD)/isobox-runtime $(BUILD)/isobox-runtime-hyperv: $(BUILD)/isobox
 
 # The VMM links only the VMM and util objects (and what util needs), so its
 # own footprint stays small.
+# vm_backend.c joins a VM's TAP to the netns's eth0: the net/ objects too.
 $(BUILD)/isobox-vmm: $(BUILD)/obj/src/vmm/main.o $(VMM_SRC:%.c=$(BUILD)/obj/%.o) \
-		     $(UTIL_SRC:%.c=$(BUILD)/obj/%.o)
+		     $(UTIL_SRC:%.c=$(BUILD)/obj/%.o) $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/net/*.c))
 	$(CC) $(CFLAGS) -Wl,--as-needed -o $@ $^ $(LDLIBS)
 
 # PID 1 of every container: static, so it runs in any image.
@@ -59,7 +60,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 # their tests link them explicitly.
 $(BUILD)/tests/test_format: $(BUILD)/obj/src/cli/format.o
 $(BUILD)/tests/test_agent: $(BUILD)/obj/src/guest/agent.o $(BUILD)/obj/src/guest/app.o \
-			 $(BUILD)/obj/src/guest/update.o
+			 $(BUILD)/obj/src/guest/update.o $(BUILD)/obj/src/guest/net.o
 
 install: all
 	install -D -m 0755 $(BUILD)/isobox $(DESTDIR)$(PREFIX)/bin/isobox
@@ -117,13 +118,13 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJ)
 
 # The virtio target links only what it tests, so `make check` builds it in seconds.
 FUZZ_VIRTQ_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs vmm/kvm vmm/virtq \
-		  vmm/virtio_mmio vmm/devices/virtio_blk vmm/devices/virtio_console)
+		  vmm/virtio_mmio vmm/devices/virtio_blk vmm/devices/virtio_console vmm/devices/virtio_net)
 $(BUILD)/fuzz/fuzz_virtq: tests/fuzz/fuzz_virtq.c $(FUZZ_VIRTQ_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 # The exec channel (and the agent's config and update parsers, guest objects) likewise.
 FUZZ_EXEC_MUX_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs util/devcg \
-		     vmm/exec_mux guest/agent guest/update util/loopback util/passwd)
+		     vmm/exec_mux guest/agent guest/update guest/net util/loopback util/passwd)
 $(BUILD)/fuzz/fuzz_exec_mux: tests/fuzz/fuzz_exec_mux.c $(FUZZ_EXEC_MUX_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 

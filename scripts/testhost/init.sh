@@ -57,6 +57,12 @@ mount -t tmpfs -o mode=755 run $r/run
 # So modprobe inside finds the test host kernel's modules (tun, bridge, ...).
 if [ -n "$mods" ] && [ -d "$r$mods" ]; then
 	mkdir -p $r/lib/modules && mount --bind "$r$mods" $r/lib/modules
+	# The kernel loads a module on demand (a bridge, nf_tables, a tc action)
+	# by running kernel.modprobe from PID 1's root, this initramfs, which has
+	# no modprobe: hand the request to the machine root's.
+	printf '#!/bin/sh\nexec /bin/chroot %s /sbin/modprobe "$@"\n' "$r" >/bin/modprobe-newroot
+	chmod 755 /bin/modprobe-newroot
+	echo /bin/modprobe-newroot >/proc/sys/kernel/modprobe
 fi
 if [ -d /rw/cwd ]; then
 	mkdir -p "$r$cwd" && mount --bind /rw/cwd "$r$cwd" && umount /rw/cwd

@@ -228,6 +228,12 @@ int isolation_decide(const char *root, const struct run_opts *o, const struct im
 			       "host's namespaces (--network, --pid, --ipc or --uts host): drop "
 			       "them, or run it with --isolation=process%s",
 			       *d->rule ? " (which the isolation policy forbids here)" : "");
+	/* The VM's NIC takes over its netns's eth0 (tc redirects every frame to
+	 * its TAP): another container's eth0 would go dead. */
+	if (o->network && !strncmp(o->network, "container:", 10))
+		return err_set(err, "--network %s: a hyperv container's VM takes its network "
+			       "namespace's eth0 for itself and cannot share another container's: "
+			       "run it with --isolation=process", o->network);
 	if (rt_hyperv_host_check(err) < 0)
 		return -1;
 	return kernel_choose(root, o->kernel, &needs, &d->kernel, err);

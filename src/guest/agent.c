@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent_proto.h"
+#include "guest/net.h"
 #include "util/passwd.h"
 #include "util/loopback.h"
 
@@ -443,6 +444,10 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	case TAG_ETC_HOSTS:
 	case TAG_ETC_HOSTNAME:
 	case TAG_ETC_RESOLV: return set_etc_file(p, tag, s);
+	case TAG_NET_MAC:
+	case TAG_NET_ADDR:
+	case TAG_NET_GATEWAY:
+	case TAG_NET_MTU: { int r = agent_net_record(&p->net, tag, s); free(s); return r; }
 	default: free(s); return -1;
 	}
 }
@@ -504,7 +509,7 @@ static int config_parse(const unsigned char *buf, size_t len, struct agent_proce
 	}
 	if (r < 0)
 		return -1;
-	if (!n_of.args)
+	if (!n_of.args || agent_net_check(&p->net) < 0)
 		return -1;
 	if (!p->envp && push(&p->envp, &n_of.env, strdup("PATH=/usr/local/sbin:/usr/local/bin:"
 						       "/usr/sbin:/usr/bin:/sbin:/bin")) < 0)
@@ -1072,6 +1077,12 @@ void agent_boot(struct agent_process *p, struct agent_io *io)
 	if (loopback_up() < 0)
 		say("bring up lo: %s", strerror(errno));
 	read_config(p);
+	{
+		const char *what = NULL;
+
+		if (agent_net_setup(&p->net, &what) < 0)
+			die(what);
+	}
 	mount_root(p);
 	open_consoles(con);
 	write_etc_files(p, etc_fds);

@@ -3,8 +3,10 @@
 #ifndef ISOBOX_AGENT_H
 #define ISOBOX_AGENT_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/devcg.h"
 
@@ -51,6 +53,13 @@ struct agent_process {
 	unsigned char *seccomp;     /* struct sock_filter[], or NULL */
 	size_t seccomp_len;
 	unsigned long long seccomp_flags;
+	/* TAG_NET_*: the guest's eth0; has_addr false: no NIC to set up. */
+	struct agent_net {
+		bool has_mac, has_addr, has_gateway;
+		uint8_t mac[6];
+		struct in_addr addr, gateway;
+		unsigned prefix, mtu;   /* mtu 0: the driver's */
+	} net;
 };
 
 /* The cgroup (v2, in the guest) that holds the app and every exec'd process:

@@ -67,6 +67,12 @@ enum agent_tag {
 			      * cpu.weight cpuset.cpus cpuset.mems, VALUE checked for it */
 	TAG_ROOT_DISKS = 35, /* decimal, 1..AGENT_ROOT_DISKS_MAX: the image's read-only EROFS
 			      * disks, stacked by overlay (absent: one) */
+	/* The guest's NIC (virtio-net), set up as the container's eth0 was in its
+	 * network namespace on the host; all absent: no NIC, loopback only. */
+	TAG_NET_MAC = 36,    /* "02:42:0a:63:00:02": the NIC to configure, found by MAC */
+	TAG_NET_ADDR = 37,   /* "a.b.c.d/prefix", prefix 1..32 */
+	TAG_NET_GATEWAY = 38, /* "a.b.c.d": the default route */
+	TAG_NET_MTU = 39,    /* decimal, 68..65535 */
 };
 
 #define AGENT_ETC_FILE_MAX (64u << 10)

@@ -236,6 +236,14 @@ int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 		put(f, TAG_INIT, "1");
 	if (p->root_disks)
 		put_uint(f, TAG_ROOT_DISKS, p->root_disks);
+	if (p->net_addr) {
+		put(f, TAG_NET_MAC, p->net_mac);
+		put(f, TAG_NET_ADDR, p->net_addr);
+		if (p->net_gateway)
+			put(f, TAG_NET_GATEWAY, p->net_gateway);
+		if (p->net_mtu)
+			put_uint(f, TAG_NET_MTU, p->net_mtu);
+	}
 	if (p->hostname)
 		put(f, TAG_HOSTNAME, p->hostname);
 	if (p->user)

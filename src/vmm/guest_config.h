@@ -56,6 +56,10 @@ struct guest_process {
 	bool inherit_rlimits;
 	/* /etc/hosts, /etc/hostname, /etc/resolv.conf: contents, or NULL. */
 	const char *etc_files[3];
+	/* The guest's eth0 (TAG_NET_*): MAC "xx:..", "a.b.c.d/prefix", gateway
+	 * "a.b.c.d" (or NULL), MTU (0: the default); net_addr NULL: no NIC. */
+	const char *net_mac, *net_addr, *net_gateway;
+	unsigned net_mtu;
 };
 
 /* The contents of the files the spec binds onto /etc/hosts, /etc/hostname

@@ -127,6 +127,26 @@ bool virtq_wants_interrupt(const struct virtq *q)
 	return !avail || !(avail[0] & AVAIL_F_NO_INTERRUPT);
 }
 
+void virtq_unpop(struct virtq *q)
+{
+	q->next_avail--;
+}
+
+unsigned virtq_chain_iov(const struct virtq_chain *c, bool device_writes, struct iovec *iov,
+			 size_t *total)
+{
+	unsigned i, n = 0;
+
+	*total = 0;
+	for (i = 0; i < c->n; i++) {
+		if (c->bufs[i].device_writes != device_writes || !c->bufs[i].len)
+			continue;
+		iov[n++] = (struct iovec){ .iov_base = c->bufs[i].host, .iov_len = c->bufs[i].len };
+		*total += c->bufs[i].len;
+	}
+	return n;
+}
+
 size_t virtq_chain_len(const struct virtq_chain *c, bool device_writes)
 {
 	size_t n = 0;

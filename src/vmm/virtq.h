@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "vmm/kvm.h"
 
@@ -45,8 +46,14 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c, struct err *err);
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written, struct err *err);
 /* Whether the driver wants an interrupt now (it may suppress them). */
 bool virtq_wants_interrupt(const struct virtq *q);
-
-
+/* Give back the chain the last virtq_pop took, unused (the device had nothing
+ * to put in it yet): the next pop takes it again. */
+void virtq_unpop(struct virtq *q);
+/* The chain's buffers of one direction as an iovec (at most VIRTQ_MAX_CHAIN
+ * entries), so data moves with readv/writev straight to or from guest RAM.
+ * Returns the number of entries; *total gets their byte count. */
+unsigned virtq_chain_iov(const struct virtq_chain *c, bool device_writes, struct iovec *iov,
+			 size_t *total);
 
 /* A chain as two byte streams: what the driver wrote (device-readable
  * buffers, in order) and room for the device to write. Offsets count within

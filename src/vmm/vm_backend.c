@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "net/tap.h"
 #include "util/cleanup.h"
 #include "util/fdpass.h"
 #include "util/fs.h"
@@ -87,6 +89,68 @@ static unsigned root_disk_count(const char *list)
 	return n;
 }
 
+#define VM_NET_IF "eth0"
+#define VM_TAP "tap0"
+
+/* The guest's eth0 as TAG_NET_* text. */
+struct vm_net {
+	char mac[18], addr[INET_ADDRSTRLEN + 4], gateway[INET_ADDRSTRLEN];
+};
+
+static const char *joined_netns(const struct oci_spec *spec)
+{
+	size_t i;
+
+	for (i = 0; i < spec->n_ns_paths; i++)
+		if (spec->ns_paths[i].flag == CLONE_NEWNET)
+			return spec->ns_paths[i].path;
+	return NULL;
+}
+
+/* In a network namespace the spec names (the VMM runs in it already), the
+ * guest's NIC takes the place of its eth0, as Kata's "tcfilter": a TAP beside
+ * eth0, joined to it both ways by tc, and the guest configured with eth0's
+ * MAC, address, gateway and MTU. A namespace without eth0 (--network none)
+ * gives the guest loopback only. */
+static int vm_net_attach(const struct oci_spec *spec, struct guest_process *gp,
+			 struct vm_container_io *io, struct vm_net *n, struct err *err)
+{
+	const char *path = joined_netns(spec);
+	struct net_if_info info;
+	struct nl nl = { 0 };
+	char ip[INET_ADDRSTRLEN];
+	int r;
+
+	if (!path || !nl_link_index(VM_NET_IF))
+		return 0;
+	if (nl_open(&nl, err) < 0)
+		return err_wrap(err, "the network namespace %s", path);
+	r = net_if_read(&nl, VM_NET_IF, &info, err);
+	if (r == 0 && !info.has_addr)
+		r = err_set(err, "%s has no IPv4 address", VM_NET_IF);
+	if (r == 0 && (io->tap_fd = net_tap_create(VM_TAP, info.mtu, err)) < 0)
+		r = -1;
+	if (r == 0)
+		r = net_tc_redirect_pair(&nl, VM_NET_IF, VM_TAP, err);
+	nl_close(&nl);
+	if (r < 0)
+		return err_wrap(err, "the network namespace %s", path);
+	snprintf(n->mac, sizeof(n->mac), "%02x:%02x:%02x:%02x:%02x:%02x", info.mac[0], info.mac[1],
+		 info.mac[2], info.mac[3], info.mac[4], info.mac[5]);
+	inet_ntop(AF_INET, &info.addr, ip, sizeof(ip));
+	snprintf(n->addr, sizeof(n->addr), "%s/%u", ip, info.prefix);
+	gp->net_mac = n->mac;
+	gp->net_addr = n->addr;
+	if (info.has_gateway) {
+		inet_ntop(AF_INET, &info.gateway, n->gateway, sizeof(n->gateway));
+		gp->net_gateway = n->gateway;
+	}
+	gp->net_mtu = info.mtu;
+	io->net = true;
+	memcpy(io->mac, info.mac, 6);
+	return 0;
+}
+
 static int vm_child(const struct vm_start *vs, struct err *err)
 {
 	const struct oci_spec *spec = vs->spec;
@@ -124,7 +188,8 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 	};
 	const int *stdio = vs->stdio;
 	struct linux_vm_exit exit = { 0 };
-	_cleanup_close_ int oom_fd = -1, start_fd = -1;
+	_cleanup_close_ int oom_fd = -1, start_fd = -1, tap_fd = -1;
+	struct vm_net net;
 	char *etc[3];
 	size_t i;
 
@@ -136,6 +201,9 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 	io.stderr_fd = stdio[2];
 	c.serial_fd = vs->serial_log ? open(vs->serial_log, O_WRONLY | O_CREAT | O_TRUNC |
 					    O_CLOEXEC, 0600) : -1;
+	if (vm_net_attach(spec, &gp, &io, &net, err) < 0)
+		return -1;
+	tap_fd = io.net ? io.tap_fd : -1;
 	if (guest_config_etc_files(spec, etc, err) < 0)
 		return -1;
 	for (i = 0; i < 3; i++)

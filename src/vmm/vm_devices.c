@@ -13,9 +13,18 @@
 
 #include "guest/agent_proto.h"
 
-static void add(struct vm_devices *d, struct virtio_dev *dev)
+static int add(struct vm_devices *d, struct virtio_dev *dev, struct err *err)
 {
+	if (d->n >= VM_MAX_DEVICES)
+		return err_set(err, "too many devices for the VM (at most %d)", VM_MAX_DEVICES);
 	d->all[d->n++] = dev;
+	return 0;
+}
+
+/* The next device's register window: slots follow the order of addition. */
+static uint64_t next_base(const struct vm_devices *d)
+{
+	return VM_MMIO_BASE + d->n * VIRTIO_MMIO_SIZE;
 }
 
 static int add_disk(struct vm_devices *d, const struct kvm_vm *mem, int fd, bool readonly,
@@ -23,16 +32,16 @@ static int add_disk(struct vm_devices *d, const struct kvm_vm *mem, int fd, bool
 		    struct err *err)
 {
 	size_t i = d->n;
-	struct virtio_blk *b = &d->blk[i - VM_CONSOLES];
-	uint32_t gsi = VM_GSI_BASE + (uint32_t)(i < VM_OWN_GSIS ? i : VM_OWN_GSIS + i % 2);
+	struct virtio_blk *b;
+	uint32_t gsi = i < VM_OWN_GSIS ? VM_GSI_BASE + (uint32_t)i : VM_SHARED_GSI;
 
-	if (i >= VM_MAX_DEVICES)
+	if (i < VM_CONSOLES || i - VM_CONSOLES >= VM_BLK_MAX)
 		return err_set(err, "too many disks for the VM");
-	if (virtio_blk_init(b, mem, VM_MMIO_BASE + i * VIRTIO_MMIO_SIZE, gsi, set_irq, ctx, fd,
-			    readonly, serial, err) < 0)
+	b = &d->blk[i - VM_CONSOLES];
+	if (virtio_blk_init(b, mem, next_base(d), gsi, set_irq, ctx, fd, readonly, serial,
+			    err) < 0)
 		return -1;
-	add(d, &b->dev);
-	return 0;
+	return add(d, &b->dev, err);
 }
 
 static int open_disk(const char *path, bool readonly, struct err *err)
@@ -75,6 +84,23 @@ static int add_root_disks(struct vm_devices *d, const struct kvm_vm *mem, const 
 	return i ? 0 : err_set(err, "the bundle names no root image");
 }
 
+/* The NIC last: the agent finds it by name (eth0), not by probe order. Its
+ * I/O thread starts now, before the VMM's seccomp filter, which it inherits. */
+static int add_net(struct vm_devices *d, const struct kvm_vm *mem,
+		   const struct vm_container_io *io, void (*set_irq)(void *, uint32_t, int),
+		   void *ctx, struct err *err)
+{
+	if (virtio_net_init(&d->net, mem, next_base(d), VM_NET_GSI, set_irq, ctx, io->tap_fd,
+			    io->mac, err) < 0 ||
+	    add(d, &d->net.dev, err) < 0)
+		return err_wrap(err, "the VM's network device");
+	d->has_net = true;
+	d->vm_fd = mem->vm_fd;
+	if (virtio_net_start(&d->net, mem->vm_fd, err) < 0)
+		return err_wrap(err, "the VM's network device");
+	return 0;
+}
+
 int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 		      const struct vm_container_io *io,
 		      void (*set_irq)(void *, uint32_t, int), void *ctx, struct err *err)
@@ -82,6 +108,7 @@ int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 	size_t i;
 
 	memset(d, 0, sizeof(*d));
+	d->vm_fd = -1;
 	for (i = 0; i < VM_BLK_MAX; i++)
 		d->disk_fds[i] = -1;
 	d->ctl[0] = d->ctl[1] = -1;
@@ -98,20 +125,20 @@ int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 	virtio_console_init(&d->con[0], mem, VM_MMIO_BASE, VM_GSI_BASE, set_irq, ctx,
 			    io->stdin_fd, io->stdout_fd);
 	d->con[0].wake_fd = d->wake_fd;
-	add(d, &d->con[0].dev);
+	add(d, &d->con[0].dev, err);
 	virtio_console_init(&d->con[1], mem, VM_MMIO_BASE + VIRTIO_MMIO_SIZE, VM_GSI_BASE + 1,
 			    set_irq, ctx, -1, io->stderr_fd);
-	add(d, &d->con[1].dev);
+	add(d, &d->con[1].dev, err);
 	if (pipe2(d->ctl, O_CLOEXEC) < 0)
 		return err_sys(err, errno, "pipe");
 	virtio_console_init(&d->con[2], mem, VM_MMIO_BASE + 2 * VIRTIO_MMIO_SIZE, VM_GSI_BASE + 2,
 			    set_irq, ctx, d->ctl[0], -1);
 	d->con[2].wake_fd = d->wake_fd;
-	add(d, &d->con[2].dev);
+	add(d, &d->con[2].dev, err);
 	virtio_console_init(&d->con[3], mem, VM_MMIO_BASE + 3 * VIRTIO_MMIO_SIZE, VM_GSI_BASE + 3,
 			    set_irq, ctx, d->exec.to_guest[0], d->exec.from_guest[1]);
 	d->con[3].wake_fd = d->wake_fd;
-	add(d, &d->con[3].dev);
+	add(d, &d->con[3].dev, err);
 	/* Config and upper first: they keep a pin each, the image's disks share. */
 	if (add_disk(d, mem, io->config_fd, true, AGENT_DISK_CONFIG, set_irq, ctx, err) < 0)
 		return -1;
@@ -119,13 +146,18 @@ int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 			  add_disk(d, mem, d->disk_fds[1], false, AGENT_DISK_UPPER, set_irq, ctx,
 				   err) < 0))
 		return -1;
-	return add_root_disks(d, mem, io->rootfs, set_irq, ctx, err);
+	if (add_root_disks(d, mem, io->rootfs, set_irq, ctx, err) < 0)
+		return -1;
+	return io->net ? add_net(d, mem, io, set_irq, ctx, err) : 0;
 }
 
 void vm_devices_destroy(struct vm_devices *d)
 {
 	size_t i;
 
+	if (d->has_net)
+		virtio_net_destroy(&d->net, d->vm_fd);
+	d->has_net = false;
 	for (i = 0; i < VM_BLK_MAX; i++)
 		if (d->disk_fds[i] >= 0)
 			close(d->disk_fds[i]);

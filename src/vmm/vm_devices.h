@@ -16,17 +16,21 @@
 #include "util/err.h"
 #include "vmm/devices/virtio_blk.h"
 #include "vmm/devices/virtio_console.h"
+#include "vmm/devices/virtio_net.h"
 #include "vmm/exec_mux.h"
 
 #define VM_CONSOLES 4
 #define VM_MMIO_BASE 0xd0000000ULL
 #define VM_GSI_BASE 16           /* IOAPIC pins above the ISA interrupts */
-/* Consoles, config, upper, and up to AGENT_ROOT_DISKS_MAX image disks. The
- * first VM_OWN_GSIS devices own a pin each from VM_GSI_BASE on; the image's
- * disks after them share the last pins (the VMM ORs the levels). */
+/* Consoles, config, upper, up to AGENT_ROOT_DISKS_MAX image disks and the
+ * NIC. The first VM_OWN_GSIS devices own a pin each from VM_GSI_BASE on, the
+ * NIC owns the next (VM_NET_GSI); the image's disks after the first ones
+ * share the last pin (the VMM ORs the levels). */
 #define VM_BLK_MAX (AGENT_ROOT_DISKS_MAX + 2)
-#define VM_MAX_DEVICES (VM_CONSOLES + VM_BLK_MAX)
+#define VM_MAX_DEVICES (VM_CONSOLES + VM_BLK_MAX + 1)
 #define VM_OWN_GSIS 6
+#define VM_NET_GSI (VM_GSI_BASE + VM_OWN_GSIS)
+#define VM_SHARED_GSI (VM_NET_GSI + 1)
 
 struct vm_container_io {
 	int stdin_fd, stdout_fd, stderr_fd;   /* -1: none */
@@ -40,6 +44,11 @@ struct vm_container_io {
 	 * app until then), and one is written to ready_fd once the guest is up;
 	 * -1: none. */
 	int start_fd, ready_fd;
+	/* The NIC: a TAP (IFF_VNET_HDR, 12-byte header, non-blocking) and the
+	 * MAC the guest gets; only when net is set. */
+	bool net;
+	int tap_fd;
+	uint8_t mac[6];
 };
 
 
@@ -48,6 +57,9 @@ struct vm_devices {
 	struct exec_mux exec;
 	int ctl[2];                           /* pipe: control lines into con[2] */
 	struct virtio_blk blk[VM_BLK_MAX];
+	struct virtio_net net;
+	bool has_net;
+	int vm_fd;                            /* for the NIC's ioeventfds */
 	struct virtio_dev *all[VM_MAX_DEVICES];
 	size_t n;
 	int wake_fd;                          /* eventfd: receive buffers, or stop */

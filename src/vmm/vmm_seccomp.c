@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -50,6 +51,7 @@ static const int any_args[] = {
 static const unsigned long ioctls[] = {
 	KVM_RUN, KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS,
 	TIOCGWINSZ, TIOCSWINSZ, TCGETS, FIONBIO,
+	TUNSETOFFLOAD,      /* virtio-net: the offloads the driver took */
 };
 
 static const int fcntls[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC };

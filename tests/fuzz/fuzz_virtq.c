@@ -20,7 +20,9 @@
  *   8 RESIZE cols:u16 rows:u16
  *   9 CHAIN  dev q off:u32 len:u16 dir:u8        pop and copy in/out directly
  *  10 STATUS dev v:u8                            write the status register
- * dev and q are bytes (dev & 1: 0 console, 1 blk; q mod the device's
+ *  11 FRAME  n:u16 bytes[n]                      a frame arrives on the NIC's TAP
+ *  12 NETIO                                      the NIC's I/O thread runs a pass
+ * dev and q are bytes (dev bit 1: net, else bit 0: 0 console, 1 blk; q mod the device's
  * queues); gpa is kind:u8 then u16 (slot 0), u16 (near slot 1), u64 (raw)
  * or u8 (back from a slot's end); len is u16, or u32 when kind bit 7 is set.
  * Multi-byte values are little-endian. */
@@ -32,10 +34,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "vmm/devices/virtio_blk.h"
 #include "vmm/devices/virtio_console.h"
+#include "vmm/devices/virtio_net.h"
 #include "vmm/virtio_mmio.h"
 #include "vmm/virtq.h"
 
@@ -68,6 +72,8 @@ static uint8_t *slot0, *slot1;
 static int disk_fd, in_rd, in_wr, out_fd, wake_fd;
 static struct virtio_console con;
 static struct virtio_blk blk;
+static struct virtio_net net;
+static int tap[2];              /* tap[0]: the NIC's, tap[1]: the wire */
 static uint8_t scratch[65536];
 
 static void irq_ignore(void *ctx, uint32_t gsi, int level)
@@ -99,6 +105,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("fds");
 	in_rd = p[0];
 	in_wr = p[1];
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, tap) < 0)
+		die("socketpair");
 	return 0;
 }
 
@@ -136,7 +144,9 @@ static uint32_t in_len(struct input *in)
 
 static struct virtio_dev *in_dev(struct input *in)
 {
-	return in_u8(in) & 1 ? &blk.dev : &con.dev;
+	uint8_t b = in_u8(in);
+
+	return b & 2 ? &net.dev : b & 1 ? &blk.dev : &con.dev;
 }
 
 static struct virtq *in_queue(struct input *in, struct virtio_dev *d)
@@ -267,13 +277,28 @@ static void op_input(struct input *in)
 	virtio_console_input(&con);
 }
 
+/* A frame from the wire: up to 64 KiB of it (the header the TAP would
+ * prepend included), then the I/O thread's pass. */
+static void op_frame(struct input *in)
+{
+	uint16_t n = in_u16(in);
+
+	if (n > in->n)
+		n = (uint16_t)in->n;
+	if (send(tap[1], in->p, n, 0) < 0 && errno != EAGAIN && errno != ENOBUFS)
+		die("the NIC's wire");
+	in->p += n;
+	in->n -= n;
+	virtio_net_process(&net);
+}
+
 static void run_op(struct input *in)
 {
 	struct virtio_dev *d;
 	uint16_t off;
 	uint8_t w, buf[8] = { 0 };
 
-	switch (in_u8(in) % 11) {
+	switch (in_u8(in) % 13) {
 	case 0:
 		d = in_dev(in);
 		off = in_u16(in) % 0x200;
@@ -304,6 +329,8 @@ static void run_op(struct input *in)
 	case 6:
 		d = in_dev(in);
 		mmio_write32(d, REG_QUEUE_NOTIFY, in_u8(in));
+		if (d == &net.dev)
+			virtio_net_process(&net);   /* the I/O thread's part of the kick */
 		break;
 	case 7: op_input(in); break;
 	case 8: {
@@ -317,6 +344,8 @@ static void run_op(struct input *in)
 		d = in_dev(in);
 		mmio_write32(d, REG_STATUS, in_u8(in));
 		break;
+	case 11: op_frame(in); break;
+	case 12: virtio_net_process(&net); break;
 	}
 }
 
@@ -331,6 +360,9 @@ static void reset_host_side(void)
 	if (ftruncate(disk_fd, 0) < 0 || ftruncate(disk_fd, DISK_SIZE) < 0)
 		die("disk");
 	while (read(in_rd, drain, sizeof(drain)) > 0)
+		;
+	while (recv(tap[0], drain, sizeof(drain), 0) >= 0 ||
+	       recv(tap[1], drain, sizeof(drain), 0) >= 0)
 		;
 	if (read(wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		die("eventfd");
@@ -349,13 +381,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (virtio_blk_init(&blk, &vm, 0xd0001000, 6, irq_ignore, NULL, disk_fd, cfg & 1, "fuzz",
 			    &err) < 0)
 		die(err.msg);
+	if (virtio_net_init(&net, &vm, 0xd0002000, 7, irq_ignore, NULL, tap[0],
+			    (const uint8_t *)"\x02\0\0\0\0\1", &err) < 0)
+		die(err.msg);
 	if (!(cfg & 2)) {
 		bring_up(&con.dev, 0, 1u << ((cfg >> 4) % 9));
 		bring_up(&blk.dev, 2, 1u << ((cfg >> 4) % 9));
+		bring_up(&net.dev, 3, 1u << ((cfg >> 4) % 9));
 	}
 	for (ops = 0; in.n && ops < MAX_OPS; ops++)
 		run_op(&in);
+	virtio_net_destroy(&net, -1);
 	pthread_mutex_destroy(&con.dev.lock);
 	pthread_mutex_destroy(&blk.dev.lock);
+	pthread_mutex_destroy(&net.dev.lock);
 	return 0;
 }

@@ -172,6 +172,14 @@ put("virtq", "manual.bin", bytes([2]) + b"".join(
     bytes([1, 0]) + le(0x100, 2) + bytes([7]) + poke(0x8000, b"hi") +
     desc(0, 1, 0, 0x8000, 2, 0, 0) + avail(0, 1, 0) + kick(0, 1))
 
+# virtio-net (dev 2; rx rings at region 3, tx at 4): a frame out, a frame in.
+put("virtq", "net-tx.bin", cfg8 + poke(0xc000, bytes(12) + b"frame!") +
+    desc(2, 1, 0, 0xc000, 12, NEXT, 1) + desc(2, 1, 1, 0xc00c, 6, 0, 0) + avail(2, 1, 0) +
+    kick(2, 1))
+put("virtq", "net-rx.bin", cfg8 + desc(2, 0, 0, 0xc000, 12, WRITE | NEXT, 1) +
+    desc(2, 0, 1, 0xc100, 1514, WRITE, 0) + avail(2, 0, 0) + kick(2, 0) +
+    bytes([11]) + le(18, 2) + bytes(12) + b"pong!!" + bytes([12]))
+
 # exec_mux: a guest on the exec channel and two clients (sessions 1 and 2);
 # see the format in fuzz_exec_mux.c. Frames: type, session:u32, len:u32, data.
 def frame(t, session, data):

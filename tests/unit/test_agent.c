@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include "guest/agent.h"
 #include "guest/agent_proto.h"
 #include "guest/app.h"
+#include "guest/net.h"
 #include "guest/update.h"
 #include "vmm/guest_config.h"
 
@@ -386,6 +388,84 @@ static void test_root_disks(void **state)
 		two[off + 6] = TAG_END;
 		assert_int_equal(agent_config_parse(two, off + 7, &p), -1);
 	}
+}
+
+/* The NIC: what the VMM writes comes back; a lone address, gateway or MTU,
+ * malformed values and repeats are refused. */
+static void test_net_records(void **state)
+{
+	const char *argv[] = { "true", NULL };
+	struct guest_process gp = { .argv = argv, .net_mac = "02:42:0a:63:00:02",
+				    .net_addr = "10.99.0.2/24", .net_gateway = "10.99.0.1",
+				    .net_mtu = 1500 };
+	static const uint8_t mac[6] = { 0x02, 0x42, 0x0a, 0x63, 0x00, 0x02 };
+	static const char *const bad_mac[] = { "", "02:42:0a:63:00", "02:42:0a:63:00:02:",
+		"02-42-0a-63-00-02", "02:42:0a:63:00:0g", "01:00:5e:00:00:01", "0242:0a:63:00:02:",
+		" 2:42:0a:63:00:02" };
+	static const char *const bad_addr[] = { "", "10.99.0.2", "10.99.0.2/", "10.99.0.2/0",
+		"10.99.0.2/33", "10.99.0.2/-1", "10.99.0.2/+8", "10.99.0.2/24 ", "10.99.0/24",
+		"10.99.0.256/24", "/24", "10.99.0.2/99999999999999999999",
+		"1111111111111111111111111.2.3.4/8", "fe80::1/64" };
+	static const char *const bad_gw[] = { "", "10.99.0", "10.99.0.1/24", "::1", "10.99.0.1 " };
+	static const char *const bad_mtu[] = { "", "0", "67", "65536", "-1", "+1500", " 1500",
+		"1500x", "99999999999999999999" };
+	unsigned char buf[4096];
+	struct agent_process p;
+	struct agent_net n;
+	size_t i;
+
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), 0);
+	assert_true(p.net.has_mac && p.net.has_addr && p.net.has_gateway);
+	assert_memory_equal(p.net.mac, mac, 6);
+	assert_int_equal(p.net.addr.s_addr, htonl(0x0a630002));
+	assert_int_equal(p.net.prefix, 24);
+	assert_int_equal(p.net.gateway.s_addr, htonl(0x0a630001));
+	assert_int_equal(p.net.mtu, 1500);
+	agent_process_free(&p);
+	/* No NIC: nothing said, nothing set up. */
+	gp.net_addr = NULL;
+	assert_int_equal(agent_config_parse(buf, blob(&gp, buf, sizeof(buf)), &p), 0);
+	assert_false(p.net.has_addr);
+	agent_process_free(&p);
+	/* Alone, each record is refused: the NIC is named by MAC and address together. */
+	assert_int_equal(parse_one(TAG_NET_ADDR, "10.99.0.2/24", &p), -1);
+	assert_int_equal(parse_one(TAG_NET_MAC, "02:42:0a:63:00:02", &p), -1);
+	assert_int_equal(parse_one(TAG_NET_GATEWAY, "10.99.0.1", &p), -1);
+	assert_int_equal(parse_one(TAG_NET_MTU, "1500", &p), -1);
+	for (i = 0; i < sizeof(bad_mac) / sizeof(bad_mac[0]); i++) {
+		memset(&n, 0, sizeof(n));
+		if (agent_net_record(&n, TAG_NET_MAC, bad_mac[i]) != -1)
+			fail_msg("TAG_NET_MAC \"%s\" was taken", bad_mac[i]);
+	}
+	for (i = 0; i < sizeof(bad_addr) / sizeof(bad_addr[0]); i++) {
+		memset(&n, 0, sizeof(n));
+		if (agent_net_record(&n, TAG_NET_ADDR, bad_addr[i]) != -1)
+			fail_msg("TAG_NET_ADDR \"%s\" was taken", bad_addr[i]);
+	}
+	for (i = 0; i < sizeof(bad_gw) / sizeof(bad_gw[0]); i++) {
+		memset(&n, 0, sizeof(n));
+		if (agent_net_record(&n, TAG_NET_GATEWAY, bad_gw[i]) != -1)
+			fail_msg("TAG_NET_GATEWAY \"%s\" was taken", bad_gw[i]);
+	}
+	for (i = 0; i < sizeof(bad_mtu) / sizeof(bad_mtu[0]); i++) {
+		memset(&n, 0, sizeof(n));
+		if (agent_net_record(&n, TAG_NET_MTU, bad_mtu[i]) != -1)
+			fail_msg("TAG_NET_MTU \"%s\" was taken", bad_mtu[i]);
+	}
+	/* A value with no text, an unknown tag, and every record twice. */
+	memset(&n, 0, sizeof(n));
+	assert_int_equal(agent_net_record(&n, TAG_NET_ADDR, NULL), -1);
+	assert_int_equal(agent_net_record(&n, TAG_NET_MTU + 1, "1"), -1);
+	assert_int_equal(agent_net_record(&n, TAG_NET_MAC, "02:42:0a:63:00:02"), 0);
+	assert_int_equal(agent_net_record(&n, TAG_NET_MAC, "02:42:0a:63:00:03"), -1);
+	assert_int_equal(agent_net_record(&n, TAG_NET_ADDR, "10.0.0.1/32"), 0);
+	assert_int_equal(n.prefix, 32);
+	assert_int_equal(agent_net_record(&n, TAG_NET_ADDR, "10.0.0.2/8"), -1);
+	assert_int_equal(agent_net_record(&n, TAG_NET_GATEWAY, "10.0.0.254"), 0);
+	assert_int_equal(agent_net_record(&n, TAG_NET_GATEWAY, "10.0.0.253"), -1);
+	assert_int_equal(agent_net_record(&n, TAG_NET_MTU, "9000"), 0);
+	assert_int_equal(agent_net_record(&n, TAG_NET_MTU, "9000"), -1);
+	assert_int_equal(agent_net_check(&n), 0);
 }
 
 static void test_too_big_is_refused(void **state)
@@ -885,6 +965,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_settings),
 		cmocka_unit_test(test_cgroup_records),
 		cmocka_unit_test(test_root_disks),
+		cmocka_unit_test(test_net_records),
 		cmocka_unit_test(test_too_big_is_refused),
 		cmocka_unit_test(test_user_lookup),
 		cmocka_unit_test(test_user_lookup_no_files),

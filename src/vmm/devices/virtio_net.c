@@ -1,0 +1,295 @@
+#include "vmm/devices/virtio_net.h"
+
+#include <errno.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define VIRTIO_ID_NET 1
+#define F_CSUM (1ULL << 0)
+#define F_GUEST_CSUM (1ULL << 1)
+#define F_MAC (1ULL << 5)
+#define F_GUEST_TSO4 (1ULL << 7)
+#define F_GUEST_TSO6 (1ULL << 8)
+#define F_HOST_TSO4 (1ULL << 11)
+#define F_HOST_TSO6 (1ULL << 12)
+#define Q_RX 0
+#define Q_TX 1
+#define LINK_UP 1
+#define NUM_BUFFERS_OFF 10          /* virtio_net_hdr_v1.num_buffers */
+#define MMIO_QUEUE_NOTIFY 0x050
+/* Frames per queue per pass: RX and TX take turns, neither starves. */
+#define BATCH 64
+
+static void net_config_read(struct virtio_dev *d, uint32_t off, void *data, uint32_t len)
+{
+	struct virtio_net *n = d->priv;
+	uint8_t cfg[8];
+	uint16_t status = LINK_UP;
+
+	memcpy(cfg, n->mac, 6);
+	memcpy(cfg + 6, &status, 2);
+	memcpy(data, cfg + off, len);
+}
+
+/* The driver kicked (the MMIO path, or going live): wake the I/O thread. */
+static void net_notify(struct virtio_dev *d, unsigned q)
+{
+	struct virtio_net *n = d->priv;
+	uint64_t one = 1;
+
+	if (q < 2 && write(n->kick_fd[q], &one, sizeof(one)) < 0)
+		return;     /* the counter is full: the thread is awake anyway */
+}
+
+/* The TAP may hand us what the driver accepts: checksum-less and TSO frames
+ * only when it negotiated GUEST_CSUM/TSO. A TAP that refuses (an old kernel,
+ * a test's socket) sends whole frames, which every driver takes. */
+static void net_offloads(struct virtio_net *n)
+{
+	uint64_t f = n->dev.driver_features;
+	unsigned tun = 0;
+
+	if (f == n->offloads_for)
+		return;
+	if (f & F_GUEST_CSUM) {
+		tun |= TUN_F_CSUM;
+		tun |= f & F_GUEST_TSO4 ? TUN_F_TSO4 : 0;
+		tun |= f & F_GUEST_TSO6 ? TUN_F_TSO6 : 0;
+	}
+	(void)ioctl(n->tap_fd, TUNSETOFFLOAD, (unsigned long)tun);
+	n->offloads_for = f;
+}
+
+/* Guest -> TAP: each chain's readable buffers are one frame, header first. */
+static bool net_tx(struct virtio_net *n)
+{
+	struct virtio_dev *d = &n->dev;
+	struct virtq *q = &d->queues[Q_TX];
+	struct iovec iov[VIRTQ_MAX_CHAIN];
+	struct virtq_chain c;
+	struct err err = { 0 };
+	int moved = 0, r = 0;
+
+	while (moved < BATCH && (r = virtq_pop(q, &c, &err)) == 1) {
+		size_t len;
+		unsigned k = virtq_chain_iov(&c, false, iov, &len);
+
+		if (len < VIRTIO_NET_HDR_LEN || len > VIRTIO_NET_FRAME_MAX ||
+		    writev(n->tap_fd, iov, (int)k) < 0)
+			n->tx_dropped++;    /* a bad frame, or the TAP refused it: the wire lost it */
+		else
+			n->tx_frames++;
+		if (virtq_push(q, c.head, 0, &err) < 0) {
+			r = -1;
+			break;
+		}
+		moved++;
+	}
+	if (r < 0) {
+		virtio_fail(d, &err);
+		return false;
+	}
+	if (moved)
+		virtio_notify_used(d, Q_TX);
+	return moved == BATCH;
+}
+
+/* One frame from the TAP into one chain. 1: moved, 0: nothing to read (the
+ * chain is given back), -1: stop (the guest broke the rules). */
+static int net_rx_one(struct virtio_net *n, struct virtq *q, const struct virtq_chain *c,
+		      struct err *err)
+{
+	struct iovec iov[VIRTQ_MAX_CHAIN];
+	uint16_t one = 1;
+	size_t room;
+	unsigned k = virtq_chain_iov(c, true, iov, &room);
+	ssize_t got;
+
+	if (room < VIRTIO_NET_HDR_LEN)
+		return err_set(err, "virtio-net: a receive buffer of %zu bytes has no room for "
+			       "the %d-byte header", room, VIRTIO_NET_HDR_LEN);
+	got = readv(n->tap_fd, iov, (int)k);
+	if (got < VIRTIO_NET_HDR_LEN) {
+		virtq_unpop(q);
+		/* EAGAIN: nothing waits. A frame larger than the buffers (a driver
+		 * that posted small ones after taking TSO) is lost by the TAP. */
+		if (got < 0 && errno != EAGAIN && errno != EINTR)
+			n->rx_dropped++;
+		return got < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : 1;
+	}
+	/* VERSION_1: num_buffers is 1 without mergeable buffers. */
+	virtq_chain_write(c, NUM_BUFFERS_OFF, &one, sizeof(one));
+	if (virtq_push(q, c->head, (uint32_t)got, err) < 0)
+		return -1;
+	n->rx_frames++;
+	return 1;
+}
+
+/* TAP -> guest, while both have something. */
+static bool net_rx(struct virtio_net *n)
+{
+	struct virtio_dev *d = &n->dev;
+	struct virtq *q = &d->queues[Q_RX];
+	struct virtq_chain c;
+	struct err err = { 0 };
+	int moved = 0, r = 0;
+	uint64_t frames = n->rx_frames;
+
+	n->rx_wants_tap = true;
+	while (moved < BATCH) {
+		r = virtq_pop(q, &c, &err);
+		if (r == 0)
+			n->rx_wants_tap = false;      /* starved: wait for the driver's kick */
+		if (r <= 0 || (r = net_rx_one(n, q, &c, &err)) <= 0)
+			break;
+		moved++;
+	}
+	if (r < 0) {
+		n->rx_wants_tap = false;
+		virtio_fail(d, &err);
+		return false;
+	}
+	if (n->rx_frames != frames)
+		virtio_notify_used(d, Q_RX);
+	return moved == BATCH;
+}
+
+bool virtio_net_process(struct virtio_net *n)
+{
+	bool more = false;
+
+	pthread_mutex_lock(&n->dev.lock);
+	if (virtio_running(&n->dev)) {
+		net_offloads(n);
+		more = net_tx(n);
+		if (virtio_running(&n->dev))
+			more |= net_rx(n);
+	} else {
+		n->rx_wants_tap = false;
+	}
+	pthread_mutex_unlock(&n->dev.lock);
+	return more;
+}
+
+static void drain(int fd)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0)
+		return;
+}
+
+static void *net_thread(void *arg)
+{
+	struct virtio_net *n = arg;
+	bool more = true;
+
+	for (;;) {
+		struct pollfd p[4] = {
+			{ .fd = n->stop_fd, .events = POLLIN },
+			{ .fd = n->kick_fd[Q_RX], .events = POLLIN },
+			{ .fd = n->kick_fd[Q_TX], .events = POLLIN },
+			{ .fd = n->rx_wants_tap ? n->tap_fd : -1, .events = POLLIN },
+		};
+
+		if (poll(p, 4, more ? 0 : -1) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			break;
+		if (p[1].revents)
+			drain(n->kick_fd[Q_RX]);
+		if (p[2].revents)
+			drain(n->kick_fd[Q_TX]);
+		more = virtio_net_process(n);
+	}
+	return NULL;
+}
+
+static const struct virtio_dev_ops net_ops = {
+	.device_id = VIRTIO_ID_NET,
+	.features = F_CSUM | F_GUEST_CSUM | F_MAC | F_GUEST_TSO4 | F_GUEST_TSO6 | F_HOST_TSO4 |
+		    F_HOST_TSO6,
+	.n_queues = 2,
+	.config_read = net_config_read,
+	.config_len = 8,
+	.notify = net_notify,
+};
+
+int virtio_net_init(struct virtio_net *n, const struct kvm_vm *mem, uint64_t base, uint32_t gsi,
+		    void (*set_irq)(void *, uint32_t, int), void *irq_ctx, int tap_fd,
+		    const uint8_t mac[6], struct err *err)
+{
+	unsigned i;
+
+	memset(n, 0, sizeof(*n));
+	n->tap_fd = tap_fd;
+	n->stop_fd = n->kick_fd[0] = n->kick_fd[1] = -1;
+	n->offloads_for = ~0ULL;
+	memcpy(n->mac, mac, 6);
+	virtio_dev_init(&n->dev, &net_ops, n, mem, base, gsi, set_irq, irq_ctx);
+	for (i = 0; i < 2; i++)
+		if ((n->kick_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+			return err_sys(err, errno, "virtio-net: eventfd");
+	if ((n->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return err_sys(err, errno, "virtio-net: eventfd");
+	return 0;
+}
+
+static int ioeventfd(struct virtio_net *n, int vm_fd, unsigned q, bool assign)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = q, .addr = n->dev.base + MMIO_QUEUE_NOTIFY, .len = 4,
+		.fd = n->kick_fd[q],
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	return ioctl(vm_fd, KVM_IOEVENTFD, &io);
+}
+
+int virtio_net_start(struct virtio_net *n, int vm_fd, struct err *err)
+{
+	sigset_t all, old;
+	unsigned q;
+	int e;
+
+	/* Without it (an old KVM) the kick takes the MMIO exit and net_notify. */
+	for (q = 0; q < 2 && vm_fd >= 0; q++)
+		n->ioeventfd[q] = ioeventfd(n, vm_fd, q, true) == 0;
+	/* SIGALRM (the vCPUs' kick) and the forwarded signals are not ours. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&n->thread, NULL, net_thread, n);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e)
+		return err_sys(err, e, "virtio-net: start its I/O thread");
+	n->started = true;
+	return 0;
+}
+
+void virtio_net_destroy(struct virtio_net *n, int vm_fd)
+{
+	uint64_t one = 1;
+	unsigned q;
+
+	if (n->started && write(n->stop_fd, &one, sizeof(one)) == sizeof(one))
+		pthread_join(n->thread, NULL);
+	n->started = false;
+	for (q = 0; q < 2; q++) {
+		if (n->ioeventfd[q] && vm_fd >= 0)
+			ioeventfd(n, vm_fd, q, false);
+		n->ioeventfd[q] = false;
+		if (n->kick_fd[q] >= 0)
+			close(n->kick_fd[q]);
+		n->kick_fd[q] = -1;
+	}
+	if (n->stop_fd >= 0)
+		close(n->stop_fd);
+	n->stop_fd = -1;
+}
