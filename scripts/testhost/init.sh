@@ -48,6 +48,9 @@ mount -t cgroup2 cgroup2 $r/sys/fs/cgroup 2>/dev/null || {
 # tmpfs mounted there below: keep it aside and put it back afterwards.
 case $cwd in /tmp/*|/run/*) mkdir -p /rw/cwd && mount --bind "$r$cwd" /rw/cwd ;; esac
 mount -t devtmpfs dev $r/dev
+# The static node systemd's tmpfiles makes on a real host (kmod static-nodes):
+# opening it loads tun on demand.
+mkdir -p $r/dev/net && { [ -e $r/dev/net/tun ] || mknod $r/dev/net/tun c 10 200; }
 mkdir -p $r/dev/pts $r/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts $r/dev/pts
 mount -t tmpfs -o mode=1777 shm $r/dev/shm

@@ -339,8 +339,8 @@ static void lease_release_net(const char *root, const char *net_id, const char *
 	_cleanup_close_ int fd = lock_path(lock, LOCK_EX, &(struct err){ 0 });
 	size_t i, j;
 
-	if (access(path, F_OK) < 0)
-		return;
+	if (fd < 0 || access(path, F_OK) < 0)
+		return;         /* unlocked: leases_read drops it once the netns is gone */
 	leases_read(root, path, ls);
 	for (i = j = 0; i < ls->n; i++)
 		if (strcmp(ls->owner[i], cid)) {
