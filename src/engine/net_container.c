@@ -896,7 +896,9 @@ static int setup_network(const char *root, struct container *c, struct err *err)
 		if (n == 0) {
 			_cleanup_free_ char *tag = tag_container(c->id);
 
-			if (net_ports_publish(root, c->record, c->id, ip, tag, err) < 0)
+			int prefix = json_integer_value(json_object_get(ep, "IPPrefixLen"));
+
+			if (net_ports_publish(root, c->record, c->id, ip, prefix, tag, err) < 0)
 				goto fail;
 		}
 		n++;

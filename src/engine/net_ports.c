@@ -222,11 +222,19 @@ bool net_ports_release(const char *root, const char *cid)
 
 /* --- publishing --- */
 
+/* Where a container's published ports lead: its address on its first
+ * network, that network's subnet, and the tag of its firewall rules. */
+struct port_dest {
+	char ip_txt[INET_ADDRSTRLEN];
+	char subnet[INET_ADDRSTRLEN + 12];
+	const char *tag;
+};
+
 static int binding_add(struct port_set *ps, const char *cid, const char *key, const char *hip,
-		       const char *hport, json_t *ports, char **rules, uint32_t cip,
-		       const char *tag, const char *name, struct err *err)
+		       const char *hport, json_t *ports, char **rules,
+		       const struct port_dest *d, const char *name, struct err *err)
 {
-	char proto[4] = "tcp", cip_txt[INET_ADDRSTRLEN], hip_txt[INET_ADDRSTRLEN], hp_txt[8];
+	char proto[4] = "tcp", hip_txt[INET_ADDRSTRLEN], hp_txt[8];
 	unsigned cport = 0, port = 0;
 	uint32_t ip = 0;
 	const struct port_use *other;
@@ -270,7 +278,6 @@ static int binding_add(struct port_set *ps, const char *cid, const char *key, co
 	ps->u[ps->n].port = port;
 	snprintf(ps->u[ps->n++].cid, 65, "%s", cid);
 	ip_format(ip, hip_txt);
-	ip_format(cip, cip_txt);
 	snprintf(hp_txt, sizeof(hp_txt), "%u", port);
 	list = json_object_get(ports, key);
 	if (!json_is_array(list)) {
@@ -279,6 +286,9 @@ static int binding_add(struct port_set *ps, const char *cid, const char *key, co
 	}
 	json_array_append_new(list, json_pack("{s:s, s:s}", "HostIp", hip_txt, "HostPort", hp_txt));
 	match = ip ? xasprintf("ip daddr %s", hip_txt) : xstrdup("fib daddr type local");
+	/* Masqueraded: what comes from the host's loopback, and hairpin from
+	 * the container's own subnet (itself included), whose answers would
+	 * otherwise go back across the bridge with no un-DNAT. */
 	next = xasprintf(
 		"%s"
 		"add rule ip " FW_TABLE " prerouting %s %s dport %u dnat to %s:%u comment \"%s\"\n"
@@ -286,9 +296,10 @@ static int binding_add(struct port_set *ps, const char *cid, const char *key, co
 		"add rule ip " FW_TABLE " postrouting ip saddr 127.0.0.0/8 ip daddr %s %s dport %u "
 		"masquerade comment \"%s\"\n"
 		"add rule ip " FW_TABLE " postrouting ip saddr %s ip daddr %s %s dport %u "
-		"masquerade comment \"%s\"\n",
-		*rules, match, proto, port, cip_txt, cport, tag, match, proto, port, cip_txt, cport,
-		tag, cip_txt, proto, cport, tag, cip_txt, cip_txt, proto, cport, tag);
+		"ct status dnat masquerade comment \"%s\"\n",
+		*rules, match, proto, port, d->ip_txt, cport, d->tag, match, proto, port, d->ip_txt,
+		cport, d->tag, d->ip_txt, proto, cport, d->tag, d->subnet, d->ip_txt, proto, cport,
+		d->tag);
 	free(match);
 	free(*rules);
 	*rules = next;
@@ -296,8 +307,10 @@ static int binding_add(struct port_set *ps, const char *cid, const char *key, co
 }
 
 int net_ports_publish(const char *root, json_t *record, const char *cid, uint32_t cip,
-		      const char *tag, struct err *err)
+		      int prefix, const char *tag, struct err *err)
 {
+	struct port_dest d = { .tag = tag };
+	char net_txt[INET_ADDRSTRLEN];
 	json_t *hc = json_object_get(record, "HostConfig");
 	json_t *bindings = json_object_get(hc, "PortBindings");
 	json_t *exposed = json_object_get(json_object_get(record, "Config"), "ExposedPorts");
@@ -320,12 +333,15 @@ int net_ports_publish(const char *root, json_t *record, const char *cid, uint32_
 		json_decref(ports);
 		return -1;
 	}
+	ip_format(cip, d.ip_txt);
+	ip_format(prefix > 0 ? cip & (0xffffffffu << (32 - prefix)) : 0, net_txt);
+	snprintf(d.subnet, sizeof(d.subnet), "%s/%d", net_txt, prefix > 0 ? prefix : 0);
 	ports_read(root, ps);
 	json_object_foreach(bindings, key, list) {
 		json_array_foreach(list, i, b) {
 			r = binding_add(ps, cid, key, json_string_value(json_object_get(b, "HostIp")),
 					json_string_value(json_object_get(b, "HostPort")), ports,
-					&rules, cip, tag, name, err);
+					&rules, &d, name, err);
 			if (r < 0)
 				goto out;
 		}
@@ -334,7 +350,7 @@ int net_ports_publish(const char *root, json_t *record, const char *cid, uint32_
 		if (json_object_get(ports, key))
 			continue;
 		if (json_is_true(json_object_get(hc, "PublishAllPorts"))) {
-			r = binding_add(ps, cid, key, "", "", ports, &rules, cip, tag, name, err);
+			r = binding_add(ps, cid, key, "", "", ports, &rules, &d, name, err);
 			if (r < 0)
 				goto out;
 		} else {

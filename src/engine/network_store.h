@@ -47,7 +47,7 @@ int net_ports_parse(const struct strv *specs, json_t **bindings, struct err *err
  * container's or a listening socket: an error naming it), DNAT rules tagged
  * tag; NetworkSettings.Ports filled in. */
 int net_ports_publish(const char *root, json_t *record, const char *cid, uint32_t ip,
-		      const char *tag, struct err *err);
+		      int prefix, const char *tag, struct err *err);
 /* Drop cid's host ports from the ports file: whether it had any (only then
  * can it have DNAT rules). */
 bool net_ports_release(const char *root, const char *cid);

@@ -1,4 +1,4 @@
-"""Networks (issue 14), process mode's host side: the store (network
+"""Networks (issue 14), in both modes: the store (network
 create/ls/inspect/rm/prune), a container on the default bridge or a user
 network (netns, veth, lease, route, masquerade), --internal, --network none,
 and that nothing outlives a container. Every test that starts a container on
@@ -14,7 +14,6 @@ import pytest
 from conftest import wait_for
 from netns import NetNS, Outside
 
-VM_NET = "the VMM's network device is another engineer's branch"
 
 
 def uniq(prefix):
@@ -174,7 +173,6 @@ def test_create_on_a_missing_network_is_refused(isobox):
 
 # --- containers on networks ---------------------------------------------------
 
-@pytest.mark.process_only(VM_NET)
 def test_default_bridge_gives_eth0_an_address_and_a_route(net, ns, mode):
     out = net.out("run", "--rm", f"--isolation={mode}", "busybox", "sh", "-c",
                   "ip -o -4 addr show eth0; ip route; cat /sys/class/net/eth0/address")
@@ -186,7 +184,6 @@ def test_default_bridge_gives_eth0_an_address_and_a_route(net, ns, mode):
                "172.17.0.1").returncode == 0
 
 
-@pytest.mark.process_only(VM_NET)
 def test_network_none_has_loopback_only(net, mode):
     out = net.out("run", "--rm", "--network", "none", f"--isolation={mode}", "busybox",
                   "cat", "/proc/net/dev")
@@ -194,7 +191,6 @@ def test_network_none_has_loopback_only(net, mode):
     assert ifaces == ["lo"]
 
 
-@pytest.mark.process_only(VM_NET)
 def test_two_containers_on_a_user_network_reach_each_other(net, ns, mode):
     name = uniq("pair")
     net.out("network", "create", "--subnet", "10.202.0.0/24", name)
@@ -229,14 +225,14 @@ def test_two_containers_on_a_user_network_reach_each_other(net, ns, mode):
     assert f"isobox-net-{nid[:12]}" not in ns.run("nft", "list", "ruleset").stdout
 
 
-@pytest.mark.process_only(VM_NET)
 def test_outbound_traffic_is_masqueraded_and_internal_has_no_way_out(net, ns, mode,
                                                                      tmp_path):
     out = Outside(ns, str(tmp_path / "www"))
     try:
-        # (this busybox's wget crashes with -q or -T: timeout and -O - instead)
-        r = net("run", "--rm", f"--isolation={mode}", "busybox", "timeout", "5", "wget",
-                "-O", "-", "http://10.99.0.2:8000/hello")
+        # (this busybox's wget crashes with -q or -T: timeout and -O - instead,
+        # under sh: a PID 1 wget would ignore timeout's SIGTERM)
+        r = net("run", "--rm", f"--isolation={mode}", "busybox", "sh", "-c",
+                "timeout 5 wget -O - http://10.99.0.2:8000/hello")
         assert r.returncode == 0 and r.stdout == "hello from outside\n", r.stderr
         name = uniq("internal")
         net.out("network", "create", "--internal", "--subnet", "10.203.0.0/24", name)
@@ -252,7 +248,6 @@ def test_outbound_traffic_is_masqueraded_and_internal_has_no_way_out(net, ns, mo
         out.close()
 
 
-@pytest.mark.process_only(VM_NET)
 def test_rm_leaves_nothing(net, ns, isobox, mode):
     cid = net.out("run", "-d", f"--isolation={mode}", "busybox", "sleep", "120").strip()
     assert f"veth{cid[:10]}" in ns.links() and leases(isobox, cid)
@@ -270,7 +265,6 @@ def test_rm_leaves_nothing(net, ns, isobox, mode):
     assert not [line for line in open_leases(isobox)]
 
 
-@pytest.mark.process_only(VM_NET)
 def test_kill_9_of_the_monitor_is_cleaned_up_by_the_next_command(net, ns, isobox, mode):
     cid = net.out("run", "-d", f"--isolation={mode}", "busybox", "sleep", "120").strip()
     with open(os.path.join(isobox.root, "containers", cid, "state.json")) as f:
@@ -286,7 +280,6 @@ def test_kill_9_of_the_monitor_is_cleaned_up_by_the_next_command(net, ns, isobox
     assert net.inspect(cid)["NetworkSettings"]["IPAddress"] == ""
 
 
-@pytest.mark.process_only(VM_NET)
 def test_start_again_after_kill_9_of_the_monitor(net, ns, isobox, mode):
     """No command between: the start itself finds what the killed monitor left."""
     cid = net.out("run", "-d", "-p", "8086:80", f"--isolation={mode}", "busybox", "sleep",
@@ -317,7 +310,6 @@ def start_web(net, mode, *args):
     return cid
 
 
-@pytest.mark.process_only(VM_NET)
 def test_published_port_answers_from_loopback_the_bridge_and_hairpin(net, ns, mode):
     cid = start_web(net, mode, "-p", "8080:80", "-p", "127.0.0.1::81")
     ports = net.inspect(cid)["NetworkSettings"]["Ports"]
@@ -333,8 +325,8 @@ def test_published_port_answers_from_loopback_the_bridge_and_hairpin(net, ns, mo
     assert fetch(ns, "http://127.0.0.1:8080/").stdout == "hello-from-web\n"
     assert fetch(ns, "http://172.17.0.1:8080/").stdout == "hello-from-web\n"
     # another container, through the gateway address, and the container itself (hairpin)
-    r = net("run", "--rm", f"--isolation={mode}", "busybox", "timeout", "5", "wget", "-O",
-            "-", "http://172.17.0.1:8080/")
+    r = net("run", "--rm", f"--isolation={mode}", "busybox", "sh", "-c",
+            "timeout 5 wget -O - http://172.17.0.1:8080/")
     assert r.stdout == "hello-from-web\n", r.stderr
     r = net("exec", cid, "timeout", "5", "wget", "-O", "-", "http://172.17.0.1:8080/")
     assert r.stdout == "hello-from-web\n", r.stderr
@@ -343,7 +335,6 @@ def test_published_port_answers_from_loopback_the_bridge_and_hairpin(net, ns, mo
     assert fetch(ns, "http://127.0.0.1:8080/").returncode != 0
 
 
-@pytest.mark.process_only(VM_NET)
 def test_a_taken_host_port_is_refused_before_the_container_starts(net, ns, isobox, mode):
     first = start_web(net, mode, "-p", "8081:80")
     r = net("run", "-d", "--name", uniq("second"), "-p", "8081:80", f"--isolation={mode}",
@@ -374,7 +365,6 @@ def test_a_taken_host_port_is_refused_before_the_container_starts(net, ns, isobo
         assert r.returncode == 125 and words in r.stderr, (bad, r.stderr)
 
 
-@pytest.mark.process_only(VM_NET)
 def test_publish_all_and_ranges(net, ns, isobox, rootfs_tar, mode):
     img = uniq("exposing")
     isobox.out("import", "--change", "EXPOSE 80", "--change", "EXPOSE 90/udp", rootfs_tar, img)
@@ -403,7 +393,6 @@ DOCKER_ENDPOINT_KEYS = ["IPAMConfig", "Links", "Aliases", "NetworkID", "Endpoint
                         "GlobalIPv6PrefixLen", "MacAddress", "DriverOpts"]
 
 
-@pytest.mark.process_only(VM_NET)
 def test_inspect_network_settings_as_docker(net, ns, mode):
     cid = net.out("run", "-d", "-p", "8090:80", f"--isolation={mode}", "busybox", "sleep",
                   "60").strip()
@@ -434,7 +423,6 @@ def test_inspect_network_settings_as_docker(net, ns, mode):
     assert ep["NetworkID"] == bridge["Id"] and ep["IPAddress"] == ep["EndpointID"] == ""
 
 
-@pytest.mark.process_only(VM_NET)
 def test_user_network_endpoint_mac_and_joining_another_container(net, ns, mode):
     name = uniq("un")
     net.out("network", "create", "--subnet", "10.204.0.0/24", name)
@@ -447,16 +435,20 @@ def test_user_network_endpoint_mac_and_joining_another_container(net, ns, mode):
     assert ep["IPAddress"] == "10.204.0.2"
     # the top-level copies are the default bridge's only, as docker's
     assert s["IPAddress"] == "" and s["Gateway"] == ""
-    out = net.out("run", "--rm", "--network", f"container:{cid}", f"--isolation={mode}",
-                  "busybox", "cat", "/sys/class/net/eth0/address")
-    assert out == "92:d0:c6:0a:29:33\n"
+    assert net.out("exec", cid, "cat", "/sys/class/net/eth0/address") == "92:d0:c6:0a:29:33\n"
+    r = net("run", "--rm", "--network", f"container:{cid}", f"--isolation={mode}",
+            "busybox", "cat", "/sys/class/net/eth0/address")
+    if mode == "hyperv":
+        # the VM's NIC takes its netns's eth0: a second VM cannot share it
+        assert r.returncode == 125 and "cannot share another container's" in r.stderr
+    else:
+        assert r.returncode == 0 and r.stdout == "92:d0:c6:0a:29:33\n", r.stderr
     # the MAC asked survives a restart
     net.out("restart", "-t", "1", cid)
     assert net.inspect(cid)["NetworkSettings"]["Networks"][name]["MacAddress"] == \
         "92:d0:c6:0a:29:33"
 
 
-@pytest.mark.process_only(VM_NET)
 def test_two_networks_are_kept_apart(net, ns, mode):
     a, b = uniq("apart-a"), uniq("apart-b")
     net.out("network", "create", "--subnet", "10.205.0.0/24", a)
@@ -475,7 +467,6 @@ def test_two_networks_are_kept_apart(net, ns, mode):
         assert r.returncode != 0, (other, r.stdout)
 
 
-@pytest.mark.process_only(VM_NET)
 def test_names_resolve_on_a_user_network_not_on_the_default_bridge(net, ns, mode):
     if not os.access("/usr/lib/podman/aardvark-dns", os.X_OK):
         pytest.fail("aardvark-dns missing: scripts/install-deps.sh installs it")
@@ -509,7 +500,6 @@ def test_names_resolve_on_a_user_network_not_on_the_default_bridge(net, ns, mode
     assert wait_for(lambda: not daemons(), 10), daemons()
 
 
-@pytest.mark.process_only(VM_NET)
 def test_aliases_dns_flags_and_extra_hosts(net, ns, mode):
     name = uniq("alias")
     net.out("network", "create", "--subnet", "10.208.0.0/24", name)
@@ -546,7 +536,6 @@ def test_aliases_dns_flags_and_extra_hosts(net, ns, mode):
     assert hc["DnsSearch"] == [] and hc["DnsOptions"] == []
 
 
-@pytest.mark.process_only(VM_NET)
 def test_published_port_answers_another_namespace_routed_to_the_host(net, ns, mode, tmp_path):
     out = Outside(ns, str(tmp_path / "www"))
     try:
@@ -559,7 +548,6 @@ def test_published_port_answers_another_namespace_routed_to_the_host(net, ns, mo
         out.close()
 
 
-@pytest.mark.process_only(VM_NET)
 def test_network_mtu_option(net, ns, mode):
     """-o com.docker.network.driver.mtu=N: the bridge, the veth and the
     container's eth0 take it, as docker's; a value no link takes is refused."""
@@ -574,3 +562,32 @@ def test_network_mtu_option(net, ns, mode):
     assert out.strip() == "9000"
     bridge = "br-" + json.loads(net.out("network", "inspect", name))[0]["Id"][:12]
     assert " mtu 9000 " in ns.run("ip", "-o", "link", "show", bridge, check=True).stdout
+
+
+# --- both modes on one network (issue 14's "done when") -----------------------
+
+@pytest.mark.needs_kvm
+def test_a_process_and_a_hyperv_container_call_each_other_by_name(net, ns):
+    name = uniq("mixed")
+    net.out("network", "create", "--subnet", "10.204.0.0/24", name)
+    net.made.append(name)
+    web = "echo hello-from-{} > /tmp/index.html && exec httpd -f -p 80 -h /tmp"
+    names = {m: uniq(f"web-{m}") for m in ("process", "hyperv")}
+    ports = {"process": "8092", "hyperv": "8093"}
+    ids = {m: net.out("run", "-d", "--network", name, "--name", names[m], "-p",
+                      f"{ports[m]}:80", f"--isolation={m}", "busybox", "sh", "-c",
+                      web.format(m)).strip() for m in ("process", "hyperv")}
+    assert net.inspect(ids["hyperv"])["HostConfig"]["Isolation"] == "hyperv"
+    # -p from the host's loopback, to each
+    for m in ("process", "hyperv"):
+        url = f"http://127.0.0.1:{ports[m]}/"
+        assert wait_for(lambda: fetch(ns, url).returncode == 0, 30), m
+        assert fetch(ns, url).stdout == f"hello-from-{m}\n"
+    # each calls the other by name, and through the other's published port
+    for client, server in (("process", "hyperv"), ("hyperv", "process")):
+        for url in (f"http://{names[server]}/", f"http://10.204.0.1:{ports[server]}/"):
+            r = net("exec", ids[client], "sh", "-c", f"timeout 10 wget -O - {url}")
+            assert r.stdout == f"hello-from-{server}\n", f"{client} -> {url}: {r.stderr}"
+    net.out("rm", "-f", ids["process"], ids["hyperv"])
+    assert not [link for link in ns.links() if link.startswith("veth")]
+    assert all(container_rules(ns, c) == 0 for c in ids.values())
