@@ -15,7 +15,6 @@ from conftest import wait_for
 from netns import NetNS, Outside
 
 
-
 def uniq(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
