@@ -9,7 +9,7 @@ import pytest
 
 from conftest import wait_for
 
-from test_network import VM_NET, NetIsobox, leases, net, ns, uniq  # noqa: F401 (fixtures)
+from test_network import NetIsobox, leases, net, ns, uniq  # noqa: F401 (fixtures)
 
 ERR = "Error response from daemon: "
 MULTI = "more than one network in hyperv mode is refused until the VM has a NIC per network"
