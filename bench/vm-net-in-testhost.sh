@@ -42,7 +42,7 @@ cfg["linux"]["namespaces"] = ns + [{"type": "network", "path": "/run/netns/ibx"}
 json.dump(cfg, open(sys.argv[1], "w"))
 PY
 ./build/isobox-runtime --root /tmp/bench-net-rt run --detach --bundle "$bundle" bench-net \
-	>/dev/null 2>/tmp/bench-net-ibx.err </dev/null
+	>/dev/null 2>/tmp/bench-net-ibx.err </dev/null || { cat /tmp/bench-net-ibx.err >&2; exit 1; }
 
 # QEMU: the same kernel, initramfs, agent and EROFS root; the config disk
 # carries the same command and the NIC's records (agent_proto.h).
@@ -78,9 +78,11 @@ ip netns exec qmu qemu-system-x86_64 -M microvm,rtc=on -enable-kvm -cpu host -m 
 	-drive id=c,file="$cfg",format=raw,if=none,readonly=on \
 	-device virtio-blk-device,drive=c,serial=isobox-config \
 	-netdev tap,id=n0,ifname=qtap0,script=no,downscript=no,vhost=off \
-	-device virtio-net-device,netdev=n0,mac="$mac" &
+	-device virtio-net-device,netdev=n0,mac="$mac"${QEMU_NET_OPTS:+,$QEMU_NET_OPTS} &
 qemu=$!
 for i in $(seq 1 100); do ip -n qmu link show qtap0 >/dev/null 2>&1 && break; sleep 0.1; done
+# script=no: QEMU leaves its TAP down (isobox's src/net/tap.c sets its own up).
+ip -n qmu link set qtap0 up
 # Kata's tcfilter join, as isobox makes it (src/net/tc.c).
 for pair in "eth0 qtap0" "qtap0 eth0"; do
 	set -- $pair
@@ -141,5 +143,5 @@ if len(res) == 2:
         f"latency {res['isobox'][1] / res['qemu'][1]:.2f}x (target <= 1.0x)")
 PY
 kill "$qemu" 2>/dev/null || true
-grep -i -E "isobox|virtio_net|eth0|error" /tmp/bench-net-qemu.log | tail -n 5 || true
+grep -i -E "virtio_net|eth0|error" /tmp/bench-net-qemu.log | tail -n 5 || true
 ./build/isobox-runtime --root /tmp/bench-net-rt delete --force bench-net >/dev/null 2>&1 || true

@@ -7,6 +7,8 @@
 # private network namespace. QEMU boots the same kernel, initramfs, agent and
 # EROFS root (microvm, virtio-net-device on a TAP with vnet_hdr, no vhost).
 # Usage (after make and tests/hyperv/prepare.sh): bench/vm-net.sh [SIZE_MiB] [RUNS]
+# QEMU_NET_OPTS=indirect_desc=off,... turns QEMU's virtio-net features off, to
+# compare like with like.
 # Runs through /tmp/th.sh when it exists (the machine's test-host slots).
 set -eu
 cd "$(dirname "$0")/.."
@@ -15,4 +17,4 @@ size=${1:-200} runs=${2:-3}
 run=scripts/testhost/run.sh
 [ -x /tmp/th.sh ] && run=/tmp/th.sh
 exec "$run" --timeout 3000 -- unshare -n -m --propagation private \
-	sh bench/vm-net-in-testhost.sh "$size" "$runs"
+	env QEMU_NET_OPTS="${QEMU_NET_OPTS:-}" sh bench/vm-net-in-testhost.sh "$size" "$runs"

@@ -127,9 +127,9 @@ bool virtq_wants_interrupt(const struct virtq *q)
 	return !avail || !(avail[0] & AVAIL_F_NO_INTERRUPT);
 }
 
-void virtq_unpop(struct virtq *q)
+void virtq_unpop(struct virtq *q, unsigned n)
 {
-	q->next_avail--;
+	q->next_avail -= (uint16_t)n;
 }
 
 unsigned virtq_chain_iov(const struct virtq_chain *c, bool device_writes, struct iovec *iov,

@@ -46,9 +46,9 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c, struct err *err);
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written, struct err *err);
 /* Whether the driver wants an interrupt now (it may suppress them). */
 bool virtq_wants_interrupt(const struct virtq *q);
-/* Give back the chain the last virtq_pop took, unused (the device had nothing
- * to put in it yet): the next pop takes it again. */
-void virtq_unpop(struct virtq *q);
+/* Give back the n chains the last virtq_pops took, unused (the device had
+ * nothing to put in them yet): the next pops take them again. */
+void virtq_unpop(struct virtq *q, unsigned n);
 /* The chain's buffers of one direction as an iovec (at most VIRTQ_MAX_CHAIN
  * entries), so data moves with readv/writev straight to or from guest RAM.
  * Returns the number of entries; *total gets their byte count. */

@@ -5,6 +5,7 @@
 #include <linux/kvm.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -19,6 +20,7 @@
 #define F_GUEST_TSO6 (1ULL << 8)
 #define F_HOST_TSO4 (1ULL << 11)
 #define F_HOST_TSO6 (1ULL << 12)
+#define F_MRG_RXBUF (1ULL << 15)
 #define Q_RX 0
 #define Q_TX 1
 #define LINK_UP 1
@@ -101,35 +103,159 @@ static bool net_tx(struct virtio_net *n)
 	return moved == BATCH;
 }
 
-/* One frame from the TAP into one chain. 1: moved, 0: nothing to read (the
- * chain is given back), -1: stop (the guest broke the rules). */
-static int net_rx_one(struct virtio_net *n, struct virtq *q, const struct virtq_chain *c,
+/* What one receive step did. */
+enum rx_step { RX_ERROR = -1, RX_TAP_EMPTY, RX_MOVED, RX_STARVED };
+
+/* Receive chains gathered for one frame: with MRG_RXBUF a frame may span
+ * several (the driver posts page-sized buffers), each returned with its part.
+ * One more iovec than chains: the pending buffer, for what they cannot hold. */
+struct rx_gather {
+	struct iovec iov[VIRTQ_MAX_SIZE + 1];
+	unsigned n_iov;
+	uint16_t head[VIRTQ_MAX_SIZE];
+	size_t room[VIRTQ_MAX_SIZE];
+	unsigned n;
+	size_t total;
+};
+
+/* Pop chains until their room holds want bytes, or the queue is empty (one
+ * chain without MRG_RXBUF). The number popped, or -1: the guest broke the
+ * rules. */
+static int rx_gather(struct virtq *q, bool merge, size_t want, struct rx_gather *g,
+		     struct err *err)
+{
+	struct virtq_chain c;
+	int r = 0;
+
+	g->n = g->n_iov = 0;
+	g->total = 0;
+	while (g->total < want && g->n < VIRTQ_MAX_SIZE && (merge || !g->n)) {
+		r = virtq_pop(q, &c, err);
+		if (r <= 0)
+			break;
+		if (g->n_iov + c.n > VIRTQ_MAX_SIZE) {
+			virtq_unpop(q, 1);      /* no iovec left for it: the next frame's */
+			break;
+		}
+		g->head[g->n] = c.head;
+		g->n_iov += virtq_chain_iov(&c, true, g->iov + g->n_iov, &g->room[g->n]);
+		if (g->room[g->n] < VIRTIO_NET_HDR_LEN)
+			return err_set(err, "virtio-net: a receive buffer of %zu bytes has no room "
+				       "for the %d-byte header", g->room[g->n], VIRTIO_NET_HDR_LEN);
+		g->total += g->room[g->n++];
+	}
+	return r < 0 ? -1 : (int)g->n;
+}
+
+/* Copy len bytes into the iovec stream at off. */
+static void iov_put(const struct iovec *iov, unsigned n, size_t off, const void *data,
+		    size_t len)
+{
+	const uint8_t *p = data;
+	unsigned i;
+
+	for (i = 0; i < n && len; i++) {
+		size_t take;
+
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		take = iov[i].iov_len - off < len ? iov[i].iov_len - off : len;
+		memcpy((uint8_t *)iov[i].iov_base + off, p, take);
+		p += take;
+		len -= take;
+		off = 0;
+	}
+}
+
+/* A frame of len bytes, now in the gathered chains: each chain gets its
+ * part, in order, num_buffers goes into the header, and the chains the frame
+ * did not reach are given back (they were popped last). */
+static int rx_publish(struct virtio_net *n, struct virtq *q, struct rx_gather *g, size_t len,
 		      struct err *err)
 {
-	struct iovec iov[VIRTQ_MAX_CHAIN];
-	uint16_t one = 1;
-	size_t room;
-	unsigned k = virtq_chain_iov(c, true, iov, &room);
-	ssize_t got;
+	uint16_t used;
+	unsigned i;
 
-	if (room < VIRTIO_NET_HDR_LEN)
-		return err_set(err, "virtio-net: a receive buffer of %zu bytes has no room for "
-			       "the %d-byte header", room, VIRTIO_NET_HDR_LEN);
-	got = readv(n->tap_fd, iov, (int)k);
-	if (got < VIRTIO_NET_HDR_LEN) {
-		virtq_unpop(q);
-		/* EAGAIN: nothing waits. A frame larger than the buffers (a driver
-		 * that posted small ones after taking TSO) is lost by the TAP. */
-		if (got < 0 && errno != EAGAIN && errno != EINTR)
-			n->rx_dropped++;
-		return got < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : 1;
+	for (i = 0; i < g->n && len; i++) {
+		uint32_t part = (uint32_t)(len < g->room[i] ? len : g->room[i]);
+
+		if (virtq_push(q, g->head[i], part, err) < 0)
+			return RX_ERROR;
+		len -= part;
 	}
-	/* VERSION_1: num_buffers is 1 without mergeable buffers. */
-	virtq_chain_write(c, NUM_BUFFERS_OFF, &one, sizeof(one));
-	if (virtq_push(q, c->head, (uint32_t)got, err) < 0)
-		return -1;
+	used = (uint16_t)i;
+	virtq_unpop(q, g->n - i);
+	/* 1 without mergeable buffers (VERSION_1) */
+	iov_put(g->iov, g->n_iov, NUM_BUFFERS_OFF, &used, sizeof(used));
 	n->rx_frames++;
-	return 1;
+	return RX_MOVED;
+}
+
+/* The frame that arrived when the posted buffers could not hold it, once
+ * they can. */
+static int rx_pending(struct virtio_net *n, struct virtq *q, bool merge, struct rx_gather *g,
+		      struct err *err)
+{
+	int got = rx_gather(q, merge, n->pend_len, g, err);
+
+	if (got < 0)
+		return RX_ERROR;
+	if (g->total < n->pend_len) {
+		virtq_unpop(q, g->n);
+		if (got && !merge) {
+			n->rx_dropped++;        /* larger than any buffer the driver posts */
+			n->pend_len = 0;
+			return RX_MOVED;
+		}
+		return RX_STARVED;
+	}
+	iov_put(g->iov, g->n_iov, 0, n->pend, n->pend_len);
+	got = rx_publish(n, q, g, n->pend_len, err);
+	n->pend_len = 0;
+	return got;
+}
+
+/* One frame from the TAP, read straight into the guest's buffers when they
+ * can hold the largest one; else its overflow lands in the pending buffer,
+ * and the frame waits there whole for the driver to post more. */
+static int rx_step(struct virtio_net *n, struct virtq *q, bool merge, struct rx_gather *g,
+		   struct err *err)
+{
+	unsigned k;
+	ssize_t got;
+	size_t i, off;
+
+	if (n->pend_len)
+		return rx_pending(n, q, merge, g, err);
+	k = (unsigned)rx_gather(q, merge, VIRTIO_NET_FRAME_MAX, g, err);
+	if ((int)k < 0)
+		return RX_ERROR;
+	if (!k)
+		return RX_STARVED;
+	k = g->n_iov;
+	if (g->total < VIRTIO_NET_FRAME_MAX)
+		g->iov[k++] = (struct iovec){ n->pend, VIRTIO_NET_FRAME_MAX - g->total };
+	got = readv(n->tap_fd, g->iov, (int)k);
+	if (got < VIRTIO_NET_HDR_LEN) {
+		virtq_unpop(q, g->n);
+		if (got >= 0 || (errno != EAGAIN && errno != EINTR)) {
+			n->rx_dropped++;
+			return RX_MOVED;
+		}
+		return RX_TAP_EMPTY;
+	}
+	if ((size_t)got <= g->total)
+		return rx_publish(n, q, g, (size_t)got, err);
+	/* The overflow is at the pending buffer's start: the frame is made whole
+	 * there (its head copied back from the guest's buffers) and waits. */
+	memmove(n->pend + g->total, n->pend, (size_t)got - g->total);
+	for (i = 0, off = 0; i < g->n_iov; off += g->iov[i++].iov_len)
+		memcpy(n->pend + off, g->iov[i].iov_base, g->iov[i].iov_len);
+	n->pend_len = (size_t)got;
+	virtq_unpop(q, g->n);
+	return rx_pending(n, q, merge, g, err);
 }
 
 /* TAP -> guest, while both have something. */
@@ -137,21 +263,17 @@ static bool net_rx(struct virtio_net *n)
 {
 	struct virtio_dev *d = &n->dev;
 	struct virtq *q = &d->queues[Q_RX];
-	struct virtq_chain c;
+	bool merge = d->driver_features & F_MRG_RXBUF;
+	struct rx_gather g;
 	struct err err = { 0 };
-	int moved = 0, r = 0;
+	int moved = 0, r = RX_MOVED;
 	uint64_t frames = n->rx_frames;
 
-	n->rx_wants_tap = true;
-	while (moved < BATCH) {
-		r = virtq_pop(q, &c, &err);
-		if (r == 0)
-			n->rx_wants_tap = false;      /* starved: wait for the driver's kick */
-		if (r <= 0 || (r = net_rx_one(n, q, &c, &err)) <= 0)
-			break;
+	while (moved < BATCH && (r = rx_step(n, q, merge, &g, &err)) == RX_MOVED)
 		moved++;
-	}
-	if (r < 0) {
+	/* starved: wait for the driver's kick, not for the TAP */
+	n->rx_wants_tap = r == RX_TAP_EMPTY || r == RX_MOVED;
+	if (r == RX_ERROR) {
 		n->rx_wants_tap = false;
 		virtio_fail(d, &err);
 		return false;
@@ -212,14 +334,24 @@ static void *net_thread(void *arg)
 	return NULL;
 }
 
+/* The driver reset the device (under its lock): a frame that waited for
+ * receive buffers is lost with them. */
+static void net_reset(struct virtio_dev *d)
+{
+	struct virtio_net *n = d->priv;
+
+	n->pend_len = 0;
+}
+
 static const struct virtio_dev_ops net_ops = {
 	.device_id = VIRTIO_ID_NET,
 	.features = F_CSUM | F_GUEST_CSUM | F_MAC | F_GUEST_TSO4 | F_GUEST_TSO6 | F_HOST_TSO4 |
-		    F_HOST_TSO6,
+		    F_HOST_TSO6 | F_MRG_RXBUF,
 	.n_queues = 2,
 	.config_read = net_config_read,
 	.config_len = 8,
 	.notify = net_notify,
+	.reset = net_reset,
 };
 
 int virtio_net_init(struct virtio_net *n, const struct kvm_vm *mem, uint64_t base, uint32_t gsi,
@@ -234,6 +366,8 @@ int virtio_net_init(struct virtio_net *n, const struct kvm_vm *mem, uint64_t bas
 	n->offloads_for = ~0ULL;
 	memcpy(n->mac, mac, 6);
 	virtio_dev_init(&n->dev, &net_ops, n, mem, base, gsi, set_irq, irq_ctx);
+	if (!(n->pend = malloc(VIRTIO_NET_FRAME_MAX)))
+		return err_sys(err, ENOMEM, "virtio-net: its receive buffer");
 	for (i = 0; i < 2; i++)
 		if ((n->kick_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 			return err_sys(err, errno, "virtio-net: eventfd");
@@ -293,4 +427,7 @@ void virtio_net_destroy(struct virtio_net *n, int vm_fd)
 	if (n->stop_fd >= 0)
 		close(n->stop_fd);
 	n->stop_fd = -1;
+	free(n->pend);
+	n->pend = NULL;
+	n->pend_len = 0;
 }

@@ -27,6 +27,8 @@ struct virtio_net {
 	int stop_fd;                /* eventfd: the I/O thread ends */
 	bool ioeventfd[2];          /* KVM signals kick_fd[q] itself */
 	bool rx_wants_tap;          /* running with receive buffers: poll the TAP */
+	uint8_t *pend;              /* VIRTIO_NET_FRAME_MAX bytes: a frame that waits for */
+	size_t pend_len;            /* receive buffers to hold it (0: none) */
 	uint64_t offloads_for;      /* the driver features the TAP's offloads match */
 	pthread_t thread;
 	bool started;
