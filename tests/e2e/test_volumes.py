@@ -105,3 +105,222 @@ def test_volume_rm_and_prune(fresh):
     assert fresh.out("volume", "prune", "-f") == "Deleted Volumes:\nv3\n\nTotal reclaimed space: 0B\n"
     assert volumes(fresh) == []
     assert fresh.out("volume", "prune", "-f") == "Total reclaimed space: 0B\n"
+
+
+# ---- -v, --mount, --volumes-from -----------------------------------------------------
+
+def run(ib, mode, *args):
+    return ib("run", "--rm", f"--isolation={mode}", *args, timeout=300)
+
+
+def anon_count(ib):
+    return sum(1 for n in volumes(ib) if re.fullmatch(r"[0-9a-f]{64}", n))
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_named_volume_outlives_its_container(fresh, rootfs_tar, mode):
+    fresh.out("import", rootfs_tar, "busybox")
+    r = run(fresh, mode, "-v", "keep:/data", "busybox", "sh", "-c", "echo kept > /data/f")
+    assert r.returncode == 0, r.stderr
+    assert volumes(fresh) == ["keep"]          # -v NAME: made when missing
+    r = run(fresh, mode, "-v", "keep:/other", "busybox", "cat", "/other/f")
+    assert r.returncode == 0 and r.stdout == "kept\n", r.stderr
+    with open(os.path.join(fresh.root, "volumes", "keep", "_data", "f")) as f:
+        assert f.read() == "kept\n"
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_bind_rw_ro_and_missing_host_dir(isobox, mode, tmp_path):
+    host = tmp_path / "made" / "by" / "v"
+    r = run(isobox, mode, "-v", f"{host}:/h", "busybox", "sh", "-c", "echo w > /h/f")
+    assert r.returncode == 0, r.stderr
+    assert (host / "f").read_text() == "w\n"     # docker makes the missing directory
+    r = run(isobox, mode, "-v", f"{host}:/h:ro", "busybox", "sh", "-c",
+            "cat /h/f; echo x > /h/g")
+    assert r.returncode != 0 and r.stdout == "w\n"
+    assert "Read-only file system" in r.stderr
+    assert not (host / "g").exists()
+    r = run(isobox, mode, "--mount", f"type=bind,source={host},target=/m,readonly",
+            "busybox", "sh", "-c", "cat /m/f; touch /m/g")
+    assert r.returncode != 0 and r.stdout == "w\n" and not (host / "g").exists()
+    # a single file
+    (tmp_path / "one").write_text("file\n")
+    r = run(isobox, mode, "-v", f"{tmp_path}/one:/etc/one:ro", "busybox", "cat", "/etc/one")
+    assert r.returncode == 0 and r.stdout == "file\n", r.stderr
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_named_volume_ro_refuses_writes(fresh, rootfs_tar, mode):
+    fresh.out("import", rootfs_tar, "busybox")
+    fresh.out("volume", "create", "rov")
+    r = run(fresh, mode, "-v", "rov:/d:ro", "busybox", "sh", "-c", "echo x > /d/f")
+    assert r.returncode != 0 and "Read-only file system" in r.stderr
+    r = run(fresh, mode, "--mount", "source=rov,target=/d,readonly", "busybox", "touch", "/d/f")
+    assert r.returncode != 0
+    assert os.listdir(os.path.join(fresh.root, "volumes", "rov", "_data")) == []
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_anonymous_volume_and_rm(fresh, rootfs_tar, mode):
+    fresh.out("import", rootfs_tar, "busybox")
+    r = run(fresh, mode, "-v", "/scratch", "busybox", "sh", "-c", "touch /scratch/f")
+    assert r.returncode == 0, r.stderr
+    assert anon_count(fresh) == 0                 # run --rm took it along
+    cid = fresh.out("create", f"--isolation={mode}", "-v", "/scratch", "-v", "named:/n",
+                    "busybox", "true").strip()
+    assert anon_count(fresh) == 1
+    [c] = json.loads(fresh.out("inspect", cid))
+    assert c["Config"]["Volumes"] == {"/scratch": {}}
+    assert c["HostConfig"]["Binds"] == ["named:/n"]
+    fresh.out("rm", "-v", cid)
+    assert volumes(fresh) == ["named"]            # rm -v: anonymous ones only
+    cid = fresh.out("create", f"--isolation={mode}", "-v", "/scratch", "busybox",
+                    "true").strip()
+    fresh.out("rm", cid)
+    assert anon_count(fresh) == 1                 # rm without -v keeps it
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_volume_rm_refused_while_used(fresh, rootfs_tar, mode):
+    fresh.out("import", rootfs_tar, "busybox")
+    cid = fresh.out("create", f"--isolation={mode}", "-v", "busy:/b", "busybox",
+                    "true").strip()
+    for args in (["rm", "busy"], ["rm", "-f", "busy"]):
+        r = fresh("volume", *args)
+        assert r.returncode == 1
+        assert r.stderr == (f"Error response from daemon: remove busy: volume is in use - "
+                            f"[{cid}]\n")
+    fresh.out("volume", "prune", "-f")
+    assert volumes(fresh) == ["busy"]
+    fresh.out("rm", cid)
+    assert fresh.out("volume", "rm", "busy") == "busy\n"
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_inspect_mounts_docker_shape(fresh, rootfs_tar, mode, tmp_path):
+    fresh.out("import", rootfs_tar, "busybox")
+    src = str(tmp_path)
+    cid = fresh.out("create", f"--isolation={mode}", "-v", "mv:/data", "-v", f"{src}:/h:ro",
+                    "-v", "/anon", "--mount", "type=tmpfs,target=/t,tmpfs-size=1m",
+                    "--mount", f"type=bind,src={src},dst=/b,bind-propagation=rslave",
+                    "--mount", "type=volume,source=mv2,target=/m,readonly",
+                    "busybox", "true").strip()
+    [c] = json.loads(fresh.out("inspect", cid))
+    anon = [m["Name"] for m in c["Mounts"] if m["Destination"] == "/anon"][0]
+    vol = os.path.join(fresh.root, "volumes")
+    assert c["Mounts"] == [
+        {"Type": "volume", "Name": "mv", "Source": f"{vol}/mv/_data", "Destination": "/data",
+         "Driver": "local", "Mode": "z", "RW": True, "Propagation": ""},
+        {"Type": "bind", "Source": src, "Destination": "/h", "Mode": "ro", "RW": False,
+         "Propagation": "rprivate"},
+        {"Type": "tmpfs", "Source": "", "Destination": "/t", "Mode": "", "RW": True,
+         "Propagation": ""},
+        {"Type": "bind", "Source": src, "Destination": "/b", "Mode": "", "RW": True,
+         "Propagation": "rslave"},
+        {"Type": "volume", "Name": "mv2", "Source": f"{vol}/mv2/_data", "Destination": "/m",
+         "Driver": "local", "Mode": "z", "RW": False, "Propagation": ""},
+        {"Type": "volume", "Name": anon, "Source": f"{vol}/{anon}/_data",
+         "Destination": "/anon", "Driver": "local", "Mode": "", "RW": True,
+         "Propagation": ""},
+    ]
+    assert c["HostConfig"]["Binds"] == ["mv:/data", f"{src}:/h:ro"]
+    assert c["HostConfig"]["Mounts"] == [
+        {"Type": "tmpfs", "Target": "/t", "TmpfsOptions": {"SizeBytes": 1048576}},
+        {"Type": "bind", "Source": src, "Target": "/b",
+         "BindOptions": {"Propagation": "rslave"}},
+        {"Type": "volume", "Source": "mv2", "Target": "/m", "ReadOnly": True}]
+    assert c["Config"]["Volumes"] == {"/anon": {}}
+    r = fresh("start", "-a", cid, timeout=300)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_tmpfs_mount_size(isobox, mode):
+    r = run(isobox, mode, "--mount", "type=tmpfs,destination=/t,tmpfs-size=2m", "busybox",
+            "sh", "-c", "grep ' /t ' /proc/mounts")
+    assert r.returncode == 0 and "tmpfs" in r.stdout and "size=2048k" in r.stdout, r.stdout
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_volumes_from(fresh, rootfs_tar, mode, tmp_path):
+    fresh.out("import", rootfs_tar, "busybox")
+    fresh.out("create", f"--isolation={mode}", "--name", "src", "-v", "shared:/s",
+              "-v", f"{tmp_path}:/h", "busybox", "true")
+    r = run(fresh, mode, "--volumes-from", "src", "busybox", "sh", "-c",
+            "echo a > /s/f && echo b > /h/f")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "f").read_text() == "b\n"
+    r = run(fresh, mode, "--volumes-from", "src:ro", "busybox", "sh", "-c",
+            "cat /s/f; touch /s/g")
+    assert r.returncode != 0 and r.stdout == "a\n"
+    cid = fresh.out("create", f"--isolation={mode}", "--volumes-from", "src:ro", "busybox",
+                    "true").strip()
+    [c] = json.loads(fresh.out("inspect", cid))
+    assert c["HostConfig"]["VolumesFrom"] == ["src:ro"]
+    assert {(m["Destination"], m["RW"], m["Mode"]) for m in c["Mounts"]} == {
+        ("/s", False, ""), ("/h", False, "")}
+    r = fresh("create", "--volumes-from", "nosuch", "busybox", "true")
+    assert r.returncode == 125 and "No such container: nosuch" in r.stderr
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_copy_up_and_image_volumes(fresh, rootfs_tar, mode):
+    fresh.out("import", "-c", "VOLUME /etc", rootfs_tar, "bbvol")
+    fresh.out("import", rootfs_tar, "busybox")
+    # a new named volume gets the image's content at its path
+    r = run(fresh, mode, "-v", "etcvol:/etc", "busybox", "cat", "/etc/passwd")
+    assert r.returncode == 0 and "root:" in r.stdout, r.stderr
+    assert "root:" in open(os.path.join(fresh.root, "volumes", "etcvol", "_data",
+                                        "passwd")).read()
+    # an existing non-empty one does not
+    os.remove(os.path.join(fresh.root, "volumes", "etcvol", "_data", "passwd"))
+    r = run(fresh, mode, "-v", "etcvol:/etc", "busybox", "ls", "/etc/passwd")
+    assert r.returncode != 0
+    # nocopy
+    r = run(fresh, mode, "--mount", "source=empty,target=/etc,volume-nocopy", "busybox",
+            "ls", "/etc")
+    assert os.listdir(os.path.join(fresh.root, "volumes", "empty", "_data")) == []
+    # an image VOLUME becomes an anonymous volume, filled
+    cid = fresh.out("create", f"--isolation={mode}", "bbvol", "cat", "/etc/passwd").strip()
+    [c] = json.loads(fresh.out("inspect", cid))
+    [m] = c["Mounts"]
+    assert m["Type"] == "volume" and m["Destination"] == "/etc" and len(m["Name"]) == 64
+    assert c["Config"]["Volumes"] == {"/etc": {}}
+    r = fresh("start", "-a", cid, timeout=300)
+    assert r.returncode == 0 and "root:" in r.stdout
+    fresh.out("rm", "-v", cid)
+    assert anon_count(fresh) == 0
+
+
+BAD = [
+    (["-v", "rel:data"], "invalid volume specification: 'rel:data': invalid mount config for "
+     "type \"volume\": invalid mount path: 'data' mount path must be absolute"),
+    (["-v", "/tmp:rel"], "invalid mount path: 'rel' mount path must be absolute"),
+    (["-v", "relonly"], "invalid mount path: 'relonly' mount path must be absolute"),
+    (["-v", "a/b:/x"], '"a/b" includes invalid characters for a local volume name'),
+    (["-v", "/x:/y:bogus"], "invalid mode: bogus"),
+    (["-v", "/a:/b:/c:/d"], "invalid spec: /a:/b:/c:/d: too many colons"),
+    (["-v", ""], "invalid empty volume spec"),
+    (["-v", "/x:/"], "destination can't be '/'"),
+    (["-v", "vv:/d", "-v", "/tmp:/d"], "Duplicate mount point: /d"),
+    (["--mount", "type=foo,target=/x"], 'invalid mount config for type "foo": mount type '
+     'unknown'),
+    (["--mount", "source=/x"], "target is required"),
+    (["--mount", "type=bind,target=/x"], "field Source must not be empty"),
+    (["--mount", "type=bind,source=/nonexistent-isobox,target=/x"],
+     "bind source path does not exist: /nonexistent-isobox"),
+    (["--mount", "type=tmpfs,source=x,target=/x"], "field Source must not be specified"),
+    (["--mount", "type=volume,target=/x,bind-propagation=rslave"],
+     "field BindOptions must not be specified"),
+    (["--mount", "type=volume,target=/x,bogus=1"], "unexpected key 'bogus'"),
+]
+
+
+@pytest.mark.parametrize("args,msg", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_mounts_refused(fresh, rootfs_tar, args, msg):
+    fresh.out("import", rootfs_tar, "busybox")
+    r = fresh("create", *args, "busybox", "true")
+    assert r.returncode == 125 and msg in r.stderr, r.stderr
+    assert fresh.out("ps", "-aq") == ""
+    assert volumes(fresh) == []
+    assert not os.path.exists("/nonexistent-isobox")
