@@ -504,13 +504,7 @@ static int container_populate(const char *root, const struct run_opts *o,
 				    group_add_annotation(ids.gids + n_user_gids,
 							 ids.n_gids - n_user_gids));
 	spec_netns(spec, netns);
-	if (d->hyperv && (o->volumes.n || o->mounts.n || o->volumes_from.n ||
-			  json_object_size(json_object_get(json_object_get(img->config, "config"),
-							   "Volumes"))))
-		return err_set(err, "hyperv isolation cannot mount volumes or host directories "
-			       "yet (issue 15: its virtio-fs server is in progress): run this "
-			       "container with --isolation=process");
-	if (container_mounts_resolve(root, o, img, &mp, err) < 0)
+	if (container_mounts_resolve(root, o, img, d->hyperv, &mp, err) < 0)
 		return -1;
 	json_array_extend(json_object_get(spec, "mounts"), mp.oci);
 	if (d->hyperv && hyperv_bundle(root, img, &d->kernel, o, tmp, dir, spec, err) < 0)

@@ -319,10 +319,12 @@ static int specs_parse(const struct run_opts *o, struct mount_spec *specs, size_
 }
 
 static int specs_apply(const char *root, const struct run_opts *o, const struct image *img,
-		       struct mount_spec *specs, size_t n, struct mounts_plan *p,
+		       bool hyperv, struct mount_spec *specs, size_t n, struct mounts_plan *p,
 		       struct err *err)
 {
-	json_t *vols = json_object_get(json_object_get(img->config, "config"), "Volumes"), *v;
+	json_t *vols = hyperv ? NULL
+			      : json_object_get(json_object_get(img->config, "config"), "Volumes");
+	json_t *v;
 	const char *path;
 	size_t i;
 
@@ -379,7 +381,8 @@ static json_t *or_null(json_t *j)
 }
 
 int container_mounts_resolve(const char *root, const struct run_opts *o,
-			     const struct image *img, struct mounts_plan *p, struct err *err)
+			     const struct image *img, bool hyperv, struct mounts_plan *p,
+			     struct err *err)
 {
 	size_t n = 0, i, cap = o->volumes.n + o->mounts.n;
 	_cleanup_free_ struct mount_spec *specs = xmalloc((cap + 1) * sizeof(*specs));
@@ -404,8 +407,12 @@ int container_mounts_resolve(const char *root, const struct run_opts *o,
 		if (r == 0)
 			container_free(&c);
 	}
+	if (r == 0 && hyperv && (n || o->volumes_from.n))
+		r = err_set(err, "hyperv isolation cannot mount volumes or host directories yet "
+			    "(issue 15: its virtio-fs server is in progress): run this container "
+			    "with --isolation=process");
 	if (r == 0)
-		r = specs_apply(root, o, img, specs, n, p, err);
+		r = specs_apply(root, o, img, hyperv, specs, n, p, err);
 	for (i = 0; i < cap; i++)
 		mount_spec_free(&specs[i]);
 	p->binds = or_null(p->binds);

@@ -5,6 +5,7 @@
 #ifndef ISOBOX_CONTAINER_MOUNTS_H
 #define ISOBOX_CONTAINER_MOUNTS_H
 
+#include <stdbool.h>
 #include <jansson.h>
 
 #include "engine/container.h"
@@ -20,9 +21,12 @@ struct mounts_plan {
 	json_t *cfg_volumes;     /* Config.Volumes ({PATH: {}} or null) */
 };
 
-/* Everything asked is checked before anything is made. */
+/* Everything asked is checked before anything is made. hyperv: refused (its
+ * virtio-fs server is not there yet), and the image's VOLUMEs stay in the
+ * rootfs as before. */
 int container_mounts_resolve(const char *root, const struct run_opts *o,
-			     const struct image *img, struct mounts_plan *p, struct err *err);
+			     const struct image *img, bool hyperv, struct mounts_plan *p,
+			     struct err *err);
 void mounts_plan_free(struct mounts_plan *p);
 
 #endif
