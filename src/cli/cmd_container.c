@@ -174,21 +174,25 @@ int cmd_kill(struct cli *cli, int argc, char **argv)
 
 static int do_rm(struct cli *cli, struct container *c, void *data, struct err *err)
 {
-	return container_remove(cli->root, c, *(bool *)data, err);
+	const bool *flags = data;   /* force, volumes */
+
+	return flags[1] ? container_remove_volumes(cli->root, c, flags[0], err)
+			: container_remove(cli->root, c, flags[0], err);
 }
 
 int cmd_rm(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
+					      { "volumes", no_argument, NULL, 'v' },
 					      HELP_OPT, { 0 } };
-	bool force = false;
+	bool flags[2] = { false, false };   /* force, volumes */
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
-		if (c == 'f') {
-			force = true;
+	while ((c = getopt_long(argc, argv, "+fv", opts, NULL)) != -1) {
+		if (c == 'f' || c == 'v') {
+			flags[c == 'v'] = true;
 		} else if (c == 'H') {
-			puts("Usage:  isobox rm [-f] CONTAINER [CONTAINER...]");
+			puts("Usage:  isobox rm [-f] [-v] CONTAINER [CONTAINER...]");
 			return 0;
 		} else {
 			return cli_usage("rm", "unknown flag");
@@ -196,7 +200,7 @@ int cmd_rm(struct cli *cli, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("rm", "requires at least 1 argument");
-	return for_each_container(cli, argc, argv, optind, do_rm, &force, true);
+	return for_each_container(cli, argc, argv, optind, do_rm, flags, true);
 }
 
 static int do_wait(struct cli *cli, struct container *c, void *data, struct err *err)

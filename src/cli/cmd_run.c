@@ -18,7 +18,7 @@ enum {
 	OPT_PRIVILEGED, OPT_SECURITY_OPT, OPT_LABEL, OPT_ISOLATION, OPT_HELP, OPT_STOP_SIGNAL,
 	OPT_NETWORK, OPT_PID, OPT_IPC, OPT_UTS, OPT_KERNEL, OPT_INIT, OPT_GROUP_ADD,
 	OPT_PULL, OPT_PLATFORM, OPT_IP, OPT_MAC, OPT_ALIAS, OPT_DNS, OPT_DNS_SEARCH, OPT_DNS_OPT,
-	OPT_ADD_HOST,
+	OPT_ADD_HOST, OPT_MOUNT, OPT_VOLUMES_FROM,
 };
 
 static const struct option run_options[] = {
@@ -58,6 +58,9 @@ static const struct option run_options[] = {
 	{ "dns-option", required_argument, NULL, OPT_DNS_OPT },
 	{ "dns-opt", required_argument, NULL, OPT_DNS_OPT },
 	{ "add-host", required_argument, NULL, OPT_ADD_HOST },
+	{ "volume", required_argument, NULL, 'v' },
+	{ "mount", required_argument, NULL, OPT_MOUNT },
+	{ "volumes-from", required_argument, NULL, OPT_VOLUMES_FROM },
 	{ "mac-address", required_argument, NULL, OPT_MAC },
 	{ "net", required_argument, NULL, OPT_NETWORK },
 	{ "pid", required_argument, NULL, OPT_PID },
@@ -113,6 +116,9 @@ static const char run_usage[] =
 	"                              no-new-privileges[=true|false])\n"
 	"      --stop-signal string    Signal to stop the container\n"
 	"      --tmpfs list            Mount a tmpfs directory\n"
+	"  -v, --volume list           Bind mount a volume (SRC:DST[:ro], NAME:DST[:ro], DST)\n"
+	"      --mount mount           Attach a filesystem mount to the container\n"
+	"      --volumes-from list     Mount volumes from the specified container(s)\n"
 	"  -t, --tty                   Allocate a pseudo-TTY\n"
 	"      --pull string           Pull image before running (\"always\", \"missing\",\n"
 	"                              \"never\") (default \"missing\")\n"
@@ -175,7 +181,7 @@ void cli_run_opts_free(struct run_opts *o)
 	struct strv *lists[] = { &o->cmd, &o->env, &o->tmpfs, &o->ulimits, &o->cap_add,
 				 &o->cap_drop, &o->security_opt, &o->labels, &o->group_add,
 				 &o->publish, &o->aliases, &o->dns, &o->dns_search, &o->dns_opt,
-				 &o->add_host };
+				 &o->add_host, &o->volumes, &o->mounts, &o->volumes_from };
 	size_t i;
 
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
@@ -187,7 +193,7 @@ int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *
 	struct err err = { 0 };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+dite:w:u:h:m:l:p:P", run_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+dite:w:u:h:m:l:p:Pv:", run_options, NULL)) != -1) {
 		switch (c) {
 		case 'd': o->detach = true; break;
 		case 'i': o->interactive = true; break;
@@ -252,6 +258,9 @@ int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *
 		case OPT_DNS_SEARCH: strv_push(&o->dns_search, optarg); break;
 		case OPT_DNS_OPT: strv_push(&o->dns_opt, optarg); break;
 		case OPT_ADD_HOST: strv_push(&o->add_host, optarg); break;
+		case 'v': strv_push(&o->volumes, optarg); break;
+		case OPT_MOUNT: strv_push(&o->mounts, optarg); break;
+		case OPT_VOLUMES_FROM: strv_push(&o->volumes_from, optarg); break;
 		case 'P': o->publish_all = true; break;
 		case OPT_MAC: o->mac = optarg; break;
 		case OPT_INIT:
@@ -354,7 +363,7 @@ static int run_or_create(struct cli *cli, int argc, char **argv, bool run)
 	}
 	/* A --rm container that never ran is removed here; one that ran removes itself. */
 	if (run && o.autoremove && code && err.kind)
-		container_remove(cli->root, &c, true, &(struct err){ 0 });
+		container_remove_volumes(cli->root, &c, true, &(struct err){ 0 });
 	container_free(&c);
 	cli_run_opts_free(&o);
 	return code;

@@ -1,4 +1,6 @@
 #include "engine/container.h"
+#include "engine/container_mounts.h"
+#include "engine/volume.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -327,10 +329,23 @@ static void ports_record(json_t *rec, json_t *image_cfg, const struct run_opts *
 			    json_object_size(exposed) ? exposed : (json_decref(exposed), json_null()));
 }
 
+/* docker's Mounts, HostConfig.Binds/Mounts/VolumesFrom and Config.Volumes. */
+static void mounts_record(json_t *rec, const struct mounts_plan *mp)
+{
+	json_t *hc = json_object_get(rec, "HostConfig");
+
+	json_object_set(rec, "Mounts", mp->mounts);
+	json_object_set(hc, "Binds", mp->binds);
+	json_object_set(hc, "VolumesFrom", mp->volumes_from);
+	if (!json_is_null(mp->hc_mounts))
+		json_object_set(hc, "Mounts", mp->hc_mounts);
+	json_object_set(json_object_get(rec, "Config"), "Volumes", mp->cfg_volumes);
+}
+
 static json_t *record_build(const char *root, const char *id, const char *name,
 			    const struct image *img, const struct run_opts *o, json_t *spec,
 			    const char *dir, const struct isolation_decision *d,
-			    const char *net_mode)
+			    const char *net_mode, const struct mounts_plan *mp)
 {
 	json_t *proc = json_object_get(spec, "process");
 	json_t *args = json_deep_copy(json_object_get(proc, "args"));
@@ -396,6 +411,7 @@ static json_t *record_build(const char *root, const char *id, const char *name,
 	if (o->mac)
 		json_object_set_new(json_object_get(rec, "Config"), "MacAddress",
 				    json_string(o->mac));
+	mounts_record(rec, mp);
 	return rec;
 }
 
@@ -450,6 +466,7 @@ static int container_populate(const char *root, const struct run_opts *o,
 			      const char *net_mode, struct err *err)
 {
 	_cleanup_free_ char *netns = net_netns_path(root, id, net_mode);
+	struct mounts_plan mp __attribute__((cleanup(mounts_plan_free))) = { 0 };
 	static const char *const subdirs[] = { "rootfs", "upper", "work" };
 	_cleanup_free_ const char **layers = NULL;
 	_cleanup_json_ json_t *spec = NULL, *rec = NULL;
@@ -487,9 +504,12 @@ static int container_populate(const char *root, const struct run_opts *o,
 				    group_add_annotation(ids.gids + n_user_gids,
 							 ids.n_gids - n_user_gids));
 	spec_netns(spec, netns);
+	if (container_mounts_resolve(root, o, img, d->hyperv, &mp, err) < 0)
+		return -1;
+	json_array_extend(json_object_get(spec, "mounts"), mp.oci);
 	if (d->hyperv && hyperv_bundle(root, img, &d->kernel, o, tmp, dir, spec, err) < 0)
 		return -1;
-	rec = record_build(root, id, name, img, o, spec, dir, d, net_mode);
+	rec = record_build(root, id, name, img, o, spec, dir, d, net_mode, &mp);
 	if (!rec)
 		return err_set(err, "build the container record");
 	return json_write_new(cfg_path, spec, err) < 0 || json_write_new(rec_path, rec, err) < 0
@@ -750,6 +770,8 @@ static char *container_on_exit(const char *dir, void *data)
 		trash = NULL;
 	}
 	name_release(root, container_name(&c), c.id);
+	/* docker's run --rm: the container's anonymous volumes go with it */
+	volume_remove_anonymous(root, json_object_get(c.record, "Mounts"));
 	container_free(&c);
 	return trash;
 }
@@ -874,6 +896,17 @@ int container_remove(const char *root, struct container *c, bool force, struct e
 		return errno == ENOENT ? 0 : err_sys(err, errno, "remove %s", c->dir);
 	name_release(root, container_name(c), c->id);
 	return rm_rf(trash, err);
+}
+
+int container_remove_volumes(const char *root, struct container *c, bool force,
+			     struct err *err)
+{
+	_cleanup_json_ json_t *mounts = json_incref(json_object_get(c->record, "Mounts"));
+
+	if (container_remove(root, c, force, err) < 0)
+		return -1;
+	volume_remove_anonymous(root, mounts);
+	return 0;
 }
 
 static bool container_is_hyperv(const struct container *c)

@@ -24,6 +24,9 @@ struct run_opts {
 	const char *hostname;
 	const char *entrypoint;     /* NULL: the image's; "": none */
 	struct strv tmpfs;          /* "/path[:opts]" */
+	struct strv volumes;        /* -v SRC:DST[:MODE] | NAME:DST[:MODE] | DST */
+	struct strv mounts;         /* --mount type=...,source=,target=,... */
+	struct strv volumes_from;   /* --volumes-from CONTAINER[:ro|:rw] */
 	long long memory;           /* bytes, 0 = unlimited */
 	long long nano_cpus;
 	long long pids_limit;
@@ -84,6 +87,9 @@ int container_wait(struct container *c, int *exit_code, struct err *err);
 /* Wait up to timeout_ms: 1 once the container no longer runs, 0 while it does. */
 int container_wait_timeout(struct container *c, int timeout_ms, struct err *err);
 int container_remove(const char *root, struct container *c, bool force, struct err *err);
+/* rm -v: its anonymous volumes too (those no other container uses). */
+int container_remove_volumes(const char *root, struct container *c, bool force,
+			     struct err *err);
 
 struct exec_opts {
 	struct strv cmd, env;

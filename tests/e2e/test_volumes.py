@@ -1,0 +1,326 @@
+"""Volumes (issue 15): the volume commands, -v/--mount/--volumes-from, and
+the Mounts of inspect, in docker's shapes (dockerd 20.10 as the reference)."""
+import json
+import os
+import re
+
+import pytest
+
+HYPERV_FS = "hyperv volumes need the virtio-fs file server (issue 15, in progress)"
+NAME_ERR = ('Error response from daemon: create {0}: "{0}" includes invalid characters for a '
+            'local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended '
+            'to pass a host directory, use absolute path\n')
+
+
+def volumes(ib):
+    return ib.out("volume", "ls", "-q").split()
+
+
+# ---- the volume commands ------------------------------------------------------------
+
+def test_volume_create_named_and_inspect(fresh):
+    assert fresh.out("volume", "create", "--label", "a=b", "--label", "c=d", "data1") == "data1\n"
+    [v] = json.loads(fresh.out("volume", "inspect", "data1"))
+    assert sorted(v) == ["CreatedAt", "Driver", "Labels", "Mountpoint", "Name", "Options",
+                         "Scope"]
+    assert v["Name"] == "data1" and v["Driver"] == "local" and v["Scope"] == "local"
+    assert v["Labels"] == {"a": "b", "c": "d"} and v["Options"] is None
+    assert v["Mountpoint"] == os.path.join(fresh.root, "volumes", "data1", "_data")
+    assert os.path.isdir(v["Mountpoint"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", v["CreatedAt"])
+    # again: no error, the volume unchanged (docker's)
+    assert fresh.out("volume", "create", "--label", "x=y", "data1") == "data1\n"
+    assert json.loads(fresh.out("volume", "inspect", "data1"))[0]["Labels"] == {"a": "b",
+                                                                                "c": "d"}
+    assert fresh.out("volume", "inspect", "-f", "{{.Name}} {{.Driver}}",
+                     "data1") == "data1 local\n"
+
+
+def test_volume_create_anonymous_is_64_hex(fresh):
+    name = fresh.out("volume", "create").strip()
+    assert re.fullmatch(r"[0-9a-f]{64}", name)
+    [v] = json.loads(fresh.out("volume", "inspect", name))
+    assert v["Labels"] is None and v["Name"] == name
+
+
+@pytest.mark.parametrize("bad", ["a/b", "a:b", "-x", ".hidden", "../up", "x y"])
+def test_volume_bad_name_refused(fresh, bad):
+    r = fresh("volume", "create", "--", bad)
+    assert r.returncode == 1 and r.stderr == NAME_ERR.format(bad), r.stderr
+    assert volumes(fresh) == []
+    assert not os.path.exists(os.path.join(fresh.root, "up"))
+
+
+def test_volume_too_short_and_driver(fresh):
+    r = fresh("volume", "create", "x")
+    assert r.returncode == 1
+    assert r.stderr == ("Error response from daemon: create x: volume name is too short, "
+                        "names should be at least two alphanumeric characters\n")
+    r = fresh("volume", "create", "-d", "foo", "zz")
+    assert r.returncode == 1 and 'plugin "foo" not found' in r.stderr
+    r = fresh("volume", "create", "aa", "bb")
+    assert r.returncode == 125 and "requires at most 1 argument" in r.stderr
+    assert volumes(fresh) == []
+
+
+def test_volume_ls_formats(fresh):
+    anon = fresh.out("volume", "create").strip()
+    fresh.out("volume", "create", "--label", "k=v", "--label", "k2=v2", "named")
+    assert fresh.out("volume", "ls") == (f"DRIVER    VOLUME NAME\nlocal     {anon}\n"
+                                         "local     named\n")
+    assert fresh.out("volume", "ls", "-q") == f"{anon}\nnamed\n"
+    assert fresh.out("volume", "ls", "--format",
+                     "{{.Name}}|{{.Driver}}|{{.Labels}}|{{.Scope}}") == (
+        f"{anon}|local||local\nnamed|local|k=v,k2=v2|local\n")
+    rows = [json.loads(line) for line in fresh.out("volume", "ls", "--format",
+                                                   "json").splitlines()]
+    assert rows[1] == {"Availability": "N/A", "Driver": "local", "Group": "N/A",
+                       "Labels": "k=v,k2=v2", "Links": "N/A",
+                       "Mountpoint": os.path.join(fresh.root, "volumes", "named", "_data"),
+                       "Name": "named", "Scope": "local", "Size": "N/A", "Status": "N/A"}
+
+
+def test_volume_inspect_and_rm_missing(fresh):
+    r = fresh("volume", "inspect", "nosuch")
+    assert r.returncode == 1 and r.stdout == "[]\n"
+    assert r.stderr == "Error response from daemon: get nosuch: no such volume\n"
+    r = fresh("volume", "rm", "nosuch")
+    assert r.returncode == 1
+    assert r.stderr == "Error response from daemon: get nosuch: no such volume\n"
+    r = fresh("volume", "rm", "-f", "nosuch")
+    assert r.returncode == 0 and r.stdout == "nosuch\n"
+
+
+def test_volume_rm_and_prune(fresh):
+    for n in ("v1", "v2", "v3"):
+        fresh.out("volume", "create", n)
+    open(os.path.join(fresh.root, "volumes", "v1", "_data", "f"), "w").close()
+    assert fresh.out("volume", "rm", "v1", "v2") == "v1\nv2\n"
+    assert volumes(fresh) == ["v3"]
+    assert not os.path.exists(os.path.join(fresh.root, "volumes", "v1"))
+    # prune asks first; no keeps everything
+    r = fresh("volume", "prune", input="n\n")
+    assert r.returncode == 0 and "Are you sure you want to continue? [y/N]" in r.stdout
+    assert volumes(fresh) == ["v3"]
+    assert fresh.out("volume", "prune", "-f") == "Deleted Volumes:\nv3\n\nTotal reclaimed space: 0B\n"
+    assert volumes(fresh) == []
+    assert fresh.out("volume", "prune", "-f") == "Total reclaimed space: 0B\n"
+
+
+# ---- -v, --mount, --volumes-from -----------------------------------------------------
+
+def run(ib, mode, *args):
+    return ib("run", "--rm", f"--isolation={mode}", *args, timeout=300)
+
+
+def anon_count(ib):
+    return sum(1 for n in volumes(ib) if re.fullmatch(r"[0-9a-f]{64}", n))
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_named_volume_outlives_its_container(fresh, rootfs_tar, mode):
+    fresh.out("import", rootfs_tar, "busybox")
+    r = run(fresh, mode, "-v", "keep:/data", "busybox", "sh", "-c", "echo kept > /data/f")
+    assert r.returncode == 0, r.stderr
+    assert volumes(fresh) == ["keep"]          # -v NAME: made when missing
+    r = run(fresh, mode, "-v", "keep:/other", "busybox", "cat", "/other/f")
+    assert r.returncode == 0 and r.stdout == "kept\n", r.stderr
+    with open(os.path.join(fresh.root, "volumes", "keep", "_data", "f")) as f:
+        assert f.read() == "kept\n"
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_bind_rw_ro_and_missing_host_dir(isobox, mode, tmp_path):
+    host = tmp_path / "made" / "by" / "v"
+    r = run(isobox, mode, "-v", f"{host}:/h", "busybox", "sh", "-c", "echo w > /h/f")
+    assert r.returncode == 0, r.stderr
+    assert (host / "f").read_text() == "w\n"     # docker makes the missing directory
+    r = run(isobox, mode, "-v", f"{host}:/h:ro", "busybox", "sh", "-c",
+            "cat /h/f; echo x > /h/g")
+    assert r.returncode != 0 and r.stdout == "w\n"
+    assert "Read-only file system" in r.stderr
+    assert not (host / "g").exists()
+    r = run(isobox, mode, "--mount", f"type=bind,source={host},target=/m,readonly",
+            "busybox", "sh", "-c", "cat /m/f; touch /m/g")
+    assert r.returncode != 0 and r.stdout == "w\n" and not (host / "g").exists()
+    # a single file
+    (tmp_path / "one").write_text("file\n")
+    r = run(isobox, mode, "-v", f"{tmp_path}/one:/etc/one:ro", "busybox", "cat", "/etc/one")
+    assert r.returncode == 0 and r.stdout == "file\n", r.stderr
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_named_volume_ro_refuses_writes(fresh, rootfs_tar, mode):
+    fresh.out("import", rootfs_tar, "busybox")
+    fresh.out("volume", "create", "rov")
+    r = run(fresh, mode, "-v", "rov:/d:ro", "busybox", "sh", "-c", "echo x > /d/f")
+    assert r.returncode != 0 and "Read-only file system" in r.stderr
+    r = run(fresh, mode, "--mount", "source=rov,target=/d,readonly", "busybox", "touch", "/d/f")
+    assert r.returncode != 0
+    assert os.listdir(os.path.join(fresh.root, "volumes", "rov", "_data")) == []
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_anonymous_volume_and_rm(fresh, rootfs_tar, mode):
+    fresh.out("import", rootfs_tar, "busybox")
+    r = run(fresh, mode, "-v", "/scratch", "busybox", "sh", "-c", "touch /scratch/f")
+    assert r.returncode == 0, r.stderr
+    assert anon_count(fresh) == 0                 # run --rm took it along
+    cid = fresh.out("create", f"--isolation={mode}", "-v", "/scratch", "-v", "named:/n",
+                    "busybox", "true").strip()
+    assert anon_count(fresh) == 1
+    [c] = json.loads(fresh.out("inspect", cid))
+    assert c["Config"]["Volumes"] == {"/scratch": {}}
+    assert c["HostConfig"]["Binds"] == ["named:/n"]
+    fresh.out("rm", "-v", cid)
+    assert volumes(fresh) == ["named"]            # rm -v: anonymous ones only
+    cid = fresh.out("create", f"--isolation={mode}", "-v", "/scratch", "busybox",
+                    "true").strip()
+    fresh.out("rm", cid)
+    assert anon_count(fresh) == 1                 # rm without -v keeps it
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_volume_rm_refused_while_used(fresh, rootfs_tar, mode):
+    fresh.out("import", rootfs_tar, "busybox")
+    cid = fresh.out("create", f"--isolation={mode}", "-v", "busy:/b", "busybox",
+                    "true").strip()
+    for args in (["rm", "busy"], ["rm", "-f", "busy"]):
+        r = fresh("volume", *args)
+        assert r.returncode == 1
+        assert r.stderr == (f"Error response from daemon: remove busy: volume is in use - "
+                            f"[{cid}]\n")
+    fresh.out("volume", "prune", "-f")
+    assert volumes(fresh) == ["busy"]
+    fresh.out("rm", cid)
+    assert fresh.out("volume", "rm", "busy") == "busy\n"
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_inspect_mounts_docker_shape(fresh, rootfs_tar, mode, tmp_path):
+    fresh.out("import", rootfs_tar, "busybox")
+    src = str(tmp_path)
+    cid = fresh.out("create", f"--isolation={mode}", "-v", "mv:/data", "-v", f"{src}:/h:ro",
+                    "-v", "/anon", "--mount", "type=tmpfs,target=/t,tmpfs-size=1m",
+                    "--mount", f"type=bind,src={src},dst=/b,bind-propagation=rslave",
+                    "--mount", "type=volume,source=mv2,target=/m,readonly",
+                    "busybox", "true").strip()
+    [c] = json.loads(fresh.out("inspect", cid))
+    anon = [m["Name"] for m in c["Mounts"] if m["Destination"] == "/anon"][0]
+    vol = os.path.join(fresh.root, "volumes")
+    assert c["Mounts"] == [
+        {"Type": "volume", "Name": "mv", "Source": f"{vol}/mv/_data", "Destination": "/data",
+         "Driver": "local", "Mode": "z", "RW": True, "Propagation": ""},
+        {"Type": "bind", "Source": src, "Destination": "/h", "Mode": "ro", "RW": False,
+         "Propagation": "rprivate"},
+        {"Type": "tmpfs", "Source": "", "Destination": "/t", "Mode": "", "RW": True,
+         "Propagation": ""},
+        {"Type": "bind", "Source": src, "Destination": "/b", "Mode": "", "RW": True,
+         "Propagation": "rslave"},
+        {"Type": "volume", "Name": "mv2", "Source": f"{vol}/mv2/_data", "Destination": "/m",
+         "Driver": "local", "Mode": "z", "RW": False, "Propagation": ""},
+        {"Type": "volume", "Name": anon, "Source": f"{vol}/{anon}/_data",
+         "Destination": "/anon", "Driver": "local", "Mode": "", "RW": True,
+         "Propagation": ""},
+    ]
+    assert c["HostConfig"]["Binds"] == ["mv:/data", f"{src}:/h:ro"]
+    assert c["HostConfig"]["Mounts"] == [
+        {"Type": "tmpfs", "Target": "/t", "TmpfsOptions": {"SizeBytes": 1048576}},
+        {"Type": "bind", "Source": src, "Target": "/b",
+         "BindOptions": {"Propagation": "rslave"}},
+        {"Type": "volume", "Source": "mv2", "Target": "/m", "ReadOnly": True}]
+    assert c["Config"]["Volumes"] == {"/anon": {}}
+    r = fresh("start", "-a", cid, timeout=300)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_tmpfs_mount_size(isobox, mode):
+    r = run(isobox, mode, "--mount", "type=tmpfs,destination=/t,tmpfs-size=2m", "busybox",
+            "sh", "-c", "grep ' /t ' /proc/mounts")
+    assert r.returncode == 0 and "tmpfs" in r.stdout and "size=2048k" in r.stdout, r.stdout
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_volumes_from(fresh, rootfs_tar, mode, tmp_path):
+    fresh.out("import", rootfs_tar, "busybox")
+    fresh.out("create", f"--isolation={mode}", "--name", "src", "-v", "shared:/s",
+              "-v", f"{tmp_path}:/h", "busybox", "true")
+    r = run(fresh, mode, "--volumes-from", "src", "busybox", "sh", "-c",
+            "echo a > /s/f && echo b > /h/f")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "f").read_text() == "b\n"
+    r = run(fresh, mode, "--volumes-from", "src:ro", "busybox", "sh", "-c",
+            "cat /s/f; touch /s/g")
+    assert r.returncode != 0 and r.stdout == "a\n"
+    cid = fresh.out("create", f"--isolation={mode}", "--volumes-from", "src:ro", "busybox",
+                    "true").strip()
+    [c] = json.loads(fresh.out("inspect", cid))
+    assert c["HostConfig"]["VolumesFrom"] == ["src:ro"]
+    assert {(m["Destination"], m["RW"], m["Mode"]) for m in c["Mounts"]} == {
+        ("/s", False, ""), ("/h", False, "")}
+    r = fresh("create", "--volumes-from", "nosuch", "busybox", "true")
+    assert r.returncode == 125 and "No such container: nosuch" in r.stderr
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_copy_up_and_image_volumes(fresh, rootfs_tar, mode):
+    fresh.out("import", "-c", "VOLUME /etc", rootfs_tar, "bbvol")
+    fresh.out("import", rootfs_tar, "busybox")
+    # a new named volume gets the image's content at its path
+    r = run(fresh, mode, "-v", "etcvol:/etc", "busybox", "cat", "/etc/passwd")
+    assert r.returncode == 0 and "root:" in r.stdout, r.stderr
+    assert "root:" in open(os.path.join(fresh.root, "volumes", "etcvol", "_data",
+                                        "passwd")).read()
+    # an existing non-empty one does not
+    os.remove(os.path.join(fresh.root, "volumes", "etcvol", "_data", "passwd"))
+    r = run(fresh, mode, "-v", "etcvol:/etc", "busybox", "ls", "/etc/passwd")
+    assert r.returncode != 0
+    # nocopy
+    r = run(fresh, mode, "--mount", "source=empty,target=/etc,volume-nocopy", "busybox",
+            "ls", "/etc")
+    assert os.listdir(os.path.join(fresh.root, "volumes", "empty", "_data")) == []
+    # an image VOLUME becomes an anonymous volume, filled
+    cid = fresh.out("create", f"--isolation={mode}", "bbvol", "cat", "/etc/passwd").strip()
+    [c] = json.loads(fresh.out("inspect", cid))
+    [m] = c["Mounts"]
+    assert m["Type"] == "volume" and m["Destination"] == "/etc" and len(m["Name"]) == 64
+    assert c["Config"]["Volumes"] == {"/etc": {}}
+    r = fresh("start", "-a", cid, timeout=300)
+    assert r.returncode == 0 and "root:" in r.stdout
+    fresh.out("rm", "-v", cid)
+    assert anon_count(fresh) == 0
+
+
+BAD = [
+    (["-v", "rel:data"], "invalid volume specification: 'rel:data': invalid mount config for "
+     "type \"volume\": invalid mount path: 'data' mount path must be absolute"),
+    (["-v", "/tmp:rel"], "invalid mount path: 'rel' mount path must be absolute"),
+    (["-v", "relonly"], "invalid mount path: 'relonly' mount path must be absolute"),
+    (["-v", "a/b:/x"], '"a/b" includes invalid characters for a local volume name'),
+    (["-v", "/x:/y:bogus"], "invalid mode: bogus"),
+    (["-v", "/a:/b:/c:/d"], "invalid spec: /a:/b:/c:/d: too many colons"),
+    (["-v", ""], "invalid empty volume spec"),
+    (["-v", "/x:/"], "destination can't be '/'"),
+    (["-v", "vv:/d", "-v", "/tmp:/d"], "Duplicate mount point: /d"),
+    (["--mount", "type=foo,target=/x"], 'invalid mount config for type "foo": mount type '
+     'unknown'),
+    (["--mount", "source=/x"], "target is required"),
+    (["--mount", "type=bind,target=/x"], "field Source must not be empty"),
+    (["--mount", "type=bind,source=/nonexistent-isobox,target=/x"],
+     "bind source path does not exist: /nonexistent-isobox"),
+    (["--mount", "type=tmpfs,source=x,target=/x"], "field Source must not be specified"),
+    (["--mount", "type=volume,target=/x,bind-propagation=rslave"],
+     "field BindOptions must not be specified"),
+    (["--mount", "type=volume,target=/x,bogus=1"], "unexpected key 'bogus'"),
+]
+
+
+@pytest.mark.parametrize("args,msg", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_mounts_refused(fresh, rootfs_tar, args, msg):
+    fresh.out("import", rootfs_tar, "busybox")
+    r = fresh("create", *args, "busybox", "true")
+    assert r.returncode == 125 and msg in r.stderr, r.stderr
+    assert fresh.out("ps", "-aq") == ""
+    assert volumes(fresh) == []
+    assert not os.path.exists("/nonexistent-isobox")
