@@ -155,6 +155,8 @@ def pytest_configure(config):
                             "the hyperv run leaves it out, saying why")
     config.addinivalue_line("markers", "needs_kvm: runs a guest on /dev/kvm: on this host when "
                             "its /dev/kvm can, else in the test host's hyperv run")
+    config.addinivalue_line("markers", "hyperv_only(reason): a hyperv container's own "
+                            "behaviour, without the mode fixture: the hyperv run only")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -176,6 +178,14 @@ def pytest_collection_modifyitems(config, items):
             deselect(config, left, f"process_only: {reason}")
         items[:] = [i for i in items if not i.get_closest_marker("process_only")]
         return
+    hv = {}
+    for item in items:
+        marker = item.get_closest_marker("hyperv_only")
+        if marker:
+            hv.setdefault(marker.args[0], []).append(item)
+    for reason, left in hv.items():
+        deselect(config, left, f"hyperv_only: {reason}: the hyperv run covers them")
+    items[:] = [i for i in items if not i.get_closest_marker("hyperv_only")]
     kvm = [i for i in items if i.get_closest_marker("needs_kvm")]
     if kvm:
         runs, why = kvm_runs_firmware()

@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from conftest import REPO, RUN_MODE, new_root
+from conftest import REPO, new_root
 
 RUNTIME = os.path.join(REPO, "build", "isobox-runtime")
 BOOT_WAIT = 240
@@ -157,11 +157,10 @@ def test_container_in_a_netns_reaches_and_is_reached(tmp_path, rootfs_tar, isobo
     assert "ROUTE default via 10.99.0.1" in out, out
 
 
+@pytest.mark.hyperv_only("a VM's refusal of a netns without an address")
 def test_netns_without_ipv4_address_is_refused(tmp_path, rootfs_tar, isobox_root):
     """A hyperv container whose netns's eth0 has no IPv4 address does not
     start, and says why."""
-    if RUN_MODE != "hyperv":
-        pytest.skip("the VM's NIC needs /dev/kvm: the hyperv run (test host) covers it")
     bundle(tmp_path, rootfs_tar, "hyperv", ["true"])
     r = in_world(tmp_path, r"""
 ip -n ctr addr flush dev eth0
