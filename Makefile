@@ -12,7 +12,7 @@ CFLAGS += -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 UTIL_SRC := $(wildcard src/util/*.c)
-VMM_SRC := $(filter-out src/vmm/main.c,$(wildcard src/vmm/*.c src/vmm/devices/*.c))
+VMM_SRC := $(filter-out src/vmm/main.c,$(wildcard src/vmm/*.c src/vmm/devices/*.c src/fsd/*.c))
 LIB_SRC := $(UTIL_SRC) $(wildcard src/engine/*.c src/oci/*.c src/runtime/*.c src/process/*.c src/net/*.c) \
 	   $(VMM_SRC)
 CLI_SRC := $(wildcard src/cli/*.c)
