@@ -44,9 +44,9 @@ struct fsd {
 	unsigned n_free_nodes;
 	struct fsd_file *files;
 	unsigned files_in_use;
-	uint8_t head[FSD_HEAD_MAX];
-	uint8_t stage[FSD_STAGE_MAX];
-	uint8_t dents[32768];   /* getdents64 for READDIR */
+	_Alignas(8) uint8_t head[FSD_HEAD_MAX];
+	_Alignas(8) uint8_t stage[FSD_STAGE_MAX];
+	_Alignas(8) uint8_t dents[32768];   /* getdents64 for READDIR */
 };
 
 /* One request as the handlers see it. */
