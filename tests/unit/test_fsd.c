@@ -835,7 +835,8 @@ static int remote(struct fx *f, int sock, uint32_t op, uint64_t nodeid, const vo
 	memcpy(f->in, &h, sizeof(h));
 	assert_int_equal(write(sock, f->in, len), (ssize_t)len);
 	n = read(sock, f->out, sizeof(f->out));
-	assert_true(n >= (ssize_t)sizeof(oh));
+	if (n < (ssize_t)sizeof(oh))
+		fail_msg("opcode %u: the confined server is gone (a system call off its filter?)", op);
 	f->out_len = (size_t)n;
 	memcpy(&oh, f->out, sizeof(oh));
 	return oh.error;
@@ -880,6 +881,96 @@ static void test_sandbox_confines(void **state)
 				NULL), -ELOOP);
 	assert_int_equal(stat(secret, &st), 0);
 	assert_int_equal(st.st_size, 0);
+	close(sock);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Every op once inside the sandbox: a system call missing from the filter
+ * would kill the server (the socket then reads end of file). */
+static void test_sandbox_every_op(void **state)
+{
+	struct fx *f = *state;
+	struct fuse_init_in iin = { .major = 7, .minor = 38, .flags = FUSE_DO_READDIRPLUS };
+	struct fuse_mkdir_in mk = { .mode = 0755 };
+	struct fuse_mknod_in mn = { .mode = S_IFIFO | 0644 };
+	struct fuse_create_in cin = { .flags = O_RDWR, .mode = 0644 };
+	struct fuse_setattr_in sa = { .valid = FATTR_MODE | FATTR_UID | FATTR_SIZE | FATTR_MTIME |
+					       FATTR_ATIME_NOW, .mode = 0600, .uid = 7, .size = 2,
+				      .mtime = 5 };
+	struct fuse_open_in oin = { 0 };
+	struct fuse_read_in rin = { .size = 4096 };
+	struct fuse_getattr_in gin = { 0 };
+	struct fuse_access_in ac = { .mask = R_OK };
+	struct fuse_forget_in fin = { .nlookup = 1 };
+	struct fuse_rename_in rn = { .newdir = FUSE_ROOT_ID };
+	struct fuse_rename2_in rn2 = { .newdir = FUSE_ROOT_ID, .flags = RENAME_EXCHANGE };
+	struct stat st;
+	uint64_t d, file, fh, dh;
+	int sock, status;
+	pid_t pid;
+
+	pid = serve_confined(f, &sock, false);
+	assert_int_equal(remote(f, sock, FUSE_INIT, 0, &iin, sizeof(iin), NULL, NULL), 0);
+	assert_int_equal(remote(f, sock, FUSE_MKDIR, FUSE_ROOT_ID, &mk, sizeof(mk), "d", NULL), 0);
+	d = ((struct fuse_entry_out *)reply(f))->nodeid;
+	assert_int_equal(remote(f, sock, FUSE_CREATE, d, &cin, sizeof(cin), "f", NULL), 0);
+	file = ((struct fuse_entry_out *)reply(f))->nodeid;
+	fh = ((struct fuse_open_out *)((struct fuse_entry_out *)reply(f) + 1))->fh;
+	struct {
+		struct fuse_write_in w;
+		char data[4];
+	} wr = { { .fh = fh, .size = 4 }, "data" };
+	assert_int_equal(remote(f, sock, FUSE_WRITE, file, &wr, sizeof(wr), NULL, NULL), 0);
+	struct fuse_fsync_in fs = { .fh = fh };
+	assert_int_equal(remote(f, sock, FUSE_FSYNC, file, &fs, sizeof(fs), NULL, NULL), 0);
+	fs.fsync_flags = 1;
+	assert_int_equal(remote(f, sock, FUSE_FSYNC, file, &fs, sizeof(fs), NULL, NULL), 0);
+	assert_int_equal(remote(f, sock, FUSE_SETATTR, file, &sa, sizeof(sa), NULL, NULL), 0);
+	assert_int_equal(remote(f, sock, FUSE_GETATTR, file, &gin, sizeof(gin), NULL, NULL), 0);
+	assert_int_equal(host_stat(f, "d/f", &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_uid, 7);
+	assert_int_equal(st.st_size, 2);
+	assert_int_equal(st.st_mtim.tv_sec, 5);
+	assert_int_equal(remote(f, sock, FUSE_SYMLINK, d, NULL, 0, "s", "/etc"), 0);
+	assert_int_equal(remote(f, sock, FUSE_READLINK, ((struct fuse_entry_out *)reply(f))->nodeid,
+				NULL, 0, NULL, NULL), 0);
+	struct fuse_link_in ln = { .oldnodeid = file };
+	assert_int_equal(remote(f, sock, FUSE_LINK, FUSE_ROOT_ID, &ln, sizeof(ln), "l", NULL), 0);
+	assert_int_equal(remote(f, sock, FUSE_MKNOD, d, &mn, sizeof(mn), "p", NULL), 0);
+	assert_int_equal(remote(f, sock, FUSE_RENAME, d, &rn, sizeof(rn), "p", "p2"), 0);
+	assert_int_equal(remote(f, sock, FUSE_RENAME2, FUSE_ROOT_ID, &rn2, sizeof(rn2), "p2", "l"), 0);
+	assert_int_equal(host_stat(f, "l", &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(remote(f, sock, FUSE_OPENDIR, d, &oin, sizeof(oin), NULL, NULL), 0);
+	dh = ((struct fuse_open_out *)reply(f))->fh;
+	rin.fh = dh;
+	assert_int_equal(remote(f, sock, FUSE_READDIRPLUS, d, &rin, sizeof(rin), NULL, NULL), 0);
+	assert_int_equal(remote(f, sock, FUSE_READDIR, d, &rin, sizeof(rin), NULL, NULL), 0);
+	fs.fh = dh;
+	assert_int_equal(remote(f, sock, FUSE_FSYNCDIR, d, &fs, sizeof(fs), NULL, NULL), 0);
+	struct fuse_release_in rel = { .fh = dh };
+	assert_int_equal(remote(f, sock, FUSE_RELEASEDIR, d, &rel, sizeof(rel), NULL, NULL), 0);
+	rel.fh = fh;
+	assert_int_equal(remote(f, sock, FUSE_RELEASE, file, &rel, sizeof(rel), NULL, NULL), 0);
+	assert_int_equal(remote(f, sock, FUSE_STATFS, FUSE_ROOT_ID, NULL, 0, NULL, NULL), 0);
+	assert_int_equal(remote(f, sock, FUSE_ACCESS, d, &ac, sizeof(ac), NULL, NULL), 0);
+	assert_int_equal(remote(f, sock, FUSE_UNLINK, FUSE_ROOT_ID, NULL, 0, "l", NULL), 0);
+	assert_int_equal(remote(f, sock, FUSE_UNLINK, d, NULL, 0, "s", NULL), 0);
+	assert_int_equal(remote(f, sock, FUSE_UNLINK, d, NULL, 0, "f", NULL), 0);
+	assert_int_equal(remote(f, sock, FUSE_UNLINK, FUSE_ROOT_ID, NULL, 0, "p2", NULL), 0);
+	assert_int_equal(remote(f, sock, FUSE_RMDIR, FUSE_ROOT_ID, NULL, 0, "d", NULL), 0);
+	/* FORGET has no reply: the server answers one byte (serve_confined). */
+	struct fuse_in_header h = { .len = sizeof(h) + sizeof(fin), .opcode = FUSE_FORGET,
+				    .nodeid = file };
+	memcpy(f->in, &h, sizeof(h));
+	memcpy(f->in + sizeof(h), &fin, sizeof(fin));
+	assert_int_equal(write(sock, f->in, h.len), (ssize_t)h.len);
+	assert_int_equal(read(sock, f->out, sizeof(f->out)), 1);
+	assert_int_equal(remote(f, sock, FUSE_DESTROY, 0, NULL, 0, NULL, NULL), 0);
+	assert_int_equal(host_stat(f, "d", &st), -1);
 	close(sock);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -966,6 +1057,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bounded_tables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iovec_chains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_confines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sandbox_every_op, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_world, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_read_only, setup, teardown),
 	};
