@@ -78,9 +78,10 @@ int fsd_op_opendir(struct fsd *s, struct fsd_req *r)
 	return node_open(s, r, true);
 }
 
-static int create_file(struct fsd_req *r, int dir_fd, const char *name, int flags,
-		       mode_t mode, bool excl)
+static int create_file(struct fsd *s, struct fsd_req *r, int dir_fd, const char *name,
+		       int flags, mode_t mode, bool excl)
 {
+	struct stat st;
 	struct open_how how = { .flags = (uint64_t)(flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC),
 				.mode = mode & 07777,
 				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
@@ -98,11 +99,22 @@ static int create_file(struct fsd_req *r, int dir_fd, const char *name, int flag
 	}
 	if (errno != EEXIST || excl)
 		return -errno;
-	/* Another writer made it since the guest's lookup: open it. */
-	how.flags &= ~(uint64_t)(O_CREAT | O_EXCL);
-	how.mode = 0;
+	/* Another writer made it since the guest's lookup: open it, but only a
+	 * regular file (a fifo would block the server, a device node is the
+	 * host's): look first, then reopen what was looked at. */
+	how = (struct open_how){ .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = how.resolve };
 	fd = (int)syscall(SYS_openat2, dir_fd, name, &how, sizeof(how));
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return -errno;
+	e = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : S_ISDIR(st.st_mode) ? -EISDIR
+	    : S_ISLNK(st.st_mode) ? -ELOOP : -ENXIO;
+	if (e < 0) {
+		close(fd);
+		return e;
+	}
+	e = fsd_reopen(s, fd, flags);
+	close(fd);
+	return e;
 }
 
 int fsd_op_create(struct fsd *s, struct fsd_req *r)
@@ -118,7 +130,7 @@ int fsd_op_create(struct fsd *s, struct fsd_req *r)
 		return -ESTALE;
 	if (!(name = fsd_req_name(r, sizeof(*in), NULL, &e)) || (e = open_flags(s, in->flags, &flags)) < 0)
 		return e;
-	if ((fd = create_file(r, dir->fd, name, flags, in->mode, in->flags & O_EXCL)) < 0)
+	if ((fd = create_file(s, r, dir->fd, name, flags, in->mode, in->flags & O_EXCL)) < 0)
 		return fd;
 	if ((e = open_reply(s, r, fd, false, sizeof(*entry))) < 0)
 		return e;

@@ -343,3 +343,5 @@ put("fuse", "forget.bin", fr("LOOKUP", nm("f")) + fr("LOOKUP", nm("d")) +
     fr("DESTROY") + fr("INIT", struct.pack("<IIII", 7, 31, 0, 0)) + fr("LOOKUP", nm("f")))
 put("fuse", "readonly.bin", bytes([0x52, 0, 0, 0, 0, 0]) + fr("LOOKUP", nm("f")) +
     fr("OPEN", open_in(2), node=1) + fr("SETATTR", setattr_in, node=1) + fr("UNLINK", nm("f")))
+put("fuse", "create-existing.bin", b"".join(
+    fr("CREATE", struct.pack("<IIII", 2 | 0o1000, 0o644, 0, 0) + nm(n)) for n in ("p", "f", "root", "d", "up")))

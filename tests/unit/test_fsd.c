@@ -516,6 +516,21 @@ static void test_hostile_names(void **state)
 			 -ELOOP);
 	snprintf(path, sizeof(path), "%s/victim", f->outside);
 	assert_int_equal(stat(path, &st), -1);
+	/* CREATE over an existing fifo or device node opens neither on the
+	 * host (the fifo would block the server); over a file it opens it. */
+	snprintf(path, sizeof(path), "%s/fifo", f->share);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	assert_int_equal(req(f, FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin), "fifo", NULL), -ENXIO);
+	snprintf(path, sizeof(path), "%s/zero", f->share);
+	assert_int_equal(mknod(path, S_IFCHR | 0666, makedev(1, 5)), 0);
+	assert_int_equal(req(f, FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin), "zero", NULL), -ENXIO);
+	assert_int_equal(host_write(f, "exists", "old"), 0);
+	cin.flags |= O_TRUNC;
+	assert_int_equal(req(f, FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin), "exists", NULL), 0);
+	assert_int_equal(host_stat(f, "exists", &st), 0);
+	assert_int_equal(st.st_size, 0);
+	cin.flags |= O_EXCL;
+	assert_int_equal(req(f, FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin), "exists", NULL), -EEXIST);
 	/* Names are one component: no '/', '.', '..', empty, or over NAME_MAX. */
 	assert_int_equal(req(f, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0, "..", NULL), -EINVAL);
 	assert_int_equal(req(f, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0, ".", NULL), -EINVAL);
