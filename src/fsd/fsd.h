@@ -50,6 +50,11 @@ unsigned fsd_handles_in_use(const struct fsd *s);
  * mount namespace whose root is the share (pivot_root), read-only when the
  * share is, RLIMIT_NOFILE raised for the tables, every capability dropped but
  * CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER and CAP_FSETID, no_new_privs, and a
- * seccomp filter of the system calls the server makes (others kill it). */
-int fsd_sandbox_enter(const struct fsd_config *cfg, struct err *err);
+ * seccomp filter of the system calls the server makes (others kill it). When
+ * the caller is PID 1 of a PID namespace of its own (the VMM clones it with
+ * CLONE_NEWPID), the server's /proc becomes that namespace's: no other
+ * process is reachable from it. */
+int fsd_sandbox_enter(struct fsd *s, const struct fsd_config *cfg, struct err *err);
+/* The fd the server reopens inodes through (tests). */
+int fsd_proc_fd(const struct fsd *s);
 #endif

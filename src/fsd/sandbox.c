@@ -16,7 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "fsd/fsd.h"
+#include "fsd/server.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -41,9 +41,29 @@ static const int allowed[] = {
 	SCMP_SYS(getrandom), SCMP_SYS(exit), SCMP_SYS(exit_group),
 };
 
+/* In a PID namespace of its own, the server reopens inodes through a procfs
+ * of that namespace (mounted in its private mount namespace, over /proc):
+ * walking up from self/fd finds no other process. */
+static int own_proc(struct fsd *s, struct err *err)
+{
+	int fd;
+
+	if (getpid() != 1)
+		return 0;
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "subset=pid") < 0 &&
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return err_sys(err, errno, "file server: mount its own /proc");
+	fd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(err, errno, "file server: open its /proc/self/fd");
+	close(s->proc_fd);
+	s->proc_fd = fd;
+	return 0;
+}
+
 /* Only the share exists: a private mount namespace whose root it is. The
  * old root is detached at once (pivot_root ".", "." then umount "."). */
-static int enter_share(const struct fsd_config *cfg, struct err *err)
+static int enter_share(struct fsd *s, const struct fsd_config *cfg, struct err *err)
 {
 	unsigned long ro = cfg->read_only ? MS_RDONLY : 0;
 
@@ -51,6 +71,8 @@ static int enter_share(const struct fsd_config *cfg, struct err *err)
 		return err_sys(err, errno, "file server: new mount namespace");
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return err_sys(err, errno, "file server: make mounts slaves");
+	if (own_proc(s, err) < 0)
+		return -1;
 	if (mount(cfg->share, cfg->share, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return err_sys(err, errno, "file server: bind %s", cfg->share);
 	/* :ro is the host's too: the mount refuses writes whatever the code does. */
@@ -142,7 +164,7 @@ static int install_filter(struct err *err)
 	return r < 0 ? err_sys(err, -r, "load the file server's seccomp filter") : 0;
 }
 
-int fsd_sandbox_enter(const struct fsd_config *cfg, struct err *err)
+int fsd_sandbox_enter(struct fsd *s, const struct fsd_config *cfg, struct err *err)
 {
 	unsigned nodes = cfg->max_nodes ? cfg->max_nodes : FSD_DEFAULT_NODES;
 	unsigned files = cfg->max_handles ? cfg->max_handles : FSD_DEFAULT_HANDLES;
@@ -150,7 +172,7 @@ int fsd_sandbox_enter(const struct fsd_config *cfg, struct err *err)
 	rlim_t want = nodes + files + 64;
 	struct rlimit nofile = { .rlim_cur = want, .rlim_max = want };
 
-	if (enter_share(cfg, err) < 0)
+	if (enter_share(s, cfg, err) < 0)
 		return -1;
 	/* Without CAP_SYS_RESOURCE the hard limit caps it: the tables then
 	 * answer EMFILE sooner, still bounded. */
@@ -167,4 +189,9 @@ int fsd_sandbox_enter(const struct fsd_config *cfg, struct err *err)
 	if (drop_caps(err) < 0 || install_filter(err) < 0)
 		return -1;
 	return 0;
+}
+
+int fsd_proc_fd(const struct fsd *s)
+{
+	return s->proc_fd;
 }

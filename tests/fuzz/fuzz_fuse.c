@@ -185,7 +185,7 @@ static size_t take(const uint8_t **data, size_t *size, void *dst, size_t n)
 }
 
 /* Send req[0..len) split at the given points; the reply likewise. */
-static size_t send(struct fsd *s, size_t len, const uint8_t split[3], size_t cap)
+static size_t send_req(struct fsd *s, size_t len, const uint8_t split[3], size_t cap)
 {
 	struct iovec in[4], ov[2];
 	size_t a = split[0] % (len + 1), b = a + split[1] % (len - a + 1);
@@ -218,7 +218,7 @@ static void run(struct fsd *s, const uint8_t *data, size_t size)
 	h.len = sizeof(h) + sizeof(init);
 	memcpy(req, &h, sizeof(h));
 	memcpy(req + sizeof(h), &init, sizeof(init));
-	send(s, h.len, split, OUT_MAX);
+	send_req(s, h.len, split, OUT_MAX);
 	while (size >= sizeof(rec)) {
 		uint16_t blen, cap16 = 0;
 		uint32_t raw_len = 0;
@@ -253,7 +253,7 @@ static void run(struct fsd *s, const uint8_t *data, size_t size)
 		h.unique = 1;
 		h.len = (rec[2] & 2) ? raw_len : (uint32_t)(sizeof(h) + blen);
 		memcpy(req, &h, sizeof(h));
-		n = send(s, sizeof(h) + blen, split, cap);
+		n = send_req(s, sizeof(h) + blen, split, cap);
 		remember(h.opcode, n);
 	}
 }

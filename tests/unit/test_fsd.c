@@ -6,10 +6,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fuse.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -811,7 +813,7 @@ static pid_t serve_confined(struct fx *f, int *sock, bool ro)
 		size_t len;
 
 		close(sv[0]);
-		if (fsd_new(&cfg, &s, &err) < 0 || fsd_sandbox_enter(&cfg, &err) < 0) {
+		if (fsd_new(&cfg, &s, &err) < 0 || fsd_sandbox_enter(s, &cfg, &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
 			_exit(3);
 		}
@@ -1011,8 +1013,14 @@ static void test_sandbox_world(void **state)
 		struct stat st;
 
 		snprintf(secret, sizeof(secret), "%s/outside", f->top);
-		if (fsd_new(&cfg, &s, &err) < 0 || fsd_sandbox_enter(&cfg, &err) < 0)
+		/* The server keeps /proc/self/fd open, as this does: a process
+		 * taken over could walk up from it to another's root. */
+		int proc = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (proc < 0 || fsd_new(&cfg, &s, &err) < 0 || fsd_sandbox_enter(s, &cfg, &err) < 0)
 			_exit(3);
+		if (fstatat(proc, "../../1/root/etc/passwd", &st, 0) == 0 ||
+		    fstatat(proc, "../../1/cwd", &st, 0) == 0)
+			_exit(15);      /* the kernel's ptrace check refuses it */
 		if (stat("/here", &st) < 0)
 			_exit(10);      /* the share is the root */
 		if (stat("/etc/passwd", &st) == 0 || stat(secret, &st) == 0 || stat("/proc/1", &st) == 0)
@@ -1032,6 +1040,60 @@ static void test_sandbox_world(void **state)
 	assert_int_equal(WTERMSIG(status), SIGSYS);
 }
 
+/* Started as PID 1 of its own PID namespace (as the VMM starts it), the
+ * server's /proc shows no other process, so even a server taken over finds
+ * no other root to walk into; inodes still reopen through it. */
+static void test_sandbox_pid_namespace(void **state)
+{
+	struct fx *f = *state;
+	int status;
+	pid_t pid;
+
+	assert_int_equal(host_write(f, "here", "pidns"), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pid_t inner;
+
+		if (unshare(CLONE_NEWPID) < 0)
+			_exit(2);
+		inner = fork();
+		if (inner == 0) {
+			struct fsd_config cfg = { .share = f->share };
+			struct err err = { 0 };
+			struct fsd *s;
+			static char buf[8192];
+			struct stat st;
+			ssize_t n, off;
+			int procs = 0, dfd;
+
+			if (fsd_new(&cfg, &s, &err) < 0 || fsd_sandbox_enter(s, &cfg, &err) < 0)
+				_exit(3);
+			/* getdents64 itself: the server's filter has no fdopendir's F_SETFD. */
+			dfd = openat(fsd_proc_fd(s), "../..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd < 0)
+				_exit(10);
+			while ((n = getdents64(dfd, buf, sizeof(buf))) > 0)
+				for (off = 0; off < n; off += ((struct dirent64 *)(buf + off))->d_reclen) {
+					const char *name = ((struct dirent64 *)(buf + off))->d_name;
+
+					procs += name[0] >= '0' && name[0] <= '9';
+				}
+			if (procs != 1)
+				_exit(11);      /* only the server itself */
+			if (fstatat(fsd_proc_fd(s), "../../1/root/here", &st, 0) < 0)
+				_exit(12);      /* PID 1 is the server: its root the share */
+			_exit(0);
+		}
+		if (inner < 0 || waitpid(inner, &status, 0) != inner)
+			_exit(4);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status));
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_sandbox_read_only(void **state)
 {
 	struct fx *f = *state;
@@ -1047,7 +1109,7 @@ static void test_sandbox_read_only(void **state)
 		struct fsd *s;
 		int fd;
 
-		if (fsd_new(&cfg, &s, &err) < 0 || fsd_sandbox_enter(&cfg, &err) < 0)
+		if (fsd_new(&cfg, &s, &err) < 0 || fsd_sandbox_enter(s, &cfg, &err) < 0)
 			_exit(3);
 		/* Even a bug in the server could not write: the mount is ro. */
 		fd = open("/ro", O_WRONLY | O_CLOEXEC);
@@ -1074,6 +1136,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sandbox_confines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_every_op, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_world, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sandbox_pid_namespace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_read_only, setup, teardown),
 	};
 
