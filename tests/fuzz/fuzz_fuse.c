@@ -103,20 +103,31 @@ static void make_share(void)
 	symlink(outside, p);
 }
 
-/* The outside directory holds exactly its canary, unchanged. */
-static void check_outside(void)
+static int count_entries(const char *dir)
 {
-	char p[160];
-	struct stat st;
-	DIR *d = opendir(outside);
-	struct dirent *e;
+	DIR *d = opendir(dir);
 	int n = 0;
 
 	if (!d)
 		abort();
-	while ((e = readdir(d)))
+	while (readdir(d))
 		n++;
 	closedir(d);
+	return n;
+}
+
+/* The outside directory holds exactly its canary, unchanged, and nothing
+ * appeared beside the share. */
+static void check_outside(void)
+{
+	char p[160];
+	struct stat st;
+	int n = count_entries(outside);
+
+	if (count_entries(top) != 4) {
+		fprintf(stderr, "the server made an entry beside %s\n", share);
+		abort();
+	}
 	snprintf(p, sizeof(p), "%s/canary", outside);
 	if (n != 3 || lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != 1 ||
 	    (st.st_mode & 07777) != 0644 || st.st_uid != 0 || st.st_nlink != 1) {
