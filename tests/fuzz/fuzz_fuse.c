@@ -136,6 +136,16 @@ static void check_outside(void)
 	}
 }
 
+/* libFuzzer ends a timed run with exit(): the temporary tree goes with it. */
+static void remove_top(void)
+{
+	int fd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0)
+		remove_tree(fd);
+	rmdir(top);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
@@ -153,6 +163,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (fd < 0 || write(fd, "c", 1) != 1)
 		abort();
 	close(fd);
+	atexit(remove_top);
 	return 0;
 }
 
