@@ -60,6 +60,8 @@ static const struct fsd_op ops[] = {
 	{ FUSE_FSYNCDIR, fsd_op_fsync, sizeof(struct fuse_fsync_in), 0, false },
 	{ FUSE_STATFS, fsd_op_statfs, 0, sizeof(struct fuse_statfs_out), false },
 	{ FUSE_ACCESS, fsd_op_access, sizeof(struct fuse_access_in), 0, false },
+	{ FUSE_FALLOCATE, fsd_op_fallocate, sizeof(struct fuse_fallocate_in), 0, true },
+	{ FUSE_LSEEK, fsd_op_lseek, sizeof(struct fuse_lseek_in), sizeof(struct fuse_lseek_out), false },
 	/* No extended attributes: ENOSYS makes the guest stop asking. */
 	{ FUSE_GETXATTR, op_nosys, 0, 0, false },
 	{ FUSE_LISTXATTR, op_nosys, 0, 0, false },

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/openat2.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -217,6 +218,43 @@ int fsd_op_fsync(struct fsd *s, struct fsd_req *r)
 		return -EBADF;
 	rc = (in->fsync_flags & 1) ? fdatasync(f->fd) : fsync(f->fd);
 	return rc < 0 ? -errno : 0;
+}
+
+/* Preallocation and hole punching (fio, databases); no other modes. */
+int fsd_op_fallocate(struct fsd *s, struct fsd_req *r)
+{
+	const struct fuse_fallocate_in *in = (const void *)r->body;
+	struct fsd_file *f = fsd_file_get(s, in->fh, false);
+
+	if (!f)
+		return -EBADF;
+	if (in->mode & ~(uint32_t)(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
+		return -EOPNOTSUPP;
+	if (in->offset > (uint64_t)INT64_MAX || in->length > (uint64_t)INT64_MAX - in->offset)
+		return -EINVAL;
+	if (fallocate(f->fd, (int)in->mode, (off_t)in->offset, (off_t)in->length) < 0)
+		return -errno;
+	return 0;
+}
+
+/* SEEK_DATA and SEEK_HOLE (the others the guest answers itself). */
+int fsd_op_lseek(struct fsd *s, struct fsd_req *r)
+{
+	const struct fuse_lseek_in *in = (const void *)r->body;
+	struct fsd_file *f = fsd_file_get(s, in->fh, false);
+	struct fuse_lseek_out *o = (void *)s->stage;
+	off_t off;
+
+	if (!f)
+		return -EBADF;
+	if ((in->whence != SEEK_DATA && in->whence != SEEK_HOLE) || in->offset > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	if ((off = lseek(f->fd, (off_t)in->offset, (int)in->whence)) < 0)
+		return -errno;
+	o->offset = (uint64_t)off;
+	r->reply = o;
+	r->reply_len = sizeof(*o);
+	return 0;
 }
 
 /* One directory entry into the reply at *used; false when it does not fit.

@@ -121,6 +121,8 @@ int fsd_op_readdirplus(struct fsd *s, struct fsd_req *r);
 int fsd_op_releasedir(struct fsd *s, struct fsd_req *r);
 int fsd_op_fsync(struct fsd *s, struct fsd_req *r);
 int fsd_op_flush(struct fsd *s, struct fsd_req *r);
+int fsd_op_fallocate(struct fsd *s, struct fsd_req *r);
+int fsd_op_lseek(struct fsd *s, struct fsd_req *r);
 
 /* ops_entry.c helpers the data ops share. */
 /* The request's name at body offset off: one component, NUL-terminated

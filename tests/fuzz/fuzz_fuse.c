@@ -41,7 +41,7 @@ static const uint32_t ops[] = {
 	FUSE_READ, FUSE_WRITE, FUSE_STATFS, FUSE_RELEASE, FUSE_FSYNC, FUSE_GETXATTR,
 	FUSE_LISTXATTR, FUSE_FLUSH, FUSE_INIT, FUSE_OPENDIR, FUSE_READDIR, FUSE_RELEASEDIR,
 	FUSE_FSYNCDIR, FUSE_ACCESS, FUSE_CREATE, FUSE_DESTROY, FUSE_BATCH_FORGET,
-	FUSE_READDIRPLUS, FUSE_RENAME2,
+	FUSE_READDIRPLUS, FUSE_RENAME2, FUSE_FALLOCATE, FUSE_LSEEK,
 };
 
 static char top[64], share[96], outside[96];
@@ -272,6 +272,14 @@ static void run(struct fsd *s, const uint8_t *data, size_t size)
 			memcpy(req + sizeof(h), &fhs[rec[3] % (n_fhs < MAX_IDS ? n_fhs : MAX_IDS)], 8);
 		if ((rec[2] & 16) && n_ids && blen >= 8)
 			memcpy(req + sizeof(h), &ids[rec[3] % (n_ids < MAX_IDS ? n_ids : MAX_IDS)], 8);
+		/* Preallocation is real memory on tmpfs: at most 1 MiB a request. */
+		if (h.opcode == FUSE_FALLOCATE && blen >= 24) {
+			uint64_t len;
+
+			memcpy(&len, req + sizeof(h) + 16, 8);
+			len &= (1u << 20) - 1;
+			memcpy(req + sizeof(h) + 16, &len, 8);
+		}
 		h.unique = 1;
 		h.len = (rec[2] & 2) ? raw_len : (uint32_t)(sizeof(h) + blen);
 		memcpy(req, &h, sizeof(h));

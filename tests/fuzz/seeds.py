@@ -296,7 +296,7 @@ F = dict(LOOKUP=1, FORGET=2, GETATTR=3, SETATTR=4, READLINK=5, SYMLINK=6, MKNOD=
          UNLINK=10, RMDIR=11, RENAME=12, LINK=13, OPEN=14, READ=15, WRITE=16, STATFS=17,
          RELEASE=18, FSYNC=20, GETXATTR=22, FLUSH=25, INIT=26, OPENDIR=27, READDIR=28,
          RELEASEDIR=29, FSYNCDIR=30, ACCESS=34, CREATE=35, DESTROY=38, BATCH_FORGET=42,
-         READDIRPLUS=44, RENAME2=45)
+         READDIRPLUS=44, RENAME2=45, FALLOCATE=43, LSEEK=46)
 
 
 def fr(op, body=b"", node=0, flags=0, aux=0, extra=b""):
@@ -345,3 +345,6 @@ put("fuse", "readonly.bin", bytes([0x52, 0, 0, 0, 0, 0]) + fr("LOOKUP", nm("f"))
     fr("OPEN", open_in(2), node=1) + fr("SETATTR", setattr_in, node=1) + fr("UNLINK", nm("f")))
 put("fuse", "create-existing.bin", b"".join(
     fr("CREATE", struct.pack("<IIII", 2 | 0o1000, 0o644, 0, 0) + nm(n)) for n in ("p", "f", "root", "d", "up")))
+put("fuse", "fallocate-lseek.bin", fr("LOOKUP", nm("f")) + fr("OPEN", open_in(2), node=1) +
+    fr("FALLOCATE", struct.pack("<QQQII", 0, 0, 1 << 20, 1 | 2, 0), node=1, flags=1) +
+    fr("LSEEK", struct.pack("<QQII", 0, 0, 4, 0), node=1, flags=1))

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/falloc.h>
 #include <linux/fuse.h>
 #include <sched.h>
 #include <signal.h>
@@ -311,6 +312,21 @@ static void test_create_write_read_setattr(void **state)
 	assert_int_equal(req(f, FUSE_FSYNC, id, &fs, sizeof(fs), NULL, NULL), 0);
 	fs.fh = fh + (1ULL << 32);
 	assert_int_equal(req(f, FUSE_FSYNC, id, &fs, sizeof(fs), NULL, NULL), -EBADF);
+	/* FALLOCATE grows the file (other modes refused); LSEEK finds data. */
+	struct fuse_fallocate_in fa = { .fh = fh, .offset = 0, .length = 8192 };
+	assert_int_equal(req(f, FUSE_FALLOCATE, id, &fa, sizeof(fa), NULL, NULL), 0);
+	assert_int_equal(host_stat(f, "new", &st), 0);
+	assert_int_equal(st.st_size, 8192);
+	fa.mode = FALLOC_FL_COLLAPSE_RANGE;
+	assert_int_equal(req(f, FUSE_FALLOCATE, id, &fa, sizeof(fa), NULL, NULL), -EOPNOTSUPP);
+	fa.mode = 0;
+	fa.offset = ~0ULL - 5;
+	assert_int_equal(req(f, FUSE_FALLOCATE, id, &fa, sizeof(fa), NULL, NULL), -EINVAL);
+	struct fuse_lseek_in ls = { .fh = fh, .offset = 0, .whence = SEEK_DATA };
+	assert_int_equal(req(f, FUSE_LSEEK, id, &ls, sizeof(ls), NULL, NULL), 0);
+	assert_int_equal(((struct fuse_lseek_out *)reply(f))->offset, 0);
+	ls.whence = SEEK_END;
+	assert_int_equal(req(f, FUSE_LSEEK, id, &ls, sizeof(ls), NULL, NULL), -EINVAL);
 	rel.fh = fh;
 	assert_int_equal(req(f, FUSE_RELEASE, id, &rel, sizeof(rel), NULL, NULL), 0);
 	assert_int_equal(fsd_handles_in_use(f->s), 0);
@@ -685,6 +701,8 @@ static void test_read_only_share(void **state)
 		char data[2];
 	} wr = { { .fh = fh, .size = 2 }, "XX" };
 	assert_int_equal(req(f, FUSE_WRITE, id, &wr, sizeof(wr), NULL, NULL), -EROFS);
+	struct fuse_fallocate_in fa = { .fh = fh, .length = 100 };
+	assert_int_equal(req(f, FUSE_FALLOCATE, id, &fa, sizeof(fa), NULL, NULL), -EROFS);
 	struct fuse_access_in ac = { .mask = W_OK };
 	assert_int_equal(req(f, FUSE_ACCESS, id, &ac, sizeof(ac), NULL, NULL), -EROFS);
 	rin.fh = fh;
@@ -942,6 +960,10 @@ static void test_sandbox_every_op(void **state)
 	assert_int_equal(remote(f, sock, FUSE_WRITE, file, &wr, sizeof(wr), NULL, NULL), 0);
 	struct fuse_fsync_in fs = { .fh = fh };
 	assert_int_equal(remote(f, sock, FUSE_FSYNC, file, &fs, sizeof(fs), NULL, NULL), 0);
+	struct fuse_fallocate_in fa = { .fh = fh, .length = 4096, .mode = FALLOC_FL_KEEP_SIZE };
+	assert_int_equal(remote(f, sock, FUSE_FALLOCATE, file, &fa, sizeof(fa), NULL, NULL), 0);
+	struct fuse_lseek_in ls = { .fh = fh, .whence = SEEK_HOLE };
+	assert_int_equal(remote(f, sock, FUSE_LSEEK, file, &ls, sizeof(ls), NULL, NULL), 0);
 	fs.fsync_flags = 1;
 	assert_int_equal(remote(f, sock, FUSE_FSYNC, file, &fs, sizeof(fs), NULL, NULL), 0);
 	assert_int_equal(remote(f, sock, FUSE_SETATTR, file, &sa, sizeof(sa), NULL, NULL), 0);
