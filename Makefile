@@ -13,7 +13,7 @@ LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 HEADERS := $(wildcard src/*/*.h src/*/*/*.h)
 UTIL_SRC := $(wildcard src/util/*.c)
-VMM_SRC := $(filter-out src/vmm/main.c,$(wildcard src/vmm/*.c src/vmm/devices/*.c))
+VMM_SRC := $(filter-out src/vmm/main.c,$(wildcard src/vmm/*.c src/vmm/devices/*.c src/fsd/*.c))
 LIB_SRC := $(UTIL_SRC) $(wildcard src/engine/*.c src/oci/*.c src/runtime/*.c src/process/*.c src/net/*.c) \
 	   $(VMM_SRC)
 CLI_SRC := $(wildcard src/cli/*.c)
@@ -23,7 +23,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all install demo check check-unit check-e2e check-hyperv deps fmt lint bench clean fuzz fuzz-check \
-	fuzz-check-virtq fuzz-check-exec_mux
+	fuzz-check-virtq fuzz-check-exec_mux fuzz-check-manifest fuzz-check-fuse
 
 all: $(BUILD)/isobox $(BUILD)/isobox-runtime $(BUILD)/isobox-runtime-hyperv $(BUILD)/isobox-init $(BUILD)/isobox-vmm
 
@@ -103,7 +103,7 @@ check-hyperv: all
 # corpus kept in build/fuzz/corpus/; crashes land in build/fuzz/artifacts/.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := spec layer user image_needs virtq exec_mux manifest image_load auth_config
+FUZZ_TARGETS := spec layer user image_needs virtq exec_mux manifest image_load auth_config fuse
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -g -O1 -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	       -Isrc $(shell pkg-config --cflags $(PKGS) libarchive 2>/dev/null)
@@ -141,6 +141,11 @@ FUZZ_AUTH_CONFIG_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs 
 $(BUILD)/fuzz/fuzz_auth_config: tests/fuzz/fuzz_auth_config.c $(FUZZ_AUTH_CONFIG_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
+# The virtio-fs file server likewise (its sandbox links libseccomp and libcap).
+FUZZ_FUSE_OBJ := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,src/util/err.c $(wildcard src/fsd/*.c))
+$(BUILD)/fuzz/fuzz_fuse: tests/fuzz/fuzz_fuse.c $(FUZZ_FUSE_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
 fuzz: $(FUZZ_BIN)
 	rm -rf $(BUILD)/fuzz/seeds
 	python3 tests/fuzz/seeds.py $(BUILD)/fuzz/seeds
@@ -157,14 +162,17 @@ fuzz: $(FUZZ_BIN)
 # The bounded runs `make check` does (tests/run.sh), from the seeds and the
 # kept corpus: the virtio devices (FUZZ_CHECK_SECONDS) and the exec channel
 # (FUZZ_CHECK_EXEC_SECONDS) against a hostile guest, the manifest parsers
-# (FUZZ_CHECK_MANIFEST_SECONDS) against a hostile registry. fuzz-check-TARGET runs one.
+# (FUZZ_CHECK_MANIFEST_SECONDS) against a hostile registry, the virtio-fs file
+# server (FUZZ_CHECK_FUSE_SECONDS) against a hostile guest. fuzz-check-TARGET runs one.
 FUZZ_CHECK_SECONDS ?= 30
 FUZZ_CHECK_EXEC_SECONDS ?= 10
 FUZZ_CHECK_MANIFEST_SECONDS ?= 10
-FUZZ_CHECK_TARGETS := virtq exec_mux manifest
+FUZZ_CHECK_FUSE_SECONDS ?= 10
+FUZZ_CHECK_TARGETS := virtq exec_mux manifest fuse
 fuzz-check-virtq: FUZZ_CHECK_TIME = $(FUZZ_CHECK_SECONDS)
 fuzz-check-exec_mux: FUZZ_CHECK_TIME = $(FUZZ_CHECK_EXEC_SECONDS)
 fuzz-check-manifest: FUZZ_CHECK_TIME = $(FUZZ_CHECK_MANIFEST_SECONDS)
+fuzz-check-fuse: FUZZ_CHECK_TIME = $(FUZZ_CHECK_FUSE_SECONDS)
 
 fuzz-check: $(FUZZ_CHECK_TARGETS:%=fuzz-check-%)
 

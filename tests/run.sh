@@ -31,7 +31,7 @@ TESTHOST_TIMEOUT=${TESTHOST_TIMEOUT:-3600}
 # Where the unit tests' sources and binaries are, and the bounded fuzz runs
 # (tests/e2e/test_runner.py points them at fakes).
 UNIT_SRC=${UNIT_SRC:-tests/unit} UNIT_BIN=${UNIT_BIN:-build/tests}
-FUZZ_CHECKS=${FUZZ_CHECKS-virtq exec_mux manifest}
+FUZZ_CHECKS=${FUZZ_CHECKS-virtq exec_mux manifest fuse}
 
 fail() {
 	echo "FAILED: $*" >>"$reasons"
@@ -78,7 +78,8 @@ run_unit() {
 	# The virtio devices and the exec channel against a hostile guest for a
 	# bounded time (FUZZ_CHECK_SECONDS, 30 by default, and
 	# FUZZ_CHECK_EXEC_SECONDS, 10), and the manifest parsers against a hostile
-	# registry (FUZZ_CHECK_MANIFEST_SECONDS, 10): one test each, passed when the fuzzer
+	# registry (FUZZ_CHECK_MANIFEST_SECONDS, 10), the virtio-fs file server against
+	# a hostile guest (FUZZ_CHECK_FUSE_SECONDS, 10): one test each, passed when the fuzzer
 	# stops without a finding. A finding is kept in build/fuzz/artifacts/.
 	for t in $FUZZ_CHECKS; do
 		echo "== fuzz_$t"

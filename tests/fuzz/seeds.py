@@ -286,3 +286,65 @@ put("auth_config", "hub.bin", b"\1" + b'{"auths": {"https://index.docker.io/v1/"
 put("auth_config", "fields.bin", b"\2" + b'{"auths": {"h": {"username": "u", "password": "p"}, "http://x/v2/": {}}}')
 put("auth_config", "empty.bin", b"\3")
 put("auth_config", "bad.bin", b"\2" + b'{"auths": {"h": {"auth": "YWJj"}}}')
+
+# fuse: a virtio-fs guest (see the format in fuzz_fuse.c). Records here use a
+# raw opcode (op 0xff); node 0 is the root, node k the (k-1)th remembered id;
+# flags bit 0 puts the (aux)th remembered file handle in the body's first 8 bytes.
+import struct
+
+F = dict(LOOKUP=1, FORGET=2, GETATTR=3, SETATTR=4, READLINK=5, SYMLINK=6, MKNOD=8, MKDIR=9,
+         UNLINK=10, RMDIR=11, RENAME=12, LINK=13, OPEN=14, READ=15, WRITE=16, STATFS=17,
+         RELEASE=18, FSYNC=20, GETXATTR=22, FLUSH=25, INIT=26, OPENDIR=27, READDIR=28,
+         RELEASEDIR=29, FSYNCDIR=30, ACCESS=34, CREATE=35, DESTROY=38, BATCH_FORGET=42,
+         READDIRPLUS=44, RENAME2=45, FALLOCATE=43, LSEEK=46)
+
+
+def fr(op, body=b"", node=0, flags=0, aux=0, extra=b""):
+    return bytes([0xFF, node, flags, aux]) + struct.pack("<HI", len(body), F[op]) + extra + body
+
+
+def nm(*names):
+    return b"".join(n.encode() + b"\0" for n in names)
+
+
+read_in = lambda size, off=0: struct.pack("<QQIIQII", 0, off, size, 0, 0, 0, 0)
+fh_in = struct.pack("<QIIQ", 0, 0, 0, 0)
+open_in = lambda flags: struct.pack("<II", flags, 0)
+setattr_in = struct.pack("<IIQQQQQQIIIIIIII", 1 | 8 | 32, 0, 0, 3, 0, 0, 1000, 0, 0, 5, 0, 0o600, 0, 7, 8, 0)
+put("fuse", "read.bin", fr("LOOKUP", nm("f")) + fr("GETATTR", b"\0" * 16, node=1) +
+    fr("OPEN", open_in(0), node=1) + fr("READ", read_in(100), node=1, flags=1) +
+    fr("FLUSH", fh_in, node=1, flags=1) + fr("RELEASE", fh_in, node=1, flags=1))
+put("fuse", "create-write.bin", fr("CREATE", struct.pack("<IIII", 2 | 0o100, 0o644, 0, 0) + nm("n")) +
+    fr("WRITE", struct.pack("<QQIIQII", 0, 0, 5, 0, 0, 0, 0) + b"abcde", node=1, flags=1) +
+    fr("READ", read_in(10), node=1, flags=1) + fr("FSYNC", fh_in, node=1, flags=1) +
+    fr("SETATTR", setattr_in, node=1) + fr("RELEASE", fh_in, node=1, flags=1))
+put("fuse", "dirs.bin", fr("MKDIR", struct.pack("<II", 0o755, 0) + nm("x")) +
+    fr("OPENDIR", open_in(0)) + fr("READDIRPLUS", read_in(4096), flags=1) +
+    fr("READDIR", read_in(80), flags=1) + fr("FSYNCDIR", fh_in, flags=1) +
+    fr("RELEASEDIR", fh_in, flags=1) + fr("LOOKUP", nm("d")) + fr("LOOKUP", nm("g"), node=2) +
+    fr("RMDIR", nm("x")) + fr("RMDIR", nm("d")))
+put("fuse", "names.bin", fr("SYMLINK", nm("s", "../../etc")) + fr("READLINK", node=1) +
+    fr("LOOKUP", nm("f")) + fr("LINK", struct.pack("<Q", 0) + nm("h"), flags=16, aux=1) +
+    fr("RENAME", struct.pack("<Q", 1) + nm("h", "h2")) +
+    fr("RENAME2", struct.pack("<QII", 1, 1, 0) + nm("h2", "f")) + fr("UNLINK", nm("h2")) +
+    fr("MKNOD", struct.pack("<IIII", 0o10644, 0, 0, 0) + nm("fifo")) +
+    fr("MKNOD", struct.pack("<IIII", 0o20644, 259, 0, 0) + nm("dev")) +
+    fr("STATFS") + fr("ACCESS", struct.pack("<II", 2, 0), node=2))
+put("fuse", "hostile.bin", fr("LOOKUP", nm("..")) + fr("LOOKUP", nm("root")) +
+    fr("LOOKUP", nm("etc"), node=1) + fr("LOOKUP", nm("out")) + fr("MKDIR", struct.pack("<II", 0o755, 0) + nm("m"), node=2) +
+    fr("CREATE", struct.pack("<IIII", 1 | 0o100, 0o644, 0, 0) + nm("out")) +
+    fr("LOOKUP", nm("a" * 300)) + fr("LOOKUP", nm("up")) + fr("OPEN", open_in(0), node=1) +
+    fr("GETATTR", b"\0" * 16, node=0xFF, extra=struct.pack("<Q", 0x100000002)) +
+    fr("GETATTR", b"\0" * 16, flags=2, extra=struct.pack("<I", 4000)) +
+    fr("READ", read_in(1 << 20), flags=4 | 8, extra=bytes([3, 7, 1]) + struct.pack("<H", 20)))
+put("fuse", "forget.bin", fr("LOOKUP", nm("f")) + fr("LOOKUP", nm("d")) +
+    fr("FORGET", struct.pack("<Q", 1), node=1) +
+    fr("BATCH_FORGET", struct.pack("<II", 2, 0) + struct.pack("<QQQQ", 3, 1, 2, 1)) +
+    fr("DESTROY") + fr("INIT", struct.pack("<IIII", 7, 31, 0, 0)) + fr("LOOKUP", nm("f")))
+put("fuse", "readonly.bin", bytes([0x52, 0, 0, 0, 0, 0]) + fr("LOOKUP", nm("f")) +
+    fr("OPEN", open_in(2), node=1) + fr("SETATTR", setattr_in, node=1) + fr("UNLINK", nm("f")))
+put("fuse", "create-existing.bin", b"".join(
+    fr("CREATE", struct.pack("<IIII", 2 | 0o1000, 0o644, 0, 0) + nm(n)) for n in ("p", "f", "root", "d", "up")))
+put("fuse", "fallocate-lseek.bin", fr("LOOKUP", nm("f")) + fr("OPEN", open_in(2), node=1) +
+    fr("FALLOCATE", struct.pack("<QQQII", 0, 0, 1 << 20, 1 | 2, 0), node=1, flags=1) +
+    fr("LSEEK", struct.pack("<QQII", 0, 0, 4, 0), node=1, flags=1))
