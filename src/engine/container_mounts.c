@@ -187,14 +187,22 @@ static int volume_use(const char *root, const struct image *img, const struct mo
 	return 0;
 }
 
+/* --mount type=bind names a host path that must exist (-v makes it). */
+static int bind_source_check(const struct mount_spec *m, struct err *err)
+{
+	if (m->type != MOUNT_BIND || !m->from_mount || access(m->source, F_OK) == 0)
+		return 0;
+	return err_set(err, "invalid mount config for type \"bind\": bind source path does not "
+		       "exist: %s", m->source);
+}
+
 static int bind_use(const struct mount_spec *m, struct mounts_plan *p, struct err *err)
 {
 	struct stat st;
 
+	if (bind_source_check(m, err) < 0)
+		return -1;
 	if (stat(m->source, &st) < 0) {
-		if (m->from_mount)
-			return err_set(err, "invalid mount config for type \"bind\": bind source "
-				       "path does not exist: %s", m->source);
 		/* -v: docker makes the missing host directory */
 		if (mkdir_p(m->source, 0755, err) < 0)
 			return -1;
@@ -407,6 +415,8 @@ int container_mounts_resolve(const char *root, const struct run_opts *o,
 		if (r == 0)
 			container_free(&c);
 	}
+	for (i = 0; r == 0 && i < n; i++)
+		r = bind_source_check(&specs[i], err);
 	if (r == 0 && hyperv && (n || o->volumes_from.n))
 		r = err_set(err, "hyperv isolation cannot mount volumes or host directories yet "
 			    "(issue 15: its virtio-fs server is in progress): run this container "
