@@ -286,3 +286,14 @@ put("auth_config", "hub.bin", b"\1" + b'{"auths": {"https://index.docker.io/v1/"
 put("auth_config", "fields.bin", b"\2" + b'{"auths": {"h": {"username": "u", "password": "p"}, "http://x/v2/": {}}}')
 put("auth_config", "empty.bin", b"\3")
 put("auth_config", "bad.bin", b"\2" + b'{"auths": {"h": {"auth": "YWJj"}}}')
+
+# mount_spec: byte 0 even: a -v value, odd: a --mount value (see fuzz_mount_spec.c).
+for i, v in enumerate([b"/data", b"/h/src:/c/dst:ro,z", b"name:/d:nocopy,rshared", b"n:/d:rw:x",
+                       b"/a:/", b"C:\\x:/y", b"a/b:/c", b"::", b"/x:rel"]):
+    put("mount_spec", "v%d.bin" % i, b"\0" + v)
+for i, v in enumerate([b"type=bind,source=/s,target=/t,readonly,bind-propagation=rslave",
+                       b"type=volume,src=v1,dst=/d,volume-opt=a=b,volume-nocopy=true",
+                       b"type=tmpfs,target=/t,tmpfs-size=64m,tmpfs-mode=1770",
+                       b"type=volume,target=/x,readonly=false", b'"type=bind",src=/a,dst=/b',
+                       b"type=tmpfs,source=/x,target=/y", b"target=/z", b"type=bind,,,=,dst=/q"]):
+    put("mount_spec", "m%d.bin" % i, b"\1" + v)
