@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -135,16 +136,24 @@ static int stopped_root(const struct container *c, struct err *err)
 	return fd;
 }
 
+/* The monitor holds its container's directory locked while it lives: a shared
+ * lock taken here says the container is stopped and keeps it so (a start
+ * waits) while the child works on its overlay; the lock dies with the child. */
 static int container_root(const struct container *c, struct err *err)
 {
+	int lock = rt_lock_dir(c->dir, LOCK_SH | LOCK_NB);
 	struct rt_state st;
 	char proc[64];
 	int fd;
 
+	if (lock >= 0)
+		return stopped_root(c, err);
+	if (errno != EWOULDBLOCK)
+		return err_sys(err, errno, "lock %s", c->dir);
 	if (rt_state_read(c->dir, &st, err) < 0)
 		return -1;
 	if (st.status != RT_RUNNING || st.pid <= 0)
-		return stopped_root(c, err);
+		return err_set(err, "container %s is starting or stopping: try again", c->id);
 	snprintf(proc, sizeof(proc), "/proc/%d/root", (int)st.pid);
 	fd = open(proc, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
