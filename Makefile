@@ -103,7 +103,7 @@ check-hyperv: all
 # corpus kept in build/fuzz/corpus/; crashes land in build/fuzz/artifacts/.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := spec layer user image_needs virtq exec_mux manifest image_load auth_config fuse
+FUZZ_TARGETS := spec layer user image_needs virtq exec_mux manifest image_load auth_config fuse mount_spec
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -g -O1 -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	       -Isrc $(shell pkg-config --cflags $(PKGS) libarchive 2>/dev/null)

@@ -71,6 +71,7 @@ int cmd_login(struct cli *cli, int argc, char **argv);
 int cmd_logout(struct cli *cli, int argc, char **argv);
 int cmd_push(struct cli *cli, int argc, char **argv);
 int cmd_network(struct cli *cli, int argc, char **argv);
+int cmd_cp(struct cli *cli, int argc, char **argv);       /* cp CONTAINER:SRC DEST, SRC CONTAINER:DEST */
 int cmd_volume(struct cli *cli, int argc, char **argv);   /* volume create|ls|... */
 int cmd_port(struct cli *cli, int argc, char **argv);     /* port CONTAINER [PORT] */  /* network create|ls|... */
 

@@ -46,6 +46,7 @@ static const struct command commands[] = {
 	{ "image", cmd_image, "Manage images (inspect, ls, rm, import, tag, history, save, load, prune)" },
 	{ "port", cmd_port, "List port mappings or a specific mapping for the container" },
 	{ "network", cmd_network, "Manage networks (create, ls, inspect, rm, prune)" },
+	{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
 	{ "volume", cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)" },
 	{ "kernel", cmd_kernel, "Manage the guest kernels of Hyper-V isolation" },
 	{ "policy", cmd_policy, "Explain which isolation a container would get, and why" },

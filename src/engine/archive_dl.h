@@ -22,6 +22,12 @@
 	X(archive_entry_filetype) \
 	X(archive_entry_set_mtime) \
 	X(archive_entry_set_perm) \
+	X(archive_entry_uid) \
+	X(archive_entry_gid) \
+	X(archive_entry_perm) \
+	X(archive_entry_mtime) \
+	X(archive_entry_set_uid) \
+	X(archive_entry_set_gid) \
 	X(archive_entry_set_filetype) \
 	X(archive_entry_hardlink) \
 	X(archive_entry_pathname) \
@@ -83,6 +89,12 @@ int archive_dl_load(struct err *err);
 #define archive_entry_filetype (archive_dl.archive_entry_filetype)
 #define archive_entry_set_mtime (archive_dl.archive_entry_set_mtime)
 #define archive_entry_set_perm (archive_dl.archive_entry_set_perm)
+#define archive_entry_uid (archive_dl.archive_entry_uid)
+#define archive_entry_gid (archive_dl.archive_entry_gid)
+#define archive_entry_perm (archive_dl.archive_entry_perm)
+#define archive_entry_mtime (archive_dl.archive_entry_mtime)
+#define archive_entry_set_uid (archive_dl.archive_entry_set_uid)
+#define archive_entry_set_gid (archive_dl.archive_entry_set_gid)
 #define archive_entry_set_filetype (archive_dl.archive_entry_set_filetype)
 #define archive_entry_hardlink (archive_dl.archive_entry_hardlink)
 #define archive_entry_pathname (archive_dl.archive_entry_pathname)

@@ -508,12 +508,29 @@ static int container_populate(const char *root, const struct run_opts *o,
 		return -1;
 	json_array_extend(json_object_get(spec, "mounts"), mp.oci);
 	if (d->hyperv && hyperv_bundle(root, img, &d->kernel, o, tmp, dir, spec, err) < 0)
-		return -1;
+		goto fail;
 	rec = record_build(root, id, name, img, o, spec, dir, d, net_mode, &mp);
-	if (!rec)
-		return err_set(err, "build the container record");
-	return json_write_new(cfg_path, spec, err) < 0 || json_write_new(rec_path, rec, err) < 0
-		       ? -1 : 0;
+	if (!rec) {
+		err_set(err, "build the container record");
+		goto fail;
+	}
+	if (json_write_new(cfg_path, spec, err) < 0 || json_write_new(rec_path, rec, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	/* The anonymous volumes made for this container go with it. */
+	volume_remove_anonymous(root, mp.mounts);
+	return -1;
+}
+
+/* After the record is written, a failed create drops its anonymous volumes. */
+static void created_volumes_remove(const char *root, const char *tmp)
+{
+	_cleanup_free_ char *path = xasprintf("%s/container.json", tmp);
+	_cleanup_json_ json_t *rec = NULL;
+
+	if (json_load_path(path, &rec, &(struct err){ 0 }) == 0)
+		volume_remove_anonymous(root, json_object_get(rec, "Mounts"));
 }
 
 /* The create event: what the container is, and the decision on its isolation. */
@@ -594,6 +611,7 @@ int container_create(const char *root, const struct run_opts *o, struct containe
 		if (r == 0 && rename(tmp, dir) < 0)
 			r = err_sys(err, errno, "create %s", dir);
 		if (r < 0) {
+			created_volumes_remove(root, tmp);
 			rm_rf(tmp, &(struct err){ 0 });
 			name_release(root, name, id);
 		}

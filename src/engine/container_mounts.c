@@ -421,8 +421,13 @@ int container_mounts_resolve(const char *root, const struct run_opts *o,
 		r = err_set(err, "hyperv isolation cannot mount volumes or host directories yet "
 			    "(issue 15: its virtio-fs server is in progress): run this container "
 			    "with --isolation=process");
-	if (r == 0)
+	if (r == 0) {
 		r = specs_apply(root, o, img, hyperv, specs, n, p, err);
+		/* A create that fails leaves no anonymous volume behind (made
+		 * before a later flag failed); others' and named ones stay. */
+		if (r < 0)
+			volume_remove_anonymous(root, p->mounts);
+	}
 	for (i = 0; i < cap; i++)
 		mount_spec_free(&specs[i]);
 	p->binds = or_null(p->binds);

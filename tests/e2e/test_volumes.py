@@ -324,3 +324,42 @@ def test_bad_mounts_refused(fresh, rootfs_tar, args, msg):
     assert fresh.out("ps", "-aq") == ""
     assert volumes(fresh) == []
     assert not os.path.exists("/nonexistent-isobox")
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_failed_create_leaves_no_anonymous_volume(fresh, rootfs_tar, mode):
+    fresh.out("import", rootfs_tar, "busybox")
+    # the --mount volume is made before the bind's missing source fails the create
+    r = fresh("create", f"--isolation={mode}", "--mount", "type=volume,target=/a",
+              "--mount", "type=bind,source=/nonexistent-isobox,target=/b", "busybox", "true")
+    assert r.returncode == 125 and "bind source path does not exist" in r.stderr, r.stderr
+    assert fresh.out("ps", "-aq") == ""
+    assert anon_count(fresh) == 0
+    # an image VOLUME's anonymous volume too, when a later -v fails
+    fresh.out("import", "-c", "VOLUME /etc", rootfs_tar, "bbvol")
+    fresh.out("volume", "create", "named1")
+    r = fresh("create", f"--isolation={mode}", "-v", "named1:/n", "-v", "/proc/1/nope-isobox:/b",
+              "bbvol", "true")
+    assert r.returncode == 125, r.stderr
+    assert anon_count(fresh) == 0 and volumes(fresh) == ["named1"]
+
+
+@pytest.mark.process_only(HYPERV_FS)
+def test_mount_flags_win_over_volumes_from_and_image_volumes(fresh, rootfs_tar, mode, tmp_path):
+    # dockerd 20.10: "Duplicate mount point" is only between -v/--mount; a
+    # --volumes-from or image VOLUME at the same path gives way, no error.
+    fresh.out("import", rootfs_tar, "busybox")
+    fresh.out("import", "-c", "VOLUME /data", rootfs_tar, "bbvol")
+    fresh.out("create", f"--isolation={mode}", "--name", "src", "-v", "/data", "busybox",
+              "true")
+    for args, want in ((["-v", "xx:/data", "--volumes-from", "src", "busybox"], "xx"),
+                       (["--mount", "source=yy,target=/data", "--volumes-from", "src",
+                         "busybox"], "yy"),
+                       (["-v", "zz:/data", "bbvol"], "zz")):
+        cid = fresh.out("create", f"--isolation={mode}", *args, "true").strip()
+        [c] = json.loads(fresh.out("inspect", cid))
+        assert [(m["Name"], m["Destination"]) for m in c["Mounts"]] == [(want, "/data")]
+    cid = fresh.out("create", f"--isolation={mode}", "-v", f"{tmp_path}:/data",
+                    "--volumes-from", "src", "busybox", "true").strip()
+    [c] = json.loads(fresh.out("inspect", cid))
+    assert [(m["Type"], m["Source"]) for m in c["Mounts"]] == [("bind", str(tmp_path))]

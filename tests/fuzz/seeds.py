@@ -348,3 +348,14 @@ put("fuse", "create-existing.bin", b"".join(
 put("fuse", "fallocate-lseek.bin", fr("LOOKUP", nm("f")) + fr("OPEN", open_in(2), node=1) +
     fr("FALLOCATE", struct.pack("<QQQII", 0, 0, 1 << 20, 1 | 2, 0), node=1, flags=1) +
     fr("LSEEK", struct.pack("<QQII", 0, 0, 4, 0), node=1, flags=1))
+
+# mount_spec: byte 0 even: a -v value, odd: a --mount value (see fuzz_mount_spec.c).
+for i, v in enumerate([b"/data", b"/h/src:/c/dst:ro,z", b"name:/d:nocopy,rshared", b"n:/d:rw:x",
+                       b"/a:/", b"C:\\x:/y", b"a/b:/c", b"::", b"/x:rel"]):
+    put("mount_spec", "v%d.bin" % i, b"\0" + v)
+for i, v in enumerate([b"type=bind,source=/s,target=/t,readonly,bind-propagation=rslave",
+                       b"type=volume,src=v1,dst=/d,volume-opt=a=b,volume-nocopy=true",
+                       b"type=tmpfs,target=/t,tmpfs-size=64m,tmpfs-mode=1770",
+                       b"type=volume,target=/x,readonly=false", b'"type=bind",src=/a,dst=/b',
+                       b"type=tmpfs,source=/x,target=/y", b"target=/z", b"type=bind,,,=,dst=/q"]):
+    put("mount_spec", "m%d.bin" % i, b"\1" + v)
