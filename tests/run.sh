@@ -28,6 +28,9 @@ nonce=$$$(date +%s%N)
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}        # seconds, each unit binary
 TEST_TIMEOUT=${TEST_TIMEOUT:-900}        # seconds, each pytest test (TCG boots are slow)
 TESTHOST_TIMEOUT=${TESTHOST_TIMEOUT:-3600}
+# MiB: the test host's writable root is a tmpfs, and its VMs and the files of
+# a whole suite's run share it (2 GiB came near OOM and stalled there).
+TESTHOST_MEM=${TESTHOST_MEM:-6144}
 # Where the unit tests' sources and binaries are, and the bounded fuzz runs
 # (tests/e2e/test_runner.py points them at fakes).
 UNIT_SRC=${UNIT_SRC:-tests/unit} UNIT_BIN=${UNIT_BIN:-build/tests}
@@ -176,7 +179,7 @@ if [ "$what" = all ] || [ "$what" = hyperv ]; then
 		count_pytest "on this host (its KVM runs them)" vmm e2e-hyperv
 	else
 		{
-			scripts/testhost/run.sh --timeout "$TESTHOST_TIMEOUT" -- \
+			scripts/testhost/run.sh --timeout "$TESTHOST_TIMEOUT" --mem "$TESTHOST_MEM" -- \
 				sh tests/hyperv/run-suites.sh "$nonce" "$TEST_TIMEOUT" 2>&1
 			echo $? >"$tmp/rc"
 		} | tee "$log"
