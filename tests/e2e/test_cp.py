@@ -11,11 +11,23 @@ import pytest
 VM_CP = "cp into a VM needs the virtio-fs file server (issue 15, in progress)"
 
 
+MADE = []
+
+
 def mk(ib, mode, *args):
     name = "cp-" + uuid.uuid4().hex[:8]
     ib("create", "--name", name, f"--isolation={mode}", *args, "busybox", "sleep", "1000",
        check=True)
+    MADE.append(name)
     return name
+
+
+@pytest.fixture(autouse=True)
+def removed_after(isobox):
+    """The shared root gets back what it had: other tests count its containers."""
+    yield
+    while MADE:
+        isobox("rm", "-f", "-v", MADE.pop())
 
 
 @pytest.fixture
