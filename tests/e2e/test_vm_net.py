@@ -103,7 +103,8 @@ exec sleep 1000
 # its fetches, and show what it printed.
 OUTSIDE = r"""
 echo "NSMAC $(ip -n ctr -o link show eth0 | sed 's/.*link\/ether \([0-9a-f:]*\).*/\1/')"
-busybox httpd -p 10.99.0.1:8081 -h "$D/outer"
+busybox httpd -f -p 10.99.0.1:8081 -h "$D/outer" &
+httpd=$!
 "$RT" --root "$D/rt" run --detach --bundle "$D/bundle" "$ID" >"$D/ctr.out" 2>"$D/ctr.err" </dev/null
 up=0
 for i in $(seq 1 $((BOOT_WAIT * 2))); do
@@ -127,6 +128,7 @@ cat "$D/ctr.out"
 echo "--- stderr"
 cat "$D/ctr.err"
 "$RT" --root "$D/rt" delete --force "$ID" || true
+kill "$httpd"
 """
 
 
