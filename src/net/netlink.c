@@ -34,7 +34,8 @@ void nl_close(struct nl *nl)
 	nl->sock = NULL;
 }
 
-int nl_request(struct nl *nl, struct nlmsghdr *req, const char *what, struct err *err)
+int nl_query(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data, const char *what,
+	     struct err *err)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	ssize_t n;
@@ -44,18 +45,22 @@ int nl_request(struct nl *nl, struct nlmsghdr *req, const char *what, struct err
 	req->nlmsg_seq = ++nl->seq;
 	if (mnl_socket_sendto(nl->sock, req, req->nlmsg_len) < 0)
 		return err_sys(err, errno, "%s", what);
-	for (;;) {
+	/* mnl_cb_run turns an NLMSG_ERROR with a code into -1/errno, and the
+	 * ACK (code 0) or a dump's end into MNL_CB_STOP. */
+	do {
 		n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
 		if (n < 0)
 			return err_sys(err, errno, "%s", what);
-		/* mnl_cb_run turns an NLMSG_ERROR with a code into -1/errno, and
-		 * the ACK (code 0) into MNL_CB_STOP. */
-		r = mnl_cb_run(buf, (size_t)n, req->nlmsg_seq, nl->portid, NULL, NULL);
+		r = mnl_cb_run(buf, (size_t)n, req->nlmsg_seq, nl->portid, cb, data);
 		if (r < 0)
 			return err_sys(err, errno, "%s", what);
-		if (r == MNL_CB_STOP)
-			return 0;
-	}
+	} while (r != MNL_CB_STOP);
+	return 0;
+}
+
+int nl_request(struct nl *nl, struct nlmsghdr *req, const char *what, struct err *err)
+{
+	return nl_query(nl, req, NULL, NULL, what, err);
 }
 
 unsigned nl_link_index(const char *name)

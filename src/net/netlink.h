@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <libmnl/libmnl.h>
 #include <netinet/in.h>
 
 #include "util/err.h"
@@ -28,6 +29,9 @@ void nl_close(struct nl *nl);
 /* Send one request (NLM_F_REQUEST|NLM_F_ACK added) and wait for its ACK; a
  * NACK is an error "what: strerror". The caller builds the message in buf. */
 int nl_request(struct nl *nl, struct nlmsghdr *req, const char *what, struct err *err);
+/* The same, each answer (a dump's objects, or one) given to cb first. */
+int nl_query(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data, const char *what,
+	     struct err *err);
 
 /* ifindex of name, 0 when there is none. */
 unsigned nl_link_index(const char *name);

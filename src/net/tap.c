@@ -15,30 +15,6 @@
 
 #define VNET_HDR_LEN 12
 
-/* A request whose answers go to cb (a dump, or one object), until the
- * ACK or the dump's end. */
-static int nl_query(struct nl *nl, struct nlmsghdr *req, mnl_cb_t cb, void *data,
-		    const char *what, struct err *err)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	ssize_t n;
-	int r;
-
-	req->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-	req->nlmsg_seq = ++nl->seq;
-	if (mnl_socket_sendto(nl->sock, req, req->nlmsg_len) < 0)
-		return err_sys(err, errno, "%s", what);
-	do {
-		n = mnl_socket_recvfrom(nl->sock, buf, sizeof(buf));
-		if (n < 0)
-			return err_sys(err, errno, "%s", what);
-		r = mnl_cb_run(buf, (size_t)n, req->nlmsg_seq, nl->portid, cb, data);
-		if (r < 0)
-			return err_sys(err, errno, "%s", what);
-	} while (r != MNL_CB_STOP);
-	return 0;
-}
-
 struct if_query {
 	unsigned index;
 	struct net_if_info *info;
