@@ -1,6 +1,6 @@
 #!/bin/sh
 # The guest initramfs for hyperv containers: isobox-init as /init, and the
-# modules it loads (virtio-mmio, block, console, net, EROFS, overlay) with their
+# modules it loads (virtio-mmio, block, console, net, EROFS, overlay, virtio-fs) with their
 # dependencies, in load order. Uncompressed: the kernel need not unpack it.
 # Usage: make-agent-initramfs.sh MODULES_ROOT KERNEL_VERSION ISOBOX_INIT OUT.cpio
 # (KERNEL_VERSION "none": no modules, for a kernel with the drivers built in.)
@@ -12,7 +12,7 @@ mkdir -p "$dir/lib/isobox-modules" "$dir/dev" "$dir/proc" "$dir/sys" "$dir/lower
 	"$dir/rw" "$dir/root"
 cp "$init" "$dir/init"
 mknod "$dir/dev/console" c 5 1
-[ "$version" = none ] || for m in virtio_mmio virtio_blk virtio_console virtio_net erofs overlay; do
+[ "$version" = none ] || for m in virtio_mmio virtio_blk virtio_console virtio_net erofs overlay virtiofs; do
 	modprobe -d "$root" -S "$version" --show-depends "$m"
 done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' | while read -r ko; do
 	name=$(basename "$ko")

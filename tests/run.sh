@@ -31,6 +31,9 @@ TESTHOST_TIMEOUT=${TESTHOST_TIMEOUT:-3600}
 # MiB: the test host's writable root is a tmpfs, and its VMs and the files of
 # a whole suite's run share it (2 GiB came near OOM and stalled there).
 TESTHOST_MEM=${TESTHOST_MEM:-6144}
+# Test hosts side by side for the hyperv run, each with TESTHOST_MEM: one per
+# core of this machine (each is QEMU/TCG on one core).
+TESTHOST_SHARDS=${TESTHOST_SHARDS:-$(nproc)}
 # Where the unit tests' sources and binaries are, and the bounded fuzz runs
 # (tests/e2e/test_runner.py points them at fakes).
 UNIT_SRC=${UNIT_SRC:-tests/unit} UNIT_BIN=${UNIT_BIN:-build/tests}
@@ -178,15 +181,36 @@ if [ "$what" = all ] || [ "$what" = hyperv ]; then
 		sh tests/hyperv/run-suites.sh "$nonce" "$TEST_TIMEOUT" 2>&1 | tee "$log"
 		count_pytest "on this host (its KVM runs them)" vmm e2e-hyperv
 	else
-		{
+		# One test host per shard, side by side: each is QEMU/TCG on one
+		# core (-smp 2 boots no faster), so N of them share the run N ways.
+		# Shard 1 streams its output; the others print theirs after it.
+		labels=vmm
+		shard_run() { # K: run shard K/TESTHOST_SHARDS in a test host of its own
 			scripts/testhost/run.sh --timeout "$TESTHOST_TIMEOUT" --mem "$TESTHOST_MEM" -- \
-				sh tests/hyperv/run-suites.sh "$nonce" "$TEST_TIMEOUT" 2>&1
-			echo $? >"$tmp/rc"
-		} | tee "$log"
-		count_pytest "in the test host (this host's KVM cannot run them)" vmm e2e-hyperv
-		if [ "$(cat "$tmp/rc")" -eq 125 ]; then
-			fail "the test host failed or timed out (exit 125; limit ${TESTHOST_TIMEOUT}s)"
-		fi
+				sh tests/hyperv/run-suites.sh "$nonce" "$TEST_TIMEOUT" "$1/$TESTHOST_SHARDS" 2>&1
+			echo $? >"$tmp/rc-$1"
+		}
+		k=2
+		while [ "$k" -le "$TESTHOST_SHARDS" ]; do
+			shard_run "$k" >"$tmp/log-$k" &
+			k=$((k + 1))
+		done
+		echo "== hyperv shard 1/$TESTHOST_SHARDS (each shard in a test host of its own)"
+		shard_run 1 | tee "$tmp/log-1"
+		wait
+		: >"$log"
+		k=1
+		while [ "$k" -le "$TESTHOST_SHARDS" ]; do
+			labels="$labels e2e-hyperv-$k"
+			[ "$k" -eq 1 ] || { echo "== hyperv shard $k/$TESTHOST_SHARDS"; cat "$tmp/log-$k"; }
+			cat "$tmp/log-$k" >>"$log"
+			if [ "$(cat "$tmp/rc-$k")" -eq 125 ]; then
+				fail "the test host of shard $k/$TESTHOST_SHARDS failed or timed out (exit 125; limit ${TESTHOST_TIMEOUT}s)"
+			fi
+			k=$((k + 1))
+		done
+		# shellcheck disable=SC2086 # one word per label
+		count_pytest "in the test host (this host's KVM cannot run them)" $labels
 	fi
 fi
 

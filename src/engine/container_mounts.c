@@ -327,11 +327,10 @@ static int specs_parse(const struct run_opts *o, struct mount_spec *specs, size_
 }
 
 static int specs_apply(const char *root, const struct run_opts *o, const struct image *img,
-		       bool hyperv, struct mount_spec *specs, size_t n, struct mounts_plan *p,
+		       struct mount_spec *specs, size_t n, struct mounts_plan *p,
 		       struct err *err)
 {
-	json_t *vols = hyperv ? NULL
-			      : json_object_get(json_object_get(img->config, "config"), "Volumes");
+	json_t *vols = json_object_get(json_object_get(img->config, "config"), "Volumes");
 	json_t *v;
 	const char *path;
 	size_t i;
@@ -389,7 +388,7 @@ static json_t *or_null(json_t *j)
 }
 
 int container_mounts_resolve(const char *root, const struct run_opts *o,
-			     const struct image *img, bool hyperv, struct mounts_plan *p,
+			     const struct image *img, struct mounts_plan *p,
 			     struct err *err)
 {
 	size_t n = 0, i, cap = o->volumes.n + o->mounts.n;
@@ -417,12 +416,8 @@ int container_mounts_resolve(const char *root, const struct run_opts *o,
 	}
 	for (i = 0; r == 0 && i < n; i++)
 		r = bind_source_check(&specs[i], err);
-	if (r == 0 && hyperv && (n || o->volumes_from.n))
-		r = err_set(err, "hyperv isolation cannot mount volumes or host directories yet "
-			    "(issue 15: its virtio-fs server is in progress): run this container "
-			    "with --isolation=process");
 	if (r == 0) {
-		r = specs_apply(root, o, img, hyperv, specs, n, p, err);
+		r = specs_apply(root, o, img, specs, n, p, err);
 		/* A create that fails leaves no anonymous volume behind (made
 		 * before a later flag failed); others' and named ones stay. */
 		if (r < 0)

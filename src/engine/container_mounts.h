@@ -21,12 +21,11 @@ struct mounts_plan {
 	json_t *cfg_volumes;     /* Config.Volumes ({PATH: {}} or null) */
 };
 
-/* Everything asked is checked before anything is made. hyperv: refused (its
- * virtio-fs server is not there yet), and the image's VOLUMEs stay in the
- * rootfs as before. */
+/* Everything asked is checked before anything is made. The same in both
+ * modes: a hyperv container's binds and volumes reach its guest over
+ * virtio-fs (vmm/devices/virtio_fs.h). */
 int container_mounts_resolve(const char *root, const struct run_opts *o,
-			     const struct image *img, bool hyperv, struct mounts_plan *p,
-			     struct err *err);
+			     const struct image *img, struct mounts_plan *p, struct err *err);
 void mounts_plan_free(struct mounts_plan *p);
 
 #endif

@@ -83,7 +83,11 @@ int fsd_new(const struct fsd_config *cfg, struct fsd **out, struct err *err)
 		fsd_free(s);
 		return err_sys(err, ENOMEM, "file server for %s: inode table", cfg->share);
 	}
-	s->root_fd = open(cfg->share, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cfg->file && fsd_stage_file(s, cfg->share, cfg->read_only, err) < 0) {
+		fsd_free(s);
+		return -1;
+	}
+	s->root_fd = open(cfg->file ? s->staged : cfg->share, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s->root_fd < 0) {
 		int e = errno;
 

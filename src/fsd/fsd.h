@@ -17,12 +17,17 @@
 #define FSD_DEFAULT_HANDLES 4096
 /* The largest WRITE (and READ) a guest may send: FUSE_MAX_PAGES of 4 KiB. */
 #define FSD_MAX_WRITE (256u * 4096u)
+#define FSD_STAGED_FILE "file"
 
 struct fsd;
 
 struct fsd_config {
 	const char *share;      /* the shared host directory */
 	bool read_only;         /* refuse every write op with EROFS */
+	/* share is one regular file (docker's -v FILE:PATH): the guest sees a
+	 * directory that holds it alone, as FSD_STAGED_FILE, and nothing can be
+	 * made beside it (fsd_new stages it in a mount namespace of its own) */
+	bool file;
 	unsigned max_nodes;     /* inodes the guest may hold; 0: FSD_DEFAULT_NODES */
 	unsigned max_handles;   /* open files and directories; 0: FSD_DEFAULT_HANDLES */
 };

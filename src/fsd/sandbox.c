@@ -12,11 +12,16 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "fsd/server.h"
+#include "util/cleanup.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -66,27 +71,92 @@ static int own_proc(struct fsd *s, struct err *err)
 static int enter_share(struct fsd *s, const struct fsd_config *cfg, struct err *err)
 {
 	unsigned long ro = cfg->read_only ? MS_RDONLY : 0;
+	/* A staged file's namespace is the server's own already (leaving it
+	 * would dissolve the staging mounts the root fd sees). */
+	const char *share = s->own_mount_ns ? s->staged : cfg->share;
 
-	if (unshare(CLONE_NEWNS) < 0)
+	if (!s->own_mount_ns && unshare(CLONE_NEWNS) < 0)
 		return err_sys(err, errno, "file server: new mount namespace");
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+	if (!s->own_mount_ns && mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return err_sys(err, errno, "file server: make mounts slaves");
 	if (own_proc(s, err) < 0)
 		return -1;
-	if (mount(cfg->share, cfg->share, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return err_sys(err, errno, "file server: bind %s", cfg->share);
+	if (mount(share, share, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return err_sys(err, errno, "file server: bind %s", share);
 	/* :ro is the host's too: the mount refuses writes whatever the code does. */
-	if (ro && mount(NULL, cfg->share, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+	if (ro && mount(NULL, share, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
 			NULL) < 0)
-		return err_sys(err, errno, "file server: make %s read-only", cfg->share);
-	if (chdir(cfg->share) < 0)
-		return err_sys(err, errno, "file server: enter %s", cfg->share);
+		return err_sys(err, errno, "file server: make %s read-only", share);
+	if (chdir(share) < 0)
+		return err_sys(err, errno, "file server: enter %s", share);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return err_sys(err, errno, "file server: pivot_root into %s", cfg->share);
+		return err_sys(err, errno, "file server: pivot_root into %s", share);
 	if (umount2(".", MNT_DETACH) < 0)
 		return err_sys(err, errno, "file server: detach the old root");
 	if (chdir("/") < 0)
 		return err_sys(err, errno, "file server: chdir /");
+	/* The root node becomes the new root, same inode, under the same fd
+	 * number: the fd opened before went with the old root's detached tree,
+	 * and with it the mounts beneath the share (a staged file's bind). */
+	{
+		_cleanup_close_ int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (fd < 0 || dup3(fd, s->root_fd, O_CLOEXEC) < 0)
+			return err_sys(err, errno, "file server: reopen the share's root");
+	}
+	return 0;
+}
+
+int fsd_stage_file(struct fsd *s, const char *path, bool read_only, struct err *err)
+{
+	char *dir = s->staged;
+	size_t dir_len = sizeof(s->staged);
+	unsigned long ro = read_only ? MS_RDONLY : 0;
+	char file[PATH_MAX], src[64];
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	char *slash;
+	int made;
+
+	if (strlen(path) >= dir_len || path[0] != '/')
+		return err_set(err, "file server: %s: not an absolute path that fits", path);
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	/* A tmpfs over / would hide /proc, which the bind goes through. */
+	if (slash == dir)
+		return err_set(err, "file server: %s: a file of / cannot be shared alone", path);
+	*slash = '\0';
+	if (snprintf(file, sizeof(file), "%s/" FSD_STAGED_FILE, dir) >= (int)sizeof(file))
+		return err_set(err, "file server: %s: path too long", path);
+	if (unshare(CLONE_NEWNS) < 0)
+		return err_sys(err, errno, "file server: new mount namespace");
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return err_sys(err, errno, "file server: make mounts slaves");
+	/* Opened in the new namespace (a bind's source must be in the caller's),
+	 * before the tmpfs hides it. */
+	fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return err_sys(err, errno, "file server: open %s", path);
+	if (!S_ISREG(st.st_mode))
+		return err_set(err, "file server: %s: a single shared file must be a regular file",
+			       path);
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+	if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=4k") < 0)
+		return err_sys(err, errno, "file server: a directory for %s", path);
+	made = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (made < 0)
+		return err_sys(err, errno, "file server: stage %s", path);
+	close(made);
+	if (mount(src, file, NULL, MS_BIND, NULL) < 0)
+		return err_sys(err, errno, "file server: bind %s", path);
+	if (ro && mount(NULL, file, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+			NULL) < 0)
+		return err_sys(err, errno, "file server: make %s read-only", path);
+	/* Nothing can be made beside it: the guest sees the one file. */
+	if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "mode=0755,size=4k") < 0)
+		return err_sys(err, errno, "file server: seal the directory of %s", path);
+	s->own_mount_ns = true;
 	return 0;
 }
 

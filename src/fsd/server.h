@@ -3,6 +3,7 @@
 #define ISOBOX_FSD_SERVER_H
 
 #include <linux/fuse.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -35,6 +36,10 @@ struct fsd {
 	int root_fd;            /* O_PATH of the share */
 	int proc_fd;            /* /proc/self/fd: reopens an O_PATH inode by number */
 	bool read_only;
+	/* A single file's share (fsd_config.file): the sealed directory that
+	 * holds it, made in a mount namespace of the server's own already. */
+	char staged[PATH_MAX];
+	bool own_mount_ns;
 	bool initialized;       /* INIT answered, DESTROY not yet */
 	uint32_t minor;         /* the FUSE minor version agreed on */
 	unsigned max_nodes, max_files;
@@ -48,6 +53,11 @@ struct fsd {
 	_Alignas(8) uint8_t stage[FSD_STAGE_MAX];
 	_Alignas(8) uint8_t dents[32768];   /* getdents64 for READDIR */
 };
+
+/* fsd_config.file: in a new mount namespace, the file's directory becomes a
+ * sealed tmpfs holding the file alone, bind-mounted as FSD_STAGED_FILE
+ * (read-only when read_only); s->staged gets that directory. */
+int fsd_stage_file(struct fsd *s, const char *path, bool read_only, struct err *err);
 
 /* One request as the handlers see it. */
 struct fsd_req {

@@ -224,8 +224,9 @@ static int parse_caps(struct agent_process *p, char *s)
 	return 0;
 }
 
-/* "MS_FLAGS:DATA:DEST" with an absolute DEST */
-static int check_tmpfs(const char *s)
+/* "MS_FLAGS:DATA:DEST" (TAG_TMPFS) or "MS_FLAGS:TAG:DEST" (TAG_SHARE), with
+ * an absolute DEST */
+static int check_mount_record(const char *s)
 {
 	const char *data = s ? strchr(s, ':') : NULL, *dest = data ? strchr(data + 1, ':') : NULL;
 
@@ -233,7 +234,7 @@ static int check_tmpfs(const char *s)
 }
 
 struct counts {
-	size_t args, env, tmpfs, masked, readonly, sysctl, devices;
+	size_t args, env, tmpfs, shares, file_shares, masked, readonly, sysctl, devices;
 };
 
 static int parse_group(struct agent_process *p, char *s)
@@ -413,7 +414,13 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	switch (tag) {
 	case TAG_MASKED: return push_path(&p->masked, &n->masked, s);
 	case TAG_RO_PATH: return push_path(&p->readonly_paths, &n->readonly, s);
-	case TAG_TMPFS: return check_tmpfs(s) < 0 ? (free(s), -1) : push(&p->tmpfs, &n->tmpfs, s);
+	case TAG_TMPFS: return check_mount_record(s) < 0 ? (free(s), -1) : push(&p->tmpfs, &n->tmpfs, s);
+	case TAG_SHARE:
+	case TAG_SHARE_FILE:
+		if (check_mount_record(s) < 0 || n->shares + n->file_shares >= AGENT_SHARES_MAX)
+			return free(s), -1;
+		return tag == TAG_SHARE ? push(&p->shares, &n->shares, s)
+					: push(&p->file_shares, &n->file_shares, s);
 	case TAG_RLIMIT: return parse_rlimit(p, s);
 	case TAG_CAPS: return parse_caps(p, s);
 	case TAG_NO_NEW_PRIVS: p->no_new_privs = s && !strcmp(s, "1"); free(s); return 0;
@@ -462,6 +469,10 @@ void agent_process_free(struct agent_process *p)
 		free(p->envp[i]);
 	for (i = 0; p->tmpfs && p->tmpfs[i]; i++)
 		free(p->tmpfs[i]);
+	for (i = 0; p->shares && p->shares[i]; i++)
+		free(p->shares[i]);
+	for (i = 0; p->file_shares && p->file_shares[i]; i++)
+		free(p->file_shares[i]);
 	for (i = 0; p->masked && p->masked[i]; i++)
 		free(p->masked[i]);
 	for (i = 0; p->readonly_paths && p->readonly_paths[i]; i++)
@@ -478,6 +489,8 @@ void agent_process_free(struct agent_process *p)
 	free(p->argv);
 	free(p->envp);
 	free(p->tmpfs);
+	free(p->shares);
+	free(p->file_shares);
 	free(p->seccomp);
 	free(p->cwd);
 	free(p->hostname);
@@ -716,23 +729,72 @@ static void enter_root(void)
 
 static int mkdir_parents(const char *path);
 
-/* --tmpfs, inside the container's root and before it turns read-only. */
-static void mount_tmpfs(const struct agent_process *p)
+/* A single host file (TAG_SHARE_FILE): the virtio-fs device TAG is mounted on
+ * a directory of the container's /dev (the guest's own tmpfs, in no image
+ * layer), its one file is bound on dest (made empty first when missing, as
+ * docker's file binds; the bind keeps the mount's flags), and the directory
+ * goes again. */
+#define SHARE_STAGING "/dev/.isobox-share"
+static int mount_shared_file(const char *tag, const char *dest, unsigned long flags)
+{
+	char *parent = strdup(dest);
+	int r = -1, made, e;
+
+	if (!parent)
+		return -1;
+	*strrchr(parent, '/') = '\0';
+	if (*parent && mkdir_parents(parent) < 0)
+		goto out;
+	made = open(dest, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (made < 0)
+		goto out;
+	close(made);
+	if (mkdir(SHARE_STAGING, 0700) < 0)
+		goto out;
+	if (mount(tag, SHARE_STAGING, "virtiofs", flags, NULL) == 0) {
+		r = mount(SHARE_STAGING "/" AGENT_SHARED_FILE, dest, NULL, MS_BIND, NULL);
+		e = errno;
+		umount2(SHARE_STAGING, MNT_DETACH);
+		errno = e;
+	}
+	e = errno;
+	rmdir(SHARE_STAGING);
+	errno = e;
+out:
+	free(parent);
+	return r;
+}
+
+/* TAG_TMPFS ("MS_FLAGS:DATA:DEST", --tmpfs), TAG_SHARE ("MS_FLAGS:TAG:DEST",
+ * a host directory over virtio-fs) or TAG_SHARE_FILE (type "file") records,
+ * inside the container's root and before it turns read-only. */
+static void mount_records(char **records, const char *type)
 {
 	size_t i;
 
-	for (i = 0; p->tmpfs && p->tmpfs[i]; i++) {
-		char *copy = strdup(p->tmpfs[i]), *data, *dest;
+	for (i = 0; records && records[i]; i++) {
+		char *copy = strdup(records[i]), *arg, *dest;
 		unsigned long flags;
+		int r;
 
 		if (!copy)
 			die("strdup");
-		data = strchr(copy, ':');
-		*data++ = '\0';
-		dest = strchr(data, ':');
+		arg = strchr(copy, ':');
+		*arg++ = '\0';
+		dest = strchr(arg, ':');
 		*dest++ = '\0';
 		flags = strtoul(copy, NULL, 10);
-		if (mkdir_parents(dest) < 0 || mount("tmpfs", dest, "tmpfs", flags, data) < 0)
+		if (!strcmp(type, "file")) {
+			r = mount_shared_file(arg, dest, flags);
+		} else {
+			if (mkdir_parents(dest) < 0)
+				die(dest);
+			if (!strcmp(type, "tmpfs"))
+				r = mount("tmpfs", dest, "tmpfs", flags, arg);
+			else
+				r = mount(arg, dest, type, flags, NULL);
+		}
+		if (r < 0)
 			die(dest);
 		free(copy);
 	}
@@ -1089,7 +1151,9 @@ void agent_boot(struct agent_process *p, struct agent_io *io)
 	setup_cgroup(p, con);
 	enter_root();
 	bind_etc_files(etc_fds);
-	mount_tmpfs(p);
+	mount_records(p->tmpfs, "tmpfs");
+	mount_records(p->shares, "virtiofs");
+	mount_records(p->file_shares, "file");
 	make_devices(p);
 	write_sysctls(p);
 	mount_cgroup_view(p);

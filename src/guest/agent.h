@@ -24,6 +24,8 @@ struct agent_process {
 	bool init;              /* TAG_INIT: isobox-init is the container's PID 1 (--init) */
 	unsigned root_disks;    /* TAG_ROOT_DISKS: 1..AGENT_ROOT_DISKS_MAX, 0: absent (one) */
 	char **tmpfs;           /* TAG_TMPFS values, NULL-terminated */
+	char **shares;          /* TAG_SHARE values, NULL-terminated */
+	char **file_shares;     /* TAG_SHARE_FILE values, NULL-terminated */
 	char **masked;          /* TAG_MASKED paths, NULL-terminated */
 	char **readonly_paths;  /* TAG_RO_PATH paths */
 	struct agent_rlimit {

@@ -73,7 +73,17 @@ enum agent_tag {
 	TAG_NET_ADDR = 37,   /* "a.b.c.d/prefix", prefix 1..32 */
 	TAG_NET_GATEWAY = 38, /* "a.b.c.d": the default route */
 	TAG_NET_MTU = 39,    /* decimal, 68..65535 */
+	TAG_SHARE = 40,      /* "MS_FLAGS:TAG:DEST": mount the virtio-fs device TAG (a host
+			      * directory, served read-only on the host when MS_RDONLY is
+			      * set) on DEST in the container's root, in record order, after
+			      * the --tmpfs mounts; at most AGENT_SHARES_MAX */
+	TAG_SHARE_FILE = 41, /* the same for a single host file: the device's directory
+			      * holds it alone as AGENT_SHARED_FILE, bound on DEST */
 };
+
+#define AGENT_SHARED_FILE "file"
+
+#define AGENT_SHARES_MAX 8
 
 #define AGENT_ETC_FILE_MAX (64u << 10)
 

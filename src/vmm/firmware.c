@@ -70,9 +70,9 @@ int firmware_run(const void *image, size_t len, uint64_t ram_bytes, int *exit_va
 	 * costs a kernel thread (~3 ms). Linux guests get both. */
 	if (kvm_vm_create(&vm, false, err) < 0)
 		goto out;
-	if (ram_bytes && kvm_vm_add_memory(&vm, 0, ram_bytes, NULL, err) < 0)
+	if (ram_bytes && kvm_vm_add_memory(&vm, 0, ram_bytes, false, NULL, err) < 0)
 		goto out;
-	if (kvm_vm_add_memory(&vm, FIRMWARE_TOP - size, size, &rom, err) < 0)
+	if (kvm_vm_add_memory(&vm, FIRMWARE_TOP - size, size, false, &rom, err) < 0)
 		goto out;
 	/* The image ends at 4 GiB, so its last 16 bytes hold the reset vector. */
 	memcpy((char *)rom + (size - len), image, len);

@@ -206,6 +206,69 @@ int guest_config_etc_files(const struct oci_spec *spec, char *files[3], struct e
 	return 0;
 }
 
+static bool is_etc_destination(const char *dest)
+{
+	size_t k;
+
+	for (k = 0; k < 3; k++)
+		if (!strcmp(dest, etc_destinations[k]))
+			return true;
+	return false;
+}
+
+int guest_config_shares(const struct oci_spec *spec, struct guest_shares *out,
+			struct err *err)
+{
+	const unsigned long keep = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	struct stat st;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < spec->n_mounts; i++) {
+		const struct oci_mount *m = &spec->mounts[i];
+		size_t n = out->n;
+
+		if (!m->bind || is_etc_destination(m->destination) ||
+		    !strcmp(m->destination, "/dev") || !strncmp(m->destination, "/dev/", 5))
+			continue;
+		if (stat(m->source, &st) < 0)
+			return err_sys(err, errno, "bind mount source %s", m->source);
+		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+			return err_set(err, "bind mount of %s on %s: a hyperv container shares "
+				       "directories and regular files with the host, not devices, "
+				       "sockets or fifos: use --isolation=process", m->source,
+				       m->destination);
+		if (n == AGENT_SHARES_MAX)
+			return err_set(err, "more than %d bind mounts and volumes: a hyperv "
+				       "container has at most %d", AGENT_SHARES_MAX,
+				       AGENT_SHARES_MAX);
+		snprintf(out->tags[n], sizeof(out->tags[n]), "isobox-fs%zu", n);
+		out->dest[n] = m->destination;
+		out->flags[n] = m->flags & keep;
+		if (m->readonly_bind)
+			out->flags[n] |= MS_RDONLY;
+		out->fs[n] = (struct virtio_fs_share){ .source = m->source, .tag = out->tags[n],
+						       .read_only = out->flags[n] & MS_RDONLY,
+						       .file = S_ISREG(st.st_mode) };
+		out->n++;
+	}
+	return 0;
+}
+
+static void put_shares(FILE *f, const struct guest_shares *sh)
+{
+	size_t i;
+
+	for (i = 0; sh && i < sh->n; i++) {
+		char *text = NULL;
+
+		if (asprintf(&text, "%lu:%s:%s", sh->flags[i], sh->tags[i], sh->dest[i]) < 0)
+			return;
+		put(f, sh->fs[i].file ? TAG_SHARE_FILE : TAG_SHARE, text);
+		free(text);
+	}
+}
+
 int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 		       struct err *err)
 {
@@ -252,6 +315,7 @@ int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 		put_tmpfs(f, &p->mounts[i]);
 		put_cgroup_mount(f, &p->mounts[i]);
 	}
+	put_shares(f, p->shares);
 	for (i = 0; i < p->n_rlimits; i++)
 		put_rlimit(f, &p->rlimits[i]);
 	if (p->inherit_rlimits)

@@ -7,8 +7,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guest/agent_proto.h"
 #include "oci/spec.h"
 #include "util/err.h"
+#include "vmm/devices/virtio_fs.h"
+
+/* The spec's bind mounts of host directories, as virtio-fs shares: device
+ * i serves fs[i] under tag "isobox-fsI", and the agent mounts it on dest[i]
+ * with flags[i] (read-only, nosuid, nodev, noexec). */
+struct guest_shares {
+	struct virtio_fs_share fs[AGENT_SHARES_MAX];
+	char tags[AGENT_SHARES_MAX][16];
+	const char *dest[AGENT_SHARES_MAX];
+	unsigned long flags[AGENT_SHARES_MAX];
+	size_t n;
+};
 
 /* The process's privileges, applied by the guest right before exec. */
 struct guest_security {
@@ -60,12 +73,20 @@ struct guest_process {
 	 * "a.b.c.d" (or NULL), MTU (0: the default); net_addr NULL: no NIC. */
 	const char *net_mac, *net_addr, *net_gateway;
 	unsigned net_mtu;
+	const struct guest_shares *shares;      /* NULL: none */
 };
 
 /* The contents of the files the spec binds onto /etc/hosts, /etc/hostname
  * and /etc/resolv.conf (the container's own, made by the engine or the
  * engine above the OCI runtime), into files[3] (free each; NULL when none). */
 int guest_config_etc_files(const struct oci_spec *spec, char *files[3], struct err *err);
+
+/* The spec's binds as shares (those of /etc/hosts, /etc/hostname and
+ * /etc/resolv.conf are guest_config_etc_files', those under /dev the
+ * guest's own): a directory, or a regular file alone. A bind of anything
+ * else (a device, socket or fifo) is refused. Pointers into spec. */
+int guest_config_shares(const struct oci_spec *spec, struct guest_shares *out,
+			struct err *err);
 
 /* The blob in memory (free it). */
 int guest_config_build(const struct guest_process *p, char **blob, size_t *len,

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "util/cleanup.h"
 #include "util/fs.h"
 
 #define KVM_CPUID_MAX 256
@@ -80,8 +81,8 @@ void kvm_vm_destroy(struct kvm_vm *vm)
 	vm->kvm_fd = vm->vm_fd = -1;
 }
 
-int kvm_vm_add_memory(struct kvm_vm *vm, uint64_t gpa, uint64_t size, void **host,
-		      struct err *err)
+int kvm_vm_add_memory(struct kvm_vm *vm, uint64_t gpa, uint64_t size, bool shared,
+		      void **host, struct err *err)
 {
 	struct kvm_userspace_memory_region region;
 	void *mem;
@@ -91,8 +92,17 @@ int kvm_vm_add_memory(struct kvm_vm *vm, uint64_t gpa, uint64_t size, void **hos
 	if (size == 0 || (gpa | size) & 0xfff)
 		return err_set(err, "guest memory region %#llx+%#llx is not page aligned",
 			       (unsigned long long)gpa, (unsigned long long)size);
-	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (shared) {
+		_cleanup_close_ int fd = memfd_create("isobox-guest-ram", MFD_CLOEXEC);
+
+		if (fd < 0 || ftruncate(fd, (off_t)size) < 0)
+			return err_sys(err, errno, "make %llu MiB of shareable guest memory",
+				       (unsigned long long)(size >> 20));
+		mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	} else {
+		mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	}
 	if (mem == MAP_FAILED)
 		return err_sys(err, errno, "map %llu MiB of guest memory",
 			       (unsigned long long)(size >> 20));

@@ -43,9 +43,11 @@ bool kvm_host_is_pvm(void);
 int kvm_vm_create(struct kvm_vm *vm, bool irqchip, struct err *err);
 void kvm_vm_destroy(struct kvm_vm *vm);
 
-/* Anonymous, MAP_NORESERVE memory at gpa: only touched pages cost the host. */
-int kvm_vm_add_memory(struct kvm_vm *vm, uint64_t gpa, uint64_t size, void **host,
-		      struct err *err);
+/* MAP_NORESERVE memory at gpa: only touched pages cost the host. Anonymous
+ * and private, or, when shared, a memfd mapped MAP_SHARED: a process forked
+ * after this call (a virtio-fs server) reads and writes the same guest RAM. */
+int kvm_vm_add_memory(struct kvm_vm *vm, uint64_t gpa, uint64_t size, bool shared,
+		      void **host, struct err *err);
 
 /* The host address of [gpa, gpa+len) when it lies wholly inside one slot, else
  * NULL. Every guest-supplied address goes through here. */

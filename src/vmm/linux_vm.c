@@ -397,7 +397,7 @@ int linux_vm_run(const struct linux_vm_config *c, struct linux_vm_exit *exit, st
 	vm->timeout_ms = c->timeout_ms;
 	serial_init(&vm->serial, c->serial_fd, c->serial_limit, irq_pulse, vm);
 	if (kvm_vm_create(&vm->kvm, true, err) < 0 ||
-	    kvm_vm_add_memory(&vm->kvm, 0, c->mem_bytes, &ram, err) < 0 ||
+	    kvm_vm_add_memory(&vm->kvm, 0, c->mem_bytes, c->io && c->io->n_shares > 0, &ram, err) < 0 ||
 	    vm_devices_create(&vm->devs, &vm->kvm, c->io, irq_level, vm, err) < 0 ||
 	    load_images(c, ram, &entry, err) < 0 ||
 	    write_acpi(c, &vm->devs, ram, err) < 0)

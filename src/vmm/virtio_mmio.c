@@ -24,6 +24,10 @@
 #define REG_QUEUE_DRIVER_HIGH 0x094
 #define REG_QUEUE_DEVICE_LOW 0x0a0
 #define REG_QUEUE_DEVICE_HIGH 0x0a4
+#define REG_SHM_LEN_LOW 0x0b0
+#define REG_SHM_LEN_HIGH 0x0b4
+#define REG_SHM_BASE_LOW 0x0b8
+#define REG_SHM_BASE_HIGH 0x0bc
 #define REG_CONFIG_GENERATION 0x0fc
 #define REG_CONFIG 0x100
 
@@ -131,6 +135,11 @@ static uint32_t reg_read(struct virtio_dev *d, uint64_t off)
 	case REG_INTERRUPT_STATUS: return d->interrupt_status;
 	case REG_STATUS: return d->status;
 	case REG_CONFIG_GENERATION: return d->config_generation;
+	/* No shared memory regions (virtio-fs's DAX window): a length of all
+	 * ones says so; 0 would be a region of nothing at 0, which the driver
+	 * then fails to reserve. */
+	case REG_SHM_LEN_LOW: case REG_SHM_LEN_HIGH:
+	case REG_SHM_BASE_LOW: case REG_SHM_BASE_HIGH: return 0xffffffff;
 	default: return 0;
 	}
 }

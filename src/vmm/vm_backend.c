@@ -190,6 +190,7 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 	struct linux_vm_exit exit = { 0 };
 	_cleanup_close_ int oom_fd = -1, start_fd = -1, tap_fd = -1;
 	struct vm_net net;
+	struct guest_shares shares;
 	char *etc[3];
 	size_t i;
 
@@ -203,6 +204,11 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 					    O_CLOEXEC, 0600) : -1;
 	if (vm_net_attach(spec, &gp, &io, &net, err) < 0)
 		return -1;
+	if (guest_config_shares(spec, &shares, err) < 0)
+		return -1;
+	gp.shares = &shares;
+	io.shares = shares.fs;
+	io.n_shares = shares.n;
 	tap_fd = io.net ? io.tap_fd : -1;
 	if (guest_config_etc_files(spec, etc, err) < 0)
 		return -1;

@@ -84,6 +84,32 @@ static int add_root_disks(struct vm_devices *d, const struct kvm_vm *mem, const 
 	return i ? 0 : err_set(err, "the bundle names no root image");
 }
 
+/* The shared directories, each a virtio-fs device with its file server,
+ * cloned now: before the NIC's thread (no other thread may run at a raw
+ * clone) and before the VMM's seccomp filter. */
+static int add_shares(struct vm_devices *d, const struct kvm_vm *mem,
+		      const struct vm_container_io *io, void (*set_irq)(void *, uint32_t, int),
+		      void *ctx, struct err *err)
+{
+	size_t i;
+
+	if (io->n_shares > VM_FS_MAX)
+		return err_set(err, "at most %d shared directories per VM", VM_FS_MAX);
+	for (i = 0; i < io->n_shares; i++) {
+		struct virtio_fs *fs = &d->fs[i];
+
+		if (virtio_fs_init(fs, mem, next_base(d), VM_SHARED_GSI, set_irq, ctx,
+				   &io->shares[i], mem->vm_fd, err) < 0) {
+			virtio_fs_destroy(fs);
+			return -1;
+		}
+		d->n_fs++;
+		if (add(d, &fs->dev, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* The NIC last: the agent finds it by name (eth0), not by probe order. Its
  * I/O thread starts now, before the VMM's seccomp filter, which it inherits. */
 static int add_net(struct vm_devices *d, const struct kvm_vm *mem,
@@ -146,7 +172,8 @@ int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 			  add_disk(d, mem, d->disk_fds[1], false, AGENT_DISK_UPPER, set_irq, ctx,
 				   err) < 0))
 		return -1;
-	if (add_root_disks(d, mem, io->rootfs, set_irq, ctx, err) < 0)
+	if (add_root_disks(d, mem, io->rootfs, set_irq, ctx, err) < 0 ||
+	    add_shares(d, mem, io, set_irq, ctx, err) < 0)
 		return -1;
 	return io->net ? add_net(d, mem, io, set_irq, ctx, err) : 0;
 }
@@ -158,6 +185,9 @@ void vm_devices_destroy(struct vm_devices *d)
 	if (d->has_net)
 		virtio_net_destroy(&d->net, d->vm_fd);
 	d->has_net = false;
+	for (i = 0; i < d->n_fs; i++)
+		virtio_fs_destroy(&d->fs[i]);
+	d->n_fs = 0;
 	for (i = 0; i < VM_BLK_MAX; i++)
 		if (d->disk_fds[i] >= 0)
 			close(d->disk_fds[i]);
@@ -270,7 +300,7 @@ void vm_devices_io_loop(struct vm_devices *d, int signal_fd)
 {
 	bool waiting[N_INPUTS] = { false }, eof_sent = false, sized = false;
 	enum { P_WAKE, P_SIG, P_START, P_IN, P_EXEC = P_IN + N_INPUTS,
-	       P_ALL = P_EXEC + EXEC_MUX_POLLFDS };
+	       P_FS = P_EXEC + EXEC_MUX_POLLFDS, P_ALL = P_FS + 2 * VM_FS_MAX };
 
 	while (!d->stop) {
 		struct pollfd p[P_ALL] = { [P_WAKE] = { .fd = d->wake_fd, .events = POLLIN },
@@ -287,6 +317,14 @@ void vm_devices_io_loop(struct vm_devices *d, int signal_fd)
 			p[P_IN + i] = (struct pollfd){ .fd = on ? c->in_fd : -1, .events = POLLIN };
 		}
 		exec_mux_pollfds(&d->exec, p + P_EXEC);
+		for (i = 0; i < VM_FS_MAX; i++) {
+			bool on = (size_t)i < d->n_fs;
+
+			p[P_FS + 2 * i] = (struct pollfd){ .fd = on ? d->fs[i].used_fd : -1,
+							   .events = POLLIN };
+			p[P_FS + 2 * i + 1] = (struct pollfd){ .fd = on ? d->fs[i].fail_fd : -1,
+							       .events = POLLIN };
+		}
 		if (!d->n)
 			for (i = P_EXEC; i < P_ALL; i++)
 				p[i].fd = -1;
@@ -314,6 +352,9 @@ void vm_devices_io_loop(struct vm_devices *d, int signal_fd)
 				waiting[i] = virtio_console_input(c) == 0 && !c->in_eof;
 		}
 		exec_mux_events(&d->exec, p + P_EXEC);
+		for (i = 0; (size_t)i < d->n_fs; i++)
+			if ((p[P_FS + 2 * i].revents | p[P_FS + 2 * i + 1].revents) & POLLIN)
+				virtio_fs_event(&d->fs[i]);
 		/* The end of stdin, after all of it, is a control line. */
 		if (d->con[0].in_eof && !eof_sent) {
 			control(d, "eof\n");

@@ -16,18 +16,21 @@
 #include "util/err.h"
 #include "vmm/devices/virtio_blk.h"
 #include "vmm/devices/virtio_console.h"
+#include "vmm/devices/virtio_fs.h"
 #include "vmm/devices/virtio_net.h"
 #include "vmm/exec_mux.h"
 
 #define VM_CONSOLES 4
 #define VM_MMIO_BASE 0xd0000000ULL
 #define VM_GSI_BASE 16           /* IOAPIC pins above the ISA interrupts */
-/* Consoles, config, upper, up to AGENT_ROOT_DISKS_MAX image disks and the
- * NIC. The first VM_OWN_GSIS devices own a pin each from VM_GSI_BASE on, the
- * NIC owns the next (VM_NET_GSI); the image's disks after the first ones
- * share the last pin (the VMM ORs the levels). */
+/* Consoles, config, upper, up to AGENT_ROOT_DISKS_MAX image disks, up to
+ * VM_FS_MAX shared directories and the NIC. The first VM_OWN_GSIS devices own
+ * a pin each from VM_GSI_BASE on, the NIC owns the next (VM_NET_GSI); the
+ * image's disks after the first ones and the shares share the last pin (the
+ * VMM ORs the levels). */
 #define VM_BLK_MAX (AGENT_ROOT_DISKS_MAX + 2)
-#define VM_MAX_DEVICES (VM_CONSOLES + VM_BLK_MAX + 1)
+#define VM_FS_MAX AGENT_SHARES_MAX
+#define VM_MAX_DEVICES (VM_CONSOLES + VM_BLK_MAX + VM_FS_MAX + 1)
 #define VM_OWN_GSIS 6
 #define VM_NET_GSI (VM_GSI_BASE + VM_OWN_GSIS)
 #define VM_SHARED_GSI (VM_NET_GSI + 1)
@@ -49,6 +52,10 @@ struct vm_container_io {
 	bool net;
 	int tap_fd;
 	uint8_t mac[6];
+	/* Host directories shared over virtio-fs, each its own device and
+	 * server; the guest config names their tags and mount points. */
+	const struct virtio_fs_share *shares;
+	size_t n_shares;
 };
 
 
@@ -57,6 +64,8 @@ struct vm_devices {
 	struct exec_mux exec;
 	int ctl[2];                           /* pipe: control lines into con[2] */
 	struct virtio_blk blk[VM_BLK_MAX];
+	struct virtio_fs fs[VM_FS_MAX];
+	size_t n_fs;
 	struct virtio_net net;
 	bool has_net;
 	int vm_fd;                            /* for the NIC's ioeventfds */

@@ -159,6 +159,24 @@ def pytest_configure(config):
                             "behaviour, without the mode fixture: the hyperv run only")
 
 
+def take_shard(config, items):
+    """ISOBOX_TEST_SHARD=K/N (tests/run.sh, one test host per shard): keep
+    every Nth test from the Kth, so that N test hosts, one per core, share the
+    hyperv run; the others are left out with that reason."""
+    shard = os.environ.get("ISOBOX_TEST_SHARD", "")
+    if not shard:
+        return
+    try:
+        k, n = (int(x) for x in shard.split("/"))
+    except ValueError:
+        raise pytest.UsageError(f"ISOBOX_TEST_SHARD={shard!r}: want K/N, as 1/2")
+    if not 1 <= k <= n:
+        raise pytest.UsageError(f"ISOBOX_TEST_SHARD={shard!r}: K must be 1 to N")
+    others = [item for i, item in enumerate(items) if i % n != k - 1]
+    deselect(config, others, f"shard {k}/{n}: the run's other shards run them")
+    items[:] = [item for i, item in enumerate(items) if i % n == k - 1]
+
+
 def pytest_collection_modifyitems(config, items):
     """The hyperv run runs every test not marked process_only (the tests that
     do not take `mode` get hyperv as the default, RUN_MODE); the process run
@@ -177,6 +195,7 @@ def pytest_collection_modifyitems(config, items):
         for reason, left in reasons.items():
             deselect(config, left, f"process_only: {reason}")
         items[:] = [i for i in items if not i.get_closest_marker("process_only")]
+        take_shard(config, items)
         return
     hv = {}
     for item in items:

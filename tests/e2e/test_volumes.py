@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-HYPERV_FS = "hyperv volumes need the virtio-fs file server (issue 15, in progress)"
 NAME_ERR = ('Error response from daemon: create {0}: "{0}" includes invalid characters for a '
             'local volume name, only "[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended '
             'to pass a host directory, use absolute path\n')
@@ -117,7 +116,6 @@ def anon_count(ib):
     return sum(1 for n in volumes(ib) if re.fullmatch(r"[0-9a-f]{64}", n))
 
 
-@pytest.mark.process_only(HYPERV_FS)
 def test_named_volume_outlives_its_container(fresh, rootfs_tar, mode):
     fresh.out("import", rootfs_tar, "busybox")
     r = run(fresh, mode, "-v", "keep:/data", "busybox", "sh", "-c", "echo kept > /data/f")
@@ -129,7 +127,6 @@ def test_named_volume_outlives_its_container(fresh, rootfs_tar, mode):
         assert f.read() == "kept\n"
 
 
-@pytest.mark.process_only(HYPERV_FS)
 def test_bind_rw_ro_and_missing_host_dir(isobox, mode, tmp_path):
     host = tmp_path / "made" / "by" / "v"
     r = run(isobox, mode, "-v", f"{host}:/h", "busybox", "sh", "-c", "echo w > /h/f")
@@ -149,7 +146,6 @@ def test_bind_rw_ro_and_missing_host_dir(isobox, mode, tmp_path):
     assert r.returncode == 0 and r.stdout == "file\n", r.stderr
 
 
-@pytest.mark.process_only(HYPERV_FS)
 def test_named_volume_ro_refuses_writes(fresh, rootfs_tar, mode):
     fresh.out("import", rootfs_tar, "busybox")
     fresh.out("volume", "create", "rov")
@@ -160,7 +156,6 @@ def test_named_volume_ro_refuses_writes(fresh, rootfs_tar, mode):
     assert os.listdir(os.path.join(fresh.root, "volumes", "rov", "_data")) == []
 
 
-@pytest.mark.process_only(HYPERV_FS)
 def test_anonymous_volume_and_rm(fresh, rootfs_tar, mode):
     fresh.out("import", rootfs_tar, "busybox")
     r = run(fresh, mode, "-v", "/scratch", "busybox", "sh", "-c", "touch /scratch/f")
@@ -180,7 +175,6 @@ def test_anonymous_volume_and_rm(fresh, rootfs_tar, mode):
     assert anon_count(fresh) == 1                 # rm without -v keeps it
 
 
-@pytest.mark.process_only(HYPERV_FS)
 def test_volume_rm_refused_while_used(fresh, rootfs_tar, mode):
     fresh.out("import", rootfs_tar, "busybox")
     cid = fresh.out("create", f"--isolation={mode}", "-v", "busy:/b", "busybox",
@@ -196,7 +190,6 @@ def test_volume_rm_refused_while_used(fresh, rootfs_tar, mode):
     assert fresh.out("volume", "rm", "busy") == "busy\n"
 
 
-@pytest.mark.process_only(HYPERV_FS)
 def test_inspect_mounts_docker_shape(fresh, rootfs_tar, mode, tmp_path):
     fresh.out("import", rootfs_tar, "busybox")
     src = str(tmp_path)
@@ -234,14 +227,12 @@ def test_inspect_mounts_docker_shape(fresh, rootfs_tar, mode, tmp_path):
     assert r.returncode == 0, r.stderr
 
 
-@pytest.mark.process_only(HYPERV_FS)
 def test_tmpfs_mount_size(isobox, mode):
     r = run(isobox, mode, "--mount", "type=tmpfs,destination=/t,tmpfs-size=2m", "busybox",
             "sh", "-c", "grep ' /t ' /proc/mounts")
     assert r.returncode == 0 and "tmpfs" in r.stdout and "size=2048k" in r.stdout, r.stdout
 
 
-@pytest.mark.process_only(HYPERV_FS)
 def test_volumes_from(fresh, rootfs_tar, mode, tmp_path):
     fresh.out("import", rootfs_tar, "busybox")
     fresh.out("create", f"--isolation={mode}", "--name", "src", "-v", "shared:/s",
@@ -263,7 +254,6 @@ def test_volumes_from(fresh, rootfs_tar, mode, tmp_path):
     assert r.returncode == 125 and "No such container: nosuch" in r.stderr
 
 
-@pytest.mark.process_only(HYPERV_FS)
 def test_copy_up_and_image_volumes(fresh, rootfs_tar, mode):
     fresh.out("import", "-c", "VOLUME /etc", rootfs_tar, "bbvol")
     fresh.out("import", rootfs_tar, "busybox")
@@ -326,7 +316,6 @@ def test_bad_mounts_refused(fresh, rootfs_tar, args, msg):
     assert not os.path.exists("/nonexistent-isobox")
 
 
-@pytest.mark.process_only(HYPERV_FS)
 def test_failed_create_leaves_no_anonymous_volume(fresh, rootfs_tar, mode):
     fresh.out("import", rootfs_tar, "busybox")
     # the --mount volume is made before the bind's missing source fails the create
@@ -344,7 +333,6 @@ def test_failed_create_leaves_no_anonymous_volume(fresh, rootfs_tar, mode):
     assert anon_count(fresh) == 0 and volumes(fresh) == ["named1"]
 
 
-@pytest.mark.process_only(HYPERV_FS)
 def test_mount_flags_win_over_volumes_from_and_image_volumes(fresh, rootfs_tar, mode, tmp_path):
     # dockerd 20.10: "Duplicate mount point" is only between -v/--mount; a
     # --volumes-from or image VOLUME at the same path gives way, no error.

@@ -814,7 +814,7 @@ static void test_iovec_chains(void **state)
 
 /* The confined server, in a child: it serves requests over a socket pair.
  * Returns the child's pid. */
-static pid_t serve_confined(struct fx *f, int *sock, bool ro)
+static pid_t serve_confined_cfg(struct fx *f, int *sock, const struct fsd_config *config)
 {
 	int sv[2];
 	pid_t pid;
@@ -823,7 +823,7 @@ static pid_t serve_confined(struct fx *f, int *sock, bool ro)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct fsd_config cfg = { .share = f->share, .read_only = ro };
+		struct fsd_config cfg = *config;
 		struct err err = { 0 };
 		struct fsd *s;
 		static uint8_t in[1 << 16], out[1 << 17];
@@ -845,6 +845,13 @@ static pid_t serve_confined(struct fx *f, int *sock, bool ro)
 	close(sv[1]);
 	*sock = sv[0];
 	return pid;
+}
+
+static pid_t serve_confined(struct fx *f, int *sock, bool ro)
+{
+	struct fsd_config cfg = { .share = f->share, .read_only = ro };
+
+	return serve_confined_cfg(f, sock, &cfg);
 }
 
 static int remote(struct fx *f, int sock, uint32_t op, uint64_t nodeid, const void *body,
@@ -1142,6 +1149,75 @@ static void test_sandbox_read_only(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* A single file shared alone (-v FILE:PATH): the guest sees a directory that
+ * holds it as "file" and nothing else; nothing can be made beside it; writes
+ * reach the host file, and a read-only share refuses them. */
+static void test_single_file_share(void **state)
+{
+	struct fx *f = *state;
+	struct fuse_init_in iin = { .major = 7, .minor = 38 };
+	struct fuse_create_in cin = { .flags = O_RDWR, .mode = 0644 };
+	struct fuse_open_in oin = { .flags = O_RDWR };
+	struct fuse_read_in rin = { .size = 100 };
+	struct {
+		struct fuse_write_in w;
+		char data[4];
+	} win = { .w = { .size = 4 }, .data = "EDIT" };
+	char one[160], buf[16] = "";
+	struct fsd_config cfg = { .share = one, .file = true };
+	int sock, status, fd;
+	uint64_t id, fh;
+	bool ro;
+	pid_t pid;
+
+	snprintf(one, sizeof(one), "%s/one", f->share);
+	assert_int_equal(host_write(f, "one", "single"), 0);
+	assert_int_equal(host_write(f, "sibling", "secret"), 0);
+	for (ro = false; ; ro = true) {
+		cfg.read_only = ro;
+		pid = serve_confined_cfg(f, &sock, &cfg);
+		assert_int_equal(remote(f, sock, FUSE_INIT, 0, &iin, sizeof(iin), NULL, NULL), 0);
+		assert_int_equal(remote(f, sock, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0, "sibling",
+					NULL), -ENOENT);
+		assert_int_equal(remote(f, sock, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0, "one", NULL),
+				 -ENOENT);
+		assert_int_equal(remote(f, sock, FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin),
+					"new", NULL), -EROFS);
+		assert_int_equal(remote(f, sock, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0,
+					FSD_STAGED_FILE, NULL), 0);
+		id = ((struct fuse_entry_out *)reply(f))->nodeid;
+		if (ro) {
+			assert_int_equal(remote(f, sock, FUSE_OPEN, id, &oin, sizeof(oin), NULL,
+						NULL), -EROFS);
+		} else {
+			assert_int_equal(remote(f, sock, FUSE_OPEN, id, &oin, sizeof(oin), NULL,
+						NULL), 0);
+			fh = ((struct fuse_open_out *)reply(f))->fh;
+			rin.fh = win.w.fh = fh;
+			assert_int_equal(remote(f, sock, FUSE_READ, id, &rin, sizeof(rin), NULL,
+						NULL), 0);
+			assert_memory_equal(reply(f), "single", 6);
+			assert_int_equal(remote(f, sock, FUSE_WRITE, id, &win, sizeof(win), NULL,
+						NULL), 0);
+		}
+		close(sock);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+		if (ro)
+			break;
+	}
+	/* The host file took the write; nothing new beside it. */
+	fd = open(one, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf) - 1), 6);
+	close(fd);
+	assert_string_equal(buf, "EDITle");
+	assert_int_equal(access(f->share, F_OK), 0);
+	snprintf(one, sizeof(one), "%s/new", f->share);
+	assert_int_equal(access(one, F_OK), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1160,6 +1236,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sandbox_world, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_pid_namespace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_read_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_single_file_share, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
