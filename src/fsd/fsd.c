@@ -79,6 +79,8 @@ int fsd_new(const struct fsd_config *cfg, struct fsd **out, struct err *err)
 	s->read_only = cfg->read_only;
 	s->max_nodes = cfg->max_nodes ? cfg->max_nodes : FSD_DEFAULT_NODES;
 	s->max_files = cfg->max_handles ? cfg->max_handles : FSD_DEFAULT_HANDLES;
+	s->max_write = cfg->max_pages && cfg->max_pages < FSD_MAX_WRITE / 4096
+			       ? cfg->max_pages * 4096u : FSD_MAX_WRITE;
 	if (s->max_nodes < 2 || fsd_table_init(s) < 0) {
 		fsd_free(s);
 		return err_sys(err, ENOMEM, "file server for %s: inode table", cfg->share);
@@ -155,9 +157,9 @@ static int op_init(struct fsd *s, struct fsd_req *r)
 	o.max_readahead = in->max_readahead;
 	o.max_background = 16;
 	o.congestion_threshold = 12;
-	o.max_write = FSD_MAX_WRITE;
+	o.max_write = s->max_write;
 	o.time_gran = 1;
-	o.max_pages = FSD_MAX_WRITE / 4096;
+	o.max_pages = (uint16_t)(s->max_write / 4096);
 	s->initialized = true;
 	memcpy(s->stage, &o, sizeof(o));
 	return 0;

@@ -30,6 +30,10 @@ struct fsd_config {
 	bool file;
 	unsigned max_nodes;     /* inodes the guest may hold; 0: FSD_DEFAULT_NODES */
 	unsigned max_handles;   /* open files and directories; 0: FSD_DEFAULT_HANDLES */
+	/* The pages of data one READ or WRITE may carry (FUSE_INIT's max_pages),
+	 * 1 to FSD_MAX_WRITE / 4096; 0: that maximum. A virtqueue transport
+	 * caps it: each page is a descriptor of the request's chain. */
+	unsigned max_pages;
 };
 
 /* Open the share (and /proc/self/fd, to reopen O_PATH inodes) for a server. */

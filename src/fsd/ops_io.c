@@ -2,6 +2,8 @@
  * and the guest's buffers with preadv/pwritev, no copy in between. */
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/openat2.h>
@@ -156,8 +158,8 @@ int fsd_op_read(struct fsd *s, struct fsd_req *r)
 		return -EINVAL;
 	if (size > r->room)
 		size = r->room;
-	if (size > FSD_MAX_WRITE)
-		size = FSD_MAX_WRITE;
+	if (size > s->max_write)
+		size = s->max_write;
 	n = fsd_iov_slice(r->out, r->out_n, sizeof(struct fuse_out_header), size, slice, SLICE_MAX);
 	got = n ? preadv(f->fd, slice, (int)n, (off_t)in->offset) : 0;
 	if (got < 0)
@@ -179,7 +181,7 @@ int fsd_op_write(struct fsd *s, struct fsd_req *r)
 
 	if (!f)
 		return -EBADF;
-	if (in->size > r->in_len - off || in->size > FSD_MAX_WRITE ||
+	if (in->size > r->in_len - off || in->size > s->max_write ||
 	    in->offset > (uint64_t)INT64_MAX)
 		return -EINVAL;
 	n = fsd_iov_slice(r->in, r->in_n, off, in->size, slice, SLICE_MAX);
@@ -293,11 +295,50 @@ static int dirent_put(struct fsd *s, int dir_fd, const struct dirent64 *d, bool 
 	return 0;
 }
 
+/* The entries of buf[0..len) into the reply until it is full: -ENOSPC then,
+ * with *pos at the first entry left out. */
+static int dirents_put(struct fsd *s, struct fsd_file *f, const uint8_t *buf, size_t len,
+		       bool plus, size_t size, size_t *used, size_t *pos, uint64_t *last_off)
+{
+	int e = 0;
+
+	for (*pos = 0; *pos < len && e == 0;) {
+		const struct dirent64 *d = (const void *)(buf + *pos);
+		size_t before = *used;
+
+		if (d->d_reclen < offsetof(struct dirent64, d_name) + 1 || *pos + d->d_reclen > len)
+			return -EIO;
+		e = dirent_put(s, f->fd, d, plus, size, used);
+		if (e == 0) {
+			if (*used != before)
+				*last_off = (uint64_t)d->d_off;
+			*pos += d->d_reclen;
+		}
+	}
+	return e;
+}
+
+/* Keep buf[pos..len), the entries the reply had no room for, for the next
+ * request that continues at off. */
+static void keep_pending(struct fsd_file *f, const uint8_t *buf, size_t pos, size_t len,
+			 uint64_t off)
+{
+	uint8_t *p = len > pos ? malloc(len - pos) : NULL;
+
+	if (p)
+		memcpy(p, buf + pos, len - pos);
+	free(f->pend);
+	f->pend = p;
+	f->pend_len = p ? (uint32_t)(len - pos) : 0;
+	f->pend_off = off;
+}
+
 static int read_dir(struct fsd *s, struct fsd_req *r, bool plus)
 {
 	const struct fuse_read_in *in = (const void *)r->body;
 	struct fsd_file *f = fsd_file_get(s, in->fh, true);
 	size_t size = in->size, used = 0, pos;
+	uint64_t last_off = in->offset;
 	ssize_t got;
 	int e = 0;
 
@@ -307,10 +348,27 @@ static int read_dir(struct fsd *s, struct fsd_req *r, bool plus)
 		return -EINVAL;
 	size = size < r->room ? size : r->room;
 	size = size < FSD_STAGE_MAX ? size : FSD_STAGE_MAX;
-	/* Stateless: each request starts at the offset the guest names, a
-	 * d_off this server handed out (or anything: the kernel checks it). */
-	if (lseek(f->fd, (off_t)in->offset, SEEK_SET) < 0)
-		return -errno;
+	if (f->pend && in->offset == f->pend_off) {
+		/* The listing goes on: first what the last reply left out; the
+		 * fd is past it already. */
+		uint8_t *pend = f->pend;
+		size_t len = f->pend_len;
+
+		f->pend = NULL;
+		f->pend_len = 0;
+		e = dirents_put(s, f, pend, len, plus, size, &used, &pos, &last_off);
+		if (e == -ENOSPC)
+			keep_pending(f, pend, pos, len, last_off);
+		free(pend);
+	} else {
+		/* Anything else starts at the offset the guest names, a d_off
+		 * this server handed out (or anything: the kernel checks it). */
+		free(f->pend);
+		f->pend = NULL;
+		f->pend_len = 0;
+		if (lseek(f->fd, (off_t)in->offset, SEEK_SET) < 0)
+			return -errno;
+	}
 	while (e == 0) {
 		got = getdents64(f->fd, s->dents, sizeof(s->dents));
 		if (got <= 0) {
@@ -318,14 +376,9 @@ static int read_dir(struct fsd *s, struct fsd_req *r, bool plus)
 				return -errno;
 			break;
 		}
-		for (pos = 0; pos < (size_t)got && e == 0;) {
-			const struct dirent64 *d = (const void *)(s->dents + pos);
-
-			if (d->d_reclen == 0 || pos + d->d_reclen > (size_t)got)
-				return -EIO;
-			e = dirent_put(s, f->fd, d, plus, size, &used);
-			pos += d->d_reclen;
-		}
+		e = dirents_put(s, f, s->dents, (size_t)got, plus, size, &used, &pos, &last_off);
+		if (e == -ENOSPC)
+			keep_pending(f, s->dents, pos, (size_t)got, last_off);
 	}
 	if (e < 0 && e != -ENOSPC && used == 0)
 		return e;

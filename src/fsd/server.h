@@ -30,6 +30,15 @@ struct fsd_file {
 	int fd;                 /* an open file or directory, -1 when free */
 	uint32_t gen;
 	bool dir;
+	/* A directory's entries that getdents gave and the last reply had no
+	 * room for (malloc'd, pend_len bytes of dirent64), and the offset the
+	 * guest continues from with them: a listing goes on from there without
+	 * a seek, since a directory's offsets need not survive its entries'
+	 * removal (tmpfs before Linux 6.6 counts positions: `rm -rf` skipped
+	 * entries). */
+	uint8_t *pend;
+	uint32_t pend_len;
+	uint64_t pend_off;
 };
 
 struct fsd {
@@ -43,6 +52,7 @@ struct fsd {
 	bool initialized;       /* INIT answered, DESTROY not yet */
 	uint32_t minor;         /* the FUSE minor version agreed on */
 	unsigned max_nodes, max_files;
+	uint32_t max_write;     /* bytes of one READ or WRITE: max_pages of 4 KiB */
 	struct fsd_node *nodes;
 	int32_t *buckets;       /* max_nodes heads of (dev, ino) chains */
 	uint32_t *free_nodes;   /* stack of free slots */

@@ -192,6 +192,9 @@ void fsd_file_close(struct fsd *s, uint64_t fh)
 	f = &s->files[idx];
 	close(f->fd);
 	f->fd = -1;
+	free(f->pend);
+	f->pend = NULL;
+	f->pend_len = 0;
 	f->gen++;
 	s->files_in_use--;
 }

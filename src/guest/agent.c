@@ -794,6 +794,11 @@ static void mount_records(char **records, const char *type)
 			else
 				r = mount(arg, dest, type, flags, NULL);
 		}
+		if (r < 0 && errno == ENODEV && strcmp(type, "tmpfs")) {
+			say("%s: the guest kernel's initramfs has no virtiofs module: "
+			    "run `isobox kernel install` again", dest);
+			agent_report(125);
+		}
 		if (r < 0)
 			die(dest);
 		free(copy);

@@ -3,6 +3,7 @@ the Mounts of inspect, in docker's shapes (dockerd 20.10 as the reference)."""
 import json
 import os
 import re
+import time
 
 import pytest
 
@@ -351,3 +352,117 @@ def test_mount_flags_win_over_volumes_from_and_image_volumes(fresh, rootfs_tar, 
                     "--volumes-from", "src", "busybox", "true").strip()
     [c] = json.loads(fresh.out("inspect", cid))
     assert [(m["Type"], m["Source"]) for m in c["Mounts"]] == [("bind", str(tmp_path))]
+
+
+# ---- hyperv: both modes on one volume, and a hostile guest against its share ---------
+
+
+def wait_until(check, seconds=10):
+    """check() until it returns a true value (the guest caches entries and
+    attributes for 1 s), or the last value."""
+    deadline = time.monotonic() + seconds
+    while True:
+        got = check()
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(0.3)
+
+
+@pytest.mark.needs_kvm
+def test_process_and_hyperv_containers_share_one_volume(fresh, rootfs_tar):
+    """New files, renames, fsync'd data, mode and owner changes, each way,
+    while both containers run."""
+    fresh.out("import", rootfs_tar, "busybox")
+    ids = {m: fresh.out("run", "-d", f"--isolation={m}", "-v", "both:/s", "busybox", "sleep",
+                        "600").strip() for m in ("process", "hyperv")}
+
+    def sh(m, script):
+        return fresh("exec", ids[m], "sh", "-c", script, timeout=120)
+
+    for writer, reader in (("hyperv", "process"), ("process", "hyperv")):
+        d = f"/s/{writer}"
+        r = sh(writer, f"mkdir {d} && echo new > {d}/a && "
+                       f"echo synced | dd of={d}/f conv=fsync 2>/dev/null && "
+                       f"mv {d}/a {d}/b && chmod 640 {d}/b && chown 1000:50 {d}/b")
+        assert r.returncode == 0, r.stderr
+        want = f"new\nsynced\n640 1000 50\ngone\n"
+        got = wait_until(lambda: sh(reader, f"cat {d}/b {d}/f; stat -c '%a %u %g' {d}/b; "
+                                            f"test -e {d}/a || echo gone").stdout == want)
+        assert got, sh(reader, f"ls -ln {d}; cat {d}/b {d}/f").stdout
+    # the host holds the same, with the same owners
+    data = os.path.join(fresh.root, "volumes", "both", "_data")
+    st = os.stat(os.path.join(data, "hyperv", "b"))
+    assert (st.st_mode & 0o777, st.st_uid, st.st_gid) == (0o640, 1000, 50)
+    with open(os.path.join(data, "process", "f")) as f:
+        assert f.read() == "synced\n"
+
+
+@pytest.mark.hyperv_only("the virtio-fs file server against a hostile guest; a process "
+                         "container shares the host's kernel and its binds are the kernel's")
+def test_a_hostile_guest_stays_inside_its_share(isobox, tmp_path):
+    share, outside = tmp_path / "share", tmp_path / "outside"
+    share.mkdir()
+    outside.mkdir()
+    (outside / "secret").write_text("host secret\n")
+    (share / "to-outside").symlink_to(outside / "secret")
+    (share / "to-root").symlink_to("/")
+    before = sorted(os.listdir(outside))
+    script = "; ".join([
+        # symlinks resolve in the guest, never on the host: the host's
+        # secret is not there, and / is the guest's own
+        "cat /s/to-outside 2>&1 || echo no-secret",
+        "cat /s/to-root/etc/hostname",
+        "ln -s / /s/made-root && ls /s/made-root/ >/dev/null && echo guest-root",
+        # .. chains stop at the share's top
+        "ls /s/../../../../../ | grep -c . >/dev/null; cat /s/../../../secret 2>&1 | "
+        "grep -q 'No such' && echo no-dotdot",
+        # a hard link to a file outside the share cannot be made
+        "ln /etc/passwd /s/passwd 2>&1 | grep -q 'Invalid cross-device' && echo no-xdev-link",
+        "ln /s/to-outside /s/hard 2>/dev/null; cat /s/hard 2>&1 | grep -vq 'host secret' "
+        "&& echo no-link-out",
+        # device nodes are refused; very long names too
+        "mknod /s/sda b 8 0 2>&1 | grep -q 'Operation not permitted' && echo no-mknod",
+        f"touch /s/{'n' * 256} 2>&1 | grep -q 'too long' && echo no-long-name",
+        "touch /s/ok && echo made-inside",
+    ])
+    r = isobox("run", "--rm", "--isolation=hyperv", "--hostname", "the-guest",
+               "-v", f"{share}:/s", "busybox", "sh", "-c", script, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.split("\n")
+    assert "host secret" not in r.stdout
+    for word in ("no-secret", "the-guest", "guest-root", "no-dotdot", "no-xdev-link",
+                 "no-link-out", "no-mknod", "no-long-name", "made-inside"):
+        assert word in out, (word, r.stdout)
+    # nothing outside changed; inside, only what the guest made
+    assert sorted(os.listdir(outside)) == before
+    assert (outside / "secret").read_text() == "host secret\n"
+    assert (share / "ok").exists() and not (share / "sda").exists()
+    assert os.readlink(share / "made-root") == "/"
+
+
+def test_make_in_a_bind_mounted_work_dir(isobox, mode, tmp_path):
+    """The issue's 'done when': -v $PWD:/src -w /src, a build that reads its
+    sources and writes its outputs there (busybox has no make: a shell build)."""
+    (tmp_path / "a.txt").write_text("alpha\n")
+    (tmp_path / "build.sh").write_text("mkdir -p out && cat a.txt a.txt > out/aa.txt && "
+                                       "ls -l out > out/listing\n")
+    r = isobox("run", "--rm", f"--isolation={mode}", "-v", f"{tmp_path}:/src", "-w", "/src",
+               "busybox", "sh", "build.sh", timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "aa.txt").read_text() == "alpha\nalpha\n"
+    assert "aa.txt" in (tmp_path / "out" / "listing").read_text()
+
+
+def test_large_reads_and_writes_through_a_bind(isobox, mode, tmp_path):
+    """1 MiB writes and reads (a VM's requests then carry the most pages its
+    file server allows), an 8 MiB file each way."""
+    import hashlib
+    data = bytes(range(256)) * 4096 * 8                # 8 MiB from the host
+    (tmp_path / "in").write_bytes(data)
+    r = isobox("run", "--rm", f"--isolation={mode}", "-v", f"{tmp_path}:/d", "busybox", "sh",
+               "-c", "dd if=/d/in of=/d/out bs=1M conv=fsync 2>/dev/null && "
+                     "md5sum /d/in /d/out | cut -d' ' -f1", timeout=300)
+    assert r.returncode == 0, r.stderr
+    want = hashlib.md5(data).hexdigest()
+    assert r.stdout.split() == [want, want]
+    assert (tmp_path / "out").read_bytes() == data

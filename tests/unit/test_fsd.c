@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -1218,6 +1219,70 @@ static void test_single_file_share(void **state)
 	assert_int_equal(access(one, F_OK), -1);
 }
 
+/* `rm -rf` lists a directory while it unlinks what it listed. On tmpfs
+ * before Linux 6.6 a directory offset is a position, and positions shift
+ * as entries go: a listing that seeks to the guest's offset each time skips
+ * entries (rm then finds the directory not empty). The listing goes on
+ * without a seek: every entry is seen once. */
+static void test_listing_while_removing(void **state)
+{
+	struct fx *f = *state;
+	struct fuse_open_in oin = { 0 };
+	struct fuse_read_in rin = { .size = 512 };
+	char dir[96], path[160], names[4096];
+	bool seen[200] = { false };
+	uint64_t fh;
+	int i, n, total = 0, rounds = 0;
+
+	/* A ramfs, whose offsets are positions (as tmpfs's were before 6.6),
+	 * in a mount namespace of this test's own. */
+	snprintf(f->share, sizeof(f->share), "%s/ramfs", f->top);
+	assert_int_equal(mkdir(f->share, 0755), 0);
+	assert_int_equal(unshare(CLONE_NEWNS), 0);
+	assert_int_equal(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	assert_int_equal(mount("ramfs", f->share, "ramfs", 0, NULL), 0);
+	snprintf(dir, sizeof(dir), "%s", f->share);
+	for (i = 0; i < 200; i++) {
+		snprintf(path, sizeof(path), "%s/f%03d", dir, i);
+		assert_int_equal(close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)), 0);
+	}
+	assert_int_equal(fx_open(f, false, 0, 0), 0);
+	init(f);
+	assert_int_equal(req(f, FUSE_OPENDIR, FUSE_ROOT_ID, &oin, sizeof(oin), NULL, NULL), 0);
+	fh = ((struct fuse_open_out *)reply(f))->fh;
+	rin.fh = fh;
+	for (;;) {
+		size_t off = 0;
+
+		assert_int_equal(req(f, FUSE_READDIR, FUSE_ROOT_ID, &rin, sizeof(rin), NULL, NULL), 0);
+		if (reply_len(f) == 0)
+			break;
+		n = dir_names(f, false, names, sizeof(names), NULL);
+		assert_true(n > 0);
+		while (off < reply_len(f)) {
+			struct fuse_dirent *d = (void *)((uint8_t *)reply(f) + off);
+
+			rin.offset = d->off;
+			if (d->namelen == 4 && d->name[0] == 'f') {
+				int k = atoi(d->name + 1);
+
+				assert_false(seen[k]);
+				seen[k] = true;
+				total++;
+				snprintf(path, sizeof(path), "%s/%.*s", dir, (int)d->namelen, d->name);
+				assert_int_equal(unlink(path), 0);
+			}
+			off += FUSE_DIRENT_SIZE(d);
+		}
+		assert_true(++rounds < 1000);
+	}
+	assert_int_equal(total, 200);
+	fsd_free(f->s);
+	f->s = NULL;
+	assert_int_equal(umount2(dir, MNT_DETACH), 0);
+	snprintf(f->share, sizeof(f->share), "%s/share", f->top);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1237,6 +1302,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sandbox_pid_namespace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sandbox_read_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_file_share, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_listing_while_removing, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -247,6 +247,10 @@ static void test_requests_are_served(void **state)
 	wr(&f->fs.dev, 0x064, 1);
 	memcpy(&iout, f->mem + REPLY + sizeof(struct fuse_out_header), sizeof(iout));
 	assert_int_equal(iout.major, 7);
+	/* a READ or WRITE's pages and headers fit in one chain: a longer one
+	 * would be refused, and the guest's driver would wait for it forever */
+	assert_true(iout.max_pages >= 32 && iout.max_pages + 8 <= VIRTQ_MAX_CHAIN);
+	assert_int_equal(iout.max_write, iout.max_pages * 4096u);
 	memcpy(&written, f->mem + USED + 4 + 4, 4);
 	assert_int_equal(written, sizeof(struct fuse_out_header) + sizeof(iout));
 	assert_int_equal(request(f, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0, "hello"), 0);

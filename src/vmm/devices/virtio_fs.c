@@ -20,6 +20,11 @@
 #define MMIO_QUEUE_NOTIFY 0x050
 #define READY_TIMEOUT_MS 10000      /* the server's start, under TCG too */
 #define RESET_TIMEOUT_MS 2000
+/* A READ or WRITE's pages are descriptors of one chain, beside its headers
+ * (in, op, out, reply: at most 4) and a buffer that straddles one more
+ * page: they must fit in VIRTQ_MAX_CHAIN, or the chain is refused and the
+ * guest's driver (which sizes requests by max_pages alone) hangs. */
+#define VIRTIO_FS_MAX_PAGES (VIRTQ_MAX_CHAIN - 8)
 
 /* VMM -> server: the queues at DRIVER_OK, or a reset (acknowledged with one
  * byte, so no late used-ring write can follow the driver's reset). */
@@ -212,7 +217,7 @@ static void __attribute__((noreturn)) server_main(struct virtio_fs *fs, int ctl,
 {
 	int keep[5] = { ctl, fs->kick_fd[0], fs->kick_fd[1], fs->used_fd, fs->fail_fd };
 	struct fsd_config cfg = { .share = share->source, .read_only = share->read_only,
-				  .file = share->file };
+				  .file = share->file, .max_pages = VIRTIO_FS_MAX_PAGES };
 	const int kicks[VIRTIO_FS_QUEUES] = { 4, 5 };
 	struct err err = { 0 };
 	struct fsd *s = NULL;
