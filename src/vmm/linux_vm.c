@@ -273,6 +273,8 @@ static size_t acpi_devices(const struct vm_devices *d, struct acpi_mmio_device *
 	return i;
 }
 
+_Static_assert(VM_MAX_DEVICES <= ACPI_MAX_DEVICES, "every device of a VM is in its DSDT");
+
 static int write_acpi(const struct linux_vm_config *c, const struct vm_devices *d, void *ram,
 		      struct err *err)
 {

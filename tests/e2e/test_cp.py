@@ -8,7 +8,8 @@ import uuid
 
 import pytest
 
-VM_CP = "cp into a VM needs the virtio-fs file server (issue 15, in progress)"
+VM_CP = ("cp into and out of a VM must go through its guest agent (its writable layer is "
+         "ext4 only the guest should parse): not built yet, refused (test_cp_hyperv_refused)")
 
 
 MADE = []
@@ -43,7 +44,8 @@ def fail(r, code, msg):
     assert r.returncode == code and r.stderr == msg, (r.returncode, r.stderr)
 
 
-@pytest.mark.hyperv_only("cp refuses hyperv containers until issue 15's virtio-fs server")
+@pytest.mark.hyperv_only("cp refuses hyperv containers: the copy must go through the guest "
+                         "agent, not built yet")
 def test_cp_hyperv_refused(isobox, hostdir):
     c = mk(isobox, "hyperv")
     fail(isobox("cp", str(hostdir / "f"), f"{c}:/tmp/"), 125,

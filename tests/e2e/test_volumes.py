@@ -466,3 +466,22 @@ def test_large_reads_and_writes_through_a_bind(isobox, mode, tmp_path):
     want = hashlib.md5(data).hexdigest()
     assert r.stdout.split() == [want, want]
     assert (tmp_path / "out").read_bytes() == data
+
+
+@pytest.mark.hyperv_only("a VM's own limits on shares; a process container binds anything")
+def test_what_a_vm_cannot_share_is_refused(isobox, tmp_path):
+    binds = []
+    for i in range(9):
+        (tmp_path / f"d{i}").mkdir()
+        binds += ["-v", f"{tmp_path}/d{i}:/m{i}"]
+    r = isobox("run", "--rm", "--isolation=hyperv", *binds, "busybox", "true", timeout=300)
+    assert r.returncode == 125
+    assert "more than 8 bind mounts and volumes: a hyperv container has at most 8" in r.stderr
+    os.mkfifo(tmp_path / "fifo")
+    r = isobox("run", "--rm", "--isolation=hyperv", "-v", f"{tmp_path}/fifo:/fifo", "busybox",
+               "true", timeout=300)
+    assert r.returncode == 125 and "not devices, sockets or fifos" in r.stderr, r.stderr
+    r = isobox("run", "--rm", "--isolation=hyperv", *binds[:16], "busybox", "sh", "-c",
+               "touch /m0/x /m7/y", timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "d0" / "x").exists() and (tmp_path / "d7" / "y").exists()
