@@ -1,5 +1,8 @@
 #include "vmm/virtio_mmio.h"
 
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+
 #include <string.h>
 
 #define REG_MAGIC 0x000
@@ -256,4 +259,14 @@ void virtio_mmio_write(struct virtio_dev *d, uint64_t off, const uint8_t *data, 
 	pthread_mutex_lock(&d->lock);
 	reg_write(d, off, v);
 	pthread_mutex_unlock(&d->lock);
+}
+
+int virtio_mmio_ioeventfd(const struct virtio_dev *d, int vm_fd, unsigned q, int fd)
+{
+	struct kvm_ioeventfd io = {
+		.datamatch = q, .addr = d->base + REG_QUEUE_NOTIFY, .len = 4, .fd = fd,
+		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+	};
+
+	return ioctl(vm_fd, KVM_IOEVENTFD, &io);
 }

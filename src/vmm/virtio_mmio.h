@@ -62,6 +62,11 @@ void virtio_notify_config(struct virtio_dev *d);
 /* With d->lock held: the guest broke the rules (err says how): the device
  * stops and asks the driver for a reset (DEVICE_NEEDS_RESET). */
 void virtio_fail(struct virtio_dev *d, const struct err *err);
+/* KVM signals fd itself when the driver notifies queue q (KVM_IOEVENTFD with
+ * q as datamatch): no vCPU exit to the VMM for a kick. Before the VMM's
+ * seccomp filter, which allows no KVM_IOEVENTFD; KVM drops it with the VM.
+ * 0, or -1 with errno (an old KVM: the kick then takes the MMIO path). */
+int virtio_mmio_ioeventfd(const struct virtio_dev *d, int vm_fd, unsigned q, int fd);
 /* Whether the driver has set DRIVER_OK and the device is usable. */
 bool virtio_running(const struct virtio_dev *d);
 

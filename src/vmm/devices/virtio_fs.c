@@ -3,21 +3,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/kvm.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define VIRTIO_ID_FS 26
-#define MMIO_QUEUE_NOTIFY 0x050
 #define READY_TIMEOUT_MS 10000      /* the server's start, under TCG too */
 #define RESET_TIMEOUT_MS 2000
 /* A READ or WRITE's pages are descriptors of one chain, beside its headers
@@ -246,16 +243,6 @@ static void __attribute__((noreturn)) server_main(struct virtio_fs *fs, int ctl,
 	_exit(0);
 }
 
-static int ioeventfd(struct virtio_fs *fs, int vm_fd, unsigned q)
-{
-	struct kvm_ioeventfd io = {
-		.datamatch = q, .addr = fs->dev.base + MMIO_QUEUE_NOTIFY, .len = 4,
-		.fd = fs->kick_fd[q], .flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
-	};
-
-	return ioctl(vm_fd, KVM_IOEVENTFD, &io);
-}
-
 /* The server's first word: ready, or why not. */
 static int await_server(struct virtio_fs *fs, const struct virtio_fs_share *share,
 			struct err *err)
@@ -303,7 +290,7 @@ int virtio_fs_init(struct virtio_fs *fs, const struct kvm_vm *mem, uint64_t base
 	fs->ctl_fd = sv[0];
 	/* Without it (an old KVM) the kick takes the MMIO exit and fs_notify. */
 	for (q = 0; q < VIRTIO_FS_QUEUES && vm_fd >= 0; q++)
-		(void)ioeventfd(fs, vm_fd, q);
+		(void)virtio_mmio_ioeventfd(&fs->dev, vm_fd, q, fs->kick_fd[q]);
 	/* A PID namespace of its own: the server's /proc shows only itself. */
 	fs->server = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (fs->server == 0)

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <linux/if_tun.h>
-#include <linux/kvm.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -25,7 +24,6 @@
 #define Q_TX 1
 #define LINK_UP 1
 #define NUM_BUFFERS_OFF 10          /* virtio_net_hdr_v1.num_buffers */
-#define MMIO_QUEUE_NOTIFY 0x050
 /* Frames per queue per pass: RX and TX take turns, neither starves. */
 #define BATCH 64
 
@@ -376,17 +374,6 @@ int virtio_net_init(struct virtio_net *n, const struct kvm_vm *mem, uint64_t bas
 	return 0;
 }
 
-static int ioeventfd(struct virtio_net *n, int vm_fd, unsigned q, bool assign)
-{
-	struct kvm_ioeventfd io = {
-		.datamatch = q, .addr = n->dev.base + MMIO_QUEUE_NOTIFY, .len = 4,
-		.fd = n->kick_fd[q],
-		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
-	};
-
-	return ioctl(vm_fd, KVM_IOEVENTFD, &io);
-}
-
 int virtio_net_start(struct virtio_net *n, int vm_fd, struct err *err)
 {
 	sigset_t all, old;
@@ -395,7 +382,7 @@ int virtio_net_start(struct virtio_net *n, int vm_fd, struct err *err)
 
 	/* Without it (an old KVM) the kick takes the MMIO exit and net_notify. */
 	for (q = 0; q < 2 && vm_fd >= 0; q++)
-		n->ioeventfd[q] = ioeventfd(n, vm_fd, q, true) == 0;
+		n->ioeventfd[q] = virtio_mmio_ioeventfd(&n->dev, vm_fd, q, n->kick_fd[q]) == 0;
 	/* SIGALRM (the vCPUs' kick) and the forwarded signals are not ours. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
