@@ -23,6 +23,8 @@
 
 #include "vmm/devices/virtio_fs.h"
 
+#include "virtio_regs.h"
+
 #define MEM_SIZE 0x40000
 #define HIPRIO_DESC 0x1000
 #define DESC 0x2000
@@ -40,28 +42,6 @@ struct fx {
 	pid_t server;
 	uint16_t avail_idx;
 };
-
-static int irq_level = -1;
-
-static void record_irq(void *ctx, uint32_t gsi, int level)
-{
-	(void)ctx;
-	(void)gsi;
-	irq_level = level;
-}
-
-static uint32_t rd(struct virtio_dev *d, uint64_t off)
-{
-	uint32_t v;
-
-	virtio_mmio_read(d, off, (uint8_t *)&v, 4);
-	return v;
-}
-
-static void wr(struct virtio_dev *d, uint64_t off, uint32_t v)
-{
-	virtio_mmio_write(d, off, (uint8_t *)&v, 4);
-}
 
 static int start(struct fx *f, const char *source, struct err *err)
 {

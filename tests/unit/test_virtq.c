@@ -18,6 +18,8 @@
 #include "vmm/virtio_mmio.h"
 #include "vmm/virtq.h"
 
+#include "virtio_regs.h"
+
 #define MEM_SIZE 0x10000
 #define DESC 0x1000
 #define AVAIL 0x2000
@@ -236,28 +238,6 @@ static void test_interrupt_suppression(void **state)
 }
 
 /* The transport: negotiation rules, queue setup, notify, interrupts. */
-static int irq_level = -1;
-
-static void record_irq(void *ctx, uint32_t gsi, int level)
-{
-	(void)ctx;
-	(void)gsi;
-	irq_level = level;
-}
-
-static uint32_t rd(struct virtio_dev *d, uint64_t off)
-{
-	uint32_t v;
-
-	virtio_mmio_read(d, off, (uint8_t *)&v, 4);
-	return v;
-}
-
-static void wr(struct virtio_dev *d, uint64_t off, uint32_t v)
-{
-	virtio_mmio_write(d, off, (uint8_t *)&v, 4);
-}
-
 static void test_mmio_negotiation(void **state)
 {
 	struct guest *g = *state;
