@@ -1,7 +1,9 @@
 #!/bin/sh
-# The guest initramfs for hyperv containers: isobox-init as /init, and the
+# The guest initramfs for hyperv containers: isobox-init as /init, the
 # modules it loads (virtio-mmio, block, console, net, EROFS, overlay, virtio-fs) with their
-# dependencies, in load order. Uncompressed: the kernel need not unpack it.
+# dependencies, in load order, and Debian's static busybox as /bin/busybox
+# (the tar of `isobox cp`; $ISOBOX_GUEST_BUSYBOX, /bin/busybox by default).
+# Uncompressed: the kernel need not unpack it.
 # Usage: make-agent-initramfs.sh MODULES_ROOT KERNEL_VERSION ISOBOX_INIT OUT.cpio
 # (KERNEL_VERSION "none": no modules, for a kernel with the drivers built in.)
 set -eu
@@ -11,6 +13,15 @@ trap 'rm -rf "$dir"' EXIT
 mkdir -p "$dir/lib/isobox-modules" "$dir/dev" "$dir/proc" "$dir/sys" "$dir/lower" \
 	"$dir/rw" "$dir/root"
 cp "$init" "$dir/init"
+busybox=${ISOBOX_GUEST_BUSYBOX:-/bin/busybox}
+# Only a static one runs in the guest (busybox-static's; busybox's is dynamic).
+if [ -x "$busybox" ] && ! LC_ALL=C ldd "$busybox" >/dev/null 2>&1; then
+	mkdir -p "$dir/bin"
+	cp "$busybox" "$dir/bin/busybox"
+else
+	echo "make-agent-initramfs: no static busybox at $busybox (Debian's busybox-static):" \
+		"isobox cp cannot reach running hyperv containers" >&2
+fi
 mknod "$dir/dev/console" c 5 1
 [ "$version" = none ] || for m in virtio_mmio virtio_blk virtio_console virtio_net erofs overlay virtiofs; do
 	modprobe -d "$root" -S "$version" --show-depends "$m"

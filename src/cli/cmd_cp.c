@@ -18,6 +18,8 @@
 #include "engine/container.h"
 #include "engine/container_fs.h"
 #include "engine/cp_archive.h"
+#include "engine/vm_cp.h"
+#include "guest/cp_tool.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -110,7 +112,7 @@ static int from_container(int root_fd, void *arg, struct err *err)
 		return not_found(err, a->src);
 	if (a->header && write_all(a->fd, st.is_dir ? "d" : "f", 1) < 0)
 		return err_sys(err, errno, "write");
-	return cp_archive_write(root_fd, a->src, a->follow, a->fd, err);
+	return cp_archive_write(root_fd, a->src, a->follow, NULL, a->fd, err);
 }
 
 /* In the container's child: unpack the tar at the destination. */
@@ -155,16 +157,63 @@ static int cp_fail(const char *ctr, const char *path, const struct err *err)
 	return CP_FAIL;
 }
 
-static int copy_out(struct container *c, struct cp_args *a, const char *dest)
+/* dest made absolute, its directory there (docker's check); -1 said why. */
+static int out_path(const char *dest, char abs[PATH_MAX])
 {
-	struct container_fs_job job = { .child_close = -1 };
-	struct err err = { 0 };
-	char abs[PATH_MAX], type = 0, parent[PATH_MAX];
-	int data[2];
+	char parent[PATH_MAX];
+	struct stat sb;
+
+	if (dest[0] == '/')
+		snprintf(abs, PATH_MAX, "%s", dest);
+	else if (!getcwd(parent, sizeof(parent)) ||
+		 snprintf(abs, PATH_MAX, "%s/%s", parent, dest) >= PATH_MAX)
+		return fprintf(stderr, "%s: path too long\n", dest), -1;
+	snprintf(parent, sizeof(parent), "%s", abs);
+	while (strlen(parent) > 1 && ends_with(parent, "/"))
+		parent[strlen(parent) - 1] = 0;
+	dirname(parent);
+	if (stat(parent, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "invalid output path: directory \"%s\" does not exist\n", parent);
+		return -1;
+	}
+	return 0;
+}
+
+/* The tar on fd unpacked at abs by docker's destination rules; tar_name:
+ * the first name of its entries when it is not the source's own (a guest's
+ * tar: "." for the root's, or what -L's symlink points to), else NULL. */
+static int out_extract(const char *abs, const struct cp_args *a, const char *tar_name, int fd,
+		       struct err *err)
+{
 	struct stat sb;
 	struct cp_stat dst = { 0 };
 	struct cp_plan p;
 	_cleanup_close_ int dir_fd = -1;
+
+	dst.exists = stat(abs, &sb) == 0;
+	dst.is_dir = dst.exists && S_ISDIR(sb.st_mode);
+	if (cp_plan_make(abs, &dst, a, &p, err) < 0)
+		return -1;
+	struct cp_extract x = { .dir = "", .keep_owner = true,
+				.rebase_from = p.rebase ? p.from : NULL,
+				.rebase_to = p.rebase ? p.to : NULL };
+
+	if (tar_name) {
+		x.rebase_from = strcmp(tar_name, ".") ? tar_name : NULL;
+		x.rebase_to = p.rebase ? p.to : p.from;
+	}
+	dir_fd = open(p.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return err_sys(err, errno, "%s", p.dir);
+	return cp_archive_extract(dir_fd, fd, &x, err);
+}
+
+static int copy_out(struct container *c, struct cp_args *a, const char *dest)
+{
+	struct container_fs_job job = { .child_close = -1 };
+	struct err err = { 0 };
+	char abs[PATH_MAX], type = 0;
+	int data[2];
 
 	if (!strcmp(dest, "-")) {
 		a->fd = STDOUT_FILENO;
@@ -173,19 +222,8 @@ static int copy_out(struct container *c, struct cp_args *a, const char *dest)
 			return cp_fail(a->ctr_name, err.msg, &err);
 		return 0;
 	}
-	if (dest[0] == '/')
-		snprintf(abs, sizeof(abs), "%s", dest);
-	else if (!getcwd(parent, sizeof(parent)) ||
-		 snprintf(abs, sizeof(abs), "%s/%s", parent, dest) >= (int)sizeof(abs))
-		return fprintf(stderr, "%s: path too long\n", dest), CP_FAIL;
-	snprintf(parent, sizeof(parent), "%s", abs);
-	while (strlen(parent) > 1 && ends_with(parent, "/"))
-		parent[strlen(parent) - 1] = 0;
-	dirname(parent);
-	if (stat(parent, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
-		fprintf(stderr, "invalid output path: directory \"%s\" does not exist\n", parent);
+	if (out_path(dest, abs) < 0)
 		return CP_FAIL;
-	}
 	if (pipe2(data, O_CLOEXEC) < 0)
 		return fprintf(stderr, "pipe: %s\n", strerror(errno)), CP_FAIL;
 	a->fd = data[1];
@@ -200,19 +238,7 @@ static int copy_out(struct container *c, struct cp_args *a, const char *dest)
 		return cp_fail(a->ctr_name, err.msg, &err);
 	}
 	a->src_dir = type == 'd';
-	dst.exists = stat(abs, &sb) == 0;
-	dst.is_dir = dst.exists && S_ISDIR(sb.st_mode);
-	if (cp_plan_make(abs, &dst, a, &p, &err) == 0) {
-		struct cp_extract x = { .dir = "", .keep_owner = true,
-					.rebase_from = p.rebase ? p.from : NULL,
-					.rebase_to = p.rebase ? p.to : NULL };
-
-		dir_fd = open(p.dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dir_fd < 0)
-			err_sys(&err, errno, "%s", p.dir);
-		else
-			cp_archive_extract(dir_fd, data[0], &x, &err);
-	}
+	out_extract(abs, a, NULL, data[0], &err);
 	close(data[0]);
 	if (err.kind) {
 		struct err ignore = { 0 };
@@ -226,13 +252,35 @@ static int copy_out(struct container *c, struct cp_args *a, const char *dest)
 	return 0;
 }
 
+/* The host's source: there (docker's message if not), its kind in a; the
+ * directory it is in, opened, or -1 said why. */
+static int in_source(struct cp_args *a, const char *src)
+{
+	_cleanup_free_ char *copy = xstrdup(src);
+	struct stat sb;
+	int fd;
+
+	if ((a->follow ? stat(src, &sb) : lstat(src, &sb)) < 0) {
+		char *abs = realpath(".", NULL);
+
+		fprintf(stderr, "lstat %s%s%s: %s\n", src[0] == '/' ? "" : abs ?: "",
+			src[0] == '/' ? "" : "/", src, strerror(errno));
+		free(abs);
+		return -1;
+	}
+	a->src = src;
+	a->src_dir = S_ISDIR(sb.st_mode);
+	fd = open(dirname(copy), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		fprintf(stderr, "open %s: %s\n", copy, strerror(errno));
+	return fd;
+}
+
 static int copy_in(struct container *c, struct cp_args *a, const char *src)
 {
 	struct container_fs_job job = { .child_close = -1 };
 	struct err err = { 0 }, werr = { 0 };
-	_cleanup_free_ char *copy = NULL;
 	_cleanup_close_ int parent_fd = -1;
-	struct stat sb;
 	int data[2];
 
 	if (!strcmp(src, "-")) {
@@ -243,20 +291,9 @@ static int copy_in(struct container *c, struct cp_args *a, const char *src)
 			return cp_fail(a->ctr_name, err.msg, &err);
 		return 0;
 	}
-	if ((a->follow ? stat(src, &sb) : lstat(src, &sb)) < 0) {
-		char *abs = realpath(".", NULL);
-
-		fprintf(stderr, "lstat %s%s%s: %s\n", src[0] == '/' ? "" : abs ?: "",
-			src[0] == '/' ? "" : "/", src, strerror(errno));
-		free(abs);
-		return CP_FAIL;
-	}
-	a->src = src;
-	a->src_dir = S_ISDIR(sb.st_mode);
-	copy = xstrdup(src);
-	parent_fd = open(dirname(copy), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	parent_fd = in_source(a, src);
 	if (parent_fd < 0)
-		return fprintf(stderr, "open %s: %s\n", copy, strerror(errno)), CP_FAIL;
+		return CP_FAIL;
 	if (pipe2(data, O_CLOEXEC) < 0)
 		return fprintf(stderr, "pipe: %s\n", strerror(errno)), CP_FAIL;
 	a->fd = data[0];
@@ -271,7 +308,7 @@ static int copy_in(struct container *c, struct cp_args *a, const char *src)
 
 		last_name(src, name, sizeof(name));
 		/* The host's own path: its symlinks are the user's, followed. */
-		cp_archive_write(parent_fd, name, a->follow, data[1], &werr);
+		cp_archive_write(parent_fd, name, a->follow, NULL, data[1], &werr);
 	}
 	close(data[1]);
 	if (container_fs_wait(&job, &err) < 0)
@@ -281,11 +318,157 @@ static int copy_in(struct container *c, struct cp_args *a, const char *src)
 	return 0;
 }
 
-static bool is_hyperv(const struct container *c)
-{
-	json_t *hc = json_object_get(c->record, "HostConfig");
+/* A running hyperv container's files are its guest's: the guest's cp tools
+ * (guest/cp_tool.h) answer over exec, the host side stays the same. */
 
-	return !strcmp(json_string_value(json_object_get(hc, "Isolation")) ?: "", "hyperv");
+/* A tool's failure: its missing path as docker says it, else what it said. */
+static int vm_fail(const struct cp_args *a, const char *path, int code, struct err *err)
+{
+	if (code == CP_TOOL_MISSING)
+		not_found(err, path);
+	else if (code == CP_TOOL_NOT_DIR)
+		err_set(err, "extraction point is not a directory");
+	return cp_fail(a->ctr_name, path, err);
+}
+
+/* The guest's cp-stat: *type 'd', 'f' or '-' (missing). */
+static int vm_stat(const struct container *c, const char *path, char *type, int *code,
+		   struct err *err)
+{
+	const char *argv[] = { "cp-stat", path, "follow", NULL };
+	struct vm_cp_job job = { .child_close = -1 };
+	char buf[4] = "";
+	ssize_t n;
+	int out[2];
+
+	*code = 0;
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return err_sys(err, errno, "pipe");
+	job.child_close = out[0];
+	if (vm_cp_start(c, argv, -1, out[1], &job, err) < 0) {
+		close(out[0]);
+		close(out[1]);
+		return -1;
+	}
+	close(out[1]);
+	n = read_full(out[0], buf, sizeof(buf) - 1);
+	close(out[0]);
+	if (vm_cp_wait(&job, code, err) < 0)
+		return -1;
+	if (n < 1 || !strchr("df-", buf[0]))
+		return err_set(err, "the guest's cp-stat of %s answered nothing", path);
+	*type = buf[0];
+	return 0;
+}
+
+static int copy_out_vm(const struct container *c, struct cp_args *a, const char *dest)
+{
+	const char *argv[] = { "cp-out", a->src, a->follow ? "follow" : "nofollow", NULL };
+	struct vm_cp_job job = { .child_close = -1 };
+	struct err err = { 0 }, ignore = { 0 };
+	char abs[PATH_MAX], line[NAME_MAX + 4], name[NAME_MAX + 1];
+	size_t n = 0;
+	int data[2], code = 0;
+
+	if (strcmp(dest, "-") && out_path(dest, abs) < 0)
+		return CP_FAIL;
+	if (pipe2(data, O_CLOEXEC) < 0)
+		return fprintf(stderr, "pipe: %s\n", strerror(errno)), CP_FAIL;
+	job.child_close = data[0];
+	if (vm_cp_start(c, argv, -1, data[1], &job, &err) < 0)
+		return fprintf(stderr, "%s\n", err.msg), CP_FAIL;
+	close(data[1]);
+	/* "d NAME\n" or "f NAME\n", then the tar. */
+	while (n < sizeof(line) - 1 && read(data[0], line + n, 1) == 1 && line[n] != '\n')
+		n++;
+	line[n] = 0;
+	if (n < 3 || line[1] != ' ' || !strchr("df", line[0])) {
+		close(data[0]);
+		if (vm_cp_wait(&job, &code, &err) < 0)
+			return vm_fail(a, a->src, code, &err);
+		return fprintf(stderr, "the guest's cp-out of %s answered nothing\n", a->src),
+		       CP_FAIL;
+	}
+	a->src_dir = line[0] == 'd';
+	snprintf(name, sizeof(name), "%.*s", NAME_MAX, line + 2);
+	if (!strcmp(dest, "-")) {
+		char want[NAME_MAX + 1];
+
+		/* As the process backend writes it: named after the source. */
+		last_name(a->src, want, sizeof(want));
+		cp_archive_rename(data[0], STDOUT_FILENO, strcmp(name, ".") ? name : NULL,
+				  *want ? want : NULL, &err);
+	} else {
+		out_extract(abs, a, name, data[0], &err);
+	}
+	close(data[0]);
+	if (vm_cp_wait(&job, &code, err.kind ? &ignore : &err) < 0 && !err.kind)
+		return vm_fail(a, a->src, code, &err);
+	if (err.kind)
+		return fprintf(stderr, "%s\n", err.msg), CP_FAIL;
+	return 0;
+}
+
+/* The tar on in_fd unpacked into dir in the guest; out_fd written by fill. */
+static int copy_in_vm_run(const struct container *c, struct cp_args *a, const char *dir,
+			  int parent_fd, const char *as)
+{
+	const char *argv[] = { "cp-in", dir, a->archive ? "owner" : "root", NULL };
+	struct vm_cp_job job = { .child_close = -1 };
+	struct err err = { 0 }, werr = { 0 };
+	int data[2], code = 0;
+
+	if (pipe2(data, O_CLOEXEC) < 0)
+		return fprintf(stderr, "pipe: %s\n", strerror(errno)), CP_FAIL;
+	job.child_close = data[1];
+	signal(SIGPIPE, SIG_IGN);
+	if (vm_cp_start(c, argv, data[0], -1, &job, &err) < 0)
+		return fprintf(stderr, "%s\n", err.msg), CP_FAIL;
+	close(data[0]);
+	if (parent_fd < 0) {
+		/* A tar from stdin: its names checked here, as the host would unpack it. */
+		cp_archive_rename(STDIN_FILENO, data[1], NULL, NULL, &werr);
+	} else {
+		char name[NAME_MAX + 1];
+
+		last_name(a->src, name, sizeof(name));
+		cp_archive_write(parent_fd, name, a->follow, as, data[1], &werr);
+	}
+	close(data[1]);
+	if (vm_cp_wait(&job, &code, &err) < 0)
+		return vm_fail(a, dir, code, &err);
+	if (werr.kind)
+		return fprintf(stderr, "%s\n", werr.msg), CP_FAIL;
+	return 0;
+}
+
+static int copy_in_vm(const struct container *c, struct cp_args *a, const char *src)
+{
+	_cleanup_close_ int parent_fd = -1;
+	struct err err = { 0 };
+	struct cp_stat st = { 0 };
+	struct cp_plan p;
+	char type;
+	int code;
+
+	if (!strcmp(src, "-")) {
+		a->src = NULL;
+		return copy_in_vm_run(c, a, a->dest, -1, NULL);
+	}
+	parent_fd = in_source(a, src);
+	if (parent_fd < 0)
+		return CP_FAIL;
+	if (vm_stat(c, a->dest, &type, &code, &err) < 0)
+		return vm_fail(a, a->dest, code, &err);
+	st.exists = type != '-';
+	st.is_dir = type == 'd';
+	if (cp_plan_make(a->dest, &st, a, &p, &err) < 0)
+		return fprintf(stderr, "%s\n", err.msg), CP_FAIL;
+	if (vm_stat(c, p.dir, &type, &code, &err) < 0)
+		return vm_fail(a, p.dir, code, &err);
+	if (type == '-')
+		return vm_fail(a, p.dir, CP_TOOL_MISSING, &err);
+	return copy_in_vm_run(c, a, p.dir, parent_fd, p.rebase ? p.to : NULL);
 }
 
 /* docker's splitCpArg: an absolute path is local; else "CONTAINER:PATH". */
@@ -341,19 +524,13 @@ int cmd_cp(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "Error response from daemon: %s\n", err.msg);
 		return CP_FAIL;
 	}
-	if (is_hyperv(&c)) {
-		container_free(&c);
-		fprintf(stderr, "isobox cp: hyperv containers are not supported yet (issue 15)\n");
-		return ERR_RUNTIME;
-	}
+	a.contents = is_contents(src);
 	if (src_ctr) {
 		a.src = src;
-		a.contents = is_contents(src);
-		r = copy_out(&c, &a, dst);
+		r = vm_cp_applies(&c) ? copy_out_vm(&c, &a, dst) : copy_out(&c, &a, dst);
 	} else {
 		a.dest = dst;
-		a.contents = is_contents(src);
-		r = copy_in(&c, &a, src);
+		r = vm_cp_applies(&c) ? copy_in_vm(&c, &a, src) : copy_in(&c, &a, src);
 	}
 	container_free(&c);
 	return r;

@@ -30,6 +30,7 @@
 	X(archive_entry_set_gid) \
 	X(archive_entry_set_filetype) \
 	X(archive_entry_hardlink) \
+	X(archive_entry_set_hardlink) \
 	X(archive_entry_pathname) \
 	X(archive_entry_size) \
 	X(archive_entry_size_is_set) \
@@ -97,6 +98,7 @@ int archive_dl_load(struct err *err);
 #define archive_entry_set_gid (archive_dl.archive_entry_set_gid)
 #define archive_entry_set_filetype (archive_dl.archive_entry_set_filetype)
 #define archive_entry_hardlink (archive_dl.archive_entry_hardlink)
+#define archive_entry_set_hardlink (archive_dl.archive_entry_set_hardlink)
 #define archive_entry_pathname (archive_dl.archive_entry_pathname)
 #define archive_entry_size (archive_dl.archive_entry_size)
 #define archive_entry_size_is_set (archive_dl.archive_entry_size_is_set)

@@ -16,9 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "oci/annotations.h"
 #include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/program.h"
 
 #define OVERLAY_ANNOTATION "io.isobox.overlay"
 
@@ -106,24 +108,64 @@ static int mounts_bind(const struct container *c, int root_fd, struct err *err)
 	return 0;
 }
 
+/* A stopped hyperv container's writable layer is on its ext4 disk: mounted
+ * here (this child's mount namespace only) as commit mounts it, read-write so
+ * that a journal left by a VM that was killed is replayed, the container held
+ * stopped by our lock. opts becomes the overlay's with its upper on the disk. */
+static int vm_upper_mount(const struct container *c, const char *disk, char **opts,
+			  struct err *err)
+{
+	_cleanup_free_ char *mnt = xasprintf("%s/cp-mnt", c->dir);
+	_cleanup_free_ char *upper = xasprintf("%s/upper", mnt);
+	_cleanup_free_ char *work = xasprintf("%s/work", mnt);
+	const char *modprobe[] = { "modprobe", "-q", "-a", "loop", "ext4", NULL };
+	const char *mount_argv[] = { "mount", "-t", "ext4", "-o", "loop,nosuid,nodev,noexec",
+				     disk, mnt, NULL };
+	const char *upper_at = strstr(*opts, ",upperdir=");
+	struct err ignore = { 0 };
+	char *next;
+
+	if (!upper_at)
+		return err_set(err, "container %s has no overlay rootfs", c->id);
+	if (mkdir(mnt, 0700) < 0 && errno != EEXIST)
+		return err_sys(err, errno, "mkdir %s", mnt);
+	program_run(modprobe, &ignore);
+	if (program_run(mount_argv, err) < 0)
+		return err_wrap(err, "mount the writable disk %s", disk);
+	/* A container that never ran: its disk has no layer yet (the guest makes them). */
+	if ((mkdir(upper, 0755) < 0 && errno != EEXIST) || (mkdir(work, 0755) < 0 && errno != EEXIST))
+		return err_sys(err, errno, "mkdir %s", upper);
+	next = xasprintf("%.*s,upperdir=%s,workdir=%s", (int)(upper_at - *opts), *opts, upper, work);
+	free(*opts);
+	*opts = next;
+	return 0;
+}
+
 static int stopped_root(const struct container *c, struct err *err)
 {
 	_cleanup_free_ char *cfg = xasprintf("%s/config.json", c->dir);
 	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", c->dir);
 	_cleanup_json_ json_t *spec = NULL;
-	const char *opts;
+	_cleanup_free_ char *opts = NULL;
+	json_t *ann;
+	const char *disk;
 	int fd;
 
 	if (json_load_path(cfg, &spec, err) < 0)
 		return -1;
-	opts = json_string_value(json_object_get(json_object_get(spec, "annotations"),
-						 OVERLAY_ANNOTATION));
-	if (!opts)
+	ann = json_object_get(spec, "annotations");
+	if (!json_string_value(json_object_get(ann, OVERLAY_ANNOTATION)))
 		return err_set(err, "container %s has no overlay rootfs", c->id);
+	opts = xstrdup(json_string_value(json_object_get(ann, OVERLAY_ANNOTATION)));
+	disk = json_string_value(json_object_get(ann, VM_ANNOTATION_UPPER));
 	if (unshare(CLONE_NEWNS) < 0)
 		return err_sys(err, errno, "unshare the mount namespace");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return err_sys(err, errno, "make the mounts private");
+	if (disk && vm_upper_mount(c, disk, &opts, err) < 0)
+		return -1;
+	if (mkdir(rootfs, 0755) < 0 && errno != EEXIST)
+		return err_sys(err, errno, "mkdir %s", rootfs);
 	if (mount("overlay", rootfs, "overlay", 0, opts) < 0)
 		return err_sys(err, errno, "mount the container's rootfs on %s", rootfs);
 	fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -1,8 +1,9 @@
-/* A process-mode container's filesystem as the container sees it, for docker
- * cp: a running container's root (/proc/PID/root, its volumes mounted), or a
- * stopped one's image layers and upper directory mounted as an overlay with
- * its volumes and binds on top, in a mount namespace of a child's own (the
- * host never sees it; it goes away with the child). */
+/* A container's filesystem as the container sees it, for docker cp: a
+ * running process container's root (/proc/PID/root, its volumes mounted), or
+ * a stopped one's image layers and upper directory (a hyperv container's on
+ * its ext4 disk) mounted as an overlay with its volumes and binds on top, in
+ * a mount namespace of a child's own (the host never sees it; it goes away
+ * with the child). A running hyperv container's is its guest's: engine/vm_cp.h. */
 #ifndef ISOBOX_CONTAINER_FS_H
 #define ISOBOX_CONTAINER_FS_H
 

@@ -166,7 +166,8 @@ static const char *base_name(const char *path)
 	return b == end ? "/" : b;
 }
 
-int cp_archive_write(int root_fd, const char *path, bool follow, int out_fd, struct err *err)
+int cp_archive_write(int root_fd, const char *path, bool follow, const char *as, int out_fd,
+		     struct err *err)
 {
 	struct archive *a __attribute__((cleanup(archive_freep))) = NULL;
 	_cleanup_close_ int fd = -1;
@@ -184,6 +185,10 @@ int cp_archive_write(int root_fd, const char *path, bool follow, int out_fd, str
 	name = !strcmp(b, "/") || !n ? xstrdup("/") : strndup(b, n);
 	if (!name)
 		return err_sys(err, ENOMEM, "%s", path);
+	if (as) {
+		free(name);
+		name = xstrdup(*as ? as : "/");
+	}
 	a = archive_write_new();
 	if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    archive_write_open_fd(a, out_fd) != ARCHIVE_OK)
@@ -370,5 +375,57 @@ int cp_archive_extract(int root_fd, int in_fd, const struct cp_extract *o, struc
 	if (r != ARCHIVE_EOF)
 		return err_set(err, "Error processing tar file: %s",
 			       archive_error_string(a) ?: "unexpected EOF");
+	return 0;
+}
+
+int cp_archive_rename(int in_fd, int out_fd, const char *from, const char *to, struct err *err)
+{
+	struct archive *r __attribute__((cleanup(archive_read_freep))) = NULL;
+	struct archive *w __attribute__((cleanup(archive_freep))) = NULL;
+	const struct cp_extract o = { .rebase_from = from, .rebase_to = to };
+	struct archive_entry *e;
+	char buf[65536];
+	int rc;
+
+	if (archive_dl_load(err) < 0)
+		return -1;
+	r = archive_read_new();
+	w = archive_write_new();
+	if (!r || !w || archive_read_support_format_tar(r) != ARCHIVE_OK ||
+	    archive_read_support_format_gnutar(r) != ARCHIVE_OK ||
+	    archive_read_support_format_empty(r) != ARCHIVE_OK ||
+	    archive_read_open_fd(r, in_fd, sizeof(buf)) != ARCHIVE_OK ||
+	    archive_write_set_format_pax_restricted(w) != ARCHIVE_OK ||
+	    archive_write_open_fd(w, out_fd) != ARCHIVE_OK)
+		return err_set(err, "Error processing tar file: %s",
+			       r ? archive_error_string(r) ?: "error" : "no memory");
+	while ((rc = archive_read_next_header(r, &e)) == ARCHIVE_OK) {
+		_cleanup_free_ char *name = entry_name(archive_entry_pathname(e) ?: "", &o);
+		_cleanup_free_ char *link = NULL;
+		la_ssize_t n;
+
+		if (!name)
+			continue;
+		archive_entry_set_pathname(e, name);
+		if (archive_entry_hardlink(e)) {
+			link = entry_name(archive_entry_hardlink(e), &o);
+			if (!link)
+				continue;
+			archive_entry_set_hardlink(e, link);
+		}
+		if (archive_write_header(w, e) != ARCHIVE_OK)
+			return write_fail(w, name, err);
+		while ((n = archive_read_data(r, buf, sizeof(buf))) > 0)
+			if (archive_write_data(w, buf, (size_t)n) != n)
+				return write_fail(w, name, err);
+		if (n < 0)
+			return err_set(err, "read the tar entry %s: %s", name,
+				       archive_error_string(r) ?: "error");
+	}
+	if (rc != ARCHIVE_EOF)
+		return err_set(err, "Error processing tar file: %s",
+			       archive_error_string(r) ?: "unexpected EOF");
+	if (archive_write_close(w) != ARCHIVE_OK)
+		return write_fail(w, "end", err);
 	return 0;
 }

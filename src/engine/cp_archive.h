@@ -20,8 +20,10 @@ int cp_path_stat(int root_fd, const char *path, bool follow, struct cp_stat *st,
 		 struct err *err);
 
 /* The tar of path beneath root_fd on out_fd (not closed): its entries are
- * named after path's last component ("/": its contents). */
-int cp_archive_write(int root_fd, const char *path, bool follow, int out_fd, struct err *err);
+ * named after path's last component ("/": its contents), or after as when
+ * not NULL ("": the contents, as for "/"). */
+int cp_archive_write(int root_fd, const char *path, bool follow, const char *as, int out_fd,
+		     struct err *err);
 
 struct cp_extract {
 	const char *dir;           /* beneath the root; must be a directory */
@@ -32,5 +34,10 @@ struct cp_extract {
 
 /* Unpack the tar on in_fd into o->dir beneath root_fd. */
 int cp_archive_extract(int root_fd, int in_fd, const struct cp_extract *o, struct err *err);
+
+/* The tar on in_fd again on out_fd, its names as cp_archive_extract would
+ * take them: "./" and "/" dropped, names with ".." left out, a first
+ * component from renamed to (as rebase_from/rebase_to). */
+int cp_archive_rename(int in_fd, int out_fd, const char *from, const char *to, struct err *err);
 
 #endif

@@ -439,6 +439,7 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	case TAG_READONLY: p->readonly = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_HOLD: p->hold = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_DETACH: p->detach = s && !strcmp(s, "1"); free(s); return 0;
+	case TAG_TOOL: p->tool = s && !strcmp(s, "1"); free(s); return 0;
 	case TAG_INIT: return parse_flag(&p->init, s);
 	case TAG_GROUP: return parse_group(p, s);
 	case TAG_OOM_SCORE_ADJ: return parse_oom_score_adj(p, s);

@@ -21,6 +21,7 @@ struct agent_process {
 	bool tty, readonly;
 	bool hold;              /* TAG_HOLD: the app waits for the control line "start" */
 	bool detach;            /* TAG_DETACH: exec -d, stdio is /dev/null */
+	bool tool;              /* TAG_TOOL: argv is a tool of cp_tool.h */
 	bool init;              /* TAG_INIT: isobox-init is the container's PID 1 (--init) */
 	unsigned root_disks;    /* TAG_ROOT_DISKS: 1..AGENT_ROOT_DISKS_MAX, 0: absent (one) */
 	char **tmpfs;           /* TAG_TMPFS values, NULL-terminated */

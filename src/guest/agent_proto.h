@@ -79,6 +79,8 @@ enum agent_tag {
 			      * the --tmpfs mounts; at most AGENT_SHARES_MAX */
 	TAG_SHARE_FILE = 41, /* the same for a single host file: the device's directory
 			      * holds it alone as AGENT_SHARED_FILE, bound on DEST */
+	TAG_TOOL = 42,       /* exec: "1": argv is one of the guest's own tools (cp_tool.h),
+			      * run as root in the container's root, not as its process */
 };
 
 #define AGENT_SHARED_FILE "file"

@@ -13,6 +13,7 @@
 
 #include "agent.h"
 #include "app.h"
+#include "cp_tool.h"
 #include "update.h"
 
 /* Stdin credit goes back in batches, or at once when the process has all. */
@@ -175,7 +176,7 @@ static int ns_enter(const int ns[NS_N])
 static void __attribute__((noreturn)) session_child(const struct agent_process *p, int fds[3],
 						     const int ns[NS_N])
 {
-	int high[3], i;
+	int high[3], i, busybox = -1;
 
 	/* PID 1 may have given the pipes fds 0-2: move them out of the way first. */
 	for (i = 0; i < 3; i++)
@@ -184,11 +185,16 @@ static void __attribute__((noreturn)) session_child(const struct agent_process *
 	for (i = 0; i < 3; i++)
 		if (dup2(high[i], i) < 0)
 			_exit(125);
+	/* A tool's binary is ours: opened before the container's root hides it. */
+	if (p->tool)
+		busybox = open(CP_TOOL_BUSYBOX, O_PATH | O_CLOEXEC);
 	if (ns_enter(ns) < 0) {
 		fprintf(stderr, "isobox: exec: enter the container's namespaces: %s\n",
 			strerror(errno));
 		_exit(125);
 	}
+	if (p->tool)
+		cp_tool_run(p->argv, busybox);
 	if (chdir(p->cwd) < 0) {
 		fprintf(stderr, "isobox: exec: chdir to cwd (\"%s\"): %s\n", p->cwd,
 			strerror(errno));

@@ -185,6 +185,10 @@ int rt_exec(const struct rt_exec *re, int *exit_code, struct err *err)
 		spec_free(&spec);
 		return r;
 	}
+	if (re->tool) {
+		spec_free(&spec);
+		return err_set(err, "the guest's tools run in a VM only");
+	}
 	if (spec.seccomp && seccomp_prog_compile(spec.seccomp, re->cache_dir, &seccomp, err) < 0) {
 		spec_free(&spec);
 		return -1;

@@ -84,7 +84,7 @@ static int send_config(int sock, const struct rt_exec *re, const struct oci_spec
 	struct seccomp_prog seccomp;
 	struct guest_process gp = { .argv = spec->args, .env = spec->env, .cwd = spec->cwd,
 				    .uid = spec->uid, .gid = spec->gid, .tty = re->tty,
-				    .detach = re->detach,
+				    .detach = re->detach, .tool = re->tool,
 				    .user = re->user, .rlimits = spec->rlimits,
 				    .n_rlimits = spec->n_rlimits, .security = &security,
 				    .gids = spec->gids, .n_gids = spec->n_gids,

@@ -23,6 +23,10 @@
 #include "runtime/monitor.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "vmm/vm_backend.h"
+
+/* How long a VM's guest has to end its app and write its disks on SIGKILL. */
+#define VM_KILL_GRACE_MS 5000
 
 static const int proxied_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
 				       SIGWINCH };
@@ -178,6 +182,14 @@ int rt_start(const struct rt_start *rs, int *exit_code, struct err *err)
 	return ret;
 }
 
+/* A VM's container: its VMM has bound the exec socket. */
+static bool vm_running(const char *dir)
+{
+	_cleanup_free_ char *sock = xasprintf("%s/" VM_EXEC_SOCKET, dir);
+
+	return access(sock, F_OK) == 0;
+}
+
 int rt_kill(const char *dir, int sig, struct err *err)
 {
 	struct rt_state st;
@@ -186,6 +198,13 @@ int rt_kill(const char *dir, int sig, struct err *err)
 		return -1;
 	if (st.status != RT_RUNNING || st.pid <= 0)
 		return err_set(err, "is not running");
+	if (sig == SIGKILL && vm_running(dir)) {
+		/* The guest kills the app and writes its disks; one that has not
+		 * ended in VM_KILL_GRACE_MS loses its VMM all the same. */
+		if (kill(st.pid, VM_SIGNAL_KILL) == 0 &&
+		    rt_wait_timeout(dir, VM_KILL_GRACE_MS, &(struct err){ 0 }) == 1)
+			return 0;
+	}
 	if (kill(st.pid, sig) < 0 && errno != ESRCH)
 		return err_sys(err, errno, "kill %d", st.pid);
 	return 0;

@@ -80,6 +80,8 @@ struct rt_exec {
 					   * --group-add ones are added to them */
 	size_t n_gids;
 	bool tty, interactive, detach;
+	bool tool;                        /* args is a guest tool (guest/cp_tool.h), run as
+					   * root: a VM's only */
 };
 int rt_exec(const struct rt_exec *re, int *exit_code, struct err *err);
 

@@ -295,6 +295,8 @@ int guest_config_build(const struct guest_process *p, char **blob, size_t *len,
 		put(f, TAG_HOLD, "1");
 	if (p->detach)
 		put(f, TAG_DETACH, "1");
+	if (p->tool)
+		put(f, TAG_TOOL, "1");
 	if (p->init)
 		put(f, TAG_INIT, "1");
 	if (p->root_disks)

@@ -42,6 +42,7 @@ struct guest_process {
 	bool tty, readonly;
 	bool hold;                  /* the agent waits for "start" before the app */
 	bool detach;                /* exec -d: the process's stdio is /dev/null */
+	bool tool;                  /* exec: argv is a guest tool (guest/cp_tool.h) */
 	bool init;                  /* --init: isobox-init is the container's PID 1 */
 	unsigned root_disks;        /* the image's EROFS disks; 0: say nothing (one) */
 	const struct oci_mount *mounts;     /* its tmpfs ones go to the guest */

@@ -20,6 +20,7 @@
 #include "vmm/devices/rtc.h"
 #include "vmm/devices/serial.h"
 #include "vmm/kvm.h"
+#include "vmm/vm_backend.h"
 #include "vmm/vm_devices.h"
 #include "vmm/vmm_seccomp.h"
 
@@ -343,6 +344,7 @@ static int run_vcpus(struct linux_vm *vm, struct err *err)
 	sigaddset(&block, SIGALRM);
 	for (i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaddset(&block, forwarded[i]);
+	sigaddset(&block, VM_SIGNAL_KILL);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	sigdelset(&block, SIGALRM);
 	sfd = signalfd(-1, &block, SFD_CLOEXEC);

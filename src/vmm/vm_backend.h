@@ -6,6 +6,7 @@
 #define ISOBOX_VM_BACKEND_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -40,6 +41,11 @@ struct vm_start {
 	int (*child_setup)(void *data, struct err *err);
 	void *child_setup_data;
 };
+
+/* SIGKILL sent to a VMM ends the guest with its page cache unwritten: this
+ * one, sent instead, has the guest kill its app with SIGKILL and write its
+ * disks before the VM ends (rt_kill). */
+#define VM_SIGNAL_KILL (SIGRTMIN + 1)
 
 #define VM_UPPER_SIZE (1ULL << 30)     /* sparse: only what the container writes */
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "guest/agent_proto.h"
+#include "vmm/vm_backend.h"
 
 static int add(struct vm_devices *d, struct virtio_dev *dev, struct err *err)
 {
@@ -268,7 +269,8 @@ static void forward_signal(struct vm_devices *d, int sfd)
 		forward_size(d);
 		return;
 	}
-	snprintf(line, sizeof(line), "signal %u\n", si.ssi_signo);
+	snprintf(line, sizeof(line), "signal %u\n",
+		 (int)si.ssi_signo == VM_SIGNAL_KILL ? SIGKILL : si.ssi_signo);
 	control(d, line);
 }
 

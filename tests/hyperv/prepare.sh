@@ -16,9 +16,9 @@ sh scripts/make-agent-initramfs.sh build/testhost/cloud "$version" build/isobox-
 sh tests/hyperv/make-guest-initramfs.sh "$out/exit7.cpio"
 # The kernel store the end-to-end tests use in hyperv mode.
 # (again when its initramfs predates a module the agent now loads)
-for ko in virtiofs.ko; do
+for file in /virtiofs.ko /bin/busybox; do
 	for initrd in build/hyperv/root/kernels/*/initrd.cpio; do
-		[ ! -f "$initrd" ] || cpio -it --quiet <"$initrd" | grep -q "/$ko\$" ||
+		[ ! -f "$initrd" ] || cpio -it --quiet <"$initrd" | grep -q "$file\$" ||
 			rm -rf "$(dirname "$initrd")"
 	done
 done

@@ -150,7 +150,7 @@ static void test_write_then_extract_renamed(void **state)
 	dfd = open(dst, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	assert_int_equal(pipe(pipefd), 0);
 	/* small: fits in the pipe */
-	if (cp_archive_write(sfd, "/d", false, pipefd[1], &err) < 0)
+	if (cp_archive_write(sfd, "/d", false, NULL, pipefd[1], &err) < 0)
 		fail_msg("%s", err.msg);
 	close(pipefd[1]);
 	assert_int_equal(cp_archive_extract(dfd, pipefd[0], &x, &err), 0);
