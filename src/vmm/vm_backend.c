@@ -326,9 +326,15 @@ int vm_spawn(const struct vm_start *vs, pid_t *pid, struct err *err)
 		struct vm_start mine;
 		int status;
 
+		sigset_t kill_set;
+
 		/* The container dies with its monitor, as in process mode. */
 		if (!vs->outlive_parent)
 			prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		/* Blocked before any thread: only the I/O loop's signalfd takes it. */
+		sigemptyset(&kill_set);
+		sigaddset(&kill_set, VM_SIGNAL_KILL);
+		sigprocmask(SIG_BLOCK, &kill_set, NULL);
 		vm_child_fds(vs, &mine);
 		vs = &mine;
 		status = vs->child_setup ? vs->child_setup(vs->child_setup_data, &e) : 0;
