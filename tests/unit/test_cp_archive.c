@@ -180,12 +180,60 @@ static void test_write_then_extract_renamed(void **state)
 	root_remove(dst);
 }
 
+/* The names of a tar read back from fd, one a line. */
+static char *tar_names(int fd)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	char *names = xstrdup("");
+
+	archive_read_support_format_tar(a);
+	assert_int_equal(archive_read_open_fd(a, fd, 10240), ARCHIVE_OK);
+	while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+		char *next = xasprintf("%s%s%s%s\n", names, archive_entry_pathname(e),
+				       archive_entry_hardlink(e) ? " => " : "",
+				       archive_entry_hardlink(e) ?: "");
+		free(names);
+		names = next;
+	}
+	archive_read_free(a);
+	return names;
+}
+
+/* A guest's tar ("./NAME/..." from busybox) renamed as the host names it;
+ * names with ".." and their hard links left out. */
+static void test_rename_a_guests_tar(void **state)
+{
+	const struct ent e[] = {
+		{ "./", AE_IFDIR, NULL },
+		{ "./target", AE_IFDIR, NULL },
+		{ "./target/f", AE_IFREG, "x" },
+		{ "./target/h", 0, "./target/f" },
+		{ "../" EVIL, AE_IFREG, "x" },
+		{ "./target/out", 0, "../etc/passwd" },
+		{ "/abs", AE_IFREG, "y" },
+	};
+	int fd = tar_make(e, 7), out = fileno(tmpfile());
+	struct err err = { 0 };
+	char *names;
+
+	assert_true(out >= 0);
+	if (cp_archive_rename(fd, out, "target", "link", &err) < 0)
+		fail_msg("%s", err.msg);
+	lseek(out, 0, SEEK_SET);
+	names = tar_names(out);
+	assert_string_equal(names, "link/\nlink/f\nlink/h => link/f\nabs\n");
+	free(names);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostile_tar_stays_in_root),
 		cmocka_unit_test(test_hardlink_outside_refused),
 		cmocka_unit_test(test_write_then_extract_renamed),
+		cmocka_unit_test(test_rename_a_guests_tar),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
