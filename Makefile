@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 BUILD ?= build
 # libarchive is dlopen'ed by import only (engine/archive_dl.c); tests link it.
 # libnftables is dlopen'ed by the firewall only (net/nft_dl.c); its headers are used.
-PKGS := jansson libseccomp libcap nettle libmnl
+PKGS := jansson libseccomp libcap nettle libmnl libmicrohttpd
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	  -Isrc $(shell pkg-config --cflags $(PKGS) libarchive libnftables 2>/dev/null)
@@ -16,7 +16,7 @@ UTIL_SRC := $(wildcard src/util/*.c)
 VMM_SRC := $(filter-out src/vmm/main.c,$(wildcard src/vmm/*.c src/vmm/devices/*.c src/fsd/*.c))
 LIB_SRC := $(UTIL_SRC) $(wildcard src/engine/*.c src/oci/*.c src/runtime/*.c src/process/*.c src/net/*.c) \
 	   $(VMM_SRC)
-CLI_SRC := $(wildcard src/cli/*.c)
+CLI_SRC := $(wildcard src/cli/*.c src/api/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -103,7 +103,7 @@ check-hyperv: all
 # corpus kept in build/fuzz/corpus/; crashes land in build/fuzz/artifacts/.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := spec layer user image_needs virtq exec_mux manifest image_load auth_config fuse mount_spec
+FUZZ_TARGETS := spec layer user image_needs virtq exec_mux manifest image_load auth_config fuse mount_spec api
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -g -O1 -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	       -Isrc $(shell pkg-config --cflags $(PKGS) libarchive 2>/dev/null)
@@ -146,6 +146,12 @@ FUZZ_FUSE_OBJ := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,src/util/err.c $(wildcard 
 $(BUILD)/fuzz/fuzz_fuse: tests/fuzz/fuzz_fuse.c $(FUZZ_FUSE_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
+# The API's router and list filters (api/router.c, api/filters.c) likewise.
+FUZZ_API_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs api/router api/filters \
+		api/system api/containers api/images) $(FUZZ_OBJ)
+$(BUILD)/fuzz/fuzz_api: tests/fuzz/fuzz_api.c $(FUZZ_API_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) -larchive
+
 fuzz: $(FUZZ_BIN)
 	rm -rf $(BUILD)/fuzz/seeds
 	python3 tests/fuzz/seeds.py $(BUILD)/fuzz/seeds
@@ -163,16 +169,19 @@ fuzz: $(FUZZ_BIN)
 # kept corpus: the virtio devices (FUZZ_CHECK_SECONDS) and the exec channel
 # (FUZZ_CHECK_EXEC_SECONDS) against a hostile guest, the manifest parsers
 # (FUZZ_CHECK_MANIFEST_SECONDS) against a hostile registry, the virtio-fs file
-# server (FUZZ_CHECK_FUSE_SECONDS) against a hostile guest. fuzz-check-TARGET runs one.
+# server (FUZZ_CHECK_FUSE_SECONDS) against a hostile guest, the API's router and
+# filters (FUZZ_CHECK_API_SECONDS) against a hostile client. fuzz-check-TARGET runs one.
 FUZZ_CHECK_SECONDS ?= 30
 FUZZ_CHECK_EXEC_SECONDS ?= 10
 FUZZ_CHECK_MANIFEST_SECONDS ?= 10
 FUZZ_CHECK_FUSE_SECONDS ?= 10
-FUZZ_CHECK_TARGETS := virtq exec_mux manifest fuse
+FUZZ_CHECK_API_SECONDS ?= 10
+FUZZ_CHECK_TARGETS := virtq exec_mux manifest fuse api
 fuzz-check-virtq: FUZZ_CHECK_TIME = $(FUZZ_CHECK_SECONDS)
 fuzz-check-exec_mux: FUZZ_CHECK_TIME = $(FUZZ_CHECK_EXEC_SECONDS)
 fuzz-check-manifest: FUZZ_CHECK_TIME = $(FUZZ_CHECK_MANIFEST_SECONDS)
 fuzz-check-fuse: FUZZ_CHECK_TIME = $(FUZZ_CHECK_FUSE_SECONDS)
+fuzz-check-api: FUZZ_CHECK_TIME = $(FUZZ_CHECK_API_SECONDS)
 
 fuzz-check: $(FUZZ_CHECK_TARGETS:%=fuzz-check-%)
 

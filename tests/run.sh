@@ -37,7 +37,7 @@ TESTHOST_SHARDS=${TESTHOST_SHARDS:-$(nproc)}
 # Where the unit tests' sources and binaries are, and the bounded fuzz runs
 # (tests/e2e/test_runner.py points them at fakes).
 UNIT_SRC=${UNIT_SRC:-tests/unit} UNIT_BIN=${UNIT_BIN:-build/tests}
-FUZZ_CHECKS=${FUZZ_CHECKS-virtq exec_mux manifest fuse}
+FUZZ_CHECKS=${FUZZ_CHECKS-virtq exec_mux manifest fuse api}
 
 fail() {
 	echo "FAILED: $*" >>"$reasons"

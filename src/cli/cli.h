@@ -64,6 +64,7 @@ int cmd_wait(struct cli *cli, int argc, char **argv);
 int cmd_exec(struct cli *cli, int argc, char **argv);
 int cmd_version(struct cli *cli, int argc, char **argv);
 int cmd_info(struct cli *cli, int argc, char **argv);
+int cmd_serve(struct cli *cli, int argc, char **argv);    /* the Docker Engine API */
 int cmd_kernel(struct cli *cli, int argc, char **argv);
 int cmd_policy(struct cli *cli, int argc, char **argv);     /* policy explain */
 int cmd_events(struct cli *cli, int argc, char **argv);

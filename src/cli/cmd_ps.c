@@ -12,57 +12,20 @@
 #include "cli/format.h"
 #include "engine/host_config.h"
 #include "engine/container.h"
+#include "engine/container_view.h"
 #include "engine/isolation.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
-static void ps_status(json_t *state, char *buf, size_t len)
-{
-	const char *status = json_string_value(json_object_get(state, "Status"));
-	long long sec;
-	long nsec;
-	char ago[64];
-
-	if (!strcmp(status, "running")) {
-		time_parse_rfc3339(json_string_value(json_object_get(state, "StartedAt")), &sec,
-				   &nsec);
-		time_human_ago(sec, ago, sizeof(ago));
-		ago[strlen(ago) - 4] = '\0';     /* "Up 3 seconds", without " ago" */
-		snprintf(buf, len, "Up %s", ago);
-	} else if (!strcmp(status, "exited")) {
-		time_parse_rfc3339(json_string_value(json_object_get(state, "FinishedAt")), &sec,
-				   &nsec);
-		time_human_ago(sec, ago, sizeof(ago));
-		snprintf(buf, len, "Exited (%d) %s",
-			 (int)json_integer_value(json_object_get(state, "ExitCode")), ago);
-	} else {
-		snprintf(buf, len, "Created");
-	}
-}
-
-static char *ps_command(json_t *c)
-{
-	json_t *args = json_object_get(c, "Args"), *a;
-	char *s = xstrdup(json_string_value(json_object_get(c, "Path")));
-	size_t i;
-
-	json_array_foreach(args, i, a) {
-		char *n = xasprintf("%s %s", s, json_string_value(a));
-		free(s);
-		s = n;
-	}
-	return s;
-}
-
 static json_t *ps_row(json_t *c)
 {
 	json_t *state = json_object_get(c, "State");
-	_cleanup_free_ char *cmd = ps_command(c);
+	_cleanup_free_ char *cmd = container_command_text(c);
 	char status[96], created[64], id[13];
 	long long sec;
 	long nsec;
 
-	ps_status(state, status, sizeof(status));
+	container_status_text(state, status, sizeof(status));
 	time_parse_rfc3339(json_string_value(json_object_get(c, "Created")), &sec, &nsec);
 	time_human_ago(sec, created, sizeof(created));
 	snprintf(id, sizeof(id), "%.12s", json_string_value(json_object_get(c, "Id")));

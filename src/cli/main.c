@@ -10,7 +10,7 @@
 #include "cli.h"
 #include "util/fs.h"
 
-#define ISOBOX_VERSION "0.1.0"
+#include "util/version.h"
 
 struct command {
 	const char *name;
@@ -53,6 +53,7 @@ static const struct command commands[] = {
 	{ "events", cmd_events, "Show the containers' events" },
 	{ "info", cmd_info, "Display system-wide information" },
 	{ "version", cmd_version, "Show the isobox version" },
+	{ "serve", cmd_serve, "Serve the Docker Engine API on a unix socket" },
 };
 
 int cli_fail(const struct err *err)

@@ -291,6 +291,42 @@ static json_t *strv_json(const struct strv *s)
 	return a;
 }
 
+/* --tmpfs PATH[:OPTIONS] as docker records them: {"PATH": "OPTIONS"}. */
+static json_t *tmpfs_json(const struct strv *s)
+{
+	json_t *m = json_object();
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		const char *colon = strchr(s->v[i], ':');
+		_cleanup_free_ char *path = colon ? strndup(s->v[i], (size_t)(colon - s->v[i]))
+						  : xstrdup(s->v[i]);
+
+		json_object_set_new(m, path, json_string(colon ? colon + 1 : ""));
+	}
+	return m;
+}
+
+/* --ulimit NAME=SOFT[:HARD] as docker records them: [{"Name", "Soft", "Hard"}]. */
+static json_t *ulimits_json(const struct strv *s)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		const char *eq = strchr(s->v[i], '=');
+		_cleanup_free_ char *name = eq ? strndup(s->v[i], (size_t)(eq - s->v[i]))
+						: xstrdup(s->v[i]);
+		long long soft = eq ? strtoll(eq + 1, NULL, 10) : 0;
+		const char *colon = eq ? strchr(eq + 1, ':') : NULL;
+		long long hard = colon ? strtoll(colon + 1, NULL, 10) : soft;
+
+		json_array_append_new(a, json_pack("{s:s, s:I, s:I}", "Name", name, "Hard",
+						   (json_int_t)hard, "Soft", (json_int_t)soft));
+	}
+	return a;
+}
+
 static json_t *labels_json(json_t *image_cfg, const struct strv *labels)
 {
 	json_t *l = json_object(), *img = json_object_get(image_cfg, "Labels");
@@ -376,8 +412,8 @@ static json_t *record_build(const char *root, const char *id, const char *name,
 		(json_int_t)o->memory, "NanoCpus", (json_int_t)o->nano_cpus, "PidsLimit",
 		(json_int_t)o->pids_limit, "Privileged", o->privileged, "ReadonlyRootfs",
 		o->read_only, "CapAdd", strv_json(&o->cap_add), "CapDrop", strv_json(&o->cap_drop),
-		"SecurityOpt", strv_json(&o->security_opt), "Tmpfs", strv_json(&o->tmpfs),
-		"Ulimits", strv_json(&o->ulimits));
+		"SecurityOpt", strv_json(&o->security_opt), "Tmpfs", tmpfs_json(&o->tmpfs),
+		"Ulimits", ulimits_json(&o->ulimits));
 	if (rec)
 		json_object_set_new(json_object_get(rec, "HostConfig"), "GroupAdd",
 				    o->group_add.n ? strv_json(&o->group_add) : json_null());
@@ -690,6 +726,29 @@ static const char *container_name(const struct container *c)
 	return json_string_value(json_object_get(c->record, "Name"));
 }
 
+/* A record written before HostConfig took docker's types (Tmpfs a map,
+ * Ulimits objects), shown in them. */
+static void record_upgrade(json_t *rec)
+{
+	json_t *hc = json_object_get(rec, "HostConfig"), *v;
+	struct strv s = { 0 };
+	size_t i;
+
+	if (json_is_array(json_object_get(hc, "Tmpfs"))) {
+		json_array_foreach(json_object_get(hc, "Tmpfs"), i, v)
+			strv_push(&s, json_string_value(v) ?: "");
+		json_object_set_new(hc, "Tmpfs", tmpfs_json(&s));
+		strv_free(&s);
+	}
+	v = json_object_get(hc, "Ulimits");
+	if (json_is_string(json_array_get(v, 0))) {
+		json_array_foreach(json_object_get(hc, "Ulimits"), i, v)
+			strv_push(&s, json_string_value(v));
+		json_object_set_new(hc, "Ulimits", ulimits_json(&s));
+		strv_free(&s);
+	}
+}
+
 int container_inspect(const struct container *c, json_t **out, struct err *err)
 {
 	struct rt_state st;
@@ -698,6 +757,7 @@ int container_inspect(const struct container *c, json_t **out, struct err *err)
 	if (rt_state_read(c->dir, &st, err) < 0)
 		return -1;
 	j = json_deep_copy(c->record);
+	record_upgrade(j);
 	json_object_set_new(j, "Name", json_sprintf("/%s", container_name(c)));
 	json_object_set_new(
 		j, "State",

@@ -359,3 +359,12 @@ for i, v in enumerate([b"type=bind,source=/s,target=/t,readonly,bind-propagation
                        b"type=volume,target=/x,readonly=false", b'"type=bind",src=/a,dst=/b',
                        b"type=tmpfs,source=/x,target=/y", b"target=/z", b"type=bind,,,=,dst=/q"]):
     put("mount_spec", "m%d.bin" % i, b"\1" + v)
+
+# api: a client's request line and a container list's filters (fuzz_api.c).
+for i, v in enumerate([b"GET /_ping\n", b"HEAD /v1.24/_ping\n", b"GET /v1.99/version\n",
+                       b"GET /containers/abc/json\n", b"GET /images/library/busybox/json\n",
+                       b"GET /v1.50/containers/json\n{\"status\":[\"running\"],\"name\":[\"^/w.*\"]}",
+                       b"GET /containers/json\n{\"label\":{\"app=web\":true},\"isolation\":[\"hyperv\"]}",
+                       b"GET /containers/json\n{\"id\":[\"0123\"],\"foo\":[\"x\"]}",
+                       b"GET //containers//json\n[1,2]", b"POST /v1.x/containers/json\n{"]):
+    put("api", "r%d.bin" % i, v)

@@ -1,0 +1,86 @@
+/* The Docker Engine API: `isobox serve`, a second front end to the same
+ * engine and store as the isobox command (docs/api.md). A request is routed
+ * (router.c) to a handler of one family (system.c, containers.c, images.c),
+ * which answers with docker's JSON, status codes and messages; server.c is
+ * the HTTP side (libmicrohttpd) and owns the socket. */
+#ifndef ISOBOX_API_H
+#define ISOBOX_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+#define API_VERSION_MAX 50     /* 1.50: docker CLI 28's */
+#define API_VERSION_MIN 24     /* 1.24: what a client without negotiation speaks */
+#define API_MAX_PARAMS 2
+
+/* What every handler shares: the store and the host's configuration. */
+struct api_ctx {
+	const char *root;
+	const char *config;               /* --config FILE, or NULL */
+	const char *default_isolation;    /* --default-isolation, or NULL */
+};
+
+struct api_req {
+	const struct api_ctx *ctx;
+	const char *method;
+	unsigned version;                 /* the minor of 1.x the client asked for */
+	char *params[API_MAX_PARAMS];     /* the route's {captures}, decoded */
+	size_t n_params;
+	/* A query argument's value, or NULL. */
+	const char *(*query)(void *query_ctx, const char *key);
+	void *query_ctx;
+	const char *body;
+	size_t body_len;
+};
+
+struct api_resp {
+	unsigned status;
+	json_t *json;                     /* the body as JSON, or NULL */
+	char *text;                       /* else this (malloc'ed), as text/plain */
+};
+
+typedef void (*api_handler)(const struct api_req *req, struct api_resp *resp);
+
+/* docker's error body {"message": ...} with status. */
+void api_error(struct api_resp *resp, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* An engine error as docker answers it: "No such ..." 404, else 500. */
+void api_error_from(struct api_resp *resp, const struct err *err);
+/* A query argument as docker's boolean ("1", "true", "True"). */
+bool api_query_bool(const struct api_req *req, const char *key);
+
+/* The route for method and url ("/v1.50/containers/ID/json", "/_ping"):
+ * the handler, req->version and req->params filled; else NULL with the
+ * status (404 "page not found", 400 for a version out of range) in resp. */
+api_handler api_route(const char *method, const char *url, struct api_req *req,
+		      struct api_resp *resp);
+void api_req_free(struct api_req *req);
+
+/* ?filters= of a container list: parsed (docker's {"KEY":["V"]} or
+ * {"KEY":{"V":true}}), unknown keys refused 400 in resp; and whether an
+ * inspect object matches (every key's values OR'ed, the keys AND'ed). */
+int api_filters_parse(const char *text, json_t **out, struct api_resp *resp);
+bool api_filters_match(json_t *c, json_t *filters);
+
+/* The handlers, by family. */
+void api_ping(const struct api_req *req, struct api_resp *resp);
+void api_version(const struct api_req *req, struct api_resp *resp);
+void api_info(const struct api_req *req, struct api_resp *resp);
+void api_containers_list(const struct api_req *req, struct api_resp *resp);
+void api_container_inspect(const struct api_req *req, struct api_resp *resp);
+void api_images_list(const struct api_req *req, struct api_resp *resp);
+void api_image_inspect(const struct api_req *req, struct api_resp *resp);
+
+struct api_serve_opts {
+	struct api_ctx ctx;
+	const char *socket_path;          /* unix socket */
+	const char *group;                /* its group, made when missing */
+};
+
+/* Serve until SIGTERM or SIGINT. */
+int api_serve(const struct api_serve_opts *o, struct err *err);
+
+#endif

@@ -1,0 +1,107 @@
+/* /containers/json and /containers/{id}/json: the same containers, records
+ * and inspect documents as the isobox command's. */
+#include "api/api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/container.h"
+#include "engine/container_view.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+/* "80/tcp": [{"HostIp", "HostPort"}] as the summary's [{IP, PrivatePort, PublicPort, Type}]. */
+static json_t *summary_ports(json_t *ports)
+{
+	json_t *out = json_array(), *binds, *b;
+	const char *key;
+	size_t i;
+
+	json_object_foreach(ports, key, binds) {
+		int port = atoi(key);
+		const char *slash = strchr(key, '/');
+		const char *type = slash ? slash + 1 : "tcp";
+
+		if (!json_array_size(binds)) {
+			json_array_append_new(out, json_pack("{s:i, s:s}", "PrivatePort", port,
+							     "Type", type));
+			continue;
+		}
+		json_array_foreach(binds, i, b)
+			json_array_append_new(out, json_pack(
+				"{s:s, s:i, s:i, s:s}", "IP",
+				json_string_value(json_object_get(b, "HostIp")) ?: "", "PrivatePort",
+				port, "PublicPort",
+				atoi(json_string_value(json_object_get(b, "HostPort")) ?: "0"), "Type",
+				type));
+	}
+	return out;
+}
+
+/* docker's container summary, from the inspect object. */
+static json_t *summary(json_t *c)
+{
+	json_t *state = json_object_get(c, "State"), *cfg = json_object_get(c, "Config");
+	json_t *ns = json_object_get(c, "NetworkSettings");
+	_cleanup_free_ char *cmd = container_command_text(c);
+	char status[96];
+	long long sec = 0;
+	long nsec;
+
+	container_status_text(state, status, sizeof(status));
+	time_parse_rfc3339(json_string_value(json_object_get(c, "Created")), &sec, &nsec);
+	return json_pack("{s:O, s:[O], s:s, s:O, s:s, s:I, s:o, s:O, s:O, s:s, s:{s:s},"
+			 " s:{s:O}, s:O}",
+			 "Id", json_object_get(c, "Id"), "Names", json_object_get(c, "Name"),
+			 "Image", json_string_value(json_object_get(cfg, "Image")) ?: "",
+			 "ImageID", json_object_get(c, "Image") ?: json_null(), "Command", cmd,
+			 "Created", (json_int_t)sec, "Ports",
+			 summary_ports(json_object_get(ns, "Ports")), "Labels",
+			 json_object_get(cfg, "Labels") ?: json_object(), "State",
+			 json_object_get(state, "Status"), "Status", status, "HostConfig",
+			 "NetworkMode",
+			 json_string_value(json_object_get(json_object_get(c, "HostConfig"),
+							   "NetworkMode")) ?: "default",
+			 "NetworkSettings", "Networks",
+			 json_object_get(ns, "Networks") ?: json_object(), "Mounts",
+			 json_object_get(c, "Mounts") ?: json_array());
+}
+
+void api_containers_list(const struct api_req *req, struct api_resp *resp)
+{
+	const char *f = req->query ? req->query(req->query_ctx, "filters") : NULL;
+	_cleanup_json_ json_t *list = NULL, *filters = NULL;
+	struct err err = { 0 };
+	json_t *out, *c;
+	size_t i;
+
+	if (f && *f && api_filters_parse(f, &filters, resp) < 0)
+		return;
+	if (container_list(req->ctx->root, api_query_bool(req, "all"), &list, &err) < 0) {
+		api_error_from(resp, &err);
+		return;
+	}
+	out = json_array();
+	json_array_foreach(list, i, c)
+		if (!filters || api_filters_match(c, filters))
+			json_array_append_new(out, summary(c));
+	resp->status = 200;
+	resp->json = out;
+}
+
+void api_container_inspect(const struct api_req *req, struct api_resp *resp)
+{
+	struct container c = { 0 };
+	struct err err = { 0 };
+	json_t *out = NULL;
+
+	if (container_find(req->ctx->root, req->params[0], &c, &err) < 0 ||
+	    container_inspect(&c, &out, &err) < 0) {
+		container_free(&c);
+		api_error_from(resp, &err);
+		return;
+	}
+	container_free(&c);
+	resp->status = 200;
+	resp->json = out;
+}

@@ -1,0 +1,218 @@
+/* The HTTP side of `isobox serve`: libmicrohttpd on a unix socket of ours,
+ * a thread per connection (a slow client holds up only itself). */
+#include "api/api.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <microhttpd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/program.h"
+#include "util/version.h"
+
+#define BODY_MAX (16u << 20)      /* a request body (create's JSON, ...) */
+
+/* One request's body as it arrives. */
+struct upload {
+	char *data;
+	size_t len;
+	bool too_big;
+};
+
+static const char *query_get(void *ctx, const char *key)
+{
+	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static enum MHD_Result respond(struct MHD_Connection *conn, struct api_resp *resp)
+{
+	_cleanup_free_ char *body = resp->json ? json_dumps(resp->json, JSON_COMPACT) : NULL;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char api[16];
+
+	if (resp->json && !body)
+		body = xstrdup("{\"message\":\"cannot encode the answer\"}");
+	if (body) {
+		/* docker's JSON bodies end with a newline */
+		char *nl = xasprintf("%s\n", body);
+
+		free(body);
+		body = nl;
+	}
+	if (!body && resp->text) {
+		body = resp->text;
+		resp->text = NULL;
+	}
+	r = MHD_create_response_from_buffer(body ? strlen(body) : 0, body ?: "",
+					    MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	snprintf(api, sizeof(api), "1.%u", API_VERSION_MAX);
+	MHD_add_response_header(r, "Api-Version", api);
+	MHD_add_response_header(r, "Docker-Experimental", "false");
+	MHD_add_response_header(r, "Ostype", "linux");
+	MHD_add_response_header(r, "Server", "isobox/" ISOBOX_VERSION " (linux)");
+	MHD_add_response_header(r, "Content-Type",
+				resp->json ? "application/json" : "text/plain; charset=utf-8");
+	ret = MHD_queue_response(conn, resp->status ? resp->status : 500, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	const struct api_ctx *ctx = cls;
+	struct upload *up = *con_cls;
+	struct api_req req = { .ctx = ctx, .query = query_get, .query_ctx = conn };
+	struct api_resp resp = { 0 };
+	api_handler h;
+	enum MHD_Result ret;
+
+	if (!up) {                       /* the headers: the body, if any, comes next */
+		*con_cls = up = calloc(1, sizeof(*up));
+		return up ? MHD_YES : MHD_NO;
+	}
+	if (*upload_data_size) {
+		if (up->len + *upload_data_size > BODY_MAX) {
+			up->too_big = true;
+		} else if (!up->too_big) {
+			up->data = realloc(up->data, up->len + *upload_data_size + 1);
+			if (!up->data)
+				return MHD_NO;
+			memcpy(up->data + up->len, upload_data, *upload_data_size);
+			up->len += *upload_data_size;
+			up->data[up->len] = 0;
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (up->too_big) {
+		api_error(&resp, 413, "the request body is larger than %u bytes", BODY_MAX);
+	} else {
+		req.body = up->data;
+		req.body_len = up->len;
+		h = api_route(method, url, &req, &resp);
+		if (h)
+			h(&req, &resp);
+		api_req_free(&req);
+	}
+	ret = respond(conn, &resp);
+	json_decref(resp.json);
+	free(resp.text);
+	return ret;
+}
+
+static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+		    enum MHD_RequestTerminationCode toe)
+{
+	struct upload *up = *con_cls;
+
+	if (up)
+		free(up->data);
+	free(up);
+	*con_cls = NULL;
+}
+
+/* The group that may use the socket: made when missing, as dockerd's docker. */
+static int group_id(const char *name, gid_t *gid, struct err *err)
+{
+	struct group *g = getgrnam(name);
+
+	if (!g) {
+		const char *argv[] = { "groupadd", "--system", name, NULL };
+
+		if (program_run(argv, err) < 0)
+			return err_wrap(err, "create the group %s", name);
+		g = getgrnam(name);
+		if (!g)
+			return err_set(err, "the group %s is missing after groupadd", name);
+	}
+	*gid = g->gr_gid;
+	return 0;
+}
+
+/* The socket, root's and the group's (0660); a stale one (nobody listening)
+ * is replaced, a live one is an error. */
+static int listen_unix(const char *path, gid_t gid, struct err *err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, probe;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return err_set(err, "the socket path %s is too long", path);
+	strcpy(sa.sun_path, path);
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(probe);
+		return err_set(err, "%s is in use: another engine serves it", path);
+	}
+	if (probe >= 0)
+		close(probe);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return err_sys(err, errno, "socket");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 ||
+	    chown(path, 0, gid) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+
+		close(fd);
+		unlink(path);
+		return err_sys(err, e, "listen on %s", path);
+	}
+	return fd;
+}
+
+int api_serve(const struct api_serve_opts *o, struct err *err)
+{
+	_cleanup_free_ char *dir = xstrdup(o->socket_path);
+	struct MHD_Daemon *d;
+	sigset_t stop;
+	gid_t gid = 0;
+	int fd, sig = 0;
+
+	*strrchr(dir, '/') = 0;
+	if (*dir && mkdir_p(dir, 0755, err) < 0)
+		return -1;
+	if (group_id(o->group, &gid, err) < 0)
+		return -1;
+	fd = listen_unix(o->socket_path, gid, err);
+	if (fd < 0)
+		return -1;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+			     MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, (void *)&o->ctx,
+			     MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_done,
+			     NULL, MHD_OPTION_END);
+	if (!d) {
+		close(fd);
+		unlink(o->socket_path);
+		return err_set(err, "start the HTTP server on %s", o->socket_path);
+	}
+	fprintf(stderr, "isobox serve: API 1.%u on unix://%s\n", API_VERSION_MAX, o->socket_path);
+	sigdelset(&stop, SIGPIPE);
+	while (sig != SIGTERM && sig != SIGINT)
+		if (sigwait(&stop, &sig) != 0)
+			break;
+	MHD_stop_daemon(d);
+	unlink(o->socket_path);
+	return 0;
+}

@@ -1,0 +1,50 @@
+/* The API's request router and the JSON of a container list's filters, from
+ * a hostile client: input "METHOD URL\nFILTERS". Every answer is a handler
+ * with its captures, or docker's error body; no crash, no leak. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "util/fs.h"
+
+static void handler_stub(const struct api_req *req, struct api_resp *resp) { }
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *in = strndup((const char *)data, size), *nl, *sp, *url;
+	struct api_req req = { 0 };
+	struct api_resp resp = { 0 };
+	json_t *filters = NULL, *c;
+	size_t i;
+
+	if (!in)
+		return 0;
+	nl = strchr(in, '\n');
+	if (nl)
+		*nl = 0;
+	sp = strchr(in, ' ');
+	url = sp ? (*sp = 0, sp + 1) : in;
+	if (api_route(in, url, &req, &resp)) {
+		for (i = 0; i < req.n_params; i++)
+			if (!req.params[i] || !*req.params[i])
+				abort();         /* a capture is never empty */
+		api_req_free(&req);
+	} else if (!resp.json || resp.status < 400) {
+		abort();                         /* an error always says why */
+	}
+	json_decref(resp.json);
+	resp = (struct api_resp){ 0 };
+	if (nl && api_filters_parse(nl + 1, &filters, &resp) == 0) {
+		c = json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:s}}, s:{s:s}}", "Id", "0123abcd", "Name",
+			      "/web-1", "State", "Status", "running", "Config", "Labels", "app",
+			      "web", "HostConfig", "Isolation", "hyperv");
+		api_filters_match(c, filters);
+		json_decref(c);
+		json_decref(filters);
+	}
+	json_decref(resp.json);
+	(void)handler_stub;
+	free(in);
+	return 0;
+}
