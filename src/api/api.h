@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "util/err.h"
 
@@ -40,7 +41,22 @@ struct api_resp {
 	unsigned status;
 	json_t *json;                     /* the body as JSON, or NULL */
 	char *text;                       /* else this (malloc'ed), as text/plain */
+	const char *content_type;         /* NULL: by the body */
+	/* A body made as it goes (wait, logs): reader fills buf (at most max
+	 * bytes; it may block) and returns its length, 0 at the end, -1 on an
+	 * error; reader_free frees reader_cls. The headers go out first. */
+	ssize_t (*reader)(void *cls, char *buf, size_t max);
+	void *reader_cls;
+	void (*reader_free)(void *cls);
+	/* status 101: the connection is the handler's from here (attach):
+	 * on_upgrade gets its socket, MHD's handle for it (api_upgrade_close
+	 * when done) and what the client sent after its request. */
+	void (*on_upgrade)(void *cls, int sock, void *urh, const char *extra, size_t len);
+	void *upgrade_cls;
 };
+
+/* Close a connection on_upgrade got. */
+void api_upgrade_close(void *urh);
 
 typedef void (*api_handler)(const struct api_req *req, struct api_resp *resp);
 
@@ -59,6 +75,11 @@ api_handler api_route(const char *method, const char *url, struct api_req *req,
 		      struct api_resp *resp);
 void api_req_free(struct api_req *req);
 
+struct run_opts;
+/* A create body (Config, HostConfig, NetworkingConfig) as run options; its
+ * strings stay body's (run_opts_free frees the lists). */
+int api_run_opts_from_json(json_t *body, struct run_opts *o, struct err *err);
+
 /* ?filters= of a container list: parsed (docker's {"KEY":["V"]} or
  * {"KEY":{"V":true}}), unknown keys refused 400 in resp; and whether an
  * inspect object matches (every key's values OR'ed, the keys AND'ed). */
@@ -71,6 +92,16 @@ void api_version(const struct api_req *req, struct api_resp *resp);
 void api_info(const struct api_req *req, struct api_resp *resp);
 void api_containers_list(const struct api_req *req, struct api_resp *resp);
 void api_container_inspect(const struct api_req *req, struct api_resp *resp);
+void api_container_create(const struct api_req *req, struct api_resp *resp);
+void api_container_start(const struct api_req *req, struct api_resp *resp);
+void api_container_stop(const struct api_req *req, struct api_resp *resp);
+void api_container_kill(const struct api_req *req, struct api_resp *resp);
+void api_container_restart(const struct api_req *req, struct api_resp *resp);
+void api_container_delete(const struct api_req *req, struct api_resp *resp);
+void api_container_wait(const struct api_req *req, struct api_resp *resp);
+void api_container_attach(const struct api_req *req, struct api_resp *resp);
+void api_container_resize(const struct api_req *req, struct api_resp *resp);
+void api_container_logs(const struct api_req *req, struct api_resp *resp);
 void api_images_list(const struct api_req *req, struct api_resp *resp);
 void api_image_inspect(const struct api_req *req, struct api_resp *resp);
 

@@ -34,12 +34,104 @@ static const char *query_get(void *ctx, const char *key)
 	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
 }
 
+static void headers_add(struct MHD_Response *r, const char *content_type)
+{
+	char api[16];
+
+	snprintf(api, sizeof(api), "1.%u", API_VERSION_MAX);
+	MHD_add_response_header(r, "Api-Version", api);
+	MHD_add_response_header(r, "Docker-Experimental", "false");
+	MHD_add_response_header(r, "Ostype", "linux");
+	MHD_add_response_header(r, "Server", "isobox/" ISOBOX_VERSION " (linux)");
+	if (content_type)
+		MHD_add_response_header(r, "Content-Type", content_type);
+}
+
+/* A body made as it goes (api_resp.reader). */
+struct streamed {
+	ssize_t (*reader)(void *cls, char *buf, size_t max);
+	void *cls;
+	void (*free_cls)(void *cls);
+};
+
+static ssize_t streamed_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct streamed *s = cls;
+	ssize_t n = s->reader(s->cls, buf, max);
+
+	return n > 0 ? n : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM
+				  : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void streamed_free(void *cls)
+{
+	struct streamed *s = cls;
+
+	if (s->free_cls)
+		s->free_cls(s->cls);
+	free(s);
+}
+
+/* The connection handed to the handler (api_resp.on_upgrade). */
+struct upgraded {
+	void (*fn)(void *cls, int sock, void *urh, const char *extra, size_t len);
+	void *cls;
+};
+
+static void upgraded_run(void *cls, struct MHD_Connection *conn, void *con_cls,
+			 const char *extra, size_t extra_len, MHD_socket sock,
+			 struct MHD_UpgradeResponseHandle *urh)
+{
+	struct upgraded u = *(struct upgraded *)cls;
+
+	free(cls);
+	u.fn(u.cls, sock, urh, extra, extra_len);
+}
+
+void api_upgrade_close(void *urh)
+{
+	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static enum MHD_Result respond_special(struct MHD_Connection *conn, struct api_resp *resp)
+{
+	struct MHD_Response *r = NULL;
+	enum MHD_Result ret;
+
+	if (resp->reader) {
+		struct streamed *s = xmalloc(sizeof(*s));
+
+		*s = (struct streamed){ resp->reader, resp->reader_cls, resp->reader_free };
+		resp->reader_free = NULL;
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32768, streamed_read, s,
+						      streamed_free);
+		if (!r)
+			streamed_free(s);
+	} else {
+		struct upgraded *u = xmalloc(sizeof(*u));
+
+		*u = (struct upgraded){ resp->on_upgrade, resp->upgrade_cls };
+		r = MHD_create_response_for_upgrade(upgraded_run, u);
+		if (!r)
+			free(u);
+		else {
+			MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "tcp");
+			MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
+		}
+	}
+	if (!r)
+		return MHD_NO;
+	headers_add(r, resp->content_type);
+	ret = MHD_queue_response(conn, resp->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result respond(struct MHD_Connection *conn, struct api_resp *resp)
 {
 	_cleanup_free_ char *body = resp->json ? json_dumps(resp->json, JSON_COMPACT) : NULL;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
-	char api[16];
 
 	if (resp->json && !body)
 		body = xstrdup("{\"message\":\"cannot encode the answer\"}");
@@ -54,17 +146,15 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct api_resp *res
 		body = resp->text;
 		resp->text = NULL;
 	}
+	if (resp->reader || resp->on_upgrade)
+		return respond_special(conn, resp);
 	r = MHD_create_response_from_buffer(body ? strlen(body) : 0, body ?: "",
 					    MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
-	snprintf(api, sizeof(api), "1.%u", API_VERSION_MAX);
-	MHD_add_response_header(r, "Api-Version", api);
-	MHD_add_response_header(r, "Docker-Experimental", "false");
-	MHD_add_response_header(r, "Ostype", "linux");
-	MHD_add_response_header(r, "Server", "isobox/" ISOBOX_VERSION " (linux)");
-	MHD_add_response_header(r, "Content-Type",
-				resp->json ? "application/json" : "text/plain; charset=utf-8");
+	headers_add(r, resp->content_type ? resp->content_type :
+		       resp->json ? "application/json" :
+		       body ? "text/plain; charset=utf-8" : NULL);
 	ret = MHD_queue_response(conn, resp->status ? resp->status : 500, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -110,9 +200,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			h(&req, &resp);
 		api_req_free(&req);
 	}
+	if (getenv("ISOBOX_API_DEBUG"))
+		fprintf(stderr, "isobox serve: %s %s -> %u\n", method, url, resp.status);
 	ret = respond(conn, &resp);
 	json_decref(resp.json);
 	free(resp.text);
+	if (resp.reader_free)            /* not handed to MHD */
+		resp.reader_free(resp.reader_cls);
 	return ret;
 }
 
@@ -199,7 +293,7 @@ int api_serve(const struct api_serve_opts *o, struct err *err)
 	sigaddset(&stop, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			     MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, (void *)&o->ctx,
+			     MHD_ALLOW_UPGRADE, 0, NULL, NULL, on_request, (void *)&o->ctx,
 			     MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED, on_done,
 			     NULL, MHD_OPTION_END);
 	if (!d) {
@@ -212,7 +306,9 @@ int api_serve(const struct api_serve_opts *o, struct err *err)
 	while (sig != SIGTERM && sig != SIGINT)
 		if (sigwait(&stop, &sig) != 0)
 			break;
-	MHD_stop_daemon(d);
+	/* Attached sessions end with us; their containers go on (each has its
+	 * monitor), as with dockerd's live restore. */
+	MHD_quiesce_daemon(d);
 	unlink(o->socket_path);
 	return 0;
 }

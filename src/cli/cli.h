@@ -27,7 +27,6 @@ struct run_opts;
 /* run's flags and IMAGE [COMMAND...]: 0, or an exit code (a message printed)
  * for a bad command line, or -1 for --help (printed). */
 int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o);
-void cli_run_opts_free(struct run_opts *o);
 
 int cmd_import(struct cli *cli, int argc, char **argv);
 int cmd_pull(struct cli *cli, int argc, char **argv);

@@ -70,12 +70,12 @@ static int policy_explain(struct cli *cli, int argc, char **argv)
 	}
 	r = cli_run_opts_parse("policy explain", argc, argv, &o);
 	if (r != 0) {
-		cli_run_opts_free(&o);
+		run_opts_free(&o);
 		return r < 0 ? 0 : r;
 	}
 	if (cli_host_config(cli, &host, &err) < 0 || image_lookup(cli->root, o.image, &img, &err) < 0) {
 		host_config_free(&host);
-		cli_run_opts_free(&o);
+		run_opts_free(&o);
 		return cli_fail(&err);
 	}
 	o.host = &host;
@@ -95,7 +95,7 @@ static int policy_explain(struct cli *cli, int argc, char **argv)
 	isolation_decision_free(&d);
 	image_free(&img);
 	host_config_free(&host);
-	cli_run_opts_free(&o);
+	run_opts_free(&o);
 	return r < 0 ? cli_fail(&refusal) : 0;
 }
 

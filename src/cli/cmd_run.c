@@ -176,18 +176,6 @@ static int namespace_mode_set(struct run_opts *o, int opt, const char *mode)
 	return 0;
 }
 
-void cli_run_opts_free(struct run_opts *o)
-{
-	struct strv *lists[] = { &o->cmd, &o->env, &o->tmpfs, &o->ulimits, &o->cap_add,
-				 &o->cap_drop, &o->security_opt, &o->labels, &o->group_add,
-				 &o->publish, &o->aliases, &o->dns, &o->dns_search, &o->dns_opt,
-				 &o->add_host, &o->volumes, &o->mounts, &o->volumes_from };
-	size_t i;
-
-	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
-		strv_free(lists[i]);
-}
-
 int cli_run_opts_parse(const char *cmd, int argc, char **argv, struct run_opts *o)
 {
 	struct err err = { 0 };
@@ -329,7 +317,7 @@ static int run_or_create(struct cli *cli, int argc, char **argv, bool run)
 
 	r = cli_run_opts_parse(cmd, argc, argv, &o);
 	if (r != 0) {
-		cli_run_opts_free(&o);
+		run_opts_free(&o);
 		return r < 0 ? 0 : r;
 	}
 	/* $ISOBOX_DEFAULT_NETWORK before the config's default_network: the test
@@ -337,20 +325,20 @@ static int run_or_create(struct cli *cli, int argc, char **argv, bool run)
 	if (!o.network && getenv("ISOBOX_DEFAULT_NETWORK") && *getenv("ISOBOX_DEFAULT_NETWORK"))
 		o.network = getenv("ISOBOX_DEFAULT_NETWORK");
 	if (cli_host_config(cli, &host, &err) < 0) {
-		cli_run_opts_free(&o);
+		run_opts_free(&o);
 		return cli_fail(&err);
 	}
 	o.host = &host;
 	o.default_isolation = cli->default_isolation;
 	if (image_pull_needed(cli, &o, &err) < 0) {
 		host_config_free(&host);
-		cli_run_opts_free(&o);
+		run_opts_free(&o);
 		return cli_fail(&err);
 	}
 	r = container_create(cli->root, &o, &c, &err);
 	host_config_free(&host);
 	if (r < 0) {
-		cli_run_opts_free(&o);
+		run_opts_free(&o);
 		return cli_fail(&err);
 	}
 	if (!run || o.detach) {
@@ -365,7 +353,7 @@ static int run_or_create(struct cli *cli, int argc, char **argv, bool run)
 	if (run && o.autoremove && code && err.kind)
 		container_remove_volumes(cli->root, &c, true, &(struct err){ 0 });
 	container_free(&c);
-	cli_run_opts_free(&o);
+	run_opts_free(&o);
 	return code;
 }
 

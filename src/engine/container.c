@@ -586,6 +586,18 @@ static int create_event(const char *dir, const char *id, const char *name,
 	return events_append(dir, "create", id, attrs, err);
 }
 
+void run_opts_free(struct run_opts *o)
+{
+	struct strv *lists[] = { &o->cmd, &o->env, &o->tmpfs, &o->ulimits, &o->cap_add,
+				 &o->cap_drop, &o->security_opt, &o->labels, &o->group_add,
+				 &o->publish, &o->aliases, &o->dns, &o->dns_search, &o->dns_opt,
+				 &o->add_host, &o->volumes, &o->mounts, &o->volumes_from };
+	size_t i;
+
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		strv_free(lists[i]);
+}
+
 int container_create(const char *root, const struct run_opts *o, struct container *c,
 		     struct err *err)
 {

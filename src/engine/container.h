@@ -67,6 +67,9 @@ struct container {
 	json_t *record;             /* container.json */
 };
 
+/* The lists' strings (the rest points into the caller's data). */
+void run_opts_free(struct run_opts *o);
+
 int container_create(const char *root, const struct run_opts *o, struct container *c,
 		     struct err *err);
 /* By full id, unique id prefix, or name. */
