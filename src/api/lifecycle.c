@@ -6,6 +6,7 @@
  * in docker's 8-byte frames when the container has no TTY. */
 #include "api/api.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -308,6 +309,8 @@ struct pump {
 	int from, to;
 	unsigned char type;
 	pthread_mutex_t *lock;
+	char *said;                 /* the first bytes, kept (a failed start's why) */
+	size_t said_max, *said_len;
 };
 
 static int send_all(int fd, const void *p, size_t n)
@@ -340,6 +343,15 @@ static void *pump_out(void *arg)
 			continue;
 		if (n <= 0)
 			break;
+		pthread_mutex_lock(p->lock);
+		if (p->said && *p->said_len < p->said_max) {
+			size_t k = p->said_max - *p->said_len < (size_t)n ? p->said_max - *p->said_len
+									  : (size_t)n;
+
+			memcpy(p->said + *p->said_len, buf + 8, k);
+			*p->said_len += k;
+		}
+		pthread_mutex_unlock(p->lock);
 		if (gone)
 			continue;      /* the client left: drain, the container goes on */
 		buf[0] = p->type;
@@ -375,20 +387,34 @@ static void *pump_in(void *arg)
 	return NULL;
 }
 
+/* Shared by the session's thread and the start that waits on it: the last
+ * to let go frees it. */
 struct session {
 	struct attach *a;
 	pid_t pid;
 	int in_w, out_r, err_r;
 	atomic_bool done;
+	atomic_int refs;
+	pthread_mutex_t lock;       /* one frame at a time on the connection; said */
+	char said[512];
+	size_t said_len;
 };
+
+static void session_put(struct session *s)
+{
+	if (atomic_fetch_sub(&s->refs, 1) == 1)
+		free(s);
+}
 
 static void *session_run(void *arg)
 {
 	struct session *s = arg;
-	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	struct pump out = { .from = s->out_r, .to = s->a->sock, .type = s->a->tty ? 0 : 1,
-			    .lock = &lock };
-	struct pump err = { .from = s->err_r, .to = s->a->sock, .type = 2, .lock = &lock };
+			    .lock = &s->lock, .said = s->said, .said_max = sizeof(s->said) - 1,
+			    .said_len = &s->said_len };
+	struct pump err = { .from = s->err_r, .to = s->a->sock, .type = 2, .lock = &s->lock,
+			    .said = s->said, .said_max = sizeof(s->said) - 1,
+			    .said_len = &s->said_len };
 	struct pump in = { .from = s->a->sock, .to = s->in_w };
 	pthread_t t_out, t_err, t_in;
 	bool has_err = s->err_r >= 0, has_in = s->in_w >= 0;
@@ -411,7 +437,7 @@ static void *session_run(void *arg)
 	if (has_in)
 		pthread_join(t_in, NULL);
 	attach_free(s->a);
-	free(s);
+	session_put(s);
 	return NULL;
 }
 
@@ -436,6 +462,8 @@ static int start_attached(const struct api_req *req, const char *id, struct atta
 	    (!a->tty && pipe2(errp, O_CLOEXEC) < 0))
 		return err_sys(err, errno, "pipe");
 	s = calloc(1, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	atomic_init(&s->refs, 2);
 	s->a = a;
 	s->in_w = in[1];
 	s->out_r = out[0];
@@ -463,12 +491,24 @@ static int start_attached(const struct api_req *req, const char *id, struct atta
 	for (waited = 0; waited < START_WAIT_MS; waited += POLL_MS) {
 		_cleanup_json_ json_t *st = state_of(req->ctx->root, id);
 
-		if (!st || strcmp(status_of(st), "created"))
+		if (!st || strcmp(status_of(st), "created")) {
+			session_put(s);
 			return 0;
-		if (atomic_load(&s->done))
-			return err_set(err, "the container did not start: its attach stream says why");
+		}
+		if (atomic_load(&s->done)) {
+			/* what the start said: docker's CLI makes 126 or 127 of it */
+			pthread_mutex_lock(&s->lock);
+			s->said[s->said_len] = 0;
+			s->said[strcspn(s->said, "\r\n")] = 0;
+			err_set(err, "%s", !strncmp(s->said, "isobox: ", 8) ? s->said + 8 :
+					   *s->said ? s->said : "the container did not start");
+			pthread_mutex_unlock(&s->lock);
+			session_put(s);
+			return -1;
+		}
 		sleep_ms(POLL_MS);
 	}
+	session_put(s);
 	return err_set(err, "the container did not start in %d s", START_WAIT_MS / 1000);
 }
 
@@ -489,10 +529,23 @@ void api_container_start(const struct api_req *req, struct api_resp *resp)
 	}
 	a = attach_take(c.id);
 	if (a ? start_attached(req, c.id, a, &err) < 0
-	      : self_run(req->ctx, (const char *[]){ "start", c.id, NULL }, &err) < 0)
-		api_error(resp, 500, "%s", err.msg);
-	else
+	      : self_run(req->ctx, (const char *[]){ "start", c.id, NULL }, &err) < 0) {
+		/* docker's: a command that cannot run is the client's error, its
+		 * errno in Go's words (the CLI makes 126 or 127 of them) */
+		char *e;
+
+		if ((e = strstr(err.msg, "Permission denied")) || (e = strstr(err.msg, "No such file")))
+			*e = (char)tolower((unsigned char)*e);
+		api_error(resp, strstr(err.msg, "executable file not found") ||
+				strstr(err.msg, "permission denied") ||
+				strstr(err.msg, "no such file") ? 400 : 500, "%s", err.msg);
+		/* a --rm container that never ran goes, as dockerd removes it */
+		if (json_is_true(json_object_get(json_object_get(c.record, "HostConfig"),
+						 "AutoRemove")))
+			container_remove(req->ctx->root, &c, true, &(struct err){ 0 });
+	} else {
 		resp->status = 204;
+	}
 	container_free(&c);
 }
 

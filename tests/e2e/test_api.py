@@ -142,3 +142,172 @@ def test_api_refuses_a_socket_in_use(isobox, api):
     assert r.returncode == 125 and "is in use" in r.stderr
     r = isobox("serve", "--host", "tcp://0.0.0.0:2375")
     assert r.returncode == 125 and "only unix:///ABSOLUTE/PATH" in r.stderr
+
+
+def test_api_docker_run_exit_codes_and_streams(api, isobox, mode):
+    iso = f"--isolation={mode}"
+    r = api.docker("run", "--rm", "--pull", "never", iso, "busybox", "sh", "-c",
+                   "echo out; echo err >&2; exit 3")
+    assert (r.returncode, r.stdout, r.stderr) == (3, "out\n", "err\n")
+    r = api.docker("run", "--rm", "--pull", "never", iso, "busybox", "nosuchcmd")
+    assert r.returncode == 127, (r.returncode, r.stderr)
+    r = api.docker("run", "--rm", "--pull", "never", iso, "busybox", "/etc/passwd")
+    assert r.returncode == 126, (r.returncode, r.stderr)
+    r = api.docker("run", "--rm", "--pull", "never", iso, "nosuch-image-" + mode)
+    assert r.returncode == 125 and "No such image" in r.stderr, (r.returncode, r.stderr)
+    # --rm: gone after; without it the exit is recorded for inspect
+    name = "api-run-" + uuid.uuid4().hex[:8]
+    r = api.docker("run", "--name", name, "--pull", "never", iso, "busybox", "sh", "-c",
+                   "exit 7")
+    assert r.returncode == 7
+    assert isobox.out("inspect", "-f", "{{.State.ExitCode}} {{.HostConfig.Isolation}}",
+                      name) == f"7 {mode}\n"
+    assert api.docker("rm", name).returncode == 0
+    assert isobox("inspect", name).returncode != 0
+
+
+def test_api_detached_lifecycle(api, isobox, mode):
+    name = "api-d-" + uuid.uuid4().hex[:8]
+    r = api.docker("run", "-d", "--name", name, "--pull", "never", f"--isolation={mode}",
+                   "busybox", "sh", "-c", "echo hello; echo oops >&2; sleep 300")
+    assert r.returncode == 0 and len(r.stdout.strip()) == 64, r.stderr
+    try:
+        # logs: both streams, the frames undone by the CLI
+        for _ in range(600):
+            logs = api.docker("logs", name)
+            if "hello" in logs.stdout and "oops" in logs.stderr:
+                break
+            time.sleep(0.1)
+        assert (logs.stdout, logs.stderr) == ("hello\n", "oops\n")
+        assert api.docker("ps", "--filter", f"name={name}", "-q").stdout.strip() != ""
+        rm = api.docker("rm", name)
+        assert rm.returncode == 1 and "You cannot remove a running container" in rm.stderr
+        # kill: 137, seen by docker wait and inspect
+        assert api.docker("kill", name).returncode == 0
+        assert api.docker("wait", name).stdout == "137\n"
+        assert api.docker("start", name).returncode == 0
+        assert api.docker("stop", "-t", "1", name).returncode == 0
+        st = api.docker("inspect", "-f", "{{.State.Status}}", name).stdout
+        assert st == "exited\n"
+        assert api.docker("restart", "-t", "1", name).returncode == 0
+        assert api.docker("inspect", "-f", "{{.State.Running}}", name).stdout == "true\n"
+        assert api.docker("rm", "-f", name).returncode == 0
+        assert name not in isobox.out("ps", "-a")
+        missing = api.docker("stop", name)
+        assert missing.returncode == 1 and f"No such container: {name}" in missing.stderr
+    finally:
+        isobox("rm", "-f", name)
+
+
+def test_api_run_interactive_with_a_tty(api, mode):
+    import pexpect
+    env = dict(os.environ, DOCKER_HOST=f"unix://{api.sock}")
+    c = pexpect.spawn(DOCKER, ["run", "-it", "--rm", "--pull", "never", f"--isolation={mode}",
+                               "busybox", "sh"], env=env, timeout=120, encoding="utf-8")
+    c.expect(r"\x1b\[6n")
+    c.send("\x1b[1;1R")          # busybox's line editing asks where the cursor is
+    c.sendline("echo hi-$((40+2)); tty")
+    c.expect("hi-42")
+    c.expect("/dev/pts/")
+    c.sendline("exit 5")
+    c.expect(pexpect.EOF)
+    c.close()
+    assert c.exitstatus == 5
+    # -i without a TTY: stdin through, half-closed at its end
+    r = subprocess.run([DOCKER, "run", "-i", "--rm", "--pull", "never", f"--isolation={mode}",
+                        "busybox", "sh", "-c", "cat; echo done"],
+                       input="line one\nline two\n", env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert (r.returncode, r.stdout) == (0, "line one\nline two\ndone\n"), r.stderr
+
+
+@pytest.mark.needs_kvm
+def test_api_both_isolations_side_by_side(api, isobox):
+    """The seed's promise through the stock CLI: --isolation=hyperv and
+    --isolation=process, one service, one store."""
+    names = {m: "api-side-" + m + "-" + uuid.uuid4().hex[:6] for m in ("process", "hyperv")}
+    try:
+        for m, n in names.items():
+            r = api.docker("run", "-d", "--name", n, "--pull", "never", f"--isolation={m}",
+                           "busybox", "sleep", "300")
+            assert r.returncode == 0, r.stderr
+        for m, n in names.items():
+            got = api.docker("inspect", "-f", "{{.HostConfig.Isolation}} {{.State.Running}}", n)
+            assert got.stdout == f"{m} true\n"
+        # the kernels differ: the VM's is its own
+        host = os.uname().release
+        vm = isobox.out("exec", names["hyperv"], "uname", "-r").strip()
+        assert isobox.out("exec", names["process"], "uname", "-r").strip() == host
+        assert vm != "" and vm != host or "cloud" in vm
+        iso = api.docker("ps", "--filter", "isolation=hyperv", "--format", "{{.Names}}")
+        assert names["hyperv"] in iso.stdout.split() and names["process"] not in iso.stdout
+    finally:
+        for n in names.values():
+            isobox("rm", "-f", n)
+
+
+@pytest.mark.process_only("the service's own behaviour, the same for both modes; its "
+                          "containers' modes are covered above")
+def test_api_service_killed_and_restarted(isobox, tmp_path):
+    sock = str(tmp_path / "d.sock")
+    env = dict(os.environ, DOCKER_HOST=f"unix://{sock}", DOCKER_CONFIG=str(tmp_path))
+    name = "api-live-" + uuid.uuid4().hex[:8]
+
+    def serve():
+        p = subprocess.Popen(isobox.cmd("serve", "--host", f"unix://{sock}"),
+                             stderr=subprocess.DEVNULL)
+        for _ in range(300):
+            if os.path.exists(sock):
+                return p
+            time.sleep(0.02)
+        raise AssertionError("the service made no socket")
+
+    p = serve()
+    try:
+        r = subprocess.run([DOCKER, "run", "-d", "--name", name, "--pull", "never", "busybox",
+                            "sleep", "300"], env=env, capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+        p.kill()                      # kill -9: no goodbye
+        p.wait()
+        assert isobox.out("inspect", "-f", "{{.State.Running}}", name) == "true\n"
+        p = serve()                   # a stale socket is replaced
+        ps = subprocess.run([DOCKER, "ps", "--filter", f"name={name}", "--format",
+                             "{{.Status}}"], env=env, capture_output=True, text=True, timeout=60)
+        assert ps.stdout.startswith("Up "), (ps.stdout, ps.stderr)
+        stop = subprocess.run([DOCKER, "stop", "-t", "1", name], env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert stop.returncode == 0, stop.stderr
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
+        isobox("rm", "-f", name)
+
+
+@pytest.mark.process_only("the service's own behaviour, the same for both modes")
+def test_api_twenty_clients_and_one_that_stalls(api, isobox):
+    import concurrent.futures
+    name = "api-stall-" + uuid.uuid4().hex[:8]
+    assert api.docker("create", "--name", name, "--pull", "never", "busybox", "sh", "-c",
+                      "yes | head -c 20000000").returncode == 0
+    # a client that attaches, starts the container and then reads nothing
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(api.sock)
+    s.sendall(f"POST /v1.50/containers/{name}/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\n"
+              "Host: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode())
+    assert b" 101 " in s.recv(4096).split(b"\r\n")[0]
+    assert api("POST", f"/v1.50/containers/{name}/start")[0] == 204
+    try:
+        def one(i):
+            return api.docker(*(("version", "--format", "{{.Server.APIVersion}}") if i % 2
+                                else ("ps", "-a", "--format", "{{.Names}}")))
+        t0 = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(20) as ex:
+            results = list(ex.map(one, range(20)))
+        assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+        assert all(("1.50" in r.stdout) if i % 2 else (name in r.stdout)
+                   for i, r in enumerate(results))
+        assert time.monotonic() - t0 < 60
+    finally:
+        s.close()
+        isobox("rm", "-f", name)
