@@ -311,3 +311,35 @@ def test_api_twenty_clients_and_one_that_stalls(api, isobox):
     finally:
         s.close()
         isobox("rm", "-f", name)
+
+
+@pytest.mark.process_only("a refusal before any container runs: the same in both modes")
+def test_api_isolation_policy_applies(isobox, tmp_path):
+    conf = tmp_path / "isobox.conf"
+    conf.write_text("default_isolation = process\n[rule tenants]\nlabel = tenant=*\n")
+    sock = str(tmp_path / "p.sock")
+    p = subprocess.Popen([*isobox.cmd("--config", str(conf), "serve", "--host",
+                                      f"unix://{sock}")], stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.02)
+        c = UnixHTTP(sock)
+        c.request("POST", "/v1.50/containers/create",
+                  body=json.dumps({"Image": "busybox", "Cmd": ["true"],
+                                   "Labels": {"tenant": "acme"},
+                                   "HostConfig": {"Isolation": "process"}}),
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        body = json.loads(r.read())
+        assert r.status == 403, body
+        assert 'isolation policy rule "tenants"' in body["message"]
+        env = dict(os.environ, DOCKER_HOST=f"unix://{sock}", DOCKER_CONFIG=str(tmp_path))
+        run = subprocess.run([DOCKER, "run", "--rm", "--pull", "never", "--isolation=process",
+                              "-l", "tenant=acme", "busybox", "true"], env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 125 and 'isolation policy rule "tenants"' in run.stderr
+    finally:
+        p.terminate()
+        p.wait(timeout=30)

@@ -1,0 +1,98 @@
+#!/bin/sh
+# `docker run --rm busybox true` with the same docker CLI through three
+# engines, in one run: isobox serve, Debian's dockerd 20.10 (started here on
+# a private socket and data root, --bridge=none --iptables=false
+# --ip6tables=false, inside a network namespace of its own) and podman's
+# system service (when podman is installed); medians of RUNS, the ratio
+# against dockerd (issue 16's target: isobox at most 0.25x); then the idle
+# RSS of isobox serve against dockerd plus its containerd (target 0.1x).
+# Usage (after make; root): bench/api-run.sh [RUNS]
+set -eu
+cd "$(dirname "$0")/.."
+runs=${1:-20}
+docker=/usr/local/bin/docker
+[ -x "$docker" ] || docker=$(command -v docker)
+work=$(mktemp -d /tmp/bench-api.XXXXXX)
+pids=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	sleep 1
+	for p in $pids; do kill -9 "$p" 2>/dev/null || true; done
+	umount -R "$work/dockerd" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+sh scripts/make-busybox-rootfs.sh "$work/busybox.tar"
+
+wait_sock() { for _ in $(seq 300); do [ -S "$1" ] && return 0; sleep 0.1; done; return 1; }
+
+# isobox
+./build/isobox --root "$work/isobox" import "$work/busybox.tar" busybox >/dev/null
+ISOBOX_DEFAULT_NETWORK=none ./build/isobox --root "$work/isobox" serve \
+	--host "unix://$work/isobox.sock" 2>/dev/null &
+isobox_pid=$!
+pids="$pids $isobox_pid"
+wait_sock "$work/isobox.sock"
+
+# dockerd 20.10, as FIELD-NOTES.md starts it
+dockerd_pid=
+if command -v dockerd >/dev/null; then
+	mkdir -p "$work/dockerd"
+	unshare -n sh -c "ip link set lo up; exec dockerd --data-root $work/dockerd/data \
+		--exec-root $work/dockerd/exec -H unix://$work/dockerd.sock \
+		--pidfile $work/dockerd/pid --bridge=none --iptables=false --ip6tables=false" \
+		>"$work/dockerd.log" 2>&1 &
+	dockerd_pid=$!
+	pids="$pids $dockerd_pid"
+	wait_sock "$work/dockerd.sock"
+	DOCKER_HOST=unix://$work/dockerd.sock $docker import "$work/busybox.tar" busybox >/dev/null
+fi
+
+# podman's service
+if command -v podman >/dev/null; then
+	podman --root "$work/podman" --runroot "$work/podman-run" system service --time=0 \
+		"unix://$work/podman.sock" >/dev/null 2>&1 &
+	pids="$pids $!"
+	wait_sock "$work/podman.sock"
+	podman --root "$work/podman" --runroot "$work/podman-run" import "$work/busybox.tar" \
+		busybox >/dev/null
+fi
+
+median_ms() {   # SOCK: the median of RUNS `docker run --rm busybox true`
+	DOCKER_HOST=unix://$1 $docker run --rm --network none busybox true >/dev/null
+	for _ in $(seq "$runs"); do
+		a=$(date +%s%N)
+		DOCKER_HOST=unix://$1 $docker run --rm --network none busybox true >/dev/null
+		b=$(date +%s%N)
+		echo $(((b - a) / 1000000))
+	done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+
+iso=$(median_ms "$work/isobox.sock")
+echo "docker run --rm busybox true, median of $runs (ms):"
+echo "  isobox serve        $iso"
+if [ -n "$dockerd_pid" ]; then
+	dk=$(median_ms "$work/dockerd.sock")
+	echo "  dockerd 20.10       $dk"
+fi
+if [ -S "$work/podman.sock" ]; then
+	pm=$(median_ms "$work/podman.sock")
+	echo "  podman service      $pm"
+fi
+[ -n "$dockerd_pid" ] && awk -v a="$iso" -v b="$dk" \
+	'BEGIN { printf "isobox / dockerd: %.2fx (target <= 0.25x)\n", a / b }'
+[ -n "${pm:-}" ] && awk -v a="$iso" -v b="$pm" 'BEGIN { printf "isobox / podman: %.2fx\n", a / b }'
+
+sleep 2
+irss=$(rss_kib "$isobox_pid")
+echo "idle RSS (KiB): isobox serve $irss"
+if [ -n "$dockerd_pid" ]; then
+	d=$(cat "$work/dockerd/pid")
+	drss=$(rss_kib "$d")
+	c=$(pgrep -P "$d" containerd | head -n 1 || true)
+	crss=$([ -n "$c" ] && rss_kib "$c" || echo 0)
+	echo "  dockerd $drss + containerd $crss"
+	awk -v a="$irss" -v b="$drss" -v c="$crss" \
+		'BEGIN { printf "isobox / (dockerd + containerd): %.3fx (target <= 0.1x)\n", a / (b + c) }'
+fi
