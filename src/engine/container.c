@@ -759,6 +759,17 @@ static void record_upgrade(json_t *rec)
 		json_object_set_new(hc, "Ulimits", ulimits_json(&s));
 		strv_free(&s);
 	}
+	/* HostConfig keys dockerd 20.10 always shows (docker-py reads LogConfig,
+	 * compose RestartPolicy), with its values for what isobox does not set. */
+	json_object_update_missing_new(
+		hc, json_pack("{s:{s:s, s:{}}, s:{s:s, s:i}, s:s, s:s, s:s, s:s, s:s, s:I, s:s,"
+			      " s:[i, i], s:i, s:s, s:s, s:s, s:b, s:o, s:o}",
+			      "LogConfig", "Type", "json-file", "Config", "RestartPolicy", "Name",
+			      "no", "MaximumRetryCount", 0, "VolumeDriver", "", "CgroupnsMode",
+			      "private", "Runtime", "isobox", "UsernsMode", "", "ContainerIDFile", "",
+			      "ShmSize", (json_int_t)67108864, "CgroupParent", "", "ConsoleSize", 0, 0,
+			      "OomScoreAdj", 0, "CpusetCpus", "", "CpusetMems", "", "Cgroup", "",
+			      "OomKillDisable", 0, "Links", json_null(), "Devices", json_array()));
 }
 
 int container_inspect(const struct container *c, json_t **out, struct err *err)

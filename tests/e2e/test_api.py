@@ -343,3 +343,29 @@ def test_api_isolation_policy_applies(isobox, tmp_path):
     finally:
         p.terminate()
         p.wait(timeout=30)
+
+
+def test_api_docker_py(api, isobox, mode):
+    """docker-py 5 (Debian's python3-docker), what compose stands on."""
+    import docker
+    c = docker.DockerClient(base_url=f"unix://{api.sock}", version="auto", timeout=120)
+    assert c.version()["ApiVersion"] == "1.50"
+    out = c.containers.run("busybox", ["sh", "-c", "echo hi; echo there >&2"], remove=True,
+                           stderr=True, isolation=mode)
+    assert out == b"hi\nthere\n"
+    name = "api-py-" + uuid.uuid4().hex[:8]
+    ct = c.containers.run("busybox", ["sleep", "300"], detach=True, name=name, isolation=mode,
+                          labels={"app": "py"})
+    try:
+        assert [x.name for x in c.containers.list(filters={"label": "app=py"})] == [name]
+        ct.reload()
+        assert ct.attrs["HostConfig"]["Isolation"] == mode and ct.status == "running"
+        ct.kill()
+        assert ct.wait() == {"StatusCode": 137, "Error": None}
+    finally:
+        isobox("rm", "-f", name)
+    with pytest.raises(docker.errors.ContainerError) as e:
+        c.containers.run("busybox", ["sh", "-c", "exit 4"], remove=True, isolation=mode)
+    assert e.value.exit_status == 4
+    with pytest.raises(docker.errors.NotFound):
+        c.containers.get("nosuch-" + name)
