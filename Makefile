@@ -147,8 +147,7 @@ $(BUILD)/fuzz/fuzz_fuse: tests/fuzz/fuzz_fuse.c $(FUZZ_FUSE_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 # The API's router and list filters (api/router.c, api/filters.c) likewise.
-FUZZ_API_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs api/router api/filters \
-		api/system api/containers api/images) $(FUZZ_OBJ)
+FUZZ_API_OBJ := $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(wildcard src/api/*.c)) $(FUZZ_OBJ)
 $(BUILD)/fuzz/fuzz_api: tests/fuzz/fuzz_api.c $(FUZZ_API_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) -larchive
 

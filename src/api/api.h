@@ -102,6 +102,18 @@ void api_container_wait(const struct api_req *req, struct api_resp *resp);
 void api_container_attach(const struct api_req *req, struct api_resp *resp);
 void api_container_resize(const struct api_req *req, struct api_resp *resp);
 void api_container_logs(const struct api_req *req, struct api_resp *resp);
+void api_networks_list(const struct api_req *req, struct api_resp *resp);
+void api_network_inspect(const struct api_req *req, struct api_resp *resp);
+void api_network_create(const struct api_req *req, struct api_resp *resp);
+void api_network_delete(const struct api_req *req, struct api_resp *resp);
+void api_network_connect(const struct api_req *req, struct api_resp *resp);
+void api_network_disconnect(const struct api_req *req, struct api_resp *resp);
+void api_networks_prune(const struct api_req *req, struct api_resp *resp);
+void api_volumes_list(const struct api_req *req, struct api_resp *resp);
+void api_volume_inspect(const struct api_req *req, struct api_resp *resp);
+void api_volume_create(const struct api_req *req, struct api_resp *resp);
+void api_volume_delete(const struct api_req *req, struct api_resp *resp);
+void api_volumes_prune(const struct api_req *req, struct api_resp *resp);
 void api_images_list(const struct api_req *req, struct api_resp *resp);
 void api_image_inspect(const struct api_req *req, struct api_resp *resp);
 

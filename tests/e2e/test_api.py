@@ -369,3 +369,39 @@ def test_api_docker_py(api, isobox, mode):
     assert e.value.exit_status == 4
     with pytest.raises(docker.errors.NotFound):
         c.containers.get("nosuch-" + name)
+
+
+def test_api_networks_and_volumes(api, isobox):
+    """The network and volume commands through the API: the same stores as
+    `isobox network` and `isobox volume` (no container: nothing is built on
+    the host)."""
+    net, vol = "apinet-" + uuid.uuid4().hex[:6], "apivol-" + uuid.uuid4().hex[:6]
+    try:
+        r = api.docker("network", "create", "--subnet", "10.213.0.0/24", "--label", "k=v", net)
+        assert r.returncode == 0 and len(r.stdout.strip()) == 64, r.stderr
+        assert api.docker("network", "create", net).returncode == 1
+        ls = api.docker("network", "ls", "--filter", "label=k=v", "--format", "{{.Name}}")
+        assert ls.stdout == f"{net}\n", ls.stderr
+        got = json.loads(api.docker("network", "inspect", net).stdout)
+        assert got == json.loads(isobox.out("network", "inspect", net))
+        assert got[0]["IPAM"]["Config"][0]["Subnet"] == "10.213.0.0/24"
+        assert api.docker("network", "rm", net).returncode == 0
+        assert net not in isobox.out("network", "ls")
+        missing = api.docker("network", "inspect", net)
+        assert missing.returncode == 1
+        r = api.docker("volume", "create", "--label", "a=b", vol)
+        assert (r.returncode, r.stdout) == (0, f"{vol}\n"), r.stderr
+        ls = api.docker("volume", "ls", "--filter", "label=a=b", "--format", "{{.Name}}")
+        assert ls.stdout == f"{vol}\n", ls.stderr
+        assert json.loads(api.docker("volume", "inspect", vol).stdout) == \
+            json.loads(isobox.out("volume", "inspect", vol))
+        name = "api-vol-" + uuid.uuid4().hex[:6]
+        isobox("create", "--name", name, "-v", f"{vol}:/data", "busybox", "true", check=True)
+        busy = api.docker("volume", "rm", vol)
+        assert busy.returncode == 1 and "volume is in use" in busy.stderr
+        isobox("rm", name, check=True)
+        assert api.docker("volume", "rm", vol).returncode == 0
+        assert api.docker("volume", "inspect", vol).returncode == 1
+    finally:
+        isobox("network", "rm", net)
+        isobox("volume", "rm", "-f", vol)
