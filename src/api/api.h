@@ -86,6 +86,9 @@ int api_run_opts_from_json(json_t *body, struct run_opts *o, struct err *err);
 int api_filters_parse(const char *text, json_t **out, struct api_resp *resp);
 bool api_filters_match(json_t *c, json_t *filters);
 
+/* A container's State (inspect's), or NULL once it is gone. */
+json_t *api_container_state(const char *root, const char *id);
+
 /* The handlers, by family. */
 void api_ping(const struct api_req *req, struct api_resp *resp);
 void api_version(const struct api_req *req, struct api_resp *resp);

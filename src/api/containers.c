@@ -67,6 +67,23 @@ static json_t *summary(json_t *c)
 			 json_object_get(c, "Mounts") ?: json_array());
 }
 
+/* The container's State (inspect's), or NULL once it is gone. */
+json_t *api_container_state(const char *root, const char *id)
+{
+	struct container c = { 0 };
+	struct err err = { 0 };
+	json_t *doc = NULL, *st;
+
+	if (container_find(root, id, &c, &err) < 0 || container_inspect(&c, &doc, &err) < 0) {
+		container_free(&c);
+		return NULL;
+	}
+	container_free(&c);
+	st = json_incref(json_object_get(doc, "State"));
+	json_decref(doc);
+	return st;
+}
+
 void api_containers_list(const struct api_req *req, struct api_resp *resp)
 {
 	const char *f = req->query ? req->query(req->query_ctx, "filters") : NULL;

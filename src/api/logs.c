@@ -1,0 +1,167 @@
+/* GET /containers/{id}/logs: the json-file log the monitor writes, as
+ * docker streams it (framed without a TTY), following until the container
+ * stops. */
+#include "api/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/container.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+
+#define POLL_MS 50
+
+struct log_reader {
+	char *root, id[65], *path;
+	FILE *f;
+	bool follow, out, err, tty, timestamps;
+	char *pending;              /* a record made into bytes, not all sent yet */
+	size_t pending_len, pending_off;
+};
+
+/* One json-file record as the stream carries it; NULL when not wanted. */
+static char *log_record(struct log_reader *r, const char *line, size_t *len)
+{
+	_cleanup_json_ json_t *rec = json_loads(line, 0, NULL);
+	const char *log = json_string_value(json_object_get(rec, "log"));
+	const char *stream = json_string_value(json_object_get(rec, "stream")) ?: "stdout";
+	const char *time = json_string_value(json_object_get(rec, "time")) ?: "";
+	bool is_err = !strcmp(stream, "stderr");
+	_cleanup_free_ char *text = NULL;
+	size_t n;
+	char *out;
+
+	if (!log || (is_err ? !r->err : !r->out))
+		return NULL;
+	text = r->timestamps ? xasprintf("%s %s", time, log) : xstrdup(log);
+	n = strlen(text);
+	if (r->tty) {
+		*len = n;
+		return xstrdup(text);
+	}
+	out = xmalloc(n + 8);
+	out[0] = is_err ? 2 : 1;
+	out[1] = out[2] = out[3] = 0;
+	out[4] = (char)(n >> 24);
+	out[5] = (char)(n >> 16);
+	out[6] = (char)(n >> 8);
+	out[7] = (char)n;
+	memcpy(out + 8, text, n);
+	*len = n + 8;
+	return out;
+}
+
+static ssize_t logs_read(void *cls, char *buf, size_t max)
+{
+	struct log_reader *r = cls;
+	char *line = NULL;
+	size_t cap = 0;
+
+	for (;;) {
+		if (r->pending) {
+			size_t n = r->pending_len - r->pending_off;
+
+			if (n > max)
+				n = max;
+			memcpy(buf, r->pending + r->pending_off, n);
+			r->pending_off += n;
+			if (r->pending_off == r->pending_len) {
+				free(r->pending);
+				r->pending = NULL;
+			}
+			free(line);
+			return (ssize_t)n;
+		}
+		if (!r->f)
+			r->f = fopen(r->path, "re");
+		if (r->f) {
+			long pos = ftell(r->f);
+			ssize_t got = getline(&line, &cap, r->f);
+
+			if (got > 0 && line[got - 1] == '\n') {
+				r->pending = log_record(r, line, &r->pending_len);
+				r->pending_off = 0;
+				continue;
+			}
+			clearerr(r->f);
+			fseek(r->f, pos, SEEK_SET);     /* half a record: written still */
+		}
+		if (!r->follow) {
+			free(line);
+			return 0;
+		}
+		{
+			_cleanup_json_ json_t *st = api_container_state(r->root, r->id);
+
+			if (!st || strcmp(json_string_value(json_object_get(st, "Status")) ?: "", "running")) {
+				r->follow = false;      /* one more pass for what is left */
+				continue;
+			}
+		}
+		nanosleep(&(struct timespec){ 0, POLL_MS * 1000000L }, NULL);
+	}
+}
+
+static void logs_free(void *cls)
+{
+	struct log_reader *r = cls;
+
+	if (r->f)
+		fclose(r->f);
+	free(r->pending);
+	free(r->root);
+	free(r->path);
+	free(r);
+}
+
+void api_container_logs(const struct api_req *req, struct api_resp *resp)
+{
+	const char *tail = req->query ? req->query(req->query_ctx, "tail") : NULL;
+	struct container c = { 0 };
+	struct err err = { 0 };
+	struct log_reader *r;
+
+	if (container_find(req->ctx->root, req->params[0], &c, &err) < 0) {
+		api_error_from(resp, &err);
+		return;
+	}
+	r = calloc(1, sizeof(*r));
+	r->root = xstrdup(req->ctx->root);
+	snprintf(r->id, sizeof(r->id), "%s", c.id);
+	r->path = xasprintf("%s/container.log", c.dir);
+	r->follow = api_query_bool(req, "follow");
+	r->out = api_query_bool(req, "stdout");
+	r->err = api_query_bool(req, "stderr");
+	r->timestamps = api_query_bool(req, "timestamps");
+	r->tty = json_is_true(json_object_get(json_object_get(c.record, "Config"), "Tty"));
+	container_free(&c);
+	if (!r->out && !r->err) {
+		logs_free(r);
+		api_error(resp, 400, "You must choose at least one stream");
+		return;
+	}
+	if (tail && *tail && strcmp(tail, "all")) {
+		long want = atol(tail), total = 0;
+		char *line = NULL;
+		size_t cap = 0;
+
+		r->f = fopen(r->path, "re");
+		while (r->f && getline(&line, &cap, r->f) > 0)
+			total++;
+		if (r->f)
+			rewind(r->f);
+		for (total -= want; r->f && total > 0; total--)
+			if (getline(&line, &cap, r->f) <= 0)
+				break;
+		free(line);
+	}
+	resp->status = 200;
+	resp->content_type = r->tty ? "application/vnd.docker.raw-stream"
+				    : "application/vnd.docker.multiplexed-stream";
+	resp->reader = logs_read;
+	resp->reader_cls = r;
+	resp->reader_free = logs_free;
+}

@@ -1,0 +1,315 @@
+/* The isobox command as a child of the service, and its streams. */
+#include "api/stream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/fs.h"
+
+size_t api_self_argv(const struct api_ctx *ctx, const char *argv[API_SELF_ARGS])
+{
+	size_t n = 0;
+
+	argv[n++] = "isobox";
+	argv[n++] = "--root";
+	argv[n++] = ctx->root;
+	if (ctx->config) {
+		argv[n++] = "--config";
+		argv[n++] = ctx->config;
+	}
+	if (ctx->default_isolation) {
+		argv[n++] = "--default-isolation";
+		argv[n++] = ctx->default_isolation;
+	}
+	return n;
+}
+
+/* stdio from io[] (-1: /dev/null); the child's pid, or -1. */
+pid_t api_self_spawn(const char *const *argv, const int io[3], struct err *err)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int i, r;
+
+	posix_spawn_file_actions_init(&fa);
+	for (i = 0; i < 3; i++) {
+		if (io[i] >= 0)
+			posix_spawn_file_actions_adddup2(&fa, io[i], i);
+		else
+			posix_spawn_file_actions_addopen(&fa, i, "/dev/null", O_RDWR, 0);
+	}
+	r = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	return r ? err_sys(err, r, "run isobox") : pid;
+}
+
+int api_child_wait(pid_t pid)
+{
+	int status = 0;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* `isobox ARGS...` to the end; what it said on stderr, first line, in err. */
+int api_self_run(const struct api_ctx *ctx, const char *const *args, struct err *err)
+{
+	const char *argv[API_SELF_ARGS + 8];
+	size_t n = api_self_argv(ctx, argv);
+	char text[sizeof(err->msg)];
+	int errp[2], code;
+	ssize_t len;
+	pid_t pid;
+
+	while (*args && n < API_SELF_ARGS + 7)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	if (pipe2(errp, O_CLOEXEC) < 0)
+		return err_sys(err, errno, "pipe");
+	pid = api_self_spawn(argv, (int[3]){ -1, -1, errp[1] }, err);
+	close(errp[1]);
+	if (pid < 0) {
+		close(errp[0]);
+		return -1;
+	}
+	len = read_full(errp[0], text, sizeof(text) - 1);
+	close(errp[0]);
+	code = api_child_wait(pid);
+	if (code == 0)
+		return 0;
+	text[len > 0 ? len : 0] = 0;
+	text[strcspn(text, "\n")] = 0;
+	return err_set(err, "%s", !strncmp(text, "isobox: ", 8) ? text + 8 :
+				  *text ? text : "isobox failed");
+}
+
+void api_conn_take(struct api_conn *c, int sock, void *urh, const char *extra, size_t len)
+{
+	/* MHD's sockets are non-blocking; the pumps want to wait on theirs */
+	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) & ~O_NONBLOCK);
+	if (len) {
+		c->early = xmalloc(len);
+		memcpy(c->early, extra, len);
+		c->early_len = len;
+	}
+	c->urh = urh;
+	c->sock = sock;
+}
+
+void api_conn_close(struct api_conn *c)
+{
+	if (c->urh)
+		api_upgrade_close(c->urh);
+	c->urh = NULL;
+	c->sock = -1;
+	free(c->early);
+	c->early = NULL;
+}
+
+/* One stream onto the connection: raw with a TTY, else docker's frames
+ * {type, 0, 0, 0, size big-endian} (1 stdout, 2 stderr). */
+struct pump {
+	int from, to;
+	unsigned char type;
+	pthread_mutex_t *lock;
+	char *said;                 /* the first bytes, kept (a failed start's why) */
+	size_t said_max, *said_len;
+};
+
+static int send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void *pump_out(void *arg)
+{
+	struct pump *p = arg;
+	unsigned char buf[8 + 32768];
+	bool gone = false;
+	ssize_t n;
+
+	for (;;) {
+		n = read(p->from, buf + 8, sizeof(buf) - 8);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		pthread_mutex_lock(p->lock);
+		if (p->said && *p->said_len < p->said_max) {
+			size_t k = p->said_max - *p->said_len < (size_t)n ? p->said_max - *p->said_len
+									  : (size_t)n;
+
+			memcpy(p->said + *p->said_len, buf + 8, k);
+			*p->said_len += k;
+		}
+		pthread_mutex_unlock(p->lock);
+		if (gone)
+			continue;      /* the client left: drain, the container goes on */
+		buf[0] = p->type;
+		buf[1] = buf[2] = buf[3] = 0;
+		buf[4] = (unsigned char)((size_t)n >> 24);
+		buf[5] = (unsigned char)((size_t)n >> 16);
+		buf[6] = (unsigned char)((size_t)n >> 8);
+		buf[7] = (unsigned char)n;
+		pthread_mutex_lock(p->lock);
+		gone = (p->type ? send_all(p->to, buf, (size_t)n + 8)
+				: send_all(p->to, buf + 8, (size_t)n)) < 0;
+		pthread_mutex_unlock(p->lock);
+	}
+	close(p->from);
+	return NULL;
+}
+
+/* The client's stdin into the container until it half-closes. */
+static void *pump_in(void *arg)
+{
+	struct pump *p = arg;
+	char buf[32768];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(p->from, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || write_all(p->to, buf, (size_t)n) < 0)
+			break;
+	}
+	close(p->to);
+	return NULL;
+}
+
+struct api_session {
+	struct api_conn *a;
+	pid_t pid;
+	int in_w, out_r, err_r;
+	atomic_bool done;
+	atomic_int refs;
+	void (*on_exit)(void *cls, int code);    /* with the isobox command's exit code */
+	void *exit_cls;
+	pthread_mutex_t lock;       /* one frame at a time on the connection; said */
+	char said[512];
+	size_t said_len;
+};
+
+void api_session_put(struct api_session *s)
+{
+	if (atomic_fetch_sub(&s->refs, 1) == 1)
+		free(s);
+}
+
+static void *session_run(void *arg)
+{
+	struct api_session *s = arg;
+	struct pump out = { .from = s->out_r, .to = s->a->sock, .type = s->a->tty ? 0 : 1,
+			    .lock = &s->lock, .said = s->said, .said_max = sizeof(s->said) - 1,
+			    .said_len = &s->said_len };
+	struct pump err = { .from = s->err_r, .to = s->a->sock, .type = 2, .lock = &s->lock,
+			    .said = s->said, .said_max = sizeof(s->said) - 1,
+			    .said_len = &s->said_len };
+	struct pump in = { .from = s->a->sock, .to = s->in_w };
+	pthread_t t_out, t_err, t_in;
+	bool has_err = s->err_r >= 0, has_in = s->in_w >= 0;
+	int code;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (has_in && s->a->early_len)
+		write_all(s->in_w, s->a->early, s->a->early_len);
+	pthread_create(&t_out, NULL, pump_out, &out);
+	if (has_err)
+		pthread_create(&t_err, NULL, pump_out, &err);
+	if (has_in)
+		pthread_create(&t_in, NULL, pump_in, &in);
+	pthread_join(t_out, NULL);
+	if (has_err)
+		pthread_join(t_err, NULL);
+	code = api_child_wait(s->pid);
+	atomic_store(&s->done, true);
+	/* the command is done: a stdin still open ends with the connection */
+	shutdown(s->a->sock, SHUT_RDWR);
+	if (has_in)
+		pthread_join(t_in, NULL);
+	s->on_exit(s->exit_cls, code);      /* the owner closes the connection */
+	api_session_put(s);
+	return NULL;
+}
+
+/* The isobox command argv streaming on a's connection, in a thread of its
+ * own; the session (one reference the caller's), or NULL. */
+struct api_session *api_session_spawn(const char *const *argv, struct api_conn *a,
+				     void (*on_exit)(void *, int), void *exit_cls,
+				     struct err *err)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	struct api_session *s;
+	pthread_t t;
+
+	if ((a->want_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
+	    (!a->tty && pipe2(errp, O_CLOEXEC) < 0)) {
+		err_sys(err, errno, "pipe");
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	atomic_init(&s->refs, 2);
+	s->a = a;
+	s->on_exit = on_exit;
+	s->exit_cls = exit_cls;
+	s->in_w = in[1];
+	s->out_r = out[0];
+	s->err_r = errp[0];
+	s->pid = api_self_spawn(argv, (int[3]){ in[0], out[1], a->tty ? out[1] : errp[1] }, err);
+	if (in[0] >= 0)
+		close(in[0]);
+	close(out[1]);
+	if (errp[1] >= 0)
+		close(errp[1]);
+	if (s->pid < 0) {
+		if (in[1] >= 0)
+			close(in[1]);
+		close(out[0]);
+		if (errp[0] >= 0)
+			close(errp[0]);
+		free(s);
+		return NULL;
+	}
+	if (pthread_create(&t, NULL, session_run, s) != 0) {
+		kill(s->pid, SIGTERM);
+		err_set(err, "start the session's thread");
+		return NULL;
+	}
+	pthread_detach(t);
+	return s;
+}
+
+bool api_session_done(struct api_session *s, char *buf, size_t len)
+{
+	if (!atomic_load(&s->done))
+		return false;
+	pthread_mutex_lock(&s->lock);
+	snprintf(buf, len, "%.*s", (int)s->said_len, s->said);
+	pthread_mutex_unlock(&s->lock);
+	return true;
+}
