@@ -117,6 +117,10 @@ void api_volume_inspect(const struct api_req *req, struct api_resp *resp);
 void api_volume_create(const struct api_req *req, struct api_resp *resp);
 void api_volume_delete(const struct api_req *req, struct api_resp *resp);
 void api_volumes_prune(const struct api_req *req, struct api_resp *resp);
+void api_exec_create(const struct api_req *req, struct api_resp *resp);
+void api_exec_start(const struct api_req *req, struct api_resp *resp);
+void api_exec_inspect(const struct api_req *req, struct api_resp *resp);
+void api_exec_resize(const struct api_req *req, struct api_resp *resp);
 void api_images_list(const struct api_req *req, struct api_resp *resp);
 void api_image_inspect(const struct api_req *req, struct api_resp *resp);
 

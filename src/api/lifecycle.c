@@ -197,7 +197,11 @@ static void start_exited(void *cls, int code)
 	struct attach *a = cls;
 
 	exit_record(a->id, code);
-	attach_free(a);
+}
+
+static void start_closed(void *cls)
+{
+	attach_free(cls);
 }
 
 /* start -a [-i] with the attach's streams; 0 once the container left "created". */
@@ -216,7 +220,7 @@ static int start_attached(const struct api_req *req, const char *id, struct atta
 		argv[n++] = "-i";
 	argv[n++] = id;
 	argv[n] = NULL;
-	s = api_session_spawn(argv, &a->conn, start_exited, a, err);
+	s = api_session_spawn(argv, &a->conn, start_exited, start_closed, a, err);
 	if (!s) {
 		attach_free(a);
 		return -1;

@@ -14,7 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 size_t api_self_argv(const struct api_ctx *ctx, const char *argv[API_SELF_ARGS])
 {
@@ -65,19 +67,24 @@ int api_child_wait(pid_t pid)
 /* `isobox ARGS...` to the end; what it said on stderr, first line, in err. */
 int api_self_run(const struct api_ctx *ctx, const char *const *args, struct err *err)
 {
-	const char *argv[API_SELF_ARGS + 8];
-	size_t n = api_self_argv(ctx, argv);
+	const char *base[API_SELF_ARGS];
+	size_t i, n = api_self_argv(ctx, base);
+	struct strv argv = { 0 };
 	char text[sizeof(err->msg)];
 	int errp[2], code;
 	ssize_t len;
 	pid_t pid;
 
-	while (*args && n < API_SELF_ARGS + 7)
-		argv[n++] = *args++;
-	argv[n] = NULL;
-	if (pipe2(errp, O_CLOEXEC) < 0)
+	for (i = 0; i < n; i++)
+		strv_push(&argv, base[i]);
+	while (*args)
+		strv_push(&argv, *args++);
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		strv_free(&argv);
 		return err_sys(err, errno, "pipe");
-	pid = api_self_spawn(argv, (int[3]){ -1, -1, errp[1] }, err);
+	}
+	pid = api_self_spawn(strv_get(&argv), (int[3]){ -1, -1, errp[1] }, err);
+	strv_free(&argv);
 	close(errp[1]);
 	if (pid < 0) {
 		close(errp[0]);
@@ -208,6 +215,7 @@ struct api_session {
 	atomic_bool done;
 	atomic_int refs;
 	void (*on_exit)(void *cls, int code);    /* with the isobox command's exit code */
+	void (*on_closed)(void *cls);            /* the streams are done */
 	void *exit_cls;
 	pthread_mutex_t lock;       /* one frame at a time on the connection; said */
 	char said[512];
@@ -246,12 +254,15 @@ static void *session_run(void *arg)
 	if (has_err)
 		pthread_join(t_err, NULL);
 	code = api_child_wait(s->pid);
+	/* the code before the client sees the end: it asks for it then */
+	s->on_exit(s->exit_cls, code);
 	atomic_store(&s->done, true);
-	/* the command is done: a stdin still open ends with the connection */
+	/* a stdin still open ends with the connection */
 	shutdown(s->a->sock, SHUT_RDWR);
 	if (has_in)
 		pthread_join(t_in, NULL);
-	s->on_exit(s->exit_cls, code);      /* the owner closes the connection */
+	if (s->on_closed)
+		s->on_closed(s->exit_cls);  /* the owner closes the connection */
 	api_session_put(s);
 	return NULL;
 }
@@ -259,8 +270,8 @@ static void *session_run(void *arg)
 /* The isobox command argv streaming on a's connection, in a thread of its
  * own; the session (one reference the caller's), or NULL. */
 struct api_session *api_session_spawn(const char *const *argv, struct api_conn *a,
-				     void (*on_exit)(void *, int), void *exit_cls,
-				     struct err *err)
+				      void (*on_exit)(void *, int), void (*on_closed)(void *),
+				      void *exit_cls, struct err *err)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	struct api_session *s;
@@ -276,6 +287,7 @@ struct api_session *api_session_spawn(const char *const *argv, struct api_conn *
 	atomic_init(&s->refs, 2);
 	s->a = a;
 	s->on_exit = on_exit;
+	s->on_closed = on_closed;
 	s->exit_cls = exit_cls;
 	s->in_w = in[1];
 	s->out_r = out[0];

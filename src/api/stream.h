@@ -39,11 +39,14 @@ void api_conn_take(struct api_conn *c, int sock, void *urh, const char *extra, s
 void api_conn_close(struct api_conn *c);
 
 struct api_session;
-/* argv streaming on c in a thread of its own; on_exit(exit_cls, code) once
- * it ended and the streams drained: the owner closes c there. The caller
- * holds one reference (api_session_put), or NULL with err. */
+/* argv streaming on c in a thread of its own: on_exit(exit_cls, code) once
+ * it ended and its output drained, before the client sees the end (which
+ * then asks for the code); on_closed(exit_cls) (may be NULL) after, when
+ * the owner may close c. The caller holds one reference (api_session_put),
+ * or NULL with err. */
 struct api_session *api_session_spawn(const char *const *argv, struct api_conn *c,
-				      void (*on_exit)(void *cls, int code), void *exit_cls,
+				      void (*on_exit)(void *cls, int code),
+				      void (*on_closed)(void *cls), void *exit_cls,
 				      struct err *err);
 /* Whether it ended; if so, its first output (why a start failed) in buf. */
 bool api_session_done(struct api_session *s, char *buf, size_t len);

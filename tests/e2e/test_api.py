@@ -405,3 +405,40 @@ def test_api_networks_and_volumes(api, isobox):
     finally:
         isobox("network", "rm", net)
         isobox("volume", "rm", "-f", vol)
+
+
+def test_api_exec(api, isobox, mode):
+    name = "api-x-" + uuid.uuid4().hex[:8]
+    assert api.docker("run", "-d", "--name", name, "--pull", "never", f"--isolation={mode}",
+                      "busybox", "sleep", "300").returncode == 0
+    try:
+        r = api.docker("exec", name, "sh", "-c", "echo in; echo err >&2; exit 6")
+        assert (r.returncode, r.stdout, r.stderr) == (6, "in\n", "err\n")
+        r = subprocess.run([DOCKER, "exec", "-i", name, "cat"], input="piped\n",
+                           env=dict(os.environ, DOCKER_HOST=f"unix://{api.sock}"),
+                           capture_output=True, text=True, timeout=120)
+        assert (r.returncode, r.stdout) == (0, "piped\n"), r.stderr
+        assert api.docker("exec", "-d", name, "touch", "/tmp/made").returncode == 0
+        for _ in range(100):
+            if api.docker("exec", name, "ls", "/tmp/made").returncode == 0:
+                break
+            time.sleep(0.1)
+        r = api.docker("exec", "-e", "A=b", "-w", "/tmp", "-u", "nobody", name, "sh", "-c",
+                       "echo $A $(pwd) $(id -un)")
+        assert r.stdout == "b /tmp nobody\n", r.stderr
+        assert api.docker("exec", name, "nosuchcmd").returncode == 127
+        import pexpect
+        c = pexpect.spawn(DOCKER, ["exec", "-it", name, "sh"], timeout=120, encoding="utf-8",
+                          env=dict(os.environ, DOCKER_HOST=f"unix://{api.sock}"))
+        c.expect(r"\x1b\[6n")
+        c.send("\x1b[1;1R")
+        c.sendline("tty; exit 9")
+        c.expect("/dev/pts/")
+        c.expect(pexpect.EOF)
+        c.close()
+        assert c.exitstatus == 9
+        isobox("stop", "-t", "1", name, check=True)
+        stopped = api.docker("exec", name, "true")
+        assert stopped.returncode == 1 and "is not running" in stopped.stderr
+    finally:
+        isobox("rm", "-f", name)
