@@ -55,7 +55,7 @@ if command -v podman >/dev/null; then
 	pids="$pids $!"
 	wait_sock "$work/podman.sock"
 	podman --root "$work/podman" --runroot "$work/podman-run" import "$work/busybox.tar" \
-		busybox >/dev/null
+		busybox >/dev/null 2>&1
 fi
 
 median_ms() {   # SOCK: the median of RUNS `docker run --rm busybox true`
@@ -77,12 +77,19 @@ if [ -n "$dockerd_pid" ]; then
 	echo "  dockerd 20.10       $dk"
 fi
 if [ -S "$work/podman.sock" ]; then
-	pm=$(median_ms "$work/podman.sock")
-	echo "  podman service      $pm"
+	if pm=$(median_ms "$work/podman.sock" 2>"$work/podman.err"); then
+		echo "  podman service      $pm"
+	else
+		pm=
+		echo "  podman service      failed: $(tail -n 1 "$work/podman.err")"
+	fi
 fi
-[ -n "$dockerd_pid" ] && awk -v a="$iso" -v b="$dk" \
-	'BEGIN { printf "isobox / dockerd: %.2fx (target <= 0.25x)\n", a / b }'
-[ -n "${pm:-}" ] && awk -v a="$iso" -v b="$pm" 'BEGIN { printf "isobox / podman: %.2fx\n", a / b }'
+if [ -n "$dockerd_pid" ]; then
+	awk -v a="$iso" -v b="$dk" 'BEGIN { printf "isobox / dockerd: %.2fx (target <= 0.25x)\n", a / b }'
+fi
+if [ -n "${pm:-}" ]; then
+	awk -v a="$iso" -v b="$pm" 'BEGIN { printf "isobox / podman: %.2fx\n", a / b }'
+fi
 
 sleep 2
 irss=$(rss_kib "$isobox_pid")
