@@ -82,7 +82,8 @@ int api_run_opts_from_json(json_t *body, struct run_opts *o, struct err *err);
 
 /* ?filters= of a container list: parsed (docker's {"KEY":["V"]} or
  * {"KEY":{"V":true}}), unknown keys refused 400 in resp; and whether an
- * inspect object matches (every key's values OR'ed, the keys AND'ed). */
+ * inspect object matches (a key's values OR'ed but a label's AND'ed, the
+ * keys AND'ed, as docker's). */
 int api_filters_parse(const char *text, json_t **out, struct api_resp *resp);
 bool api_filters_match(json_t *c, json_t *filters);
 

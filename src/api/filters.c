@@ -58,7 +58,7 @@ static bool one_matches(json_t *c, const char *key, const char *want)
 
 static const char *const filter_keys[] = { "id", "name", "status", "label", "isolation" };
 
-/* Every key's values OR'ed, the keys AND'ed, as docker does. */
+/* A key's values OR'ed (a label's AND'ed), the keys AND'ed, as docker does. */
 bool api_filters_match(json_t *c, json_t *filters)
 {
 	size_t i, j;
@@ -70,6 +70,13 @@ bool api_filters_match(json_t *c, json_t *filters)
 
 		if (!json_array_size(vals))
 			continue;
+		/* labels are all required, as docker's; other keys' values any */
+		if (!strcmp(filter_keys[i], "label")) {
+			json_array_foreach(vals, j, v)
+				if (!one_matches(c, "label", json_string_value(v) ?: ""))
+					return false;
+			continue;
+		}
 		json_array_foreach(vals, j, v)
 			any = any || one_matches(c, filter_keys[i], json_string_value(v) ?: "");
 		if (!any)

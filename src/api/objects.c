@@ -73,15 +73,25 @@ static bool object_matches(json_t *o, json_t *filters)
 		const char *k;
 		bool any = false, some = false;
 
+		bool all = !strcmp(object_keys[i], "label");   /* labels: every one */
+
 		if (json_is_array(vals)) {
 			json_array_foreach(vals, j, v) {
+				bool m = object_one(o, object_keys[i], json_string_value(v) ?: "");
+
+				if (all && !m)
+					return false;
 				some = true;
-				any = any || object_one(o, object_keys[i], json_string_value(v) ?: "");
+				any = any || m;
 			}
 		} else {
 			json_object_foreach(vals, k, v) {
+				bool m = json_is_true(v) && object_one(o, object_keys[i], k);
+
+				if (all && !m)
+					return false;
 				some = true;
-				any = any || (json_is_true(v) && object_one(o, object_keys[i], k));
+				any = any || m;
 			}
 		}
 		if (some && !any)

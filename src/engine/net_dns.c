@@ -185,7 +185,16 @@ static void daemon_sync(const char *dir, bool any)
 		kill(pid, any ? SIGHUP : SIGTERM);
 	if (!any) {
 		_cleanup_free_ char *pidfile = xasprintf("%s/aardvark.pid", dir);
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		int i;
 
+		/* Gone before we go on: a network made again at once (compose's
+		 * down then up) gets the same gateway, whose port 53 the old
+		 * daemon would still hold from the next one. */
+		for (i = 0; pid && i < 200 && kill(pid, 0) == 0; i++)
+			nanosleep(&ts, NULL);
+		if (pid && kill(pid, 0) == 0)
+			kill(pid, SIGKILL);
 		unlink(pidfile);
 	}
 }
