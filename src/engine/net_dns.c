@@ -176,6 +176,20 @@ static void file_drop(const char *path, const char *cid, size_t *left)
 		write_file_replace(path, out, strlen(out), 0644, &(struct err){ 0 });
 }
 
+/* Running still: a zombie nobody has reaped yet (our PID 1 may be slow to)
+ * holds no socket. */
+static bool daemon_alive(pid_t pid)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int)pid);
+	_cleanup_free_ char *stat = NULL;
+	const char *paren;
+
+	if (kill(pid, 0) < 0 || read_file(path, 4096, &stat, NULL, &(struct err){ 0 }) < 0)
+		return false;
+	paren = strrchr(stat, ')');
+	return !paren || paren[1] != ' ' || paren[2] != 'Z';
+}
+
 /* After a change: reload the daemon, or stop it when nothing is left. */
 static void daemon_sync(const char *dir, bool any)
 {
@@ -191,9 +205,9 @@ static void daemon_sync(const char *dir, bool any)
 		/* Gone before we go on: a network made again at once (compose's
 		 * down then up) gets the same gateway, whose port 53 the old
 		 * daemon would still hold from the next one. */
-		for (i = 0; pid && i < 200 && kill(pid, 0) == 0; i++)
+		for (i = 0; pid && i < 200 && daemon_alive(pid); i++)
 			nanosleep(&ts, NULL);
-		if (pid && kill(pid, 0) == 0)
+		if (pid && daemon_alive(pid))
 			kill(pid, SIGKILL);
 		unlink(pidfile);
 	}
