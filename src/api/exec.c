@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "api/stream.h"
+#include "engine/container.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
@@ -93,7 +94,19 @@ void api_exec_create(const struct api_req *req, struct api_resp *resp)
 		api_error(resp, 500, "no randomness for an exec id");
 		return;
 	}
-	snprintf(x->ctr, sizeof(x->ctr), "%s", req->params[0]);
+	{
+		/* the container's own id, not the client's ref cut to fit */
+		struct container c = { 0 };
+		struct err err = { 0 };
+
+		if (container_find(req->ctx->root, req->params[0], &c, &err) < 0) {
+			free(x);
+			api_error_from(resp, &err);
+			return;
+		}
+		snprintf(x->ctr, sizeof(x->ctr), "%s", c.id);
+		container_free(&c);
+	}
 	x->config = json_incref(body);
 	x->conn.sock = -1;
 	pthread_mutex_lock(&exec_lock);
