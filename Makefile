@@ -5,7 +5,7 @@ PREFIX ?= /usr/local
 BUILD ?= build
 # libarchive is dlopen'ed by import only (engine/archive_dl.c); tests link it.
 # libnftables is dlopen'ed by the firewall only (net/nft_dl.c); its headers are used.
-PKGS := jansson libseccomp libcap nettle libmnl libmicrohttpd
+PKGS := jansson libseccomp libcap nettle libmnl libmicrohttpd libpcre2-8
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
 	  -Isrc $(shell pkg-config --cflags $(PKGS) libarchive libnftables 2>/dev/null)

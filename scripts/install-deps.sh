@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config libjansson-dev libarchive-dev libseccomp-dev li
  erofs-utils cpio kmod time lz4 podman containerd runc docker.io
  libcurl4-openssl-dev libzstd-dev zstd docker-registry skopeo umoci debootstrap apache2-utils
  openssl python3-cryptography xz-utils bzip2 libmnl-dev libnftables-dev iperf3 iputils-ping
- netavark aardvark-dns libmicrohttpd-dev python3-docker docker-compose"
+ netavark aardvark-dns libmicrohttpd-dev libpcre2-dev python3-docker docker-compose"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

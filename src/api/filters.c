@@ -2,11 +2,44 @@
  * expression), status, label (KEY or KEY=VALUE), isolation. */
 #include "api/api.h"
 
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <string.h>
 
 #include "util/cleanup.h"
 #include "util/fs.h"
+
+/* docker's name filter is a Go regular expression (RE2: linear in time and
+ * space). glibc's regcomp copies a subtree for each nested +, so "(a+)+"...
+ * grows without bound; PCRE2 compiles in linear space and its matching is
+ * bounded here (a backtracking match past the limits is "no match"). */
+static bool name_matches(const char *pattern, const char *name)
+{
+	pcre2_code *re;
+	pcre2_match_context *mctx;
+	pcre2_match_data *md;
+	int errcode, rc;
+	PCRE2_SIZE erroff;
+
+	if (strlen(pattern) > 256)
+		return false;
+	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &errcode, &erroff, NULL);
+	if (!re)
+		return false;
+	mctx = pcre2_match_context_create(NULL);
+	md = pcre2_match_data_create_from_pattern(re, NULL);
+	rc = -1;
+	if (mctx && md) {
+		pcre2_set_match_limit(mctx, 100000);
+		pcre2_set_depth_limit(mctx, 1000);
+		pcre2_set_heap_limit(mctx, 1024); /* KiB */
+		rc = pcre2_match(re, (PCRE2_SPTR)name, PCRE2_ZERO_TERMINATED, 0, 0, md, mctx);
+	}
+	pcre2_match_data_free(md);
+	pcre2_match_context_free(mctx);
+	pcre2_code_free(re);
+	return rc >= 0;
+}
 
 /* filters={"status":["running"]} or {"status":{"running":true}}: the values of key. */
 static json_t *filter_values(json_t *filters, const char *key)
@@ -35,17 +68,8 @@ static bool one_matches(json_t *c, const char *key, const char *want)
 	if (!strcmp(key, "isolation"))
 		return !strcmp(json_string_value(json_object_get(json_object_get(c, "HostConfig"),
 								 "Isolation")) ?: "", want);
-	if (!strcmp(key, "name")) {
-		regex_t re;
-		bool m;
-
-		/* a client's regular expression: bounded */
-		if (strlen(want) > 256 || regcomp(&re, want, REG_EXTENDED | REG_NOSUB))
-			return false;
-		m = regexec(&re, json_string_value(json_object_get(c, "Name")), 0, NULL, 0) == 0;
-		regfree(&re);
-		return m;
-	}
+	if (!strcmp(key, "name"))
+		return name_matches(want, json_string_value(json_object_get(c, "Name")) ?: "");
 	/* label: "KEY" or "KEY=VALUE" */
 	{
 		const char *eq = strchr(want, '=');

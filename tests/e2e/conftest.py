@@ -159,10 +159,37 @@ def pytest_configure(config):
                             "behaviour, without the mode fixture: the hyperv run only")
 
 
+def shard_costs():
+    """tests/e2e/hyperv-costs.txt: {nodeid: seconds}, the default and the
+    VMM's tests' head start of shard 1."""
+    costs = {}
+    with open(os.path.join(os.path.dirname(__file__), "hyperv-costs.txt")) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                a, b = line.split(maxsplit=1)
+                if a in ("DEFAULT", "VMM"):
+                    costs[a] = float(b)
+                else:
+                    costs[b.strip()] = float(a)
+    return costs
+
+
+def deal_shards(items, n, costs):
+    """The shard of each item: the longest first to the least loaded shard
+    (shard 1 starts with the VMM's tests), so the shards end together."""
+    load = [costs["VMM"]] + [0.0] * (n - 1)
+    shard_of = {}
+    for item in sorted(items, key=lambda i: -costs.get(i.nodeid, costs["DEFAULT"])):
+        k = min(range(n), key=lambda j: (load[j], j))
+        load[k] += costs.get(item.nodeid, costs["DEFAULT"])
+        shard_of[item.nodeid] = k + 1
+    return shard_of
+
+
 def take_shard(config, items):
     """ISOBOX_TEST_SHARD=K/N (tests/run.sh, one test host per shard): keep
-    every Nth test from the Kth, so that N test hosts, one per core, share the
-    hyperv run; the others are left out with that reason."""
+    shard K's tests, dealt by their cost, so that N test hosts, one per core,
+    share the hyperv run; the others are left out with that reason."""
     shard = os.environ.get("ISOBOX_TEST_SHARD", "")
     if not shard:
         return
@@ -172,9 +199,10 @@ def take_shard(config, items):
         raise pytest.UsageError(f"ISOBOX_TEST_SHARD={shard!r}: want K/N, as 1/2")
     if not 1 <= k <= n:
         raise pytest.UsageError(f"ISOBOX_TEST_SHARD={shard!r}: K must be 1 to N")
-    others = [item for i, item in enumerate(items) if i % n != k - 1]
+    shard_of = deal_shards(items, n, shard_costs())
+    others = [item for item in items if shard_of[item.nodeid] != k]
     deselect(config, others, f"shard {k}/{n}: the run's other shards run them")
-    items[:] = [item for i, item in enumerate(items) if i % n == k - 1]
+    items[:] = [item for item in items if shard_of[item.nodeid] == k]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -62,6 +62,8 @@ def api(isobox, tmp_path):
     assert not os.path.exists(sock), "the socket outlived the service"
 
 
+@pytest.mark.process_only("the service's own answers, before any container: the same in "
+                          "both modes")
 def test_api_socket_ping_and_versions(api):
     st = os.stat(api.sock)
     assert stat.S_IMODE(st.st_mode) == 0o660 and st.st_uid == 0
@@ -137,6 +139,8 @@ def test_api_images_and_info(api, isobox):
     assert info.stdout.split()[:2] == [RUN_MODE, "linux"]
 
 
+@pytest.mark.process_only("the service's own refusal, before any container: the same in "
+                          "both modes")
 def test_api_refuses_a_socket_in_use(isobox, api):
     r = isobox("serve", "--host", f"unix://{api.sock}")
     assert r.returncode == 125 and "is in use" in r.stderr
@@ -371,6 +375,7 @@ def test_api_docker_py(api, isobox, mode):
         c.containers.get("nosuch-" + name)
 
 
+@pytest.mark.process_only("records in the stores; the one container is created, never run")
 def test_api_networks_and_volumes(api, isobox):
     """The network and volume commands through the API: the same stores as
     `isobox network` and `isobox volume` (no container: nothing is built on

@@ -21,6 +21,6 @@ case $shard in
 ''|1/*) pytest vmm -v tests/hyperv; vmm=$? ;;
 esac
 label=e2e-hyperv${shard:+-${shard%/*}}
-ISOBOX_TEST_MODES=hyperv ISOBOX_TEST_SHARD=$shard pytest "$label" -v --durations=15 tests/e2e
+ISOBOX_TEST_MODES=hyperv ISOBOX_TEST_SHARD=$shard pytest "$label" -v --durations=40 tests/e2e
 e2e=$?
 [ "$vmm" -eq 0 ] && [ "$e2e" -eq 0 ]
