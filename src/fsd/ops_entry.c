@@ -143,7 +143,19 @@ int fsd_op_lookup(struct fsd *s, struct fsd_req *r)
 		return -ESTALE;
 	if (!(name = fsd_req_name(r, 0, NULL, &e)))
 		return e;
-	return entry_reply(s, r, dir->fd, name);
+	e = entry_reply(s, r, dir->fd, name);
+	if (e == -ENOENT) {
+		/* A negative entry (nodeid 0) the guest keeps as long as a
+		 * positive one: tar's unlink-then-create asks once, not twice. */
+		struct fuse_entry_out *o = (void *)s->stage;
+
+		memset(o, 0, sizeof(*o));
+		o->entry_valid = FSD_VALID_SECS;
+		r->reply = o;
+		r->reply_len = sizeof(*o);
+		return 0;
+	}
+	return e;
 }
 
 int fsd_op_forget(struct fsd *s, struct fsd_req *r)

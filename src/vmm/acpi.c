@@ -308,6 +308,7 @@ static void aml_name_integer(struct aml *a, const char *name, uint64_t v)
 #define RES_IO_DECODE16 0x01
 #define RES_MEM_RW 0x01
 #define RES_EXT_IRQ_CONSUMER 0x09      /* consumer, level, active high, shared */
+#define RES_EXT_IRQ_CONSUMER_EDGE 0x03 /* consumer, edge, active high, exclusive */
 
 static size_t res_io(uint8_t *p, uint16_t port, uint8_t len)
 {
@@ -376,7 +377,7 @@ static void dsdt_virtio_mmio(struct aml *a, unsigned i, const struct acpi_mmio_d
 	n += 11;
 	crs[n++] = RES_EXT_IRQ;
 	put_le(crs + n, 6, 2);
-	crs[n + 2] = RES_EXT_IRQ_CONSUMER;
+	crs[n + 2] = d->edge ? RES_EXT_IRQ_CONSUMER_EDGE : RES_EXT_IRQ_CONSUMER;
 	crs[n + 3] = 1;                /* one interrupt */
 	put_le(crs + n + 4, d->gsi, 4);
 	n += 8;
@@ -459,6 +460,7 @@ static void madt_write(uint8_t *t, uint32_t len, unsigned n_cpus)
 static int devices_check(const struct acpi_mmio_device *devs, size_t n_devs, struct err *err)
 {
 	uint32_t used = 1u << 0 | 1u << 2 | 1u << SERIAL_IRQ;   /* PIT, cascade, UART */
+	uint32_t level = 0;     /* the pins level devices share */
 	size_t i;
 
 	if (n_devs > ACPI_MAX_DEVICES)
@@ -470,10 +472,15 @@ static int devices_check(const struct acpi_mmio_device *devs, size_t n_devs, str
 		if (!d->size || d->base > 0xffffffffULL || d->size > 0x100000000ULL - d->base)
 			return err_set(err, "virtio-mmio device %zu (%#llx, %#x bytes) is not a "
 				       "range below 4 GiB", i, (unsigned long long)d->base, d->size);
-		if (d->gsi >= ACPI_IOAPIC_PINS || (used & (1u << d->gsi)))
+		if (d->gsi >= ACPI_IOAPIC_PINS || (used & (1u << d->gsi)) ||
+		    (d->edge && (level & (1u << d->gsi))))
 			return err_set(err, "virtio-mmio device %zu: GSI %u is %s", i, d->gsi,
 				       d->gsi >= ACPI_IOAPIC_PINS ? "past the I/O APIC's 24 pins" :
 				       "already taken");
+		if (d->edge)
+			used |= 1u << d->gsi;   /* exclusive */
+		else
+			level |= 1u << d->gsi;
 	}
 	return 0;
 }

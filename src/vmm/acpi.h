@@ -7,6 +7,7 @@
 #ifndef ISOBOX_ACPI_H
 #define ISOBOX_ACPI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,13 +28,15 @@
 #define ACPI_MAX_CPUS 254
 /* The interrupts are declared shared (level, active high), so devices may
  * share a pin (the VMM ORs their levels), but none the PIT's (0), the 8259
- * cascade's (2) or the UART's (4). The bound keeps the DSDT's names VRnn. */
+ * cascade's (2) or the UART's (4); or, for a device KVM interrupts itself
+ * (KVM_IRQFD), edge and exclusive. The bound keeps the DSDT's names VRnn. */
 #define ACPI_MAX_DEVICES 32
 
 struct acpi_mmio_device {
 	uint64_t base;                 /* guest-physical, below 4 GiB */
 	uint32_t size;
-	uint32_t gsi;                  /* I/O APIC pin, < ACPI_IOAPIC_PINS; level, active high */
+	uint32_t gsi;                  /* I/O APIC pin, < ACPI_IOAPIC_PINS, active high */
+	bool edge;                     /* edge and exclusive, not level and shared */
 };
 
 /* Write the tables into guest RAM (ram: gpa 0, ram_size bytes, at least 1 MiB). */

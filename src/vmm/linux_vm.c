@@ -270,7 +270,8 @@ static size_t acpi_devices(const struct vm_devices *d, struct acpi_mmio_device *
 	for (i = 0; i < d->n && i < ACPI_MAX_DEVICES; i++)
 		devs[i] = (struct acpi_mmio_device){ .base = d->all[i]->base,
 						     .size = VIRTIO_MMIO_SIZE,
-						     .gsi = d->all[i]->gsi };
+						     .gsi = d->all[i]->gsi,
+						     .edge = d->all[i]->irqfd != NULL };
 	return i;
 }
 

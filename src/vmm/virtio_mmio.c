@@ -1,9 +1,13 @@
 #include "vmm/virtio_mmio.h"
 
 #include <linux/kvm.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 
+#include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #define REG_MAGIC 0x000
 #define REG_VERSION 0x004
@@ -39,8 +43,6 @@
 #define STATUS_DRIVER_OK 4
 #define STATUS_FEATURES_OK 8
 #define STATUS_NEEDS_RESET 0x40
-#define INT_USED 1
-#define INT_CONFIG 2
 
 void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, void *priv,
 		     const struct kvm_vm *mem, uint64_t base, uint32_t gsi,
@@ -66,6 +68,8 @@ static void update_irq(struct virtio_dev *d)
 {
 	bool on = d->interrupt_status != 0;
 
+	if (d->irqfd)
+		return;     /* KVM's edge, raised by whoever set the bits */
 	if (!d->set_irq || on == d->irq_asserted)
 		return;
 	d->irq_asserted = on;
@@ -76,14 +80,22 @@ void virtio_notify_used(struct virtio_dev *d, unsigned q)
 {
 	if (q < d->ops->n_queues && !virtq_wants_interrupt(&d->queues[q]))
 		return;
-	d->interrupt_status |= INT_USED;
+	if (d->irqfd) {
+		virtio_irqfd_raise(d->irqfd, VIRTIO_INT_USED);
+		return;
+	}
+	d->interrupt_status |= VIRTIO_INT_USED;
 	update_irq(d);
 }
 
 void virtio_notify_config(struct virtio_dev *d)
 {
 	d->config_generation++;
-	d->interrupt_status |= INT_CONFIG;
+	if (d->irqfd) {
+		virtio_irqfd_raise(d->irqfd, VIRTIO_INT_CONFIG);
+		return;
+	}
+	d->interrupt_status |= VIRTIO_INT_CONFIG;
 	update_irq(d);
 }
 
@@ -110,6 +122,8 @@ static void device_reset(struct virtio_dev *d)
 		virtq_reset(&d->queues[i]);
 	d->status = d->device_features_sel = d->driver_features_sel = d->queue_sel = 0;
 	d->interrupt_status = 0;
+	if (d->irqfd)
+		atomic_store(d->irqfd->isr, 0);
 	d->driver_features = 0;
 	d->broken = false;
 	update_irq(d);
@@ -135,7 +149,8 @@ static uint32_t reg_read(struct virtio_dev *d, uint64_t off)
 		       d->device_features_sel == 1 ? (uint32_t)(offered >> 32) : 0;
 	case REG_QUEUE_NUM_MAX: return q ? VIRTQ_MAX_SIZE : 0;
 	case REG_QUEUE_READY: return q && q->ready;
-	case REG_INTERRUPT_STATUS: return d->interrupt_status;
+	case REG_INTERRUPT_STATUS:
+		return d->irqfd ? atomic_exchange(d->irqfd->isr, 0) : d->interrupt_status;
 	case REG_STATUS: return d->status;
 	case REG_CONFIG_GENERATION: return d->config_generation;
 	/* No shared memory regions (virtio-fs's DAX window): a length of all
@@ -219,6 +234,8 @@ static void reg_write(struct virtio_dev *d, uint64_t off, uint32_t v)
 			d->ops->notify(d, v);
 		break;
 	case REG_INTERRUPT_ACK:
+		if (d->irqfd)
+			atomic_fetch_and(d->irqfd->isr, ~v);
 		d->interrupt_status &= ~v;
 		update_irq(d);
 		break;
@@ -269,4 +286,33 @@ int virtio_mmio_ioeventfd(const struct virtio_dev *d, int vm_fd, unsigned q, int
 	};
 
 	return ioctl(vm_fd, KVM_IOEVENTFD, &io);
+}
+
+int virtio_mmio_irqfd(struct virtio_dev *d, int vm_fd, struct virtio_irqfd *irq,
+		      struct err *err)
+{
+	struct kvm_irqfd kirq = { .fd = (uint32_t)irq->fd, .gsi = d->gsi };
+	struct kvm_ioeventfd ack = { .addr = d->base + REG_INTERRUPT_ACK, .len = 4 };
+
+	irq->ack_fd = -1;
+	if (vm_fd >= 0 && ioctl(vm_fd, KVM_IRQFD, &kirq) < 0)
+		return err_sys(err, errno, "KVM_IRQFD (GSI %u)", d->gsi);
+	d->irqfd = irq;
+	if (vm_fd < 0 || (irq->ack_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return 0;
+	ack.fd = irq->ack_fd;
+	if (ioctl(vm_fd, KVM_IOEVENTFD, &ack) < 0) {
+		close(irq->ack_fd);
+		irq->ack_fd = -1;
+	}
+	return 0;
+}
+
+void virtio_irqfd_raise(const struct virtio_irqfd *irq, uint32_t bits)
+{
+	uint64_t one = 1;
+
+	atomic_fetch_or(irq->isr, bits);
+	if (write(irq->fd, &one, sizeof(one)) < 0)
+		return;     /* full: an interrupt is on its way already */
 }

@@ -15,8 +15,24 @@
 #define VIRTIO_MMIO_SIZE 0x1000
 #define VIRTIO_MAX_QUEUES 4
 #define VIRTIO_F_VERSION_1 (1ULL << 32)
+/* INTERRUPT_STATUS bits */
+#define VIRTIO_INT_USED 1u
+#define VIRTIO_INT_CONFIG 2u
 
 struct virtio_dev;
+
+/* An edge interrupt KVM raises itself (KVM_IRQFD), for a device whose
+ * buffers another process uses (virtio-fs's server): the user sets its bits
+ * in *isr, memory both processes map, and writes fd; no hop through the
+ * VMM. The guest's read of INTERRUPT_STATUS takes the bits (read-to-clear,
+ * as virtio-pci's ISR), so its ACK, which would clear the same bits, is
+ * completed by KVM (ack_fd, an ioeventfd nobody reads): one exit to the VMM
+ * per interrupt, not two. */
+struct virtio_irqfd {
+	_Atomic uint32_t *isr;
+	int fd;
+	int ack_fd;
+};
 
 struct virtio_dev_ops {
 	uint32_t device_id;
@@ -44,6 +60,7 @@ struct virtio_dev {
 	uint64_t driver_features;
 	bool broken;                /* the guest broke the rules: stop, ask for a reset */
 	bool irq_asserted;          /* what set_irq last said: devices may share a line */
+	struct virtio_irqfd *irqfd; /* set: the status and interrupt are there instead */
 	struct virtq queues[VIRTIO_MAX_QUEUES];
 };
 
@@ -67,6 +84,15 @@ void virtio_fail(struct virtio_dev *d, const struct err *err);
  * seccomp filter, which allows no KVM_IOEVENTFD; KVM drops it with the VM.
  * 0, or -1 with errno (an old KVM: the kick then takes the MMIO path). */
 int virtio_mmio_ioeventfd(const struct virtio_dev *d, int vm_fd, unsigned q, int fd);
+/* The device's interrupt becomes irq (virtio_irqfd): KVM_IRQFD on its gsi,
+ * which must be an edge pin of its own (acpi_mmio_device's edge), and the
+ * ACK's ioeventfd (irq->ack_fd, made here; -1 when KVM has none: the ACK
+ * then exits to the VMM, which clears the bits again). vm_fd -1 (tests): no
+ * KVM, the status alone. Before the VMM's seccomp filter. */
+int virtio_mmio_irqfd(struct virtio_dev *d, int vm_fd, struct virtio_irqfd *irq,
+		      struct err *err);
+/* Set bits in irq's status and interrupt the guest; from any process. */
+void virtio_irqfd_raise(const struct virtio_irqfd *irq, uint32_t bits);
 /* Whether the driver has set DRIVER_OK and the device is usable. */
 bool virtio_running(const struct virtio_dev *d);
 

@@ -92,14 +92,17 @@ static int add_shares(struct vm_devices *d, const struct kvm_vm *mem,
 		      const struct vm_container_io *io, void (*set_irq)(void *, uint32_t, int),
 		      void *ctx, struct err *err)
 {
+	static const uint32_t vm_fs_gsis[] = VM_FS_GSIS;
 	size_t i;
 
+	_Static_assert(sizeof(vm_fs_gsis) / sizeof(vm_fs_gsis[0]) == VM_FS_MAX,
+		       "a pin for each share");
 	if (io->n_shares > VM_FS_MAX)
 		return err_set(err, "at most %d shared directories per VM", VM_FS_MAX);
 	for (i = 0; i < io->n_shares; i++) {
 		struct virtio_fs *fs = &d->fs[i];
 
-		if (virtio_fs_init(fs, mem, next_base(d), VM_SHARED_GSI, set_irq, ctx,
+		if (virtio_fs_init(fs, mem, next_base(d), vm_fs_gsis[i], set_irq, ctx,
 				   &io->shares[i], mem->vm_fd, err) < 0) {
 			virtio_fs_destroy(fs);
 			return -1;
@@ -302,7 +305,7 @@ void vm_devices_io_loop(struct vm_devices *d, int signal_fd)
 {
 	bool waiting[N_INPUTS] = { false }, eof_sent = false, sized = false;
 	enum { P_WAKE, P_SIG, P_START, P_IN, P_EXEC = P_IN + N_INPUTS,
-	       P_FS = P_EXEC + EXEC_MUX_POLLFDS, P_ALL = P_FS + 2 * VM_FS_MAX };
+	       P_FS = P_EXEC + EXEC_MUX_POLLFDS, P_ALL = P_FS + VM_FS_MAX };
 
 	while (!d->stop) {
 		struct pollfd p[P_ALL] = { [P_WAKE] = { .fd = d->wake_fd, .events = POLLIN },
@@ -322,10 +325,8 @@ void vm_devices_io_loop(struct vm_devices *d, int signal_fd)
 		for (i = 0; i < VM_FS_MAX; i++) {
 			bool on = (size_t)i < d->n_fs;
 
-			p[P_FS + 2 * i] = (struct pollfd){ .fd = on ? d->fs[i].used_fd : -1,
-							   .events = POLLIN };
-			p[P_FS + 2 * i + 1] = (struct pollfd){ .fd = on ? d->fs[i].fail_fd : -1,
-							       .events = POLLIN };
+			p[P_FS + i] = (struct pollfd){ .fd = on ? d->fs[i].fail_fd : -1,
+						       .events = POLLIN };
 		}
 		if (!d->n)
 			for (i = P_EXEC; i < P_ALL; i++)
@@ -355,7 +356,7 @@ void vm_devices_io_loop(struct vm_devices *d, int signal_fd)
 		}
 		exec_mux_events(&d->exec, p + P_EXEC);
 		for (i = 0; (size_t)i < d->n_fs; i++)
-			if ((p[P_FS + 2 * i].revents | p[P_FS + 2 * i + 1].revents) & POLLIN)
+			if (p[P_FS + i].revents & POLLIN)
 				virtio_fs_event(&d->fs[i]);
 		/* The end of stdin, after all of it, is a control line. */
 		if (d->con[0].in_eof && !eof_sent) {

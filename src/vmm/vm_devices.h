@@ -26,12 +26,16 @@
 /* Consoles, config, upper, up to AGENT_ROOT_DISKS_MAX image disks, up to
  * VM_FS_MAX shared directories and the NIC. The first VM_OWN_GSIS devices own
  * a pin each from VM_GSI_BASE on, the NIC owns the next (VM_NET_GSI); the
- * image's disks after the first ones and the shares share the last pin (the
- * VMM ORs the levels). */
+ * image's disks after the first ones share the last pin (the VMM ORs the
+ * levels); the shares have pins of their own (VM_FS_GSIS). */
 #define VM_BLK_MAX (AGENT_ROOT_DISKS_MAX + 2)
 #define VM_FS_MAX AGENT_SHARES_MAX
 #define VM_MAX_DEVICES (VM_CONSOLES + VM_BLK_MAX + VM_FS_MAX + 1)
 #define VM_OWN_GSIS 6
+/* The shares' pins: ISA pins no device of the VM's uses (not the PIT's 0,
+ * i8042's 1 and 12, the cascade's 2, the UARTs' 3 and 4, the RTC's 8), one
+ * each, edge: their servers interrupt the guest through KVM_IRQFD. */
+#define VM_FS_GSIS { 5, 6, 7, 9, 10, 11, 14, 15 }
 #define VM_NET_GSI (VM_GSI_BASE + VM_OWN_GSIS)
 #define VM_SHARED_GSI (VM_NET_GSI + 1)
 

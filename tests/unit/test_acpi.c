@@ -54,7 +54,7 @@ static void devices_make(struct acpi_mmio_device *devs, size_t n)
 
 	for (i = 0; i < n; i++)
 		devs[i] = (struct acpi_mmio_device){ MMIO_BASE + i * 0x1000, 0x1000,
-						     pins[i % (sizeof(pins) / sizeof(pins[0]))] };
+						     pins[i % (sizeof(pins) / sizeof(pins[0]))], false };
 }
 
 struct tables {
@@ -554,20 +554,20 @@ static void test_refuses_what_does_not_fit(void **state)
 	struct acpi_mmio_device devs[ACPI_MAX_DEVICES + 1], one;
 
 	devices_make(devs, ACPI_MAX_DEVICES);
-	devs[ACPI_MAX_DEVICES] = (struct acpi_mmio_device){ MMIO_BASE + 0x100000, 0x1000, 5 };
+	devs[ACPI_MAX_DEVICES] = (struct acpi_mmio_device){ MMIO_BASE + 0x100000, 0x1000, 5, false };
 	assert_refused(RAM_SIZE, 1, devs, ACPI_MAX_DEVICES + 1);
 	assert_refused(RAM_SIZE, 0, NULL, 0);
 	assert_refused(RAM_SIZE, ACPI_MAX_CPUS + 1, NULL, 0);
 	assert_refused(LAYOUT_HIMEM - 1, 1, NULL, 0);
-	one = (struct acpi_mmio_device){ MMIO_BASE, 0x1000, ACPI_IOAPIC_PINS };
+	one = (struct acpi_mmio_device){ MMIO_BASE, 0x1000, ACPI_IOAPIC_PINS, false };
 	assert_refused(RAM_SIZE, 1, &one, 1);
 	one.gsi = 4;                                    /* the UART's */
 	assert_refused(RAM_SIZE, 1, &one, 1);
-	one = (struct acpi_mmio_device){ 0x100000000ULL, 0x1000, 5 };
+	one = (struct acpi_mmio_device){ 0x100000000ULL, 0x1000, 5, false };
 	assert_refused(RAM_SIZE, 1, &one, 1);
-	one = (struct acpi_mmio_device){ 0xfffff000ULL, 0x2000, 5 };
+	one = (struct acpi_mmio_device){ 0xfffff000ULL, 0x2000, 5, false };
 	assert_refused(RAM_SIZE, 1, &one, 1);
-	one = (struct acpi_mmio_device){ MMIO_BASE, 0, 5 };
+	one = (struct acpi_mmio_device){ MMIO_BASE, 0, 5, false };
 	assert_refused(RAM_SIZE, 1, &one, 1);
 	devs[1].gsi = devs[0].gsi;                      /* two devices, one pin: shared */
 	devs[2].gsi = 2;                                /* but not the 8259 cascade's */
@@ -587,6 +587,38 @@ static void test_shared_pin(void **state)
 	free(ram);
 }
 
+/* A device KVM interrupts itself (irqfd: the shares) is edge and exclusive:
+ * declared so, and no other device may take its pin. */
+static void test_edge_pin(void **state)
+{
+	struct acpi_mmio_device devs[3];
+	struct aml_seen *s = calloc(1, sizeof(*s));
+	struct err err = { 0 };
+	struct tables t;
+	uint8_t *ram = ram_new();
+
+	devices_make(devs, 3);
+	devs[0].gsi = 5;
+	devs[0].edge = true;
+	devs[1].gsi = devs[2].gsi = 16;
+	assert_int_equal(acpi_build(ram, RAM_SIZE, 1, devs, 3, &err), 0);
+	tables_find(ram, &t);
+	term_list(t.dsdt + 36, t.dsdt + le(t.dsdt + 4, 4), s, NULL);
+	assert_int_equal(dev_named(s, "VR00")->irq_flags, 0x03);  /* consumer, edge, exclusive */
+	assert_int_equal(dev_named(s, "VR00")->gsi, 5);
+	assert_int_equal(dev_named(s, "VR01")->irq_flags, 0x09);
+	free(ram);
+	free(s);
+	devs[1].gsi = 5;                        /* a level device on the edge one's pin */
+	assert_refused(RAM_SIZE, 1, devs, 3);
+	devs[1] = devs[0];                      /* the other way round */
+	devs[1].base += 0x1000;
+	devs[0].edge = false;
+	assert_refused(RAM_SIZE, 1, devs, 2);
+	devs[0].edge = true;                    /* two edge devices, one pin */
+	assert_refused(RAM_SIZE, 1, devs, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -595,6 +627,7 @@ int main(void)
 		cmocka_unit_test(test_madt_1_cpu),
 		cmocka_unit_test(test_madt_4_cpus),
 		cmocka_unit_test(test_dsdt_no_device),
+		cmocka_unit_test(test_edge_pin),
 		cmocka_unit_test(test_dsdt_one_device),
 		cmocka_unit_test(test_dsdt_eight_devices),
 		cmocka_unit_test(test_dsdt_most_devices),

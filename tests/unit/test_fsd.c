@@ -232,7 +232,13 @@ static void test_lookup_getattr_forget(void **state)
 	assert_int_equal(a.size, 5);
 	assert_int_equal(a.ino, st.st_ino);
 	assert_true(S_ISREG(a.mode));
-	assert_int_equal(req(f, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0, "missing", NULL), -ENOENT);
+	/* A missing name is a negative entry: nodeid 0, kept as long as a positive one. */
+	assert_int_equal(req(f, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0, "missing", NULL), 0);
+	assert_int_equal(reply_len(f), sizeof(struct fuse_entry_out));
+	assert_int_equal(((struct fuse_entry_out *)reply(f))->nodeid, 0);
+	assert_int_equal(((struct fuse_entry_out *)reply(f))->entry_valid, 1);
+	assert_int_equal(fsd_nodes_in_use(f->s), 2);     /* the root and "file": no node */
+	assert_int_equal(req(f, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0, "dir/missing", NULL), -EINVAL);
 	/* The same inode is the same node, counted twice. */
 	id2 = lookup(f, FUSE_ROOT_ID, "file", NULL);
 	assert_int_equal(id, id2);
@@ -1179,10 +1185,13 @@ static void test_single_file_share(void **state)
 		cfg.read_only = ro;
 		pid = serve_confined_cfg(f, &sock, &cfg);
 		assert_int_equal(remote(f, sock, FUSE_INIT, 0, &iin, sizeof(iin), NULL, NULL), 0);
+		/* only the staged file: the others are negative entries */
 		assert_int_equal(remote(f, sock, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0, "sibling",
-					NULL), -ENOENT);
+					NULL), 0);
+		assert_int_equal(((struct fuse_entry_out *)reply(f))->nodeid, 0);
 		assert_int_equal(remote(f, sock, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0, "one", NULL),
-				 -ENOENT);
+				 0);
+		assert_int_equal(((struct fuse_entry_out *)reply(f))->nodeid, 0);
 		assert_int_equal(remote(f, sock, FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin),
 					"new", NULL), -EROFS);
 		assert_int_equal(remote(f, sock, FUSE_LOOKUP, FUSE_ROOT_ID, NULL, 0,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -17,6 +18,7 @@
 #define VIRTIO_ID_FS 26
 #define READY_TIMEOUT_MS 10000      /* the server's start, under TCG too */
 #define RESET_TIMEOUT_MS 2000
+#define ISR_PAGE 4096
 /* A READ or WRITE's pages are descriptors of one chain, beside its headers
  * (in, op, out, reply: at most 4) and a buffer that straddles one more
  * page: they must fit in VIRTQ_MAX_CHAIN, or the chain is refused and the
@@ -113,7 +115,7 @@ static void signal_fd(int fd)
 
 /* Every request available on q, answered in order. False: the guest broke
  * the ring rules (the VMM fails the device; the queue is left alone). */
-static bool serve_queue(struct virtq *q, struct fsd *s, int used_fd)
+static bool serve_queue(struct virtq *q, struct fsd *s, const struct virtio_irqfd *irq)
 {
 	struct virtq_chain c;
 	struct iovec in[VIRTQ_MAX_CHAIN], out[VIRTQ_MAX_CHAIN];
@@ -134,7 +136,7 @@ static bool serve_queue(struct virtq *q, struct fsd *s, int used_fd)
 		used++;
 	}
 	if (used && virtq_wants_interrupt(q))
-		signal_fd(used_fd);
+		virtio_irqfd_raise(irq, VIRTIO_INT_USED);
 	return r >= 0;
 }
 
@@ -167,7 +169,8 @@ static bool serve_msg(const struct kvm_vm *mem, int ctl_fd, struct virtq *q, boo
 }
 
 void virtio_fs_serve(const struct kvm_vm *mem, struct fsd *s, int ctl_fd,
-		     const int kick_fd[VIRTIO_FS_QUEUES], int used_fd, int fail_fd)
+		     const int kick_fd[VIRTIO_FS_QUEUES], const struct virtio_irqfd *irq,
+		     int fail_fd)
 {
 	struct virtq q[VIRTIO_FS_QUEUES];
 	bool broken = false;
@@ -197,7 +200,7 @@ void virtio_fs_serve(const struct kvm_vm *mem, struct fsd *s, int ctl_fd,
 				return;
 			/* A kick may come before the queues (or be lost to a reset):
 			 * every wake-up looks at both. */
-			if (!broken && !serve_queue(&q[i], s, used_fd)) {
+			if (!broken && !serve_queue(&q[i], s, irq)) {
 				broken = true;
 				signal_fd(fail_fd);
 			}
@@ -206,16 +209,17 @@ void virtio_fs_serve(const struct kvm_vm *mem, struct fsd *s, int ctl_fd,
 }
 
 /* The cloned server: keeps only its five fds (3: the socket, 4-5: the kicks,
- * 6: used, 7: fail), opens and confines itself to the share, says "R" (or "E"
+ * 6: the irqfd, 7: fail) and the status page, opens and confines itself to the share, says "R" (or "E"
  * and why) and serves until the VMM's end of the socket closes. */
 static void __attribute__((noreturn)) server_main(struct virtio_fs *fs, int ctl,
 						  const struct virtio_fs_share *share,
 						  const struct kvm_vm *mem)
 {
-	int keep[5] = { ctl, fs->kick_fd[0], fs->kick_fd[1], fs->used_fd, fs->fail_fd };
+	int keep[5] = { ctl, fs->kick_fd[0], fs->kick_fd[1], fs->irq.fd, fs->fail_fd };
 	struct fsd_config cfg = { .share = share->source, .read_only = share->read_only,
 				  .file = share->file, .max_pages = VIRTIO_FS_MAX_PAGES };
 	const int kicks[VIRTIO_FS_QUEUES] = { 4, 5 };
+	const struct virtio_irqfd irq = { .isr = fs->irq.isr, .fd = 6 };
 	struct err err = { 0 };
 	struct fsd *s = NULL;
 	char msg[1 + sizeof(err.msg)];
@@ -239,7 +243,7 @@ static void __attribute__((noreturn)) server_main(struct virtio_fs *fs, int ctl,
 	}
 	if (write(3, "R", 1) != 1)
 		_exit(1);
-	virtio_fs_serve(mem, s, 3, kicks, 6, 7);
+	virtio_fs_serve(mem, s, 3, kicks, &irq, 7);
 	_exit(0);
 }
 
@@ -267,11 +271,13 @@ int virtio_fs_init(struct virtio_fs *fs, const struct kvm_vm *mem, uint64_t base
 		   const struct virtio_fs_share *share, int vm_fd, struct err *err)
 {
 	size_t tag_len = strlen(share->tag);
+	void *isr;
 	int sv[2];
 	unsigned q;
 
 	memset(fs, 0, sizeof(*fs));
-	fs->kick_fd[0] = fs->kick_fd[1] = fs->used_fd = fs->fail_fd = fs->ctl_fd = -1;
+	fs->kick_fd[0] = fs->kick_fd[1] = fs->irq.fd = fs->irq.ack_fd = fs->fail_fd = -1;
+	fs->ctl_fd = -1;
 	fs->server = -1;
 	if (tag_len == 0 || tag_len > VIRTIO_FS_TAG_MAX)
 		return err_set(err, "virtio-fs tag %s: 1 to %d bytes", share->tag,
@@ -281,10 +287,17 @@ int virtio_fs_init(struct virtio_fs *fs, const struct kvm_vm *mem, uint64_t base
 	for (q = 0; q < VIRTIO_FS_QUEUES; q++)
 		if ((fs->kick_fd[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
 			return err_sys(err, errno, "eventfd");
-	fs->used_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	fs->irq.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	fs->fail_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (fs->used_fd < 0 || fs->fail_fd < 0)
+	if (fs->irq.fd < 0 || fs->fail_fd < 0)
 		return err_sys(err, errno, "eventfd");
+	/* The interrupt status, shared with the server (it stays across clone). */
+	isr = mmap(NULL, ISR_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (isr == MAP_FAILED)
+		return err_sys(err, errno, "mmap the interrupt status");
+	fs->irq.isr = isr;
+	if (virtio_mmio_irqfd(&fs->dev, vm_fd, &fs->irq, err) < 0)
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return err_sys(err, errno, "socketpair");
 	fs->ctl_fd = sv[0];
@@ -305,23 +318,19 @@ void virtio_fs_event(struct virtio_fs *fs)
 {
 	struct err err = { 0 };
 	uint64_t v;
-	unsigned q;
 
 	pthread_mutex_lock(&fs->dev.lock);
 	if (read(fs->fail_fd, &v, sizeof(v)) == sizeof(v)) {
 		err_set(&err, "virtio-fs: the guest broke the ring rules");
 		virtio_fail(&fs->dev, &err);
 	}
-	if (read(fs->used_fd, &v, sizeof(v)) == sizeof(v) && virtio_running(&fs->dev))
-		for (q = 0; q < VIRTIO_FS_QUEUES; q++)
-			virtio_notify_used(&fs->dev, q);
 	pthread_mutex_unlock(&fs->dev.lock);
 }
 
 void virtio_fs_destroy(struct virtio_fs *fs)
 {
-	int *fds[] = { &fs->kick_fd[0], &fs->kick_fd[1], &fs->used_fd, &fs->fail_fd,
-		       &fs->ctl_fd };
+	int *fds[] = { &fs->kick_fd[0], &fs->kick_fd[1], &fs->irq.fd, &fs->irq.ack_fd,
+		       &fs->fail_fd, &fs->ctl_fd };
 	size_t i;
 
 	/* The ioeventfds go with the VM (see virtio_net_destroy); the server
@@ -331,5 +340,8 @@ void virtio_fs_destroy(struct virtio_fs *fs)
 			close(*fds[i]);
 		*fds[i] = -1;
 	}
+	if (fs->irq.isr)
+		munmap((void *)fs->irq.isr, ISR_PAGE);
+	fs->irq.isr = NULL;
 	fs->server = -1;
 }
