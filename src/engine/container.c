@@ -540,7 +540,7 @@ static int container_populate(const char *root, const struct run_opts *o,
 				    group_add_annotation(ids.gids + n_user_gids,
 							 ids.n_gids - n_user_gids));
 	spec_netns(spec, netns);
-	if (container_mounts_resolve(root, o, img, &mp, err) < 0)
+	if (container_mounts_resolve(root, o, img, d->hyperv, &mp, err) < 0)
 		return -1;
 	json_array_extend(json_object_get(spec, "mounts"), mp.oci);
 	if (d->hyperv && hyperv_bundle(root, img, &d->kernel, o, tmp, dir, spec, err) < 0)

@@ -98,6 +98,13 @@ static int mounts_bind(const struct container *c, int root_fd, struct err *err)
 
 		if (!src || !dst || !*src || stat(src, &sb) < 0)
 			continue;
+		/* a volume's _data is a directory, or a block volume's disk,
+		 * which only the container's VM mounts */
+		if (!strcmp(json_string_value(json_object_get(m, "Type")) ?: "", "volume") &&
+		    S_ISREG(sb.st_mode))
+			return err_set(err, "the container has block volume %s on %s, which only "
+				       "its VM mounts: start the container, then copy",
+				       json_string_value(json_object_get(m, "Name")) ?: "", dst);
 		fd = target_open(root_fd, dst, !S_ISDIR(sb.st_mode));
 		if (fd < 0)
 			return err_sys(err, errno, "the mount point %s", dst);

@@ -32,6 +32,25 @@ static json_t *oci_bind(const char *src, const char *dst, bool ro, const char *p
 			 src, "options", opts);
 }
 
+/* A volume's mount: a bind of its directory, or a block volume's disk (a
+ * hyperv container's alone: the VMM gives it the guest as a disk). */
+static int oci_volume(const char *root, const char *name, const char *data, const char *dst,
+		      bool ro, const char *prop, bool hyperv, json_t **out, struct err *err)
+{
+	if (!volume_is_block(root, name)) {
+		*out = oci_bind(data, dst, ro, prop);
+		return 0;
+	}
+	if (!hyperv)
+		return err_set(err, "volume %s is a block volume (type=block): only a hyperv "
+			       "container mounts it, as a disk of its own; a process container "
+			       "would have the host kernel parse the ext4 a VM wrote: run with "
+			       "--isolation=hyperv, or use a volume without type=block", name);
+	*out = json_pack("{s:s, s:s, s:s, s:[s]}", "destination", dst, "type", "ext4", "source",
+			 data, "options", ro ? "ro" : "rw");
+	return 0;
+}
+
 static json_t *oci_tmpfs(const struct mount_spec *m)
 {
 	json_t *opts = json_pack("[s, s]", "nosuid", "nodev");
@@ -169,21 +188,27 @@ static json_t *volume_entry(const char *name, const char *data, const char *targ
 }
 
 static int volume_use(const char *root, const struct image *img, const struct mount_spec *m,
-		      struct mounts_plan *p, struct err *err)
+		      bool hyperv, struct mounts_plan *p, struct err *err)
 {
 	struct volume_create_opts vo = { .name = m->source, .anonymous = !m->source,
 					 .options = m->volume_opts };
 	_cleanup_free_ char *name = NULL, *data = NULL;
+	json_t *oci;
 	bool created;
 
 	if (volume_create(root, &vo, &name, &created, err) < 0)
 		return -1;
 	data = volume_data_path(root, name);
-	if (created && !m->nocopy && volume_fill(img, m->target, data, err) < 0)
+	if (oci_volume(root, name, data, m->target, m->readonly, "rprivate", hyperv, &oci,
+		       err) < 0)
+		return -1;
+	json_array_append_new(p->oci, oci);
+	/* a block volume starts empty: no copy-up (the host does not mount it) */
+	if (created && !m->nocopy && !volume_is_block(root, name) &&
+	    volume_fill(img, m->target, data, err) < 0)
 		return -1;
 	json_array_append_new(p->mounts, volume_entry(name, data, m->target, m->mode,
 						      !m->readonly));
-	json_array_append_new(p->oci, oci_bind(data, m->target, m->readonly, "rprivate"));
 	return 0;
 }
 
@@ -263,7 +288,7 @@ static bool target_taken(json_t *mounts, const char *target)
 }
 
 /* --volumes-from C[:ro|:rw]: C's Mounts (but tmpfs), at the same paths. */
-static int volumes_from(const char *root, const char *ref, struct mounts_plan *p,
+static int volumes_from(const char *root, const char *ref, bool hyperv, struct mounts_plan *p,
 			struct err *err)
 {
 	_cleanup_free_ char *name = xstrdup(ref);
@@ -285,18 +310,26 @@ static int volumes_from(const char *root, const char *ref, struct mounts_plan *p
 		const char *type = json_string_value(json_object_get(m, "Type")) ?: "";
 		const char *src = json_string_value(json_object_get(m, "Source"));
 		const char *dst = json_string_value(json_object_get(m, "Destination"));
+		const char *prop = json_string_value(json_object_get(m, "Propagation"));
 		bool rw = colon ? !ro : json_is_true(json_object_get(m, "RW"));
-		json_t *e;
+		json_t *e, *oci;
 
 		if (!strcmp(type, "tmpfs") || !src || !dst || target_taken(p->mounts, dst))
 			continue;
+		if (!strcmp(type, "volume")) {
+			if (oci_volume(root, json_string_value(json_object_get(m, "Name")) ?: "",
+				       src, dst, !rw, prop, hyperv, &oci, err) < 0) {
+				container_free(&c);
+				return -1;
+			}
+		} else {
+			oci = oci_bind(src, dst, !rw, prop);
+		}
 		e = json_deep_copy(m);
 		json_object_set_new(e, "Mode", json_string(""));
 		json_object_set_new(e, "RW", json_boolean(rw));
 		json_array_append_new(p->mounts, e);
-		json_array_append_new(p->oci, oci_bind(src, dst, !rw,
-						       json_string_value(json_object_get(
-							       m, "Propagation"))));
+		json_array_append_new(p->oci, oci);
 	}
 	container_free(&c);
 	json_array_append_new(p->volumes_from, json_string(ref));
@@ -327,7 +360,7 @@ static int specs_parse(const struct run_opts *o, struct mount_spec *specs, size_
 }
 
 static int specs_apply(const char *root, const struct run_opts *o, const struct image *img,
-		       struct mount_spec *specs, size_t n, struct mounts_plan *p,
+		       bool hyperv, struct mount_spec *specs, size_t n, struct mounts_plan *p,
 		       struct err *err)
 {
 	json_t *vols = json_object_get(json_object_get(img->config, "config"), "Volumes");
@@ -342,7 +375,7 @@ static int specs_apply(const char *root, const struct run_opts *o, const struct 
 		if (m->from_mount || (m->type == MOUNT_VOLUME && !m->source))
 			continue;
 		json_array_append_new(p->binds, json_string(o->volumes.v[i]));
-		if ((m->type == MOUNT_BIND ? bind_use(m, p, err) : volume_use(root, img, m, p, err)) < 0)
+		if ((m->type == MOUNT_BIND ? bind_use(m, p, err) : volume_use(root, img, m, hyperv, p, err)) < 0)
 			return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -354,17 +387,17 @@ static int specs_apply(const char *root, const struct run_opts *o, const struct 
 		if (m->type == MOUNT_TMPFS)
 			tmpfs_use(m, p);
 		else if ((m->type == MOUNT_BIND ? bind_use(m, p, err)
-						: volume_use(root, img, m, p, err)) < 0)
+						: volume_use(root, img, m, hyperv, p, err)) < 0)
 			return -1;
 	}
 	for (i = 0; i < o->volumes_from.n; i++)
-		if (volumes_from(root, o->volumes_from.v[i], p, err) < 0)
+		if (volumes_from(root, o->volumes_from.v[i], hyperv, p, err) < 0)
 			return -1;
 	for (i = 0; i < n; i++) {
 		if (specs[i].from_mount || specs[i].type != MOUNT_VOLUME || specs[i].source)
 			continue;
 		json_object_set_new(p->cfg_volumes, specs[i].target, json_object());
-		if (volume_use(root, img, &specs[i], p, err) < 0)
+		if (volume_use(root, img, &specs[i], hyperv, p, err) < 0)
 			return -1;
 	}
 	json_object_foreach(vols, path, v) {
@@ -373,7 +406,7 @@ static int specs_apply(const char *root, const struct run_opts *o, const struct 
 		if (path[0] != '/' || target_taken(p->mounts, path))
 			continue;
 		json_object_set_new(p->cfg_volumes, path, json_object());
-		if (volume_use(root, img, &m, p, err) < 0)
+		if (volume_use(root, img, &m, hyperv, p, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -388,7 +421,7 @@ static json_t *or_null(json_t *j)
 }
 
 int container_mounts_resolve(const char *root, const struct run_opts *o,
-			     const struct image *img, struct mounts_plan *p,
+			     const struct image *img, bool hyperv, struct mounts_plan *p,
 			     struct err *err)
 {
 	size_t n = 0, i, cap = o->volumes.n + o->mounts.n;
@@ -417,7 +450,7 @@ int container_mounts_resolve(const char *root, const struct run_opts *o,
 	for (i = 0; r == 0 && i < n; i++)
 		r = bind_source_check(&specs[i], err);
 	if (r == 0) {
-		r = specs_apply(root, o, img, specs, n, p, err);
+		r = specs_apply(root, o, img, hyperv, specs, n, p, err);
 		/* A create that fails leaves no anonymous volume behind (made
 		 * before a later flag failed); others' and named ones stay. */
 		if (r < 0)

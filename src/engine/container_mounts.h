@@ -23,9 +23,12 @@ struct mounts_plan {
 
 /* Everything asked is checked before anything is made. The same in both
  * modes: a hyperv container's binds and volumes reach its guest over
- * virtio-fs (vmm/devices/virtio_fs.h). */
+ * virtio-fs (vmm/devices/virtio_fs.h); but a block volume (volume.h) is a
+ * disk only a hyperv container mounts (config.json: type "ext4", its image
+ * as the source). */
 int container_mounts_resolve(const char *root, const struct run_opts *o,
-			     const struct image *img, struct mounts_plan *p, struct err *err);
+			     const struct image *img, bool hyperv, struct mounts_plan *p,
+			     struct err *err);
 void mounts_plan_free(struct mounts_plan *p);
 
 #endif

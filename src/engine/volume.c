@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine/container.h"
+#include "runtime/runtime.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 
@@ -77,6 +78,48 @@ static bool volume_exists(const char *root, const char *name)
 	return access(meta, F_OK) == 0;
 }
 
+/* -o type=block [-o size=SIZE]: *size (1 GiB by default), or -1 when not a
+ * block volume; the local driver's other type= values and device= mount a
+ * host device or filesystem, which isobox does not do. */
+static int block_opts(const struct volume_create_opts *o, const char *name, long long *size,
+		      struct err *err)
+{
+	const char *size_opt = NULL;
+	bool block = false;
+	long long v = 1LL << 30;
+	size_t i;
+
+	for (i = 0; i < o->options.n; i++) {
+		const char *opt = o->options.v[i];
+
+		if (!strcmp(opt, "type=block"))
+			block = true;
+		else if (!strncmp(opt, "size=", 5))
+			size_opt = opt + 5;
+		else if (!strncmp(opt, "type=", 5) || !strncmp(opt, "device=", 7))
+			return err_set(err, "create %s: isobox's local driver mounts no host device "
+				       "or filesystem: option %s is not supported (type=block makes "
+				       "a disk of the volume's own)", name ? name : "", opt);
+	}
+	if (block && size_opt && (parse_bytes(size_opt, &v) < 0 || v < (16LL << 20)))
+		return err_set(err, "create %s: invalid size=%s: a block volume takes a size of "
+			       "16m or more, as 512m or 10g", name ? name : "", size_opt);
+	if (size)
+		*size = block ? v : -1;
+	return 0;
+}
+
+bool volume_is_block(const char *root, const char *name)
+{
+	_cleanup_free_ char *meta = xasprintf("%s/volumes/%s/volume.json", root, name);
+	_cleanup_json_ json_t *j = NULL;
+
+	if (json_load_path(meta, &j, &(struct err){ 0 }) < 0)
+		return false;
+	return !strcmp(json_string_value(json_object_get(json_object_get(j, "Options"),
+							 "type")) ?: "", "block");
+}
+
 static int volume_new(const char *root, const char *name, const struct volume_create_opts *o,
 		      struct err *err)
 {
@@ -85,8 +128,11 @@ static int volume_new(const char *root, const char *name, const struct volume_cr
 	_cleanup_free_ char *data = xasprintf("%s/_data", tmp);
 	_cleanup_free_ char *meta = xasprintf("%s/volume.json", tmp);
 	_cleanup_json_ json_t *j = NULL;
+	long long block_size;
 	char now[40];
 
+	if (block_opts(o, name, &block_size, err) < 0)
+		return -1;
 	time_rfc3339(now, sizeof(now));
 	/* docker's CreatedAt has seconds only. */
 	snprintf(now + 19, sizeof(now) - 19, "Z");
@@ -95,8 +141,8 @@ static int volume_new(const char *root, const char *name, const struct volume_cr
 	rm_rf(tmp, &(struct err){ 0 });
 	if (mkdir(tmp, 0701) < 0 && errno != EEXIST)
 		return err_sys(err, errno, "create %s", tmp);
-	if (mkdir(data, 0755) < 0 || json_save_atomic(meta, j, err) < 0 ||
-	    rename(tmp, dir) < 0) {
+	if ((block_size < 0 ? mkdir(data, 0755) : rt_hyperv_disk_create(data, block_size, err)) < 0 ||
+	    json_save_atomic(meta, j, err) < 0 || rename(tmp, dir) < 0) {
 		int e = errno;
 
 		rm_rf(tmp, &(struct err){ 0 });
@@ -119,11 +165,8 @@ int volume_create(const char *root, const struct volume_create_opts *o, char **n
 			       "not found", name ? name : "", o->driver, o->driver);
 	if (name && volume_name_check(name, err) < 0)
 		return -1;
-	for (i = 0; i < o->options.n; i++)
-		if (!strncmp(o->options.v[i], "type=", 5) || !strncmp(o->options.v[i], "device=", 7))
-			return err_set(err, "create %s: isobox's local driver mounts nothing: "
-				       "option %s is not supported", name ? name : "",
-				       o->options.v[i]);
+	if (block_opts(o, name, NULL, err) < 0)
+		return -1;
 	if (!name) {
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 			return err_sys(err, errno, "getrandom");

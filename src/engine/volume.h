@@ -9,6 +9,12 @@
  *    ROOT/volumes/.lock.
  *  - Who uses a volume: the containers (running or not) whose record's
  *    Mounts (docker's inspect shape) names it.
+ *  - A block volume (-o type=block [-o size=SIZE], isobox's own option of
+ *    the local driver): _data is an ext4 disk image of SIZE (1g by default,
+ *    sparse), which a hyperv container gets as a virtio-blk disk of its own
+ *    and one VM at a time (the VMM locks it); a process container cannot
+ *    mount it (the host kernel would parse the ext4 a VM wrote). For the
+ *    metadata speed of a volume one VM uses (docs/volumes.md).
  */
 #ifndef ISOBOX_VOLUME_H
 #define ISOBOX_VOLUME_H
@@ -23,8 +29,8 @@ struct volume_create_opts {
 	const char *name;            /* NULL: an anonymous volume */
 	const char *driver;          /* -d: only "local" (NULL = local) */
 	struct strv labels;          /* --label k=v */
-	struct strv options;         /* -o k=v (kept; the local driver's type= and
-				      * device= are refused: isobox mounts nothing) */
+	struct strv options;         /* -o k=v (kept; of the local driver's type= and
+				      * device=, only type=block, with size=) */
 	bool anonymous;              /* made for one container */
 };
 
@@ -35,6 +41,8 @@ int volume_name_check(const char *name, struct err *err);
  * it is new (may be NULL). */
 int volume_create(const char *root, const struct volume_create_opts *o, char **name_out,
 		  bool *created, struct err *err);
+/* Whether the volume is a block volume (type=block): its _data is a disk. */
+bool volume_is_block(const char *root, const char *name);
 /* docker's inspect object; "get NAME: no such volume" when missing. */
 int volume_inspect(const char *root, const char *name, json_t **out, struct err *err);
 /* Every volume's inspect object, by name. */

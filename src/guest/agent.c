@@ -234,7 +234,7 @@ static int check_mount_record(const char *s)
 }
 
 struct counts {
-	size_t args, env, tmpfs, shares, file_shares, masked, readonly, sysctl, devices;
+	size_t args, env, tmpfs, shares, file_shares, disk_shares, masked, readonly, sysctl, devices;
 };
 
 static int parse_group(struct agent_process *p, char *s)
@@ -417,10 +417,13 @@ static int apply_record(struct agent_process *p, unsigned tag, char *s, struct c
 	case TAG_TMPFS: return check_mount_record(s) < 0 ? (free(s), -1) : push(&p->tmpfs, &n->tmpfs, s);
 	case TAG_SHARE:
 	case TAG_SHARE_FILE:
-		if (check_mount_record(s) < 0 || n->shares + n->file_shares >= AGENT_SHARES_MAX)
+	case TAG_SHARE_DISK:
+		if (check_mount_record(s) < 0 ||
+		    n->shares + n->file_shares + n->disk_shares >= AGENT_SHARES_MAX)
 			return free(s), -1;
 		return tag == TAG_SHARE ? push(&p->shares, &n->shares, s)
-					: push(&p->file_shares, &n->file_shares, s);
+		       : tag == TAG_SHARE_FILE ? push(&p->file_shares, &n->file_shares, s)
+					       : push(&p->disk_shares, &n->disk_shares, s);
 	case TAG_RLIMIT: return parse_rlimit(p, s);
 	case TAG_CAPS: return parse_caps(p, s);
 	case TAG_NO_NEW_PRIVS: p->no_new_privs = s && !strcmp(s, "1"); free(s); return 0;
@@ -474,6 +477,8 @@ void agent_process_free(struct agent_process *p)
 		free(p->shares[i]);
 	for (i = 0; p->file_shares && p->file_shares[i]; i++)
 		free(p->file_shares[i]);
+	for (i = 0; p->disk_shares && p->disk_shares[i]; i++)
+		free(p->disk_shares[i]);
 	for (i = 0; p->masked && p->masked[i]; i++)
 		free(p->masked[i]);
 	for (i = 0; p->readonly_paths && p->readonly_paths[i]; i++)
@@ -492,6 +497,7 @@ void agent_process_free(struct agent_process *p)
 	free(p->tmpfs);
 	free(p->shares);
 	free(p->file_shares);
+	free(p->disk_shares);
 	free(p->seccomp);
 	free(p->cwd);
 	free(p->hostname);
@@ -764,6 +770,54 @@ static int mount_shared_file(const char *tag, const char *dest, unsigned long fl
 out:
 	free(parent);
 	return r;
+}
+
+/* Block volumes (TAG_SHARE_DISK "MS_FLAGS:SERIAL:DEST"): each disk's device
+ * number, looked up by serial in the guest's /sys before the root switch. */
+static void find_disk_shares(struct agent_process *p)
+{
+	size_t i;
+
+	for (i = 0; p->disk_shares && p->disk_shares[i]; i++) {
+		char serial[64], dev[64];
+		const char *arg = strchr(p->disk_shares[i], ':') + 1;
+		struct stat st;
+
+		snprintf(serial, sizeof(serial), "%.*s", (int)strcspn(arg, ":"), arg);
+		if (find_disk(serial, dev, sizeof(dev)) < 0 || stat(dev, &st) < 0 ||
+		    !S_ISBLK(st.st_mode)) {
+			say("no disk with serial %s appeared", serial);
+			agent_report(125);
+		}
+		p->disk_devs[i] = st.st_rdev;
+	}
+}
+
+/* ...and mounted (ext4, the record's flags) on DEST in the container's root,
+ * through a node made for the mount alone in its /dev (the guest's tmpfs).
+ * A read-only one is a read-only disk too (the VMM's): the host enforces it. */
+#define DISK_STAGING "/dev/.isobox-volume"
+static void mount_disk_shares(const struct agent_process *p)
+{
+	size_t i;
+
+	for (i = 0; p->disk_shares && p->disk_shares[i]; i++) {
+		const char *s = p->disk_shares[i];
+		const char *dest = strchr(strchr(s, ':') + 1, ':') + 1;
+		unsigned long flags = strtoul(s, NULL, 10);
+		int r, e;
+
+		if (mkdir_parents(dest) < 0 || mknod(DISK_STAGING, S_IFBLK | 0600,
+						     p->disk_devs[i]) < 0)
+			die(dest);
+		/* a read-only disk (the host's :ro) cannot replay the journal */
+		r = mount(DISK_STAGING, dest, "ext4", flags, flags & MS_RDONLY ? "noload" : NULL);
+		e = errno;
+		unlink(DISK_STAGING);
+		errno = e;
+		if (r < 0)
+			die(dest);
+	}
 }
 
 /* TAG_TMPFS ("MS_FLAGS:DATA:DEST", --tmpfs), TAG_SHARE ("MS_FLAGS:TAG:DEST",
@@ -1152,6 +1206,7 @@ void agent_boot(struct agent_process *p, struct agent_io *io)
 			die(what);
 	}
 	mount_root(p);
+	find_disk_shares(p);
 	open_consoles(con);
 	write_etc_files(p, etc_fds);
 	setup_cgroup(p, con);
@@ -1160,6 +1215,7 @@ void agent_boot(struct agent_process *p, struct agent_io *io)
 	mount_records(p->tmpfs, "tmpfs");
 	mount_records(p->shares, "virtiofs");
 	mount_records(p->file_shares, "file");
+	mount_disk_shares(p);
 	make_devices(p);
 	write_sysctls(p);
 	mount_cgroup_view(p);

@@ -7,7 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
+#include "guest/agent_proto.h"
 #include "util/devcg.h"
 
 #define AGENT_MAX_GROUPS 64
@@ -27,6 +29,8 @@ struct agent_process {
 	char **tmpfs;           /* TAG_TMPFS values, NULL-terminated */
 	char **shares;          /* TAG_SHARE values, NULL-terminated */
 	char **file_shares;     /* TAG_SHARE_FILE values, NULL-terminated */
+	char **disk_shares;     /* TAG_SHARE_DISK values, NULL-terminated */
+	dev_t disk_devs[AGENT_SHARES_MAX];  /* their disks, found before the root switch */
 	char **masked;          /* TAG_MASKED paths, NULL-terminated */
 	char **readonly_paths;  /* TAG_RO_PATH paths */
 	struct agent_rlimit {

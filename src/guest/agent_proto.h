@@ -81,6 +81,9 @@ enum agent_tag {
 			      * holds it alone as AGENT_SHARED_FILE, bound on DEST */
 	TAG_TOOL = 42,       /* exec: "1": argv is one of the guest's own tools (cp_tool.h),
 			      * run as root in the container's root, not as its process */
+	TAG_SHARE_DISK = 43, /* "MS_FLAGS:SERIAL:DEST": a block volume, the ext4 disk with
+			      * that serial (AGENT_DISK_VOLUME-N), mounted on DEST in record
+			      * order with the shares; with them, at most AGENT_SHARES_MAX */
 };
 
 #define AGENT_SHARED_FILE "file"
@@ -96,6 +99,7 @@ enum agent_tag {
 #define AGENT_ROOT_DISKS_MAX 16
 #define AGENT_DISK_CONFIG "isobox-config"  /* the blob above */
 #define AGENT_DISK_UPPER "isobox-upper"    /* optional ext4: the writable layer */
+#define AGENT_DISK_VOLUME "isobox-vol"     /* "isobox-vol-N": block volumes (TAG_SHARE_DISK) */
 
 /* The agent reports the container's exit status here (one byte, outb). */
 #define AGENT_EXIT_PORT 0xf4

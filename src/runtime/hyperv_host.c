@@ -26,3 +26,8 @@ int rt_hyperv_upper_create(const char *path, struct err *err)
 {
 	return vm_upper_create(path, VM_UPPER_SIZE, err);
 }
+
+int rt_hyperv_disk_create(const char *path, long long size, struct err *err)
+{
+	return vm_upper_create(path, (uint64_t)size, err);
+}

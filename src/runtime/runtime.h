@@ -94,6 +94,8 @@ int rt_cleanup(const char *id, struct err *err);
 int rt_hyperv_host_check(struct err *err);      /* this host can run VMs at all */
 bool rt_hyperv_host_is_pvm(void);
 int rt_hyperv_upper_create(const char *path, struct err *err);
+/* An ext4 disk image of size bytes (sparse) at path: a block volume. */
+int rt_hyperv_disk_create(const char *path, long long size, struct err *err);
 
 /* Where isobox-init is: $ISOBOX_INIT, beside this binary, or ../libexec/isobox. */
 int rt_init_path(char *buf, size_t len, struct err *err);

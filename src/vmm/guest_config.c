@@ -228,6 +228,24 @@ int guest_config_shares(const struct oci_spec *spec, struct guest_shares *out,
 		const struct oci_mount *m = &spec->mounts[i];
 		size_t n = out->n;
 
+		if (!m->bind && m->type && !strcmp(m->type, "ext4") && m->source &&
+		    stat(m->source, &st) == 0 && S_ISREG(st.st_mode)) {
+			size_t k = out->n_disks;
+
+			if (n + k == AGENT_SHARES_MAX)
+				return err_set(err, "more than %d bind mounts and volumes: a hyperv "
+					       "container has at most %d", AGENT_SHARES_MAX,
+					       AGENT_SHARES_MAX);
+			snprintf(out->serials[k], sizeof(out->serials[k]), "%s-%zu",
+				 AGENT_DISK_VOLUME, k);
+			out->disk_dest[k] = m->destination;
+			out->disk_flags[k] = m->flags & keep;
+			out->disks[k] = (struct vm_volume_disk){ .path = m->source,
+								 .serial = out->serials[k],
+								 .read_only = m->flags & MS_RDONLY };
+			out->n_disks++;
+			continue;
+		}
 		if (!m->bind || is_etc_destination(m->destination) ||
 		    !strcmp(m->destination, "/dev") || !strncmp(m->destination, "/dev/", 5))
 			continue;
@@ -238,7 +256,7 @@ int guest_config_shares(const struct oci_spec *spec, struct guest_shares *out,
 				       "directories and regular files with the host, not devices, "
 				       "sockets or fifos: use --isolation=process", m->source,
 				       m->destination);
-		if (n == AGENT_SHARES_MAX)
+		if (n + out->n_disks == AGENT_SHARES_MAX)
 			return err_set(err, "more than %d bind mounts and volumes: a hyperv "
 				       "container has at most %d", AGENT_SHARES_MAX,
 				       AGENT_SHARES_MAX);
@@ -265,6 +283,15 @@ static void put_shares(FILE *f, const struct guest_shares *sh)
 		if (asprintf(&text, "%lu:%s:%s", sh->flags[i], sh->tags[i], sh->dest[i]) < 0)
 			return;
 		put(f, sh->fs[i].file ? TAG_SHARE_FILE : TAG_SHARE, text);
+		free(text);
+	}
+	for (i = 0; sh && i < sh->n_disks; i++) {
+		char *text = NULL;
+
+		if (asprintf(&text, "%lu:%s:%s", sh->disk_flags[i], sh->serials[i],
+			     sh->disk_dest[i]) < 0)
+			return;
+		put(f, TAG_SHARE_DISK, text);
 		free(text);
 	}
 }

@@ -11,6 +11,7 @@
 #include "oci/spec.h"
 #include "util/err.h"
 #include "vmm/devices/virtio_fs.h"
+#include "vmm/vm_devices.h"
 
 /* The spec's bind mounts of host directories, as virtio-fs shares: device
  * i serves fs[i] under tag "isobox-fsI", and the agent mounts it on dest[i]
@@ -21,6 +22,13 @@ struct guest_shares {
 	const char *dest[AGENT_SHARES_MAX];
 	unsigned long flags[AGENT_SHARES_MAX];
 	size_t n;
+	/* block volumes (a mount of type ext4 whose source is a regular file):
+	 * disks, mounted by the guest in the spec's order after the shares */
+	struct vm_volume_disk disks[AGENT_SHARES_MAX];
+	char serials[AGENT_SHARES_MAX][24];
+	const char *disk_dest[AGENT_SHARES_MAX];
+	unsigned long disk_flags[AGENT_SHARES_MAX];
+	size_t n_disks;
 };
 
 /* The process's privileges, applied by the guest right before exec. */
@@ -85,7 +93,8 @@ int guest_config_etc_files(const struct oci_spec *spec, char *files[3], struct e
 /* The spec's binds as shares (those of /etc/hosts, /etc/hostname and
  * /etc/resolv.conf are guest_config_etc_files', those under /dev the
  * guest's own): a directory, or a regular file alone. A bind of anything
- * else (a device, socket or fifo) is refused. Pointers into spec. */
+ * else (a device, socket or fifo) is refused. A mount of type ext4 whose
+ * source is a regular file is a block volume's disk. Pointers into spec. */
 int guest_config_shares(const struct oci_spec *spec, struct guest_shares *out,
 			struct err *err);
 

@@ -209,6 +209,8 @@ static int vm_child(const struct vm_start *vs, struct err *err)
 	gp.shares = &shares;
 	io.shares = shares.fs;
 	io.n_shares = shares.n;
+	io.volume_disks = shares.disks;
+	io.n_volume_disks = shares.n_disks;
 	tap_fd = io.net ? io.tap_fd : -1;
 	if (guest_config_etc_files(spec, etc, err) < 0)
 		return -1;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -36,7 +37,7 @@ static int add_disk(struct vm_devices *d, const struct kvm_vm *mem, int fd, bool
 	struct virtio_blk *b;
 	uint32_t gsi = i < VM_OWN_GSIS ? VM_GSI_BASE + (uint32_t)i : VM_SHARED_GSI;
 
-	if (i < VM_CONSOLES || i - VM_CONSOLES >= VM_BLK_MAX)
+	if (i < VM_CONSOLES || i - VM_CONSOLES >= VM_DISKS_MAX)
 		return err_set(err, "too many disks for the VM");
 	b = &d->blk[i - VM_CONSOLES];
 	if (virtio_blk_init(b, mem, next_base(d), gsi, set_irq, ctx, fd, readonly, serial,
@@ -83,6 +84,34 @@ static int add_root_disks(struct vm_devices *d, const struct kvm_vm *mem, const 
 			return -1;
 	}
 	return i ? 0 : err_set(err, "the bundle names no root image");
+}
+
+/* Block volumes: each a disk of its own, locked (flock) for this VM: a
+ * second VM with the same volume would corrupt its ext4. */
+static int add_volume_disks(struct vm_devices *d, const struct kvm_vm *mem,
+			    const struct vm_container_io *io,
+			    void (*set_irq)(void *, uint32_t, int), void *ctx, struct err *err)
+{
+	size_t i;
+
+	if (io->n_shares + io->n_volume_disks > VM_FS_MAX)
+		return err_set(err, "at most %d shared directories and block volumes per VM",
+			       VM_FS_MAX);
+	for (i = 0; i < io->n_volume_disks; i++) {
+		const struct vm_volume_disk *v = &io->volume_disks[i];
+		int *fd = &d->disk_fds[VM_BLK_MAX + i];    /* after config, upper, image */
+
+		if ((*fd = open_disk(v->path, v->read_only, err)) < 0)
+			return -1;
+		if (flock(*fd, LOCK_EX | LOCK_NB) < 0)
+			return errno == EWOULDBLOCK
+				       ? err_set(err, "block volume %s is in use by another hyperv "
+						 "container (one VM at a time)", v->path)
+				       : err_sys(err, errno, "lock %s", v->path);
+		if (add_disk(d, mem, *fd, v->read_only, v->serial, set_irq, ctx, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* The shared directories, each a virtio-fs device with its file server,
@@ -139,7 +168,7 @@ int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 
 	memset(d, 0, sizeof(*d));
 	d->vm_fd = -1;
-	for (i = 0; i < VM_BLK_MAX; i++)
+	for (i = 0; i < VM_DISKS_MAX; i++)
 		d->disk_fds[i] = -1;
 	d->ctl[0] = d->ctl[1] = -1;
 	d->start_fd = io ? io->start_fd : -1;
@@ -177,6 +206,7 @@ int vm_devices_create(struct vm_devices *d, const struct kvm_vm *mem,
 				   err) < 0))
 		return -1;
 	if (add_root_disks(d, mem, io->rootfs, set_irq, ctx, err) < 0 ||
+	    add_volume_disks(d, mem, io, set_irq, ctx, err) < 0 ||
 	    add_shares(d, mem, io, set_irq, ctx, err) < 0)
 		return -1;
 	return io->net ? add_net(d, mem, io, set_irq, ctx, err) : 0;
@@ -192,7 +222,7 @@ void vm_devices_destroy(struct vm_devices *d)
 	for (i = 0; i < d->n_fs; i++)
 		virtio_fs_destroy(&d->fs[i]);
 	d->n_fs = 0;
-	for (i = 0; i < VM_BLK_MAX; i++)
+	for (i = 0; i < VM_DISKS_MAX; i++)
 		if (d->disk_fds[i] >= 0)
 			close(d->disk_fds[i]);
 	for (i = 0; i < 2; i++)

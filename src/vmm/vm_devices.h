@@ -29,6 +29,8 @@
  * image's disks after the first ones share the last pin (the VMM ORs the
  * levels); the shares have pins of their own (VM_FS_GSIS). */
 #define VM_BLK_MAX (AGENT_ROOT_DISKS_MAX + 2)
+/* Block volumes are disks too, counted with the shares (VM_FS_MAX for both). */
+#define VM_DISKS_MAX (VM_BLK_MAX + VM_FS_MAX)
 #define VM_FS_MAX AGENT_SHARES_MAX
 #define VM_MAX_DEVICES (VM_CONSOLES + VM_BLK_MAX + VM_FS_MAX + 1)
 #define VM_OWN_GSIS 6
@@ -38,6 +40,12 @@
 #define VM_FS_GSIS { 5, 6, 7, 9, 10, 11, 14, 15 }
 #define VM_NET_GSI (VM_GSI_BASE + VM_OWN_GSIS)
 #define VM_SHARED_GSI (VM_NET_GSI + 1)
+
+struct vm_volume_disk {
+	const char *path;
+	const char *serial;
+	bool read_only;
+};
 
 struct vm_container_io {
 	int stdin_fd, stdout_fd, stderr_fd;   /* -1: none */
@@ -60,6 +68,11 @@ struct vm_container_io {
 	 * server; the guest config names their tags and mount points. */
 	const struct virtio_fs_share *shares;
 	size_t n_shares;
+	/* Block volumes: ext4 images, each a read-write (or read-only) disk
+	 * with its serial, locked for this VM alone; with the shares, at most
+	 * VM_FS_MAX. */
+	const struct vm_volume_disk *volume_disks;
+	size_t n_volume_disks;
 };
 
 
@@ -67,7 +80,7 @@ struct vm_devices {
 	struct virtio_console con[VM_CONSOLES];
 	struct exec_mux exec;
 	int ctl[2];                           /* pipe: control lines into con[2] */
-	struct virtio_blk blk[VM_BLK_MAX];
+	struct virtio_blk blk[VM_DISKS_MAX];
 	struct virtio_fs fs[VM_FS_MAX];
 	size_t n_fs;
 	struct virtio_net net;
@@ -76,7 +89,7 @@ struct vm_devices {
 	struct virtio_dev *all[VM_MAX_DEVICES];
 	size_t n;
 	int wake_fd;                          /* eventfd: receive buffers, or stop */
-	int disk_fds[VM_BLK_MAX];
+	int disk_fds[VM_DISKS_MAX];
 	int start_fd, ready_fd;               /* vm_container_io's, until used */
 	volatile bool stop;
 	volatile bool stdin_ready;            /* the agent opened the consoles */

@@ -485,3 +485,71 @@ def test_what_a_vm_cannot_share_is_refused(isobox, tmp_path):
                "touch /m0/x /m7/y", timeout=300)
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "d0" / "x").exists() and (tmp_path / "d7" / "y").exists()
+
+
+# ---- block volumes (-o type=block): a disk of its own for one VM at a time ------------
+
+@pytest.mark.process_only("volume records and refusals: no container runs")
+def test_block_volume_create_and_bad_options(fresh):
+    assert fresh.out("volume", "create", "-o", "type=block", "-o", "size=64m", "blk") == "blk\n"
+    [v] = json.loads(fresh.out("volume", "inspect", "blk"))
+    assert v["Options"] == {"type": "block", "size": "64m"}
+    # the Mountpoint is the volume's ext4 disk image, sparse
+    st = os.stat(v["Mountpoint"])
+    assert os.path.isfile(v["Mountpoint"]) and st.st_size == 64 << 20
+    assert st.st_blocks * 512 < st.st_size
+    with open(v["Mountpoint"], "rb") as f:
+        f.seek(1024 + 0x38)
+        assert f.read(2) == b"\x53\xef"              # the ext4 superblock's magic
+    for opts, msg in ((["-o", "type=block", "-o", "size=1k"], "invalid size=1k"),
+                      (["-o", "type=block", "-o", "size=lots"], "invalid size=lots"),
+                      (["-o", "type=nfs"], "option type=nfs is not supported"),
+                      (["-o", "device=/dev/sda"], "option device=/dev/sda is not supported")):
+        r = fresh("volume", "create", *opts, "nope")
+        assert r.returncode == 1 and msg in r.stderr, r.stderr
+    assert volumes(fresh) == ["blk"]
+    assert fresh.out("volume", "rm", "blk") == "blk\n"
+    assert not os.path.exists(v["Mountpoint"])
+
+
+def test_block_volume(fresh, rootfs_tar, mode, tmp_path):
+    """A hyperv container mounts it as a disk of its own (ext4), writes
+    persist, :ro is a read-only disk, and a second VM is refused while one
+    holds it; a process container is refused (the host kernel would parse
+    what a VM wrote)."""
+    fresh.out("import", rootfs_tar, "busybox")
+    fresh.out("volume", "create", "-o", "type=block", "-o", "size=64m", "bv")
+    disk = os.path.join(fresh.root, "volumes", "bv", "_data")
+    before = os.stat(disk).st_mtime_ns
+    if mode == "process":
+        r = run(fresh, mode, "-v", "bv:/d", "busybox", "true")
+        assert r.returncode == 125
+        assert "volume bv is a block volume (type=block): only a hyperv container" in r.stderr
+        assert os.stat(disk).st_mtime_ns == before
+        assert fresh.out("ps", "-aq") == ""
+        return
+    r = run(fresh, mode, "-v", "bv:/d", "busybox", "sh", "-c",
+            "echo kept > /d/f && grep ' /d ' /proc/mounts")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[1:3] == ["/d", "ext4"] and " rw," in r.stdout
+    r = run(fresh, mode, "--mount", "source=bv,target=/e,readonly", "busybox", "sh", "-c",
+            "cat /e/f; touch /e/g")
+    assert r.returncode != 0 and r.stdout == "kept\n" and "Read-only file system" in r.stderr
+    cid = fresh.out("run", "-d", f"--isolation={mode}", "-v", "bv:/d", "busybox",
+                    "sleep", "600").strip()
+    try:
+        r = run(fresh, mode, "-v", "bv:/x", "busybox", "true")
+        assert r.returncode == 125
+        assert "block volume" in r.stderr and "in use by another hyperv container" in r.stderr
+        # cp while it runs: through the guest, which mounts the disk
+        r = fresh("cp", f"{cid}:/d/f", str(tmp_path / "f"), timeout=120)
+        assert r.returncode == 0 and (tmp_path / "f").read_text() == "kept\n", r.stderr
+    finally:
+        fresh.out("rm", "-f", cid)
+    # stopped: the host does not mount the disk, so cp says so
+    cid = fresh.out("create", f"--isolation={mode}", "-v", "bv:/d", "busybox", "true").strip()
+    r = fresh("cp", f"{cid}:/etc/hostname", str(tmp_path / "h"))
+    assert r.returncode == 1 and "has block volume bv on /d, which only its VM mounts" in r.stderr
+    fresh.out("rm", cid)
+    r = run(fresh, mode, "-v", "bv:/d", "busybox", "ls", "/d")
+    assert r.returncode == 0 and "f" in r.stdout.split(), r.stderr
