@@ -124,6 +124,10 @@ void api_exec_inspect(const struct api_req *req, struct api_resp *resp);
 void api_exec_resize(const struct api_req *req, struct api_resp *resp);
 void api_images_list(const struct api_req *req, struct api_resp *resp);
 void api_image_inspect(const struct api_req *req, struct api_resp *resp);
+void api_image_tag(const struct api_req *req, struct api_resp *resp);
+void api_image_history(const struct api_req *req, struct api_resp *resp);
+void api_image_delete(const struct api_req *req, struct api_resp *resp);
+void api_build(const struct api_req *req, struct api_resp *resp);
 
 struct api_serve_opts {
 	struct api_ctx ctx;

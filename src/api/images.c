@@ -1,4 +1,5 @@
-/* /images/json and /images/{name}/json: the store the isobox command uses. */
+/* The images of the store the isobox command uses: list, inspect, tag,
+ * history, remove; a build is refused with what to do instead. */
 #include "api/api.h"
 
 #include <string.h>
@@ -58,18 +59,85 @@ void api_images_list(const struct api_req *req, struct api_resp *resp)
 	resp->json = out;
 }
 
+/* An engine error about the image ref names: 404 when it is missing. */
+static void image_error(struct api_resp *resp, const char *ref, const struct err *err)
+{
+	if (strstr(err->msg, "not found") || strstr(err->msg, "No such image"))
+		api_error(resp, 404, "No such image: %s", ref);
+	else if (strstr(err->msg, "conflict"))
+		api_error(resp, 409, "%s", err->msg);
+	else
+		api_error_from(resp, err);
+}
+
 void api_image_inspect(const struct api_req *req, struct api_resp *resp)
 {
 	struct err err = { 0 };
 	json_t *img = NULL;
 
 	if (image_inspect(req->ctx->root, req->params[0], &img, &err) < 0) {
-		if (strstr(err.msg, "not found"))
-			api_error(resp, 404, "No such image: %s", req->params[0]);
-		else
-			api_error_from(resp, &err);
+		image_error(resp, req->params[0], &err);
 		return;
 	}
 	resp->status = 200;
 	resp->json = img;
+}
+
+/* POST /images/{name}/tag?repo=R&tag=T (T "latest" when missing): 201. */
+void api_image_tag(const struct api_req *req, struct api_resp *resp)
+{
+	const char *repo = req->query(req->query_ctx, "repo");
+	const char *tag = req->query(req->query_ctx, "tag");
+	_cleanup_free_ char *target = NULL;
+	struct err err = { 0 };
+
+	if (!repo || !*repo) {
+		api_error(resp, 400, "repository name must have at least one component");
+		return;
+	}
+	target = xasprintf("%s:%s", repo, tag && *tag ? tag : "latest");
+	if (image_tag(req->ctx->root, req->params[0], target, &err) < 0) {
+		image_error(resp, req->params[0], &err);
+		return;
+	}
+	resp->status = 201;
+}
+
+/* GET /images/{name}/history: docker's rows, newest first. */
+void api_image_history(const struct api_req *req, struct api_resp *resp)
+{
+	struct err err = { 0 };
+	json_t *rows = NULL;
+
+	if (image_history(req->ctx->root, req->params[0], &rows, &err) < 0) {
+		image_error(resp, req->params[0], &err);
+		return;
+	}
+	resp->status = 200;
+	resp->json = rows;
+}
+
+/* DELETE /images/{name}?force=: docker's [{"Untagged"}, {"Deleted"}] report;
+ * 409 while a container uses it (without force). */
+void api_image_delete(const struct api_req *req, struct api_resp *resp)
+{
+	struct err err = { 0 };
+	json_t *report = json_array();
+
+	if (image_rmi(req->ctx->root, req->params[0], api_query_bool(req, "force"), report,
+		      &err) < 0) {
+		json_decref(report);
+		image_error(resp, req->params[0], &err);
+		return;
+	}
+	resp->status = 200;
+	resp->json = report;
+}
+
+/* POST /build: isobox has no builder. */
+void api_build(const struct api_req *req, struct api_resp *resp)
+{
+	api_error(resp, 501, "isobox serve builds no images: build with docker or buildah "
+		  "elsewhere, then `docker save IMAGE | isobox load` (or push it to a registry "
+		  "and `isobox pull` it)");
 }

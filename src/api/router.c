@@ -48,6 +48,10 @@ static const struct route {
 	{ "DELETE", "/volumes/{}", api_volume_delete },
 	{ "GET", "/images/json", api_images_list },
 	{ "GET", "/images/{*}/json", api_image_inspect },
+	{ "GET", "/images/{*}/history", api_image_history },
+	{ "POST", "/images/{*}/tag", api_image_tag },
+	{ "DELETE", "/images/{*}", api_image_delete },
+	{ "POST", "/build", api_build },
 };
 
 #define MAX_SEGMENTS 64

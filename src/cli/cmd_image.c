@@ -365,24 +365,8 @@ static void print_report(json_t *report)
 static int rmi_one(struct cli *cli, const char *ref, bool force, struct err *err)
 {
 	_cleanup_json_ json_t *report = json_array();
-	_cleanup_free_ char *id = NULL;
-	_cleanup_free_ char *user = NULL;
-	unsigned flags = force ? IMAGE_RM_FORCE : 0;
-	int used;
 
-	if (image_resolve_id(cli->root, ref, &id, err) < 0)
-		return -1;
-	used = container_image_in_use(cli->root, id, &user, err);
-	if (used < 0)
-		return -1;
-	if (used && !force)
-		return err_set(err, "conflict: unable to remove repository reference \"%s\" "
-			       "(must force) - container %s is using its referenced image %.12s: "
-			       "remove the container first, or use 'isobox rmi -f'",
-			       ref, user ? user : "?", strchr(id, ':') + 1);
-	if (used)
-		flags |= IMAGE_RM_KEEP_DATA;
-	if (image_remove_ex(cli->root, ref, flags, report, err) < 0)
+	if (image_rmi(cli->root, ref, force, report, err) < 0)
 		return -1;
 	print_report(report);
 	return 0;

@@ -18,7 +18,9 @@ struct image {
 	size_t n_layers;
 };
 
-/* "busybox" -> "busybox:latest"; refuses malformed references. Caller frees. */
+/* "busybox" -> "busybox:latest", docker.io/library/busybox and
+ * docker.io/acme/app -> busybox and acme/app (docker's familiar names);
+ * refuses malformed references. Caller frees. */
 int image_ref_normalize(const char *ref, char **out, struct err *err);
 
 /* Find an image by name[:tag], full id, or unique id prefix (>= 4 hex digits).
@@ -76,6 +78,10 @@ enum image_remove_flags {
  * {"Untagged": "name:tag"} and {"Deleted": "sha256:..."} entries. */
 int image_remove_ex(const char *root, const char *ref, unsigned flags, json_t *report,
 		    struct err *err);
+/* docker rmi of one ref: refused while a container uses the image (docker's
+ * "conflict: ... must force" message), unless force, which then untags and
+ * keeps the image as <none>. report as image_remove_ex's. */
+int image_rmi(const char *root, const char *ref, bool force, json_t *report, struct err *err);
 /* The image ID ("sha256:<hex>", malloc'ed) that ref names. */
 int image_resolve_id(const char *root, const char *ref, char **id_out, struct err *err);
 

@@ -138,7 +138,10 @@ int image_ref_normalize(const char *ref, char **out, struct err *err)
 	if (strchr(ref, '@'))
 		return err_set(err, "invalid reference format '%s': digest references are "
 			       "not supported; use name:tag or the image ID", ref);
-	image_ref_split(ref, &name, &tag);
+	/* docker's familiar names: docker.io/library/busybox is busybox,
+	 * docker.io/acme/app is acme/app (the docker CLI sends the full ones) */
+	image_ref_split(!strncmp(ref, "docker.io/library/", 18) && ref[18] ? ref + 18
+			: !strncmp(ref, "docker.io/", 10) && ref[10] ? ref + 10 : ref, &name, &tag);
 	if (!ref_name_valid(name))
 		r = err_set(err, "invalid reference format '%s': %s", ref,
 			    has_upper(name) ? "repository name must be lowercase"

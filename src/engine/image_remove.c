@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "container.h"
 #include "digest.h"
 #include "image_store.h"
 #include "layer.h"
@@ -402,4 +403,25 @@ int image_prune(const char *root, bool all, bool (*in_use)(const char *id, void 
 			return -1;
 	}
 	return 0;
+}
+
+int image_rmi(const char *root, const char *ref, bool force, json_t *report, struct err *err)
+{
+	_cleanup_free_ char *id = NULL, *user = NULL;
+	unsigned flags = force ? IMAGE_RM_FORCE : 0;
+	int used;
+
+	if (image_resolve_id(root, ref, &id, err) < 0)
+		return -1;
+	used = container_image_in_use(root, id, &user, err);
+	if (used < 0)
+		return -1;
+	if (used && !force)
+		return err_set(err, "conflict: unable to remove repository reference \"%s\" "
+			       "(must force) - container %s is using its referenced image %.12s: "
+			       "remove the container first, or use 'isobox rmi -f'",
+			       ref, user ? user : "?", strchr(id, ':') + 1);
+	if (used)
+		flags |= IMAGE_RM_KEEP_DATA;
+	return image_remove_ex(root, ref, flags, report, err);
 }

@@ -447,3 +447,49 @@ def test_api_exec(api, isobox, mode):
         assert stopped.returncode == 1 and "is not running" in stopped.stderr
     finally:
         isobox("rm", "-f", name)
+
+
+@pytest.mark.process_only("the image store's operations: no container runs (one is "
+                          "created, never started)")
+def test_api_images_tag_history_rmi_and_build(api, isobox, tmp_path):
+    repo = "api-tag-" + uuid.uuid4().hex[:6] + "/bb"
+    name = "api-img-" + uuid.uuid4().hex[:6]
+    isobox("create", "--name", name, "busybox", "true", check=True)
+    try:
+        # a container uses busybox: no removal without force, docker's 409
+        status, _, body = api("DELETE", "/v1.50/images/busybox")
+        assert status == 409 and b"conflict" in body and b"must force" in body, body
+        assert isobox("image", "inspect", "busybox").returncode == 0
+    finally:
+        isobox("rm", name)
+    try:
+        r = api.docker("tag", "busybox", f"{repo}:v1")
+        assert r.returncode == 0, r.stderr
+        ids = {json.loads(isobox.out("image", "inspect", ref))[0]["Id"]
+               for ref in ("busybox", f"{repo}:v1")}
+        assert len(ids) == 1
+        got = api.docker("history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Size}}",
+                         f"{repo}:v1")
+        assert got.returncode == 0 and got.stdout.strip(), got.stderr
+        rows = json.loads(api("GET", f"/v1.50/images/{repo}:v1/history")[2])
+        assert [r["CreatedBy"] for r in rows] == [line.split("|")[0] for line in
+                                                  got.stdout.splitlines()]
+        assert rows[0]["Id"] == ids.pop() and f"{repo}:v1" in rows[0]["Tags"]
+        r = api.docker("rmi", f"{repo}:v1")
+        assert (r.returncode, r.stdout) == (0, f"Untagged: {repo}:v1\n"), r.stderr
+        assert isobox("image", "inspect", f"{repo}:v1").returncode != 0
+        assert isobox("image", "inspect", "busybox").returncode == 0
+    finally:
+        isobox("rmi", f"{repo}:v1")
+    missing = api.docker("rmi", "nosuch-" + name)
+    assert missing.returncode == 1 and "No such image" in missing.stderr
+    assert api("POST", "/v1.50/images/busybox/tag")[0] == 400       # no repo
+    assert api("GET", "/v1.50/images/nosuch-x/history")[0] == 404
+    # no builder: the legacy builder's POST /build gets the reason
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Dockerfile").write_text("FROM busybox\n")
+    env = dict(os.environ, DOCKER_HOST=f"unix://{api.sock}", DOCKER_BUILDKIT="0",
+               DOCKER_CONFIG=str(tmp_path))
+    b = subprocess.run([DOCKER, "build", "-t", "never", str(tmp_path / "ctx")],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert b.returncode == 1 and "isobox serve builds no images" in b.stderr, b.stderr

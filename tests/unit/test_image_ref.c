@@ -40,6 +40,10 @@ static void test_ref_good(void **state)
 	assert_ref("busybox", "busybox:latest");
 	assert_ref("busybox:1.36", "busybox:1.36");
 	assert_ref("library/busybox:latest", "library/busybox:latest");
+	/* docker's familiar names (the docker CLI sends the full ones) */
+	assert_ref("docker.io/library/busybox", "busybox:latest");
+	assert_ref("docker.io/acme/app:v1", "acme/app:v1");
+	assert_ref("docker.io:5000/app", "docker.io:5000/app:latest");
 	assert_ref("my-app_x.y__z--w", "my-app_x.y__z--w:latest");
 	assert_ref("localhost:5000/app", "localhost:5000/app:latest");
 	assert_ref("localhost:5000/app:v1", "localhost:5000/app:v1");

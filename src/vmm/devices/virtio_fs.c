@@ -209,8 +209,9 @@ void virtio_fs_serve(const struct kvm_vm *mem, struct fsd *s, int ctl_fd,
 }
 
 /* The cloned server: keeps only its five fds (3: the socket, 4-5: the kicks,
- * 6: the irqfd, 7: fail) and the status page, opens and confines itself to the share, says "R" (or "E"
- * and why) and serves until the VMM's end of the socket closes. */
+ * 6: the irqfd, 7: fail) and the interrupt status page, opens and confines
+ * itself to the share, says "R" (or "E" and why) and serves until the VMM's
+ * end of the socket closes. */
 static void __attribute__((noreturn)) server_main(struct virtio_fs *fs, int ctl,
 						  const struct virtio_fs_share *share,
 						  const struct kvm_vm *mem)
