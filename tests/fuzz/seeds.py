@@ -367,6 +367,8 @@ for i, v in enumerate([b"GET /_ping\n", b"HEAD /v1.24/_ping\n", b"GET /v1.99/ver
                        b"GET /containers/json\n{\"label\":{\"app=web\":true},\"isolation\":[\"hyperv\"]}",
                        b"GET /containers/json\n{\"id\":[\"0123\"],\"foo\":[\"x\"]}",
                        b"GET //containers//json\n[1,2]", b"POST /v1.x/containers/json\n{",
+                       b"DELETE /v1.50/images/a/b/c:1\n", b"POST /images/x/tag\n",
+                       b"GET /images/docker.io/library/x/history\n",
                        # regcomp's out-of-memory in a CI run: nested repetition
                        b"GET /containers/json\n{\"name\":[\"^/" + b"+" * 112 + b"\"]}",
                        b"GET /containers/json\n{\"name\":[\"" + b"(" * 40 + b"a" + b")+" * 40 + b"$\"]}"]):
