@@ -59,13 +59,16 @@ void api_images_list(const struct api_req *req, struct api_resp *resp)
 	resp->json = out;
 }
 
-/* An engine error about the image ref names: 404 when it is missing. */
+/* An engine error about the image ref names: 404 when it is missing, 409 a
+ * conflict, 400 a malformed reference. */
 static void image_error(struct api_resp *resp, const char *ref, const struct err *err)
 {
 	if (strstr(err->msg, "not found") || strstr(err->msg, "No such image"))
 		api_error(resp, 404, "No such image: %s", ref);
 	else if (strstr(err->msg, "conflict"))
 		api_error(resp, 409, "%s", err->msg);
+	else if (strstr(err->msg, "invalid reference format"))
+		api_error(resp, 400, "%s", err->msg);
 	else
 		api_error_from(resp, err);
 }

@@ -375,7 +375,8 @@ static int specs_apply(const char *root, const struct run_opts *o, const struct 
 		if (m->from_mount || (m->type == MOUNT_VOLUME && !m->source))
 			continue;
 		json_array_append_new(p->binds, json_string(o->volumes.v[i]));
-		if ((m->type == MOUNT_BIND ? bind_use(m, p, err) : volume_use(root, img, m, hyperv, p, err)) < 0)
+		if ((m->type == MOUNT_BIND ? bind_use(m, p, err)
+					   : volume_use(root, img, m, hyperv, p, err)) < 0)
 			return -1;
 	}
 	for (i = 0; i < n; i++) {

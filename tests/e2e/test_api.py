@@ -484,6 +484,7 @@ def test_api_images_tag_history_rmi_and_build(api, isobox, tmp_path):
     missing = api.docker("rmi", "nosuch-" + name)
     assert missing.returncode == 1 and "No such image" in missing.stderr
     assert api("POST", "/v1.50/images/busybox/tag")[0] == 400       # no repo
+    assert api("POST", "/v1.50/images/busybox/tag?repo=Bad")[0] == 400
     assert api("GET", "/v1.50/images/nosuch-x/history")[0] == 404
     # no builder: the legacy builder's POST /build gets the reason
     (tmp_path / "ctx").mkdir()
