@@ -405,6 +405,28 @@ int image_prune(const char *root, bool all, bool (*in_use)(const char *id, void 
 	return 0;
 }
 
+/* Whether ref is one of the image's tags and not its only one: removing it
+ * leaves the image named, so a container using it is no conflict (docker's
+ * isSingleReference). */
+static bool one_of_several_tags(const char *root, const char *ref)
+{
+	_cleanup_json_ json_t *img = NULL;
+	_cleanup_free_ char *norm = NULL;
+	json_t *tags, *t;
+	size_t i;
+
+	if (image_ref_normalize(ref, &norm, &(struct err){ 0 }) < 0 ||
+	    image_inspect(root, ref, &img, &(struct err){ 0 }) < 0)
+		return false;
+	tags = json_object_get(img, "RepoTags");
+	if (json_array_size(tags) < 2)
+		return false;
+	json_array_foreach(tags, i, t)
+		if (!strcmp(json_string_value(t) ?: "", norm))
+			return true;
+	return false;
+}
+
 int image_rmi(const char *root, const char *ref, bool force, json_t *report, struct err *err)
 {
 	_cleanup_free_ char *id = NULL, *user = NULL;
@@ -416,7 +438,7 @@ int image_rmi(const char *root, const char *ref, bool force, json_t *report, str
 	used = container_image_in_use(root, id, &user, err);
 	if (used < 0)
 		return -1;
-	if (used && !force)
+	if (used && !force && !one_of_several_tags(root, ref))
 		return err_set(err, "conflict: unable to remove repository reference \"%s\" "
 			       "(must force) - container %s is using its referenced image %.12s: "
 			       "remove the container first, or use 'isobox rmi -f'",

@@ -102,6 +102,20 @@ def test_rmi_refused_while_in_use(fresh, rootfs_tar):
     assert store_files(fresh.root) == []
 
 
+def test_rmi_of_one_of_several_tags_while_in_use(fresh, rootfs_tar):
+    """docker's rule: a tag that is not the image's last reference is
+    untagged even while a container uses the image; the last one is refused."""
+    fresh("import", rootfs_tar, "used", check=True)
+    fresh("tag", "used", "other:v1", check=True)
+    cid = fresh.out("create", "used", "true").strip()
+    r = fresh("rmi", "other:v1")
+    assert (r.returncode, r.stdout) == (0, "Untagged: other:v1\n"), r.stderr
+    r = fresh("rmi", "used")
+    assert r.returncode != 0 and "conflict: unable to remove repository reference" in r.stderr
+    assert "used" in fresh.out("images")
+    fresh("rm", cid, check=True)
+
+
 def test_rmi_f_keeps_running_container_working(fresh, rootfs_tar):
     fresh("import", rootfs_tar, "forced", check=True)
     cid = fresh.out("create", "forced", "echo", "still-here").strip()
