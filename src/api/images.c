@@ -73,17 +73,25 @@ static void image_error(struct api_resp *resp, const char *ref, const struct err
 		api_error_from(resp, err);
 }
 
-void api_image_inspect(const struct api_req *req, struct api_resp *resp)
+/* A JSON document about the image the path names (inspect, history). */
+static void image_json(const struct api_req *req, struct api_resp *resp,
+		       int (*get)(const char *root, const char *ref, json_t **out,
+				  struct err *err))
 {
 	struct err err = { 0 };
-	json_t *img = NULL;
+	json_t *out = NULL;
 
-	if (image_inspect(req->ctx->root, req->params[0], &img, &err) < 0) {
+	if (get(req->ctx->root, req->params[0], &out, &err) < 0) {
 		image_error(resp, req->params[0], &err);
 		return;
 	}
 	resp->status = 200;
-	resp->json = img;
+	resp->json = out;
+}
+
+void api_image_inspect(const struct api_req *req, struct api_resp *resp)
+{
+	image_json(req, resp, image_inspect);
 }
 
 /* POST /images/{name}/tag?repo=R&tag=T (T "latest" when missing): 201. */
@@ -109,15 +117,7 @@ void api_image_tag(const struct api_req *req, struct api_resp *resp)
 /* GET /images/{name}/history: docker's rows, newest first. */
 void api_image_history(const struct api_req *req, struct api_resp *resp)
 {
-	struct err err = { 0 };
-	json_t *rows = NULL;
-
-	if (image_history(req->ctx->root, req->params[0], &rows, &err) < 0) {
-		image_error(resp, req->params[0], &err);
-		return;
-	}
-	resp->status = 200;
-	resp->json = rows;
+	image_json(req, resp, image_history);
 }
 
 /* DELETE /images/{name}?force=: docker's [{"Untagged"}, {"Deleted"}] report;
