@@ -30,11 +30,17 @@ struct api_req {
 	unsigned version;                 /* the minor of 1.x the client asked for */
 	char *params[API_MAX_PARAMS];     /* the route's {captures}, decoded */
 	size_t n_params;
-	/* A query argument's value, or NULL. */
+	/* A query argument's value, or NULL; query_all: every value of a key
+	 * given more than once (?names=a&names=b), at most max, the count. */
 	const char *(*query)(void *query_ctx, const char *key);
+	size_t (*query_all)(void *query_ctx, const char *key, const char **out, size_t max);
 	void *query_ctx;
 	const char *body;
 	size_t body_len;
+	/* A route whose body is a file (an image archive, a tar for cp): the
+	 * body spooled to an unlinked file, at its start (body NULL); else -1. */
+	bool body_to_file;
+	int body_fd;
 };
 
 struct api_resp {
@@ -65,6 +71,10 @@ void api_error(struct api_resp *resp, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* An engine error as docker answers it: "No such ..." 404, else 500. */
 void api_error_from(struct api_resp *resp, const struct err *err);
+/* An engine error about the image ref names, as docker answers it: 404 "No
+ * such image: REF" when it is missing, 409 a conflict, 400 a malformed
+ * reference, else as api_error_from. */
+void api_image_error(struct api_resp *resp, const char *ref, const struct err *err);
 /* A query argument as docker's boolean ("1", "true", "True"). */
 bool api_query_bool(const struct api_req *req, const char *key);
 
@@ -127,7 +137,12 @@ void api_image_inspect(const struct api_req *req, struct api_resp *resp);
 void api_image_tag(const struct api_req *req, struct api_resp *resp);
 void api_image_history(const struct api_req *req, struct api_resp *resp);
 void api_image_delete(const struct api_req *req, struct api_resp *resp);
+void api_images_prune(const struct api_req *req, struct api_resp *resp);
 void api_build(const struct api_req *req, struct api_resp *resp);
+void api_image_create(const struct api_req *req, struct api_resp *resp);
+void api_image_push(const struct api_req *req, struct api_resp *resp);
+void api_images_save(const struct api_req *req, struct api_resp *resp);
+void api_images_load(const struct api_req *req, struct api_resp *resp);
 
 struct api_serve_opts {
 	struct api_ctx ctx;

@@ -193,12 +193,8 @@ static void exec_upgraded(void *cls, int sock, void *urh, const char *extra, siz
 	struct err err = { 0 };
 	struct api_session *s;
 
-	const char *base[API_SELF_ARGS];
-	size_t i, n = api_self_argv(es->ctx, base);
-
 	api_conn_take(&x->conn, sock, urh, extra, len);
-	for (i = 0; i < n; i++)
-		strv_push(&argv, base[i]);
+	api_self_argv(es->ctx, &argv);
 	exec_argv(x, false, &argv);
 	free(es);
 	s = api_session_spawn(strv_get(&argv), &x->conn, exec_exited, exec_closed, x, &err);

@@ -1,9 +1,11 @@
 /* The images of the store the isobox command uses: list, inspect, tag,
- * history, remove; a build is refused with what to do instead. */
+ * history, remove, prune; a build is refused with what to do instead
+ * (pull, push, save, load: image_transfer.c). */
 #include "api/api.h"
 
 #include <string.h>
 
+#include "engine/container.h"
 #include "engine/image.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -59,9 +61,7 @@ void api_images_list(const struct api_req *req, struct api_resp *resp)
 	resp->json = out;
 }
 
-/* An engine error about the image ref names: 404 when it is missing, 409 a
- * conflict, 400 a malformed reference. */
-static void image_error(struct api_resp *resp, const char *ref, const struct err *err)
+void api_image_error(struct api_resp *resp, const char *ref, const struct err *err)
 {
 	if (strstr(err->msg, "not found") || strstr(err->msg, "No such image"))
 		api_error(resp, 404, "No such image: %s", ref);
@@ -82,7 +82,7 @@ static void image_json(const struct api_req *req, struct api_resp *resp,
 	json_t *out = NULL;
 
 	if (get(req->ctx->root, req->params[0], &out, &err) < 0) {
-		image_error(resp, req->params[0], &err);
+		api_image_error(resp, req->params[0], &err);
 		return;
 	}
 	resp->status = 200;
@@ -108,7 +108,7 @@ void api_image_tag(const struct api_req *req, struct api_resp *resp)
 	}
 	target = xasprintf("%s:%s", repo, tag && *tag ? tag : "latest");
 	if (image_tag(req->ctx->root, req->params[0], target, &err) < 0) {
-		image_error(resp, req->params[0], &err);
+		api_image_error(resp, req->params[0], &err);
 		return;
 	}
 	resp->status = 201;
@@ -130,11 +130,65 @@ void api_image_delete(const struct api_req *req, struct api_resp *resp)
 	if (image_rmi(req->ctx->root, req->params[0], api_query_bool(req, "force"), report,
 		      &err) < 0) {
 		json_decref(report);
-		image_error(resp, req->params[0], &err);
+		api_image_error(resp, req->params[0], &err);
 		return;
 	}
 	resp->status = 200;
 	resp->json = report;
+}
+
+/* ?filters= of an image prune: {"dangling": ["false"]} (docker image prune
+ * -a) prunes every unused image; without it, untagged ones. Other keys: 400,
+ * as the command refuses --filter. */
+static int prune_filters(const char *text, bool *all, struct api_resp *resp)
+{
+	_cleanup_json_ json_t *f = text && *text ? json_loads(text, 0, NULL) : json_object();
+	const char *key, *value;
+	json_t *v, *one;
+	size_t i;
+
+	if (!json_is_object(f)) {
+		api_error(resp, 400, "invalid filter: %s", text);
+		return -1;
+	}
+	json_object_foreach(f, key, v) {
+		if (strcmp(key, "dangling")) {
+			api_error(resp, 400, "isobox prunes images by the dangling filter only, "
+				  "not '%s'", key);
+			return -1;
+		}
+		if (json_is_array(v)) {
+			json_array_foreach(v, i, one)
+				if ((value = json_string_value(one)))
+					*all = *all || !strcmp(value, "false") || !strcmp(value, "0");
+		} else if (json_is_object(v)) {
+			json_object_foreach(v, value, one)
+				*all = *all || !strcmp(value, "false") || !strcmp(value, "0");
+		}
+	}
+	return 0;
+}
+
+/* POST /images/prune: {"ImagesDeleted": [...] or null, "SpaceReclaimed"}. */
+void api_images_prune(const struct api_req *req, struct api_resp *resp)
+{
+	json_t *report = json_array();
+	unsigned long long reclaimed = 0;
+	struct err err = { 0 };
+	bool all = false;
+
+	if (prune_filters(req->query(req->query_ctx, "filters"), &all, resp) < 0 ||
+	    image_prune(req->ctx->root, all, container_image_in_use_cb, (void *)req->ctx->root,
+			report, &reclaimed, &err) < 0) {
+		if (err.kind)
+			api_error_from(resp, &err);
+		json_decref(report);
+		return;
+	}
+	resp->status = 200;
+	resp->json = json_pack("{s:o, s:I}", "ImagesDeleted",
+			       json_array_size(report) ? report : (json_decref(report), json_null()),
+			       "SpaceReclaimed", (json_int_t)reclaimed);
 }
 
 /* POST /build: isobox has no builder. */

@@ -24,6 +24,7 @@
 #include "engine/container.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strv.h"
 
 #define ATTACH_MAX 256
 #define POLL_MS 50
@@ -208,19 +209,19 @@ static void start_closed(void *cls)
 static int start_attached(const struct api_req *req, const char *id, struct attach *a,
 			  struct err *err)
 {
-	const char *argv[API_SELF_ARGS + 4];
-	size_t n = api_self_argv(req->ctx, argv);
+	struct strv argv = { 0 };
 	struct api_session *s;
 	char said[512];
 	long waited;
 
-	argv[n++] = "start";
-	argv[n++] = "-a";
+	api_self_argv(req->ctx, &argv);
+	strv_push(&argv, "start");
+	strv_push(&argv, "-a");
 	if (a->conn.want_stdin)
-		argv[n++] = "-i";
-	argv[n++] = id;
-	argv[n] = NULL;
-	s = api_session_spawn(argv, &a->conn, start_exited, start_closed, a, err);
+		strv_push(&argv, "-i");
+	strv_push(&argv, id);
+	s = api_session_spawn(strv_get(&argv), &a->conn, start_exited, start_closed, a, err);
+	strv_free(&argv);
 	if (!s) {
 		attach_free(a);
 		return -1;

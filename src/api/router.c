@@ -13,45 +13,52 @@
 static const struct route {
 	const char *method, *pattern;
 	api_handler handler;
+	bool body_to_file;               /* api_req.body_to_file */
 } routes[] = {
-	{ "GET", "/_ping", api_ping },
-	{ "HEAD", "/_ping", api_ping },
-	{ "GET", "/version", api_version },
-	{ "GET", "/info", api_info },
-	{ "GET", "/containers/json", api_containers_list },
-	{ "GET", "/containers/{}/json", api_container_inspect },
-	{ "POST", "/containers/create", api_container_create },
-	{ "POST", "/containers/{}/start", api_container_start },
-	{ "POST", "/containers/{}/stop", api_container_stop },
-	{ "POST", "/containers/{}/kill", api_container_kill },
-	{ "POST", "/containers/{}/restart", api_container_restart },
-	{ "POST", "/containers/{}/wait", api_container_wait },
-	{ "POST", "/containers/{}/attach", api_container_attach },
-	{ "POST", "/containers/{}/resize", api_container_resize },
-	{ "GET", "/containers/{}/logs", api_container_logs },
-	{ "DELETE", "/containers/{}", api_container_delete },
-	{ "POST", "/containers/{}/exec", api_exec_create },
-	{ "POST", "/exec/{}/start", api_exec_start },
-	{ "GET", "/exec/{}/json", api_exec_inspect },
-	{ "POST", "/exec/{}/resize", api_exec_resize },
-	{ "GET", "/networks", api_networks_list },
-	{ "POST", "/networks/create", api_network_create },
-	{ "POST", "/networks/prune", api_networks_prune },
-	{ "GET", "/networks/{}", api_network_inspect },
-	{ "DELETE", "/networks/{}", api_network_delete },
-	{ "POST", "/networks/{}/connect", api_network_connect },
-	{ "POST", "/networks/{}/disconnect", api_network_disconnect },
-	{ "GET", "/volumes", api_volumes_list },
-	{ "POST", "/volumes/create", api_volume_create },
-	{ "POST", "/volumes/prune", api_volumes_prune },
-	{ "GET", "/volumes/{}", api_volume_inspect },
-	{ "DELETE", "/volumes/{}", api_volume_delete },
-	{ "GET", "/images/json", api_images_list },
-	{ "GET", "/images/{*}/json", api_image_inspect },
-	{ "GET", "/images/{*}/history", api_image_history },
-	{ "POST", "/images/{*}/tag", api_image_tag },
-	{ "DELETE", "/images/{*}", api_image_delete },
-	{ "POST", "/build", api_build },
+	{ "GET", "/_ping", api_ping, false },
+	{ "HEAD", "/_ping", api_ping, false },
+	{ "GET", "/version", api_version, false },
+	{ "GET", "/info", api_info, false },
+	{ "GET", "/containers/json", api_containers_list, false },
+	{ "GET", "/containers/{}/json", api_container_inspect, false },
+	{ "POST", "/containers/create", api_container_create, false },
+	{ "POST", "/containers/{}/start", api_container_start, false },
+	{ "POST", "/containers/{}/stop", api_container_stop, false },
+	{ "POST", "/containers/{}/kill", api_container_kill, false },
+	{ "POST", "/containers/{}/restart", api_container_restart, false },
+	{ "POST", "/containers/{}/wait", api_container_wait, false },
+	{ "POST", "/containers/{}/attach", api_container_attach, false },
+	{ "POST", "/containers/{}/resize", api_container_resize, false },
+	{ "GET", "/containers/{}/logs", api_container_logs, false },
+	{ "DELETE", "/containers/{}", api_container_delete, false },
+	{ "POST", "/containers/{}/exec", api_exec_create, false },
+	{ "POST", "/exec/{}/start", api_exec_start, false },
+	{ "GET", "/exec/{}/json", api_exec_inspect, false },
+	{ "POST", "/exec/{}/resize", api_exec_resize, false },
+	{ "GET", "/networks", api_networks_list, false },
+	{ "POST", "/networks/create", api_network_create, false },
+	{ "POST", "/networks/prune", api_networks_prune, false },
+	{ "GET", "/networks/{}", api_network_inspect, false },
+	{ "DELETE", "/networks/{}", api_network_delete, false },
+	{ "POST", "/networks/{}/connect", api_network_connect, false },
+	{ "POST", "/networks/{}/disconnect", api_network_disconnect, false },
+	{ "GET", "/volumes", api_volumes_list, false },
+	{ "POST", "/volumes/create", api_volume_create, false },
+	{ "POST", "/volumes/prune", api_volumes_prune, false },
+	{ "GET", "/volumes/{}", api_volume_inspect, false },
+	{ "DELETE", "/volumes/{}", api_volume_delete, false },
+	{ "GET", "/images/json", api_images_list, false },
+	{ "GET", "/images/{*}/json", api_image_inspect, false },
+	{ "GET", "/images/{*}/history", api_image_history, false },
+	{ "POST", "/images/{*}/tag", api_image_tag, false },
+	{ "DELETE", "/images/{*}", api_image_delete, false },
+	{ "POST", "/build", api_build, false },
+	{ "POST", "/images/create", api_image_create, true },
+	{ "POST", "/images/load", api_images_load, true },
+	{ "POST", "/images/prune", api_images_prune, false },
+	{ "GET", "/images/get", api_images_save, false },
+	{ "GET", "/images/{*}/get", api_images_save, false },
+	{ "POST", "/images/{*}/push", api_image_push, false },
 };
 
 #define MAX_SEGMENTS 64
@@ -167,8 +174,10 @@ api_handler api_route(const char *method, const char *url, struct api_req *req,
 	for (i = 0; n > 0 && i < sizeof(routes) / sizeof(routes[0]); i++) {
 		if (strcmp(routes[i].method, method))
 			continue;
-		if (match(routes[i].pattern, seg, n, req))
+		if (match(routes[i].pattern, seg, n, req)) {
+			req->body_to_file = routes[i].body_to_file;
 			return routes[i].handler;
+		}
 		api_req_free(req);
 	}
 	api_error(resp, 404, "page not found");

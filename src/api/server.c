@@ -22,16 +22,55 @@
 
 #define BODY_MAX (16u << 20)      /* a request body (create's JSON, ...) */
 
-/* One request's body as it arrives. */
+/* One request: routed when its headers came, its body as it arrives (in
+ * memory, or spooled to a file for a route that takes an archive). */
 struct upload {
+	struct api_req req;
+	struct api_resp resp;            /* the router's refusal, if any */
+	api_handler handler;
 	char *data;
 	size_t len;
-	bool too_big;
+	bool too_big, spool_failed;
 };
 
 static const char *query_get(void *ctx, const char *key)
 {
 	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
+}
+
+struct query_values {
+	const char *key;
+	const char **out;
+	size_t max, n;
+};
+
+static enum MHD_Result query_value(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct query_values *q = cls;
+
+	if (value && !strcmp(key, q->key) && q->n < q->max)
+		q->out[q->n++] = value;
+	return MHD_YES;
+}
+
+static size_t query_get_all(void *ctx, const char *key, const char **out, size_t max)
+{
+	struct query_values q = { key, out, max, 0 };
+
+	MHD_get_connection_values(ctx, MHD_GET_ARGUMENT_KIND, query_value, &q);
+	return q.n;
+}
+
+/* An unlinked file in the store for a spooled body. */
+static int spool_open(const char *root)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/tmp", root);
+	struct err ignore = { 0 };
+
+	if (mkdir_p(dir, 0700, &ignore) < 0)
+		return -1;
+	return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 }
 
 static void headers_add(struct MHD_Response *r, const char *content_type)
@@ -167,17 +206,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	const struct api_ctx *ctx = cls;
 	struct upload *up = *con_cls;
-	struct api_req req = { .ctx = ctx, .query = query_get, .query_ctx = conn };
-	struct api_resp resp = { 0 };
-	api_handler h;
 	enum MHD_Result ret;
 
 	if (!up) {                       /* the headers: the body, if any, comes next */
 		*con_cls = up = calloc(1, sizeof(*up));
-		return up ? MHD_YES : MHD_NO;
+		if (!up)
+			return MHD_NO;
+		up->req = (struct api_req){ .ctx = ctx, .query = query_get,
+					    .query_all = query_get_all, .query_ctx = conn,
+					    .body_fd = -1 };
+		up->handler = api_route(method, url, &up->req, &up->resp);
+		if (up->handler && up->req.body_to_file) {
+			up->req.body_fd = spool_open(ctx->root);
+			up->spool_failed = up->req.body_fd < 0;
+		}
+		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (up->len + *upload_data_size > BODY_MAX) {
+		if (up->req.body_fd >= 0) {
+			if (write_all(up->req.body_fd, upload_data, *upload_data_size) < 0)
+				up->spool_failed = true;
+		} else if (up->len + *upload_data_size > BODY_MAX) {
 			up->too_big = true;
 		} else if (!up->too_big) {
 			up->data = realloc(up->data, up->len + *upload_data_size + 1);
@@ -191,22 +240,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (up->too_big) {
-		api_error(&resp, 413, "the request body is larger than %u bytes", BODY_MAX);
-	} else {
-		req.body = up->data;
-		req.body_len = up->len;
-		h = api_route(method, url, &req, &resp);
-		if (h)
-			h(&req, &resp);
-		api_req_free(&req);
+		api_error(&up->resp, 413, "the request body is larger than %u bytes", BODY_MAX);
+	} else if (up->spool_failed) {
+		api_error(&up->resp, 500, "cannot keep the request body in %s/tmp: %s", ctx->root,
+			  strerror(errno));
+	} else if (up->handler) {
+		up->req.body = up->data;
+		up->req.body_len = up->len;
+		if (up->req.body_fd >= 0)
+			lseek(up->req.body_fd, 0, SEEK_SET);
+		up->handler(&up->req, &up->resp);
 	}
 	if (getenv("ISOBOX_API_DEBUG"))
-		fprintf(stderr, "isobox serve: %s %s -> %u\n", method, url, resp.status);
-	ret = respond(conn, &resp);
-	json_decref(resp.json);
-	free(resp.text);
-	if (resp.reader_free)            /* not handed to MHD */
-		resp.reader_free(resp.reader_cls);
+		fprintf(stderr, "isobox serve: %s %s -> %u\n", method, url, up->resp.status);
+	ret = respond(conn, &up->resp);
+	json_decref(up->resp.json);
+	free(up->resp.text);
+	if (up->resp.reader_free)        /* not handed to MHD */
+		up->resp.reader_free(up->resp.reader_cls);
+	up->resp = (struct api_resp){ 0 };
 	return ret;
 }
 
@@ -215,8 +267,14 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct upload *up = *con_cls;
 
-	if (up)
+	if (up) {
+		api_req_free(&up->req);
+		if (up->req.body_fd >= 0)
+			close(up->req.body_fd);
+		json_decref(up->resp.json);
+		free(up->resp.text);
 		free(up->data);
+	}
 	free(up);
 	*con_cls = NULL;
 }

@@ -18,31 +18,38 @@
 #include "util/fs.h"
 #include "util/strv.h"
 
-size_t api_self_argv(const struct api_ctx *ctx, const char *argv[API_SELF_ARGS])
+void api_self_argv(const struct api_ctx *ctx, struct strv *argv)
 {
-	size_t n = 0;
-
-	argv[n++] = "isobox";
-	argv[n++] = "--root";
-	argv[n++] = ctx->root;
+	strv_push(argv, "isobox");
+	strv_push(argv, "--root");
+	strv_push(argv, ctx->root);
 	if (ctx->config) {
-		argv[n++] = "--config";
-		argv[n++] = ctx->config;
+		strv_push(argv, "--config");
+		strv_push(argv, ctx->config);
 	}
 	if (ctx->default_isolation) {
-		argv[n++] = "--default-isolation";
-		argv[n++] = ctx->default_isolation;
+		strv_push(argv, "--default-isolation");
+		strv_push(argv, ctx->default_isolation);
 	}
-	return n;
 }
 
 /* stdio from io[] (-1: /dev/null); the child's pid, or -1. */
 pid_t api_self_spawn(const char *const *argv, const int io[3], struct err *err)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
 	pid_t pid;
 	int i, r;
 
+	/* The server's threads block SIGTERM, SIGINT and SIGPIPE (api_serve):
+	 * a child starts with none blocked and every handler at its default. */
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	posix_spawn_file_actions_init(&fa);
 	for (i = 0; i < 3; i++) {
 		if (io[i] >= 0)
@@ -50,8 +57,9 @@ pid_t api_self_spawn(const char *const *argv, const int io[3], struct err *err)
 		else
 			posix_spawn_file_actions_addopen(&fa, i, "/dev/null", O_RDWR, 0);
 	}
-	r = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, (char *const *)argv, environ);
+	r = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
 	return r ? err_sys(err, r, "run isobox") : pid;
 }
 
@@ -64,19 +72,31 @@ int api_child_wait(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int api_child_end(pid_t pid, int err_fd, struct err *err)
+{
+	char text[sizeof(err->msg)];
+	ssize_t len = read_full(err_fd, text, sizeof(text) - 1);
+	int code;
+
+	read_to_end(err_fd);                /* more than a message: the child goes on */
+	code = api_child_wait(pid);
+	if (code == 0)
+		return 0;
+	text[len > 0 ? len : 0] = 0;
+	text[strcspn(text, "\n")] = 0;
+	err_set(err, "%s", !strncmp(text, "isobox: ", 8) ? text + 8 :
+			   *text ? text : "isobox failed");
+	return code;
+}
+
 /* `isobox ARGS...` to the end; what it said on stderr, first line, in err. */
 int api_self_run(const struct api_ctx *ctx, const char *const *args, struct err *err)
 {
-	const char *base[API_SELF_ARGS];
-	size_t i, n = api_self_argv(ctx, base);
 	struct strv argv = { 0 };
-	char text[sizeof(err->msg)];
 	int errp[2], code;
-	ssize_t len;
 	pid_t pid;
 
-	for (i = 0; i < n; i++)
-		strv_push(&argv, base[i]);
+	api_self_argv(ctx, &argv);
 	while (*args)
 		strv_push(&argv, *args++);
 	if (pipe2(errp, O_CLOEXEC) < 0) {
@@ -90,15 +110,9 @@ int api_self_run(const struct api_ctx *ctx, const char *const *args, struct err 
 		close(errp[0]);
 		return -1;
 	}
-	len = read_full(errp[0], text, sizeof(text) - 1);
+	code = api_child_end(pid, errp[0], err);
 	close(errp[0]);
-	code = api_child_wait(pid);
-	if (code == 0)
-		return 0;
-	text[len > 0 ? len : 0] = 0;
-	text[strcspn(text, "\n")] = 0;
-	return err_set(err, "%s", !strncmp(text, "isobox: ", 8) ? text + 8 :
-				  *text ? text : "isobox failed");
+	return code == 0 ? 0 : -1;
 }
 
 void api_conn_take(struct api_conn *c, int sock, void *urh, const char *extra, size_t len)

@@ -13,16 +13,33 @@
 
 #include "api/api.h"
 
-#define API_SELF_ARGS 16
-
-/* "isobox --root ROOT [--config C] [--default-isolation D]": the count. */
-size_t api_self_argv(const struct api_ctx *ctx, const char *argv[API_SELF_ARGS]);
+struct strv;
+/* "isobox --root ROOT [--config C] [--default-isolation D]" onto argv. */
+void api_self_argv(const struct api_ctx *ctx, struct strv *argv);
 /* argv with stdio io[] (-1: /dev/null); the child's pid, or -1. */
 pid_t api_self_spawn(const char *const *argv, const int io[3], struct err *err);
 /* Its exit code (128 + N for a signal). */
 int api_child_wait(pid_t pid);
+/* Its exit code once err_fd (its stderr) is read to the end; on a failure
+ * the first line it said in err ("isobox: " dropped). */
+int api_child_end(pid_t pid, int err_fd, struct err *err);
 /* `isobox ARGS...` to its end; the first line it said on stderr in err. */
 int api_self_run(const struct api_ctx *ctx, const char *const *args, struct err *err);
+
+/* A response body that is `isobox ARGS...`'s stdout (pull's and push's JSON
+ * messages, save's tar, load's and import's lines), stdin from in_fd (-1:
+ * /dev/null). The first output is awaited here: a child that fails before
+ * it answers with docker's status and message (404 for what is missing,
+ * else 500); after it, with docker's {"errorDetail"} message in a JSON
+ * stream, or a cut-off body in a tar. A client that leaves stops the child. */
+enum api_child_body {
+	API_BODY_RAW,            /* the bytes as they are (a tar) */
+	API_BODY_JSON,           /* docker's JSON messages already */
+	API_BODY_STREAM_LINES,   /* each line a {"stream": "LINE\n"} (load) */
+	API_BODY_STATUS_LINES,   /* each line a {"status": "LINE"} (import) */
+};
+void api_child_body(const struct api_ctx *ctx, const char *const *args, int in_fd,
+		    enum api_child_body kind, struct api_resp *resp);
 
 /* A hijacked connection (api_resp.on_upgrade's). */
 struct api_conn {

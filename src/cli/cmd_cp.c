@@ -238,7 +238,8 @@ static int copy_out(struct container *c, struct cp_args *a, const char *dest)
 		return cp_fail(a->ctr_name, err.msg, &err);
 	}
 	a->src_dir = type == 'd';
-	out_extract(abs, a, NULL, data[0], &err);
+	if (out_extract(abs, a, NULL, data[0], &err) == 0)
+		read_to_end(data[0]); /* libarchive stops at the end marker */
 	close(data[0]);
 	if (err.kind) {
 		struct err ignore = { 0 };
@@ -401,6 +402,8 @@ static int copy_out_vm(const struct container *c, struct cp_args *a, const char 
 	} else {
 		out_extract(abs, a, name, data[0], &err);
 	}
+	if (!err.kind)
+		read_to_end(data[0]); /* libarchive stops at the end marker */
 	close(data[0]);
 	if (vm_cp_wait(&job, &code, err.kind ? &ignore : &err) < 0 && !err.kind)
 		return vm_fail(a, a->src, code, &err);

@@ -416,37 +416,6 @@ int cmd_load(struct cli *cli, int argc, char **argv)
 
 /* ---- image prune ---- */
 
-struct prune_ctx {
-	const char *root;
-	int failed;
-};
-
-static bool prune_in_use(const char *id, void *data)
-{
-	struct prune_ctx *ctx = data;
-	_cleanup_free_ char *user = NULL;
-	struct err err = { 0 };
-	int r = container_image_in_use(ctx->root, id, &user, &err);
-
-	if (r < 0)
-		ctx->failed = 1;
-	return r != 0;  /* when unsure, keep it */
-}
-
-/* docker's units.HumanSize: decimal units, 4 significant digits. */
-static void human_size(unsigned long long n, char *buf, size_t len)
-{
-	static const char *units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
-	double v = (double)n;
-	int u = 0;
-
-	while (v >= 1000 && u < 5) {
-		v /= 1000;
-		u++;
-	}
-	snprintf(buf, len, "%.4g%s", v, units[u]);
-}
-
 static bool confirm(const char *warning)
 {
 	char line[16] = "";
@@ -468,7 +437,6 @@ int image_cmd_prune(struct cli *cli, const char *cmd, int argc, char **argv)
 		{ 0 },
 	};
 	_cleanup_json_ json_t *report = json_array();
-	struct prune_ctx ctx = { .root = cli->root };
 	unsigned long long reclaimed = 0;
 	bool all = false, force = false;
 	struct err err = { 0 };
@@ -498,7 +466,8 @@ int image_cmd_prune(struct cli *cli, const char *cmd, int argc, char **argv)
 				     "container associated to them."
 				   : "This will remove all dangling images."))
 		return 0;
-	if (image_prune(cli->root, all, prune_in_use, &ctx, report, &reclaimed, &err) < 0)
+	if (image_prune(cli->root, all, container_image_in_use_cb, (void *)cli->root, report,
+			&reclaimed, &err) < 0)
 		return cli_fail(&err);
 	if (json_array_size(report))
 		printf("Deleted Images:\n");
@@ -508,7 +477,7 @@ int image_cmd_prune(struct cli *cli, const char *cmd, int argc, char **argv)
 			       json_string_value(v));
 	if (json_array_size(report))
 		printf("\n");
-	human_size(reclaimed, size, sizeof(size));
+	size_human_digits(reclaimed, 4, size, sizeof(size));
 	printf("Total reclaimed space: %s\n", size);
 	return 0;
 }

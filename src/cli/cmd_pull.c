@@ -1,5 +1,7 @@
 /* isobox pull, and the pull that run and create do for a missing image:
- * docker's progress lines, redrawn in place on a terminal, plain otherwise. */
+ * docker's progress lines, redrawn in place on a terminal, plain otherwise;
+ * or, for isobox serve (--json-progress, not in the usage), docker's JSON
+ * messages, one per line, as POST /images/create streams them. */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli/progress.h"
 #include "engine/host_config.h"
 #include "engine/pull.h"
 #include "engine/registry.h"
@@ -29,47 +32,11 @@ static const char pull_usage[] =
  * redrawn where it is, elsewhere progress bars are left out. */
 struct render {
 	FILE *out;
-	bool tty;
+	bool tty, json;
 	int width;
 	char *ids[MAX_LINES];
 	int n;
 };
-
-/* units.HumanSize: decimal, 4 significant digits. */
-static void human(double v, char *buf, size_t size)
-{
-	static const char *const u[] = { "B", "kB", "MB", "GB", "TB", "PB" };
-	int i = 0;
-
-	while (v >= 1000 && i < 5) {
-		v /= 1000;
-		i++;
-	}
-	snprintf(buf, size, "%.4g%s", v, u[i]);
-}
-
-static void bar(char *buf, size_t size, unsigned long long cur, long long total, int width)
-{
-	char c[32], t[32];
-	int bars = 0;
-
-	human((double)cur, c, sizeof(c));
-	if (total <= 0) {
-		snprintf(buf, size, "%8s", c);
-		return;
-	}
-	human((double)total, t, sizeof(t));
-	if (cur > (unsigned long long)total)
-		cur = (unsigned long long)total;
-	bars = (int)(50.0 * (double)cur / (double)total);
-	if (width < 110) {
-		snprintf(buf, size, "%8s/%s", c, t);
-		return;
-	}
-	snprintf(buf, size, "[%.*s>%*s] %8s/%s", bars,
-		 "==================================================", 49 - bars > 0 ? 49 - bars : 0,
-		 "", c, t);
-}
 
 static void on_progress(void *ctx, const char *id, const char *status,
 			unsigned long long cur, long long total)
@@ -79,10 +46,17 @@ static void on_progress(void *ctx, const char *id, const char *status,
 	char b[160] = "";
 	int line = -1, diff = 0;
 
+	if (r->json) {
+		/* "Pulling from NAME" is a message of its own, the rest layer steps */
+		progress_emit(r->out, progress_message(id, status, has_bar ? DETAIL_COUNTS :
+						       strncmp(status, "Pulling from ", 13) ?
+						       DETAIL_STEP : DETAIL_NONE, cur, total));
+		return;
+	}
 	if (!r->tty && has_bar)
 		return;
 	if (has_bar)
-		bar(b, sizeof(b), cur, total, r->width);
+		progress_bar(b, sizeof(b), cur, total, r->width);
 	if (!r->tty || !id) {
 		fprintf(r->out, "%s%s%s%s%s\n", id ? id : "", id ? ": " : "", status,
 			b[0] ? " " : "", b);
@@ -107,12 +81,13 @@ static void on_progress(void *ctx, const char *id, const char *status,
 	fflush(r->out);
 }
 
-static void render_init(struct render *r, FILE *out)
+static void render_init(struct render *r, FILE *out, bool json)
 {
 	struct winsize ws;
 
 	memset(r, 0, sizeof(*r));
 	r->out = out;
+	r->json = json;
 	r->tty = isatty(fileno(out));
 	r->width = r->tty && ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80;
 }
@@ -126,17 +101,27 @@ static void render_end(struct render *r)
 	r->n = 0;
 }
 
+/* A line of its own: as text, or as a JSON message's status. */
+static void say(const struct render *r, const char *text)
+{
+	if (r->json)
+		progress_emit(r->out, progress_message(NULL, text, DETAIL_NONE, 0, 0));
+	else
+		fprintf(r->out, "%s\n", text);
+}
+
 /* One image: progress to out (NULL: none), then Digest and Status lines. */
 static int pull_one(struct cli *cli, const char *ref, const char *platform,
-		    const struct host_config *hc, FILE *out, bool status, struct pull_result *res,
-		    struct err *err)
+		    const struct host_config *hc, FILE *out, bool json, bool status,
+		    struct pull_result *res, struct err *err)
 {
 	struct render r;
 	struct pull_opts o = { .platform = platform, .hc = hc };
+	_cleanup_free_ char *digest = NULL, *said = NULL;
 	int rc;
 
 	if (out) {
-		render_init(&r, out);
+		render_init(&r, out, json);
 		o.progress = on_progress;
 		o.ctx = &r;
 	}
@@ -145,10 +130,13 @@ static int pull_one(struct cli *cli, const char *ref, const char *platform,
 		render_end(&r);
 	if (rc < 0 || !out)
 		return rc;
-	fprintf(out, "Digest: %s\n", res->digest);
-	if (status)
-		fprintf(out, "Status: %s for %s\n",
-		res->updated ? "Downloaded newer image" : "Image is up to date", res->ref);
+	digest = xasprintf("Digest: %s", res->digest);
+	say(&r, digest);
+	if (status) {
+		said = xasprintf("Status: %s for %s", res->updated ? "Downloaded newer image" :
+				 "Image is up to date", res->ref);
+		say(&r, said);
+	}
 	return 0;
 }
 
@@ -161,14 +149,14 @@ int cli_pull(struct cli *cli, const char *ref, const char *platform, FILE *out,
 
 	if (cli_host_config(cli, &hc, err) < 0)
 		return -1;
-	rc = pull_one(cli, ref, platform, &hc, out, true, &res, err);
+	rc = pull_one(cli, ref, platform, &hc, out, false, true, &res, err);
 	pull_result_free(&res);
 	host_config_free(&hc);
 	return rc;
 }
 
 static int pull_all_tags(struct cli *cli, const char *ref, const char *platform,
-			 const struct host_config *hc, bool quiet)
+			 const struct host_config *hc, bool quiet, bool json)
 {
 	struct err err = { 0 };
 	struct registry_ref r;
@@ -193,15 +181,21 @@ static int pull_all_tags(struct cli *cli, const char *ref, const char *platform,
 		_cleanup_free_ char *one = xasprintf("%s:%s", name, tags[i]);
 		struct pull_result res;
 
-		if (pull_one(cli, one, platform, hc, quiet ? NULL : stdout, false, &res, &err) < 0)
+		if (pull_one(cli, one, platform, hc, quiet ? NULL : stdout, json, false, &res,
+			     &err) < 0)
 			code = cli_fail(&err);
 		updated |= res.updated;
 		pull_result_free(&res);
 	}
-	if (!code && !quiet)
-		printf("Status: %s for %s\n",
-		       updated ? "Downloaded newer image" : "Image is up to date", name);
-	if (!code)
+	if (!code && !quiet) {
+		_cleanup_free_ char *said = xasprintf("Status: %s for %s", updated ?
+						      "Downloaded newer image" :
+						      "Image is up to date", name);
+		struct render out = { .out = stdout, .json = json };
+
+		say(&out, said);
+	}
+	if (!code && !json)
 		printf("%s/%s\n", r.domain, r.path);
 	for (size_t i = 0; i < n; i++)
 		free(tags[i]);
@@ -217,11 +211,12 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		{ "platform", required_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "disable-content-trust", optional_argument, NULL, 'D' },
+		{ "json-progress", no_argument, NULL, 'J' }, /* isobox serve's */
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *platform = NULL;
-	bool quiet = false, all = false;
+	bool quiet = false, all = false, json = false;
 	struct host_config hc;
 	struct pull_result res;
 	struct err err = { 0 };
@@ -238,6 +233,8 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 			platform = optarg;
 		else if (c == 'D')
 			;
+		else if (c == 'J')
+			json = true;
 		else if (c == 'h') {
 			fputs(pull_usage, stdout);
 			return 0;
@@ -254,19 +251,19 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 	if (cli_host_config(cli, &hc, &err) < 0)
 		return cli_fail(&err);
 	if (all) {
-		code = pull_all_tags(cli, argv[optind], platform, &hc, quiet);
+		code = pull_all_tags(cli, argv[optind], platform, &hc, quiet, json);
 		host_config_free(&hc);
 		return code;
 	}
 	/* docker says which tag it took when none was given. */
-	if (!quiet && !strchr(argv[optind], '@') &&
+	if (!quiet && !json && !strchr(argv[optind], '@') &&
 	    !strchr(argv[optind] + (strrchr(argv[optind], '/') ?
 				    strrchr(argv[optind], '/') - argv[optind] : 0), ':'))
 		printf("Using default tag: latest\n");
-	if (pull_one(cli, argv[optind], platform, &hc, quiet ? NULL : stdout, true, &res,
+	if (pull_one(cli, argv[optind], platform, &hc, quiet ? NULL : stdout, json, true, &res,
 		     &err) < 0)
 		code = cli_fail(&err);
-	else
+	else if (!json)
 		printf("%s\n", res.full);
 	pull_result_free(&res);
 	host_config_free(&hc);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli/progress.h"
 #include "engine/host_config.h"
 #include "engine/push.h"
 #include "engine/registry.h"
@@ -25,25 +26,11 @@ static const char push_usage[] =
 	"  -q, --quiet                   Suppress verbose output\n";
 
 struct push_out {
-	bool tty, quiet;
+	bool tty, quiet, json;   /* json: docker's messages, for isobox serve */
 	int width;
 	char (*ids)[13];      /* layer lines on the TTY, top to bottom */
 	size_t n_ids;
 };
-
-/* docker's units.HumanSize: 4 significant digits, decimal units. */
-static void human(unsigned long long n, char *buf, size_t len)
-{
-	static const char *const u[] = { "B", "kB", "MB", "GB", "TB" };
-	double v = (double)n;
-	int i = 0;
-
-	while (v >= 1000 && i < 4) {
-		v /= 1000;
-		i++;
-	}
-	snprintf(buf, len, "%.4g%s", v, u[i]);
-}
 
 static const char *status_word(enum push_layer_status st)
 {
@@ -61,32 +48,13 @@ static const char *status_word(enum push_layer_status st)
 static void on_repository(void *ctx, const char *name)
 {
 	struct push_out *o = ctx;
+	_cleanup_free_ char *line = xasprintf("The push refers to repository [%s]", name);
 
-	if (!o->quiet)
-		printf("The push refers to repository [%s]\n", name);
+	if (o->json)
+		progress_emit(stdout, progress_message(NULL, line, DETAIL_NONE, 0, 0));
+	else if (!o->quiet)
+		printf("%s\n", line);
 	fflush(stdout);
-}
-
-/* docker's JSONProgress.String(): "[=====>      ]  1.2MB/3.4MB". */
-static void progress_bar(struct push_out *o, unsigned long long cur, unsigned long long total,
-			 char *buf, size_t len)
-{
-	char c[32], t[32];
-	int pct = total ? (int)((double)cur / (double)total * 100) / 2 : 0;
-	size_t off = 0;
-
-	if (pct > 50)
-		pct = 50;
-	buf[0] = '\0';
-	if (o->width > 110) {
-		off += (size_t)snprintf(buf, len, "[%.*s>%*s] ", pct,
-					"==================================================",
-					50 - pct, "");
-	}
-	human(cur, c, sizeof(c));
-	human(total, t, sizeof(t));
-	if (cur <= total && off < len)
-		snprintf(buf + off, len - off, "%8s/%s", c, t);
 }
 
 static void on_layer(void *ctx, const char *id, enum push_layer_status st,
@@ -98,8 +66,20 @@ static void on_layer(void *ctx, const char *id, enum push_layer_status st,
 
 	if (o->quiet)
 		return;
+	if (o->json) {
+		if (st == PUSH_RETRYING)
+			snprintf(line, sizeof(line), "Retrying in %llu second%s", cur,
+				 cur == 1 ? "" : "s");
+		else
+			snprintf(line, sizeof(line), "%s%s%s", status_word(st),
+				 st == PUSH_MOUNTED ? " " : "", st == PUSH_MOUNTED ? from : "");
+		progress_emit(stdout, progress_message(id, line, st == PUSH_PUSHING ?
+						       DETAIL_COUNTS : DETAIL_STEP, cur,
+						       (long long)total));
+		return;
+	}
 	if (st == PUSH_PUSHING && o->tty)
-		progress_bar(o, cur, total, bar, sizeof(bar));
+		progress_bar(bar, sizeof(bar), cur, (long long)total, o->width);
 	if (st == PUSH_RETRYING)
 		snprintf(line, sizeof(line), "%s: Retrying in %llu second%s", id, cur,
 			 cur == 1 ? "" : "s");
@@ -134,6 +114,16 @@ static void on_pushed(void *ctx, const char *tag, const char *digest, size_t siz
 		return;
 	/* a new tag starts a new block of layer lines */
 	o->n_ids = 0;
+	if (o->json) {
+		_cleanup_free_ char *line = xasprintf("%s: digest: %s size: %zu", tag, digest,
+						      size);
+
+		progress_emit(stdout, progress_message(NULL, line, DETAIL_NONE, 0, 0));
+		progress_emit(stdout, json_pack("{s:{}, s:{s:s, s:s, s:I}}", "progressDetail",
+						"aux", "Tag", tag, "Digest", digest, "Size",
+						(json_int_t)size));
+		return;
+	}
 	printf("%s: digest: %s size: %zu\n", tag, digest, size);
 	fflush(stdout);
 }
@@ -169,6 +159,7 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 		{ "all-tags", no_argument, NULL, 'a' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "disable-content-trust", optional_argument, NULL, 'T' },
+		{ "json-progress", no_argument, NULL, 'J' }, /* isobox serve's */
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -191,6 +182,8 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 			o.quiet = true;
 		else if (c == 'T')
 			continue;
+		else if (c == 'J')
+			o.json = true;
 		else if (c == 'h') {
 			fputs(push_usage, stdout);
 			return 0;
@@ -209,7 +202,7 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 		fprintf(stderr, "tag can't be used with --all-tags/-a\n");
 		return 1;
 	}
-	if (!all && !has_tag(ref) && !o.quiet)
+	if (!all && !has_tag(ref) && !o.quiet && !o.json)
 		printf("Using default tag: latest\n");
 	o.width = o.tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
 	if (cli_host_config(cli, &hc, &err) < 0)
@@ -219,7 +212,7 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	free(o.ids);
 	if (r < 0) {
 		fflush(stdout);
-		fprintf(stderr, "%s\n", err.msg);
+		fprintf(stderr, "%s%s\n", o.json ? "isobox: " : "", err.msg);
 		return 1;
 	}
 	if (o.quiet)

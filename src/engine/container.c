@@ -1058,6 +1058,13 @@ int container_exec(struct container *c, const struct exec_opts *o, int *exit_cod
 	return 0;
 }
 
+bool container_image_in_use_cb(const char *image_id, void *root_ctx)
+{
+	struct err ignore = { 0 };
+
+	return container_image_in_use(root_ctx, image_id, NULL, &ignore) != 0;
+}
+
 int container_image_in_use(const char *root, const char *image_id, char **name_out,
 			   struct err *err)
 {

@@ -105,5 +105,8 @@ int container_exec(struct container *c, const struct exec_opts *o, int *exit_cod
 /* Whether any container uses the image; *name_out names one (caller frees). */
 int container_image_in_use(const char *root, const char *image_id, char **name_out,
 			   struct err *err);
+/* image_prune's in_use, root_ctx the store's root: a failure to tell counts
+ * as in use (when unsure, the image stays). */
+bool container_image_in_use_cb(const char *image_id, void *root_ctx);
 
 #endif

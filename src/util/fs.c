@@ -200,6 +200,15 @@ ssize_t read_full(int fd, void *data, size_t len)
 	return (ssize_t)got;
 }
 
+void read_to_end(int fd)
+{
+	char buf[65536];
+	ssize_t r;
+
+	while ((r = read(fd, buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR))
+		;
+}
+
 static int write_file_rename(const char *path, const void *data, size_t len, mode_t mode,
 			     bool durable, struct err *err)
 {
@@ -381,20 +390,25 @@ void time_human_ago(long long sec, char *buf, size_t len)
 		snprintf(buf, len, "%lld years ago", d / 3600 / 24 / 365);
 }
 
-void size_human(unsigned long long bytes, char *buf, size_t len)
+void size_human_digits(unsigned long long bytes, int digits, char *buf, size_t len)
 {
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
-	double v = bytes;
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB" };
+	double v = (double)bytes;
 	int u = 0;
 
-	while (v >= 1000 && u < 4) {
+	while (v >= 1000 && u < 5) {
 		v /= 1000;
 		u++;
 	}
 	if (u == 0)
 		snprintf(buf, len, "%lluB", bytes);
 	else
-		snprintf(buf, len, "%.3g%s", v, units[u]);
+		snprintf(buf, len, "%.*g%s", digits, v, units[u]);
+}
+
+void size_human(unsigned long long bytes, char *buf, size_t len)
+{
+	size_human_digits(bytes, 3, buf, len);
 }
 
 int parse_bytes(const char *s, long long *out)

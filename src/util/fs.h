@@ -37,6 +37,9 @@ int write_file(const char *path, const char *data, struct err *err);
 int write_all(int fd, const void *data, size_t len);
 /* len bytes, or fewer at EOF: the count, or -1 on error. */
 ssize_t read_full(int fd, void *data, size_t len);
+/* What is left on fd until its writer closes it, read and dropped: a writer
+ * still padding its stream is not killed by a reader that stopped early. */
+void read_to_end(int fd);
 
 int json_load_path(const char *path, json_t **out, struct err *err);
 int json_save_atomic(const char *path, json_t *j, struct err *err);
@@ -54,8 +57,10 @@ void time_rfc3339_ts(long long sec, long nsec, char *buf, size_t len);
 int time_parse_rfc3339(const char *s, long long *sec, long *nsec);
 /* "3 seconds ago", "About a minute ago", "2 hours ago", as docker prints. */
 void time_human_ago(long long sec, char *buf, size_t len);
-/* "10.5MB", "1.2GB" (decimal units, as docker prints sizes). */
+/* "10.5MB", "1.2GB" (decimal units, as docker prints sizes): 3 significant
+ * digits (docker images, ps); _digits: that many (units.HumanSize: 4). */
 void size_human(unsigned long long bytes, char *buf, size_t len);
+void size_human_digits(unsigned long long bytes, int digits, char *buf, size_t len);
 
 /* Parse "512m", "1g", "100k", "1024" into bytes. */
 int parse_bytes(const char *s, long long *out);

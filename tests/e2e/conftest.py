@@ -125,6 +125,25 @@ def fresh(rootfs_tar):
     shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture
+def api(isobox, tmp_path):
+    """`isobox serve` on the session's store (tests/e2e/api_client.py)."""
+    from api_client import service
+    with service(isobox, tmp_path) as request:
+        yield request
+
+
+@pytest.fixture
+def fresh_api(fresh, rootfs_tar, tmp_path):
+    """`isobox serve` on a store of its own holding busybox, for tests that
+    prune or count images: fresh_api.isobox is its isobox."""
+    from api_client import service
+    fresh("import", rootfs_tar, "busybox", check=True)
+    with service(fresh, tmp_path) as request:
+        request.isobox = fresh
+        yield request
+
+
 @pytest.fixture(params=MODES)
 def mode(request):
     return request.param

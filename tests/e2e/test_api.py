@@ -2,7 +2,6 @@
 driven by the real docker CLI (28, API 1.50) and by raw HTTP: the same store
 as the isobox command, docker's shapes, status codes and messages."""
 import grp
-import http.client
 import json
 import os
 import socket
@@ -15,51 +14,7 @@ import pytest
 
 from conftest import RUN_MODE
 
-DOCKER = "/usr/local/bin/docker" if os.path.exists("/usr/local/bin/docker") else "docker"
-
-
-class UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=30)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(30)
-        self.sock.connect(self.path)
-
-
-@pytest.fixture
-def api(isobox, tmp_path):
-    sock = str(tmp_path / "docker.sock")
-    proc = subprocess.Popen(isobox.cmd("serve", "--host", f"unix://{sock}"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for _ in range(300):
-        if os.path.exists(sock):
-            break
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.02)
-    assert os.path.exists(sock)
-
-    def request(method, path, body=None):
-        c = UnixHTTP(sock)
-        c.request(method, path, body=body)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, dict(r.getheaders()), data
-
-    def docker(*args, check=False):
-        env = dict(os.environ, DOCKER_HOST=f"unix://{sock}", DOCKER_CONFIG=str(tmp_path))
-        return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=60,
-                              env=env, check=check)
-
-    request.sock, request.docker = sock, docker
-    yield request
-    proc.terminate()
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    assert not os.path.exists(sock), "the socket outlived the service"
+from api_client import DOCKER, UnixHTTP  # the fixtures api, fresh_api: conftest.py
 
 
 @pytest.mark.process_only("the service's own answers, before any container: the same in "
