@@ -49,7 +49,7 @@ $(BUILD)/isobox-vmm: $(BUILD)/obj/src/vmm/main.o $(VMM_SRC:%.c=$(BUILD)/obj/%.o)
 # PID 1 of every container: static, so it runs in any image.
 $(BUILD)/isobox-init: $(wildcard src/guest/*.c src/guest/*.h) src/util/signal.c src/util/signal.h \
 		     src/util/devcg.c src/util/devcg.h src/util/passwd.c src/util/passwd.h \
-		     src/util/loopback.c src/util/loopback.h
+		     src/util/loopback.c src/util/loopback.h src/util/path_info.c src/util/path_info.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -static -o $@ $(filter %.c,$^)
 

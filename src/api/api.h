@@ -48,6 +48,8 @@ struct api_resp {
 	json_t *json;                     /* the body as JSON, or NULL */
 	char *text;                       /* else this (malloc'ed), as text/plain */
 	const char *content_type;         /* NULL: by the body */
+	const char *header;               /* one more header (cp's path stat), or NULL */
+	char *header_value;               /* its value (malloc'ed) */
 	/* A body made as it goes (wait, logs): reader fills buf (at most max
 	 * bytes; it may block) and returns its length, 0 at the end, -1 on an
 	 * error; reader_free frees reader_cls. The headers go out first. */
@@ -116,6 +118,9 @@ void api_container_wait(const struct api_req *req, struct api_resp *resp);
 void api_container_attach(const struct api_req *req, struct api_resp *resp);
 void api_container_resize(const struct api_req *req, struct api_resp *resp);
 void api_container_logs(const struct api_req *req, struct api_resp *resp);
+void api_container_archive_stat(const struct api_req *req, struct api_resp *resp);
+void api_container_archive_get(const struct api_req *req, struct api_resp *resp);
+void api_container_archive_put(const struct api_req *req, struct api_resp *resp);
 void api_networks_list(const struct api_req *req, struct api_resp *resp);
 void api_network_inspect(const struct api_req *req, struct api_resp *resp);
 void api_network_create(const struct api_req *req, struct api_resp *resp);

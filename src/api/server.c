@@ -73,7 +73,8 @@ static int spool_open(const char *root)
 	return open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 }
 
-static void headers_add(struct MHD_Response *r, const char *content_type)
+static void headers_add(struct MHD_Response *r, const struct api_resp *resp,
+			const char *content_type)
 {
 	char api[16];
 
@@ -84,6 +85,8 @@ static void headers_add(struct MHD_Response *r, const char *content_type)
 	MHD_add_response_header(r, "Server", "isobox/" ISOBOX_VERSION " (linux)");
 	if (content_type)
 		MHD_add_response_header(r, "Content-Type", content_type);
+	if (resp->header && resp->header_value)
+		MHD_add_response_header(r, resp->header, resp->header_value);
 }
 
 /* A body made as it goes (api_resp.reader). */
@@ -160,7 +163,7 @@ static enum MHD_Result respond_special(struct MHD_Connection *conn, struct api_r
 	}
 	if (!r)
 		return MHD_NO;
-	headers_add(r, resp->content_type);
+	headers_add(r, resp, resp->content_type);
 	ret = MHD_queue_response(conn, resp->status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -191,7 +194,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct api_resp *res
 					    MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
-	headers_add(r, resp->content_type ? resp->content_type :
+	headers_add(r, resp, resp->content_type ? resp->content_type :
 		       resp->json ? "application/json" :
 		       body ? "text/plain; charset=utf-8" : NULL);
 	ret = MHD_queue_response(conn, resp->status ? resp->status : 500, r);
@@ -256,6 +259,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	ret = respond(conn, &up->resp);
 	json_decref(up->resp.json);
 	free(up->resp.text);
+	free(up->resp.header_value);
 	if (up->resp.reader_free)        /* not handed to MHD */
 		up->resp.reader_free(up->resp.reader_cls);
 	up->resp = (struct api_resp){ 0 };
@@ -273,6 +277,7 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 			close(up->req.body_fd);
 		json_decref(up->resp.json);
 		free(up->resp.text);
+		free(up->resp.header_value);
 		free(up->data);
 	}
 	free(up);

@@ -89,30 +89,47 @@ int api_child_end(pid_t pid, int err_fd, struct err *err)
 	return code;
 }
 
-/* `isobox ARGS...` to the end; what it said on stderr, first line, in err. */
-int api_self_run(const struct api_ctx *ctx, const char *const *args, struct err *err)
+int api_self_call(const struct api_ctx *ctx, const char *const *args, int in_fd, char **out,
+		  struct err *err)
 {
 	struct strv argv = { 0 };
-	int errp[2], code;
+	int outp[2] = { -1, -1 }, errp[2], code;
 	pid_t pid;
 
 	api_self_argv(ctx, &argv);
 	while (*args)
 		strv_push(&argv, *args++);
-	if (pipe2(errp, O_CLOEXEC) < 0) {
+	if (pipe2(errp, O_CLOEXEC) < 0 || (out && pipe2(outp, O_CLOEXEC) < 0)) {
 		strv_free(&argv);
 		return err_sys(err, errno, "pipe");
 	}
-	pid = api_self_spawn(strv_get(&argv), (int[3]){ -1, -1, errp[1] }, err);
+	pid = api_self_spawn(strv_get(&argv), (int[3]){ in_fd, outp[1], errp[1] }, err);
 	strv_free(&argv);
 	close(errp[1]);
-	if (pid < 0) {
-		close(errp[0]);
-		return -1;
+	if (outp[1] >= 0)
+		close(outp[1]);
+	if (pid >= 0 && out) {
+		ssize_t n;
+
+		*out = xmalloc(API_OUTPUT_MAX + 1);
+		n = read_full(outp[0], *out, API_OUTPUT_MAX);
+		(*out)[n > 0 ? n : 0] = 0;
+		read_to_end(outp[0]);
 	}
-	code = api_child_end(pid, errp[0], err);
+	if (outp[0] >= 0)
+		close(outp[0]);
+	code = pid < 0 ? -1 : api_child_end(pid, errp[0], err);
 	close(errp[0]);
+	if (code != 0 && out) {
+		free(*out);
+		*out = NULL;
+	}
 	return code == 0 ? 0 : -1;
+}
+
+int api_self_run(const struct api_ctx *ctx, const char *const *args, struct err *err)
+{
+	return api_self_call(ctx, args, -1, NULL, err);
 }
 
 void api_conn_take(struct api_conn *c, int sock, void *urh, const char *extra, size_t len)

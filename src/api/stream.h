@@ -25,6 +25,12 @@ int api_child_wait(pid_t pid);
 int api_child_end(pid_t pid, int err_fd, struct err *err);
 /* `isobox ARGS...` to its end; the first line it said on stderr in err. */
 int api_self_run(const struct api_ctx *ctx, const char *const *args, struct err *err);
+/* The same with stdin from in_fd (-1: /dev/null) and, when out is not NULL,
+ * its stdout in *out (malloc'ed, NUL-ended, the first API_OUTPUT_MAX bytes;
+ * NULL on a failure). */
+#define API_OUTPUT_MAX (64u << 10)
+int api_self_call(const struct api_ctx *ctx, const char *const *args, int in_fd, char **out,
+		  struct err *err);
 
 /* A response body that is `isobox ARGS...`'s stdout (pull's and push's JSON
  * messages, save's tar, load's and import's lines), stdin from in_fd (-1:

@@ -22,6 +22,7 @@
 #include "guest/cp_tool.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/path_info.h"
 
 #define CP_FAIL 1
 #define CP_USAGE "Usage:  isobox cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n" \
@@ -474,6 +475,44 @@ static int copy_in_vm(const struct container *c, struct cp_args *a, const char *
 	return copy_in_vm_run(c, a, p.dir, parent_fd, p.rebase ? p.to : NULL);
 }
 
+/* isobox serve's stat of a path in a container (docker's HEAD .../archive):
+ * the path's info as util/path_info.h prints it, on stdout. Looked at in
+ * the container's root: the guest's tool in a running VM, else a child
+ * chrooted there (a symlink's target resolves as the container sees it). */
+static int info_in_root(int root_fd, void *arg, struct err *err)
+{
+	const char *path = arg;
+
+	if (fchdir(root_fd) < 0 || chroot(".") < 0)
+		return err_sys(err, errno, "enter the container's root");
+	if (path_info_print(stdout, path) < 0)
+		return err_sys(err, errno, "lstat %s", path);
+	return fflush(stdout) == 0 ? 0 : err_sys(err, errno, "write");
+}
+
+static int path_info_cmd(struct container *c, const char *path)
+{
+	struct err err = { 0 };
+	int code = 0;
+
+	fflush(stdout);
+	if (vm_cp_applies(c)) {
+		const char *argv[] = { "cp-path-info", path, NULL };
+		struct vm_cp_job job = { .child_close = -1 };
+
+		if (vm_cp_start(c, argv, -1, STDOUT_FILENO, &job, &err) < 0 ||
+		    vm_cp_wait(&job, &code, &err) < 0)
+			return fprintf(stderr, "%s\n", err.msg), CP_FAIL;
+	} else {
+		struct container_fs_job job = { .child_close = -1 };
+
+		if (container_fs_start(c, info_in_root, (void *)path, &job, &err) < 0 ||
+		    container_fs_wait(&job, &err) < 0)
+			return fprintf(stderr, "%s\n", err.msg), CP_FAIL;
+	}
+	return 0;
+}
+
 /* docker's splitCpArg: an absolute path is local; else "CONTAINER:PATH". */
 static char *split_arg(char *arg, char **path)
 {
@@ -493,8 +532,10 @@ int cmd_cp(struct cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "archive", no_argument, NULL, 'a' },     { "follow-link", no_argument, NULL, 'L' },
 		{ "quiet", no_argument, NULL, 'q' },       { "help", no_argument, NULL, 'h' },
+		{ "path-info", no_argument, NULL, 'I' },   /* isobox serve's; not in the usage */
 		{ 0 },
 	};
+	bool info = false;
 	struct cp_args a = { 0 };
 	struct container c = { 0 };
 	struct err err = { 0 };
@@ -507,9 +548,17 @@ int cmd_cp(struct cli *cli, int argc, char **argv)
 		case 'a': a.archive = true; break;
 		case 'L': a.follow = true; break;
 		case 'q': break;   /* docker prints progress only to a terminal; isobox never */
+		case 'I': info = true; break;
 		case 'h': printf(CP_USAGE); return 0;
 		default: fprintf(stderr, "\n" CP_USAGE); return CP_FAIL;
 		}
+	}
+	if (info && argc - optind == 1 && (src_ctr = split_arg(argv[optind], &src))) {
+		if (container_find(cli->root, src_ctr, &c, &err) < 0)
+			return fprintf(stderr, "Error response from daemon: %s\n", err.msg), CP_FAIL;
+		r = path_info_cmd(&c, src);
+		container_free(&c);
+		return r;
 	}
 	if (argc - optind != 2) {
 		fprintf(stderr, "isobox: 'isobox cp' requires 2 arguments\n\n" CP_USAGE

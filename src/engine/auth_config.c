@@ -15,6 +15,7 @@
 #include "auth_config.h"
 #include "cred_helper.h"
 #include "util/cleanup.h"
+#include "util/base64.h"
 #include "util/fs.h"
 
 /* A docker config.json is a few KiB; anything this big is not one. */
@@ -111,19 +112,6 @@ static char *auth_b64_decode(const char *s, size_t *out_len)
 	out[len] = '\0';
 	*out_len = len;
 	return take_ptr_((void **)&out);
-}
-
-static char *auth_b64_encode(const char *s, size_t n)
-{
-	struct base64_encode_ctx ctx;
-	char *out = xmalloc(BASE64_ENCODE_LENGTH(n) + BASE64_ENCODE_FINAL_LENGTH + 1);
-	size_t len;
-
-	base64_encode_init(&ctx);
-	len = base64_encode_update(&ctx, out, n, (const uint8_t *)s);
-	len += base64_encode_final(&ctx, out + len);
-	out[len] = '\0';
-	return out;
 }
 
 /* One auths entry: user and password from "auth" (docker's decodeAuth:
@@ -359,7 +347,7 @@ int auth_config_set(const char *host, const char *user, const char *password,
 		return auth_config_save(path, j, err);
 	}
 	plain = xasprintf("%s:%s", user, password);
-	b64 = auth_b64_encode(plain, strlen(plain));
+	b64 = base64_encode(plain, strlen(plain));
 	explicit_bzero(plain, strlen(plain));
 	json_object_set_new(auths, auth_key(host), json_pack("{s:s}", "auth", b64));
 	return auth_config_save(path, j, err);

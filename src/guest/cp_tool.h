@@ -12,6 +12,8 @@
  *                                 name of what its last symlink points to
  *   cp-in DIR owner|root          unpacks the tar on stdin into DIR, keeping
  *                                 the tar's owners or making root the owner
+ *   cp-path-info PATH             PATH's lstat as util/path_info.h prints it
+ *                                 (docker's HEAD .../archive)
  *
  * Exit codes: 0, CP_TOOL_MISSING (PATH or DIR is not there),
  * CP_TOOL_NOT_DIR (cp-in: DIR is not a directory), else tar's or 125. */
@@ -19,6 +21,7 @@
 #define ISOBOX_GUEST_CP_TOOL_H
 
 #define CP_TOOL_BUSYBOX "/bin/busybox"
+
 #define CP_TOOL_MISSING 3
 #define CP_TOOL_NOT_DIR 4
 
