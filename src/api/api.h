@@ -92,12 +92,15 @@ struct run_opts;
  * strings stay body's (run_opts_free frees the lists). */
 int api_run_opts_from_json(json_t *body, struct run_opts *o, struct err *err);
 
-/* ?filters= of a container list: parsed (docker's {"KEY":["V"]} or
- * {"KEY":{"V":true}}), unknown keys refused 400 in resp; and whether an
- * inspect object matches (a key's values OR'ed but a label's AND'ed, the
- * keys AND'ed, as docker's). */
-int api_filters_parse(const char *text, json_t **out, struct api_resp *resp);
-bool api_filters_match(json_t *c, json_t *filters);
+/* ?filters= of a container list (id, name, status, label, isolation) or of
+ * events (container, event, type, image, label): parsed (docker's
+ * {"KEY":["V"]} or {"KEY":{"V":true}}), unknown keys refused 400 in resp;
+ * and whether an inspect object or an event matches (a key's values OR'ed
+ * but a label's AND'ed, the keys AND'ed, as docker's). */
+enum api_filters { API_FILTERS_CONTAINERS, API_FILTERS_EVENTS };
+int api_filters_parse(enum api_filters kind, const char *text, json_t **out,
+		      struct api_resp *resp);
+bool api_filters_match(enum api_filters kind, json_t *obj, json_t *filters);
 
 /* A container's State (inspect's), or NULL once it is gone. */
 json_t *api_container_state(const char *root, const char *id);
@@ -106,6 +109,7 @@ json_t *api_container_state(const char *root, const char *id);
 void api_ping(const struct api_req *req, struct api_resp *resp);
 void api_version(const struct api_req *req, struct api_resp *resp);
 void api_info(const struct api_req *req, struct api_resp *resp);
+void api_events(const struct api_req *req, struct api_resp *resp);
 void api_containers_list(const struct api_req *req, struct api_resp *resp);
 void api_container_inspect(const struct api_req *req, struct api_resp *resp);
 void api_container_create(const struct api_req *req, struct api_resp *resp);
@@ -118,6 +122,7 @@ void api_container_wait(const struct api_req *req, struct api_resp *resp);
 void api_container_attach(const struct api_req *req, struct api_resp *resp);
 void api_container_resize(const struct api_req *req, struct api_resp *resp);
 void api_container_logs(const struct api_req *req, struct api_resp *resp);
+void api_container_rename(const struct api_req *req, struct api_resp *resp);
 void api_container_archive_stat(const struct api_req *req, struct api_resp *resp);
 void api_container_archive_get(const struct api_req *req, struct api_resp *resp);
 void api_container_archive_put(const struct api_req *req, struct api_resp *resp);

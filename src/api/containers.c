@@ -92,7 +92,7 @@ void api_containers_list(const struct api_req *req, struct api_resp *resp)
 	json_t *out, *c;
 	size_t i;
 
-	if (f && *f && api_filters_parse(f, &filters, resp) < 0)
+	if (f && *f && api_filters_parse(API_FILTERS_CONTAINERS, f, &filters, resp) < 0)
 		return;
 	if (container_list(req->ctx->root, api_query_bool(req, "all"), &list, &err) < 0) {
 		api_error_from(resp, &err);
@@ -100,7 +100,7 @@ void api_containers_list(const struct api_req *req, struct api_resp *resp)
 	}
 	out = json_array();
 	json_array_foreach(list, i, c)
-		if (!filters || api_filters_match(c, filters))
+		if (!filters || api_filters_match(API_FILTERS_CONTAINERS, c, filters))
 			json_array_append_new(out, summary(c));
 	resp->status = 200;
 	resp->json = out;
@@ -121,4 +121,27 @@ void api_container_inspect(const struct api_req *req, struct api_resp *resp)
 	container_free(&c);
 	resp->status = 200;
 	resp->json = out;
+}
+
+/* POST /containers/{id}/rename?name=NEW: 204; 409 when another has it. */
+void api_container_rename(const struct api_req *req, struct api_resp *resp)
+{
+	const char *name = req->query(req->query_ctx, "name");
+	struct container c = { 0 };
+	struct err err = { 0 };
+
+	if (container_find(req->ctx->root, req->params[0], &c, &err) < 0) {
+		api_error_from(resp, &err);
+		return;
+	}
+	if (container_rename(req->ctx->root, &c, name ? name : "", &err) == 0)
+		resp->status = 204;
+	else if (strstr(err.msg, "is already in use"))
+		api_error(resp, 409, "%s", err.msg);
+	else if (strstr(err.msg, "Invalid container name") || strstr(err.msg, "names may") ||
+		 strstr(err.msg, "same name"))
+		api_error(resp, 400, "%s", err.msg);
+	else
+		api_error_from(resp, &err);
+	container_free(&c);
 }

@@ -80,37 +80,76 @@ static bool one_matches(json_t *c, const char *key, const char *want)
 	}
 }
 
-static const char *const filter_keys[] = { "id", "name", "status", "label", "isolation" };
+/* An event's (docker's Type, Action, Actor): "container" its id (a prefix)
+ * or name, "event" its action, "type", "image", "label" its attributes. */
+static bool event_matches(json_t *ev, const char *key, const char *want)
+{
+	json_t *attrs = json_object_get(json_object_get(ev, "Actor"), "Attributes");
+	const char *id = json_string_value(json_object_get(ev, "id")) ?: "";
+
+	if (!strcmp(key, "container"))
+		return (*want && !strncmp(id, want, strlen(want))) ||
+		       !strcmp(json_string_value(json_object_get(attrs, "name")) ?: "", want);
+	if (!strcmp(key, "event"))
+		return !strcmp(json_string_value(json_object_get(ev, "Action")) ?: "", want);
+	if (!strcmp(key, "type"))
+		return !strcmp(json_string_value(json_object_get(ev, "Type")) ?: "", want);
+	if (!strcmp(key, "image"))
+		return !strcmp(json_string_value(json_object_get(attrs, "image")) ?: "", want);
+	{
+		const char *eq = strchr(want, '=');
+		_cleanup_free_ char *k = eq ? strndup(want, (size_t)(eq - want)) : xstrdup(want);
+		json_t *v = json_object_get(attrs, k);
+
+		return v && (!eq || !strcmp(json_string_value(v) ?: "", eq + 1));
+	}
+}
+
+static const char *const container_keys[] = { "id", "name", "status", "label", "isolation" };
+static const char *const event_keys[] = { "container", "event", "type", "image", "label" };
+
+static const char *const *keys_of(enum api_filters kind, size_t *n)
+{
+	*n = kind == API_FILTERS_EVENTS ? sizeof(event_keys) / sizeof(event_keys[0])
+					: sizeof(container_keys) / sizeof(container_keys[0]);
+	return kind == API_FILTERS_EVENTS ? event_keys : container_keys;
+}
 
 /* A key's values OR'ed (a label's AND'ed), the keys AND'ed, as docker does. */
-bool api_filters_match(json_t *c, json_t *filters)
+bool api_filters_match(enum api_filters kind, json_t *obj, json_t *filters)
 {
-	size_t i, j;
+	bool (*one)(json_t *, const char *, const char *) =
+		kind == API_FILTERS_EVENTS ? event_matches : one_matches;
+	size_t i, j, n;
+	const char *const *keys = keys_of(kind, &n);
 
-	for (i = 0; i < sizeof(filter_keys) / sizeof(filter_keys[0]); i++) {
-		_cleanup_json_ json_t *vals = filter_values(filters, filter_keys[i]);
+	for (i = 0; i < n; i++) {
+		_cleanup_json_ json_t *vals = filter_values(filters, keys[i]);
 		json_t *v;
 		bool any = false;
 
 		if (!json_array_size(vals))
 			continue;
 		/* labels are all required, as docker's; other keys' values any */
-		if (!strcmp(filter_keys[i], "label")) {
+		if (!strcmp(keys[i], "label")) {
 			json_array_foreach(vals, j, v)
-				if (!one_matches(c, "label", json_string_value(v) ?: ""))
+				if (!one(obj, "label", json_string_value(v) ?: ""))
 					return false;
 			continue;
 		}
 		json_array_foreach(vals, j, v)
-			any = any || one_matches(c, filter_keys[i], json_string_value(v) ?: "");
+			any = any || one(obj, keys[i], json_string_value(v) ?: "");
 		if (!any)
 			return false;
 	}
 	return true;
 }
 
-int api_filters_parse(const char *text, json_t **out, struct api_resp *resp)
+int api_filters_parse(enum api_filters kind, const char *text, json_t **out,
+		      struct api_resp *resp)
 {
+	size_t n_keys;
+	const char *const *keys = keys_of(kind, &n_keys);
 	json_t *filters = json_loads(text, 0, NULL);
 	const char *key;
 	json_t *v;
@@ -124,8 +163,8 @@ int api_filters_parse(const char *text, json_t **out, struct api_resp *resp)
 	json_object_foreach(filters, key, v) {
 		bool known = false;
 
-		for (i = 0; i < sizeof(filter_keys) / sizeof(filter_keys[0]); i++)
-			known = known || !strcmp(key, filter_keys[i]);
+		for (i = 0; i < n_keys; i++)
+			known = known || !strcmp(key, keys[i]);
 		if (!known) {
 			api_error(resp, 400, "invalid filter '%s'", key);
 			json_decref(filters);

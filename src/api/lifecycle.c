@@ -180,6 +180,7 @@ void api_container_attach(const struct api_req *req, struct api_resp *resp)
 	a->conn.want_stdin = api_query_bool(req, "stdin") &&
 			json_is_true(json_object_get(json_object_get(c.record, "Config"), "OpenStdin"));
 	a->conn.tty = json_is_true(json_object_get(json_object_get(c.record, "Config"), "Tty"));
+	container_event(&c, "attach", NULL, &(struct err){ 0 });
 	container_free(&c);
 	if (!attach_register(a)) {
 		free(a);

@@ -73,7 +73,8 @@ int cmd_push(struct cli *cli, int argc, char **argv);
 int cmd_network(struct cli *cli, int argc, char **argv);
 int cmd_cp(struct cli *cli, int argc, char **argv);       /* cp CONTAINER:SRC DEST, SRC CONTAINER:DEST */
 int cmd_volume(struct cli *cli, int argc, char **argv);   /* volume create|ls|... */
-int cmd_port(struct cli *cli, int argc, char **argv);     /* port CONTAINER [PORT] */  /* network create|ls|... */
+int cmd_port(struct cli *cli, int argc, char **argv);     /* port CONTAINER [PORT] */
+int cmd_rename(struct cli *cli, int argc, char **argv);   /* rename CONTAINER NEW_NAME */
 
 /* isobox-runtime: runc's command line (runtime_cli.c). */
 int runtime_main(int argc, char **argv);

@@ -379,3 +379,32 @@ int cmd_port(struct cli *cli, int argc, char **argv)
 	}
 	return 0;
 }
+
+/* docker rename CONTAINER NEW_NAME */
+int cmd_rename(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { HELP_OPT, { 0 } };
+	struct container c;
+	struct err err = { 0 };
+	int o, code = 0;
+
+	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (o == 'H') {
+			puts("Usage:  isobox rename CONTAINER NEW_NAME\n\nRename a container");
+			return 0;
+		}
+		return cli_usage("rename", "unknown flag: %s", argv[optind - 1]);
+	}
+	if (argc - optind != 2)
+		return cli_usage("rename", "\"rename\" requires exactly 2 arguments.");
+	if (container_find(cli->root, argv[optind], &c, &err) < 0) {
+		fprintf(stderr, "Error response from daemon: %s\n", err.msg);
+		return 1;
+	}
+	if (container_rename(cli->root, &c, argv[optind + 1], &err) < 0) {
+		fprintf(stderr, "Error response from daemon: %s\n", err.msg);
+		code = 1;
+	}
+	container_free(&c);
+	return code;
+}

@@ -81,7 +81,7 @@ static int name_reserve(const char *root, const char *name, const char *id, stru
 		return err_sys(err, errno, "reserve name %s", name);
 	n = readlink(link, other, sizeof(other) - 1);
 	other[n > 0 ? n : 0] = '\0';
-	return err_set(err, "the container name \"/%s\" is already in use by container \"%s\". "
+	return err_set(err, "Conflict. The container name \"/%s\" is already in use by container \"%s\". "
 		       "You have to remove (or rename) that container to be able to reuse "
 		       "that name.", name, other);
 }
@@ -570,7 +570,7 @@ static void created_volumes_remove(const char *root, const char *tmp)
 }
 
 /* The create event: what the container is, and the decision on its isolation. */
-static int create_event(const char *dir, const char *id, const char *name,
+static int create_event(const char *root, const char *id, const char *name,
 			const struct run_opts *o, const struct isolation_decision *d,
 			struct err *err)
 {
@@ -583,7 +583,7 @@ static int create_event(const char *dir, const char *id, const char *name,
 		json_object_set_new(attrs, "isolation.rule", json_string(d->rule));
 	if (d->hyperv)
 		json_object_set_new(attrs, "kernel", json_string(d->kernel.name));
-	return events_append(dir, "create", id, attrs, err);
+	return events_append(root, "create", id, attrs, err);
 }
 
 void run_opts_free(struct run_opts *o)
@@ -654,8 +654,6 @@ int container_create(const char *root, const struct run_opts *o, struct containe
 		if (r == 0)
 			r = container_populate(root, o, &img, &d, id, name, tmp, dir, net_mode,
 					       err);
-		if (r == 0)
-			r = create_event(tmp, id, name, o, &d, err);
 		if (r == 0 && rename(tmp, dir) < 0)
 			r = err_sys(err, errno, "create %s", dir);
 		if (r < 0) {
@@ -663,6 +661,10 @@ int container_create(const char *root, const struct run_opts *o, struct containe
 			rm_rf(tmp, &(struct err){ 0 });
 			name_release(root, name, id);
 		}
+		/* The container is there: a log that cannot take the event
+		 * does not undo it (the decision is in its record too). */
+		if (r == 0)
+			create_event(root, id, name, o, &d, &(struct err){ 0 });
 	}
 	image_free(&img);
 	isolation_decision_free(&d);
@@ -736,6 +738,23 @@ void container_free(struct container *c)
 static const char *container_name(const struct container *c)
 {
 	return json_string_value(json_object_get(c->record, "Name"));
+}
+
+int container_event(const struct container *c, const char *action, json_t *extra,
+			   struct err *err)
+{
+	_cleanup_free_ char *root = xstrdup(c->dir);   /* by name: it may be gone */
+	json_t *attrs = json_pack("{s:s, s:s}", "image",
+				  json_string_value(json_object_get(c->record, "ImageName")) ?: "",
+				  "name", container_name(c) ?: "");
+
+	if (extra) {
+		json_object_update(attrs, extra);
+		json_decref(extra);
+	}
+	*strrchr(root, '/') = 0;
+	*strrchr(root, '/') = 0;
+	return events_append(root, action, c->id, attrs, err);
 }
 
 /* A record written before HostConfig took docker's types (Tmpfs a map,
@@ -848,23 +867,35 @@ struct exit_data {
 	bool autoremove;
 };
 
-/* At exit, in the monitor: the network undone; with --rm, out of sight at
- * once, and the monitor deletes the returned directory after telling the
- * caller. */
+/* At exit, in the monitor: the network undone, docker's oom and die events;
+ * with --rm, out of sight at once (destroy), and the monitor deletes the
+ * returned directory after telling the caller. */
 static char *container_on_exit(const char *dir, void *data)
 {
 	const struct exit_data *x = data;
 	const char *root = x->root;
 	_cleanup_free_ char *copy = xstrdup(dir);
+	struct err ignore = { 0 };
+	struct rt_state st;
 	struct container c;
 	char *trash;
 
 	if (x->host_netns >= 0 && setns(x->host_netns, CLONE_NEWNET) == 0)
-		net_container_release(root, dir, &(struct err){ 0 });
-	if (!x->autoremove)
+		net_container_release(root, dir, &ignore);
+	if (container_load(root, strrchr(copy, '/') + 1, &c, &ignore) < 0)
 		return NULL;
-	if (container_load(root, strrchr(copy, '/') + 1, &c, &(struct err){ 0 }) < 0)
+	if (rt_state_read(dir, &st, &ignore) == 0) {
+		char code[16];
+
+		snprintf(code, sizeof(code), "%d", st.exit_code);
+		if (st.oom_killed)
+			container_event(&c, "oom", NULL, &ignore);
+		container_event(&c, "die", json_pack("{s:s}", "exitCode", code), &ignore);
+	}
+	if (!x->autoremove) {
+		container_free(&c);
 		return NULL;
+	}
 	trash = xasprintf("%s/containers/.rm-%s", root, c.id);
 	if (rename(c.dir, trash) < 0) {
 		free(trash);
@@ -873,6 +904,7 @@ static char *container_on_exit(const char *dir, void *data)
 	name_release(root, container_name(&c), c.id);
 	/* docker's run --rm: the container's anonymous volumes go with it */
 	volume_remove_anonymous(root, json_object_get(c.record, "Mounts"));
+	container_event(&c, "destroy", NULL, &ignore);
 	container_free(&c);
 	return trash;
 }
@@ -913,11 +945,7 @@ int container_start(const char *root, struct container *c, bool attach, bool int
 		return -1;
 	if (net_container_setup(root, c, err) < 0)
 		return -1;
-	if (events_append(c->dir, "start", c->id,
-			  json_pack("{s:s, s:s}", "image",
-				    json_string_value(json_object_get(c->record, "ImageName")) ?: "",
-				    "name", container_name(c)), err) < 0 ||
-	    rt_start(&rs, exit_code, err) < 0) {
+	if (container_event(c, "start", NULL, err) < 0 || rt_start(&rs, exit_code, err) < 0) {
 		net_container_teardown(root, c->dir, &(struct err){ 0 });
 		return -1;
 	}
@@ -928,10 +956,14 @@ int container_kill(struct container *c, const char *signal, struct err *err)
 {
 	int sig = signal_parse(signal ? signal : "KILL");
 
+	char num[16];
+
 	if (sig < 0)
 		return err_set(err, "invalid signal: %s", signal);
 	if (rt_kill(c->dir, sig, err) < 0)
 		return err_wrap(err, "cannot kill container %s", c->id);
+	snprintf(num, sizeof(num), "%d", sig);
+	container_event(c, "kill", json_pack("{s:s}", "signal", num), &(struct err){ 0 });
 	return 0;
 }
 
@@ -942,16 +974,24 @@ int container_stop(struct container *c, int timeout, struct err *err)
 	struct rt_state st;
 	int code;
 
+	int signo = signal_parse(sig) > 0 ? signal_parse(sig) : SIGTERM;
+	char num[16];
+
 	if (rt_state_read(c->dir, &st, err) < 0)
 		return -1;
 	if (st.status != RT_RUNNING)
 		return 0;
-	if (rt_kill(c->dir, signal_parse(sig) > 0 ? signal_parse(sig) : SIGTERM, err) < 0)
+	if (rt_kill(c->dir, signo, err) < 0)
 		return 0;       /* it exited meanwhile */
-	if (rt_wait_timeout(c->dir, timeout * 1000, err) == 1)
-		return 0;
-	rt_kill(c->dir, SIGKILL, &(struct err){ 0 });
-	return rt_wait(c->dir, &code, err);
+	snprintf(num, sizeof(num), "%d", signo);
+	container_event(c, "kill", json_pack("{s:s}", "signal", num), &(struct err){ 0 });
+	if (rt_wait_timeout(c->dir, timeout * 1000, err) != 1) {
+		rt_kill(c->dir, SIGKILL, &(struct err){ 0 });
+		container_event(c, "kill", json_pack("{s:s}", "signal", "9"), &(struct err){ 0 });
+		if (rt_wait(c->dir, &code, err) < 0)
+			return -1;
+	}
+	return container_event(c, "stop", NULL, &(struct err){ 0 }), 0;
 }
 
 int container_wait(struct container *c, int *exit_code, struct err *err)
@@ -970,6 +1010,32 @@ int container_wait_timeout(struct container *c, int timeout_ms, struct err *err)
 	if (rt_state_read(c->dir, &st, err) == 0 && st.status != RT_RUNNING)
 		return 1;
 	return done < 0 ? -1 : 0;
+}
+
+int container_rename(const char *root, struct container *c, const char *name, struct err *err)
+{
+	_cleanup_free_ char *old = xstrdup(container_name(c));
+	_cleanup_free_ char *path = xasprintf("%s/container.json", c->dir);
+
+	if (*name == '/')
+		name++;
+	if (!*name)
+		return err_set(err, "Neither old nor new names may be empty");
+	if (!strcmp(name, old))
+		return err_set(err, "Renaming a container with the same name as its current name");
+	if (!name_valid(name))
+		return err_set(err, "Error when allocating new name: Invalid container name (/%s), "
+			       "only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+	if (name_reserve(root, name, c->id, err) < 0)
+		return err_wrap(err, "Error when allocating new name");
+	json_object_set_new(c->record, "Name", json_string(name));
+	if (json_save_replace(path, c->record, err) < 0) {
+		json_object_set_new(c->record, "Name", json_string(old));
+		name_release(root, name, c->id);
+		return -1;
+	}
+	name_release(root, old, c->id);
+	return container_event(c, "rename", json_pack("{s:s+}", "oldName", "/", old), err);
 }
 
 int container_remove(const char *root, struct container *c, bool force, struct err *err)
@@ -996,6 +1062,7 @@ int container_remove(const char *root, struct container *c, bool force, struct e
 	if (rename(c->dir, trash) < 0)
 		return errno == ENOENT ? 0 : err_sys(err, errno, "remove %s", c->dir);
 	name_release(root, container_name(c), c->id);
+	container_event(c, "destroy", NULL, &(struct err){ 0 });
 	return rm_rf(trash, err);
 }
 

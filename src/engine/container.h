@@ -90,6 +90,9 @@ int container_wait(struct container *c, int *exit_code, struct err *err);
 /* Wait up to timeout_ms: 1 once the container no longer runs, 0 while it does. */
 int container_wait_timeout(struct container *c, int timeout_ms, struct err *err);
 int container_remove(const char *root, struct container *c, bool force, struct err *err);
+/* docker rename: the new name taken (docker's conflict message when it is
+ * another's), the record saved, the old name let go, a "rename" event. */
+int container_rename(const char *root, struct container *c, const char *name, struct err *err);
 /* rm -v: its anonymous volumes too (those no other container uses). */
 int container_remove_volumes(const char *root, struct container *c, bool force,
 			     struct err *err);
@@ -101,6 +104,11 @@ struct exec_opts {
 };
 int container_exec(struct container *c, const struct exec_opts *o, int *exit_code,
 		   struct err *err);
+
+/* An event of c's in the store's log (engine/events.h) with docker's image
+ * and name attributes and extra's (taken; may be NULL). */
+int container_event(const struct container *c, const char *action, json_t *extra,
+		    struct err *err);
 
 /* Whether any container uses the image; *name_out names one (caller frees). */
 int container_image_in_use(const char *root, const char *image_id, char **name_out,

@@ -1,11 +1,13 @@
+/* The store's log of events (events.h). */
 #include "engine/events.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -13,13 +15,28 @@
 
 #define EVENTS_LOG_MAX (1 << 20)
 
-int events_append(const char *dir, const char *action, const char *id, json_t *attributes,
+/* Past EVENTS_LOG_MAX the log becomes events.log.1 (the one before goes):
+ * under a lock, and only if no one rotated it meanwhile. */
+static void rotate(const char *root, const char *path, int fd)
+{
+	_cleanup_free_ char *lock = xasprintf("%s/events.lock", root);
+	_cleanup_free_ char *old = xasprintf("%s.1", path);
+	_cleanup_close_ int lock_fd = lock_path(lock, LOCK_EX, &(struct err){ 0 });
+	struct stat mine, now;
+
+	if (lock_fd >= 0 && fstat(fd, &mine) == 0 && stat(path, &now) == 0 &&
+	    mine.st_ino == now.st_ino && now.st_size > EVENTS_LOG_MAX)
+		rename(path, old);
+}
+
+int events_append(const char *root, const char *action, const char *id, json_t *attributes,
 		  struct err *err)
 {
-	_cleanup_free_ char *path = xasprintf("%s/events.log", dir), *line = NULL;
+	_cleanup_free_ char *path = xasprintf("%s/events.log", root), *line = NULL;
 	_cleanup_close_ int fd = -1;
 	_cleanup_json_ json_t *ev = NULL;
 	struct timespec now;
+	struct stat sb;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:o}, s:s, s:I, s:I}", "status", action,
@@ -38,59 +55,36 @@ int events_append(const char *dir, const char *action, const char *id, json_t *a
 	strcat(line, "\n");
 	if (write_all(fd, line, strlen(line)) < 0)
 		return err_sys(err, errno, "write %s", path);
+	if (fstat(fd, &sb) == 0 && sb.st_size > EVENTS_LOG_MAX)
+		rotate(root, path, fd);
 	return 0;
 }
 
-static void events_read(const char *path, json_t *out)
+static void events_read(const char *path, const char *container, json_t *out)
 {
 	_cleanup_free_ char *text = NULL;
 	char *line, *save;
 
-	if (read_file(path, EVENTS_LOG_MAX, &text, NULL, &(struct err){ 0 }) < 0)
+	if (read_file(path, 2 * EVENTS_LOG_MAX, &text, NULL, &(struct err){ 0 }) < 0)
 		return;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		json_t *ev = json_loads(line, 0, NULL);
+		const char *id = json_string_value(json_object_get(ev, "id"));
 
-		if (json_is_object(ev))
+		if (json_is_object(ev) && (!container || (id && !strcmp(id, container))))
 			json_array_append_new(out, ev);
 		else
 			json_decref(ev);
 	}
 }
 
-static int older_first(const void *a, const void *b)
-{
-	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "timeNano"));
-	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "timeNano"));
-
-	return x < y ? -1 : x > y;
-}
-
 int events_list(const char *root, const char *container, json_t **out, struct err *err)
 {
-	_cleanup_free_ char *base = xasprintf("%s/containers", root);
-	_cleanup_closedir_ DIR *d = opendir(base);
-	json_t *all = json_array(), **v;
-	struct dirent *de;
-	size_t i, n;
+	_cleanup_free_ char *path = xasprintf("%s/events.log", root);
+	_cleanup_free_ char *old = xasprintf("%s/events.log.1", root);
 
-	while (d && (de = readdir(d))) {
-		_cleanup_free_ char *path = NULL;
-
-		if (de->d_name[0] == '.' || (container && strcmp(de->d_name, container)))
-			continue;
-		path = xasprintf("%s/%s/events.log", base, de->d_name);
-		events_read(path, all);
-	}
-	n = json_array_size(all);
-	v = xmalloc((n + 1) * sizeof(*v));
-	for (i = 0; i < n; i++)
-		v[i] = json_incref(json_array_get(all, i));
-	qsort(v, n, sizeof(*v), older_first);
-	json_array_clear(all);
-	for (i = 0; i < n; i++)
-		json_array_append_new(all, v[i]);
-	free(v);
-	*out = all;
+	*out = json_array();
+	events_read(old, container, *out);
+	events_read(path, container, *out);
 	return 0;
 }

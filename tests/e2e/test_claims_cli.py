@@ -135,9 +135,11 @@ def test_events_create_with_isolation_decision_and_start(isobox, mode):
     cid = inspect(isobox, name, "{{.Id}}")
     lines = isobox.out("events", "--filter", f"container={name}", "--format", "json").splitlines()
     events = [json.loads(line) for line in lines]
+    # die is the monitor's, written before `run` is told the exit
     assert [(e["Type"], e["Action"], e["status"], e["id"]) for e in events] == \
-        [("container", "create", "create", cid), ("container", "start", "start", cid)]
-    create, start = events
+        [("container", "create", "create", cid), ("container", "start", "start", cid),
+         ("container", "die", "die", cid)]
+    create, start, die = events
     attrs = create["Actor"]["Attributes"]
     assert create["Actor"]["ID"] == cid and create["from"] == "busybox"
     assert attrs["image"] == "busybox" and attrs["name"] == name
@@ -147,11 +149,12 @@ def test_events_create_with_isolation_decision_and_start(isobox, mode):
     assert attrs["isolation.reason"] == decision["Reason"]
     assert ("kernel" in attrs) == (mode == "hyperv")
     assert start["Actor"]["Attributes"] == {"image": "busybox", "name": name}
+    assert die["Actor"]["Attributes"] == {"image": "busybox", "name": name, "exitCode": "0"}
     assert create["timeNano"] <= start["timeNano"] and create["scope"] == "local"
     assert create["time"] == create["timeNano"] // 10**9
     # The text form, docker's: TIME container ACTION ID (k=v, ...); by id as by name.
     text = isobox.out("events", "--filter", f"container={cid}").splitlines()
-    assert len(text) == 2
+    assert len(text) == 3
     assert text[0].split()[1:4] == ["container", "create", cid]
     assert f"isolation={mode}" in text[0] and f"name={name}" in text[0]
     assert text[1].split()[1:4] == ["container", "start", cid]

@@ -35,11 +35,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	json_decref(resp.json);
 	resp = (struct api_resp){ 0 };
-	if (nl && api_filters_parse(nl + 1, &filters, &resp) == 0) {
+	if (nl && api_filters_parse(API_FILTERS_CONTAINERS, nl + 1, &filters, &resp) == 0) {
 		c = json_pack("{s:s, s:s, s:{s:s}, s:{s:{s:s}}, s:{s:s}}", "Id", "0123abcd", "Name",
 			      "/web-1", "State", "Status", "running", "Config", "Labels", "app",
 			      "web", "HostConfig", "Isolation", "hyperv");
-		api_filters_match(c, filters);
+		api_filters_match(API_FILTERS_CONTAINERS, c, filters);
 		json_decref(c);
 		json_decref(filters);
 	}

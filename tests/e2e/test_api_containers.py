@@ -1,0 +1,95 @@
+"""isobox serve (issue 16): container endpoints beyond the lifecycle, with the
+stock docker CLI: rename (docker's messages and codes), events (docker's
+event stream: the past with --since/--until, new ones as they come, filters;
+die is written by the container's monitor, in a VM's case too). dockerd
+20.10 printed the same lines for the same commands (docs/api.md)."""
+import json
+import os
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from api_client import DOCKER
+
+
+@pytest.mark.process_only("a rename changes the record and the name only: the same for "
+                          "both modes")
+def test_api_rename(api, isobox):
+    a, b = ("api-ren-" + uuid.uuid4().hex[:6] for _ in range(2))
+    new = a + "-new"
+    for n in (a, b):
+        assert api.docker("create", "--name", n, "--pull", "never", "busybox",
+                          "true").returncode == 0
+    try:
+        r = api.docker("rename", a, b)
+        assert r.returncode == 1
+        assert "Error when allocating new name: Conflict. The container name " \
+               f"\"/{b}\" is already in use" in r.stderr, r.stderr
+        r = api.docker("rename", a, a)
+        assert r.returncode == 1 and "with the same name as its current name" in r.stderr
+        r = api.docker("rename", a, "bad!")
+        assert r.returncode == 1 and "Invalid container name (/bad!)" in r.stderr
+        r = api.docker("rename", "nosuch-" + a, "x")
+        assert r.returncode == 1 and "No such container" in r.stderr
+        assert api.docker("rename", a, new).returncode == 0
+        assert isobox.out("inspect", "-f", "{{.Name}}", new) == f"/{new}\n"
+        assert isobox("inspect", a).returncode != 0
+        # the old name is free again: the CLI rename, and a create under it
+        assert isobox("rename", new, a).returncode == 0
+        assert isobox("rename", a, new).returncode == 0
+        assert api.docker("create", "--name", a, "--pull", "never", "busybox",
+                          "true").returncode == 0
+        status, _, body = api("POST", f"/v1.50/containers/{new}/rename?name={b}")
+        assert status == 409, body
+        assert api("POST", f"/v1.50/containers/{new}/rename?name=")[0] == 400
+    finally:
+        for n in (a, b, new):
+            isobox("rm", "-f", n)
+
+
+def test_api_events(api, isobox, mode):
+    name = "api-ev-" + uuid.uuid4().hex[:6]
+    t0 = time.time()
+    env = dict(os.environ, DOCKER_HOST=f"unix://{api.sock}")
+    fmt = "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} " \
+          '{{index .Actor.Attributes "exitCode"}}{{index .Actor.Attributes "signal"}}'
+    live = subprocess.Popen([DOCKER, "events", "--filter", f"container={name}", "--format",
+                             fmt], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        r = api.docker("run", "--rm", "--name", name, f"--isolation={mode}", "--pull",
+                       "never", "busybox", "sh", "-c", "exit 3", timeout=300)
+        assert r.returncode == 3, r.stderr
+        r = api.docker("run", "-d", "--name", name, f"--isolation={mode}", "--pull",
+                       "never", "busybox", "sleep", "300", timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert api.docker("stop", "-t", "1", name, timeout=120).returncode == 0
+        assert api.docker("rename", name, name + "-2").returncode == 0
+        assert api.docker("rm", name + "-2").returncode == 0
+        want = [f"container create {name} ", f"container attach {name} ",
+                f"container start {name} ", f"container die {name} 3",
+                f"container destroy {name} ", f"container create {name} ",
+                f"container start {name} ", f"container kill {name} 15",
+                f"container kill {name} 9", f"container die {name} 137",
+                f"container stop {name} "]
+        got = [live.stdout.readline().rstrip("\n") for _ in want]
+        assert got == want
+    finally:
+        live.kill()
+        live.wait()
+        isobox("rm", "-f", name)
+        isobox("rm", "-f", name + "-2")
+    # the past: --since/--until end the stream; filters by event and container
+    r = api.docker("events", "--since", str(int(t0)), "--until", str(int(time.time()) + 1),
+                   "--filter", "event=die", "--filter", f"container={name}", "--format",
+                   "{{json .}}", timeout=30)
+    assert r.returncode == 0, r.stderr
+    dies = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [d["Actor"]["Attributes"]["exitCode"] for d in dies] == ["3", "137"]
+    assert all(d["Type"] == "container" and d["from"] == "busybox" for d in dies)
+    status, _, body = api("GET", "/v1.50/events?since=x")
+    assert status == 400, body
+    status, _, body = api("GET", "/v1.50/events?filters=%7B%22nope%22%3A%5B%22x%22%5D%7D")
+    assert status == 400, body
