@@ -123,6 +123,8 @@ void api_container_attach(const struct api_req *req, struct api_resp *resp);
 void api_container_resize(const struct api_req *req, struct api_resp *resp);
 void api_container_logs(const struct api_req *req, struct api_resp *resp);
 void api_container_rename(const struct api_req *req, struct api_resp *resp);
+void api_container_stats(const struct api_req *req, struct api_resp *resp);
+void api_container_top(const struct api_req *req, struct api_resp *resp);
 void api_container_archive_stat(const struct api_req *req, struct api_resp *resp);
 void api_container_archive_get(const struct api_req *req, struct api_resp *resp);
 void api_container_archive_put(const struct api_req *req, struct api_resp *resp);

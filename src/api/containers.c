@@ -9,6 +9,8 @@
 #include "engine/container_view.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/strv.h"
+#include "api/stream.h"
 
 /* "80/tcp": [{"HostIp", "HostPort"}] as the summary's [{IP, PrivatePort, PublicPort, Type}]. */
 static json_t *summary_ports(json_t *ports)
@@ -144,4 +146,37 @@ void api_container_rename(const struct api_req *req, struct api_resp *resp)
 	else
 		api_error_from(resp, &err);
 	container_free(&c);
+}
+
+/* GET /containers/{id}/top?ps_args=: `isobox top --json` (a VM's ps runs in
+ * its guest, through an exec the command makes). */
+void api_container_top(const struct api_req *req, struct api_resp *resp)
+{
+	const char *ps_args = req->query(req->query_ctx, "ps_args");
+	_cleanup_free_ char *words = xstrdup(ps_args ? ps_args : "");
+	_cleanup_free_ char *out = NULL;
+	struct strv args = { 0 };
+	struct err err = { 0 };
+	char *save = NULL, *w;
+	const char *msg;
+	int r;
+
+	strv_push(&args, "top");
+	strv_push(&args, "--json");
+	strv_push(&args, req->params[0]);
+	for (w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		strv_push(&args, w);
+	r = api_self_call(req->ctx, strv_get(&args), -1, &out, &err);
+	strv_free(&args);
+	if (r == 0 && (resp->json = json_loads(out, 0, NULL))) {
+		resp->status = 200;
+		return;
+	}
+	if (r == 0) {
+		api_error(resp, 500, "isobox top printed no table");
+		return;
+	}
+	msg = strncmp(err.msg, "Error response from daemon: ", 28) ? err.msg : err.msg + 28;
+	api_error(resp, strstr(msg, "is not running") ? 409 :
+		  !strncmp(msg, "No such container", 17) ? 404 : 500, "%s", msg);
 }

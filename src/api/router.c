@@ -33,6 +33,8 @@ static const struct route {
 	{ "GET", "/containers/{}/logs", api_container_logs, false },
 	{ "DELETE", "/containers/{}", api_container_delete, false },
 	{ "POST", "/containers/{}/rename", api_container_rename, false },
+	{ "GET", "/containers/{}/stats", api_container_stats, false },
+	{ "GET", "/containers/{}/top", api_container_top, false },
 	{ "HEAD", "/containers/{}/archive", api_container_archive_stat, false },
 	{ "GET", "/containers/{}/archive", api_container_archive_get, false },
 	{ "PUT", "/containers/{}/archive", api_container_archive_put, true },

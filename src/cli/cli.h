@@ -75,6 +75,7 @@ int cmd_cp(struct cli *cli, int argc, char **argv);       /* cp CONTAINER:SRC DE
 int cmd_volume(struct cli *cli, int argc, char **argv);   /* volume create|ls|... */
 int cmd_port(struct cli *cli, int argc, char **argv);     /* port CONTAINER [PORT] */
 int cmd_rename(struct cli *cli, int argc, char **argv);   /* rename CONTAINER NEW_NAME */
+int cmd_top(struct cli *cli, int argc, char **argv);      /* top CONTAINER [ps OPTIONS] */
 
 /* isobox-runtime: runc's command line (runtime_cli.c). */
 int runtime_main(int argc, char **argv);

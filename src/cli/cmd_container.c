@@ -408,3 +408,50 @@ int cmd_rename(struct cli *cli, int argc, char **argv)
 	container_free(&c);
 	return code;
 }
+
+/* docker top CONTAINER [ps OPTIONS]: docker's table; --json (isobox serve's,
+ * not in the usage) the API's {"Titles", "Processes"}. */
+int cmd_top(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_json_ json_t *top = NULL;
+	struct container c;
+	struct err err = { 0 };
+	bool json = false;
+	int i = 1, code = 0;
+
+	if (i < argc && !strcmp(argv[i], "--json")) {
+		json = true;
+		i++;
+	}
+	if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
+		puts("Usage:  isobox top CONTAINER [ps OPTIONS]\n\n"
+		     "Display the running processes of a container");
+		return 0;
+	}
+	if (i >= argc)
+		return cli_usage("top", "\"top\" requires at least 1 argument.");
+	if (container_find(cli->root, argv[i], &c, &err) < 0) {
+		fprintf(stderr, "Error response from daemon: %s\n", err.msg);
+		return 1;
+	}
+	if (container_top(&c, (const char *const *)argv + i + 1, (size_t)(argc - i - 1), &top,
+			  &err) < 0) {
+		fprintf(stderr, "Error response from daemon: %s\n", err.msg);
+		code = 1;
+	} else if (json) {
+		_cleanup_free_ char *s = json_dumps(top, JSON_COMPACT);
+
+		puts(s ? s : "{}");
+	} else {
+		json_t *rows = json_array(), *row;
+		size_t k;
+
+		json_array_append(rows, json_object_get(top, "Titles"));
+		json_array_foreach(json_object_get(top, "Processes"), k, row)
+			json_array_append(rows, row);
+		format_table(stdout, rows, 20, 3);
+		json_decref(rows);
+	}
+	container_free(&c);
+	return code;
+}

@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/cleanup.h"
+#include "util/fs.h"
+
 static json_t *path_get(json_t *j, const char *path, size_t len)
 {
 	char key[256];
@@ -92,4 +95,34 @@ void format_json_pretty(FILE *out, json_t *j)
 		fputc('\n', out);
 	}
 	free(s);
+}
+
+void format_table(FILE *out, json_t *rows, int min_width, int padding)
+{
+	_cleanup_free_ int *width = NULL;
+	size_t cols = 0, i, c;
+	json_t *row, *cell;
+
+	json_array_foreach(rows, i, row)
+		cols = json_array_size(row) > cols ? json_array_size(row) : cols;
+	width = xmalloc((cols + 1) * sizeof(*width));
+	for (c = 0; c < cols; c++)
+		width[c] = min_width;
+	json_array_foreach(rows, i, row)
+		json_array_foreach(row, c, cell) {
+			int w = (int)strlen(json_string_value(cell) ?: "") + padding;
+
+			width[c] = w > width[c] ? w : width[c];
+		}
+	json_array_foreach(rows, i, row) {
+		json_array_foreach(row, c, cell) {
+			const char *s = json_string_value(cell) ?: "";
+
+			if (c + 1 < json_array_size(row))
+				fprintf(out, "%-*s", width[c], s);
+			else
+				fprintf(out, "%s", s);
+		}
+		fputc('\n', out);
+	}
 }

@@ -46,6 +46,7 @@ static const struct command commands[] = {
 	{ "image", cmd_image, "Manage images (inspect, ls, rm, import, tag, history, save, load, prune)" },
 	{ "port", cmd_port, "List port mappings or a specific mapping for the container" },
 	{ "rename", cmd_rename, "Rename a container" },
+	{ "top", cmd_top, "Display the running processes of a container" },
 	{ "network", cmd_network, "Manage networks (create, ls, inspect, rm, prune)" },
 	{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
 	{ "volume", cmd_volume, "Manage volumes (create, ls, inspect, rm, prune)" },

@@ -105,6 +105,19 @@ struct exec_opts {
 int container_exec(struct container *c, const struct exec_opts *o, int *exit_code,
 		   struct err *err);
 
+/* docker's stats of c now (GET /containers/ID/stats, one sample): cpu,
+ * memory, pids, blkio (its cgroups'; a VM's: its VMM's) and networks; a
+ * stopped container's are zeros, as docker's. precpu_stats is empty: the
+ * caller keeps the sample before. */
+int container_stats(const struct container *c, json_t **out, struct err *err);
+
+/* docker top: {"Titles", "Processes"} of ps ps_args ("-ef" when n is 0):
+ * a process container's rows of the host's ps whose PID is in its cgroup; a
+ * running VM's, its guest's busybox ps. "Container ID is not running" when
+ * it is not. */
+int container_top(const struct container *c, const char *const *ps_args, size_t n,
+		  json_t **out, struct err *err);
+
 /* An event of c's in the store's log (engine/events.h) with docker's image
  * and name attributes and extra's (taken; may be NULL). */
 int container_event(const struct container *c, const char *action, json_t *extra,

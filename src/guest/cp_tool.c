@@ -36,11 +36,11 @@ static void path_trim(const char *in, char out[PATH_MAX], bool *trailing)
 	}
 }
 
-static void __attribute__((noreturn)) tar_exec(int busybox_fd, char **argv)
+static void __attribute__((noreturn)) busybox_exec(int busybox_fd, char **argv)
 {
 	if (busybox_fd < 0) {
-		fprintf(stderr, "the guest has no tar (%s): install busybox-static on the host "
-			"and run `isobox kernel install` again\n", CP_TOOL_BUSYBOX);
+		fprintf(stderr, "the guest has no %s (%s): install busybox-static on the host "
+			"and run `isobox kernel install` again\n", argv[0], CP_TOOL_BUSYBOX);
 		_exit(125);
 	}
 	fexecve(busybox_fd, argv, (char *[]){ "PATH=/bin", NULL });
@@ -95,7 +95,7 @@ static void __attribute__((noreturn)) cp_out(const char *in, bool follow, int bu
 
 		/* "./NAME": a name that starts with '-' is not an option. */
 		snprintf(arg, sizeof(arg), "./%s", strcmp(name, ".") ? name : "");
-		tar_exec(busybox_fd, (char *[]){ "tar", "-cf", "-", arg, NULL });
+		busybox_exec(busybox_fd, (char *[]){ "tar", "-cf", "-", arg, NULL });
 	}
 }
 
@@ -110,7 +110,7 @@ static void __attribute__((noreturn)) cp_in(const char *dir, bool keep_owner, in
 	if (chdir(dir) < 0)
 		fail(125, "chdir", dir);
 	umask(0);
-	tar_exec(busybox_fd, (char *[]){ "tar", "-xf", "-", keep_owner ? "--numeric-owner" : "-o",
+	busybox_exec(busybox_fd, (char *[]){ "tar", "-xf", "-", keep_owner ? "--numeric-owner" : "-o",
 					 NULL });
 }
 
@@ -126,6 +126,8 @@ void cp_tool_run(char **argv, int busybox_fd)
 		cp_out(argv[1], !strcmp(argv[2], "follow"), busybox_fd);
 	if (n == 3 && !strcmp(argv[0], "cp-in"))
 		cp_in(argv[1], !strcmp(argv[2], "owner"), busybox_fd);
+	if (n >= 1 && !strcmp(argv[0], "ps"))
+		busybox_exec(busybox_fd, argv);
 	if (n == 2 && !strcmp(argv[0], "cp-path-info")) {
 		if (path_info_print(stdout, argv[1]) < 0)
 			fail(125, "lstat", argv[1]);

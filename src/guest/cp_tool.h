@@ -14,6 +14,7 @@
  *                                 the tar's owners or making root the owner
  *   cp-path-info PATH             PATH's lstat as util/path_info.h prints it
  *                                 (docker's HEAD .../archive)
+ *   ps [ARGS...]                  busybox's ps: the VM's processes (docker top)
  *
  * Exit codes: 0, CP_TOOL_MISSING (PATH or DIR is not there),
  * CP_TOOL_NOT_DIR (cp-in: DIR is not a directory), else tar's or 125. */

@@ -2,7 +2,8 @@
 stock docker CLI: rename (docker's messages and codes), events (docker's
 event stream: the past with --since/--until, new ones as they come, filters;
 die is written by the container's monitor, in a VM's case too). dockerd
-20.10 printed the same lines for the same commands (docs/api.md)."""
+20.10 printed the same lines for the same commands (docs/api.md); stats and
+top as well."""
 import json
 import os
 import subprocess
@@ -11,7 +12,7 @@ import uuid
 
 import pytest
 
-from api_client import DOCKER
+from api_client import DOCKER, UnixHTTP
 
 
 @pytest.mark.process_only("a rename changes the record and the name only: the same for "
@@ -93,3 +94,59 @@ def test_api_events(api, isobox, mode):
     assert status == 400, body
     status, _, body = api("GET", "/v1.50/events?filters=%7B%22nope%22%3A%5B%22x%22%5D%7D")
     assert status == 400, body
+
+
+def test_api_stats_and_top(api, isobox, mode):
+    """docker stats --no-stream and docker top: a process container's cgroup
+    and host ps rows; a VM's cgroup is its VMM's (the VM's use of the host)
+    and its processes are the guest's (busybox's ps)."""
+    name = "api-st-" + uuid.uuid4().hex[:6]
+    r = api.docker("run", "-d", "--name", name, f"--isolation={mode}", "-m", "256m",
+                   "--pull", "never", "busybox", "sh", "-c", "sleep 600 & sleep 700",
+                   timeout=300)
+    assert r.returncode == 0, r.stderr
+    try:
+        st = api.docker("stats", "--no-stream", "--format", "{{json .}}", name, timeout=60)
+        assert st.returncode == 0, st.stderr
+        row = json.loads(st.stdout)
+        assert row["Name"] == name and row["MemUsage"].endswith(" / 256MiB"), row
+        assert not row["MemUsage"].startswith("0B") and int(row["PIDs"]) >= 1, row
+        status, _, body = api("GET", f"/v1.50/containers/{name}/stats?stream=false")
+        doc = json.loads(body)
+        assert status == 200 and doc["id"].startswith(isobox.out("inspect", "-f", "{{.Id}}",
+                                                                 name).strip()[:12])
+        cpu, pre = doc["cpu_stats"], doc["precpu_stats"]
+        assert cpu["cpu_usage"]["total_usage"] >= pre["cpu_usage"]["total_usage"] > 0
+        assert cpu["system_cpu_usage"] > pre["system_cpu_usage"] > 0
+        assert doc["memory_stats"]["limit"] == 256 << 20
+        # a stream: a line a second, each with the one before as precpu
+        c = UnixHTTP(api.sock)
+        c.request("GET", f"/v1.50/containers/{name}/stats")
+        resp = c.getresponse()
+        first, second = (json.loads(resp.readline()) for _ in range(2))
+        c.close()
+        assert second["precpu_stats"] == first["cpu_stats"] and second["preread"] == \
+            first["read"]
+        # top: the sleeps, by docker's default ps -ef or busybox's in a VM
+        top = api.docker("top", name, timeout=120)
+        assert top.returncode == 0, top.stderr
+        lines = top.stdout.splitlines()
+        assert "PID" in lines[0].split() and len(lines) >= 3, top.stdout
+        assert any(line.endswith("sleep 600") for line in lines[1:]), top.stdout
+        status, _, body = api("GET", f"/v1.50/containers/{name}/top?ps_args=-o%20pid,args")
+        doc = json.loads(body)
+        assert status == 200 and doc["Titles"] == ["PID", "COMMAND"], doc
+        assert ["sleep", "700"] == doc["Processes"][0][1].split()[-2:] or any(
+            p[1].endswith("sleep 700") for p in doc["Processes"]), doc
+    finally:
+        isobox("rm", "-f", name)
+    assert isobox("create", "--name", name, "busybox", "true").returncode == 0
+    try:
+        status, _, body = api("GET", f"/v1.50/containers/{name}/top")
+        assert status == 409 and b"is not running" in body, body
+        st = api.docker("stats", "--no-stream", "--format", "{{.MemUsage}}", name)
+        assert st.returncode == 0 and st.stdout.strip() == "0B / 0B", st
+    finally:
+        isobox("rm", "-f", name)
+    assert api("GET", "/v1.50/containers/nosuch-st/stats?stream=false")[0] == 404
+    assert api("GET", "/v1.50/containers/nosuch-st/top")[0] == 404
