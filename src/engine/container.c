@@ -960,10 +960,11 @@ int container_kill(struct container *c, const char *signal, struct err *err)
 
 	if (sig < 0)
 		return err_set(err, "invalid signal: %s", signal);
-	if (rt_kill(c->dir, sig, err) < 0)
-		return err_wrap(err, "cannot kill container %s", c->id);
+	/* before the signal: the monitor's die may follow at once */
 	snprintf(num, sizeof(num), "%d", sig);
 	container_event(c, "kill", json_pack("{s:s}", "signal", num), &(struct err){ 0 });
+	if (rt_kill(c->dir, sig, err) < 0)
+		return err_wrap(err, "cannot kill container %s", c->id);
 	return 0;
 }
 
@@ -981,13 +982,14 @@ int container_stop(struct container *c, int timeout, struct err *err)
 		return -1;
 	if (st.status != RT_RUNNING)
 		return 0;
-	if (rt_kill(c->dir, signo, err) < 0)
-		return 0;       /* it exited meanwhile */
+	/* each kill event before its signal: the monitor's die may follow at once */
 	snprintf(num, sizeof(num), "%d", signo);
 	container_event(c, "kill", json_pack("{s:s}", "signal", num), &(struct err){ 0 });
+	if (rt_kill(c->dir, signo, err) < 0)
+		return 0;       /* it exited meanwhile */
 	if (rt_wait_timeout(c->dir, timeout * 1000, err) != 1) {
-		rt_kill(c->dir, SIGKILL, &(struct err){ 0 });
 		container_event(c, "kill", json_pack("{s:s}", "signal", "9"), &(struct err){ 0 });
+		rt_kill(c->dir, SIGKILL, &(struct err){ 0 });
 		if (rt_wait(c->dir, &code, err) < 0)
 			return -1;
 	}
