@@ -1,12 +1,14 @@
-/* The API's request router and the JSON of a container list's filters, from
- * a hostile client: input "METHOD URL\nFILTERS". Every answer is a handler
- * with its captures, or docker's error body; no crash, no leak. */
+/* The API's request router and the JSON of a container list's and an event
+ * stream's filters, from a hostile client: input "METHOD URL\nFILTERS".
+ * Every answer is a handler with its captures, or docker's error body; no
+ * crash, no leak. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "util/fs.h"
+#include "util/path_info.h"
 
 static void handler_stub(const struct api_req *req, struct api_resp *resp) { }
 
@@ -44,6 +46,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(filters);
 	}
 	json_decref(resp.json);
+	resp = (struct api_resp){ 0 };
+	filters = NULL;
+	if (nl && api_filters_parse(API_FILTERS_EVENTS, nl + 1, &filters, &resp) == 0) {
+		c = json_pack("{s:s, s:s, s:s, s:{s:s, s:{s:s, s:s, s:s}}}", "id", "0123abcd",
+			      "Type", "container", "Action", "die", "Actor", "ID", "0123abcd",
+			      "Attributes", "name", "web-1", "image", "busybox", "app", "web");
+		api_filters_match(API_FILTERS_EVENTS, c, filters);
+		json_decref(c);
+		json_decref(filters);
+	}
+	json_decref(resp.json);
+	/* a guest's answer to cp-path-info (util/path_info.h) is as hostile */
+	{
+		struct path_info pi;
+
+		if (path_info_parse(in, &pi) == 0 && pi.exists &&
+		    (strlen(pi.link) >= PATH_MAX || pi.size < 0))
+			abort();
+	}
 	(void)handler_stub;
 	free(in);
 	return 0;

@@ -150,6 +150,25 @@ static void test_json_pretty(void **state)
 	free(out);
 }
 
+/* Go's tabwriter as docker top prints (min width 20, padding 3). */
+static void test_table(void **state)
+{
+	_cleanup_json_ json_t *rows = json_pack("[[s, s, s], [s, s, s], [s, s, s]]", "UID", "PID",
+						 "CMD", "root", "1", "sleep 100",
+						 "a-rather-long-user-name", "22", "sh");
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	format_table(f, rows, 20, 3);
+	fclose(f);
+	assert_string_equal(out,
+			    "UID                       PID                 CMD\n"
+			    "root                      1                   sleep 100\n"
+			    "a-rather-long-user-name   22                  sh\n");
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_json_pretty),
+		cmocka_unit_test(test_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,9 +10,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/fs.h"
+#include "util/path_info.h"
 #include "util/signal.h"
 
 static void expect_bytes(const char *s, long long want)
@@ -193,6 +197,44 @@ static void test_signal_parse(void **state)
 	assert_int_equal(signal_parse(NULL), -1);
 }
 
+/* A path's info as printed, read back; what a hostile guest could send instead. */
+static void test_path_info(void **state)
+{
+	char tmpl[] = "/tmp/isobox-pi-XXXXXX", path[64], *text = NULL;
+	size_t len = 0;
+	struct path_info pi;
+	FILE *f;
+
+	assert_non_null(mkdtemp(tmpl));
+	snprintf(path, sizeof(path), "%s/link", tmpl);
+	assert_int_equal(symlink(tmpl, path), 0);
+	f = open_memstream(&text, &len);
+	assert_int_equal(path_info_print(f, path), 0);
+	fclose(f);
+	assert_int_equal(path_info_parse(text, &pi), 0);
+	assert_true(pi.exists && S_ISLNK(pi.mode));
+	assert_string_equal(pi.link, tmpl);
+	free(text);
+	f = open_memstream(&text, &len);
+	assert_int_equal(path_info_print(f, tmpl), 0);
+	fclose(f);
+	assert_int_equal(path_info_parse(text, &pi), 0);
+	assert_true(pi.exists && S_ISDIR(pi.mode) && !*pi.link);
+	free(text);
+	unlink(path);
+	rmdir(tmpl);
+	assert_int_equal(path_info_parse("-", &pi), 0);
+	assert_false(pi.exists);
+	/* a type that does not match the mode, a negative size, nanoseconds
+	 * past a second, no newline, a second line in the target */
+	assert_int_equal(path_info_parse("d 100644 1 2 3\n", &pi), -1);
+	assert_int_equal(path_info_parse("f 100644 -1 2 3\n", &pi), -1);
+	assert_int_equal(path_info_parse("f 100644 1 2 1000000000\n", &pi), -1);
+	assert_int_equal(path_info_parse("f 100644 1 2 3", &pi), -1);
+	assert_int_equal(path_info_parse("l 120777 1 2 3\n/a\n/b", &pi), -1);
+	assert_int_equal(path_info_parse("x 100644 1 2 3\n", &pi), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_time_human_ago),
 		cmocka_unit_test(test_signal_parse),
+		cmocka_unit_test(test_path_info),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
