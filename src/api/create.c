@@ -79,6 +79,27 @@ static int mounts(json_t *a, struct strv *out, struct err *err)
 	return 0;
 }
 
+/* Whether a bind ("SRC:DEST[:OPTS]") or a mount ("...,target=DEST,...")
+ * already has dest. */
+static bool destination_taken(const struct run_opts *o, const char *dest)
+{
+	size_t n = strlen(dest);
+
+	for (size_t i = 0; i < o->volumes.n; i++) {
+		const char *colon = strchr(o->volumes.v[i], ':');
+
+		if (colon && !strncmp(colon + 1, dest, n) && (!colon[1 + n] || colon[1 + n] == ':'))
+			return true;
+	}
+	for (size_t i = 0; i < o->mounts.n; i++) {
+		const char *t = strstr(o->mounts.v[i], "target=");
+
+		if (t && !strncmp(t + 7, dest, n) && (!t[7 + n] || t[7 + n] == ','))
+			return true;
+	}
+	return false;
+}
+
 int api_run_opts_from_json(json_t *body, struct run_opts *o, struct err *err)
 {
 	json_t *hc = json_object_get(body, "HostConfig"), *v;
@@ -150,6 +171,11 @@ int api_run_opts_from_json(json_t *body, struct run_opts *o, struct err *err)
 	    port_bindings(json_object_get(hc, "PortBindings"), &o->publish, err) < 0 ||
 	    mounts(json_object_get(hc, "Mounts"), &o->mounts, err) < 0)
 		return -1;
+	/* docker run -v /data: Config.Volumes, an anonymous volume unless a
+	 * bind or a mount takes that destination, as dockerd does */
+	json_object_foreach(json_object_get(body, "Volumes"), key, v)
+		if (!destination_taken(o, key))
+			strv_push(&o->volumes, key);
 	json_object_foreach(json_object_get(hc, "Tmpfs"), key, v) {
 		const char *opts = json_string_value(v);
 		_cleanup_free_ char *t = xasprintf("%s%s%s", key, opts && *opts ? ":" : "",

@@ -791,6 +791,82 @@ static void record_upgrade(json_t *rec)
 			      "OomKillDisable", 0, "Links", json_null(), "Devices", json_array()));
 }
 
+/* "k=v,k=v" options' value of key, or NULL (malloc'ed). */
+static char *option_value(const char *opts, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = opts; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] != 0))
+		if (!strncmp(p, key, n) && p[n] == '=')
+			return strndup(p + n + 1, strcspn(p + n + 1, ","));
+	return NULL;
+}
+
+/* What dockerd 20.10's inspect has beside the record: the files bound into
+ * /etc, the storage (GraphDriver: the overlay's directories; a VM's writable
+ * disk and its layers' disks), the spec's masked and read-only paths,
+ * docker's values for what isobox does not set. */
+static void inspect_docker_keys(const struct container *c, json_t *j)
+{
+	_cleanup_free_ char *spec_path = xasprintf("%s/config.json", c->dir);
+	_cleanup_json_ json_t *spec = NULL;
+	json_t *hc = json_object_get(j, "HostConfig"), *cfg = json_object_get(j, "Config");
+	json_t *spec_linux, *ann, *data = json_object(), *volumes = json_object(), *m;
+	const char *overlay;
+	size_t i;
+
+	json_load_path(spec_path, &spec, &(struct err){ 0 });
+	spec_linux = json_object_get(spec, "linux");
+	ann = json_object_get(spec, "annotations");
+	overlay = json_string_value(json_object_get(ann, "io.isobox.overlay"));
+	{
+		_cleanup_free_ char *lower = overlay ? option_value(overlay, "lowerdir") : NULL;
+		bool vm = !strcmp(json_string_value(json_object_get(hc, "Isolation")) ?: "",
+				  "hyperv");
+
+		json_object_set_new(data, "LowerDir", json_string(lower ? lower : ""));
+		json_object_set_new(data, "MergedDir", json_sprintf("%s/rootfs", c->dir));
+		json_object_set_new(data, "UpperDir", json_sprintf("%s/%s", c->dir,
+								   vm ? "upper.ext4" : "upper"));
+		json_object_set_new(data, "WorkDir", json_sprintf("%s/work", c->dir));
+	}
+	/* Config.Volumes: the anonymous ones (an image's VOLUME, run -v DEST) */
+	json_array_foreach(json_object_get(j, "Mounts"), i, m)
+		if (!strcmp(json_string_value(json_object_get(m, "Type")) ?: "", "volume") &&
+		    strlen(json_string_value(json_object_get(m, "Name")) ?: "") == 64)
+			json_object_set_new(volumes,
+					    json_string_value(json_object_get(m, "Destination")) ?: "",
+					    json_object());
+	json_object_update_missing_new(
+		j, json_pack("{s:s, s:s+, s:s+, s:s+, s:s, s:o, s:{s:s, s:o}, s:s, s:s, s:s}",
+			     "Driver", "overlay2", "HostnamePath", c->dir, "/hostname", "HostsPath",
+			     c->dir, "/hosts", "ResolvConfPath", c->dir, "/resolv.conf",
+			     "Platform", "linux", "ExecIDs", json_null(), "GraphDriver", "Name",
+			     "overlay2", "Data", data, "MountLabel", "", "ProcessLabel", "",
+			     "AppArmorProfile", ""));
+	json_object_update_missing_new(
+		cfg, json_pack("{s:s, s:b, s:b, s:b, s:n, s:o}", "Domainname", "", "AttachStdout",
+			       1, "AttachStderr", 1, "StdinOnce", 0, "OnBuild",
+			       "Volumes", json_object_size(volumes) ? volumes :
+			       (json_decref(volumes), json_null())));
+	json_object_update_missing_new(
+		hc, json_pack("{s:i, s:[], s:[], s:[], s:[], s:[], s:i, s:i, s:i, s:i, s:i, s:i, s:i,"
+			      " s:n, s:n, s:i, s:i, s:i, s:i, s:i, s:i, s:n}",
+			      "BlkioWeight", 0, "BlkioWeightDevice", "BlkioDeviceReadBps",
+			      "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps",
+			      "CpuCount", 0, "CpuPercent", 0, "CpuPeriod", 0, "CpuQuota", 0,
+			      "CpuRealtimePeriod", 0, "CpuRealtimeRuntime", 0, "CpuShares", 0,
+			      "DeviceCgroupRules", "DeviceRequests", "IOMaximumBandwidth", 0,
+			      "IOMaximumIOps", 0, "KernelMemory", 0, "KernelMemoryTCP", 0,
+			      "MemoryReservation", 0, "MemorySwap", 0, "MemorySwappiness"));
+	if (!json_object_get(hc, "MaskedPaths"))
+		json_object_set(hc, "MaskedPaths", json_object_get(spec_linux, "maskedPaths") ?:
+				json_null());
+	if (!json_object_get(hc, "ReadonlyPaths"))
+		json_object_set(hc, "ReadonlyPaths", json_object_get(spec_linux, "readonlyPaths") ?:
+				json_null());
+}
+
 int container_inspect(const struct container *c, json_t **out, struct err *err)
 {
 	struct rt_state st;
@@ -800,6 +876,7 @@ int container_inspect(const struct container *c, json_t **out, struct err *err)
 		return -1;
 	j = json_deep_copy(c->record);
 	record_upgrade(j);
+	inspect_docker_keys(c, j);
 	json_object_set_new(j, "Name", json_sprintf("/%s", container_name(c)));
 	json_object_set_new(
 		j, "State",

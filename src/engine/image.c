@@ -182,7 +182,44 @@ static json_t *inspect_config(json_t *cfg)
 	json_object_set_new(o, "Entrypoint", member_or(cfg, "Entrypoint", json_null()));
 	json_object_set_new(o, "Labels", member_or(cfg, "Labels", json_null()));
 	json_object_set_new(o, "StopSignal", member_or(cfg, "StopSignal", json_string("")));
+	/* the rest of docker's container config, as dockerd 20.10 shows it */
+	json_object_update_missing_new(
+		o, json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:s, s:n}", "Hostname", "",
+			     "Domainname", "", "AttachStdin", 0, "AttachStdout", 0,
+			     "AttachStderr", 0, "Tty", 0, "OpenStdin", 0, "StdinOnce", 0, "Image",
+			     "", "OnBuild"));
 	return o;
+}
+
+/* Where the layers are unpacked: the top one as UpperDir, the others
+ * (top first) as LowerDir; an image is never mounted, so no MergedDir or
+ * WorkDir of its own (empty, as keys). */
+static json_t *graph_data(const char *root, json_t *cfg)
+{
+	json_t *ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+	json_t *data = json_pack("{s:s, s:s}", "MergedDir", "", "WorkDir", "");
+	_cleanup_free_ char *lower = NULL;
+	size_t n = json_array_size(ids);
+
+	for (size_t i = n; i-- > 0;) {
+		const char *id = json_string_value(json_array_get(ids, i)) ?: "";
+		_cleanup_free_ char *dir = xasprintf("%s/layers/%s", root,
+						     strchr(id, ':') ? strchr(id, ':') + 1 : id);
+
+		if (i == n - 1) {
+			json_object_set_new(data, "UpperDir", json_string(dir));
+		} else {
+			char *l = lower ? xasprintf("%s:%s", lower, dir) : xstrdup(dir);
+
+			free(lower);
+			lower = l;
+		}
+	}
+	if (!n)
+		json_object_set_new(data, "UpperDir", json_string(""));
+	if (lower)
+		json_object_set_new(data, "LowerDir", json_string(lower));
+	return data;
 }
 
 static json_t *inspect_object(struct store *s, struct store_entry *e)
@@ -223,6 +260,16 @@ static json_t *inspect_object(struct store *s, struct store_entry *e)
 		json_object_set(o, "OsVersion", json_object_get(cfg, "os.version"));
 	if (json_is_array(json_object_get(cfg, "os.features")))
 		json_object_set(o, "OsFeatures", json_object_get(cfg, "os.features"));
+	/* dockerd 20.10's other keys: the builder's (empty here: no builder),
+	 * VirtualSize (the Size), the storage (layers by diff id, unpacked) */
+	json_object_set_new(o, "Container", json_string(""));
+	json_object_set_new(o, "ContainerConfig", inspect_config(NULL));
+	json_object_set_new(o, "DockerVersion", json_string(""));
+	json_object_set(o, "VirtualSize", json_object_get(o, "Size"));
+	json_object_set_new(o, "GraphDriver", json_pack("{s:s, s:o}", "Name", "overlay2",
+							 "Data", graph_data(s->root, cfg)));
+	json_object_set_new(o, "Metadata", json_pack("{s:s}", "LastTagTime",
+						     "0001-01-01T00:00:00Z"));
 	return o;
 }
 

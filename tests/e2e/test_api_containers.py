@@ -157,3 +157,33 @@ def test_api_stats_and_top(api, isobox, mode):
         isobox("rm", "-f", name)
     assert api("GET", "/v1.50/containers/nosuch-st/stats?stream=false")[0] == 404
     assert api("GET", "/v1.50/containers/nosuch-st/top")[0] == 404
+
+
+def _keys(o, p=""):
+    out = set()
+    if isinstance(o, dict):
+        for k, v in o.items():
+            k2 = "*" if p.endswith(("Networks.", "Volumes.")) else k
+            out.add(p + k2)
+            out |= _keys(v, p + k2 + ".")
+    return out
+
+
+@pytest.mark.process_only("the inspect documents' shape: the same keys in both modes")
+def test_api_inspect_has_every_key_dockerd_has(api, isobox):
+    """Every key (nested ones too) of dockerd 20.10's inspect of a created
+    container and of an image (recorded in dockerd-inspect-keys.json) is in
+    isobox's, through the API as through the command."""
+    want = json.load(open(os.path.join(os.path.dirname(__file__), "dockerd-inspect-keys.json")))
+    name = "api-keys-" + uuid.uuid4().hex[:6]
+    assert api.docker("create", "--name", name, "-v", "/data", "--pull", "never", "busybox",
+                      "true").returncode == 0
+    try:
+        got = json.loads(api.docker("inspect", name).stdout)[0]
+        assert set(want["container"]) - _keys(got) == set()
+        assert got["Config"]["Volumes"] == {"/data": {}}
+        assert json.loads(isobox.out("inspect", name))[0] == got
+        img = json.loads(api.docker("image", "inspect", "busybox").stdout)[0]
+        assert set(want["image"]) - _keys(img) == set()
+    finally:
+        isobox("rm", "-v", name)
