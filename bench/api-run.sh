@@ -5,11 +5,15 @@
 # --ip6tables=false, inside a network namespace of its own) and podman's
 # system service (when podman is installed); medians of RUNS, the ratio
 # against dockerd (issue 16's target: isobox at most 0.25x); then the idle
-# RSS of isobox serve against dockerd plus its containerd (target 0.1x).
-# Usage (after make; root): bench/api-run.sh [RUNS]
+# RSS of isobox serve against dockerd plus its containerd (target 0.1x),
+# and both again with MANY containers running (docker run -d ... sleep),
+# with what each engine keeps per container beside it (isobox's monitors,
+# dockerd's containerd-shims).
+# Usage (after make; root): bench/api-run.sh [RUNS] [MANY]
 set -eu
 cd "$(dirname "$0")/.."
 runs=${1:-20}
+many=${2:-50}
 docker=/usr/local/bin/docker
 [ -x "$docker" ] || docker=$(command -v docker)
 work=$(mktemp -d /tmp/bench-api.XXXXXX)
@@ -103,3 +107,40 @@ if [ -n "$dockerd_pid" ]; then
 	awk -v a="$irss" -v b="$drss" -v c="$crss" \
 		'BEGIN { printf "isobox / (dockerd + containerd): %.3fx (target <= 0.1x)\n", a / (b + c) }'
 fi
+
+# MANY containers running in each engine
+start_many() {   # SOCK
+	for _ in $(seq "$many"); do
+		DOCKER_HOST=unix://$1 $docker run -d --network none busybox sleep 3600 >/dev/null
+	done
+}
+sum_rss() {      # PIDS...: their RSS in KiB, summed
+	t=0
+	for p in "$@"; do t=$((t + $(rss_kib "$p" 2>/dev/null || echo 0))); done
+	echo "$t"
+}
+start_many "$work/isobox.sock"
+sleep 2
+irss_many=$(rss_kib "$isobox_pid")
+monitors=$(sed -n 's/.*"monitor_pid":\([0-9]*\).*/\1/p' "$work"/isobox/containers/*/state.json)
+mrss=$(sum_rss $monitors)
+echo "with $many containers running (KiB): isobox serve $irss_many" \
+	"(and $(echo "$monitors" | wc -w) monitors, $mrss in all)"
+if [ -n "$dockerd_pid" ]; then
+	start_many "$work/dockerd.sock"
+	sleep 2
+	drss_many=$(rss_kib "$d")
+	crss_many=$([ -n "$c" ] && rss_kib "$c" || echo 0)
+	shims=$(pgrep -f "containerd-shim.*$work" || true)
+	srss=$(sum_rss $shims)
+	echo "  dockerd $drss_many + containerd $crss_many" \
+		"(and $(echo "$shims" | wc -w) shims, $srss in all)"
+	awk -v a="$irss_many" -v b="$drss_many" -v c="$crss_many" \
+		'BEGIN { printf "isobox / (dockerd + containerd): %.3fx (target <= 0.1x)\n", a / (b + c) }'
+	awk -v a="$irss_many" -v m="$mrss" -v b="$drss_many" -v c="$crss_many" -v s="$srss" \
+		'BEGIN { printf "with the per-container processes: %.3fx\n", (a + m) / (b + c + s) }'
+	DOCKER_HOST=unix://$work/dockerd.sock $docker rm -f \
+		$(DOCKER_HOST=unix://$work/dockerd.sock $docker ps -q) >/dev/null
+fi
+DOCKER_HOST=unix://$work/isobox.sock $docker rm -f \
+	$(DOCKER_HOST=unix://$work/isobox.sock $docker ps -q) >/dev/null

@@ -41,7 +41,27 @@ struct api_req {
 	 * body spooled to an unlinked file, at its start (body NULL); else -1. */
 	bool body_to_file;
 	int body_fd;
+	/* Whether the client closed its connection: a body made as it goes
+	 * asks while it waits (api_client_gone), so a client that left frees
+	 * its thread. Valid as long as the response is. */
+	bool (*client_gone)(void *query_ctx);
 };
+
+/* What a body's reader keeps of its request to ask whether the client left. */
+struct api_client {
+	bool (*gone)(void *ctx);
+	void *ctx;
+};
+
+static inline struct api_client api_client_of(const struct api_req *req)
+{
+	return (struct api_client){ req->client_gone, req->query_ctx };
+}
+
+static inline bool api_client_gone(const struct api_client *c)
+{
+	return c->gone && c->gone(c->ctx);
+}
 
 struct api_resp {
 	unsigned status;

@@ -27,6 +27,7 @@ struct event_reader {
 	json_t *filters;
 	char *pending;
 	size_t pending_len, pending_off;
+	struct api_client client;
 };
 
 /* docker's since/until: seconds, with a fraction ("1700000000.5"); a
@@ -143,6 +144,8 @@ static ssize_t events_read(void *cls, char *buf, size_t max)
 			continue;
 		if (r->until && now_ns() > r->until)
 			return 0;
+		if (api_client_gone(&r->client))
+			return -1;
 		nanosleep(&(struct timespec){ 0, POLL_MS * 1000000L }, NULL);
 	}
 }
@@ -169,6 +172,7 @@ void api_events(const struct api_req *req, struct api_resp *resp)
 		api_error(resp, 500, "out of memory");
 		return;
 	}
+	r->client = api_client_of(req);
 	r->path = xasprintf("%s/events.log", req->ctx->root);
 	r->old_path = xasprintf("%s/events.log.1", req->ctx->root);
 	if (time_arg(req->query(req->query_ctx, "since"), &r->since) < 0 ||

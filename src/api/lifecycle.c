@@ -387,6 +387,7 @@ struct waiter {
 	char *root, id[65], *condition;
 	char since[64];             /* FinishedAt when asked: next-exit wants another */
 	bool sent;
+	struct api_client client;
 };
 
 static ssize_t wait_read(void *cls, char *buf, size_t max)
@@ -415,6 +416,8 @@ static ssize_t wait_read(void *cls, char *buf, size_t max)
 		if (strcmp(w->condition, "removed") && strcmp(status_of(st), "running") &&
 		    (strcmp(w->condition, "next-exit") || strcmp(fin, w->since)))
 			break;
+		if (api_client_gone(&w->client))
+			return -1;          /* docker run -d leaves its wait behind */
 		sleep_ms(POLL_MS);
 	}
 	w->sent = true;
@@ -447,6 +450,7 @@ void api_container_wait(const struct api_req *req, struct api_resp *resp)
 		return;
 	st = api_container_state(req->ctx->root, c.id);
 	w = calloc(1, sizeof(*w));
+	w->client = api_client_of(req);
 	w->root = xstrdup(req->ctx->root);
 	w->condition = xstrdup(cond);
 	snprintf(w->id, sizeof(w->id), "%s", c.id);

@@ -20,6 +20,7 @@ struct log_reader {
 	bool follow, out, err, tty, timestamps;
 	char *pending;              /* a record made into bytes, not all sent yet */
 	size_t pending_len, pending_off;
+	struct api_client client;
 };
 
 /* One json-file record as the stream carries it; NULL when not wanted. */
@@ -101,6 +102,10 @@ static ssize_t logs_read(void *cls, char *buf, size_t max)
 				continue;
 			}
 		}
+		if (api_client_gone(&r->client)) {
+			free(line);
+			return -1;
+		}
 		nanosleep(&(struct timespec){ 0, POLL_MS * 1000000L }, NULL);
 	}
 }
@@ -129,6 +134,7 @@ void api_container_logs(const struct api_req *req, struct api_resp *resp)
 		return;
 	}
 	r = calloc(1, sizeof(*r));
+	r->client = api_client_of(req);
 	r->root = xstrdup(req->ctx->root);
 	snprintf(r->id, sizeof(r->id), "%s", c.id);
 	r->path = xasprintf("%s/container.log", c.dir);

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
+#include <poll.h>
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,6 +62,19 @@ static size_t query_get_all(void *ctx, const char *key, const char **out, size_t
 
 	MHD_get_connection_values(ctx, MHD_GET_ARGUMENT_KIND, query_value, &q);
 	return q.n;
+}
+
+/* The peer closed (or reset) the connection: nothing more to send it. */
+static bool client_gone(void *ctx)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(ctx, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct pollfd p;
+
+	if (!info)
+		return false;
+	p = (struct pollfd){ .fd = info->connect_fd, .events = POLLRDHUP };
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 /* An unlinked file in the store for a spooled body. */
@@ -217,7 +232,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		up->req = (struct api_req){ .ctx = ctx, .query = query_get,
 					    .query_all = query_get_all, .query_ctx = conn,
-					    .body_fd = -1 };
+					    .body_fd = -1, .client_gone = client_gone };
 		up->handler = api_route(method, url, &up->req, &up->resp);
 		if (up->handler && up->req.body_to_file) {
 			up->req.body_fd = spool_open(ctx->root);
@@ -282,6 +297,8 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	free(up);
 	*con_cls = NULL;
+	malloc_trim(0);
+
 }
 
 /* The group that may use the socket: made when missing, as dockerd's docker. */

@@ -19,6 +19,7 @@ struct stats_reader {
 	json_t *prev;               /* the sample before, or NULL */
 	char *pending;
 	size_t pending_len, pending_off;
+	struct api_client client;
 };
 
 /* A sample of id's with prev's cpu_stats and read as precpu_stats and
@@ -52,6 +53,8 @@ static ssize_t stats_read(void *cls, char *buf, size_t max)
 	if (!r->pending) {
 		if (r->prev)
 			sleep_ms(INTERVAL_MS);
+		if (api_client_gone(&r->client))
+			return -1;
 		s = sample(r->root, r->id, r->prev, &err);
 		if (!s)
 			return 0;
@@ -123,6 +126,7 @@ void api_container_stats(const struct api_req *req, struct api_resp *resp)
 		api_error(resp, 500, "out of memory");
 		return;
 	}
+	r->client = api_client_of(req);
 	r->root = xstrdup(req->ctx->root);
 	r->id = xstrdup(c.id);
 	container_free(&c);
