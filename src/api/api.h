@@ -122,6 +122,19 @@ int api_filters_parse(enum api_filters kind, const char *text, json_t **out,
 		      struct api_resp *resp);
 bool api_filters_match(enum api_filters kind, json_t *obj, json_t *filters);
 
+struct container;
+struct api_log;
+/* A container's json-file log as docker streams it (docker's 8-byte frames
+ * without a TTY, raw bytes with one) for stdout and/or stderr: its last
+ * tail lines (-1: all), then with follow what comes while it runs, until
+ * it stopped or client left. api_log_read and api_log_free are an
+ * api_resp's reader; an attach's thread calls them too. NULL: no memory. */
+struct api_log *api_log_open(const char *root, const struct container *c, bool out,
+			     bool err, bool timestamps, bool follow, long tail,
+			     struct api_client client);
+ssize_t api_log_read(void *log, char *buf, size_t max);
+void api_log_free(void *log);
+
 /* A container's State (inspect's), or NULL once it is gone. */
 json_t *api_container_state(const char *root, const char *id);
 

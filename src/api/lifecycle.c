@@ -154,6 +154,54 @@ static bool attach_register(struct attach *a)
 	return i < ATTACH_MAX;
 }
 
+/* An attach to a running container: its output from now on (from its start
+ * with ?logs=1), read from its log as the monitor writes it; its stdin is
+ * the monitor's, not the attach's (docker's would be forwarded). */
+struct running_attach {
+	struct api_conn *conn;
+	struct api_log *log;
+};
+
+static void running_upgraded(void *cls, int sock, void *urh, const char *extra, size_t len)
+{
+	struct running_attach *ra = cls;
+	struct err err = { 0 };
+
+	api_conn_take(ra->conn, sock, urh, extra, len);
+	if (api_conn_follow_log(ra->conn, ra->log, &err) < 0) {
+		api_log_free(ra->log);
+		api_conn_close(ra->conn);
+		free(ra->conn);
+	}
+	free(ra);
+}
+
+static void attach_running(const struct api_req *req, const struct container *c,
+			   struct api_resp *resp)
+{
+	struct running_attach *ra = xmalloc(sizeof(*ra));
+
+	ra->conn = xmalloc(sizeof(*ra->conn));
+	*ra->conn = (struct api_conn){ .sock = -1 };
+	ra->log = api_log_open(req->ctx->root, c, api_query_bool(req, "stdout"),
+			       api_query_bool(req, "stderr"), false, true,
+			       api_query_bool(req, "logs") ? -1 : 0,
+			       api_conn_log_client(ra->conn));
+	if (!ra->log) {
+		free(ra->conn);
+		free(ra);
+		api_error(resp, 500, "no memory");
+		return;
+	}
+	resp->status = 101;
+	resp->content_type = json_is_true(json_object_get(json_object_get(c->record, "Config"),
+							  "Tty")) ?
+			     "application/vnd.docker.raw-stream" :
+			     "application/vnd.docker.multiplexed-stream";
+	resp->on_upgrade = running_upgraded;
+	resp->upgrade_cls = ra;
+}
+
 void api_container_attach(const struct api_req *req, struct api_resp *resp)
 {
 	struct container c = { 0 };
@@ -164,8 +212,8 @@ void api_container_attach(const struct api_req *req, struct api_resp *resp)
 		return;
 	st = api_container_state(req->ctx->root, c.id);
 	if (!strcmp(status_of(st), "running")) {
-		api_error(resp, 409, "attaching to a running container is not supported yet: "
-			  "attach before start (docker run, docker start -a)");
+		container_event(&c, "attach", NULL, &(struct err){ 0 });
+		attach_running(req, &c, resp);
 		container_free(&c);
 		return;
 	}

@@ -1,6 +1,6 @@
 /* GET /containers/{id}/logs: the json-file log the monitor writes, as
  * docker streams it (framed without a TTY), following until the container
- * stops. */
+ * stops; the same reader streams an attach to a running container. */
 #include "api/api.h"
 
 #include <stdio.h>
@@ -14,7 +14,7 @@
 
 #define POLL_MS 50
 
-struct log_reader {
+struct api_log {
 	char *root, id[65], *path;
 	FILE *f;
 	bool follow, out, err, tty, timestamps;
@@ -24,7 +24,7 @@ struct log_reader {
 };
 
 /* One json-file record as the stream carries it; NULL when not wanted. */
-static char *log_record(struct log_reader *r, const char *line, size_t *len)
+static char *log_record(struct api_log *r, const char *line, size_t *len)
 {
 	_cleanup_json_ json_t *rec = json_loads(line, 0, NULL);
 	const char *log = json_string_value(json_object_get(rec, "log"));
@@ -55,9 +55,9 @@ static char *log_record(struct log_reader *r, const char *line, size_t *len)
 	return out;
 }
 
-static ssize_t logs_read(void *cls, char *buf, size_t max)
+ssize_t api_log_read(void *cls, char *buf, size_t max)
 {
-	struct log_reader *r = cls;
+	struct api_log *r = cls;
 	char *line = NULL;
 	size_t cap = 0;
 
@@ -110,9 +110,9 @@ static ssize_t logs_read(void *cls, char *buf, size_t max)
 	}
 }
 
-static void logs_free(void *cls)
+void api_log_free(void *cls)
 {
-	struct log_reader *r = cls;
+	struct api_log *r = cls;
 
 	if (r->f)
 		fclose(r->f);
@@ -122,35 +122,25 @@ static void logs_free(void *cls)
 	free(r);
 }
 
-void api_container_logs(const struct api_req *req, struct api_resp *resp)
+struct api_log *api_log_open(const char *root, const struct container *c, bool out,
+				bool err, bool timestamps, bool follow, long tail,
+				struct api_client client)
 {
-	const char *tail = req->query ? req->query(req->query_ctx, "tail") : NULL;
-	struct container c = { 0 };
-	struct err err = { 0 };
-	struct log_reader *r;
+	struct api_log *r = calloc(1, sizeof(*r));
 
-	if (container_find(req->ctx->root, req->params[0], &c, &err) < 0) {
-		api_error_from(resp, &err);
-		return;
-	}
-	r = calloc(1, sizeof(*r));
-	r->client = api_client_of(req);
-	r->root = xstrdup(req->ctx->root);
-	snprintf(r->id, sizeof(r->id), "%s", c.id);
-	r->path = xasprintf("%s/container.log", c.dir);
-	r->follow = api_query_bool(req, "follow");
-	r->out = api_query_bool(req, "stdout");
-	r->err = api_query_bool(req, "stderr");
-	r->timestamps = api_query_bool(req, "timestamps");
-	r->tty = json_is_true(json_object_get(json_object_get(c.record, "Config"), "Tty"));
-	container_free(&c);
-	if (!r->out && !r->err) {
-		logs_free(r);
-		api_error(resp, 400, "You must choose at least one stream");
-		return;
-	}
-	if (tail && *tail && strcmp(tail, "all")) {
-		long want = atol(tail), total = 0;
+	if (!r)
+		return NULL;
+	r->client = client;
+	r->root = xstrdup(root);
+	snprintf(r->id, sizeof(r->id), "%s", c->id);
+	r->path = xasprintf("%s/container.log", c->dir);
+	r->follow = follow;
+	r->out = out;
+	r->err = err;
+	r->timestamps = timestamps;
+	r->tty = json_is_true(json_object_get(json_object_get(c->record, "Config"), "Tty"));
+	if (tail >= 0) {                 /* past the lines before the last tail */
+		long total = 0;
 		char *line = NULL;
 		size_t cap = 0;
 
@@ -159,15 +149,44 @@ void api_container_logs(const struct api_req *req, struct api_resp *resp)
 			total++;
 		if (r->f)
 			rewind(r->f);
-		for (total -= want; r->f && total > 0; total--)
+		for (total -= tail; r->f && total > 0; total--)
 			if (getline(&line, &cap, r->f) <= 0)
 				break;
-		free(line);
+		free(line);                  /* no log yet: all that comes is new */
+	}
+	return r;
+}
+
+void api_container_logs(const struct api_req *req, struct api_resp *resp)
+{
+	const char *tail = req->query ? req->query(req->query_ctx, "tail") : NULL;
+	struct container c = { 0 };
+	struct err err = { 0 };
+	struct api_log *r;
+	bool out = api_query_bool(req, "stdout"), errs = api_query_bool(req, "stderr");
+
+	if (container_find(req->ctx->root, req->params[0], &c, &err) < 0) {
+		api_error_from(resp, &err);
+		return;
+	}
+	if (!out && !errs) {
+		container_free(&c);
+		api_error(resp, 400, "You must choose at least one stream");
+		return;
+	}
+	r = api_log_open(req->ctx->root, &c, out, errs, api_query_bool(req, "timestamps"),
+			 api_query_bool(req, "follow"),
+			 tail && *tail && strcmp(tail, "all") ? atol(tail) : -1,
+			 api_client_of(req));
+	container_free(&c);
+	if (!r) {
+		api_error(resp, 500, "out of memory");
+		return;
 	}
 	resp->status = 200;
 	resp->content_type = r->tty ? "application/vnd.docker.raw-stream"
 				    : "application/vnd.docker.multiplexed-stream";
-	resp->reader = logs_read;
+	resp->reader = api_log_read;
 	resp->reader_cls = r;
-	resp->reader_free = logs_free;
+	resp->reader_free = api_log_free;
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -355,4 +356,58 @@ bool api_session_done(struct api_session *s, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", (int)s->said_len, s->said);
 	pthread_mutex_unlock(&s->lock);
 	return true;
+}
+
+/* The client closed the connection (a half-close is only its stdin's end). */
+static bool conn_gone(void *ctx)
+{
+	struct api_conn *c = ctx;
+	struct pollfd p = { .fd = c->sock, .events = 0 };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
+}
+
+struct api_client api_conn_log_client(struct api_conn *c)
+{
+	return (struct api_client){ conn_gone, c };
+}
+
+struct follow {
+	struct api_conn *conn;
+	struct api_log *log;
+};
+
+static void *follow_run(void *arg)
+{
+	struct follow *f = arg;
+	char buf[32768];
+	ssize_t n;
+
+	while ((n = api_log_read(f->log, buf, sizeof(buf))) > 0)
+		if (send_all(f->conn->sock, buf, (size_t)n) < 0)
+			break;
+	api_log_free(f->log);
+	api_conn_close(f->conn);
+	free(f->conn);
+	free(f);
+	return NULL;
+}
+
+int api_conn_follow_log(struct api_conn *c, struct api_log *log, struct err *err)
+{
+	struct follow *f = xmalloc(sizeof(*f));
+	pthread_attr_t attr;
+	pthread_t t;
+	int r;
+
+	*f = (struct follow){ c, log };
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	r = pthread_create(&t, &attr, follow_run, f);
+	pthread_attr_destroy(&attr);
+	if (r) {
+		free(f);
+		return err_sys(err, r, "start a thread");
+	}
+	return 0;
 }

@@ -61,6 +61,13 @@ void api_conn_take(struct api_conn *c, int sock, void *urh, const char *extra, s
 /* Close it (MHD's) and free what it holds. */
 void api_conn_close(struct api_conn *c);
 
+/* A running container's output on c, its log as it is written (log, made
+ * with api_conn_log_client(c) as its client), in a thread of its own that
+ * frees log and c (malloc'ed) at the end; the client's stdin is not read.
+ * -1 with err when the thread cannot start (the caller still owns both). */
+struct api_client api_conn_log_client(struct api_conn *c);
+int api_conn_follow_log(struct api_conn *c, struct api_log *log, struct err *err);
+
 struct api_session;
 /* argv streaming on c in a thread of its own: on_exit(exit_cls, code) once
  * it ended and its output drained, before the client sees the end (which

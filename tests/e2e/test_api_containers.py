@@ -187,3 +187,25 @@ def test_api_inspect_has_every_key_dockerd_has(api, isobox):
         assert set(want["image"]) - _keys(img) == set()
     finally:
         isobox("rm", "-v", name)
+
+
+def test_api_attach_to_a_running_container(api, isobox, mode):
+    """docker attach of a running container: its output from then on, framed
+    (stdout and stderr apart), until it exits with its code; what it printed
+    before stays out (docker's, without --logs)."""
+    name = "api-att-" + uuid.uuid4().hex[:6]
+    r = api.docker("run", "-d", "--name", name, f"--isolation={mode}", "--pull", "never",
+                   "busybox", "sh", "-c", "echo before; while [ ! -e /tmp/go ]; do sleep 0.2; "
+                   "done; echo out1; echo err1 >&2; exit 5", timeout=300)
+    assert r.returncode == 0, r.stderr
+    try:
+        assert wait_for(lambda: "before" in isobox.out("logs", name), seconds=120)
+        env = dict(os.environ, DOCKER_HOST=f"unix://{api.sock}")
+        att = subprocess.Popen([DOCKER, "attach", "--no-stdin", name], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1)
+        assert isobox("exec", name, "touch", "/tmp/go").returncode == 0
+        out, err = att.communicate(timeout=120)
+        assert (att.returncode, out, err) == (5, "out1\n", "err1\n")
+    finally:
+        isobox("rm", "-f", name)
