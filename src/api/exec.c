@@ -197,7 +197,8 @@ static void exec_upgraded(void *cls, int sock, void *urh, const char *extra, siz
 	api_self_argv(es->ctx, &argv);
 	exec_argv(x, false, &argv);
 	free(es);
-	s = api_session_spawn(strv_get(&argv), &x->conn, exec_exited, exec_closed, x, &err);
+	s = api_session_spawn(strv_get(&argv), &x->conn, x->id, exec_exited, exec_closed, x,
+			      &err);
 	strv_free(&argv);
 	if (s) {
 		api_session_put(s);
@@ -286,5 +287,10 @@ void api_exec_inspect(const struct api_req *req, struct api_resp *resp)
 
 void api_exec_resize(const struct api_req *req, struct api_resp *resp)
 {
-	resp->status = 200;        /* as the container's resize: not applied yet */
+	const char *h = req->query(req->query_ctx, "h"), *w = req->query(req->query_ctx, "w");
+
+	/* the terminal of the exec's session (docker exec -it) */
+	if (h && w)
+		api_session_resize(req->params[0], (unsigned short)atoi(h), (unsigned short)atoi(w));
+	resp->status = 200;
 }

@@ -269,7 +269,7 @@ static int start_attached(const struct api_req *req, const char *id, struct atta
 	if (a->conn.want_stdin)
 		strv_push(&argv, "-i");
 	strv_push(&argv, id);
-	s = api_session_spawn(strv_get(&argv), &a->conn, start_exited, start_closed, a, err);
+	s = api_session_spawn(strv_get(&argv), &a->conn, id, start_exited, start_closed, a, err);
 	strv_free(&argv);
 	if (!s) {
 		attach_free(a);
@@ -420,12 +420,15 @@ void api_container_resize(const struct api_req *req, struct api_resp *resp)
 {
 	struct container c = { 0 };
 
+	const char *h = req->query(req->query_ctx, "h"), *w = req->query(req->query_ctx, "w");
+
 	if (!find(req, resp, &c))
 		return;
+	/* The terminal of the session attached to it (docker run -it); a
+	 * container without one takes the resize as docker's does: 200. */
+	if (h && w)
+		api_session_resize(c.id, (unsigned short)atoi(h), (unsigned short)atoi(w));
 	container_free(&c);
-	/* The size reaches the container's terminal only from a terminal of
-	 * the isobox command's (docs/api.md, not yet): accepted, as docker
-	 * accepts a resize of a container without one. */
 	resp->status = 200;
 }
 

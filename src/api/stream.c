@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/pty.h"
 #include "util/fs.h"
 #include "util/strv.h"
 
@@ -34,8 +36,10 @@ void api_self_argv(const struct api_ctx *ctx, struct strv *argv)
 	}
 }
 
-/* stdio from io[] (-1: /dev/null); the child's pid, or -1. */
-pid_t api_self_spawn(const char *const *argv, const int io[3], struct err *err)
+/* stdio from io[] (-1: /dev/null), or, with tty, that terminal opened in a
+ * session of the child's own, so it is its controlling terminal (a resize
+ * reaches it as SIGWINCH); the child's pid, or -1. */
+static pid_t spawn(const char *const *argv, const int io[3], const char *tty, struct err *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -50,10 +54,15 @@ pid_t api_self_spawn(const char *const *argv, const int io[3], struct err *err)
 	posix_spawnattr_init(&attr);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+					(tty ? POSIX_SPAWN_SETSID : 0));
 	posix_spawn_file_actions_init(&fa);
 	for (i = 0; i < 3; i++) {
-		if (io[i] >= 0)
+		if (tty && i == 0)
+			posix_spawn_file_actions_addopen(&fa, 0, tty, O_RDWR, 0);
+		else if (tty)
+			posix_spawn_file_actions_adddup2(&fa, 0, i);
+		else if (io[i] >= 0)
 			posix_spawn_file_actions_adddup2(&fa, io[i], i);
 		else
 			posix_spawn_file_actions_addopen(&fa, i, "/dev/null", O_RDWR, 0);
@@ -62,6 +71,11 @@ pid_t api_self_spawn(const char *const *argv, const int io[3], struct err *err)
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	return r ? err_sys(err, r, "run isobox") : pid;
+}
+
+pid_t api_self_spawn(const char *const *argv, const int io[3], struct err *err)
+{
+	return spawn(argv, io, NULL, err);
 }
 
 int api_child_wait(pid_t pid)
@@ -244,6 +258,8 @@ struct api_session {
 	struct api_conn *a;
 	pid_t pid;
 	int in_w, out_r, err_r;
+	int pty;                    /* with a TTY: the terminal's master, else -1 */
+	char key[80];               /* what a resize names it by, or "" */
 	atomic_bool done;
 	atomic_int refs;
 	void (*on_exit)(void *cls, int code);    /* with the isobox command's exit code */
@@ -258,6 +274,80 @@ void api_session_put(struct api_session *s)
 {
 	if (atomic_fetch_sub(&s->refs, 1) == 1)
 		free(s);
+}
+
+/* The sessions with a terminal, by key, for resizes. */
+#define TTY_SESSIONS_MAX 256
+static pthread_mutex_t tty_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct api_session *tty_sessions[TTY_SESSIONS_MAX];
+
+/* Sizes that came before their session (docker exec -it resizes as soon as
+ * its start is sent): its terminal starts with it. The oldest goes first. */
+static struct {
+	char key[80];
+	struct winsize ws;
+} early_sizes[TTY_SESSIONS_MAX];
+static size_t early_next;
+
+/* Under tty_lock: the size asked for key before it ran, taken; false if none. */
+static bool early_size_take(const char *key, struct winsize *ws)
+{
+	for (size_t i = 0; i < TTY_SESSIONS_MAX; i++)
+		if (*key && !strcmp(early_sizes[i].key, key)) {
+			*ws = early_sizes[i].ws;
+			early_sizes[i].key[0] = 0;
+			return true;
+		}
+	return false;
+}
+
+/* Known to resizes from now on; a size asked for before is its terminal's. */
+static void tty_register(struct api_session *s)
+{
+	struct winsize ws;
+
+	pthread_mutex_lock(&tty_lock);
+	if (early_size_take(s->key, &ws))
+		ioctl(s->pty, TIOCSWINSZ, &ws);
+	for (size_t i = 0; i < TTY_SESSIONS_MAX; i++)
+		if (!tty_sessions[i]) {
+			tty_sessions[i] = s;
+			break;
+		}
+	pthread_mutex_unlock(&tty_lock);
+}
+
+static void tty_unregister(struct api_session *s)
+{
+	pthread_mutex_lock(&tty_lock);
+	for (size_t i = 0; i < TTY_SESSIONS_MAX; i++)
+		if (tty_sessions[i] == s)
+			tty_sessions[i] = NULL;
+	pthread_mutex_unlock(&tty_lock);
+}
+
+int api_session_resize(const char *key, unsigned short rows, unsigned short cols)
+{
+	struct winsize ws = { .ws_row = rows, .ws_col = cols };
+	bool found = false;
+	int r = 0;
+
+	pthread_mutex_lock(&tty_lock);
+	for (size_t i = 0; i < TTY_SESSIONS_MAX && !found; i++)
+		if (tty_sessions[i] && !strcmp(tty_sessions[i]->key, key)) {
+			found = true;
+			r = ioctl(tty_sessions[i]->pty, TIOCSWINSZ, &ws);
+		}
+	if (!found && *key) {
+		struct winsize old;
+
+		early_size_take(key, &old);
+		snprintf(early_sizes[early_next].key, sizeof(early_sizes[0].key), "%s", key);
+		early_sizes[early_next].ws = ws;
+		early_next = (early_next + 1) % TTY_SESSIONS_MAX;
+	}
+	pthread_mutex_unlock(&tty_lock);
+	return r;
 }
 
 static void *session_run(void *arg)
@@ -286,6 +376,10 @@ static void *session_run(void *arg)
 	if (has_err)
 		pthread_join(t_err, NULL);
 	code = api_child_wait(s->pid);
+	if (s->pty >= 0) {
+		tty_unregister(s);
+		close(s->pty);
+	}
 	/* the code before the client sees the end: it asks for it then */
 	s->on_exit(s->exit_cls, code);
 	atomic_store(&s->done, true);
@@ -301,41 +395,95 @@ static void *session_run(void *arg)
 
 /* The isobox command argv streaming on a's connection, in a thread of its
  * own; the session (one reference the caller's), or NULL. */
-struct api_session *api_session_spawn(const char *const *argv, struct api_conn *a,
-				      void (*on_exit)(void *, int), void (*on_closed)(void *),
-				      void *exit_cls, struct err *err)
+/* With a TTY the child's stdio is a raw pty of the session's (the
+ * container's own terminal does the terminal's work): its master is both
+ * ends here (stdin through a copy, so that its end leaves the output be). */
+static struct api_session *tty_session_spawn(const char *const *argv, struct api_session *s,
+					     struct err *err)
+{
+	char name[64];
+	int slave;
+
+	if (pty_open_raw(&s->pty, &slave, false, err) < 0)
+		return NULL;
+	if (ptsname_r(s->pty, name, sizeof(name))) {
+		err_sys(err, errno, "ptsname");
+		goto fail;
+	}
+	s->out_r = s->pty;
+	s->in_w = s->a->want_stdin ? fcntl(s->pty, F_DUPFD_CLOEXEC, 0) : -1;
+	tty_register(s);             /* the child starts with the size asked for */
+	s->pid = spawn(argv, (int[3]){ -1, -1, -1 }, name, err);
+	close(slave);
+	if (s->pid >= 0)
+		return s;
+	tty_unregister(s);
+	if (s->in_w >= 0)
+		close(s->in_w);
+fail:
+	close(slave);
+	close(s->pty);
+	return NULL;
+}
+
+static void close_pair(int p[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+}
+
+/* Without a TTY: pipes, stdout and stderr apart. */
+static struct api_session *pipe_session_spawn(const char *const *argv, struct api_session *s,
+					      struct err *err)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	struct api_session *s;
-	pthread_t t;
 
-	if ((a->want_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
-	    (!a->tty && pipe2(errp, O_CLOEXEC) < 0)) {
+	if ((s->a->want_stdin && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
+	    pipe2(errp, O_CLOEXEC) < 0) {
 		err_sys(err, errno, "pipe");
+		close_pair(in);
+		close_pair(out);
+		close_pair(errp);
 		return NULL;
 	}
-	s = calloc(1, sizeof(*s));
+	s->in_w = in[1];
+	s->out_r = out[0];
+	s->err_r = errp[0];
+	s->pid = api_self_spawn(argv, (int[3]){ in[0], out[1], errp[1] }, err);
+	if (in[0] >= 0)
+		close(in[0]);
+	close(out[1]);
+	close(errp[1]);
+	if (s->pid >= 0)
+		return s;
+	if (in[1] >= 0)
+		close(in[1]);
+	close(out[0]);
+	close(errp[0]);
+	return NULL;
+}
+
+struct api_session *api_session_spawn(const char *const *argv, struct api_conn *a,
+				      const char *key, void (*on_exit)(void *, int),
+				      void (*on_closed)(void *), void *exit_cls, struct err *err)
+{
+	struct api_session *s = calloc(1, sizeof(*s));
+	pthread_t t;
+
+	if (!s) {
+		err_set(err, "no memory");
+		return NULL;
+	}
 	pthread_mutex_init(&s->lock, NULL);
 	atomic_init(&s->refs, 2);
 	s->a = a;
 	s->on_exit = on_exit;
 	s->on_closed = on_closed;
 	s->exit_cls = exit_cls;
-	s->in_w = in[1];
-	s->out_r = out[0];
-	s->err_r = errp[0];
-	s->pid = api_self_spawn(argv, (int[3]){ in[0], out[1], a->tty ? out[1] : errp[1] }, err);
-	if (in[0] >= 0)
-		close(in[0]);
-	close(out[1]);
-	if (errp[1] >= 0)
-		close(errp[1]);
-	if (s->pid < 0) {
-		if (in[1] >= 0)
-			close(in[1]);
-		close(out[0]);
-		if (errp[0] >= 0)
-			close(errp[0]);
+	s->pty = s->in_w = s->out_r = s->err_r = -1;
+	snprintf(s->key, sizeof(s->key), "%s", key ? key : "");
+	if (!(a->tty ? tty_session_spawn(argv, s, err) : pipe_session_spawn(argv, s, err))) {
 		free(s);
 		return NULL;
 	}

@@ -75,9 +75,14 @@ struct api_session;
  * the owner may close c. The caller holds one reference (api_session_put),
  * or NULL with err. */
 struct api_session *api_session_spawn(const char *const *argv, struct api_conn *c,
-				      void (*on_exit)(void *cls, int code),
+				      const char *key, void (*on_exit)(void *cls, int code),
 				      void (*on_closed)(void *cls), void *exit_cls,
 				      struct err *err);
+/* With a TTY (c->tty) the child's terminal is a pty of the session's, key
+ * (a container's or an exec's id; NULL: none) what a resize names: its size
+ * set, which reaches the container's terminal (SIGWINCH to the isobox
+ * command, which passes it on). -1 when no such session runs. */
+int api_session_resize(const char *key, unsigned short rows, unsigned short cols);
 /* Whether it ended; if so, its first output (why a start failed) in buf. */
 bool api_session_done(struct api_session *s, char *buf, size_t len);
 void api_session_put(struct api_session *s);

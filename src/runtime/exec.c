@@ -123,10 +123,17 @@ static int exec_relay_tty(int master, pid_t pid, bool interactive)
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	{
+		struct winsize ws;
+
+		/* a resize before SIGWINCH was blocked went unseen: the size now */
+		if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+			ioctl(master, TIOCSWINSZ, &ws);
+	}
 	if (interactive && isatty(0) && tcgetattr(0, &saved) == 0) {
 		raw = saved;
 		cfmakeraw(&raw);
-		raw.c_oflag |= OPOST | ONLCR;
+		/* OPOST off, as docker: the container's own terminal makes its CRs */
 		raw_on = tcsetattr(0, TCSANOW, &raw) == 0;
 	}
 	while (out_open) {

@@ -178,6 +178,9 @@ static int relay(int sock, const struct rt_exec *re, int *exit_code, struct err 
 	sigaddset(&set, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	/* a resize before SIGWINCH was blocked went unseen: the size now */
+	if (re->tty && send_size(sock, err) < 0)
+		return -1;
 	thread_sock = sock;
 	if (re->interactive && (e = pthread_create(&t, NULL, stdin_thread, &thread_sock)) != 0)
 		return err_sys(err, e, "start the stdin thread");
@@ -231,7 +234,7 @@ int exec_vm(const struct rt_exec *re, const struct oci_spec *spec, int *exit_cod
 	    tcgetattr(STDIN_FILENO, &saved) == 0) {
 		raw = saved;
 		cfmakeraw(&raw);
-		raw.c_oflag |= OPOST | ONLCR;
+		/* OPOST off, as docker: the container's own terminal makes its CRs */
 		raw_on = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
 	}
 	r = relay(sock, re, exit_code, err);

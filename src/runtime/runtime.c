@@ -45,7 +45,7 @@ static void raw_tty_enter(struct raw_tty *t)
 		return;
 	raw = t->saved;
 	cfmakeraw(&raw);
-	raw.c_oflag |= OPOST | ONLCR;
+	/* OPOST off, as docker: the container's own terminal makes its CRs */
 	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0)
 		t->active = true;
 }

@@ -209,3 +209,46 @@ def test_api_attach_to_a_running_container(api, isobox, mode):
         assert (att.returncode, out, err) == (5, "out1\n", "err1\n")
     finally:
         isobox("rm", "-f", name)
+
+
+def test_api_terminal_size_and_resize(api, isobox, mode):
+    """docker run -it and docker exec -it through a real pty: the container's
+    terminal has the client's size from the start and follows a resize
+    (POST .../resize: the session's own pty, SIGWINCH to the isobox command,
+    which passes it to the container's terminal, a VM's included)."""
+    import pexpect
+    env = dict(os.environ, DOCKER_HOST=f"unix://{api.sock}")
+    name = "api-tty-" + uuid.uuid4().hex[:6]
+
+    def sizes(*args):
+        p = pexpect.spawn(DOCKER, list(args), env=env, dimensions=(33, 111), timeout=120,
+                          encoding="utf-8")
+        try:
+            p.expect(r"[#$] ")
+            p.sendline('echo S$(stty size | tr " " x)E')
+            p.expect(r"S(\d+x\d+)E")
+            first = p.match.group(1)
+            p.setwinsize(44, 122)
+            second = None
+            for _ in range(20):      # the resize travels: asked again until it arrived
+                p.sendline('echo S$(stty size | tr " " x)E')
+                p.expect(r"S(\d+x\d+)E")
+                second = p.match.group(1)
+                if second == "44x122":
+                    break
+                time.sleep(0.5)
+            p.sendline("exit 4")
+            p.expect(pexpect.EOF)
+        finally:
+            p.close()
+        return first, second, p.exitstatus
+
+    assert sizes("run", "-it", "--rm", f"--isolation={mode}", "--pull", "never", "busybox",
+                 "sh") == ("33x111", "44x122", 4)
+    r = api.docker("run", "-d", "--name", name, f"--isolation={mode}", "--pull", "never",
+                   "busybox", "sleep", "600", timeout=300)
+    assert r.returncode == 0, r.stderr
+    try:
+        assert sizes("exec", "-it", name, "sh") == ("33x111", "44x122", 4)
+    finally:
+        isobox("rm", "-f", name)
