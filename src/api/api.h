@@ -47,6 +47,16 @@ struct api_req {
 	bool (*client_gone)(void *query_ctx);
 };
 
+/* Bytes a body's reader made and has not handed out yet: added to, then
+ * taken max at a time (the count; 0 when none are left, empty again). */
+struct api_pending {
+	char *data;
+	size_t len, off;
+};
+void api_pending_add(struct api_pending *p, const void *data, size_t len);
+size_t api_pending_take(struct api_pending *p, char *buf, size_t max);
+void api_pending_free(struct api_pending *p);
+
 /* What a body's reader keeps of its request to ask whether the client left. */
 struct api_client {
 	bool (*gone)(void *ctx);

@@ -19,19 +19,11 @@ struct child_body {
 	pid_t pid;                       /* 0 once reaped */
 	int out_fd, err_fd;
 	enum api_child_body kind;
-	char *pending;                   /* made, not all sent yet */
-	size_t pending_len, pending_off;
+	struct api_pending pending;      /* made, not all sent yet */
 	char *partial;                   /* _LINES: a line not ended yet */
 	size_t partial_len;
 	bool ended;
 };
-
-static void pending_add(struct child_body *b, const char *data, size_t len)
-{
-	b->pending = xrealloc(b->pending, b->pending_len + len);
-	memcpy(b->pending + b->pending_len, data, len);
-	b->pending_len += len;
-}
 
 /* docker's JSON message of one kind ("stream", ...) with text, a line. */
 static void pending_message(struct child_body *b, const char *key, const char *text)
@@ -44,8 +36,8 @@ static void pending_message(struct child_body *b, const char *key, const char *t
 	line = json_dumps(m, JSON_COMPACT);
 	if (!line)
 		return;
-	pending_add(b, line, strlen(line));
-	pending_add(b, "\n", 1);
+	api_pending_add(&b->pending, line, strlen(line));
+	api_pending_add(&b->pending, "\n", 1);
 }
 
 static bool by_lines(const struct child_body *b)
@@ -92,17 +84,8 @@ static ssize_t child_read(void *cls, char *buf, size_t max)
 	char chunk[32768];
 
 	for (;;) {
-		if (b->pending_off < b->pending_len) {
-			size_t n = b->pending_len - b->pending_off;
-
-			if (n > max)
-				n = max;
-			memcpy(buf, b->pending + b->pending_off, n);
-			b->pending_off += n;
-			if (b->pending_off == b->pending_len)
-				b->pending_off = b->pending_len = 0;
-			return (ssize_t)n;
-		}
+		if (b->pending.len)
+			return (ssize_t)api_pending_take(&b->pending, buf, max);
 		if (b->ended)
 			return 0;
 		ssize_t n = read(b->out_fd, b->kind == API_BODY_RAW ? buf : chunk,
@@ -117,7 +100,7 @@ static ssize_t child_read(void *cls, char *buf, size_t max)
 		if (n > 0 && by_lines(b))
 			lines_add(b, chunk, (size_t)n);
 		else if (n > 0)
-			pending_add(b, chunk, (size_t)n);
+			api_pending_add(&b->pending, chunk, (size_t)n);
 		if (n > 0)
 			continue;
 		struct err err = { 0 };
@@ -147,7 +130,7 @@ static void child_free(void *cls)
 		close(b->out_fd);
 	if (b->err_fd >= 0)
 		close(b->err_fd);
-	free(b->pending);
+	api_pending_free(&b->pending);
 	free(b->partial);
 	free(b);
 }
@@ -212,7 +195,7 @@ void api_child_body(const struct api_ctx *ctx, const char *const *args, int in_f
 	if (got > 0 && by_lines(b))
 		lines_add(b, first, (size_t)got);
 	else if (got > 0)
-		pending_add(b, first, (size_t)got);
+		api_pending_add(&b->pending, first, (size_t)got);
 	else
 		b->ended = true;
 	resp->status = 200;

@@ -25,8 +25,7 @@ struct event_reader {
 	ino_t ino;
 	long long since, until;      /* ns; until 0: none */
 	json_t *filters;
-	char *pending;
-	size_t pending_len, pending_off;
+	struct api_pending pending;
 	struct api_client client;
 };
 
@@ -114,30 +113,15 @@ static ssize_t events_read(void *cls, char *buf, size_t max)
 	for (;;) {
 		char *line;
 
-		if (r->pending) {
-			size_t n = r->pending_len - r->pending_off;
-
-			if (n > max)
-				n = max;
-			memcpy(buf, r->pending + r->pending_off, n);
-			r->pending_off += n;
-			if (r->pending_off == r->pending_len) {
-				free(r->pending);
-				r->pending = NULL;
-			}
-			return (ssize_t)n;
-		}
+		if (r->pending.len)
+			return (ssize_t)api_pending_take(&r->pending, buf, max);
 		line = log_line(r);
 		if (line) {
 			_cleanup_json_ json_t *ev = json_loads(line, 0, NULL);
 
-			if (wanted(r, ev)) {
-				r->pending = line;
-				r->pending_len = strlen(line);
-				r->pending_off = 0;
-			} else {
-				free(line);
-			}
+			if (wanted(r, ev))
+				api_pending_add(&r->pending, line, strlen(line));
+			free(line);
 			continue;
 		}
 		if (follow_rotation(r))
@@ -157,7 +141,7 @@ static void events_free(void *cls)
 	if (r->f)
 		fclose(r->f);
 	json_decref(r->filters);
-	free(r->pending);
+	api_pending_free(&r->pending);
 	free(r->path);
 	free(r->old_path);
 	free(r);

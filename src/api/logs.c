@@ -18,8 +18,7 @@ struct api_log {
 	char *root, id[65], *path;
 	FILE *f;
 	bool follow, out, err, tty, timestamps;
-	char *pending;              /* a record made into bytes, not all sent yet */
-	size_t pending_len, pending_off;
+	struct api_pending pending; /* a record made into bytes, not all sent yet */
 	struct api_client client;
 };
 
@@ -62,19 +61,9 @@ ssize_t api_log_read(void *cls, char *buf, size_t max)
 	size_t cap = 0;
 
 	for (;;) {
-		if (r->pending) {
-			size_t n = r->pending_len - r->pending_off;
-
-			if (n > max)
-				n = max;
-			memcpy(buf, r->pending + r->pending_off, n);
-			r->pending_off += n;
-			if (r->pending_off == r->pending_len) {
-				free(r->pending);
-				r->pending = NULL;
-			}
+		if (r->pending.len) {
 			free(line);
-			return (ssize_t)n;
+			return (ssize_t)api_pending_take(&r->pending, buf, max);
 		}
 		if (!r->f)
 			r->f = fopen(r->path, "re");
@@ -83,8 +72,11 @@ ssize_t api_log_read(void *cls, char *buf, size_t max)
 			ssize_t got = getline(&line, &cap, r->f);
 
 			if (got > 0 && line[got - 1] == '\n') {
-				r->pending = log_record(r, line, &r->pending_len);
-				r->pending_off = 0;
+				size_t len;
+				_cleanup_free_ char *rec = log_record(r, line, &len);
+
+				if (rec)
+					api_pending_add(&r->pending, rec, len);
 				continue;
 			}
 			clearerr(r->f);
@@ -116,7 +108,7 @@ void api_log_free(void *cls)
 
 	if (r->f)
 		fclose(r->f);
-	free(r->pending);
+	api_pending_free(&r->pending);
 	free(r->root);
 	free(r->path);
 	free(r);

@@ -17,8 +17,7 @@
 struct stats_reader {
 	char *root, *id;
 	json_t *prev;               /* the sample before, or NULL */
-	char *pending;
-	size_t pending_len, pending_off;
+	struct api_pending pending;
 	struct api_client client;
 };
 
@@ -48,9 +47,10 @@ static ssize_t stats_read(void *cls, char *buf, size_t max)
 {
 	struct stats_reader *r = cls;
 	struct err err = { 0 };
+	_cleanup_free_ char *line = NULL;
 	json_t *s;
 
-	if (!r->pending) {
+	if (!r->pending.len) {
 		if (r->prev)
 			sleep_ms(INTERVAL_MS);
 		if (api_client_gone(&r->client))
@@ -60,25 +60,13 @@ static ssize_t stats_read(void *cls, char *buf, size_t max)
 			return 0;
 		json_decref(r->prev);
 		r->prev = s;
-		r->pending = json_dumps(s, JSON_COMPACT);
-		if (!r->pending)
+		line = json_dumps(s, JSON_COMPACT);
+		if (!line)
 			return -1;
-		r->pending = xrealloc(r->pending, strlen(r->pending) + 2);
-		strcat(r->pending, "\n");
-		r->pending_len = strlen(r->pending);
-		r->pending_off = 0;
+		api_pending_add(&r->pending, line, strlen(line));
+		api_pending_add(&r->pending, "\n", 1);
 	}
-	size_t n = r->pending_len - r->pending_off;
-
-	if (n > max)
-		n = max;
-	memcpy(buf, r->pending + r->pending_off, n);
-	r->pending_off += n;
-	if (r->pending_off == r->pending_len) {
-		free(r->pending);
-		r->pending = NULL;
-	}
-	return (ssize_t)n;
+	return (ssize_t)api_pending_take(&r->pending, buf, max);
 }
 
 static void stats_free(void *cls)
@@ -86,7 +74,7 @@ static void stats_free(void *cls)
 	struct stats_reader *r = cls;
 
 	json_decref(r->prev);
-	free(r->pending);
+	api_pending_free(&r->pending);
 	free(r->root);
 	free(r->id);
 	free(r);
