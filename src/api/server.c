@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <malloc.h>
 #include <poll.h>
 #include <microhttpd.h>
 #include <signal.h>
@@ -32,7 +31,8 @@ struct upload {
 	api_handler handler;
 	char *data;
 	size_t len;
-	bool too_big, spool_failed;
+	bool too_big;
+	int spool_errno;                 /* why the body could not be spooled, or 0 */
 };
 
 static const char *query_get(void *ctx, const char *key)
@@ -236,14 +236,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		up->handler = api_route(method, url, &up->req, &up->resp);
 		if (up->handler && up->req.body_to_file) {
 			up->req.body_fd = spool_open(ctx->root);
-			up->spool_failed = up->req.body_fd < 0;
+			up->spool_errno = up->req.body_fd < 0 ? errno : 0;
 		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
 		if (up->req.body_fd >= 0) {
-			if (write_all(up->req.body_fd, upload_data, *upload_data_size) < 0)
-				up->spool_failed = true;
+			if (!up->spool_errno &&
+			    write_all(up->req.body_fd, upload_data, *upload_data_size) < 0)
+				up->spool_errno = errno;
 		} else if (up->len + *upload_data_size > BODY_MAX) {
 			up->too_big = true;
 		} else if (!up->too_big) {
@@ -257,11 +258,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (up->too_big) {
-		api_error(&up->resp, 413, "the request body is larger than %u bytes", BODY_MAX);
-	} else if (up->spool_failed) {
+	if (up->spool_errno) {
 		api_error(&up->resp, 500, "cannot keep the request body in %s/tmp: %s", ctx->root,
-			  strerror(errno));
+			  strerror(up->spool_errno));
+	} else if (up->too_big) {
+		api_error(&up->resp, 413, "the request body is larger than %u bytes", BODY_MAX);
 	} else if (up->handler) {
 		up->req.body = up->data;
 		up->req.body_len = up->len;
@@ -297,7 +298,6 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	free(up);
 	*con_cls = NULL;
-	malloc_trim(0);
 
 }
 
