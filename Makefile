@@ -136,7 +136,7 @@ $(BUILD)/fuzz/fuzz_manifest: tests/fuzz/fuzz_manifest.c $(FUZZ_MANIFEST_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS) -ldl
 
 # docker's config.json likewise.
-FUZZ_AUTH_CONFIG_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs engine/auth_config \
+FUZZ_AUTH_CONFIG_OBJ := $(patsubst %,$(BUILD)/fuzz/obj/src/%.o,util/err util/fs util/base64 engine/auth_config \
 			engine/cred_helper)
 $(BUILD)/fuzz/fuzz_auth_config: tests/fuzz/fuzz_auth_config.c $(FUZZ_AUTH_CONFIG_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)

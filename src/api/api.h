@@ -33,6 +33,7 @@ struct api_req {
 	/* A query argument's value, or NULL; query_all: every value of a key
 	 * given more than once (?names=a&names=b), at most max, the count. */
 	const char *(*query)(void *query_ctx, const char *key);
+	const char *(*header)(void *query_ctx, const char *name);   /* a request header */
 	size_t (*query_all)(void *query_ctx, const char *key, const char **out, size_t max);
 	void *query_ctx;
 	const char *body;
@@ -107,6 +108,16 @@ void api_error_from(struct api_resp *resp, const struct err *err);
  * such image: REF" when it is missing, 409 a conflict, 400 a malformed
  * reference, else as api_error_from. */
 void api_image_error(struct api_resp *resp, const char *ref, const struct err *err);
+/* A docker config directory of a request's own (ROOT/tmp/auth-XXXXXX,
+ * config.json with server's credentials, mode 0700/0600) in *dir; the
+ * caller removes it once the child that reads it ended. */
+int api_docker_config(const char *root, const char *server, const char *user,
+		      const char *password, char **dir, struct err *err);
+/* The X-Registry-Auth header's credentials for ref's registry as such a
+ * directory (*dir NULL when the header brings none: the host's logins
+ * serve); -1 with docker's 400 in resp when it cannot be read. */
+int api_registry_auth(const struct api_req *req, const char *ref, char **dir,
+		      struct api_resp *resp);
 /* A query argument as docker's boolean ("1", "true", "True"). */
 bool api_query_bool(const struct api_req *req, const char *key);
 
@@ -153,6 +164,7 @@ void api_ping(const struct api_req *req, struct api_resp *resp);
 void api_version(const struct api_req *req, struct api_resp *resp);
 void api_info(const struct api_req *req, struct api_resp *resp);
 void api_events(const struct api_req *req, struct api_resp *resp);
+void api_auth(const struct api_req *req, struct api_resp *resp);
 void api_containers_list(const struct api_req *req, struct api_resp *resp);
 void api_container_inspect(const struct api_req *req, struct api_resp *resp);
 void api_container_create(const struct api_req *req, struct api_resp *resp);

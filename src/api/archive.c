@@ -80,7 +80,7 @@ static int stat_header(const struct api_req *req, const char *path, struct api_r
 	struct err err = { 0 };
 	char mtime[48];
 
-	if (api_self_call(req->ctx, args, -1, &out, &err) < 0) {
+	if (api_self_call(req->ctx, args, -1, NULL, &out, &err) < 0) {
 		const char *msg = err.msg;
 
 		if (!strncmp(msg, "Error response from daemon: ", 28))
@@ -141,7 +141,7 @@ void api_container_archive_get(const struct api_req *req, struct api_resp *resp)
 	header_value = resp->header_value;
 	resp->header_value = NULL;
 	target = xasprintf("%s:%s", req->params[0], path);
-	api_child_body(req->ctx, (const char *[]){ "cp", "--", target, "-", NULL }, -1,
+	api_child_body(req->ctx, (const char *[]){ "cp", "--", target, "-", NULL }, -1, NULL,
 		       API_BODY_RAW, resp);
 	if (resp->status == 200)
 		resp->header_value = header_value;   /* resp->header is set still */
@@ -169,7 +169,7 @@ void api_container_archive_put(const struct api_req *req, struct api_resp *resp)
 	args[n++] = "-";
 	args[n++] = target;
 	args[n] = NULL;
-	if (api_self_call(req->ctx, args, req->body_fd, NULL, &err) == 0) {
+	if (api_self_call(req->ctx, args, req->body_fd, NULL, NULL, &err) == 0) {
 		resp->status = 200;
 		return;
 	}

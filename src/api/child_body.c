@@ -21,6 +21,7 @@ struct child_body {
 	enum api_child_body kind;
 	struct api_pending pending;      /* made, not all sent yet */
 	char *partial;                   /* _LINES: a line not ended yet */
+	char *docker_config;             /* the request's credentials' dir, or NULL */
 	size_t partial_len;
 	bool ended;
 };
@@ -132,6 +133,9 @@ static void child_free(void *cls)
 		close(b->err_fd);
 	api_pending_free(&b->pending);
 	free(b->partial);
+	if (b->docker_config)            /* the child has ended: no one reads it now */
+		rm_rf(b->docker_config, &(struct err){ 0 });
+	free(b->docker_config);
 	free(b);
 }
 
@@ -148,7 +152,7 @@ static unsigned status_of(const char *msg)
 }
 
 void api_child_body(const struct api_ctx *ctx, const char *const *args, int in_fd,
-		    enum api_child_body kind, struct api_resp *resp)
+		    char *docker_config, enum api_child_body kind, struct api_resp *resp)
 {
 	struct strv argv = { 0 };
 	struct child_body *b;
@@ -163,18 +167,20 @@ void api_child_body(const struct api_ctx *ctx, const char *const *args, int in_f
 	if (pipe2(out, O_CLOEXEC) < 0) {
 		strv_free(&argv);
 		api_error(resp, 500, "pipe: %s", strerror(errno));
-		return;
+		goto drop_config;
 	}
 	if (pipe2(errp, O_CLOEXEC) < 0) {
 		close(out[0]);
 		close(out[1]);
 		strv_free(&argv);
 		api_error(resp, 500, "pipe: %s", strerror(errno));
-		return;
+		goto drop_config;
 	}
 	b = xmalloc(sizeof(*b));
-	*b = (struct child_body){ .out_fd = out[0], .err_fd = errp[0], .kind = kind };
-	b->pid = api_self_spawn(strv_get(&argv), (int[3]){ in_fd, out[1], errp[1] }, &err);
+	*b = (struct child_body){ .out_fd = out[0], .err_fd = errp[0], .kind = kind,
+				  .docker_config = docker_config };
+	b->pid = api_self_spawn_env(strv_get(&argv), (int[3]){ in_fd, out[1], errp[1] },
+				    docker_config, &err);
 	strv_free(&argv);
 	close(out[1]);
 	close(errp[1]);
@@ -203,4 +209,9 @@ void api_child_body(const struct api_ctx *ctx, const char *const *args, int in_f
 	resp->reader = child_read;
 	resp->reader_cls = b;
 	resp->reader_free = child_free;
+	return;
+drop_config:
+	if (docker_config)
+		rm_rf(docker_config, &(struct err){ 0 });
+	free(docker_config);
 }

@@ -166,7 +166,7 @@ void api_container_top(const struct api_req *req, struct api_resp *resp)
 	strv_push(&args, req->params[0]);
 	for (w = strtok_r(words, " ", &save); w; w = strtok_r(NULL, " ", &save))
 		strv_push(&args, w);
-	r = api_self_call(req->ctx, strv_get(&args), -1, &out, &err);
+	r = api_self_call(req->ctx, strv_get(&args), -1, NULL, &out, &err);
 	strv_free(&args);
 	if (r == 0 && (resp->json = json_loads(out, 0, NULL))) {
 		resp->status = 200;

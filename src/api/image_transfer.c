@@ -68,7 +68,8 @@ static void import_body(const struct api_req *req, struct api_resp *resp)
 	strv_push(&args, "-");
 	if (name)
 		strv_push(&args, name);
-	api_child_body(req->ctx, strv_get(&args), req->body_fd, API_BODY_STATUS_LINES, resp);
+	api_child_body(req->ctx, strv_get(&args), req->body_fd, NULL, API_BODY_STATUS_LINES,
+		       resp);
 	strv_free(&args);
 }
 
@@ -78,6 +79,7 @@ void api_image_create(const struct api_req *req, struct api_resp *resp)
 	const char *image = query(req, "fromImage"), *tag = query(req, "tag");
 	const char *platform = query(req, "platform");
 	_cleanup_free_ char *ref = NULL;
+	char *docker_config = NULL;
 	struct strv args = { 0 };
 
 	if (!image && query(req, "fromSrc")) {
@@ -89,6 +91,8 @@ void api_image_create(const struct api_req *req, struct api_resp *resp)
 		return;
 	}
 	ref = ref_with_tag(image, has_tag(image) ? NULL : tag);
+	if (api_registry_auth(req, ref, &docker_config, resp) < 0)
+		return;
 	strv_push(&args, "pull");
 	strv_push(&args, "--json-progress");
 	if (platform) {
@@ -99,7 +103,7 @@ void api_image_create(const struct api_req *req, struct api_resp *resp)
 		strv_push(&args, "--all-tags");
 	strv_push(&args, "--");
 	strv_push(&args, ref);
-	api_child_body(req->ctx, strv_get(&args), -1, API_BODY_JSON, resp);
+	api_child_body(req->ctx, strv_get(&args), -1, docker_config, API_BODY_JSON, resp);
 	strv_free(&args);
 }
 
@@ -107,15 +111,18 @@ void api_image_create(const struct api_req *req, struct api_resp *resp)
 void api_image_push(const struct api_req *req, struct api_resp *resp)
 {
 	_cleanup_free_ char *ref = ref_with_tag(req->params[0], query(req, "tag"));
+	char *docker_config = NULL;
 	struct strv args = { 0 };
 
+	if (api_registry_auth(req, ref, &docker_config, resp) < 0)
+		return;
 	strv_push(&args, "push");
 	strv_push(&args, "--json-progress");
 	if (!has_tag(ref))
 		strv_push(&args, "--all-tags");
 	strv_push(&args, "--");
 	strv_push(&args, ref);
-	api_child_body(req->ctx, strv_get(&args), -1, API_BODY_JSON, resp);
+	api_child_body(req->ctx, strv_get(&args), -1, docker_config, API_BODY_JSON, resp);
 	strv_free(&args);
 }
 
@@ -147,7 +154,7 @@ void api_images_save(const struct api_req *req, struct api_resp *resp)
 	strv_push(&args, "--");
 	for (size_t i = 0; i < n; i++)
 		strv_push(&args, names[i]);
-	api_child_body(req->ctx, strv_get(&args), -1, API_BODY_RAW, resp);
+	api_child_body(req->ctx, strv_get(&args), -1, NULL, API_BODY_RAW, resp);
 	strv_free(&args);
 }
 
@@ -156,5 +163,5 @@ void api_images_load(const struct api_req *req, struct api_resp *resp)
 {
 	const char *args[] = { "load", NULL };
 
-	api_child_body(req->ctx, args, req->body_fd, API_BODY_STREAM_LINES, resp);
+	api_child_body(req->ctx, args, req->body_fd, NULL, API_BODY_STREAM_LINES, resp);
 }

@@ -20,6 +20,7 @@ static const struct route {
 	{ "GET", "/version", api_version, false },
 	{ "GET", "/info", api_info, false },
 	{ "GET", "/events", api_events, false },
+	{ "POST", "/auth", api_auth, false },
 	{ "GET", "/containers/json", api_containers_list, false },
 	{ "GET", "/containers/{}/json", api_container_inspect, false },
 	{ "POST", "/containers/create", api_container_create, false },

@@ -40,6 +40,11 @@ static const char *query_get(void *ctx, const char *key)
 	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
 }
 
+static const char *header_get(void *ctx, const char *name)
+{
+	return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
+}
+
 struct query_values {
 	const char *key;
 	const char **out;
@@ -230,7 +235,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = up = calloc(1, sizeof(*up));
 		if (!up)
 			return MHD_NO;
-		up->req = (struct api_req){ .ctx = ctx, .query = query_get,
+		up->req = (struct api_req){ .ctx = ctx, .query = query_get, .header = header_get,
 					    .query_all = query_get_all, .query_ctx = conn,
 					    .body_fd = -1, .client_gone = client_gone };
 		up->handler = api_route(method, url, &up->req, &up->resp);

@@ -39,7 +39,8 @@ void api_self_argv(const struct api_ctx *ctx, struct strv *argv)
 /* stdio from io[] (-1: /dev/null), or, with tty, that terminal opened in a
  * session of the child's own, so it is its controlling terminal (a resize
  * reaches it as SIGWINCH); the child's pid, or -1. */
-static pid_t spawn(const char *const *argv, const int io[3], const char *tty, struct err *err)
+static pid_t spawn(const char *const *argv, const int io[3], const char *tty,
+		   const char *docker_config, struct err *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -67,7 +68,20 @@ static pid_t spawn(const char *const *argv, const int io[3], const char *tty, st
 		else
 			posix_spawn_file_actions_addopen(&fa, i, "/dev/null", O_RDWR, 0);
 	}
-	r = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, (char *const *)argv, environ);
+	if (docker_config) {           /* the request's credentials, not the host's */
+		struct strv env = { 0 };
+		_cleanup_free_ char *dc = xasprintf("DOCKER_CONFIG=%s", docker_config);
+
+		for (char **e = environ; *e; e++)
+			if (strncmp(*e, "DOCKER_CONFIG=", 14))
+				strv_push(&env, *e);
+		strv_push(&env, dc);
+		r = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, (char *const *)argv,
+				(char *const *)strv_get(&env));
+		strv_free(&env);
+	} else {
+		r = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, (char *const *)argv, environ);
+	}
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	return r ? err_sys(err, r, "run isobox") : pid;
@@ -75,7 +89,13 @@ static pid_t spawn(const char *const *argv, const int io[3], const char *tty, st
 
 pid_t api_self_spawn(const char *const *argv, const int io[3], struct err *err)
 {
-	return spawn(argv, io, NULL, err);
+	return spawn(argv, io, NULL, NULL, err);
+}
+
+pid_t api_self_spawn_env(const char *const *argv, const int io[3], const char *docker_config,
+			 struct err *err)
+{
+	return spawn(argv, io, NULL, docker_config, err);
 }
 
 int api_child_wait(pid_t pid)
@@ -104,8 +124,8 @@ int api_child_end(pid_t pid, int err_fd, struct err *err)
 	return code;
 }
 
-int api_self_call(const struct api_ctx *ctx, const char *const *args, int in_fd, char **out,
-		  struct err *err)
+int api_self_call(const struct api_ctx *ctx, const char *const *args, int in_fd,
+		  const char *docker_config, char **out, struct err *err)
 {
 	struct strv argv = { 0 };
 	int outp[2] = { -1, -1 }, errp[2], code;
@@ -118,7 +138,8 @@ int api_self_call(const struct api_ctx *ctx, const char *const *args, int in_fd,
 		strv_free(&argv);
 		return err_sys(err, errno, "pipe");
 	}
-	pid = api_self_spawn(strv_get(&argv), (int[3]){ in_fd, outp[1], errp[1] }, err);
+	pid = api_self_spawn_env(strv_get(&argv), (int[3]){ in_fd, outp[1], errp[1] },
+				 docker_config, err);
 	strv_free(&argv);
 	close(errp[1]);
 	if (outp[1] >= 0)
@@ -144,7 +165,7 @@ int api_self_call(const struct api_ctx *ctx, const char *const *args, int in_fd,
 
 int api_self_run(const struct api_ctx *ctx, const char *const *args, struct err *err)
 {
-	return api_self_call(ctx, args, -1, NULL, err);
+	return api_self_call(ctx, args, -1, NULL, NULL, err);
 }
 
 void api_conn_take(struct api_conn *c, int sock, void *urh, const char *extra, size_t len)
@@ -413,7 +434,7 @@ static struct api_session *tty_session_spawn(const char *const *argv, struct api
 	s->out_r = s->pty;
 	s->in_w = s->a->want_stdin ? fcntl(s->pty, F_DUPFD_CLOEXEC, 0) : -1;
 	tty_register(s);             /* the child starts with the size asked for */
-	s->pid = spawn(argv, (int[3]){ -1, -1, -1 }, name, err);
+	s->pid = spawn(argv, (int[3]){ -1, -1, -1 }, name, NULL, err);
 	close(slave);
 	if (s->pid >= 0)
 		return s;

@@ -18,6 +18,10 @@ struct strv;
 void api_self_argv(const struct api_ctx *ctx, struct strv *argv);
 /* argv with stdio io[] (-1: /dev/null); the child's pid, or -1. */
 pid_t api_self_spawn(const char *const *argv, const int io[3], struct err *err);
+/* The same with DOCKER_CONFIG=docker_config in its environment (the
+ * credentials a request brought: api_registry_auth). */
+pid_t api_self_spawn_env(const char *const *argv, const int io[3], const char *docker_config,
+			 struct err *err);
 /* Its exit code (128 + N for a signal). */
 int api_child_wait(pid_t pid);
 /* Its exit code once err_fd (its stderr) is read to the end; on a failure
@@ -25,14 +29,17 @@ int api_child_wait(pid_t pid);
 int api_child_end(pid_t pid, int err_fd, struct err *err);
 /* `isobox ARGS...` to its end; the first line it said on stderr in err. */
 int api_self_run(const struct api_ctx *ctx, const char *const *args, struct err *err);
-/* The same with stdin from in_fd (-1: /dev/null) and, when out is not NULL,
- * its stdout in *out (malloc'ed, NUL-ended, the first API_OUTPUT_MAX bytes;
- * NULL on a failure). */
+/* The same with stdin from in_fd (-1: /dev/null), DOCKER_CONFIG from
+ * docker_config (NULL: the service's) and, when out is not NULL, its stdout
+ * in *out (malloc'ed, NUL-ended, the first API_OUTPUT_MAX bytes; NULL on a
+ * failure). */
 #define API_OUTPUT_MAX (64u << 10)
-int api_self_call(const struct api_ctx *ctx, const char *const *args, int in_fd, char **out,
-		  struct err *err);
+int api_self_call(const struct api_ctx *ctx, const char *const *args, int in_fd,
+		  const char *docker_config, char **out, struct err *err);
 
-/* A response body that is `isobox ARGS...`'s stdout (pull's and push's JSON
+/* docker_config: a directory of the request's credentials (api_registry_auth,
+ * or NULL), the child's DOCKER_CONFIG, removed once it ended (taken).
+ * A response body that is `isobox ARGS...`'s stdout (pull's and push's JSON
  * messages, save's tar, load's and import's lines), stdin from in_fd (-1:
  * /dev/null). The first output is awaited here: a child that fails before
  * it answers with docker's status and message (404 for what is missing,
@@ -45,7 +52,7 @@ enum api_child_body {
 	API_BODY_STATUS_LINES,   /* each line a {"status": "LINE"} (import) */
 };
 void api_child_body(const struct api_ctx *ctx, const char *const *args, int in_fd,
-		    enum api_child_body kind, struct api_resp *resp);
+		    char *docker_config, enum api_child_body kind, struct api_resp *resp);
 
 /* A hijacked connection (api_resp.on_upgrade's). */
 struct api_conn {

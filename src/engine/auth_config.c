@@ -81,38 +81,6 @@ static bool auth_key_matches(const char *k, const char *host)
 	return !strcmp(h, host);
 }
 
-/* base64 as Go's StdEncoding reads it: the standard alphabet with padding,
- * nothing else. Returns the decoded bytes (NUL-terminated) or NULL. */
-static char *auth_b64_decode(const char *s, size_t *out_len)
-{
-	size_t n = strlen(s), len, pad = 0;
-	struct base64_decode_ctx ctx;
-	_cleanup_free_ char *out = NULL;
-
-	if (n % 4)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '=') {
-			if (i + 2 < n || ++pad > 2)
-				return NULL;
-			continue;
-		}
-		if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			     (c >= '0' && c <= '9') || c == '+' || c == '/'))
-			return NULL;
-	}
-	len = BASE64_DECODE_LENGTH(n);
-	out = xmalloc(len + 1);
-	base64_decode_init(&ctx);
-	if (!base64_decode_update(&ctx, &len, (uint8_t *)out, n, s) ||
-	    !base64_decode_final(&ctx))
-		return NULL;
-	out[len] = '\0';
-	*out_len = len;
-	return take_ptr_((void **)&out);
-}
 
 /* One auths entry: user and password from "auth" (docker's decodeAuth:
  * "user:password", the user not empty, NULs trimmed from the password), or
@@ -144,7 +112,7 @@ static int auth_entry_decode(const char *path, const char *key, json_t *e, char 
 		}
 		return 0;
 	}
-	dec = auth_b64_decode(json_string_value(a), &len);
+	dec = base64_decode(json_string_value(a), &len);
 	if (!dec)
 		return err_set(err, "%s: auths[\"%s\"].auth is not valid base64: run 'isobox login %s' again",
 			       path, key, key);

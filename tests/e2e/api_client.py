@@ -46,10 +46,10 @@ def service(isobox, tmp_path):
         c.close()
         return r.status, dict(r.getheaders()), data
 
-    def docker(*args, check=False, timeout=60):
+    def docker(*args, check=False, timeout=60, input=None):
         env = dict(os.environ, DOCKER_HOST=f"unix://{sock}", DOCKER_CONFIG=str(tmp_path))
         return subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout,
-                              env=env, check=check)
+                              env=env, check=check, input=input)
 
     request.sock, request.docker = sock, docker
     try:

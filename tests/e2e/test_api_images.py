@@ -6,6 +6,7 @@ missing tag), `docker run` of an image not in the store (the CLI's create,
 the reference for the messages (docs/api.md)."""
 import io
 import json
+import os
 import tarfile
 import uuid
 
@@ -116,3 +117,37 @@ def test_api_run_pulls_a_missing_image(fresh_api, registry, mode):
     assert f"Status: Downloaded newer image for {ref}" in r.stderr
     missing = api.docker("run", "--rm", f"{registry.host}/runme:none", "true")
     assert missing.returncode == 125 and "manifest unknown" in missing.stderr
+
+
+@pytest.mark.process_only(NO_VM)
+def test_api_login_and_the_requests_credentials(fresh_api, tls_registry, tmp_path):
+    """docker login through POST /auth (checked against the registry, stored by
+    the client only), then push and pull with the credentials the CLI sends
+    (X-Registry-Auth): the service's own logins are neither used nor written."""
+    from registry import PASSWORD, USER
+    api, reg = fresh_api, tls_registry
+    ref = f"{reg.host}/creds:v1"
+    assert api.docker("tag", "busybox", ref).returncode == 0
+    r = api.docker("push", ref, timeout=120)
+    assert r.returncode == 1, "pushed without credentials"
+    r = api.docker("login", "-u", USER, "--password-stdin", reg.host, input="wrong")
+    assert r.returncode == 1 and "401" in r.stderr, r.stderr
+    status, _, body = api("POST", "/v1.50/auth", body=json.dumps(
+        {"username": USER, "password": "wrong", "serveraddress": reg.host}))
+    assert status == 401, body
+    r = api.docker("login", "-u", USER, "--password-stdin", reg.host, input=PASSWORD)
+    assert r.returncode == 0 and "Login Succeeded" in r.stdout, r.stderr
+    assert reg.host in json.load(open(tmp_path / "config.json"))["auths"]
+    r = api.docker("push", ref, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert api.docker("rmi", ref).returncode == 0
+    r = api.docker("pull", ref, timeout=120)
+    assert r.returncode == 0 and r.stdout.splitlines()[-1] == ref, r.stderr
+    # the request's credentials went with the request: none left in the store
+    assert not [d for d in os.listdir(os.path.join(api.isobox.root, "tmp"))
+                if d.startswith("auth-")]
+    host_cfg = os.path.expanduser("~/.docker/config.json")
+    assert not os.path.exists(host_cfg) or reg.host not in open(host_cfg).read()
+    status, _, body = api("POST", f"/v1.50/images/create?fromImage={reg.host}/creds&tag=v1",
+                          headers={"X-Registry-Auth": "%%%"})
+    assert status == 400, body

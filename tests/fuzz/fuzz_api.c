@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "util/fs.h"
+#include "util/base64.h"
 #include "util/path_info.h"
 
 static void handler_stub(const struct api_req *req, struct api_resp *resp) { }
@@ -57,6 +58,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(filters);
 	}
 	json_decref(resp.json);
+	/* a client's X-Registry-Auth */
+	{
+		size_t len;
+
+		free(base64url_decode(in, &len));
+	}
 	/* a guest's answer to cp-path-info (util/path_info.h) is as hostile */
 	{
 		struct path_info pi;

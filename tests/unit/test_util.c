@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/base64.h"
 #include "util/fs.h"
 #include "util/path_info.h"
 #include "util/signal.h"
@@ -235,6 +236,29 @@ static void test_path_info(void **state)
 	assert_int_equal(path_info_parse("x 100644 1 2 3\n", &pi), -1);
 }
 
+/* docker's X-Registry-Auth: the URL alphabet, padded or not. */
+static void test_base64url(void **state)
+{
+	size_t len;
+	char *s = base64url_decode("eyJ1c2VybmFtZSI6ImEifQ", &len);  /* {"username":"a"} */
+
+	assert_non_null(s);
+	assert_string_equal(s, "{\"username\":\"a\"}");
+	free(s);
+	s = base64url_decode("-_8", &len);                         /* 0xfb 0xff, unpadded */
+	assert_non_null(s);
+	assert_int_equal(len, 2);
+	assert_memory_equal(s, "\xfb\xff", 2);
+	free(s);
+	s = base64url_decode("-_8=", &len);                        /* padded */
+	assert_non_null(s);
+	assert_int_equal(len, 2);
+	free(s);
+	assert_null(base64url_decode("+/8=", &len));               /* the standard alphabet */
+	assert_null(base64url_decode("P", &len));                  /* one past */
+	assert_null(base64url_decode("-_=8", &len));               /* padding inside */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_time_human_ago),
 		cmocka_unit_test(test_signal_parse),
 		cmocka_unit_test(test_path_info),
+		cmocka_unit_test(test_base64url),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
