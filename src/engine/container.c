@@ -944,16 +944,34 @@ struct exit_data {
 	bool autoremove;
 };
 
-/* At exit, in the monitor: the network undone, docker's oom and die events;
- * with --rm, out of sight at once (destroy), and the monitor deletes the
- * returned directory after telling the caller. */
+/* At exit, in the monitor, before the exit is recorded: docker's oom and
+ * die events. */
+static void container_on_died(const char *dir, int exit_code, bool oom_killed, void *data)
+{
+	const struct exit_data *x = data;
+	_cleanup_free_ char *copy = xstrdup(dir);
+	struct err ignore = { 0 };
+	struct container c;
+	char code[16];
+
+	if (container_load(x->root, strrchr(copy, '/') + 1, &c, &ignore) < 0)
+		return;
+	snprintf(code, sizeof(code), "%d", exit_code);
+	if (oom_killed)
+		container_event(&c, "oom", NULL, &ignore);
+	container_event(&c, "die", json_pack("{s:s}", "exitCode", code), &ignore);
+	container_free(&c);
+}
+
+/* Once the exit is recorded, in the monitor: the network undone; with --rm,
+ * out of sight at once (destroy), and the monitor deletes the returned
+ * directory after telling the caller. */
 static char *container_on_exit(const char *dir, void *data)
 {
 	const struct exit_data *x = data;
 	const char *root = x->root;
 	_cleanup_free_ char *copy = xstrdup(dir);
 	struct err ignore = { 0 };
-	struct rt_state st;
 	struct container c;
 	char *trash;
 
@@ -961,14 +979,6 @@ static char *container_on_exit(const char *dir, void *data)
 		net_container_release(root, dir, &ignore);
 	if (container_load(root, strrchr(copy, '/') + 1, &c, &ignore) < 0)
 		return NULL;
-	if (rt_state_read(dir, &st, &ignore) == 0) {
-		char code[16];
-
-		snprintf(code, sizeof(code), "%d", st.exit_code);
-		if (st.oom_killed)
-			container_event(&c, "oom", NULL, &ignore);
-		container_event(&c, "die", json_pack("{s:s}", "exitCode", code), &ignore);
-	}
 	if (!x->autoremove) {
 		container_free(&c);
 		return NULL;
@@ -1008,6 +1018,7 @@ int container_start(const char *root, struct container *c, bool attach, bool int
 		.attach = attach,
 		.interactive = interactive && json_is_true(json_object_get(cfg, "OpenStdin")),
 		.on_exit = container_on_exit,
+		.on_died = container_on_died,
 		.on_exit_data = &x,
 	};
 

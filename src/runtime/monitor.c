@@ -364,6 +364,8 @@ static void monitor_record_exit(struct monitor *m, const struct cgroup *cg)
 		st.oom_killed = m->exit_code == 137 && cgroup_oom_killed(cg);
 	}
 	time_rfc3339(st.finished_at, sizeof(st.finished_at));
+	if (m->rs->on_died)
+		m->rs->on_died(m->rs->dir, st.exit_code, st.oom_killed, m->rs->on_exit_data);
 	rt_state_write(m->rs->dir, &st, &(struct err){ 0 });
 }
 

@@ -41,6 +41,10 @@ int rt_lock_dir(const char *dir, int op);
  * It may return a directory (malloc'ed) that the monitor deletes after telling
  * the caller, so slow deletion does not delay it. */
 typedef char *(*rt_exit_hook)(const char *dir, void *data);
+/* Called by the monitor once the container exited, before the exit is
+ * recorded (so whoever waits for the record sees what this did first:
+ * docker's die event comes before a stop's). */
+typedef void (*rt_died_hook)(const char *dir, int exit_code, bool oom_killed, void *data);
 
 struct rt_start {
 	const char *id;
@@ -50,7 +54,8 @@ struct rt_start {
 	bool attach;                      /* the caller's stdio is attached */
 	bool interactive;                 /* forward the caller's stdin */
 	rt_exit_hook on_exit;
-	void *on_exit_data;
+	rt_died_hook on_died;
+	void *on_exit_data;                /* both hooks' */
 };
 
 /* Start the container under a new monitor process that outlives the caller.

@@ -115,7 +115,7 @@ def test_the_policy_routes_containers_into_vms(isobox, policy, mode):
         assert d["Requested"] == isolation and d["Rule"] == "tenants" and d["Mode"] == "hyperv"
         events = [json.loads(x) for x in isobox.out("events", "--filter", f"container={cid}",
                                                      "--format", "json").splitlines()]
-        assert [e["Action"] for e in events] == ["create", "start"]
+        assert [e["Action"] for e in events] == ["create", "start", "die"]
         attrs = events[0]["Actor"]["Attributes"]
         assert attrs["isolation"] == "hyperv" and attrs["isolation.rule"] == "tenants"
         assert attrs["isolation.reason"].startswith('isolation policy rule "tenants"')
