@@ -81,10 +81,8 @@ static int stat_header(const struct api_req *req, const char *path, struct api_r
 	char mtime[48];
 
 	if (api_self_call(req->ctx, args, -1, NULL, &out, &err) < 0) {
-		const char *msg = err.msg;
+		const char *msg = api_child_said(&err);
 
-		if (!strncmp(msg, "Error response from daemon: ", 28))
-			msg += 28;
 		api_error(resp, strncmp(msg, "No such container", 17) ? 500 : 404, "%s", msg);
 		return -1;
 	}
@@ -173,7 +171,7 @@ void api_container_archive_put(const struct api_req *req, struct api_resp *resp)
 		resp->status = 200;
 		return;
 	}
-	msg = strncmp(err.msg, "Error response from daemon: ", 28) ? err.msg : err.msg + 28;
+	msg = api_child_said(&err);
 	if (!strncmp(msg, "Could not find the file", 23) || !strncmp(msg, "No such container", 17))
 		api_error(resp, 404, "%s", msg);
 	else if (strstr(msg, "not a directory"))

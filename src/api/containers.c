@@ -176,7 +176,7 @@ void api_container_top(const struct api_req *req, struct api_resp *resp)
 		api_error(resp, 500, "isobox top printed no table");
 		return;
 	}
-	msg = strncmp(err.msg, "Error response from daemon: ", 28) ? err.msg : err.msg + 28;
+	msg = api_child_said(&err);
 	api_error(resp, strstr(msg, "is not running") ? 409 :
 		  !strncmp(msg, "No such container", 17) ? 404 : 500, "%s", msg);
 }

@@ -9,6 +9,7 @@
 
 #include "api/stream.h"
 #include "engine/image.h"
+#include "engine/registry.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strv.h"
@@ -23,14 +24,6 @@ static const char *query(const struct api_req *req, const char *key)
 	return v && *v ? v : NULL;
 }
 
-/* Whether a reference's last part names a tag or a digest. */
-static bool has_tag(const char *ref)
-{
-	const char *slash = strrchr(ref, '/');
-
-	return strchr(slash ? slash : ref, ':') || strchr(ref, '@');
-}
-
 /* ref (and ?tag=) as the command takes it: "NAME:TAG", "NAME@DIGEST", or
  * the name alone for every tag (docker's empty tag). */
 static char *ref_with_tag(const char *ref, const char *tag)
@@ -38,6 +31,30 @@ static char *ref_with_tag(const char *ref, const char *tag)
 	if (!tag)
 		return xstrdup(ref);
 	return xasprintf("%s%s%s", ref, strchr(tag, ':') ? "@" : ":", tag);
+}
+
+/* `isobox pull|push --json-progress REF` with the request's credentials:
+ * docker's JSON messages; a reference without a tag is every tag. */
+static void transfer(const struct api_req *req, struct api_resp *resp, const char *verb,
+		     const char *ref, const char *platform)
+{
+	char *docker_config = NULL;
+	struct strv args = { 0 };
+
+	if (api_registry_auth(req, ref, &docker_config, resp) < 0)
+		return;
+	strv_push(&args, verb);
+	strv_push(&args, "--json-progress");
+	if (platform) {
+		strv_push(&args, "--platform");
+		strv_push(&args, platform);
+	}
+	if (!registry_ref_has_tag(ref))
+		strv_push(&args, "--all-tags");
+	strv_push(&args, "--");
+	strv_push(&args, ref);
+	api_child_body(req->ctx, strv_get(&args), -1, docker_config, API_BODY_JSON, resp);
+	strv_free(&args);
 }
 
 /* POST /images/create?fromSrc=-: the body is a rootfs tarball. */
@@ -79,8 +96,6 @@ void api_image_create(const struct api_req *req, struct api_resp *resp)
 	const char *image = query(req, "fromImage"), *tag = query(req, "tag");
 	const char *platform = query(req, "platform");
 	_cleanup_free_ char *ref = NULL;
-	char *docker_config = NULL;
-	struct strv args = { 0 };
 
 	if (!image && query(req, "fromSrc")) {
 		import_body(req, resp);
@@ -90,40 +105,16 @@ void api_image_create(const struct api_req *req, struct api_resp *resp)
 		api_error(resp, 400, "fromImage or fromSrc is required");
 		return;
 	}
-	ref = ref_with_tag(image, has_tag(image) ? NULL : tag);
-	if (api_registry_auth(req, ref, &docker_config, resp) < 0)
-		return;
-	strv_push(&args, "pull");
-	strv_push(&args, "--json-progress");
-	if (platform) {
-		strv_push(&args, "--platform");
-		strv_push(&args, platform);
-	}
-	if (!has_tag(ref))
-		strv_push(&args, "--all-tags");
-	strv_push(&args, "--");
-	strv_push(&args, ref);
-	api_child_body(req->ctx, strv_get(&args), -1, docker_config, API_BODY_JSON, resp);
-	strv_free(&args);
+	ref = ref_with_tag(image, registry_ref_has_tag(image) ? NULL : tag);
+	transfer(req, resp, "pull", ref, platform);
 }
 
 /* POST /images/{name}/push?tag=: no tag, every tag of the repository. */
 void api_image_push(const struct api_req *req, struct api_resp *resp)
 {
 	_cleanup_free_ char *ref = ref_with_tag(req->params[0], query(req, "tag"));
-	char *docker_config = NULL;
-	struct strv args = { 0 };
 
-	if (api_registry_auth(req, ref, &docker_config, resp) < 0)
-		return;
-	strv_push(&args, "push");
-	strv_push(&args, "--json-progress");
-	if (!has_tag(ref))
-		strv_push(&args, "--all-tags");
-	strv_push(&args, "--");
-	strv_push(&args, ref);
-	api_child_body(req->ctx, strv_get(&args), -1, docker_config, API_BODY_JSON, resp);
-	strv_free(&args);
+	transfer(req, resp, "push", ref, NULL);
 }
 
 /* GET /images/{name}/get, GET /images/get?names=A&names=B: one tar. */

@@ -163,6 +163,14 @@ int api_self_call(const struct api_ctx *ctx, const char *const *args, int in_fd,
 	return code == 0 ? 0 : -1;
 }
 
+const char *api_child_said(const struct err *err)
+{
+	static const char prefix[] = "Error response from daemon: ";
+
+	return strncmp(err->msg, prefix, sizeof(prefix) - 1) ? err->msg
+							     : err->msg + sizeof(prefix) - 1;
+}
+
 int api_self_run(const struct api_ctx *ctx, const char *const *args, struct err *err)
 {
 	return api_self_call(ctx, args, -1, NULL, NULL, err);

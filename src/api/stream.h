@@ -27,6 +27,9 @@ int api_child_wait(pid_t pid);
 /* Its exit code once err_fd (its stderr) is read to the end; on a failure
  * the first line it said in err ("isobox: " dropped). */
 int api_child_end(pid_t pid, int err_fd, struct err *err);
+/* What a child that speaks as docker's CLI said ("Error response from
+ * daemon: X"): X, what the API answers with. */
+const char *api_child_said(const struct err *err);
 /* `isobox ARGS...` to its end; the first line it said on stderr in err. */
 int api_self_run(const struct api_ctx *ctx, const char *const *args, struct err *err);
 /* The same with stdin from in_fd (-1: /dev/null), DOCKER_CONFIG from

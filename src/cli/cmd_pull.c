@@ -256,9 +256,7 @@ int cmd_pull(struct cli *cli, int argc, char **argv)
 		return code;
 	}
 	/* docker says which tag it took when none was given. */
-	if (!quiet && !json && !strchr(argv[optind], '@') &&
-	    !strchr(argv[optind] + (strrchr(argv[optind], '/') ?
-				    strrchr(argv[optind], '/') - argv[optind] : 0), ':'))
+	if (!quiet && !json && !registry_ref_has_tag(argv[optind]))
 		printf("Using default tag: latest\n");
 	if (pull_one(cli, argv[optind], platform, &hc, quiet ? NULL : stdout, json, true, &res,
 		     &err) < 0)

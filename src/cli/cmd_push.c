@@ -128,14 +128,6 @@ static void on_pushed(void *ctx, const char *tag, const char *digest, size_t siz
 	fflush(stdout);
 }
 
-/* Does the last component of ref carry a tag or a digest? */
-static bool has_tag(const char *ref)
-{
-	const char *slash = strrchr(ref, '/');
-
-	return strchr(slash ? slash : ref, ':') || strchr(ref, '@');
-}
-
 /* -q: the reference as docker parsed it ("docker.io/library/busybox:latest"). */
 static void quiet_ref(const char *ref, bool all)
 {
@@ -198,11 +190,11 @@ int cmd_push(struct cli *cli, int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage("push", "\"push\" requires exactly 1 argument");
 	ref = argv[optind];
-	if (all && has_tag(ref)) {
+	if (all && registry_ref_has_tag(ref)) {
 		fprintf(stderr, "tag can't be used with --all-tags/-a\n");
 		return 1;
 	}
-	if (!all && !has_tag(ref) && !o.quiet && !o.json)
+	if (!all && !registry_ref_has_tag(ref) && !o.quiet && !o.json)
 		printf("Using default tag: latest\n");
 	o.width = o.tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
 	if (cli_host_config(cli, &hc, &err) < 0)

@@ -50,6 +50,13 @@ struct registry {
 
 /* References ----------------------------------------------------------- */
 
+bool registry_ref_has_tag(const char *ref)
+{
+	const char *slash = strrchr(ref, '/');
+
+	return strchr(slash ? slash : ref, ':') || strchr(ref, '@');
+}
+
 void registry_ref_free(struct registry_ref *r)
 {
 	free(r->domain);

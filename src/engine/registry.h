@@ -31,6 +31,9 @@ struct registry_ref {
  * neither tag nor digest gets "latest". */
 int registry_ref_parse(const char *s, struct registry_ref *r, struct err *err);
 void registry_ref_free(struct registry_ref *r);
+/* Whether ref as typed names a tag or a digest (its last part has ':', or
+ * it has '@'), without parsing it: "localhost:5000/x" names none. */
+bool registry_ref_has_tag(const char *ref);
 /* The familiar name, as the store and docker print it: "busybox",
  * "127.0.0.1:5000/busybox", "user/app". Caller frees. */
 char *registry_ref_name(const struct registry_ref *r);
